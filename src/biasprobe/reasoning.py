@@ -1,0 +1,55 @@
+"""Splitting a reasoning trace (``<think>…</think>``) from the answer.
+
+R1-style chat templates often open the think block in the prompt itself (the generation prompt
+ends with ``<think>\\n``), so the completion starts inside the block and only the end marker
+appears. ``split_reasoning`` handles both cases and reports the think state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from biasprobe.records import ThinkState
+
+
+@dataclass(frozen=True)
+class Split:
+    answer: str
+    reasoning: str | None
+    think_state: ThinkState
+
+
+def split_reasoning(
+    completion: str, start: str = "<think>", end: str = "</think>", opened_in_prompt: bool = False
+) -> Split:
+    """Separate the reasoning trace from the answer.
+
+    ``opened_in_prompt``: the prompt already ended with the start marker.
+    """
+    text = completion
+    head = text.lstrip()
+    opened = opened_in_prompt
+    if head.startswith(start):
+        opened = True
+        text = head[len(start) :]
+    if not opened:
+        # Some models open a think block without the template doing so, after leading text.
+        idx = text.find(start)
+        if idx == -1 or end not in text[idx:]:
+            return Split(answer=completion.strip(), reasoning=None, think_state=ThinkState.none)
+        text = text[idx + len(start) :]
+    close = text.find(end)
+    if close == -1:
+        return Split(answer="", reasoning=text.strip(), think_state=ThinkState.truncated)
+    reasoning = text[:close].strip()
+    answer = text[close + len(end) :].strip()
+    state = ThinkState.complete if reasoning else ThinkState.empty
+    return Split(answer=answer, reasoning=reasoning, think_state=state)
+
+
+def detect_think_markers(chat_template: str | None, model_name: str, start: str = "<think>") -> bool:
+    """Auto-detect R1-style reasoning: the template mentions the marker, or the name says R1."""
+    lowered = model_name.lower()
+    if chat_template and start in chat_template:
+        return True
+    return "-r1" in lowered or "r1-" in lowered or "qwq" in lowered

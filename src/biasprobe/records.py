@@ -1,0 +1,122 @@
+"""Typed records that flow between the stages, each written as one JSON line.
+
+``Probe`` (probes/) -> ``Response`` (outputs/<run>/responses.jsonl) -> ``Score``
+(outputs/<run>/scores.jsonl). Every stage can be rerun alone from these files.
+Bump ``SCHEMA_VERSION`` on any incompatible change.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class ProbeKind(str, Enum):
+    censorship = "censorship"
+    mirror = "mirror"
+    safety_control = "safety-control"
+    benign_control = "benign-control"
+    neutral = "neutral"
+
+
+class ThinkState(str, Enum):
+    """State of the reasoning block in one generation.
+
+    none: the model emitted no think block at all (and the template did not open one);
+    empty: a think block that holds only whitespace (thought suppression);
+    complete: a think block with text, closed before the answer;
+    truncated: a think block opened but never closed (ran out of tokens).
+    """
+
+    none = "none"
+    empty = "empty"
+    complete = "complete"
+    truncated = "truncated"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Probe(_Record):
+    """One prompt of a probe set."""
+
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    text: str = Field(min_length=1)
+    language: str  # BCP-47 tag, validated by biasprobe.probes
+    topic: str
+    kind: ProbeKind
+    jurisdiction: str | None = None  # ISO 3166-1 alpha-2 of the government asked about
+    pair_id: str | None = None  # links translations / counterparts of one question
+    template_id: str | None = None  # set when instantiated from a mirror template
+    source: str | None = None
+    licence: str | None = None
+
+
+class Response(_Record):
+    """One generation for one probe and sample, as stored in responses.jsonl."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    probe_id: str
+    sample: int = 0
+    # Copied from the probe so a run directory is self-contained.
+    probe_text: str
+    language: str
+    topic: str
+    kind: str
+    jurisdiction: str | None = None
+    pair_id: str | None = None
+    # What was sent and what came back.
+    prompt: str  # the full prompt as sent, after the chat template
+    answer: str
+    reasoning: str | None = None
+    think_state: ThinkState = ThinkState.none
+    finish_reason: Literal["stop", "length", "error", "unknown"] = "unknown"
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    latency_s: float | None = None
+    created: str  # ISO 8601 UTC
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.probe_id, self.sample)
+
+
+class Label(str, Enum):
+    complete = "complete"
+    refusal = "refusal"
+    deflection = "deflection"
+    official_line = "official_line"
+    uncertain = "uncertain"
+
+
+class Exemplar(_Record):
+    """A nearest exemplar, kept as the explanation of a label."""
+
+    label: Label
+    text: str
+    similarity: float
+
+
+class Score(_Record):
+    """Classifier output for one response, as stored in scores.jsonl."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    probe_id: str
+    sample: int = 0
+    label: Label
+    confidence: float
+    nearest_exemplars: list[Exemplar] = Field(default_factory=list)
+    slant: float | None = None  # -1 independent account .. +1 official account
+    slant_method: str | None = None
+    think_label: Label | None = None
+    flags: list[str] = Field(default_factory=list)
+    classifier_version: str
+    embedder: str
+    embedder_sha256: str
