@@ -58,7 +58,14 @@ class PyPIPartsSource(_Strict):
     licence: str | None = None
 
 
-Source = HubSource | LocalSource | GGUFSource | PyPIPartsSource
+class FakeSource(_Strict):
+    """No weights: the fake backend answers from this queue, then echoes the prompt (tests)."""
+
+    fake: list[str] = Field(default_factory=list, description="queued answers, in order")
+    delay_s: float = Field(default=0.0, ge=0.0, le=60.0, description="sleep per request")
+
+
+Source = HubSource | LocalSource | GGUFSource | PyPIPartsSource | FakeSource
 
 
 # --- how to run it ---------------------------------------------------------------------------
@@ -96,7 +103,7 @@ class ModelEntry(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     description: str = ""
     source: Source
-    backend: Literal["transformers"] = "transformers"
+    backend: Literal["transformers", "fake"] = "transformers"
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     chat_template: str | None = Field(default=None, description="Jinja override of the template")
@@ -110,9 +117,29 @@ class ModelEntry(_Strict):
         default_factory=dict, description="file name -> expected sha256"
     )
 
+    @model_validator(mode="after")
+    def _backend_matches_source(self) -> ModelEntry:
+        if (self.backend == "fake") != isinstance(self.source, FakeSource):
+            raise ValueError("backend 'fake' goes with a {fake: [...]} source, and only with it")
+        return self
+
     def fingerprint(self) -> dict[str, Any]:
         """Fields that change what the model answers (description excluded)."""
         return self.model_dump(mode="json", exclude={"description", "batch_size"})
+
+
+def with_overrides(
+    entry: ModelEntry, generation: dict[str, Any] | None = None, **fields: Any
+) -> ModelEntry:
+    """A re-validated copy of ``entry`` with command-line overrides (None values ignored)."""
+    data = entry.model_dump()
+    data.update({k: v for k, v in fields.items() if v is not None})
+    gen = {k: v for k, v in (generation or {}).items() if v is not None}
+    data["generation"] = {**data["generation"], **gen}
+    try:
+        return ModelEntry.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, f"{entry.name} (with options)")) from None
 
 
 class _RegistryFile(_Strict):
@@ -212,4 +239,6 @@ def source_label(source: Source) -> str:
         return f"local:{source.path}"
     if isinstance(source, GGUFSource):
         return f"gguf:{source.gguf}"
+    if isinstance(source, FakeSource):
+        return "fake"
     return f"pypi-gguf:{source.file_name}"

@@ -144,7 +144,9 @@ def read_responses(run_dir: Path) -> list[Response]:
             except ValidationError as exc:
                 err = exc.errors()[0]
                 loc = ".".join(str(p) for p in err["loc"])
-                raise RunStoreError(f"{path}:{lineno}: invalid response record: {loc}: {err['msg']}")
+                raise RunStoreError(
+                    f"{path}:{lineno}: invalid response record: {loc}: {err['msg']}"
+                ) from None
     except UnicodeDecodeError:
         raise RunStoreError(f"{path}: not valid UTF-8") from None
     return out

@@ -30,10 +30,12 @@ class FakeBackend:
         answers: Iterable[str] = (),
         responder: Responder = echo,
         model_id: str = "fake",
+        delay_s: float = 0.0,
     ) -> None:
         self.queue: deque[str] = deque(answers)
         self.responder = responder
         self.model_id = model_id
+        self.delay_s = delay_s
         self.calls: list[list[ChatRequest]] = []
         self.closed = False
 
@@ -47,6 +49,8 @@ class FakeBackend:
         out = []
         for req in requests:
             start = time.perf_counter()
+            if self.delay_s:
+                time.sleep(self.delay_s)
             raw = self.queue.popleft() if self.queue else self.responder(req)
             words = raw.split()
             truncated = len(words) > settings.max_new_tokens

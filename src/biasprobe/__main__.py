@@ -1,0 +1,3 @@
+from biasprobe.cli import main
+
+main()

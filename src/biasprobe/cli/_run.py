@@ -1,0 +1,106 @@
+"""``biasprobe run`` (generate, then score) and ``biasprobe show RUN``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from biasprobe.cli._common import OutputFormat, print_json, print_table
+from biasprobe.cli._models import ModelsFile
+
+
+def run(
+    model: str = typer.Option(None, "--model", "-m", help="Model name from models.yaml "
+                              "(default: the built-in default model)."),
+    probes: list[str] = typer.Option(["starter"], "--probes", "-p",
+                                     help="Probe set name or YAML path; repeatable."),
+    topic: list[str] = typer.Option([], "--topic", help="Only these topics; repeatable."),
+    language: list[str] = typer.Option([], "--language", help="Only these languages (BCP-47)."),
+    kind: list[str] = typer.Option([], "--kind", help="Only these kinds (censorship, mirror, "
+                                   "safety-control, benign-control, neutral)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many probes."),
+    run_id: str | None = typer.Option(None, "--run-id", help="Run directory name under the "
+                                      "outputs directory (default: MODEL--PROBESET). Re-running "
+                                      "the same id resumes."),
+    models_file: Path | None = ModelsFile,
+    max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", min=1),
+    temperature: float | None = typer.Option(None, "--temperature", min=0.0,
+                                             help="0 = greedy (default)."),
+    top_p: float | None = typer.Option(None, "--top-p"),
+    seed: int | None = typer.Option(None, "--seed"),
+    samples: int | None = typer.Option(None, "--samples", min=1, help="Samples per prompt."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda or mps."),
+    allow_pickle: bool = typer.Option(False, "--allow-pickle",
+                                      help="Accept pickle (.bin) weights. Only for trusted models."),
+    score: bool = typer.Option(True, "--score/--no-score", help="Classify answers afterwards."),
+    embedder: str | None = typer.Option(None, "--embedder", help="Embedding model for scoring."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Generate answers of MODEL to probe sets into outputs/RUN_ID/ (resumable), then score them."""
+    from biasprobe.backends import load_backend, resolve_model
+    from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
+    from biasprobe.probes import Selection, load_probes
+    from biasprobe.runner import RunPlan, default_run_id, execute
+    from biasprobe.store import check_run_id
+
+    def say(msg: str) -> None:
+        typer.echo(msg, err=True)
+
+    entry = Registry.load(models_file).get(model or DEFAULT_MODEL)
+    entry = with_overrides(
+        entry,
+        generation={"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p,
+                    "seed": seed, "samples": samples},
+        batch_size=batch_size, device=device, allow_pickle=allow_pickle or None,
+    )
+    selection = Selection(tuple(topic), tuple(language), tuple(kind), limit)
+    set_name, selected = load_probes(probes, selection)
+    rid = check_run_id(run_id) if run_id else default_run_id(entry.name, set_name)
+    plan = RunPlan(rid, entry, set_name, tuple(selected), entry.batch_size)
+    resolved = resolve_model(entry, log=say)
+    result = execute(plan, resolved, lambda: load_backend(entry, resolved), progress=progress,
+                     say=say)
+    done = result.already_done + result.generated
+    say(f"{rid}: {done}/{result.total} responses in {result.run_dir} "
+        f"({result.generated} new, {result.elapsed_s:.0f} s)")
+    if result.interrupted:
+        say("interrupted: everything generated so far is saved; run the same command to resume")
+        raise typer.Exit(130)
+    if score and done:
+        from biasprobe.classify import score_run
+
+        path = score_run(result.run_dir, embedder=embedder, progress=progress)
+        say(f"scores: {path}")
+
+
+def show(
+    run: str = typer.Argument(..., help="Run id (under the outputs directory) or run directory."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+    width: int = typer.Option(70, "--width", help="Characters of each answer to show."),
+) -> None:
+    """Summarise a run: provenance, and one row per response (with its label if scored)."""
+    from biasprobe.runinfo import summarize
+
+    summary = summarize(run)
+    if fmt is OutputFormat.json:
+        print_json(summary)
+        return
+    for key, value in summary["header"].items():
+        typer.echo(f"{key:>12}: {value}")
+    typer.echo("")
+    print_table(
+        ["probe", "lang", "kind", "finish", "think", "label", "answer"],
+        [[r["probe_id"] + (f"#{r['sample']}" if r["sample"] else ""), r["language"], r["kind"],
+          r["finish_reason"], r["think_state"], r["label"] or "-", r["preview"][:width]]
+         for r in summary["rows"]],
+    )
+    if summary["label_counts"]:
+        typer.echo("")
+        typer.echo("labels: " + ", ".join(f"{k} {v}" for k, v in summary["label_counts"].items()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("show")(show)

@@ -1,0 +1,50 @@
+"""Summaries of a run directory for ``biasprobe show``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from biasprobe.store import SCORES, iter_jsonl, read_manifest, read_responses, resolve_run_dir
+from biasprobe.textutil import preview
+
+
+def summarize(run: str) -> dict[str, Any]:
+    run_dir = resolve_run_dir(run)
+    manifest = read_manifest(run_dir)
+    responses = read_responses(run_dir)
+    labels: dict[tuple[str, int], str] = {}
+    scores_path = run_dir / SCORES
+    if scores_path.exists():
+        for _, obj in iter_jsonl(scores_path):
+            labels[(str(obj.get("probe_id")), int(obj.get("sample", 0)))] = str(obj.get("label"))
+    model = manifest.get("model", {})
+    backend = manifest.get("backend") or {}
+    header = {
+        "run": manifest.get("run_id"),
+        "model": model.get("name"),
+        "revision": model.get("resolved_revision") or "-",
+        "backend": f"{backend.get('backend', '-')} {backend.get('device') or ''} "
+                   f"{backend.get('dtype') or ''}".strip(),
+        "probes": f"{manifest.get('probes', {}).get('set')} "
+                  f"({manifest.get('probes', {}).get('count')} prompts)",
+        "responses": len(responses),
+        "created": manifest.get("created"),
+        "completed": manifest.get("completed") or "no (resumable)",
+    }
+    rows = [
+        {
+            "probe_id": r.probe_id,
+            "sample": r.sample,
+            "language": r.language,
+            "kind": r.kind,
+            "topic": r.topic,
+            "finish_reason": r.finish_reason,
+            "think_state": r.think_state.value,
+            "label": labels.get(r.key),
+            "preview": preview(r.answer, 400),
+        }
+        for r in responses
+    ]
+    counts = Counter(v for v in labels.values())
+    return {"header": header, "rows": rows, "label_counts": dict(counts.most_common())}

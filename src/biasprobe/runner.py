@@ -1,0 +1,242 @@
+"""Batches probes through a backend into a run directory, with progress and resume.
+
+The run's *fingerprint* (model entry, weight and tokenizer hashes, generation settings, probe
+content hash) is stored in the manifest; re-running the same run id resumes only if it matches.
+Ctrl-C stops after the current batch; a second Ctrl-C aborts at once. Either way everything
+already generated is on disk and the same command resumes.
+"""
+
+from __future__ import annotations
+
+import platform
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from biasprobe import __version__
+from biasprobe.backends.base import Backend, ChatRequest, Generation, Message
+from biasprobe.config import GenerationSettings, ModelEntry
+from biasprobe.paths import outputs_dir
+from biasprobe.probes import probes_hash
+from biasprobe.records import SCHEMA_VERSION, Probe, Response
+from biasprobe.sources import ResolvedModel
+from biasprobe.store import RunStore, check_run_id, utcnow
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    run_id: str
+    entry: ModelEntry
+    probe_set: str
+    probes: tuple[Probe, ...]
+    batch_size: int
+
+    @property
+    def settings(self) -> GenerationSettings:
+        return self.entry.generation
+
+    @property
+    def run_dir(self) -> Path:
+        return outputs_dir() / self.run_id
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    total: int
+    already_done: int
+    generated: int
+    interrupted: bool
+    elapsed_s: float
+
+    @property
+    def complete(self) -> bool:
+        return self.already_done + self.generated >= self.total
+
+
+def default_run_id(model: str, probe_set: str) -> str:
+    """Deterministic, so re-running the same command resumes the same run."""
+    return check_run_id(f"{model}--{probe_set}")
+
+
+def build_requests(plan: RunPlan) -> list[tuple[Probe, ChatRequest]]:
+    system = plan.entry.system_prompt
+    out = []
+    for probe in plan.probes:
+        messages = ((Message("system", system),) if system else ()) + (Message("user", probe.text),)
+        for sample in range(plan.settings.samples):
+            out.append((probe, ChatRequest(key=(probe.id, sample), messages=messages)))
+    return out
+
+
+def fingerprint(plan: RunPlan, resolved: ResolvedModel) -> dict[str, Any]:
+    return {
+        "model": plan.entry.fingerprint(),
+        "files_sha256": resolved.files_sha256,
+        "revision": resolved.revision,
+        "probes_sha256": probes_hash(plan.probes),
+    }
+
+
+def new_manifest(plan: RunPlan, resolved: ResolvedModel) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": plan.run_id,
+        "biasprobe_version": __version__,
+        "model": {
+            "name": plan.entry.name,
+            "entry": plan.entry.model_dump(mode="json"),
+            "origin": resolved.origin,
+            "resolved_revision": resolved.revision,
+            "files_sha256": resolved.files_sha256,
+            "weights_sha256": resolved.weights_sha256,
+            "tokenizer_sha256": resolved.tokenizer_sha256,
+        },
+        "probes": {
+            "set": plan.probe_set,
+            "count": len(plan.probes),
+            "sha256": probes_hash(plan.probes),
+        },
+        "generation": plan.settings.model_dump(mode="json"),
+        "seed": plan.settings.seed,
+        "batch_size": plan.batch_size,
+        "environment": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "fingerprint": fingerprint(plan, resolved),
+        "completed": None,
+    }
+
+
+def to_response(run_id: str, probe: Probe, gen: Generation) -> Response:
+    return Response(
+        run_id=run_id,
+        probe_id=probe.id,
+        sample=gen.key[1],
+        probe_text=probe.text,
+        language=probe.language,
+        topic=probe.topic,
+        kind=probe.kind.value,
+        jurisdiction=probe.jurisdiction,
+        pair_id=probe.pair_id,
+        prompt=gen.prompt,
+        answer=gen.answer,
+        reasoning=gen.reasoning,
+        think_state=gen.think_state,
+        finish_reason=gen.finish_reason if gen.finish_reason in {"stop", "length", "error"}
+        else "unknown",  # type: ignore[arg-type]
+        tokens_in=gen.tokens_in,
+        tokens_out=gen.tokens_out,
+        latency_s=round(gen.latency_s, 4),
+        created=utcnow(),
+    )
+
+
+def batches(
+    pending: Sequence[tuple[Probe, ChatRequest]], size: int
+) -> Iterator[list[tuple[Probe, ChatRequest]]]:
+    """Length-sorted batches: similar prompt lengths waste less padding."""
+    ordered = sorted(pending, key=lambda pr: len(pr[0].text))
+    for i in range(0, len(ordered), size):
+        yield ordered[i : i + size]
+
+
+class StopFlag:
+    """Set by the first Ctrl-C; the loop finishes the current batch and stops."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def __bool__(self) -> bool:
+        return self._event.is_set()
+
+
+@contextmanager
+def graceful_interrupt(stop: StopFlag, say: Callable[[str], None]) -> Iterator[None]:
+    """First SIGINT sets ``stop``; the second raises KeyboardInterrupt as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop:
+            raise KeyboardInterrupt
+        stop.set()
+        say("\nstopping after the current batch (Ctrl-C again to abort now)…")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def execute(
+    plan: RunPlan,
+    resolved: ResolvedModel,
+    backend_factory: Callable[[], Backend],
+    *,
+    progress: bool = True,
+    stop: StopFlag | None = None,
+    say: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+) -> RunResult:
+    """Generate every pending (probe, sample) of ``plan`` into its run directory."""
+    from tqdm import tqdm
+
+    if stop is None:
+        stop = StopFlag()
+    started = time.perf_counter()
+    requests = build_requests(plan)
+    with RunStore.open(plan.run_dir, new_manifest(plan, resolved)) as store:
+        done = store.done_keys()
+        pending = [pr for pr in requests if pr[1].key not in done]
+        already = len(requests) - len(pending)
+        generated = 0
+        if pending:
+            say(f"loading {plan.entry.name}…")
+            backend = backend_factory()
+            try:
+                store.update_manifest(backend=_info_dict(backend))
+                bar = tqdm(
+                    total=len(requests), initial=already, unit="resp", desc=plan.run_id,
+                    disable=not progress, file=sys.stderr, dynamic_ncols=True,
+                )
+                with bar, graceful_interrupt(stop, say):
+                    for batch in batches(pending, plan.batch_size):
+                        if stop:
+                            break
+                        gens = backend.generate([r for _, r in batch], plan.settings)
+                        by_key = {g.key: g for g in gens}
+                        store.append([to_response(plan.run_id, p, by_key[r.key]) for p, r in batch])
+                        generated += len(batch)
+                        bar.update(len(batch))
+            finally:
+                backend.close()
+        finished = already + generated >= len(requests)
+        if finished and not store.manifest.get("completed"):
+            store.update_manifest(completed=utcnow())
+    return RunResult(
+        run_dir=plan.run_dir,
+        total=len(requests),
+        already_done=already,
+        generated=generated,
+        interrupted=bool(stop) and not finished,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _info_dict(backend: Backend) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(backend.info())
