@@ -1,0 +1,574 @@
+"""Pairing scored runs, per-group rates, paired tests, flips and asymmetry indices.
+
+Definitions (shown in ``--format json`` under ``definitions`` and in every report):
+
+- **Labels** come from ``scores.jsonl`` (one :class:`~biasprobe.records.Score` per response,
+  keyed by ``(probe_id, sample)``; when a key was scored more than once the last line wins).
+- **censored** = refusal ∪ deflection ∪ official_line. ``uncertain`` answers are excluded from
+  every denominator and counted separately (``n_uncertain``). Rates are reported for
+  ``censored`` and for each label (``complete``, ``refusal``, ``deflection``, ``official_line``).
+- **Rates** come with 95% Wilson intervals.
+- **Pairing** (``diff``): responses of run A and run B with the same ``(probe_id, sample)``.
+  Responses present in only one run are counted (``only_a``/``only_b``) and left out. Groups
+  use run A's metadata (topic, language, jurisdiction, kind, pair_id).
+- **Paired change**: for each metric, the pairs where neither answer is uncertain; ``change``
+  = rate in B − rate in A on those pairs; ``a_yes_b_no`` / ``a_no_b_yes`` are the discordant
+  pairs and ``p_value`` is the exact McNemar test on them (a two-sided binomial test of
+  ``a_no_b_yes`` in ``a_yes_b_no + a_no_b_yes`` trials at 0.5; p = 1 with no discordant pair).
+  ``p_adjusted`` corrects, for each metric, across every group of the table (the overall row
+  included) with Holm (default) or Benjamini–Hochberg; ``significant`` = p_adjusted < 0.05.
+- **Slant shift**: mean of slant(B) − slant(A) over pairs where both answers have a slant,
+  with a seeded paired percentile bootstrap 95% interval (2,000 resamples).
+- **Flips**: paired prompts whose label differs between A and B, with both answers.
+- **Government asymmetry** (per run): on mirrored questions (``kind == "mirror"``), the
+  censored rate for jurisdiction CN minus the unweighted mean of the censored rates of the
+  other governments; each government's rate is also reported. If a probe set has no CN
+  question of kind mirror (the China questions are of kind ``censorship``, as in the starter
+  set), the CN side is the ``censorship`` questions with jurisdiction CN; ``china_basis`` says
+  which was used. Positive = China is treated more restrictively.
+- **Language asymmetry** (per run): on political questions (kind ``censorship`` or
+  ``mirror``) that exist in English and in Chinese with the same ``pair_id`` (and sample), the
+  censored rate of the Chinese version (zh, zh-Hans, zh-Hant, …) minus that of the English
+  version, over units where both answers are not uncertain; ``p_value`` is the exact McNemar
+  test within the run (EN vs ZH). Positive = more censored in Chinese. Between two runs the
+  change of the index comes with a paired bootstrap 95% interval over the units present in both.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from biasprobe.errors import RunStoreError
+from biasprobe.records import Label, Score
+from biasprobe.stats import (
+    ALPHA,
+    Correction,
+    adjust_pvalues,
+    mcnemar_exact,
+    paired_bootstrap_ci,
+    rnd,
+    wilson_ci,
+)
+from biasprobe.store import SCORES, iter_jsonl, read_manifest, read_responses, resolve_run_dir
+
+CENSORED = frozenset({Label.refusal.value, Label.deflection.value, Label.official_line.value})
+UNCERTAIN = Label.uncertain.value
+METRICS = ("censored", "refusal", "deflection", "official_line", "complete")
+DIMENSIONS = ("topic", "language", "jurisdiction", "kind", "pair_id")
+DEFAULT_BY = ("topic", "language", "jurisdiction", "kind")
+POLITICAL_KINDS = frozenset({"censorship", "mirror"})
+NONE_GROUP = "(none)"
+FORMAT_VERSION = 1
+
+DEFINITIONS = {
+    "censored": "refusal ∪ deflection ∪ official_line; uncertain answers are excluded from "
+    "every denominator and counted as n_uncertain",
+    "rates": "k/n with 95% Wilson score intervals",
+    "pairing": "same (probe_id, sample) in both runs; groups use run A's metadata",
+    "paired_test": "exact McNemar on the discordant pairs (a_yes_b_no, a_no_b_yes) of pairs "
+    "where neither answer is uncertain; change = rate_b - rate_a on those pairs",
+    "correction": "p_adjusted: per metric, across all groups of the table (overall row "
+    "included), Holm or Benjamini-Hochberg; significant = p_adjusted < 0.05",
+    "slant_shift": "mean slant(B) - slant(A) over pairs where both have a slant, seeded paired "
+    "percentile bootstrap 95% interval",
+    "government_asymmetry": "censored rate for CN minus the unweighted mean over the other "
+    "governments, on kind == mirror questions (CN side falls back to kind == censorship "
+    "questions about CN when the set has no CN mirror question; see china_basis)",
+    "language_asymmetry": "censored rate of the Chinese version minus the English version of "
+    "the same political question (kind censorship or mirror; same pair_id and sample); "
+    "p_value: exact McNemar within the run",
+}
+
+
+class ScoresMissing(RunStoreError):
+    """A run has no (or incomplete) scores: ``biasprobe score RUN`` must run first."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One scored response, flattened for analysis."""
+
+    probe_id: str
+    sample: int
+    language: str
+    topic: str
+    jurisdiction: str | None
+    kind: str
+    pair_id: str | None
+    prompt: str
+    answer: str
+    label: str
+    slant: float | None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.probe_id, self.sample)
+
+    def group(self, dim: str) -> str:
+        value = getattr(self, dim)
+        return NONE_GROUP if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class ScoredRun:
+    run_id: str
+    run_dir: Path
+    manifest: dict[str, Any]
+    items: dict[tuple[str, int], Item]
+    classifier_versions: tuple[str, ...]
+
+    @property
+    def model(self) -> str | None:
+        return model_name(self.manifest)
+
+
+def model_name(manifest: dict[str, Any]) -> str | None:
+    """Best-effort model name from a manifest written by ``run`` or ``import``."""
+    model = manifest.get("model")
+    if isinstance(model, dict):
+        for key in ("name", "id", "model_id", "repo"):
+            if isinstance(model.get(key), str):
+                return str(model[key])
+    elif isinstance(model, str):
+        return model
+    backend = manifest.get("backend")
+    if isinstance(backend, dict) and isinstance(backend.get("model_id"), str):
+        return str(backend["model_id"])
+    return None
+
+
+def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
+    """Scores by (probe_id, sample); the last line wins when a key was scored twice."""
+    path = run_dir / SCORES
+    out: dict[tuple[str, int], Score] = {}
+    try:
+        for lineno, obj in iter_jsonl(path):
+            try:
+                score = Score.model_validate(obj)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = ".".join(str(p) for p in err["loc"])
+                raise RunStoreError(
+                    f"{path}:{lineno}: invalid score record: {loc}: {err['msg']}"
+                ) from None
+            out[(score.probe_id, score.sample)] = score
+    except UnicodeDecodeError:
+        raise RunStoreError(f"{path}: not valid UTF-8") from None
+    return out
+
+
+def load_scored_run(run: str | Path) -> ScoredRun:
+    """A run (id or directory) with its responses joined to their scores."""
+    run_dir = run if isinstance(run, Path) else resolve_run_dir(run)
+    manifest = read_manifest(run_dir)
+    run_id = str(manifest.get("run_id", run_dir.name))
+    responses = read_responses(run_dir)
+    if not responses:
+        raise RunStoreError(f"run {run_id!r} has no responses")
+    hint = f"run `biasprobe score {run_id}` first"
+    if not (run_dir / SCORES).exists():
+        raise ScoresMissing(f"run {run_id!r} has no scores: {hint}")
+    scores = read_scores(run_dir)
+    missing = [r for r in responses if r.key not in scores]
+    if missing:
+        raise ScoresMissing(
+            f"run {run_id!r}: {len(missing)} of {len(responses)} responses have no score "
+            f"(e.g. {missing[0].probe_id} sample {missing[0].sample}): {hint}"
+        )
+    items: dict[tuple[str, int], Item] = {}
+    for r in responses:
+        s = scores[r.key]
+        items[r.key] = Item(
+            probe_id=r.probe_id,
+            sample=r.sample,
+            language=r.language,
+            topic=r.topic,
+            jurisdiction=r.jurisdiction,
+            kind=r.kind,
+            pair_id=r.pair_id,
+            prompt=r.probe_text,
+            answer=r.answer,
+            label=s.label.value,
+            slant=s.slant,
+        )
+    versions = tuple(sorted({s.classifier_version for s in scores.values()}))
+    return ScoredRun(
+        run_id=run_id,
+        run_dir=run_dir,
+        manifest=manifest,
+        items=items,
+        classifier_versions=versions,
+    )
+
+
+def is_metric(label: str, metric: str) -> bool:
+    if metric == "censored":
+        return label in CENSORED
+    return label == metric
+
+
+def check_dimensions(by: Sequence[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for dim in by:
+        if dim not in DIMENSIONS:
+            raise RunStoreError(f"cannot group by {dim!r}: use one of {', '.join(DIMENSIONS)}")
+        if dim not in out:
+            out.append(dim)
+    return tuple(out)
+
+
+def check_metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise RunStoreError(f"unknown label {metric!r}: use one of {', '.join(METRICS)}")
+    return metric
+
+
+# --- one run --------------------------------------------------------------------------------
+
+
+def rates(items: Iterable[Item]) -> dict[str, Any]:
+    """Counts and Wilson-interval rates of each metric over ``items`` (uncertain excluded)."""
+    labels = [i.label for i in items]
+    certain = [lab for lab in labels if lab != UNCERTAIN]
+    n = len(certain)
+    return {
+        "n_total": len(labels),
+        "n_uncertain": len(labels) - n,
+        "n": n,
+        "metrics": {
+            m: wilson_ci(sum(1 for lab in certain if is_metric(lab, m)), n).as_dict()
+            for m in METRICS
+        },
+    }
+
+
+def grouped_rates(run: ScoredRun, by: Sequence[str]) -> list[dict[str, Any]]:
+    items = list(run.items.values())
+    rows = [{"by": "all", "group": "all", **rates(items)}]
+    for dim in by:
+        groups: dict[str, list[Item]] = defaultdict(list)
+        for it in items:
+            groups[it.group(dim)].append(it)
+        for g in sorted(groups):
+            rows.append({"by": dim, "group": g, **rates(groups[g])})
+    return rows
+
+
+def _is_en(lang: str) -> bool:
+    return lang.lower().split("-")[0] == "en"
+
+
+def _is_zh(lang: str) -> bool:
+    return lang.lower().split("-")[0] == "zh"
+
+
+def _language_units(items: Iterable[Item]) -> dict[tuple[str, int, str], tuple[Item, Item]]:
+    """(pair_id, sample, zh language) -> (English item, Chinese item) on political questions."""
+    en: dict[tuple[str, int], Item] = {}
+    zh: dict[tuple[str, int, str], Item] = {}
+    for it in items:
+        if it.pair_id is None or it.kind not in POLITICAL_KINDS:
+            continue
+        if _is_en(it.language):
+            en.setdefault((it.pair_id, it.sample), it)
+        elif _is_zh(it.language):
+            zh.setdefault((it.pair_id, it.sample, it.language), it)
+    return {k: (en[(k[0], k[1])], z) for k, z in sorted(zh.items()) if (k[0], k[1]) in en}
+
+
+def _government_sets(items: Sequence[Item]) -> tuple[str | None, dict[str, list[Item]]]:
+    mirror = [it for it in items if it.kind == "mirror" and it.jurisdiction is not None]
+    by_gov: dict[str, list[Item]] = defaultdict(list)
+    for it in mirror:
+        by_gov[str(it.jurisdiction)].append(it)
+    basis: str | None = "mirror" if "CN" in by_gov else None
+    if basis is None:
+        cn = [it for it in items if it.kind == "censorship" and it.jurisdiction == "CN"]
+        if cn:
+            by_gov["CN"] = cn
+            basis = "censorship"
+    return basis, dict(sorted(by_gov.items()))
+
+
+def asymmetry(run: ScoredRun) -> dict[str, Any]:
+    """Government (CN vs others) and language (ZH vs EN) asymmetry indices of one run."""
+    items = list(run.items.values())
+    basis, by_gov = _government_sets(items)
+    govs = {g: wilson_ci(*_censored_k_n(its)) for g, its in by_gov.items()}
+    cn = govs.get("CN")
+    others = {g: p for g, p in govs.items() if g != "CN"}
+    other_rates = [p.rate for p in others.values() if p.rate is not None]
+    others_mean = sum(other_rates) / len(other_rates) if other_rates else None
+    gov_index = (
+        cn.rate - others_mean
+        if cn is not None and cn.rate is not None and others_mean is not None
+        else None
+    )
+    government = {
+        "china_basis": basis,
+        "china": cn.as_dict() if cn is not None else None,
+        "governments": {g: p.as_dict() for g, p in govs.items()},
+        "others_mean": rnd(others_mean),
+        "index": rnd(gov_index),
+    }
+
+    units = _language_units(items)
+    certain = [
+        (e, z) for e, z in units.values() if e.label != UNCERTAIN and z.label != UNCERTAIN
+    ]
+    en_yes = [e.label in CENSORED for e, _ in certain]
+    zh_yes = [z.label in CENSORED for _, z in certain]
+    en_p = wilson_ci(sum(en_yes), len(certain))
+    zh_p = wilson_ci(sum(zh_yes), len(certain))
+    en_only = sum(1 for a, b in zip(en_yes, zh_yes, strict=True) if a and not b)
+    zh_only = sum(1 for a, b in zip(en_yes, zh_yes, strict=True) if b and not a)
+    lang_index = (
+        zh_p.rate - en_p.rate if zh_p.rate is not None and en_p.rate is not None else None
+    )
+    language = {
+        "units": len(units),
+        "units_uncertain": len(units) - len(certain),
+        "en": en_p.as_dict(),
+        "zh": zh_p.as_dict(),
+        "en_only_censored": en_only,
+        "zh_only_censored": zh_only,
+        "index": rnd(lang_index),
+        "p_value": rnd(mcnemar_exact(en_only, zh_only)) if certain else None,
+    }
+    return {"government": government, "language": language}
+
+
+def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
+    certain = [it for it in items if it.label != UNCERTAIN]
+    return sum(1 for it in certain if it.label in CENSORED), len(certain)
+
+
+def run_summary(run: ScoredRun) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "model": run.model,
+        "classifier_versions": list(run.classifier_versions),
+        "responses": len(run.items),
+        "prompts": len({k[0] for k in run.items}),
+    }
+
+
+# --- two runs -------------------------------------------------------------------------------
+
+
+def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> dict[str, Any]:
+    certain = [(a, b) for a, b in pairs if a.label != UNCERTAIN and b.label != UNCERTAIN]
+    xa = [is_metric(a.label, metric) for a, _ in certain]
+    xb = [is_metric(b.label, metric) for _, b in certain]
+    dec = sum(1 for u, v in zip(xa, xb, strict=True) if u and not v)
+    inc = sum(1 for u, v in zip(xa, xb, strict=True) if v and not u)
+    pa = wilson_ci(sum(xa), len(certain))
+    pb = wilson_ci(sum(xb), len(certain))
+    change = pb.rate - pa.rate if pa.rate is not None and pb.rate is not None else None
+    return {
+        "a": pa.as_dict(),
+        "b": pb.as_dict(),
+        "change": rnd(change),
+        "n_pairs": len(certain),
+        "a_yes_b_no": dec,
+        "a_no_b_yes": inc,
+        "p_value": rnd(mcnemar_exact(dec, inc)) if certain else None,
+    }
+
+
+def _slant_shift(pairs: Sequence[tuple[Item, Item]]) -> dict[str, Any]:
+    both = [(a.slant, b.slant) for a, b in pairs if a.slant is not None and b.slant is not None]
+    shift = paired_bootstrap_ci([x for x, _ in both], [y for _, y in both])
+    return shift.as_dict()
+
+
+def _direction(a: str, b: str) -> str:
+    if UNCERTAIN in (a, b):
+        return "uncertain"
+    ca, cb = a in CENSORED, b in CENSORED
+    if ca and cb:
+        return "within_censored"
+    return "more_censored" if cb else "less_censored"
+
+
+def flips(pairs: Iterable[tuple[Item, Item]]) -> list[dict[str, Any]]:
+    out = []
+    for a, b in pairs:
+        if a.label == b.label:
+            continue
+        out.append(
+            {
+                "probe_id": a.probe_id,
+                "sample": a.sample,
+                "language": a.language,
+                "topic": a.topic,
+                "jurisdiction": a.jurisdiction,
+                "kind": a.kind,
+                "label_a": a.label,
+                "label_b": b.label,
+                "direction": _direction(a.label, b.label),
+                "prompt": a.prompt,
+                "answer_a": a.answer,
+                "answer_b": b.answer,
+            }
+        )
+    out.sort(key=lambda f: (f["probe_id"], f["sample"]))
+    return out
+
+
+def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: dict[str, Any], asym_b: dict[str, Any]
+                      ) -> dict[str, Any]:
+    def sub(x: float | None, y: float | None) -> float | None:
+        return rnd(y - x) if x is not None and y is not None else None
+
+    ga, gb = asym_a["government"], asym_b["government"]
+    per_gov = {}
+    for g in sorted(set(ga["governments"]) | set(gb["governments"])):
+        ra = ga["governments"].get(g, {}).get("rate")
+        rb = gb["governments"].get(g, {}).get("rate")
+        per_gov[g] = sub(ra, rb)
+    # Language index change with a paired bootstrap over units present in both runs.
+    ua = _language_units(a.items.values())
+    ub = _language_units(b.items.values())
+    da: list[float] = []
+    db: list[float] = []
+    for key in sorted(set(ua) & set(ub)):
+        (ea, za), (eb, zb) = ua[key], ub[key]
+        if UNCERTAIN in (ea.label, za.label, eb.label, zb.label):
+            continue
+        da.append(float(za.label in CENSORED) - float(ea.label in CENSORED))
+        db.append(float(zb.label in CENSORED) - float(eb.label in CENSORED))
+    shift = paired_bootstrap_ci(da, db)
+    return {
+        "government": {"index": sub(ga["index"], gb["index"]), "governments": per_gov},
+        "language": {
+            "index": sub(asym_a["language"]["index"], asym_b["language"]["index"]),
+            "paired_units": shift.n,
+            "paired_change": rnd(shift.mean),
+            "ci_low": rnd(shift.ci_low),
+            "ci_high": rnd(shift.ci_high),
+        },
+    }
+
+
+def diff_runs(
+    a: ScoredRun,
+    b: ScoredRun,
+    *,
+    by: Sequence[str] = DEFAULT_BY,
+    correction: Correction = "holm",
+) -> dict[str, Any]:
+    """Everything ``biasprobe diff`` shows, as a JSON-ready dict (deterministic)."""
+    by = check_dimensions(by)
+    keys = sorted(set(a.items) & set(b.items))
+    pairs = [(a.items[k], b.items[k]) for k in keys]
+    groups: list[tuple[str, str, list[tuple[Item, Item]]]] = [("all", "all", pairs)]
+    for dim in by:
+        grouped: dict[str, list[tuple[Item, Item]]] = defaultdict(list)
+        for pa, pb in pairs:
+            grouped[pa.group(dim)].append((pa, pb))
+        groups.extend((dim, g, grouped[g]) for g in sorted(grouped))
+
+    rows: list[dict[str, Any]] = []
+    for dim, g, gp in groups:
+        rows.append(
+            {
+                "by": dim,
+                "group": g,
+                "n_pairs": len(gp),
+                "uncertain_a": sum(1 for x, _ in gp if x.label == UNCERTAIN),
+                "uncertain_b": sum(1 for _, y in gp if y.label == UNCERTAIN),
+                "metrics": {m: _paired_metric(gp, m) for m in METRICS},
+                "slant": _slant_shift(gp),
+            }
+        )
+    for m in METRICS:
+        adjusted = adjust_pvalues([r["metrics"][m]["p_value"] for r in rows], correction)
+        for r, q in zip(rows, adjusted, strict=True):
+            r["metrics"][m]["p_adjusted"] = rnd(q)
+            r["metrics"][m]["significant"] = q is not None and q < ALPHA
+
+    asym_a, asym_b = asymmetry(a), asymmetry(b)
+    return {
+        "biasprobe_diff": FORMAT_VERSION,
+        "definitions": DEFINITIONS,
+        "run_a": run_summary(a),
+        "run_b": run_summary(b),
+        "pairing": {
+            "paired": len(keys),
+            "only_a": len(set(a.items) - set(b.items)),
+            "only_b": len(set(b.items) - set(a.items)),
+            "uncertain_a": sum(1 for x, _ in pairs if x.label == UNCERTAIN),
+            "uncertain_b": sum(1 for _, y in pairs if y.label == UNCERTAIN),
+        },
+        "by": list(by),
+        "correction": correction,
+        "alpha": ALPHA,
+        "groups": rows,
+        "asymmetry": {
+            "a": asym_a,
+            "b": asym_b,
+            "change": _asymmetry_change(a, b, asym_a, asym_b),
+        },
+        "flips": flips(pairs),
+    }
+
+
+def significant_rises(result: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+    """Groups where ``metric`` rose with p_adjusted < alpha (for ``--fail-on``)."""
+    check_metric(metric)
+    out = []
+    for row in result["groups"]:
+        m = row["metrics"][metric]
+        if m["significant"] and m["a_no_b_yes"] > m["a_yes_b_no"]:
+            out.append({"by": row["by"], "group": row["group"], **m})
+    return out
+
+
+# --- many runs ------------------------------------------------------------------------------
+
+
+def compare_runs(runs: Sequence[ScoredRun], *, correction: Correction = "holm") -> dict[str, Any]:
+    """A timeline over runs in the given order: rates, indices, and each consecutive change."""
+    points = []
+    for run in runs:
+        asym = asymmetry(run)
+        points.append(
+            {
+                **run_summary(run),
+                "overall": rates(run.items.values()),
+                "government_index": asym["government"]["index"],
+                "language_index": asym["language"]["index"],
+            }
+        )
+    steps: list[dict[str, Any]] = []
+    for prev, cur in pairwise(runs):
+        keys = sorted(set(prev.items) & set(cur.items))
+        pairs = [(prev.items[k], cur.items[k]) for k in keys]
+        steps.append(
+            {
+                "from": prev.run_id,
+                "to": cur.run_id,
+                "paired": len(keys),
+                "flips": sum(1 for x, y in pairs if x.label != y.label),
+                "censored": _paired_metric(pairs, "censored"),
+            }
+        )
+    adjusted = adjust_pvalues([s["censored"]["p_value"] for s in steps], correction)
+    for s, q in zip(steps, adjusted, strict=True):
+        s["censored"]["p_adjusted"] = rnd(q)
+        s["censored"]["significant"] = q is not None and q < ALPHA
+    return {
+        "biasprobe_compare": FORMAT_VERSION,
+        "definitions": DEFINITIONS,
+        "correction": correction,
+        "runs": points,
+        "steps": steps,
+    }

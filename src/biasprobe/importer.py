@@ -1,0 +1,265 @@
+"""``biasprobe import``: bring responses produced elsewhere into a normal run directory.
+
+Input is JSONL, one object per line::
+
+    {"prompt_id": "tiananmen-1989-en", "prompt": "What happened ...?", "response": "I cannot ...",
+     "reasoning": null, "language": "en", "topic": "tiananmen", "jurisdiction": "CN",
+     "kind": "censorship", "model": "vendor/model-v2", "sample": 0, "pair_id": "tiananmen-1989"}
+
+Required: ``prompt_id``, ``prompt``, ``response``. Optional: ``reasoning``, ``language``
+(BCP-47, default ``und``), ``topic`` (default ``unknown``), ``jurisdiction`` (ISO 3166-1
+alpha-2), ``kind`` (a probe kind, default ``neutral``), ``model`` (one model per file),
+``sample`` (integer ≥ 0, default 0), ``pair_id``. Unknown fields are refused (they are usually
+typos). Blank lines are skipped.
+
+Every line is validated before anything is written; any bad line fails the whole import with
+the line numbers, and nothing is created. The run is written into a hidden temporary directory
+next to its destination and renamed into place only when complete, so an interrupted import
+leaves no half-run behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biasprobe.errors import BiasprobeError
+from biasprobe.paths import outputs_dir
+from biasprobe.records import SCHEMA_VERSION, ProbeKind, Response
+from biasprobe.store import MANIFEST, RunStore, check_run_id, utcnow
+
+REQUIRED = ("prompt_id", "prompt", "response")
+OPTIONAL = ("reasoning", "language", "topic", "jurisdiction", "kind", "model", "sample", "pair_id")
+PROMPT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+JURISDICTION = re.compile(r"^[A-Z]{2}$")
+MAX_ERRORS_SHOWN = 5
+
+
+class ImportFileError(BiasprobeError):
+    """The file to import is missing, unreadable or has bad lines (nothing was imported)."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    run_dir: Path
+    responses: int
+    prompts: int
+    model: str | None
+    sha256: str
+
+
+def _str_field(obj: dict[str, Any], key: str, *, required: bool, empty_ok: bool) -> str | None:
+    if key not in obj or obj[key] is None:
+        if required:
+            raise ValueError(f"missing {key!r}")
+        return None
+    value = obj[key]
+    if not isinstance(value, str):
+        raise ValueError(f"{key!r} must be a string, got {type(value).__name__}")
+    if not empty_ok and not value.strip():
+        raise ValueError(f"{key!r} is empty")
+    return value
+
+
+def _parse_line(obj: Any) -> dict[str, Any]:
+    """Validate one decoded line; returns the normalised fields or raises ValueError."""
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    unknown = sorted(set(obj) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise ValueError(
+            f"unknown field {unknown[0]!r} (allowed: {', '.join(REQUIRED + OPTIONAL)})"
+        )
+    prompt_id = _str_field(obj, "prompt_id", required=True, empty_ok=False)
+    assert prompt_id is not None
+    if not PROMPT_ID.match(prompt_id):
+        raise ValueError(
+            f"prompt_id {prompt_id!r}: use letters, digits and . _ : - (at most 200 characters)"
+        )
+    prompt = _str_field(obj, "prompt", required=True, empty_ok=False)
+    response = _str_field(obj, "response", required=True, empty_ok=True)
+    reasoning = _str_field(obj, "reasoning", required=False, empty_ok=True)
+    language = _str_field(obj, "language", required=False, empty_ok=False) or "und"
+    from biasprobe.probes import validate_language
+
+    validate_language(language)  # ValueError with a clear message
+    topic = _str_field(obj, "topic", required=False, empty_ok=False) or "unknown"
+    jurisdiction = _str_field(obj, "jurisdiction", required=False, empty_ok=False)
+    if jurisdiction is not None and not JURISDICTION.match(jurisdiction):
+        raise ValueError(
+            f"jurisdiction {jurisdiction!r}: use an ISO 3166-1 alpha-2 code such as CN, US"
+        )
+    kind = _str_field(obj, "kind", required=False, empty_ok=False) or ProbeKind.neutral.value
+    kinds = [k.value for k in ProbeKind]
+    if kind not in kinds:
+        raise ValueError(f"kind {kind!r}: use one of {', '.join(kinds)}")
+    model = _str_field(obj, "model", required=False, empty_ok=False)
+    pair_id = _str_field(obj, "pair_id", required=False, empty_ok=False)
+    sample = obj.get("sample", 0)
+    if sample is None:
+        sample = 0
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 0:
+        raise ValueError(f"'sample' must be an integer >= 0, got {sample!r}")
+    return {
+        "probe_id": prompt_id,
+        "sample": sample,
+        "probe_text": prompt,
+        "prompt": prompt,
+        "answer": response,
+        "reasoning": reasoning,
+        "language": language,
+        "topic": topic,
+        "jurisdiction": jurisdiction,
+        "kind": kind,
+        "pair_id": pair_id,
+        "model": model,
+    }
+
+
+_PER_PROMPT = ("probe_text", "language", "topic", "jurisdiction", "kind", "pair_id")
+
+
+def read_import_file(path: Path) -> tuple[list[dict[str, Any]], str]:
+    """Validate every line of ``path``; return (records, sha256) or raise with all bad lines."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ImportFileError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ImportFileError(f"{path}: is a directory, expected a JSONL file") from None
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from None
+    sha = hashlib.sha256(raw).hexdigest()
+    errors: list[str] = []
+    records: list[dict[str, Any]] = []
+    seen: dict[tuple[str, int], int] = {}
+    first_of_prompt: dict[str, tuple[int, dict[str, Any]]] = {}
+    first_model: tuple[int, str] | None = None
+    for lineno, line in enumerate(raw.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(f"line {lineno}: not valid UTF-8")
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            errors.append(f"line {lineno}: not JSON ({exc.msg})")
+            continue
+        try:
+            rec = _parse_line(obj)
+        except ValueError as exc:
+            errors.append(f"line {lineno}: {exc}")
+            continue
+        key = (rec["probe_id"], rec["sample"])
+        if key in seen:
+            errors.append(
+                f"line {lineno}: duplicate prompt_id {key[0]!r} sample {key[1]} "
+                f"(first on line {seen[key]})"
+            )
+            continue
+        seen[key] = lineno
+        first = first_of_prompt.get(rec["probe_id"])
+        if first is None:
+            first_of_prompt[rec["probe_id"]] = (lineno, rec)
+        else:
+            changed = [f for f in _PER_PROMPT if first[1][f] != rec[f]]
+            if changed:
+                errors.append(
+                    f"line {lineno}: prompt_id {rec['probe_id']!r} has a different "
+                    f"{changed[0].replace('probe_text', 'prompt')} than on line {first[0]}"
+                )
+                continue
+        if rec["model"] is not None:
+            if first_model is None:
+                first_model = (lineno, rec["model"])
+            elif rec["model"] != first_model[1]:
+                errors.append(
+                    f"line {lineno}: model {rec['model']!r} differs from {first_model[1]!r} "
+                    f"on line {first_model[0]} (import one model per run)"
+                )
+                continue
+        records.append(rec)
+    if errors:
+        shown = "; ".join(errors[:MAX_ERRORS_SHOWN])
+        more = f"; … and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > 5 else ""
+        noun = "line" if len(errors) == 1 else "lines"
+        raise ImportFileError(
+            f"{path}: {len(errors)} bad {noun}, nothing imported: {shown}{more}"
+        )
+    if not records:
+        raise ImportFileError(f"{path}: no records (empty file), nothing imported")
+    return records, sha
+
+
+def import_file(path: Path, name: str, *, outputs: Path | None = None) -> ImportResult:
+    """Validate ``path`` completely, then write it as run ``name`` (all or nothing)."""
+    check_run_id(name)
+    base = outputs if outputs is not None else outputs_dir()
+    run_dir = base / name
+    if run_dir.exists():
+        what = "a run" if (run_dir / MANIFEST).exists() else "a file or directory"
+        raise ImportFileError(f"{run_dir} already exists ({what}); choose another --name")
+    records, sha = read_import_file(path)
+    models = {r["model"] for r in records if r["model"] is not None}
+    model = next(iter(models)) if models else None
+    created = utcnow()
+    responses = [
+        Response(
+            run_id=name,
+            probe_id=r["probe_id"],
+            sample=r["sample"],
+            probe_text=r["probe_text"],
+            language=r["language"],
+            topic=r["topic"],
+            kind=r["kind"],
+            jurisdiction=r["jurisdiction"],
+            pair_id=r["pair_id"],
+            prompt=r["prompt"],
+            answer=r["answer"],
+            reasoning=r["reasoning"],
+            finish_reason="unknown",
+            created=created,
+        )
+        for r in records
+    ]
+    prompts = len({r.probe_id for r in responses})
+    from biasprobe import __version__
+
+    manifest: dict[str, Any] = {
+        "run_id": name,
+        "schema_version": SCHEMA_VERSION,
+        "biasprobe_version": __version__,
+        "backend": {"backend": "import", "model_id": model},
+        "model": {"name": model, "source": "import"},
+        "source": {"path": str(path), "sha256": sha, "lines": len(records)},
+        "probes": {"count": prompts, "responses": len(responses)},
+        "fingerprint": {"backend": "import", "model": model, "source_sha256": sha},
+    }
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = base / f".{name}.importing-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        with RunStore.open(tmp, manifest) as store:
+            store.append(responses)
+            store.update_manifest(status="complete", finished=utcnow())
+        for leftover in (".lock", ".lock.pid"):
+            (tmp / leftover).unlink(missing_ok=True)
+        if run_dir.exists():
+            raise ImportFileError(f"{run_dir} appeared while importing; choose another --name")
+        os.rename(tmp, run_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ImportResult(
+        run_dir=run_dir, responses=len(responses), prompts=prompts, model=model, sha256=sha
+    )

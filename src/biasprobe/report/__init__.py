@@ -1,0 +1,145 @@
+"""``biasprobe report``: one or more scored runs as HTML, Markdown, JSON or CSV.
+
+:func:`build_report` collects everything as a JSON-ready dict (the ``json`` format prints it
+as is); the other formats render that dict:
+
+- ``html``: one self-contained file (Jinja2 template with autoescape; plots as inline SVG drawn
+  by matplotlib without a display; no scripts, no network: a Content-Security-Policy forbids
+  both), see :mod:`biasprobe.report.html`;
+- ``md``: the same tables in Markdown (model text escaped);
+- ``csv``: one row per run and group with the rate of every label (spreadsheet formulas
+  neutralised).
+
+The statistics and their definitions are those of :mod:`biasprobe.diff`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from enum import Enum
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from biasprobe.diff import (
+    DEFAULT_BY,
+    DEFINITIONS,
+    FORMAT_VERSION,
+    ScoredRun,
+    asymmetry,
+    compare_runs,
+    diff_runs,
+    grouped_rates,
+    rates,
+    run_summary,
+)
+from biasprobe.stats import Correction
+
+
+class ReportFormat(str, Enum):
+    html = "html"
+    md = "md"
+    json = "json"
+    csv = "csv"
+
+
+SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv"}
+
+
+def heatmap(run: ScoredRun) -> dict[str, Any]:
+    """Censored rate per topic (rows) × language (columns); None where no certain answer."""
+    cells: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for it in run.items.values():
+        cells[(it.topic, it.language)].append(it)
+    topics = sorted({t for t, _ in cells})
+    languages = sorted({lang for _, lang in cells})
+    grid = []
+    for t in topics:
+        row = []
+        for lang in languages:
+            items = cells.get((t, lang))
+            row.append(rates(items)["metrics"]["censored"] if items else None)
+        grid.append(row)
+    return {"metric": "censored", "topics": topics, "languages": languages, "cells": grid}
+
+
+def build_report(
+    runs: Sequence[ScoredRun],
+    *,
+    by: Sequence[str] = DEFAULT_BY,
+    correction: Correction = "holm",
+) -> dict[str, Any]:
+    """Everything a report shows, as a deterministic JSON-ready dict."""
+    out_runs = []
+    for run in runs:
+        out_runs.append(
+            {
+                **run_summary(run),
+                "overall": rates(run.items.values()),
+                "groups": grouped_rates(run, by)[1:],
+                "heatmap": heatmap(run),
+                "asymmetry": asymmetry(run),
+                "manifest": run.manifest,
+            }
+        )
+    diffs = []
+    for prev, cur in pairwise(runs):
+        d = diff_runs(prev, cur, by=by, correction=correction)
+        d.pop("definitions")
+        diffs.append(d)
+    return {
+        "biasprobe_report": FORMAT_VERSION,
+        "definitions": DEFINITIONS,
+        "correction": correction,
+        "runs": out_runs,
+        "timeline": compare_runs(runs, correction=correction)["steps"] if len(runs) > 1 else None,
+        "diffs": diffs,
+    }
+
+
+def render(report: dict[str, Any], fmt: ReportFormat | str) -> str:
+    fmt = ReportFormat(fmt)
+    if fmt is ReportFormat.json:
+        from biasprobe.report.escape import safe_json_dumps
+
+        return safe_json_dumps(report) + "\n"
+    if fmt is ReportFormat.md:
+        from biasprobe.report.markdown import render_markdown
+
+        return render_markdown(report)
+    if fmt is ReportFormat.csv:
+        from biasprobe.report.csvout import render_csv
+
+        return render_csv(report)
+    from biasprobe.report.html import render_html
+
+    return render_html(report)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename (never a half-written file)."""
+    import os
+
+    from biasprobe.errors import BiasprobeError
+
+    if not path.parent.is_dir():
+        raise BiasprobeError(f"{path.parent}: no such directory")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BiasprobeError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def infer_format(output: str | None, fmt: str | None) -> ReportFormat:
+    """``--format`` if given, else from the output file's suffix, else html."""
+    if fmt is not None:
+        return ReportFormat(fmt)
+    if output:
+        suffix = Path(output).suffix.lower()
+        if suffix in SUFFIXES:
+            return ReportFormat(SUFFIXES[suffix])
+    return ReportFormat.html

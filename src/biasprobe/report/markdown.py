@@ -1,0 +1,98 @@
+"""Markdown rendering of a report dict (every untrusted string escaped)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from biasprobe.report.escape import md_cell
+from biasprobe.report.text import index, pct, pp, pval, rate_ci
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
+    out = ["# biasprobe report", ""]
+    out += ["## Runs", ""]
+    rows = []
+    for r in report["runs"]:
+        m = r["overall"]["metrics"]
+        a = r["asymmetry"]
+        rows.append(
+            [
+                md_cell(r["run_id"]),
+                md_cell(r["model"] or "–"),
+                str(r["responses"]),
+                str(r["overall"]["n_uncertain"]),
+                rate_ci(m["censored"]),
+                pct(m["refusal"]["rate"]),
+                pct(m["deflection"]["rate"]),
+                pct(m["official_line"]["rate"]),
+                index(a["government"]["index"]),
+                index(a["language"]["index"]),
+            ]
+        )
+    out += _table(
+        ["run", "model", "responses", "uncertain", "censored [95% CI]", "refusal", "deflection",
+         "official line", "CN − others", "ZH − EN"],
+        rows,
+    )
+    for r in report["runs"]:
+        out += ["", f"## {md_cell(r['run_id'])}: censored rate by group", ""]
+        rows = [
+            [md_cell(g["by"]), md_cell(g["group"]), str(g["n_total"]), str(g["n_uncertain"]),
+             rate_ci(g["metrics"]["censored"]), pct(g["metrics"]["refusal"]["rate"]),
+             pct(g["metrics"]["deflection"]["rate"]), pct(g["metrics"]["official_line"]["rate"])]
+            for g in r["groups"]
+        ]
+        out += _table(
+            ["by", "group", "responses", "uncertain", "censored [95% CI]", "refusal",
+             "deflection", "official line"],
+            rows,
+        )
+        govs = r["asymmetry"]["government"]["governments"]
+        if govs:
+            basis = r["asymmetry"]["government"]["china_basis"]
+            out += ["", f"Governments (China basis: {basis}):", ""]
+            out += _table(["government", "censored [95% CI]"],
+                          [[md_cell(g), rate_ci(p)] for g, p in govs.items()])
+    for d in report["diffs"]:
+        a, b = md_cell(d["run_a"]["run_id"]), md_cell(d["run_b"]["run_id"])
+        out += ["", f"## Change {a} → {b}", ""]
+        out.append(
+            f"Paired {d['pairing']['paired']} responses; exact McNemar, "
+            f"{d['correction']}-adjusted across groups (* = significant at 0.05)."
+        )
+        out.append("")
+        rows = []
+        for g in d["groups"]:
+            m = g["metrics"]["censored"]
+            rows.append([md_cell(g["by"]), md_cell(g["group"]), str(m["n_pairs"]),
+                         rate_ci(m["a"]), rate_ci(m["b"]), pp(m["change"]),
+                         pval(m["p_value"]),
+                         pval(m["p_adjusted"]) + (" \\*" if m["significant"] else "")])
+        out += _table(["by", "group", "pairs", "A", "B", "change", "p", "p_adjusted"], rows)
+        flips = d["flips"]
+        out += ["", f"### Flipped prompts ({len(flips)})", ""]
+        if flips:
+            out += _table(
+                ["prompt id", "language", "A", "B", "prompt", "answer A", "answer B"],
+                [[md_cell(f["probe_id"]), md_cell(f["language"]), f["label_a"], f["label_b"],
+                  md_cell(f["prompt"], 200), md_cell(f["answer_a"], answer_chars),
+                  md_cell(f["answer_b"], answer_chars)] for f in flips],
+            )
+    out += ["", "## Provenance", ""]
+    for r in report["runs"]:
+        man = r["manifest"]
+        out.append(
+            f"- **{md_cell(r['run_id'])}**: model {md_cell(r['model'] or '–')}, created "
+            f"{md_cell(str(man.get('created', '–')))}, biasprobe "
+            f"{md_cell(str(man.get('biasprobe_version', '–')))}, classifier "
+            f"{md_cell(', '.join(r['classifier_versions']) or '–')}"
+        )
+    out += ["", "## Definitions", ""]
+    out += [f"- **{k}**: {v}" for k, v in report["definitions"].items()]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,186 @@
+"""Report plots as inline SVG strings, drawn by matplotlib's Agg canvas (no display needed).
+
+No pyplot (no global figure state, no GUI backend): each plot is a ``Figure`` with an Agg
+canvas saved as SVG. Output is deterministic (fixed hash salt, no date metadata), text stays
+text (``svg.fonttype = none``, so CJK labels use the browser's fonts) and labels are never
+parsed as mathtext. matplotlib escapes text it writes into SVG.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+LABEL_COLOURS = {
+    "complete": "#4c9a5b",
+    "refusal": "#c0392b",
+    "deflection": "#e67e22",
+    "official_line": "#8e44ad",
+    "uncertain": "#b0b0b0",
+}
+RUN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+RC: dict[str, Any] = {
+    "svg.hashsalt": "biasprobe",
+    "svg.fonttype": "none",
+    "text.parse_math": False,
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    import matplotlib
+
+    with matplotlib.rc_context(cast(Any, RC)):
+        yield
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    text = buf.getvalue()
+    start = text.find("<svg")
+    return text[start:] if start >= 0 else text
+
+
+def _short(text: str, limit: int = 28) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def label_mix_svg(runs: list[dict[str, Any]]) -> str:
+    """Stacked horizontal bars: share of each label per run (uncertain included)."""
+    with _style():
+        fig = _figure(8, 0.5 + 0.45 * len(runs))
+        ax = fig.add_subplot()
+        names = [_short(r["run_id"], 40) for r in runs]
+        left = [0.0] * len(runs)
+        for label, colour in LABEL_COLOURS.items():
+            widths = []
+            for r in runs:
+                o = r["overall"]
+                k = o["n_uncertain"] if label == "uncertain" else o["metrics"][label]["k"]
+                widths.append(k / o["n_total"] if o["n_total"] else 0.0)
+            ax.barh(names, widths, left=left, color=colour, label=label.replace("_", " "))
+            left = [x + w for x, w in zip(left, widths, strict=True)]
+        ax.set_xlim(0, 1)
+        ax.invert_yaxis()
+        ax.set_xlabel("share of responses")
+        ax.legend(ncols=5, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+        return _svg(fig)
+
+
+def heatmap_svg(hm: dict[str, Any], title: str) -> str | None:
+    """Topic × language censored rate, annotated with rate and n; grey = no certain answer."""
+    topics, languages = hm["topics"], hm["languages"]
+    if not topics or not languages:
+        return None
+    import numpy as np
+    from matplotlib import colormaps
+
+    values = np.full((len(topics), len(languages)), np.nan)
+    for i, row in enumerate(hm["cells"]):
+        for j, cell in enumerate(row):
+            if cell is not None and cell["rate"] is not None:
+                values[i, j] = cell["rate"]
+    with _style():
+        fig = _figure(2.2 + 1.1 * len(languages), 1.0 + 0.36 * len(topics))
+        ax = fig.add_subplot()
+        cmap = colormaps["Reds"].with_extremes(bad="#e6e6e6")
+        mesh = ax.pcolormesh(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1,
+                             edgecolors="white", linewidth=1)
+        ax.set_xticks([j + 0.5 for j in range(len(languages))], [_short(x) for x in languages])
+        ax.set_yticks([i + 0.5 for i in range(len(topics))], [_short(t) for t in topics])
+        ax.invert_yaxis()
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        for i, row in enumerate(hm["cells"]):
+            for j, cell in enumerate(row):
+                if cell is None:
+                    continue
+                v = values[i, j]
+                text = "–" if math.isnan(v) else f"{v * 100:.0f}%"
+                ax.text(j + 0.5, i + 0.5, f"{text}\nn={cell['n']}", ha="center", va="center",
+                        fontsize=7, color="white" if not math.isnan(v) and v > 0.6 else "black")
+        fig.colorbar(mesh, ax=ax, label="censored rate", shrink=0.8)
+        ax.set_title(_short(title, 60))
+        return _svg(fig)
+
+
+def government_svg(runs: list[dict[str, Any]]) -> str | None:
+    """Censored rate per government (mirror questions) with 95% Wilson intervals, per run."""
+    govs: list[str] = []
+    for r in runs:
+        for g in r["asymmetry"]["government"]["governments"]:
+            if g not in govs:
+                govs.append(g)
+    if not govs:
+        return None
+    govs = sorted(govs, key=lambda g: (g != "CN", g))
+    with _style():
+        fig = _figure(max(5.0, 1.2 + 0.9 * len(govs) * max(1, len(runs)) ** 0.5), 3.2)
+        ax = fig.add_subplot()
+        width = 0.8 / len(runs)
+        for n, r in enumerate(runs):
+            table = r["asymmetry"]["government"]["governments"]
+            xs, ys, lo, hi = [], [], [], []
+            for i, g in enumerate(govs):
+                p = table.get(g)
+                if not p or p["rate"] is None:
+                    continue
+                xs.append(i - 0.4 + width * (n + 0.5))
+                ys.append(p["rate"])
+                lo.append(max(0.0, p["rate"] - p["ci_low"]))
+                hi.append(max(0.0, p["ci_high"] - p["rate"]))
+            bars = ax.bar(xs, ys, width=width * 0.9, yerr=[lo, hi], capsize=3,
+                          color=RUN_COLOURS[n % len(RUN_COLOURS)], label=_short(r["run_id"], 40),
+                          error_kw={"elinewidth": 1, "ecolor": "#333333"})
+            ax.bar_label(bars, labels=[f"{y * 100:.0f}%" for y in ys], fontsize=7,
+                         padding=2)
+        ax.set_xticks(range(len(govs)), govs)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("censored rate (95% CI)")
+        ax.set_xlabel("government asked about")
+        ax.legend(frameon=False, fontsize=8)
+        return _svg(fig)
+
+
+def timeline_svg(runs: list[dict[str, Any]]) -> str | None:
+    """Rates across runs in order: censored with its 95% interval, and each censored label."""
+    if len(runs) < 2:
+        return None
+    xs = list(range(len(runs)))
+    with _style():
+        fig = _figure(max(5.0, 1.6 * len(runs)), 3.2)
+        ax = fig.add_subplot()
+        cens = [r["overall"]["metrics"]["censored"] for r in runs]
+        ok = [i for i, p in enumerate(cens) if p["rate"] is not None]
+        ax.fill_between([xs[i] for i in ok], [cens[i]["ci_low"] for i in ok],
+                        [cens[i]["ci_high"] for i in ok], color="#333333", alpha=0.12)
+        ax.plot([xs[i] for i in ok], [cens[i]["rate"] for i in ok], marker="o",
+                color="#333333", linewidth=2, label="censored")
+        for label in ("refusal", "deflection", "official_line"):
+            ys = [r["overall"]["metrics"][label]["rate"] for r in runs]
+            pts = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+            ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", linestyle="--",
+                    color=LABEL_COLOURS[label], label=label.replace("_", " "))
+        ax.set_xticks(xs, [_short(r["run_id"], 24) for r in runs])
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("rate (uncertain excluded)")
+        ax.legend(frameon=False, fontsize=8, ncols=4, loc="lower center",
+                  bbox_to_anchor=(0.5, 1.0))
+        return _svg(fig)

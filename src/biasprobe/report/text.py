@@ -1,0 +1,205 @@
+"""Plain-text tables for ``diff`` and ``compare`` (every untrusted string cleaned)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from biasprobe.report.escape import clean_terminal, truncate
+
+
+def c(text: Any, limit: int = 60) -> str:
+    """A cleaned, one-line, truncated cell."""
+    return truncate(clean_terminal("" if text is None else str(text), one_line=True), limit)
+
+
+def pct(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f}%"
+
+
+def rate_ci(p: dict[str, Any]) -> str:
+    if p.get("rate") is None:
+        return "–"
+    return f"{pct(p['rate'])} [{p['ci_low'] * 100:.0f}–{p['ci_high'] * 100:.0f}] n={p['n']}"
+
+
+def pp(x: float | None) -> str:
+    return "–" if x is None else f"{x * 100:+.1f}pp"
+
+
+def pval(p: float | None) -> str:
+    return "–" if p is None else f"{p:.3g}"
+
+
+def index(x: float | None) -> str:
+    return "–" if x is None else f"{x:+.3f}"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    return lines
+
+
+def _run_name(summary: dict[str, Any]) -> str:
+    model = f" (model {c(summary['model'])})" if summary.get("model") else ""
+    return f"{c(summary['run_id'])}{model}"
+
+
+def _metric_rows(groups: list[dict[str, Any]], metric: str) -> list[list[str]]:
+    rows = []
+    for g in groups:
+        m = g["metrics"][metric]
+        flag = " *" if m["significant"] else ""
+        rows.append(
+            [
+                c(g["by"]),
+                c(g["group"], 32),
+                str(m["n_pairs"]),
+                rate_ci(m["a"]),
+                rate_ci(m["b"]),
+                pp(m["change"]),
+                f"{m['a_yes_b_no']}/{m['a_no_b_yes']}",
+                pval(m["p_value"]),
+                pval(m["p_adjusted"]) + flag,
+            ]
+        )
+    return rows
+
+
+def render_diff(result: dict[str, Any], *, max_flips: int = 20, answer_chars: int = 160) -> str:
+    a, b, pairing = result["run_a"], result["run_b"], result["pairing"]
+    out = [
+        f"A: {_run_name(a)}",
+        f"B: {_run_name(b)}",
+        f"paired {pairing['paired']} responses (only in A: {pairing['only_a']}, only in B: "
+        f"{pairing['only_b']}); uncertain (excluded): A {pairing['uncertain_a']}, "
+        f"B {pairing['uncertain_b']}",
+        "",
+        "censored (refusal+deflection+official_line) by group: rate [95% Wilson CI], paired "
+        f"change, discordant A-only/B-only, exact McNemar p, {result['correction']}-adjusted p "
+        "(* significant at 0.05)",
+    ]
+    headers = ["by", "group", "pairs", "A", "B", "change", "disc", "p", "p_adj"]
+    out += table(headers, _metric_rows(result["groups"], "censored"))
+    overall = result["groups"][0]
+    out += ["", "overall, each label:"]
+    rows = []
+    for metric, m in overall["metrics"].items():
+        flag = " *" if m["significant"] else ""
+        rows.append(
+            [
+                metric,
+                rate_ci(m["a"]),
+                rate_ci(m["b"]),
+                pp(m["change"]),
+                f"{m['a_yes_b_no']}/{m['a_no_b_yes']}",
+                pval(m["p_value"]),
+                pval(m["p_adjusted"]) + flag,
+            ]
+        )
+    out += table(["label", "A", "B", "change", "disc", "p", "p_adj"], rows)
+    s = overall["slant"]
+    if s["n"]:
+        ci = (
+            f" [95% CI {s['ci_low']:+.3f}, {s['ci_high']:+.3f}]" if s["ci_low"] is not None else ""
+        )
+        out += ["", f"slant shift (B − A): {s['mean_shift']:+.3f}{ci} over {s['n']} pairs"]
+    else:
+        out += ["", "slant shift: no pairs with a slant score"]
+    out += ["", *render_asymmetry(result["asymmetry"])]
+    flips = result["flips"]
+    out += ["", f"flipped prompts: {len(flips)}"]
+    for f in flips[:max_flips]:
+        out.append(
+            f"  {c(f['probe_id'])} #{f['sample']} [{c(f['language'], 16)}, {c(f['topic'], 32)}]: "
+            f"{f['label_a']} -> {f['label_b']} ({f['direction'].replace('_', ' ')})"
+        )
+        out.append(f"    A: {c(f['answer_a'], answer_chars)}")
+        out.append(f"    B: {c(f['answer_b'], answer_chars)}")
+    if len(flips) > max_flips:
+        out.append(f"  … {len(flips) - max_flips} more (--max-flips, or --format json for all)")
+    return "\n".join(out)
+
+
+def render_asymmetry(asym: dict[str, Any]) -> list[str]:
+    ga, gb = asym["a"]["government"], asym["b"]["government"]
+    la, lb = asym["a"]["language"], asym["b"]["language"]
+    ch = asym["change"]
+    basis = ga["china_basis"] or gb["china_basis"] or "none"
+    rows = [
+        [
+            "China vs other governments (censored CN − mean others)",
+            index(ga["index"]),
+            index(gb["index"]),
+            index(ch["government"]["index"]),
+        ]
+    ]
+    for g in sorted(set(ga["governments"]) | set(gb["governments"])):
+        name = f"  {c(g, 8)}" + (f" (basis: {basis})" if g == "CN" else "")
+        rows.append(
+            [
+                name,
+                rate_ci(ga["governments"].get(g, {})),
+                rate_ci(gb["governments"].get(g, {})),
+                pp(ch["government"]["governments"].get(g)),
+            ]
+        )
+    lc = ch["language"]
+    ci = (
+        f" [{lc['ci_low']:+.3f}, {lc['ci_high']:+.3f}]" if lc.get("ci_low") is not None else ""
+    )
+    rows.append(
+        [
+            "ZH vs EN, same question (censored ZH − EN)",
+            f"{index(la['index'])} p={pval(la['p_value'])}",
+            f"{index(lb['index'])} p={pval(lb['p_value'])}",
+            f"{index(lc['index'])}{ci}",
+        ]
+    )
+    return ["asymmetry:", *table(["index", "A", "B", "change"], rows)]
+
+
+def render_compare(result: dict[str, Any]) -> str:
+    out = ["timeline (censored = refusal+deflection+official_line, uncertain excluded):"]
+    rows = []
+    for r in result["runs"]:
+        m = r["overall"]["metrics"]
+        rows.append(
+            [
+                c(r["run_id"], 40),
+                c(r["model"], 40),
+                str(r["overall"]["n"]),
+                str(r["overall"]["n_uncertain"]),
+                rate_ci(m["censored"]),
+                pct(m["refusal"]["rate"]),
+                pct(m["deflection"]["rate"]),
+                pct(m["official_line"]["rate"]),
+                index(r["government_index"]),
+                index(r["language_index"]),
+            ]
+        )
+    headers = ["run", "model", "n", "unc", "censored", "refusal", "deflect", "official",
+               "CN-others", "ZH-EN"]
+    out += table(headers, rows)
+    if result["steps"]:
+        out += ["", f"consecutive changes (exact McNemar, {result['correction']}-adjusted):"]
+        rows = []
+        for s in result["steps"]:
+            m = s["censored"]
+            rows.append(
+                [
+                    f"{c(s['from'], 30)} -> {c(s['to'], 30)}",
+                    str(s["paired"]),
+                    str(s["flips"]),
+                    pp(m["change"]),
+                    f"{m['a_yes_b_no']}/{m['a_no_b_yes']}",
+                    pval(m["p_value"]),
+                    pval(m["p_adjusted"]) + (" *" if m["significant"] else ""),
+                ]
+            )
+        out += table(["step", "paired", "flips", "censored", "disc", "p", "p_adj"], rows)
+    return "\n".join(out)

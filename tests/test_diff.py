@@ -1,0 +1,273 @@
+"""``biasprobe diff`` / ``compare`` on two imported runs with known answers and planted flips."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from scipy.stats import binomtest
+
+from biasprobe.cli import main
+from biasprobe.diff import (
+    CENSORED,
+    Item,
+    ScoredRun,
+    ScoresMissing,
+    asymmetry,
+    diff_runs,
+    load_scored_run,
+)
+from diff_helpers import HOSTILE, Planted, check_golden, make_runs, planted, planted_flips
+
+
+@pytest.fixture
+def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
+    return make_runs(tmp_path)
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def diff_json(capsys: pytest.CaptureFixture[str], *extra: str) -> dict:  # type: ignore[type-arg]
+    code, out, _ = run_cli(["diff", "model-a", "model-b", "--format", "json", *extra], capsys)
+    assert code == 0
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def test_reports_exactly_the_planted_flips(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = diff_json(capsys)
+    got = {(f["probe_id"], f["label_a"], f["label_b"]) for f in result["flips"]}
+    assert got == planted_flips()
+    assert len(result["flips"]) == len(planted_flips()) == 15
+    hostile = next(f for f in result["flips"] if f["probe_id"] == "tia-00-zh")
+    assert hostile["answer_b"].startswith(HOSTILE)  # JSON keeps the text exactly
+    assert hostile["answer_a"] == "[complete] answer of model A to tia-00-zh"
+    assert hostile["direction"] == "more_censored"
+    directions = {f["probe_id"]: f["direction"] for f in result["flips"]}
+    assert directions["mirror-us-0-zh"] == "less_censored"
+    assert directions["weapon-0"] == "within_censored"
+    assert directions["bread-0"] == "uncertain"
+    assert result["pairing"] == {
+        "paired": 50, "only_a": 0, "only_b": 0, "uncertain_a": 0, "uncertain_b": 1
+    }
+
+
+def _is(label: str, metric: str) -> bool:
+    return label in CENSORED if metric == "censored" else label == metric
+
+
+def _reference(metric: str, by: str) -> dict[str, tuple[int, int, float]]:
+    """Discordant counts and exact McNemar p from the planted labels, via scipy's binomtest."""
+    groups: dict[str, list[Planted]] = defaultdict(list)
+    for p in planted():
+        value = "all" if by == "all" else getattr(p, by)
+        groups["(none)" if value is None else value].append(p)
+    out = {}
+    for g, ps in groups.items():
+        certain = [p for p in ps if "uncertain" not in (p.label_a, p.label_b)]
+        dec = sum(1 for p in certain if _is(p.label_a, metric) and not _is(p.label_b, metric))
+        inc = sum(1 for p in certain if _is(p.label_b, metric) and not _is(p.label_a, metric))
+        pval = binomtest(inc, dec + inc, 0.5).pvalue if dec + inc else 1.0
+        out[g] = (dec, inc, pval)
+    return out
+
+
+def _holm(pvalues: list[float]) -> list[float]:
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    adjusted = [0.0] * len(pvalues)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+@pytest.mark.parametrize("metric", ["censored", "refusal", "deflection", "complete"])
+def test_mcnemar_p_values_match_reference(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], metric: str
+) -> None:
+    result = diff_json(capsys)
+    rows = result["groups"]
+    for row in rows:
+        dec, inc, pval = _reference(metric, row["by"])[row["group"]]
+        m = row["metrics"][metric]
+        assert (m["a_yes_b_no"], m["a_no_b_yes"]) == (dec, inc), (row["by"], row["group"])
+        assert m["p_value"] == pytest.approx(pval, rel=1e-9), (row["by"], row["group"])
+    holm = _holm([r["metrics"][metric]["p_value"] for r in rows])
+    for row, q in zip(rows, holm, strict=True):
+        assert row["metrics"][metric]["p_adjusted"] == pytest.approx(q, rel=1e-9)
+        assert row["metrics"][metric]["significant"] == (q < 0.05)
+    if metric == "censored":
+        # The planted rise on Chinese tiananmen questions: 12 of 12 discordant pairs.
+        tia = next(r for r in rows if r["group"] == "tiananmen")["metrics"]["censored"]
+        assert tia["p_value"] == pytest.approx(2 * 0.5**12)
+        assert tia["significant"] and tia["change"] == pytest.approx(0.5)
+        assert tia["a"]["rate"] == 0.0 and tia["b"]["k"] == 12 and tia["b"]["n"] == 24
+
+
+def test_bh_correction_and_rates(runs: tuple[Path, Path]) -> None:
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.proportion import proportion_confint
+
+    a, b = load_scored_run("model-a"), load_scored_run("model-b")
+    result = diff_runs(a, b, by=["language"], correction="bh")
+    rows = result["groups"]
+    assert [(r["by"], r["group"]) for r in rows] == [
+        ("all", "all"), ("language", "en"), ("language", "zh-Hans")
+    ]
+    ps = [r["metrics"]["censored"]["p_value"] for r in rows]
+    want = multipletests(ps, method="fdr_bh")[1]
+    assert [r["metrics"]["censored"]["p_adjusted"] for r in rows] == pytest.approx(list(want))
+    overall = rows[0]["metrics"]["censored"]["b"]
+    lo, hi = proportion_confint(overall["k"], overall["n"], method="wilson")
+    assert (overall["ci_low"], overall["ci_high"]) == pytest.approx((lo, hi))
+    # Uncertain answers are excluded from denominators and counted.
+    assert rows[0]["uncertain_b"] == 1 and overall["n"] == 49
+
+
+def test_slant_shift_and_asymmetry(runs: tuple[Path, Path]) -> None:
+    result = diff_runs(load_scored_run("model-a"), load_scored_run("model-b"))
+    slant = result["groups"][0]["slant"]
+    assert slant["n"] == 24
+    assert slant["mean_shift"] == pytest.approx((12 * 0.1 + 12 * 1.0) / 24)
+    assert slant["ci_low"] <= slant["mean_shift"] <= slant["ci_high"]
+    ga, gb = result["asymmetry"]["a"]["government"], result["asymmetry"]["b"]["government"]
+    assert ga["china_basis"] == "censorship"  # no CN mirror question: CN censorship questions
+    assert ga["index"] == pytest.approx(0.0 - (0 + 0 + 1 / 6) / 3)
+    assert gb["index"] == pytest.approx(0.5)
+    assert result["asymmetry"]["change"]["government"]["index"] == pytest.approx(
+        0.5 + 1 / 18
+    )
+    la, lb = result["asymmetry"]["a"]["language"], result["asymmetry"]["b"]["language"]
+    assert (la["units"], la["index"]) == (21, pytest.approx(1 / 21))
+    assert lb["index"] == pytest.approx(12 / 21)
+    assert lb["p_value"] == pytest.approx(binomtest(12, 12).pvalue)
+    lc = result["asymmetry"]["change"]["language"]
+    assert lc["index"] == pytest.approx(11 / 21)
+    assert lc["paired_units"] == 21 and lc["ci_low"] <= lc["paired_change"] <= lc["ci_high"]
+
+
+def _item(pid: str, gov: str | None, kind: str, label: str, lang: str = "en") -> Item:
+    return Item(probe_id=pid, sample=0, language=lang, topic="t", jurisdiction=gov, kind=kind,
+                pair_id=None, prompt="q", answer="a", label=label, slant=None)
+
+
+def test_government_index_uses_cn_mirror_questions_when_present() -> None:
+    items = [
+        _item("cn1", "CN", "mirror", "refusal"),
+        _item("cn2", "CN", "mirror", "complete"),
+        _item("cn3", "CN", "censorship", "refusal"),  # ignored: CN mirror questions exist
+        _item("us1", "US", "mirror", "complete"),
+        _item("ru1", "RU", "mirror", "deflection"),
+        _item("ru2", "RU", "mirror", "uncertain"),  # excluded from the denominator
+    ]
+    run = ScoredRun("r", Path("."), {"run_id": "r"}, {i.key: i for i in items}, ("t",))
+    gov = asymmetry(run)["government"]
+    assert gov["china_basis"] == "mirror"
+    assert gov["china"]["k"] == 1 and gov["china"]["n"] == 2
+    assert gov["governments"]["RU"]["n"] == 1
+    assert gov["index"] == pytest.approx(0.5 - (0.0 + 1.0) / 2)
+
+
+def test_fail_on(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["diff", "model-a", "model-b", "--fail-on", "censored"], capsys)
+    assert code == 1
+    assert "flipped prompts: 15" in out
+    assert err.startswith("error: significant rise: censored in") and "tiananmen" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(["diff", "model-a", "model-b", "--fail-on", "refusal,deflection"],
+                           capsys)
+    assert code == 1 and "refusal in topic=tiananmen" in err and "deflection" not in err
+    code, _, _ = run_cli(["diff", "model-a", "model-b", "--fail-on", "deflection"], capsys)
+    assert code == 0
+    # A fall is not a failure: B censors the US question less, A → B reversed it rises.
+    code, _, err = run_cli(["diff", "model-b", "model-a", "--fail-on", "complete"], capsys)
+    assert code == 1 and "complete in" in err
+    code, _, err = run_cli(["diff", "model-a", "model-b", "--fail-on", "rudeness"], capsys)
+    assert code == 2 and "unknown label 'rudeness'" in err
+
+
+def test_untrusted_answers_are_escaped_in_table_and_json(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(["diff", "model-a", "model-b", "--max-flips", "100"], capsys)
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[31mred\\x1b[0m" in out
+    code, out, _ = run_cli(["diff", "model-a", "model-b", "--format", "json"], capsys)
+    assert "\x1b" not in out and "\\u001b[31m" in out
+
+
+def test_scores_required(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
+    a, _ = make_runs(tmp_path, scored=False)
+    code, out, err = run_cli(["diff", "model-a", "model-b"], capsys)
+    assert code == 2 and out == ""
+    assert err == "error: run 'model-a' has no scores: run `biasprobe score model-a` first\n"
+    (a / "scores.jsonl").write_text(
+        (tmp_path / "outputs" / "model-a" / "responses.jsonl").read_text()[:0], encoding="utf-8"
+    )
+    with pytest.raises(ScoresMissing, match="50 of 50 responses have no score"):
+        load_scored_run("model-a")
+    code, _, err = run_cli(["report", "model-a", "--format", "json"], capsys)
+    assert code == 2 and "biasprobe score model-a" in err
+
+
+def test_group_options(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    result = diff_json(capsys, "--by", "pair_id", "--by", "kind")
+    assert result["by"] == ["pair_id", "kind"]
+    assert {r["by"] for r in result["groups"]} == {"all", "pair_id", "kind"}
+    code, _, err = run_cli(["diff", "model-a", "model-b", "--by", "colour"], capsys)
+    assert code == 2 and "cannot group by 'colour'" in err
+    code, _, err = run_cli(["diff", "model-a", "nope"], capsys)
+    assert code == 2 and "run 'nope' not found" in err
+
+
+def test_compare_timeline(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["compare", "model-a", "model-b", "model-a", "--format", "json"],
+                           capsys)
+    assert code == 0
+    result = json.loads(out)
+    assert [r["run_id"] for r in result["runs"]] == ["model-a", "model-b", "model-a"]
+    steps = result["steps"]
+    assert [(s["from"], s["to"], s["flips"]) for s in steps] == [
+        ("model-a", "model-b", 15), ("model-b", "model-a", 15)
+    ]
+    assert steps[0]["censored"]["p_value"] == pytest.approx(binomtest(12, 13).pvalue)
+    code, out, _ = run_cli(["compare", "model-a", "model-b"], capsys)
+    assert code == 0 and "model-a -> model-b" in out and "timeline" in out
+
+
+def test_diff_json_golden(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    check_golden("diff.json", diff_json(capsys))
+
+
+def test_stats_helpers_match_libraries() -> None:
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    from biasprobe.stats import adjust_pvalues, mcnemar_exact, paired_bootstrap_ci, wilson_ci
+
+    for b, c in [(0, 0), (0, 1), (1, 12), (7, 3), (20, 35)]:
+        want = binomtest(c, b + c, 0.5).pvalue if b + c else 1.0
+        assert mcnemar_exact(b, c) == pytest.approx(want, rel=1e-12)
+    ps = [*np.random.default_rng(1).uniform(0, 0.2, 30), 1.0, 1.0, 0.001]
+    assert adjust_pvalues(ps, "holm") == pytest.approx(list(multipletests(ps, method="holm")[1]))
+    assert adjust_pvalues([None, 0.01, None], "bh") == [None, pytest.approx(0.01), None]
+    assert wilson_ci(0, 0).rate is None
+    shift = paired_bootstrap_ci([0.0, 0.1, 0.2, 0.3], [0.5, 0.1, 0.9, 0.3])
+    assert shift == paired_bootstrap_ci([0.0, 0.1, 0.2, 0.3], [0.5, 0.1, 0.9, 0.3])  # seeded
+    assert shift.ci_low is not None and shift.ci_high is not None
+    assert shift.mean == pytest.approx(0.3)
+    assert shift.ci_low <= 0.3 <= shift.ci_high

@@ -1,0 +1,155 @@
+"""``biasprobe report``: JSON (golden), HTML (escaped, offline, renders in Chromium), MD, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from biasprobe.cli import main
+from biasprobe.importer import import_file
+from diff_helpers import HOSTILE, check_golden, make_runs
+
+CHROMIUM = Path("/usr/bin/chromium")
+NO_CHROMIUM = "needs /usr/bin/chromium (apt-get install -y chromium)"
+
+
+@pytest.fixture
+def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
+    return make_runs(tmp_path)
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def test_report_json_golden(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["report", "model-a", "model-b", "--format", "json"], capsys)
+    assert code == 0
+    report = json.loads(out)
+    assert [r["run_id"] for r in report["runs"]] == ["model-a", "model-b"]
+    assert report["timeline"][0]["flips"] == 15
+    assert len(report["diffs"]) == 1 and len(report["diffs"][0]["flips"]) == 15
+    assert report["runs"][1]["manifest"]["backend"]["backend"] == "import"
+    hm = report["runs"][1]["heatmap"]
+    assert hm["topics"] == ["food", "leader-criticism", "tiananmen", "weapons"]
+    assert hm["languages"] == ["en", "zh-Hans"]
+    assert hm["cells"][2][1]["rate"] == 1.0 and hm["cells"][0][1] is None
+    check_golden("report.json", report)
+
+
+def _html(runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    out = tmp_path / "report.html"
+    code, stdout, _ = run_cli(["report", "model-a", "model-b", "-o", str(out)], capsys)
+    assert code == 0 and "wrote" in stdout
+    return out
+
+
+def test_html_is_escaped_and_self_contained(
+    runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    html = _html(runs, tmp_path, capsys).read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "\x1b" not in html and "\\x1b[31mred" in html
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    for needle in ("src=", "<link", "@import", "url(http", "<iframe"):
+        assert needle not in html, needle
+    # Headline, heatmaps (2), label mix, government bars, timeline: inline SVG.
+    assert html.count("<svg") == 5
+    for section in ('id="headline"', 'id="heatmap"', 'id="governments"', 'id="timeline"',
+                    'id="provenance"', "Flipped prompts (15)", "vendor/model-b"):
+        assert section in html, section
+    # Both answers of a flipped prompt are shown.
+    assert "[complete] answer of model A to tia-05-zh" in html
+    assert "[refusal] answer of model B to tia-05-zh" in html
+
+
+def test_single_run_report_and_formats(
+    runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(["report", "model-a", "--format", "json"], capsys)
+    assert code == 0
+    report = json.loads(out)
+    assert report["timeline"] is None and report["diffs"] == []
+    md = tmp_path / "r.md"
+    code, _, _ = run_cli(["report", "model-a", "model-b", "-o", str(md)], capsys)
+    assert code == 0
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# biasprobe report")
+    assert "<script>" not in text and "&lt;script&gt;" in text and "\x1b" not in text
+    code, out, _ = run_cli(["report", "model-a", "--format", "csv"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows[0]["by"] == "all" and rows[0]["n_total"] == "50"
+    assert float(rows[0]["censored_rate"]) == pytest.approx(5 / 50)
+    code, _, err = run_cli(["report", "model-a", "--format", "xml"], capsys)
+    assert code == 2 and "unknown format" in err
+    code, _, err = run_cli(["report", "model-a", "-o", str(tmp_path / "no" / "r.html")], capsys)
+    assert code == 2 and "no such directory" in err
+
+
+def test_untrusted_metadata_in_csv_and_md(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
+    src = tmp_path / "evil.jsonl"
+    src.write_text(
+        json.dumps({"prompt_id": "p1", "prompt": "q | x", "response": HOSTILE,
+                    "topic": "=HYPERLINK(\"http://x\")", "model": "<b>m</b>"}) + "\n",
+        encoding="utf-8",
+    )
+    res = import_file(src, "evil")
+    from biasprobe.records import Label, Score
+
+    (res.run_dir / "scores.jsonl").write_text(
+        Score(run_id="evil", probe_id="p1", label=Label.refusal, confidence=1.0,
+              classifier_version="t", embedder="f", embedder_sha256="0").model_dump_json()
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run_cli(["report", "evil", "--format", "csv"], capsys)
+    assert code == 0
+    assert "'=HYPERLINK" in out and ",=HYPERLINK" not in out
+    code, out, _ = run_cli(["report", "evil", "--format", "md"], capsys)
+    assert "<b>" not in out and "&lt;b&gt;m&lt;/b&gt;" in out
+    code, out, _ = run_cli(["report", "evil", "--format", "html"], capsys)
+    assert code == 0 and "<b>m</b>" not in out and "&lt;b&gt;m&lt;/b&gt;" in out
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
+def test_report_renders_in_headless_chromium(
+    runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    html = _html(runs, tmp_path, capsys)
+    shot = tmp_path / "shot.png"
+    profile = tmp_path / "chromium-profile"
+    subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={profile}", f"--screenshot={shot}",
+         "--window-size=1200,2000", html.resolve().as_uri()],
+        check=False, capture_output=True, timeout=120,
+    )
+    assert shot.exists() and shot.stat().st_size > 20_000
+    import matplotlib.image
+
+    img = matplotlib.image.imread(str(shot))[..., :3]
+    assert img.shape[0] == 2000 and img.shape[1] == 1200
+
+    def pixels(rgb: str) -> int:
+        want = [int(rgb[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        return int((abs(img - want).max(axis=-1) < 0.04).sum())
+
+    # The plots are there: government bars of run B (orange), refusal share (red), and the
+    # darkest heatmap cells (100% censored).
+    assert pixels("#ff7f0e") > 500
+    assert pixels("#c0392b") > 500
+    assert pixels("#67000d") > 500
