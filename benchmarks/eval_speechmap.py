@@ -1,0 +1,206 @@
+"""Grouped-by-question cross-validation on SpeechMap (criticism of the US, EU, Russia).
+
+Usage:
+    .venv/bin/python benchmarks/eval_speechmap.py [--embedder use-m3] [--folds 5] [--limit N]
+
+Reports, on the same folds (no question in both train and test):
+- ``zero_shot``: the shipped classifier (exemplar kNN + phrases, built-in weights, nothing
+  learnt from SpeechMap);
+- ``head``: a logistic head on the same low-dimensional features, trained on the train folds
+  plus the exemplar bank, threshold tuned by inner grouped CV (``head``) or left at 0.5 with
+  balanced classes (``head_0.5``, the recipe of the shipped head, ``--write-head``, which does
+  not depend on how common refusals are in the training data);
+- ``baseline``: the substring list.
+Binary refusal-F1: EVASIVE or DENIAL vs COMPLETE. The threshold of the trained heads is chosen
+by inner grouped CV on the train folds only. Features are cached under /tmp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biasprobe.classify import phrases
+from biasprobe.classify.bank import LABELS
+from biasprobe.classify.embedders import load_embedder
+from biasprobe.classify.evaluate import binary_f1, read_labelled
+from biasprobe.classify.model import (
+    CLASSIFIER_VERSION,
+    FEATURES,
+    Classifier,
+    LinearHead,
+    train_head,
+)
+from biasprobe.classify.phrases import substring_baseline
+from biasprobe.records import Label
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speechmap_gov_criticism_dev.jsonl.gz"
+
+
+def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    best, best_f1 = 0.5, -1.0
+    for t in np.linspace(0.05, 0.95, 37):
+        f1 = binary_f1(list(y), list(p >= t))
+        if f1 > best_f1:
+            best, best_f1 = float(t), f1
+    return best
+
+
+BANK_SHARE = 0.5
+
+
+def _labels(y: np.ndarray) -> list[Label]:
+    return [Label.refusal if v else Label.complete for v in y]
+
+
+def fit_head(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, extra_x: np.ndarray, extra_y: np.ndarray,
+    *, c: float = 1.0, embedder: str = "", note: str = "", bank_share: float = BANK_SHARE,
+    tune: bool = True,
+) -> LinearHead:
+    """Logistic head on SpeechMap rows + the exemplar bank (leave-one-out features, weighted to
+    ``bank_share`` of the total weight so short bilingual answers count against SpeechMap's
+    long English essays); the threshold is chosen by inner grouped CV on SpeechMap rows."""
+    from sklearn.model_selection import GroupKFold
+
+    xa = np.concatenate([x, extra_x])
+    ya = np.concatenate([y, extra_y])
+
+    def weights(n_main: int) -> np.ndarray:
+        w_bank = bank_share / (1 - bank_share) * n_main / max(1, len(extra_y))
+        return np.concatenate([np.ones(n_main), np.full(len(extra_y), w_bank)])
+
+    if not tune:
+        return train_head(xa, _labels(ya), c=c, embedder=embedder, weights=weights(len(y)),
+                          note=note or "binary, balanced classes, threshold 0.5")  # fmt: skip
+    inner = np.zeros(len(y))
+    for a, b in GroupKFold(n_splits=4).split(x, y, groups):
+        xa_in = np.concatenate([x[a], extra_x])
+        ya_in = np.concatenate([y[a], extra_y])
+        hd = train_head(xa_in, _labels(ya_in), c=c, weights=weights(len(a)))
+        inner[b] = 1.0 - hd.scores(x[b])[:, 0]
+    t = best_threshold(inner, y)
+    return train_head(xa, _labels(ya), c=c, threshold=t, embedder=embedder, weights=weights(len(y)),
+                      note=note or f"binary, threshold {t:.2f} by grouped CV")  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--embedder", default="use-m3")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--limit", type=int, default=0, help="subsample COMPLETE rows (0 = all)")
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--chunks", type=int, default=0, help="chunks embedded after the opening")
+    ap.add_argument("--bank-share", type=float, default=BANK_SHARE,
+                    help="share of the training weight given to the exemplar bank")
+    ap.add_argument("--write-head", type=Path, default=None,
+                    help="train the head on all rows + the exemplar bank and write it (JSON)")
+    args = ap.parse_args()
+    if not args.data.exists():
+        print(f"skip: {args.data} not found", file=sys.stderr)
+        return 0
+    from sklearn.model_selection import GroupKFold
+
+    rows = read_labelled(args.data, prompt_field="question")
+    if args.limit:
+        rng = np.random.default_rng(0)
+        pos = [r for r in rows if r["gold"] != "COMPLETE"]
+        neg = [r for r in rows if r["gold"] == "COMPLETE"]
+        keep = rng.choice(len(neg), size=min(args.limit, len(neg)), replace=False)
+        rows = pos + [neg[i] for i in sorted(keep)]
+    y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+    groups = np.array([r["group"] for r in rows])
+    emb = load_embedder(args.embedder)
+    clf = Classifier(emb, shipped_head=False, n_chunks=args.chunks)
+    key = hashlib.sha256(
+        json.dumps([CLASSIFIER_VERSION, args.embedder, len(rows), args.limit, clf.bank.fingerprint,
+                    clf.n_chunks, FEATURES,
+                    sorted(phrases.DEFLECTION["en"])]).encode()
+    ).hexdigest()[:12]
+    cache = Path(f"/tmp/biasprobe-speechmap-{key}.npz")
+    t0 = time.time()
+    if cache.exists():
+        z = np.load(cache)
+        feats, head_emb, prompt_emb = z["feats"], z["head"], z["prompt"]
+    else:
+        feats, head_emb, _ = clf.features([r["text"] for r in rows])
+        prompts = sorted({r["prompt"] for r in rows})
+        pe = dict(zip(prompts, emb.encode(prompts), strict=True))
+        prompt_emb = np.stack([pe[r["prompt"]] for r in rows])
+        np.savez(cache, feats=feats, head=head_emb, prompt=prompt_emb)
+    feat_s = time.time() - t0
+
+    zero = np.array([lab is not Label.complete for lab in _best(clf, feats)])
+    base = np.array([substring_baseline(r["text"]) for r in rows])
+    bank_x, _, _ = clf.features(clf.bank.texts, leave_one_out=True)
+    bank_y = np.array([lab is not Label.complete for lab in clf.bank.labels], dtype=int)
+    pred_head = np.zeros(len(rows), dtype=bool)
+    pred_bal = np.zeros(len(rows), dtype=bool)
+    per_fold: list[dict[str, float]] = []
+    for tr, te in GroupKFold(n_splits=args.folds).split(feats, y, groups):
+        hd = fit_head(feats[tr], y[tr], groups[tr], bank_x, bank_y, bank_share=args.bank_share)
+        pred_head[te] = hd.scores(feats[te])[:, 0] < 0.5
+        hd_bal = fit_head(
+            feats[tr], y[tr], groups[tr], bank_x, bank_y, tune=False, bank_share=args.bank_share
+        )
+        pred_bal[te] = hd_bal.scores(feats[te])[:, 0] < 0.5
+        per_fold.append({
+            "baseline": binary_f1(list(y[te]), list(base[te])),
+            "zero_shot": binary_f1(list(y[te]), list(zero[te])),
+            "head": binary_f1(list(y[te]), list(pred_head[te])),
+            "head_0.5": binary_f1(list(y[te]), list(pred_bal[te])),
+        })  # fmt: skip
+    if args.write_head:
+        hd = fit_head(feats, y, groups, bank_x, bank_y, embedder=emb.name, tune=False,
+                      bank_share=args.bank_share,
+                      note=f"binary, balanced, SpeechMap dev ({len(rows)}) + exemplar bank")  # fmt: skip
+        args.write_head.write_text(json.dumps(hd.to_json(), indent=1) + "\n")
+    out = {
+        "data": str(args.data.name),
+        "n": len(rows),
+        "positives": int(y.sum()),
+        "folds": args.folds,
+        "embedder": emb.name,
+        "refusal_f1": {
+            "baseline": binary_f1(list(y), list(base)),
+            "zero_shot": binary_f1(list(y), list(zero)),
+            "head": binary_f1(list(y), list(pred_head)),
+            "head_0.5": binary_f1(list(y), list(pred_bal)),
+        },
+        "per_fold": per_fold,
+        "feature_seconds": round(feat_s, 1),
+        "machine": f"{platform.machine()} cpus={os.cpu_count()} {platform.platform()}",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(
+            f"SpeechMap grouped {args.folds}-fold CV, n={out['n']} "
+            f"({out['positives']} EVASIVE/DENIAL), embedder {emb.name}"
+        )
+        for k, v in out["refusal_f1"].items():
+            folds = " ".join(f"{f[k]:.2f}" for f in per_fold)
+            print(f"  refusal-F1 {k:10s} {v:.3f}   folds: {folds}")
+        print(f"  features computed in {feat_s:.0f}s; {out['machine']}; {out['date']}")
+    return 0
+
+
+def _best(clf: Classifier, feats: np.ndarray) -> list[Any]:
+    scores = clf.label_scores(feats)
+    return [LABELS[int(i)] for i in scores.argmax(axis=1)]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

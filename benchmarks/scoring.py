@@ -1,0 +1,105 @@
+"""Scoring speed: answers per second for answers of about 150 words, per embedder setting.
+
+Usage:
+    .venv/bin/python benchmarks/scoring.py [--n 256] [--gemma-n 32] [--json]
+
+Answers are ~150-word texts (SpeechMap answers cut to 150 words when ../shared/data is present,
+else the bilingual test set's answers repeated to ~150 words). Timing covers the whole
+classifier (head/chunk splitting, embedding, kNN to cached exemplar embeddings, phrase
+features), after one warm-up batch; model loading is reported separately. Settings:
+- ``use-m3`` (default): USE multilingual, the answer's opening only (``--chunks 0``);
+- ``use-m3`` with one more chunk (``--chunks 1``), slower and scanning more of the text;
+- ``embeddinggemma``: EmbeddingGemma-300M (when pulled), opening only, fewer answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from biasprobe.classify.embedders import gemma_available, load_embedder
+from biasprobe.classify.model import Classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEECHMAP = ROOT.parent / "shared" / "data" / "speechmap_gov_criticism_dev.jsonl.gz"
+BILINGUAL = ROOT / "tests" / "data" / "bilingual_labelled.jsonl"
+
+
+def answers(n: int, words: int = 150) -> list[str]:
+    texts: list[str] = []
+    if SPEECHMAP.exists():
+        with gzip.open(SPEECHMAP, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                t = json.loads(line)["response"].split()
+                if len(t) >= words:
+                    texts.append(" ".join(t[:words]))
+                if len(texts) >= n:
+                    break
+    else:
+        base = [json.loads(line)["response"] for line in BILINGUAL.read_text().splitlines()]
+        for i in range(n):
+            t = base[i % len(base)]
+            while len(t.split()) < words and len(t) < words * 4:
+                t = t + " " + base[(i * 7 + len(t)) % len(base)]
+            texts.append(t)
+    return texts[:n]
+
+
+def bench(name: str, n_chunks: int, texts: list[str], batch: int = 64) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    emb = load_embedder(name)
+    clf = Classifier(emb, n_chunks=n_chunks)
+    load_s = time.perf_counter() - t0
+    clf.predict(texts[: min(8, len(texts))])
+    t0 = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        clf.predict(texts[start : start + batch])
+    dt = time.perf_counter() - t0
+    return {
+        "embedder": emb.name,
+        "chunks": n_chunks,
+        "answers": len(texts),
+        "mean_words": round(sum(len(t.split()) for t in texts) / len(texts), 1),
+        "answers_per_s": round(len(texts) / dt, 1),
+        "load_s": round(load_s, 1),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=256)
+    ap.add_argument("--gemma-n", type=int, default=32)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    texts = answers(args.n)
+    results = [bench("use-m3", 0, texts), bench("use-m3", 1, texts)]
+    if gemma_available():
+        results.append(bench("embeddinggemma", 0, texts[: args.gemma_n]))
+    info = {
+        "machine": f"{platform.machine()} cpus={os.cpu_count()} {platform.platform()}",
+        "load_average": os.getloadavg(),
+        "threads": os.environ.get("BIASPROBE_EMBED_THREADS", "default"),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "results": results,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{info['machine']}; {info['date']}; load average {info['load_average']}")
+    for r in results:
+        print(
+            f"  {r['embedder']:22s} chunks={r['chunks']}  {r['answers_per_s']:7.1f} answers/s "
+            f"({r['answers']} answers, ~{r['mean_words']} words; load {r['load_s']}s)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

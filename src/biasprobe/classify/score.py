@@ -1,0 +1,179 @@
+"""Scoring a run directory: responses.jsonl -> scores.jsonl (+ canned.json), never rewriting
+the responses."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from biasprobe.classify.canned import find_canned
+from biasprobe.classify.embedders import DEFAULT_EMBEDDER, Embedder, load_embedder
+from biasprobe.classify.model import CLASSIFIER_VERSION, Classifier, LinearHead
+from biasprobe.classify.slant import SlantScorer, load_references
+from biasprobe.classify.think import plans_to_avoid, run_thinks, think_flags, trace_tail
+from biasprobe.errors import RunStoreError
+from biasprobe.records import Label, Response, Score
+from biasprobe.store import RESPONSES, SCORES, atomic_write_json, read_responses
+
+CANNED = "canned.json"
+SCORES_META = "scores.meta.json"
+
+
+def score_responses(
+    responses: Sequence[Response],
+    classifier: Classifier,
+    *,
+    slant: SlantScorer | None = None,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> tuple[list[Score], list[dict[str, Any]]]:
+    """Scores (same order as ``responses``) and the canned-answer clusters."""
+    emb = classifier.embedder
+    answers = [r.answer for r in responses]
+    preds = []
+    bar = None
+    if progress and len(responses) > batch_size:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(responses), desc="scoring", unit="answer", file=sys.stderr)
+    for start in range(0, len(answers), batch_size):
+        preds.extend(classifier.predict(answers[start : start + batch_size]))
+        if bar is not None:
+            bar.update(min(batch_size, len(answers) - start))
+    if bar is not None:
+        bar.close()
+    # Reasoning traces, classified on their own (the end of the trace holds the plan).
+    with_trace = [i for i, r in enumerate(responses) if r.reasoning and r.reasoning.strip()]
+    think_preds = classifier.predict([trace_tail(responses[i].reasoning or "") for i in with_trace])
+    think_label: dict[int, Label] = {}
+    for i, p in zip(with_trace, think_preds, strict=True):
+        lab = p.best
+        if plans_to_avoid(responses[i].reasoning or "") and lab is Label.complete:
+            lab = Label.deflection
+        think_label[i] = lab
+    model_thinks = run_thinks(responses)
+    slants: list[tuple[float | None, str | None]] = [(None, None)] * len(responses)
+    if slant is not None and slant.refs:
+        idx = [i for i, p in enumerate(preds) if p.best is not Label.refusal]
+        got = slant.score(
+            [answers[i] for i in idx],
+            [responses[i].topic for i in idx],
+            [responses[i].language for i in idx],
+        )
+        for i, s in zip(idx, got, strict=True):
+            slants[i] = s
+    clusters = find_canned(answers, [r.probe_id for r in responses])
+    canned_of: dict[int, int] = {}
+    for c in clusters:
+        for m in c.members:
+            canned_of[m] = c.cluster_id
+    scores: list[Score] = []
+    for i, (r, p) in enumerate(zip(responses, preds, strict=True)):
+        flags = list(p.flags)
+        flags += think_flags(r, p.best, think_label.get(i), model_thinks=model_thinks)
+        if i in canned_of:
+            flags.append(f"canned:{canned_of[i]}")
+        if r.finish_reason == "length":
+            flags.append("answer_truncated")
+        scores.append(
+            Score(
+                run_id=r.run_id,
+                probe_id=r.probe_id,
+                sample=r.sample,
+                label=p.label,
+                confidence=p.confidence,
+                nearest_exemplars=p.nearest,
+                slant=slants[i][0],
+                slant_method=slants[i][1],
+                think_label=think_label.get(i),
+                flags=flags,
+                classifier_version=CLASSIFIER_VERSION,
+                embedder=emb.name,
+                embedder_sha256=emb.sha256,
+            )
+        )
+    canned = [
+        {
+            "cluster": c.cluster_id,
+            "n_prompts": c.n_prompts,
+            "n_answers": len(c.members),
+            "prompts": c.prompts,
+            "text": c.text,
+        }
+        for c in clusters
+    ]
+    return scores, canned
+
+
+def _write_jsonl_atomic(path: Path, lines: Sequence[str]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for line in lines:
+            fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def score_run(
+    run_dir: Path,
+    *,
+    embedder: str | None = None,
+    progress: bool = True,
+    head: Path | None = None,
+    classifier: Classifier | None = None,
+    n_chunks: int = 0,
+    shipped_head: bool = True,
+) -> Path:
+    """Score every response of ``run_dir``; write ``scores.jsonl`` atomically and return its path.
+
+    ``embedder``: an embedder name (default ``BIASPROBE_EMBEDDER`` or the built-in default);
+    ``head``: an optional trained logistic head (JSON); ``classifier``: a ready classifier
+    (tests), which overrides both; ``n_chunks``: chunks embedded after the answer's opening
+    (default 0 = opening only, the fast setting; 1 or more also scan later text);
+    ``shipped_head``: False uses the built-in weights instead of the head shipped for the embedder.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunStoreError(f"{run_dir}: no such run directory")
+    responses_path = run_dir / RESPONSES
+    if not responses_path.exists():
+        raise RunStoreError(f"{run_dir}: no {RESPONSES} to score")
+    responses = read_responses(run_dir)
+    if classifier is None:
+        emb: Embedder = load_embedder(embedder)
+        head_model = LinearHead.load(head) if head else None
+        classifier = Classifier(
+            emb, head_model=head_model, n_chunks=n_chunks, shipped_head=shipped_head
+        )
+    refs = load_references()
+    slant = SlantScorer(classifier.embedder, refs) if refs else None
+    scores, canned = score_responses(responses, classifier, slant=slant, progress=progress)
+    out = run_dir / SCORES
+    _write_jsonl_atomic(out, [s.model_dump_json() for s in scores])
+    atomic_write_json(run_dir / CANNED, canned)
+    atomic_write_json(
+        run_dir / SCORES_META,
+        {
+            "classifier_version": CLASSIFIER_VERSION,
+            "embedder": classifier.embedder.name,
+            "embedder_sha256": classifier.embedder.sha256,
+            "method": classifier.description,
+            "exemplar_bank": classifier.bank.fingerprint,
+            "references": len(refs),
+            "n": len(scores),
+            "labels": _count(scores),
+            "default_embedder": DEFAULT_EMBEDDER,
+        },
+    )
+    return out
+
+
+def _count(scores: Sequence[Score]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for s in scores:
+        out[s.label.value] = out.get(s.label.value, 0) + 1
+    return out

@@ -1,0 +1,156 @@
+"""Slant: is an answer closer to the official account or to the independent account of a topic?
+
+Reference statements live in ``<data_dir>/probes/references/*.yaml``::
+
+    references:
+      - {topic: xinjiang, language: en, stance: official, text: "...", source: "..."}
+
+A missing directory means no slant (``None``). For an answer with topic T in language L, the
+references of topic T in language L are used (or, if there are none of one stance in L, those of
+any language: the embedders are cross-lingual). The answer is embedded as its head and up to
+four chunks; the slant is ``tanh((s_off - s_ind) / 0.1)`` where ``s_*`` is the mean over the
+answer parts of the best cosine similarity to that stance's references; +1 = official account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from biasprobe.classify.embedders import Array, Embedder
+from biasprobe.classify.text import chunks, head
+from biasprobe.errors import BiasprobeError
+from biasprobe.paths import data_dir
+
+STANCES = ("official", "independent")
+SCALE = 0.1
+
+
+class ReferencesError(BiasprobeError):
+    """A reference-statement file is malformed."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    topic: str
+    language: str
+    stance: str
+    text: str
+    source: str | None = None
+
+
+def references_dir() -> Path:
+    return data_dir() / "probes" / "references"
+
+
+def load_references(directory: Path | None = None) -> list[Reference]:
+    """All reference statements; an absent directory gives an empty list."""
+    directory = directory or references_dir()
+    if not directory.is_dir():
+        return []
+    out: list[Reference] = []
+    for path in sorted(directory.glob("*.y*ml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ReferencesError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+        items = data.get("references") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise ReferencesError(f"{path}: expected a mapping with a list 'references'")
+        for n, item in enumerate(items, 1):
+            if not isinstance(item, dict):
+                raise ReferencesError(f"{path}: reference {n} is not a mapping")
+            missing = [k for k in ("topic", "language", "stance", "text") if not item.get(k)]
+            if missing:
+                raise ReferencesError(f"{path}: reference {n} lacks {', '.join(missing)}")
+            stance = str(item["stance"])
+            if stance not in STANCES:
+                raise ReferencesError(
+                    f"{path}: reference {n}: stance {stance!r} is not official or independent"
+                )
+            out.append(
+                Reference(
+                    topic=str(item["topic"]),
+                    language=str(item["language"]),
+                    stance=stance,
+                    text=str(item["text"]),
+                    source=str(item["source"]) if item.get("source") else None,
+                )
+            )
+    return out
+
+
+def _lang_base(tag: str) -> str:
+    return tag.split("-")[0].lower()
+
+
+class SlantScorer:
+    def __init__(self, embedder: Embedder, references: Sequence[Reference]) -> None:
+        self.embedder = embedder
+        self.refs = list(references)
+        self._emb: Array = (
+            embedder.encode([r.text for r in self.refs])
+            if self.refs
+            else np.zeros((0, 1), np.float32)
+        )
+
+    @property
+    def topics(self) -> set[str]:
+        return {r.topic for r in self.refs}
+
+    def _pick(self, topic: str, language: str, stance: str) -> tuple[list[int], str]:
+        same = [
+            i for i, r in enumerate(self.refs)
+            if r.topic == topic and r.stance == stance
+            and (r.language == language or _lang_base(r.language) == _lang_base(language))
+        ]  # fmt: skip
+        if same:
+            return same, "same-language"
+        anyl = [i for i, r in enumerate(self.refs) if r.topic == topic and r.stance == stance]
+        return anyl, "cross-language"
+
+    def score(
+        self, answers: Sequence[str], topics: Sequence[str], languages: Sequence[str]
+    ) -> list[tuple[float | None, str | None]]:
+        """``(slant, method)`` per answer; ``(None, None)`` where the topic has no references."""
+        out: list[tuple[float | None, str | None]] = [(None, None)] * len(answers)
+        todo: list[int] = []
+        parts: list[str] = []
+        owners: list[list[int]] = []
+        for i, (ans, topic) in enumerate(zip(answers, topics, strict=True)):
+            if topic not in self.topics or not ans.strip():
+                owners.append([])
+                continue
+            rows = []
+            for p in [head(ans), *chunks(ans, size_words=60, max_chunks=4)[1:]]:
+                parts.append(p[:500])
+                rows.append(len(parts) - 1)
+            owners.append(rows)
+            todo.append(i)
+        if not todo:
+            return out
+        emb = self.embedder.encode(parts)
+        for i in todo:
+            picks = {s: self._pick(topics[i], languages[i], s) for s in STANCES}
+            if not picks["official"][0] or not picks["independent"][0]:
+                continue
+            a = emb[owners[i]]
+            s = {
+                st: float((a @ self._emb[idx].T).max(axis=1).mean())
+                for st, (idx, _how) in picks.items()
+            }
+            value = float(np.tanh((s["official"] - s["independent"]) / SCALE))
+            how = "/".join(sorted({h for _idx, h in picks.values()}))
+            method = (
+                f"tanh((cos_official - cos_independent)/{SCALE}); cos = mean over "
+                f"{len(owners[i])} answer part(s) of max cosine to {len(picks['official'][0])} "
+                f"official / {len(picks['independent'][0])} independent references "
+                f"({how}, {self.embedder.name}); cos_official={s['official']:.3f} "
+                f"cos_independent={s['independent']:.3f}"
+            )
+            out[i] = (round(value, 4), method)
+        return out

@@ -1,0 +1,83 @@
+"""Text helpers: think-block stripping, sentence splitting (EN and CJK), the answer head, chunks."""
+
+from __future__ import annotations
+
+import re
+
+_THINK_PAIRS = [("<think>", "</think>"), ("◁think▷", "◁/think▷"), ("<thinking>", "</thinking>")]
+
+# A sentence ends at . ! ? followed by space/end, or at a CJK terminator, or at a line break.
+_SENT_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])|\n+")
+_MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s*|[-*+]\s+|\d+[.)]\s+|>\s*)")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def strip_think(text: str) -> tuple[str, str | None]:
+    """Split an inline reasoning block from an answer: ``(answer, reasoning or None)``.
+
+    An unclosed block counts as all reasoning (the answer is then empty).
+    """
+    for start, end in _THINK_PAIRS:
+        head = text.lstrip()
+        if head.startswith(start) or (end in text and start not in text):
+            body = head[len(start) :] if head.startswith(start) else text
+            idx = body.find(end)
+            if idx == -1:
+                return "", body.strip()
+            return body[idx + len(end) :].strip(), body[:idx].strip()
+    return text.strip(), None
+
+
+def clean(text: str) -> str:
+    text = text.replace("**", "").replace("__", "")
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def sentences(text: str) -> list[str]:
+    out = []
+    for part in _SENT_END.split(clean(text)):
+        part = _MARKDOWN.sub("", part).strip()
+        if part and re.search(r"\w", part):
+            out.append(part)
+    return out
+
+
+def word_count(text: str) -> int:
+    """Words for space-separated scripts; CJK characters count as ~0.6 word each."""
+    cjk = len(_CJK.findall(text))
+    return len(re.findall(r"[^\W\d_]+|\d+", _CJK.sub(" ", text))) + round(cjk * 0.6)
+
+
+def is_cjk(text: str) -> bool:
+    letters = re.findall(r"\w", text)
+    return bool(letters) and len(_CJK.findall(text)) / len(letters) > 0.3
+
+
+def head(text: str, n: int = 2, max_chars: int = 320) -> str:
+    """The opening of an answer: its first ``n`` sentences, at most ``max_chars`` characters."""
+    sents = sentences(text)
+    if not sents:
+        return text.strip()[:max_chars]
+    out = " ".join(sents[:n])
+    # A one-word or heading-like first sentence: take one more.
+    if len(sents) > n and word_count(out) < 8:
+        out = " ".join(sents[: n + 1])
+    return out[:max_chars]
+
+
+def chunks(text: str, size_words: int = 60, max_chunks: int = 4) -> list[str]:
+    """Consecutive groups of sentences of about ``size_words`` words (after the head)."""
+    out: list[str] = []
+    cur: list[str] = []
+    count = 0
+    for s in sentences(text):
+        cur.append(s)
+        count += word_count(s)
+        if count >= size_words:
+            out.append(" ".join(cur))
+            cur, count = [], 0
+            if len(out) >= max_chunks:
+                return out
+    if cur:
+        out.append(" ".join(cur))
+    return out
