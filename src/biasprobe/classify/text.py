@@ -48,6 +48,23 @@ def word_count(text: str) -> int:
     return len(re.findall(r"[^\W\d_]+|\d+", _CJK.sub(" ", text))) + round(cjk * 0.6)
 
 
+_MIXED = re.compile(
+    r"[A-Za-z][\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"
+    r"|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af][A-Za-z]"
+)
+
+
+def mixed_script(text: str) -> int:
+    """Places where a CJK character touches a Latin letter in a mostly non-CJK text.
+
+    A sign of degenerate, garbled output ("Over餐馆War"); 0 for CJK texts, where Latin terms
+    inside Chinese ("WHO组织") are normal.
+    """
+    if is_cjk(text):
+        return 0
+    return len(_MIXED.findall(text))
+
+
 def is_cjk(text: str) -> bool:
     letters = re.findall(r"\w", text)
     return bool(letters) and len(_CJK.findall(text)) / len(letters) > 0.3
