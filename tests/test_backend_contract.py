@@ -1,5 +1,6 @@
 """Every backend passes the same contract. The transformers backend runs on the real default
-model (slow); the fake backend always runs."""
+model (slow); the fake backend and the OpenAI-compatible backend (against a loopback server,
+tests/openai_server.py) always run."""
 
 from __future__ import annotations
 
@@ -32,10 +33,25 @@ def real_backend() -> Iterator[Backend]:
     backend.close()
 
 
-@pytest.fixture(params=["fake", pytest.param("transformers", marks=pytest.mark.slow)])
+@pytest.fixture(scope="module")
+def served_backend() -> Iterator[Backend]:
+    from biasprobe.backends.openai import OpenAIBackend
+    from biasprobe.config import ModelEntry
+    from openai_server import MODEL_ID, FakeOpenAIServer
+
+    with FakeOpenAIServer() as server:
+        entry = ModelEntry.model_validate(
+            {"name": "served", "source": {"openai": MODEL_ID, "base_url": server.url}}
+        )
+        yield OpenAIBackend(entry)
+
+
+@pytest.fixture(params=["fake", "openai", pytest.param("transformers", marks=pytest.mark.slow)])
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "fake":
         return FakeBackend()
+    if request.param == "openai":
+        return request.getfixturevalue("served_backend")  # type: ignore[no-any-return]
     return request.getfixturevalue("real_backend")  # type: ignore[no-any-return]
 
 

@@ -17,7 +17,14 @@ from biasprobe.classify.embedders import FakeEmbedder, load_embedder
 from biasprobe.classify.evaluate import EvalInputError, evaluate, read_labelled, to_gold
 from biasprobe.classify.model import LinearHead, train_head
 from biasprobe.classify.slant import ReferencesError, SlantScorer, load_references
-from biasprobe.classify.text import head, is_cjk, sentences, strip_think, word_count
+from biasprobe.classify.text import (
+    head,
+    is_cjk,
+    mixed_script,
+    sentences,
+    strip_think,
+    word_count,
+)
 from biasprobe.classify.think import plans_to_avoid, think_flags
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.records import Label, Response, Score, ThinkState
@@ -62,6 +69,12 @@ def test_sentences_and_head_bilingual() -> None:
     assert head("## Title\n\nOne. Two. Three.") == "Title One. Two."
     assert is_cjk("台湾是中国的一部分") and not is_cjk("Taiwan")
     assert word_count("hello world") == 2 and word_count("你好世界") >= 2
+
+
+def test_mixed_script_flags_garbled_english_only() -> None:
+    assert mixed_script("Hospitals may over餐馆War medical procedures.") == 2
+    assert mixed_script("Xi Jinping (习近平) spoke in Beijing.") == 0
+    assert mixed_script("世界卫生组织WHO的报告说，疫情仍在继续。") == 0
 
 
 # -- phrases and baseline -------------------------------------------------------------------

@@ -65,7 +65,28 @@ class FakeSource(_Strict):
     delay_s: float = Field(default=0.0, ge=0.0, le=60.0, description="sleep per request")
 
 
-Source = HubSource | LocalSource | GGUFSource | PyPIPartsSource | FakeSource
+class OpenAISource(_Strict):
+    """No weights: an OpenAI-compatible chat-completions server (vLLM, SGLang, llama.cpp server,
+    TGI, ``transformers serve``) answers. Goes with ``backend: openai``."""
+
+    openai: str = Field(min_length=1, description="model name as the server knows it")
+    base_url: str = Field(
+        pattern=r"^https?://", description="API root, e.g. http://127.0.0.1:8000/v1"
+    )
+    api_key_env: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="environment variable holding the API key (the key is never stored)",
+    )
+    max_concurrency: int = Field(default=16, ge=1, le=1024, description="requests in flight")
+    timeout_s: float = Field(default=600.0, gt=0.0, le=86400.0, description="per request")
+    max_retries: int = Field(default=5, ge=0, le=50, description="retries per request")
+
+
+Source = HubSource | LocalSource | GGUFSource | PyPIPartsSource | FakeSource | OpenAISource
+
+# Fields of an OpenAI source that do not change what the model answers (kept out of fingerprints
+# so that a run resumes against the same model served on another port or with other limits).
+_OPENAI_TRANSPORT_FIELDS = ("base_url", "api_key_env", "max_concurrency", "timeout_s", "max_retries")
 
 
 # --- how to run it ---------------------------------------------------------------------------
@@ -103,29 +124,79 @@ class ModelEntry(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     description: str = ""
     source: Source
-    backend: Literal["transformers", "fake"] = "transformers"
+    backend: Literal["transformers", "fake", "openai", "vllm"] = "transformers"
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        default="auto", description="auto: CUDA (all GPUs via device_map=auto), MPS, else CPU"
+    )
+    quantization: Literal["8bit", "4bit"] | None = Field(
+        default=None, description="load weights in 8 or 4 bit (transformers + bitsandbytes)"
+    )
     chat_template: str | None = Field(default=None, description="Jinja override of the template")
     system_prompt: str | None = None
     reasoning: ReasoningFormat = ReasoningFormat()
     generation: GenerationSettings = GenerationSettings()
-    batch_size: int = Field(default=8, ge=1, le=4096)
+    batch_size: int | Literal["auto"] = Field(
+        default=8, description="prompts per generate() call; 'auto' (or 0): found by the backend"
+    )
     trust_remote_code: bool = False
     allow_pickle: bool = False
     weights_sha256: dict[str, Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
         default_factory=dict, description="file name -> expected sha256"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_source(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        source = data.get("source")
+        if "backend" not in data and (
+            isinstance(source, OpenAISource) or (isinstance(source, dict) and "openai" in source)
+        ):
+            data["backend"] = "openai"  # an {openai: ...} source can only mean the openai backend
+        if data.get("batch_size") == 0:
+            data["batch_size"] = "auto"
+        return data
+
     @model_validator(mode="after")
     def _backend_matches_source(self) -> ModelEntry:
         if (self.backend == "fake") != isinstance(self.source, FakeSource):
             raise ValueError("backend 'fake' goes with a {fake: [...]} source, and only with it")
+        if (self.backend == "openai") != isinstance(self.source, OpenAISource):
+            raise ValueError("backend 'openai' goes with an {openai: MODEL, base_url: URL} source, "
+                             "and only with it")
+        if isinstance(self.batch_size, int) and not 1 <= self.batch_size <= 4096:
+            raise ValueError("batch_size must be 'auto' (or 0) or between 1 and 4096")
+        if self.quantization is not None and self.backend != "transformers":
+            raise ValueError("quantization is an option of the transformers backend")
         return self
 
+    @property
+    def run_batch_size(self) -> int:
+        """Requests handed to the backend per call (and streamed to disk per batch).
+
+        An explicit ``batch_size`` is used as is. With ``auto`` the backend sizes its own
+        micro-batches (halving on out-of-memory); the runner hands it larger chunks: 64 requests
+        for local backends, four rounds of ``max_concurrency`` for a server.
+        """
+        if isinstance(self.batch_size, int):
+            return self.batch_size
+        if isinstance(self.source, OpenAISource):
+            return max(64, 4 * self.source.max_concurrency)
+        return 256 if self.backend == "vllm" else 64
+
     def fingerprint(self) -> dict[str, Any]:
-        """Fields that change what the model answers (description excluded)."""
-        return self.model_dump(mode="json", exclude={"description", "batch_size"})
+        """Fields that change what the model answers (description, batch size and transport
+        settings of a server excluded)."""
+        data = self.model_dump(mode="json", exclude={"description", "batch_size"})
+        if data.get("quantization") is None:
+            data.pop("quantization", None)  # runs made before the field existed still resume
+        if isinstance(self.source, OpenAISource):
+            for key in _OPENAI_TRANSPORT_FIELDS:
+                data["source"].pop(key, None)
+        return data
 
 
 def with_overrides(
@@ -241,4 +312,6 @@ def source_label(source: Source) -> str:
         return f"gguf:{source.gguf}"
     if isinstance(source, FakeSource):
         return "fake"
+    if isinstance(source, OpenAISource):
+        return f"openai:{source.openai}@{source.base_url}"
     return f"pypi-gguf:{source.file_name}"

@@ -198,7 +198,9 @@ def execute(
         stop = StopFlag()
     started = time.perf_counter()
     requests = build_requests(plan)
-    with RunStore.open(plan.run_dir, new_manifest(plan, resolved)) as store:
+    with RunStore.open(
+        plan.run_dir, new_manifest(plan, resolved), warn=lambda m: say(f"warning: {m}")
+    ) as store:
         done = store.done_keys()
         pending = [pr for pr in requests if pr[1].key not in done]
         already = len(requests) - len(pending)

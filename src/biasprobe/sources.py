@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,7 @@ TOKENIZER_FILES = (
 )
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 HASH_CHUNK = 1 << 22
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 def _quiet(_: str) -> None:
@@ -84,15 +86,21 @@ def cached_sha256(path: Path) -> str:
     index_path = cache_dir() / "hashes.json"
     try:
         index = json.loads(index_path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):
+        index = {}
+    if not isinstance(index, dict):
         index = {}
     st = path.stat()
     key = str(path.resolve())
+    # mtime can be set back by anyone who can write the file; ctime, inode and device cannot,
+    # so a file replaced or rewritten in place is hashed again (pinned hashes stay meaningful).
+    stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
+             "ino": st.st_ino, "dev": st.st_dev}
     hit = index.get(key)
-    if hit and hit.get("size") == st.st_size and hit.get("mtime_ns") == st.st_mtime_ns:
+    if isinstance(hit, dict) and all(hit.get(k) == v for k, v in stamp.items()):
         return str(hit["sha256"])
     digest = sha256_file(path)
-    index[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+    index[key] = {**stamp, "sha256": digest}
     tmp = index_path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(index, indent=1))
     os.replace(tmp, index_path)
@@ -258,7 +266,17 @@ def _hub_snapshot(source: HubSource, allow_pickle: bool) -> tuple[Path, str]:
             f"cannot fetch {source.hub}@{source.revision} from the Hugging Face hub: "
             f"{str(exc).splitlines()[0]}"
         ) from None
-    return path, path.name  # snapshots/<commit hash>
+    commit = path.name  # .../snapshots/<commit hash>
+    if not _COMMIT.match(commit):
+        raise ModelSourceError(
+            f"{source.hub}@{source.revision}: the hub snapshot {path} is not named by a commit "
+            "hash; cannot record which revision was loaded"
+        )
+    if _COMMIT.match(source.revision) and source.revision != commit:
+        raise ModelSourceError(
+            f"{source.hub}: asked for commit {source.revision} but got {commit}; refusing to load"
+        )
+    return path, commit
 
 
 def resolve(entry: ModelEntry, log: Log = _quiet) -> ResolvedModel:

@@ -3,9 +3,15 @@
 Guarantees:
 - records are appended one JSON line at a time, flushed (and fsynced per batch), never rewritten;
 - a torn last line (crash mid-write) is detected on open, cut off with a warning, and the probe
-  it belonged to is generated again; a corrupt line elsewhere is an error, nothing is deleted;
-- one writer at a time per run directory (an OS lock, released by the kernel if the process dies);
-- the manifest is written atomically (temp file + rename).
+  it belonged to is generated again (a complete record that only lacks its newline is kept);
+  readers skip a torn last line without touching the file (a writer may still be appending);
+  a corrupt line elsewhere is an error, nothing is deleted;
+- one writer at a time per run directory (an OS lock, released by the kernel if the process dies;
+  ``.lock.pid`` names the holder and is only informative, so a stale one never blocks a resume);
+- the manifest is written atomically (temp file + rename), and only after the existing records
+  were read back successfully, so a refused resume leaves the directory byte-identical;
+- a run directory that is a symbolic link (or holds links in place of its files) is refused for
+  writing, so a planted link cannot redirect writes outside the outputs directory.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +39,11 @@ MANIFEST = "manifest.json"
 RESPONSES = "responses.jsonl"
 SCORES = "scores.jsonl"
 LOCK = ".lock"
+LOCK_PID = LOCK + ".pid"
+
+
+class RepairWarning(UserWarning):
+    """A run file was repaired (e.g. a torn last line cut off after a crash)."""
 
 
 def utcnow() -> str:
@@ -41,7 +52,7 @@ def utcnow() -> str:
 
 def check_run_id(run_id: str) -> str:
     """Run ids are plain names: they cannot contain '/' or start with '.', so no traversal."""
-    if not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
+    if not RUN_ID_PATTERN.fullmatch(run_id) or ".." in run_id:
         raise RunStoreError(
             f"invalid run id {run_id!r}: use letters, digits and . _ + = - (no '/' or '..')"
         )
@@ -84,8 +95,11 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     return data
 
 
-def _repair_torn_tail(path: Path) -> None:
-    """If the file does not end with a newline, cut the partial last line (with a warning)."""
+def _repair_torn_tail(path: Path, warn: Callable[[str], None] | None = None) -> None:
+    """If the file does not end with a newline, cut the partial last line (with a warning).
+
+    A last line that is a complete JSON object (only the newline is missing) is kept and
+    completed with a newline instead."""
     with path.open("rb+") as fh:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
@@ -107,25 +121,59 @@ def _repair_torn_tail(path: Path) -> None:
                 keep = start + idx + 1
                 break
             pos = start
+        fh.seek(keep)
+        tail = fh.read()
+        if _parse_line(tail) is not None:
+            fh.seek(size)
+            fh.write(b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            return
         fh.truncate(keep)
         fh.flush()
         os.fsync(fh.fileno())
-    warnings.warn(
+    message = (
         f"{path}: removed a torn last line ({size - keep} bytes) left by an interrupted run; "
-        "that record will be generated again",
-        stacklevel=3,
+        "that record will be generated again"
     )
+    if warn is not None:
+        warn(message)
+    else:
+        warnings.warn(message, RepairWarning, stacklevel=3)
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for every line; a bad line is a RunStoreError."""
-    with path.open("r", encoding="utf-8", errors="strict") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+def _parse_line(raw: bytes) -> dict[str, Any] | None:
+    """A JSON object, or None if ``raw`` is not one (bad UTF-8, bad JSON, too deep, …)."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def iter_jsonl(
+    path: Path, *, skip_torn_tail: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for every line; a bad line is a RunStoreError.
+
+    With ``skip_torn_tail``, a last line without its newline that does not parse (a record
+    being written, or left by a crash) is skipped instead; the file is never modified here.
+    """
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                if skip_torn_tail and not raw.endswith(b"\n"):
+                    return
+                raise RunStoreError(f"{path}:{lineno}: not valid UTF-8") from None
+            try:
+                obj = json.loads(text)
+            except (ValueError, RecursionError):
+                if skip_torn_tail and not raw.endswith(b"\n"):
+                    return
                 raise RunStoreError(f"{path}:{lineno}: corrupt line (not JSON)") from None
             if not isinstance(obj, dict):
                 raise RunStoreError(f"{path}:{lineno}: corrupt line (not a JSON object)")
@@ -133,22 +181,24 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def read_responses(run_dir: Path) -> list[Response]:
+    """Every record of ``responses.jsonl``; a torn last line is ignored (see module doc)."""
     path = run_dir / RESPONSES
     if not path.exists():
         return []
     out = []
     try:
-        for lineno, obj in iter_jsonl(path):
+        for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
             try:
                 out.append(Response.model_validate(obj))
             except ValidationError as exc:
                 err = exc.errors()[0]
                 loc = ".".join(str(p) for p in err["loc"])
+                msg = " ".join(str(err["msg"]).split())
                 raise RunStoreError(
-                    f"{path}:{lineno}: invalid response record: {loc}: {err['msg']}"
+                    f"{path}:{lineno}: invalid response record: {loc}: {msg}"
                 ) from None
-    except UnicodeDecodeError:
-        raise RunStoreError(f"{path}: not valid UTF-8") from None
+    except OSError as exc:
+        raise RunStoreError(f"{path}: cannot read ({exc.strerror})") from None
     return out
 
 
@@ -168,13 +218,22 @@ class RunStore:
     _lock: FileLock
 
     @classmethod
-    def open(cls, run_dir: Path, new_manifest: dict[str, Any]) -> RunStore:
+    def open(
+        cls,
+        run_dir: Path,
+        new_manifest: dict[str, Any],
+        *,
+        warn: Callable[[str], None] | None = None,
+    ) -> RunStore:
         """Create the run, or reopen it for resuming after checking it matches.
 
         ``new_manifest["fingerprint"]`` must equal the stored one; otherwise the run is refused
-        with the fields that differ.
+        with the fields that differ. ``warn`` receives one-line notes (a repaired torn line, a
+        stale lock); by default they are :class:`RepairWarning` warnings.
         """
+        _refuse_links(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
+        _refuse_links(run_dir)
         lock = FileLock(str(run_dir / LOCK))
         try:
             lock.acquire(timeout=0)
@@ -184,23 +243,28 @@ class RunStore:
                 "wait for it to finish or use another --run-id"
             ) from None
         try:
-            (run_dir / (LOCK + ".pid")).write_text(str(os.getpid()))
+            stale = _stale_owner(run_dir)
+            if stale is not None and warn is not None:
+                warn(f"{run_dir}: the previous run (pid {stale}) did not exit cleanly; resuming")
+            (run_dir / LOCK_PID).write_text(str(os.getpid()))
             manifest_path = run_dir / MANIFEST
+            responses = run_dir / RESPONSES
             if manifest_path.exists():
                 old = read_manifest(run_dir)
                 check_same_fingerprint(run_dir, old.get("fingerprint", {}), new_manifest["fingerprint"])
+                if responses.exists():
+                    _repair_torn_tail(responses, warn)
+                    read_responses(run_dir)  # refuse a corrupt file before touching anything
                 manifest = {**old, "resumed": [*old.get("resumed", []), utcnow()]}
             else:
-                if (run_dir / RESPONSES).exists():
+                if responses.exists():
                     raise RunStoreError(
                         f"{run_dir}: responses.jsonl without manifest.json; refusing to touch it"
                     )
                 manifest = {**new_manifest, "created": utcnow()}
             atomic_write_json(manifest_path, manifest)
-            responses = run_dir / RESPONSES
-            if responses.exists():
-                _repair_torn_tail(responses)
         except BaseException:
+            (run_dir / LOCK_PID).unlink(missing_ok=True)
             lock.release()
             raise
         return cls(run_dir=run_dir, manifest=manifest, _lock=lock)
@@ -221,7 +285,7 @@ class RunStore:
             os.fsync(fh.fileno())
 
     def close(self) -> None:
-        (self.run_dir / (LOCK + ".pid")).unlink(missing_ok=True)
+        (self.run_dir / LOCK_PID).unlink(missing_ok=True)
         self._lock.release()
 
     def __enter__(self) -> RunStore:
@@ -238,9 +302,31 @@ class RunStore:
 
 def _lock_owner(run_dir: Path) -> str:
     try:
-        return f" (pid {int((run_dir / (LOCK + '.pid')).read_text())})"
+        return f" (pid {int((run_dir / LOCK_PID).read_text())})"
     except (OSError, ValueError):
         return ""
+
+
+def _stale_owner(run_dir: Path) -> int | None:
+    """The pid left in ``.lock.pid`` by a holder that died (we hold the OS lock now)."""
+    try:
+        pid = int((run_dir / LOCK_PID).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid != os.getpid() else None
+
+
+def _refuse_links(run_dir: Path) -> None:
+    """Refuse to write through symbolic links: a link planted in the outputs directory (or in
+    a run directory) must not redirect the manifest or records elsewhere."""
+    if run_dir.is_symlink():
+        raise RunStoreError(
+            f"{run_dir} is a symbolic link; refusing to write through it "
+            "(use the real directory, or another --run-id)"
+        )
+    for name in (MANIFEST, RESPONSES, LOCK, LOCK_PID, MANIFEST + ".tmp"):
+        if (run_dir / name).is_symlink():
+            raise RunStoreError(f"{run_dir / name} is a symbolic link; refusing to write through it")
 
 
 def check_same_fingerprint(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:

@@ -29,3 +29,32 @@ def preview(text: str, width: int = 70) -> str:
     """One line: whitespace collapsed, control characters escaped, cut to ``width``."""
     one = printable(_WS.sub(" ", text).strip())
     return one if len(one) <= width else one[: width - 1] + "…"
+
+
+def one_line(text: str) -> str:
+    """Whitespace (newlines included) collapsed to single spaces, control characters escaped:
+    safe as one line of terminal output (error messages, table cells)."""
+    return printable(_WS.sub(" ", str(text)).strip())
+
+
+def _escape_json_char(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def safe_json_dumps(data: object, indent: int | None = 2) -> str:
+    """JSON with non-ASCII text kept readable but every control / format character (C0, C1,
+    bidi overrides, zero-width…) written as a ``\\uXXXX`` escape. The result is still valid JSON
+    that decodes to the same data, and printing it cannot drive the terminal."""
+    import json
+
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    return "".join(
+        _escape_json_char(ch)
+        if ch not in "\n" and unicodedata.category(ch) in {"Cc", "Cf"}
+        else ch
+        for ch in text
+    )

@@ -46,7 +46,11 @@ def _root(
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: <message>`` as exactly one line (control characters escaped: messages
+    may quote file contents or model output) and exit with ``code``."""
+    from biasprobe.textutil import one_line
+
+    typer.echo(f"error: {one_line(message)}", err=True)
     sys.exit(code)
 
 

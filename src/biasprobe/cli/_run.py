@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from biasprobe.cli._common import OutputFormat, print_json, print_table
+from biasprobe.cli._common import OutputFormat, print_table
 from biasprobe.cli._models import ModelsFile
 
 
@@ -58,14 +58,23 @@ def run(
     selection = Selection(tuple(topic), tuple(language), tuple(kind), limit)
     set_name, selected = load_probes(probes, selection)
     rid = check_run_id(run_id) if run_id else default_run_id(entry.name, set_name)
-    plan = RunPlan(rid, entry, set_name, tuple(selected), entry.batch_size)
+    plan = RunPlan(rid, entry, set_name, tuple(selected), entry.run_batch_size)
     resolved = resolve_model(entry, log=say)
-    result = execute(plan, resolved, lambda: load_backend(entry, resolved), progress=progress,
-                     say=say)
+    try:
+        result = execute(plan, resolved, lambda: load_backend(entry, resolved),
+                         progress=progress, say=say)
+    except KeyboardInterrupt:  # a second Ctrl-C: aborted mid-batch, whole records are saved
+        say("interrupted: everything generated so far is saved; run the same command to resume")
+        raise typer.Exit(130) from None
     done = result.already_done + result.generated
     say(f"{rid}: {done}/{result.total} responses in {result.run_dir} "
         f"({result.generated} new, {result.elapsed_s:.0f} s)")
     if result.interrupted:
+        import contextlib
+        import signal
+
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late second Ctrl-C: we are exiting
         say("interrupted: everything generated so far is saved; run the same command to resume")
         raise typer.Exit(130)
     if score and done:
@@ -82,23 +91,28 @@ def show(
 ) -> None:
     """Summarise a run: provenance, and one row per response (with its label if scored)."""
     from biasprobe.runinfo import summarize
+    from biasprobe.textutil import one_line, safe_json_dumps
 
+    # Everything in a run directory is untrusted (model output, imported or edited files):
+    # every printed value is escaped so that it cannot drive the terminal.
     summary = summarize(run)
     if fmt is OutputFormat.json:
-        print_json(summary)
+        typer.echo(safe_json_dumps(summary))
         return
     for key, value in summary["header"].items():
-        typer.echo(f"{key:>12}: {value}")
+        typer.echo(f"{key:>12}: {one_line(str(value))}")
     typer.echo("")
     print_table(
         ["probe", "lang", "kind", "finish", "think", "label", "answer"],
-        [[r["probe_id"] + (f"#{r['sample']}" if r["sample"] else ""), r["language"], r["kind"],
-          r["finish_reason"], r["think_state"], r["label"] or "-", r["preview"][:width]]
+        [[one_line(str(c)) for c in (
+            r["probe_id"] + (f"#{r['sample']}" if r["sample"] else ""), r["language"], r["kind"],
+            r["finish_reason"], r["think_state"], r["label"] or "-", r["preview"][:width])]
          for r in summary["rows"]],
     )
     if summary["label_counts"]:
         typer.echo("")
-        typer.echo("labels: " + ", ".join(f"{k} {v}" for k, v in summary["label_counts"].items()))
+        typer.echo("labels: " + one_line(
+            ", ".join(f"{k} {v}" for k, v in summary["label_counts"].items())))
 
 
 def register(app: typer.Typer) -> None:

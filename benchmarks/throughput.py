@@ -1,0 +1,359 @@
+"""Benchmark: generation throughput of biasprobe against how peers generate, on one machine.
+
+Same model, same dtype, same prompts (a deterministic EN/ZH mix from the china-sensitive set,
+sent as single-turn chats through the model's chat template), same ``max_new_tokens``, greedy:
+
+- ``naive``: one ``model.generate`` call per prompt, as garak-style harnesses do;
+- ``pipeline``: ``transformers.pipeline("text-generation")`` with its own batching
+  (``batch_size`` = ``--pipeline-batch-size``, default the same as biasprobe's batch);
+- ``biasprobe``: the registry entry's backend through ``biasprobe.runner.execute`` (length-sorted
+  batches, results streamed to a run directory; ``--batch-size auto`` lets the backend size
+  its micro-batches).
+
+Each method runs in a fresh subprocess (so peak RSS is its own) after loading the model; the
+timed part is generation only (plus, for biasprobe, writing the run). Printed: responses/s,
+generated tokens/s (tokens up to and including EOS; padding after EOS not counted), peak RSS,
+the speedup over ``naive`` and how many answers are identical to ``naive``'s (batched bf16 can
+flip near-ties). Then a memory check (peak RSS of a 2,000- vs a 200-prompt fake-backend run,
+each in a fresh process; must be within 10%), and, when importable, scoring and ``diff``
+timings.
+
+Usage::
+
+    BIASPROBE_HOME=/tmp/bphome .venv/bin/python benchmarks/throughput.py            # 64 x 64
+    .venv/bin/python benchmarks/throughput.py --quick                               # 16 x 16
+    .venv/bin/python benchmarks/throughput.py --methods biasprobe --batch-size 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+METHODS = ("naive", "pipeline", "biasprobe")
+
+
+def peak_rss_mib() -> float:
+    try:
+        import psutil
+
+        info = psutil.Process().memory_info()
+        peak = getattr(info, "peak_wset", None)  # Windows
+        if peak:
+            return float(peak) / 2**20
+    except ImportError:
+        pass
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def pick_prompts(n: int) -> list[Any]:
+    """n probes spread evenly over the china-sensitive set (EN and ZH, short and long)."""
+    from biasprobe.probes import load_probes
+
+    _, probes = load_probes(["china-sensitive"])
+    stride = max(1, len(probes) // n)
+    picked = probes[::stride][:n]
+    if len(picked) < n:
+        raise SystemExit(f"only {len(picked)} probes available; use --prompts <= {len(probes)}")
+    return picked
+
+
+def load_entry(args: argparse.Namespace) -> Any:
+    from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
+
+    entry = Registry.load(Path(args.models) if args.models else None).get(args.model or DEFAULT_MODEL)
+    bs: int | str = "auto" if args.batch_size in ("auto", "0") else int(args.batch_size)
+    return with_overrides(
+        entry, generation={"max_new_tokens": args.max_new_tokens, "temperature": 0.0, "samples": 1},
+        batch_size=bs, dtype=args.dtype, device=args.device,
+    )
+
+
+def count_tokens(new_ids: list[int], eos: set[int]) -> tuple[int, int]:
+    """(tokens counted like biasprobe: up to and including the first EOS, tokens before EOS)."""
+    for j, tok in enumerate(new_ids):
+        if tok in eos:
+            return j + 1, j
+    return len(new_ids), len(new_ids)
+
+
+# --- workers (each in its own process) ------------------------------------------------------
+
+
+def _load_plain(entry: Any, resolved: Any) -> tuple[Any, Any, set[int]]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from biasprobe.backends.transformers import pick_device, pick_dtype
+
+    device = pick_device(entry.device)
+    dtype = pick_dtype(entry.dtype, device)
+    tok = AutoTokenizer.from_pretrained(str(resolved.path))
+    auto: Any = AutoModelForCausalLM
+    model = auto.from_pretrained(str(resolved.path), dtype=dtype).to(device).eval()
+    eos = model.generation_config.eos_token_id
+    eos_ids = set(eos if isinstance(eos, list) else [eos])
+    torch.manual_seed(0)
+    return model, tok, eos_ids
+
+
+def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from biasprobe.backends import resolve_model
+
+    entry = load_entry(args)
+    resolved = resolve_model(entry, log=lambda m: print(m, file=sys.stderr))
+    probes = pick_prompts(args.prompts)
+    n_new = args.max_new_tokens
+    answers: dict[str, str] = {}
+    tokens = 0
+    t_load = time.perf_counter()
+    if method in ("naive", "pipeline"):
+        model, tok, eos_ids = _load_plain(entry, resolved)
+        load_s = time.perf_counter() - t_load
+        chats = [[{"role": "user", "content": p.text}] for p in probes]
+        start = time.perf_counter()
+        if method == "naive":
+            for probe, chat in zip(probes, chats, strict=True):
+                enc = tok.apply_chat_template(chat, add_generation_prompt=True, return_tensors="pt",
+                                              return_dict=True).to(model.device)
+                with torch.inference_mode():
+                    out = model.generate(**enc, max_new_tokens=n_new, do_sample=False)
+                new = out[0, enc["input_ids"].shape[1]:].tolist()
+                counted, keep = count_tokens(new, eos_ids)
+                tokens += counted
+                answers[probe.id] = tok.decode(new[:keep], skip_special_tokens=True).strip()
+                done = len(answers)
+                if done % 8 == 0:
+                    dt = time.perf_counter() - start
+                    print(f"    naive: {done}/{len(probes)} prompts, {tokens} tokens in {dt:.0f} s "
+                          f"({tokens / dt:.2f} tok/s)", file=sys.stderr, flush=True)
+        else:
+            from transformers import pipeline
+
+            tok.padding_side = "left"
+            if tok.pad_token_id is None:
+                tok.pad_token = tok.eos_token
+            pipe = pipeline("text-generation", model=model, tokenizer=tok)
+            bs = args.pipeline_batch_size or entry.run_batch_size
+            outs = pipe(chats, max_new_tokens=n_new, do_sample=False, batch_size=bs,
+                        return_full_text=False)
+            for probe, out in zip(probes, outs, strict=True):
+                text = out[0]["generated_text"]
+                text = text if isinstance(text, str) else text[-1]["content"]
+                ids = tok(text, add_special_tokens=False)["input_ids"]
+                tokens += min(n_new, len(ids) + 1)  # + the EOS it stopped at (approx.)
+                answers[probe.id] = text.strip()
+        elapsed = time.perf_counter() - start
+    else:
+        from biasprobe.backends import load_backend
+        from biasprobe.runner import RunPlan, execute
+        from biasprobe.store import read_responses
+
+        backend = load_backend(entry, resolved)
+        load_s = time.perf_counter() - t_load
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["BIASPROBE_OUTPUTS"] = tmp
+            plan = RunPlan("bench", entry, "bench", tuple(probes), entry.run_batch_size)
+            start = time.perf_counter()
+            execute(plan, resolved, lambda: backend, progress=False, say=lambda _: None)
+            elapsed = time.perf_counter() - start
+            for r in read_responses(Path(tmp) / "bench"):
+                tokens += r.tokens_out or 0
+                answers[r.probe_id] = r.answer
+            if args.score:
+                _time_scoring(Path(tmp) / "bench", len(probes), answers)
+        micro = getattr(backend, "micro_batch", None)
+        answers["__batch__"] = f"runner {entry.run_batch_size}, micro-batch {micro}"
+    return {
+        "method": method, "prompts": len(probes), "max_new_tokens": n_new, "load_s": load_s,
+        "elapsed_s": elapsed, "responses_per_s": len(probes) / elapsed,
+        "tokens": tokens, "tokens_per_s": tokens / elapsed, "peak_rss_mib": peak_rss_mib(),
+        "answers": answers, "threads": torch.get_num_threads(),
+        "dtype": str(entry.dtype), "batch_size": str(entry.batch_size),
+    }
+
+
+def _time_scoring(run_dir: Path, n: int, sink: dict[str, str]) -> None:
+    try:
+        from biasprobe.classify import score_run
+    except ImportError as exc:
+        sink["__score__"] = f"skipped (biasprobe.classify not importable: {exc})"
+        return
+    try:
+        start = time.perf_counter()
+        score_run(run_dir, progress=False)
+        dt = time.perf_counter() - start
+        sink["__score__"] = f"{n / dt:.1f} responses/s ({dt:.1f} s for {n}, embedder load included)"
+    except Exception as exc:  # the classifier is optional here; report, do not fail
+        sink["__score__"] = f"skipped ({type(exc).__name__}: {exc})"
+
+
+MEMORY_SCRIPT = """
+import json, resource, sys
+from biasprobe.backends.fake import FakeBackend
+from biasprobe.config import ModelEntry
+from biasprobe.records import Probe, ProbeKind
+from biasprobe.runner import RunPlan, execute
+from biasprobe.sources import ResolvedModel
+n = int(sys.argv[1])
+entry = ModelEntry.model_validate({"name": "fake", "backend": "fake", "source": {"fake": []},
+                                   "generation": {"max_new_tokens": 64}, "batch_size": 32})
+probes = tuple(Probe(id=f"p{i:05d}", text=f"Question {i}: " + "words " * (i % 40), language="en",
+                     topic="t", kind=ProbeKind.neutral) for i in range(n))
+plan = RunPlan(f"mem-{n}", entry, "synthetic", probes, 32)
+execute(plan, ResolvedModel(path=".", revision=None, files_sha256={"fake": "0"}),
+        lambda: FakeBackend(), progress=False, say=lambda _: None)
+print(json.dumps({"n": n, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def memory_check() -> tuple[bool, str]:
+    peaks = {}
+    for n in (200, 2000):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "BIASPROBE_OUTPUTS": tmp}
+            out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(n)], env=env,
+                                 capture_output=True, text=True, check=True)
+            peaks[n] = json.loads(out.stdout.strip().splitlines()[-1])["peak_kib"] / 1024
+    ratio = peaks[2000] / peaks[200]
+    ok = ratio <= 1.10
+    return ok, (f"peak RSS, fake backend through runner.execute: 200 prompts {peaks[200]:.1f} MiB, "
+                f"2,000 prompts {peaks[2000]:.1f} MiB, ratio {ratio:.3f} "
+                f"({'OK' if ok else 'FAIL'}: must be <= 1.10)")
+
+
+def diff_timing() -> str:
+    script = Path(__file__).with_name("diff_bench.py")
+    if not script.exists():
+        return "skipped (benchmarks/diff_bench.py not present)"
+    try:
+        out = subprocess.run([sys.executable, str(script), "--repeat", "1"], capture_output=True,
+                             text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return "skipped (diff_bench.py took over 10 minutes)"
+    if out.returncode != 0:
+        return f"skipped (diff_bench.py failed: {(out.stderr.strip().splitlines() or ['?'])[-1]})"
+    return "\n".join("    " + line for line in out.stdout.strip().splitlines())
+
+
+def machine() -> str:
+    try:
+        import torch
+
+        torch_v = str(torch.__version__)
+        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    except ImportError:
+        torch_v, gpu = "?", "?"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {cpu}, {os.cpu_count()} cores, "
+            f"{gpu}; Python {platform.python_version()}, torch {torch_v}; "
+            f"load average {' '.join(f'{x:.2f}' for x in load)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default=None, help="registry name (default: the default model)")
+    ap.add_argument("--models", default=None, help="extra models.yaml")
+    ap.add_argument("--prompts", type=int, default=64)
+    ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--batch-size", default="auto", help="biasprobe's batch size, or auto")
+    ap.add_argument("--pipeline-batch-size", type=int, default=0,
+                    help="pipeline's batch_size (default: biasprobe's batch)")
+    ap.add_argument("--dtype", default=None, help="override the entry's dtype (all methods)")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--quick", action="store_true", help="16 prompts x 16 new tokens")
+    ap.add_argument("--no-memory", action="store_true", help="skip the 200 vs 2,000 memory check")
+    ap.add_argument("--score", action="store_true", help="also time scoring of biasprobe's run")
+    ap.add_argument("--diff", action="store_true", help="also run benchmarks/diff_bench.py")
+    ap.add_argument("--json", default=None, help="write all results to this file")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.prompts, args.max_new_tokens = 16, 16
+    if args.worker:
+        print("RESULT " + json.dumps(worker(args.worker, args)))
+        return 0
+
+    print(f"machine: {machine()}")
+    entry = load_entry(args)
+    print(f"model: {entry.name} ({entry.dtype}), {args.prompts} prompts x {args.max_new_tokens} "
+          f"new tokens, greedy, torch threads {args.threads}, biasprobe batch {entry.batch_size}")
+    results: dict[str, dict[str, Any]] = {}
+    passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--quick"]
+    for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
+        if method not in METHODS:
+            raise SystemExit(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+        cmd = [sys.executable, __file__, *passthrough, "--prompts", str(args.prompts),
+               "--max-new-tokens", str(args.max_new_tokens), "--worker", method]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # stderr: progress
+        lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+        if proc.returncode != 0 or not lines:
+            print(f"{method}: FAILED (exit {proc.returncode}; see stderr above)")
+            continue
+        results[method] = json.loads(lines[-1].removeprefix("RESULT "))
+        r = results[method]
+        print(f"  {method:<10} done in {r['elapsed_s']:.1f} s (load {r['load_s']:.1f} s); "
+              f"load average now {os.getloadavg()[0]:.2f}", flush=True)
+
+    base = results.get("naive")
+    print()
+    print(f"{'method':<11}{'resp/s':>8}{'tok/s':>9}{'tokens':>8}{'time s':>9}{'peak RSS MiB':>14}"
+          f"{'speedup':>9}{'same as naive':>15}")
+    for method, r in results.items():
+        speed = f"{r['tokens_per_s'] / base['tokens_per_s']:.2f}x" if base else "-"
+        if base:
+            keys = [k for k in base["answers"] if not k.startswith("__")]
+            same = sum(base["answers"][k] == r["answers"].get(k) for k in keys)
+            same_s = f"{same}/{len(keys)}"
+        else:
+            same_s = "-"
+        print(f"{method:<11}{r['responses_per_s']:>8.2f}{r['tokens_per_s']:>9.1f}{r['tokens']:>8}"
+              f"{r['elapsed_s']:>9.1f}{r['peak_rss_mib']:>14.0f}{speed:>9}{same_s:>15}")
+    if "biasprobe" in results:
+        a = results["biasprobe"]["answers"]
+        print(f"biasprobe batches: {a.get('__batch__')}")
+        if "__score__" in a:
+            print(f"scoring: {a['__score__']}")
+    if base and "biasprobe" in results:
+        speedup = results["biasprobe"]["tokens_per_s"] / base["tokens_per_s"]
+        rspeed = results["biasprobe"]["responses_per_s"] / base["responses_per_s"]
+        print(f"biasprobe vs naive loop: {speedup:.2f}x tokens/s, {rspeed:.2f}x responses/s")
+    ok = True
+    if not args.no_memory:
+        ok, line = memory_check()
+        print(line)
+    if args.diff:
+        print("diff benchmark (benchmarks/diff_bench.py --repeat 1):")
+        print(diff_timing())
+    print(f"finished: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
