@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from biasprobe.errors import ConfigError, UnknownModelError
 from biasprobe.paths import data_dir
+from biasprobe.yamlio import read_yaml, validation_message
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
 
@@ -210,49 +210,21 @@ def with_overrides(
     try:
         return ModelEntry.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, f"{entry.name} (with options)")) from None
+        raise ConfigError(validation_message(exc, f"{entry.name} (with options)")) from None
 
 
 class _RegistryFile(_Strict):
     models: list[ModelEntry]
 
 
-def _format_validation_error(err: ValidationError, origin: str) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"])
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
-        msg = "unknown field"
-    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
-    return f"{origin}: {loc}: {msg}{more}"
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not valid UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}:{where}: malformed YAML: {problem}") from None
-
-
 def load_registry_file(path: Path) -> list[ModelEntry]:
-    data = _read_yaml(path)
+    data = read_yaml(path, ConfigError, "models")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with a 'models' list")
     try:
         parsed = _RegistryFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, str(path))) from None
+        raise ConfigError(validation_message(exc, str(path))) from None
     names = [m.name for m in parsed.models]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

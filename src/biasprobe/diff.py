@@ -149,7 +149,7 @@ def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
     path = run_dir / SCORES
     out: dict[tuple[str, int], Score] = {}
     try:
-        for lineno, obj in iter_jsonl(path):
+        for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
             try:
                 score = Score.model_validate(obj)
             except ValidationError as exc:

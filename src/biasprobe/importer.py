@@ -78,7 +78,7 @@ def _parse_line(obj: Any) -> dict[str, Any]:
         )
     prompt_id = _str_field(obj, "prompt_id", required=True, empty_ok=False)
     assert prompt_id is not None
-    if not PROMPT_ID.match(prompt_id):
+    if not PROMPT_ID.fullmatch(prompt_id):
         raise ValueError(
             f"prompt_id {prompt_id!r}: use letters, digits and . _ : - (at most 200 characters)"
         )
@@ -91,7 +91,7 @@ def _parse_line(obj: Any) -> dict[str, Any]:
     validate_language(language)  # ValueError with a clear message
     topic = _str_field(obj, "topic", required=False, empty_ok=False) or "unknown"
     jurisdiction = _str_field(obj, "jurisdiction", required=False, empty_ok=False)
-    if jurisdiction is not None and not JURISDICTION.match(jurisdiction):
+    if jurisdiction is not None and not JURISDICTION.fullmatch(jurisdiction):
         raise ValueError(
             f"jurisdiction {jurisdiction!r}: use an ISO 3166-1 alpha-2 code such as CN, US"
         )

@@ -64,12 +64,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from biasprobe.errors import ProbeError
 from biasprobe.paths import data_dir
 from biasprobe.records import Probe, ProbeKind
+from biasprobe.yamlio import error_location, one_line, read_yaml, validation_message
 
 MAX_PROBE_CHARS = 20_000
 
@@ -220,51 +220,12 @@ def validate_jurisdiction(code: str) -> str:
     return code
 
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-def _loc(parts: Iterable[Any]) -> str:
-    """A pydantic error location as one printable line (odd keys are quoted)."""
-    return ".".join(str(p) if isinstance(p, int) or _PLAIN_KEY.match(str(p)) else repr(str(p)) for p in parts)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _format_probe_error(err: ValidationError, where: str) -> str:
-    first = err.errors()[0]
-    loc = _loc(first["loc"])
-    msg = "unknown field" if first["type"] == "extra_forbidden" else _one_line(first["msg"])
-    return f"{where}: {loc}: {msg}" if loc else f"{where}: {msg}"
+    return validation_message(err, where)
 
 
 def _read_yaml(path: Path, what: str = "probe") -> Any:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ProbeError(f"{path}: {what} file not found") from None
-    except IsADirectoryError:
-        raise ProbeError(f"{path}: is a directory, expected a {what} YAML file") from None
-    except OSError as exc:
-        raise ProbeError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProbeError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
-    if not text.strip():
-        raise ProbeError(f"{path}: {what} file is empty")
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = _one_line(getattr(exc, "problem", None) or str(exc))
-        raise ProbeError(f"{path}:{where}: malformed YAML: {problem}") from None
-    except RecursionError:
-        raise ProbeError(f"{path}: malformed YAML: nested too deeply") from None
-    except Exception as exc:  # e.g. ValueError from an impossible date such as 2020-02-30
-        raise ProbeError(f"{path}: malformed YAML: {_one_line(str(exc))}") from None
+    return read_yaml(path, ProbeError, what)
 
 
 # Kept for callers of the foundation API.
@@ -304,7 +265,7 @@ def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[dict[str, Any]]:
     seen: set[str] = set()
     for tpl in parsed.templates:
         where = f"{path}: template {tpl.id!r}"
-        if not _ID.match(tpl.id):
+        if not _ID.fullmatch(tpl.id):
             raise ProbeError(f"{where}: id may use letters, digits and . _ : - only")
         if tpl.id in seen:
             raise ProbeError(f"{where}: duplicate template id")
@@ -546,10 +507,10 @@ def load_reference_file(path: Path) -> list[Reference]:
         where = str(path)
         if len(loc) >= 2 and loc[0] == "references" and isinstance(loc[1], int):
             where = f"{path}: reference #{loc[1] + 1}"
-            exc_loc = _loc(loc[2:])
+            exc_loc = error_location(loc[2:])
         else:
-            exc_loc = _loc(loc)
-        msg = "unknown field" if err["type"] == "extra_forbidden" else _one_line(err["msg"])
+            exc_loc = error_location(loc)
+        msg = "unknown field" if err["type"] == "extra_forbidden" else one_line(err["msg"])
         raise ProbeError(f"{where}: {exc_loc}: {msg}" if exc_loc else f"{where}: {msg}") from None
     for i, ref in enumerate(parsed.references):
         where = f"{path}: reference #{i + 1} ({ref.topic!r}, {ref.language!r}, {ref.stance})"
@@ -557,7 +518,7 @@ def load_reference_file(path: Path) -> list[Reference]:
             _check_file_language(ref.language)
         except ValueError as exc:
             raise ProbeError(f"{where}: {exc}") from None
-        if not _TOPIC.match(ref.topic):
+        if not _TOPIC.fullmatch(ref.topic):
             raise ProbeError(f"{where}: topic {ref.topic!r} must be lower-case kebab-case")
         _check_script(ref.text, ref.language, where)
     return list(parsed.references)
@@ -662,7 +623,7 @@ def _check_probe_rules(s: ProbeSet) -> None:
         left = _PLACEHOLDER.search(p.text)
         if left:
             raise ProbeError(f"{where}: unfilled template placeholder {left.group(0)}")
-        if not _TOPIC.match(p.topic):
+        if not _TOPIC.fullmatch(p.topic):
             raise ProbeError(f"{where}: topic {p.topic!r} must be lower-case kebab-case (e.g. hong-kong)")
         if p.kind in PAIRED_KINDS and p.jurisdiction is None:
             raise ProbeError(

@@ -16,7 +16,7 @@ def summarize(run: str) -> dict[str, Any]:
     labels: dict[tuple[str, int], str] = {}
     scores_path = run_dir / SCORES
     if scores_path.exists():
-        for _, obj in iter_jsonl(scores_path):
+        for _, obj in iter_jsonl(scores_path, skip_torn_tail=True):
             labels[(str(obj.get("probe_id")), int(obj.get("sample", 0)))] = str(obj.get("label"))
     model = manifest.get("model", {})
     backend = manifest.get("backend") or {}

@@ -18,6 +18,7 @@ import importlib.util
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from biasprobe.backends.base import BackendInfo, ChatRequest, Generation
@@ -62,7 +63,17 @@ def pick_dtype(requested: str, device: str) -> Any:
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device == "mps":
         return torch.float16
-    return torch.float32
+    return torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
+
+
+def cpu_has_fast_bf16() -> bool:
+    """bf16 matmuls are fast only with native support (AVX-512 BF16 or AMX); elsewhere they are
+    emulated and several times slower than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def batch_seed(base: int, requests: list[ChatRequest]) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from typing import Any
 
@@ -15,12 +14,18 @@ class OutputFormat(str, Enum):
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False))
+    """JSON for scripts; control and format characters escaped (values may be model output)."""
+    from biasprobe.textutil import safe_json_dumps
+
+    typer.echo(safe_json_dumps(data))
 
 
 def print_table(headers: list[str], rows: list[list[Any]]) -> None:
     """A plain, aligned text table (no colours: output is often piped)."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    from biasprobe.textutil import one_line
+
+    cells = [[str(h) for h in headers]] + [["" if c is None else one_line(str(c)) for c in r]
+                                           for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
         typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

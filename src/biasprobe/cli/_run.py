@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from biasprobe.cli._common import OutputFormat, print_table
+from biasprobe.cli._common import OutputFormat, print_json, print_table
 from biasprobe.cli._models import ModelsFile
 
 
@@ -91,22 +91,21 @@ def show(
 ) -> None:
     """Summarise a run: provenance, and one row per response (with its label if scored)."""
     from biasprobe.runinfo import summarize
-    from biasprobe.textutil import one_line, safe_json_dumps
+    from biasprobe.textutil import one_line
 
     # Everything in a run directory is untrusted (model output, imported or edited files):
-    # every printed value is escaped so that it cannot drive the terminal.
+    # print_json / print_table escape every value so that it cannot drive the terminal.
     summary = summarize(run)
     if fmt is OutputFormat.json:
-        typer.echo(safe_json_dumps(summary))
+        print_json(summary)
         return
     for key, value in summary["header"].items():
         typer.echo(f"{key:>12}: {one_line(str(value))}")
     typer.echo("")
     print_table(
         ["probe", "lang", "kind", "finish", "think", "label", "answer"],
-        [[one_line(str(c)) for c in (
-            r["probe_id"] + (f"#{r['sample']}" if r["sample"] else ""), r["language"], r["kind"],
-            r["finish_reason"], r["think_state"], r["label"] or "-", r["preview"][:width])]
+        [[r["probe_id"] + (f"#{r['sample']}" if r["sample"] else ""), r["language"], r["kind"],
+          r["finish_reason"], r["think_state"], r["label"] or "-", r["preview"][:width]]
          for r in summary["rows"]],
     )
     if summary["label_counts"]:

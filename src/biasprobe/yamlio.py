@@ -1,0 +1,67 @@
+"""Reading user-written YAML files and turning validation errors into one-line messages.
+
+Shared by the model registry and the probe sets, so both report problems the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from biasprobe.errors import BiasprobeError
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def error_location(parts: Iterable[Any]) -> str:
+    """A pydantic error location as one printable line (odd keys are quoted)."""
+    return ".".join(
+        str(p) if isinstance(p, int) or _PLAIN_KEY.match(str(p)) else repr(str(p)) for p in parts
+    )
+
+
+def validation_message(err: ValidationError, where: str) -> str:
+    """The first problem of a pydantic error as ``where: field.path: message``."""
+    first = err.errors()[0]
+    loc = error_location(first["loc"])
+    msg = "unknown field" if first["type"] == "extra_forbidden" else one_line(first["msg"])
+    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
+    return (f"{where}: {loc}: {msg}" if loc else f"{where}: {msg}") + more
+
+
+def read_yaml(path: Path, error: type[BiasprobeError], what: str) -> Any:
+    """Parse a YAML file; every failure is ``error`` with one line naming the file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{path}: {what} file not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, expected a {what} YAML file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise error(f"{path}: {what} file is empty")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = one_line(getattr(exc, "problem", None) or str(exc))
+        raise error(f"{path}:{where}: malformed YAML: {problem}") from None
+    except RecursionError:
+        raise error(f"{path}: malformed YAML: nested too deeply") from None
+    except Exception as exc:  # e.g. ValueError from an impossible date such as 2020-02-30
+        raise error(f"{path}: malformed YAML: {one_line(str(exc))}") from None
