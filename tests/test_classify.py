@@ -215,7 +215,7 @@ def test_references_loader_and_slant(tmp_path: Path) -> None:
         "     text: 'The vocational training centres counter terrorism and extremism.'}\n"
         "  - {topic: xinjiang, language: en, stance: independent, source: ngo,\n"
         "     text: 'Researchers documented mass detention camps and forced labour of Uyghurs.'}\n"
-        "  - {topic: xinjiang, language: zh-Hans, stance: official,\n"
+        "  - {topic: xinjiang, language: zh-Hans, stance: official, source: gov,\n"
         "     text: '职业技能教育培训中心是为了反恐。'}\n",
         encoding="utf-8",
     )
@@ -236,7 +236,7 @@ def test_references_loader_and_slant(tmp_path: Path) -> None:
     assert res[2] == (None, None)
     assert res[0][1] and "tanh" in res[0][1]
     (refs_dir / "bad.yaml").write_text(
-        "references: [{topic: x, language: en, stance: maybe, text: t}]"
+        "references: [{topic: x, language: en, stance: maybe, text: t, source: s}]"
     )
     with pytest.raises(ReferencesError):
         load_references(refs_dir)

@@ -20,9 +20,7 @@ weights file), which are stamped on every score.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -39,6 +37,7 @@ import numpy.typing as npt
 
 from biasprobe.errors import ModelSourceError
 from biasprobe.paths import cache_dir
+from biasprobe.sources import cached_sha256, sha256_file
 
 Array = npt.NDArray[np.float32]
 
@@ -67,31 +66,6 @@ def _normalise(x: npt.NDArray[Any]) -> Array:
     norms[norms == 0] = 1.0
     out: Array = (arr / norms).astype(np.float32)
     return out
-
-
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def cached_sha256(path: Path) -> str:
-    """sha256 of a big file, remembered in a sidecar keyed by size and mtime."""
-    st = path.stat()
-    side = cache_dir("hashes") / (hashlib.sha256(str(path.resolve()).encode()).hexdigest() + ".json")
-    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    try:
-        data = json.loads(side.read_text())
-        if data.get("key") == key:
-            return str(data["sha256"])
-    except (OSError, ValueError, KeyError):
-        pass
-    digest = file_sha256(path)
-    with contextlib.suppress(OSError):
-        side.write_text(json.dumps({"key": key, "sha256": digest, "path": str(path)}))
-    return digest
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,7 +277,7 @@ def pull_embeddinggemma(
         if not found:
             raise ModelSourceError("EmbeddingGemma archive holds no model.safetensors")
         model_dir = found[0]
-        weights_sha = file_sha256(model_dir / "model.safetensors")
+        weights_sha = sha256_file(model_dir / "model.safetensors")
         if weights_sha != GEMMA_WEIGHTS_SHA256:
             raise ModelSourceError(
                 f"EmbeddingGemma weights have sha256 {weights_sha}, expected {GEMMA_WEIGHTS_SHA256}"

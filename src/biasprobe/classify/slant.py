@@ -15,32 +15,23 @@ answer parts of the best cosine similarity to that stance's references; +1 = off
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from biasprobe.classify.embedders import Array, Embedder
 from biasprobe.classify.text import chunks, head
-from biasprobe.errors import BiasprobeError
+from biasprobe.errors import ProbeError
 from biasprobe.paths import data_dir
+from biasprobe.probes import Reference
+from biasprobe.probes import load_references as probe_references
 
 STANCES = ("official", "independent")
 SCALE = 0.1
 
 
-class ReferencesError(BiasprobeError):
-    """A reference-statement file is malformed."""
-
-
-@dataclass(frozen=True)
-class Reference:
-    topic: str
-    language: str
-    stance: str
-    text: str
-    source: str | None = None
+# Reference statements are probe data: one schema and loader, in biasprobe.probes.
+ReferencesError = ProbeError
 
 
 def references_dir() -> Path:
@@ -48,40 +39,12 @@ def references_dir() -> Path:
 
 
 def load_references(directory: Path | None = None) -> list[Reference]:
-    """All reference statements; an absent directory gives an empty list."""
+    """All reference statements of a directory (default: the built-in ones); an absent
+    directory gives an empty list."""
     directory = directory or references_dir()
     if not directory.is_dir():
         return []
-    out: list[Reference] = []
-    for path in sorted(directory.glob("*.y*ml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ReferencesError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-        items = data.get("references") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise ReferencesError(f"{path}: expected a mapping with a list 'references'")
-        for n, item in enumerate(items, 1):
-            if not isinstance(item, dict):
-                raise ReferencesError(f"{path}: reference {n} is not a mapping")
-            missing = [k for k in ("topic", "language", "stance", "text") if not item.get(k)]
-            if missing:
-                raise ReferencesError(f"{path}: reference {n} lacks {', '.join(missing)}")
-            stance = str(item["stance"])
-            if stance not in STANCES:
-                raise ReferencesError(
-                    f"{path}: reference {n}: stance {stance!r} is not official or independent"
-                )
-            out.append(
-                Reference(
-                    topic=str(item["topic"]),
-                    language=str(item["language"]),
-                    stance=stance,
-                    text=str(item["text"]),
-                    source=str(item["source"]) if item.get("source") else None,
-                )
-            )
-    return out
+    return probe_references(sorted(directory.glob("*.y*ml")))
 
 
 def _lang_base(tag: str) -> str:
