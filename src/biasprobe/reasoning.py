@@ -53,3 +53,21 @@ def detect_think_markers(chat_template: str | None, model_name: str, start: str 
     if chat_template and start in chat_template:
         return True
     return "-r1" in lowered or "r1-" in lowered or "qwq" in lowered
+
+
+def splits_reasoning(
+    mode: str, chat_template: str | None, model_name: str, start: str = "<think>"
+) -> bool:
+    """Whether completions of this model are split into reasoning and answer."""
+    return mode == "think" or (
+        mode == "auto" and detect_think_markers(chat_template, model_name, start)
+    )
+
+
+def split_completion(
+    text: str, prompt: str, think: bool, start: str = "<think>", end: str = "</think>"
+) -> Split:
+    """Split a local backend's completion if the model reasons; else the whole text answers."""
+    if not think:
+        return Split(answer=text.strip(), reasoning=None, think_state=ThinkState.none)
+    return split_reasoning(text, start, end, opened_in_prompt=prompt.rstrip().endswith(start))

@@ -24,8 +24,7 @@ from typing import Any, TypeVar, cast
 from biasprobe.backends.base import BackendInfo, ChatRequest, Generation
 from biasprobe.config import GenerationSettings, ModelEntry
 from biasprobe.errors import BackendError
-from biasprobe.reasoning import detect_think_markers, split_reasoning
-from biasprobe.records import ThinkState
+from biasprobe.reasoning import split_completion, splits_reasoning
 from biasprobe.sources import ResolvedModel
 
 T = TypeVar("T")
@@ -220,9 +219,8 @@ class TransformersBackend:
         gen_cfg = self.model.generation_config
         eos = gen_cfg.eos_token_id if gen_cfg.eos_token_id is not None else self.tokenizer.eos_token_id
         self.eos_ids: set[int] = set(eos if isinstance(eos, list) else [eos])
-        self.think = entry.reasoning.mode == "think" or (
-            entry.reasoning.mode == "auto"
-            and detect_think_markers(self.chat_template, entry.name, entry.reasoning.start)
+        self.think = splits_reasoning(
+            entry.reasoning.mode, self.chat_template, entry.name, entry.reasoning.start
         )
         # explicit batch size: the runner's batches are generated as they come (halved on OOM);
         # auto: estimated on the first call, then kept (and halved on OOM)
@@ -338,13 +336,8 @@ class TransformersBackend:
         tokens_out: int, latency: float,
     ) -> Generation:
         fmt = self.entry.reasoning
-        if self.think:
-            split = split_reasoning(
-                text, fmt.start, fmt.end, opened_in_prompt=prompt.rstrip().endswith(fmt.start)
-            )
-            answer, reasoning, state = split.answer, split.reasoning, split.think_state
-        else:
-            answer, reasoning, state = text.strip(), None, ThinkState.none
+        split = split_completion(text, prompt, self.think, fmt.start, fmt.end)
+        answer, reasoning, state = split.answer, split.reasoning, split.think_state
         return Generation(
             key=req.key,
             prompt=prompt,

@@ -16,8 +16,7 @@ from typing import Any
 from biasprobe.backends.base import BackendInfo, ChatRequest, Generation
 from biasprobe.config import GenerationSettings, ModelEntry
 from biasprobe.errors import BackendError
-from biasprobe.reasoning import detect_think_markers, split_reasoning
-from biasprobe.records import ThinkState
+from biasprobe.reasoning import split_completion, splits_reasoning
 from biasprobe.sources import ResolvedModel
 
 INSTALL_HINT = "backend 'vllm' needs vLLM: install biasprobe[vllm] (pip install 'biasprobe[vllm]')"
@@ -56,9 +55,8 @@ class VLLMBackend:
             raise BackendError(
                 f"{entry.name}: the tokenizer has no chat template; set chat_template in models.yaml"
             )
-        self.think = entry.reasoning.mode == "think" or (
-            entry.reasoning.mode == "auto"
-            and detect_think_markers(self.chat_template, entry.name, entry.reasoning.start)
+        self.think = splits_reasoning(
+            entry.reasoning.mode, self.chat_template, entry.name, entry.reasoning.start
         )
         self._versions = {"vllm": str(vllm.__version__)}
 
@@ -109,13 +107,8 @@ class VLLMBackend:
             completion = out.outputs[0]
             prompt = str(out.prompt or "")
             text = str(completion.text)
-            if self.think:
-                split = split_reasoning(
-                    text, fmt.start, fmt.end, opened_in_prompt=prompt.rstrip().endswith(fmt.start)
-                )
-                answer, reasoning, state = split.answer, split.reasoning, split.think_state
-            else:
-                answer, reasoning, state = text.strip(), None, ThinkState.none
+            split = split_completion(text, prompt, self.think, fmt.start, fmt.end)
+            answer, reasoning, state = split.answer, split.reasoning, split.think_state
             finish = str(completion.finish_reason)
             results.append(Generation(
                 key=req.key,
