@@ -12,31 +12,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from biasprobe.cli import main
 from biasprobe.errors import ProbeError, RunStoreError
 from biasprobe.probes import load_set_file
 from biasprobe.records import Response
 from biasprobe.store import read_responses
+from cli_helpers import assert_one_line_error, cli
 
 KEEP = "keep"
 PROBE = "  - {id: a, text: hi, language: en, topic: t, kind: neutral}\n"
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
-
-
 def assert_one_error(code: int, err: str, expected: str) -> None:
-    assert code == 2, err
-    lines = [line for line in err.splitlines() if line.strip() and "%|" not in line]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ") and expected in lines[0], err
-    assert "Traceback" not in err
-    assert len(lines[0]) < 600, "the error line should not echo huge input"
+    assert_one_line_error(code, err, expected)
+    line = next(x for x in err.splitlines() if x.startswith("error: "))
+    assert len(line) < 600, "the error line should not echo huge input"
 
 
 @pytest.fixture

@@ -9,23 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from biasprobe.cli import main
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
-
-
-def assert_one_line_error(code: int, err: str, expected: str) -> None:
-    assert code == 2, err
-    lines = [line for line in err.splitlines() if line.strip() and "%|" not in line]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ") and expected in lines[0], err
-    assert "Traceback" not in err
+from cli_helpers import assert_one_line_error, cli
 
 
 def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:

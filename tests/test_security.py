@@ -16,22 +16,14 @@ from typing import Any
 
 import pytest
 
-from biasprobe.cli import main
 from biasprobe.config import HubSource, ModelEntry
 from biasprobe.errors import ModelSourceError, RunStoreError
 from biasprobe.sources import _hub_snapshot, cached_sha256, resolve
 from biasprobe.store import RunStore, check_run_id
 from biasprobe.textutil import one_line, printable, safe_json_dumps
+from cli_helpers import cli
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def one_error(code: int, err: str, expected: str) -> None:
