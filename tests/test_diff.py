@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
-from biasprobe.cli import main
 from biasprobe.diff import (
     CENSORED,
     Item,
@@ -19,6 +18,7 @@ from biasprobe.diff import (
     diff_runs,
     load_scored_run,
 )
+from cli_helpers import cli
 from diff_helpers import HOSTILE, Planted, check_golden, make_runs, planted, planted_flips
 
 
@@ -28,15 +28,8 @@ def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     return make_runs(tmp_path)
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
-
-
 def diff_json(capsys: pytest.CaptureFixture[str], *extra: str) -> dict:  # type: ignore[type-arg]
-    code, out, _ = run_cli(["diff", "model-a", "model-b", "--format", "json", *extra], capsys)
+    code, out, _ = cli(capsys, *["diff", "model-a", "model-b", "--format", "json", *extra])
     assert code == 0
     return json.loads(out)  # type: ignore[no-any-return]
 
@@ -179,31 +172,30 @@ def test_government_index_uses_cn_mirror_questions_when_present() -> None:
 
 
 def test_fail_on(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(["diff", "model-a", "model-b", "--fail-on", "censored"], capsys)
+    code, out, err = cli(capsys, *["diff", "model-a", "model-b", "--fail-on", "censored"])
     assert code == 1
     assert "flipped prompts: 15" in out
     assert err.startswith("error: significant rise: censored in") and "tiananmen" in err
     assert len(err.strip().splitlines()) == 1
-    code, _, err = run_cli(["diff", "model-a", "model-b", "--fail-on", "refusal,deflection"],
-                           capsys)
+    code, _, err = cli(capsys, *["diff", "model-a", "model-b", "--fail-on", "refusal,deflection"])
     assert code == 1 and "refusal in topic=tiananmen" in err and "deflection" not in err
-    code, _, _ = run_cli(["diff", "model-a", "model-b", "--fail-on", "deflection"], capsys)
+    code, _, _ = cli(capsys, *["diff", "model-a", "model-b", "--fail-on", "deflection"])
     assert code == 0
     # A fall is not a failure: B censors the US question less, A → B reversed it rises.
-    code, _, err = run_cli(["diff", "model-b", "model-a", "--fail-on", "complete"], capsys)
+    code, _, err = cli(capsys, *["diff", "model-b", "model-a", "--fail-on", "complete"])
     assert code == 1 and "complete in" in err
-    code, _, err = run_cli(["diff", "model-a", "model-b", "--fail-on", "rudeness"], capsys)
+    code, _, err = cli(capsys, *["diff", "model-a", "model-b", "--fail-on", "rudeness"])
     assert code == 2 and "unknown label 'rudeness'" in err
 
 
 def test_untrusted_answers_are_escaped_in_table_and_json(
     runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run_cli(["diff", "model-a", "model-b", "--max-flips", "100"], capsys)
+    code, out, _ = cli(capsys, *["diff", "model-a", "model-b", "--max-flips", "100"])
     assert code == 0
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b[31mred\\x1b[0m" in out
-    code, out, _ = run_cli(["diff", "model-a", "model-b", "--format", "json"], capsys)
+    code, out, _ = cli(capsys, *["diff", "model-a", "model-b", "--format", "json"])
     assert "\x1b" not in out and "\\u001b[31m" in out
 
 
@@ -212,7 +204,7 @@ def test_scores_required(
 ) -> None:
     monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
     a, _ = make_runs(tmp_path, scored=False)
-    code, out, err = run_cli(["diff", "model-a", "model-b"], capsys)
+    code, out, err = cli(capsys, *["diff", "model-a", "model-b"])
     assert code == 2 and out == ""
     assert err == "error: run 'model-a' has no scores: run `biasprobe score model-a` first\n"
     (a / "scores.jsonl").write_text(
@@ -220,7 +212,7 @@ def test_scores_required(
     )
     with pytest.raises(ScoresMissing, match="50 of 50 responses have no score"):
         load_scored_run("model-a")
-    code, _, err = run_cli(["report", "model-a", "--format", "json"], capsys)
+    code, _, err = cli(capsys, *["report", "model-a", "--format", "json"])
     assert code == 2 and "biasprobe score model-a" in err
 
 
@@ -228,15 +220,14 @@ def test_group_options(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[st
     result = diff_json(capsys, "--by", "pair_id", "--by", "kind")
     assert result["by"] == ["pair_id", "kind"]
     assert {r["by"] for r in result["groups"]} == {"all", "pair_id", "kind"}
-    code, _, err = run_cli(["diff", "model-a", "model-b", "--by", "colour"], capsys)
+    code, _, err = cli(capsys, *["diff", "model-a", "model-b", "--by", "colour"])
     assert code == 2 and "cannot group by 'colour'" in err
-    code, _, err = run_cli(["diff", "model-a", "nope"], capsys)
+    code, _, err = cli(capsys, *["diff", "model-a", "nope"])
     assert code == 2 and "run 'nope' not found" in err
 
 
 def test_compare_timeline(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(["compare", "model-a", "model-b", "model-a", "--format", "json"],
-                           capsys)
+    code, out, _ = cli(capsys, *["compare", "model-a", "model-b", "model-a", "--format", "json"])
     assert code == 0
     result = json.loads(out)
     assert [r["run_id"] for r in result["runs"]] == ["model-a", "model-b", "model-a"]
@@ -245,7 +236,7 @@ def test_compare_timeline(runs: tuple[Path, Path], capsys: pytest.CaptureFixture
         ("model-a", "model-b", 15), ("model-b", "model-a", 15)
     ]
     assert steps[0]["censored"]["p_value"] == pytest.approx(binomtest(12, 13).pvalue)
-    code, out, _ = run_cli(["compare", "model-a", "model-b"], capsys)
+    code, out, _ = cli(capsys, *["compare", "model-a", "model-b"])
     assert code == 0 and "model-a -> model-b" in out and "timeline" in out
 
 

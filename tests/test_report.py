@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from biasprobe.cli import main
 from biasprobe.importer import import_file
+from cli_helpers import cli
 from diff_helpers import HOSTILE, check_golden, make_runs
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -24,15 +24,8 @@ def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     return make_runs(tmp_path)
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
-
-
 def test_report_json_golden(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(["report", "model-a", "model-b", "--format", "json"], capsys)
+    code, out, _ = cli(capsys, *["report", "model-a", "model-b", "--format", "json"])
     assert code == 0
     report = json.loads(out)
     assert [r["run_id"] for r in report["runs"]] == ["model-a", "model-b"]
@@ -48,7 +41,7 @@ def test_report_json_golden(runs: tuple[Path, Path], capsys: pytest.CaptureFixtu
 
 def _html(runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     out = tmp_path / "report.html"
-    code, stdout, _ = run_cli(["report", "model-a", "model-b", "-o", str(out)], capsys)
+    code, stdout, _ = cli(capsys, *["report", "model-a", "model-b", "-o", str(out)])
     assert code == 0 and "wrote" in stdout
     return out
 
@@ -76,23 +69,23 @@ def test_html_is_escaped_and_self_contained(
 def test_single_run_report_and_formats(
     runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run_cli(["report", "model-a", "--format", "json"], capsys)
+    code, out, _ = cli(capsys, *["report", "model-a", "--format", "json"])
     assert code == 0
     report = json.loads(out)
     assert report["timeline"] is None and report["diffs"] == []
     md = tmp_path / "r.md"
-    code, _, _ = run_cli(["report", "model-a", "model-b", "-o", str(md)], capsys)
+    code, _, _ = cli(capsys, *["report", "model-a", "model-b", "-o", str(md)])
     assert code == 0
     text = md.read_text(encoding="utf-8")
     assert text.startswith("# biasprobe report")
     assert "<script>" not in text and "&lt;script&gt;" in text and "\x1b" not in text
-    code, out, _ = run_cli(["report", "model-a", "--format", "csv"], capsys)
+    code, out, _ = cli(capsys, *["report", "model-a", "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rows[0]["by"] == "all" and rows[0]["n_total"] == "50"
     assert float(rows[0]["censored_rate"]) == pytest.approx(5 / 50)
-    code, _, err = run_cli(["report", "model-a", "--format", "xml"], capsys)
+    code, _, err = cli(capsys, *["report", "model-a", "--format", "xml"])
     assert code == 2 and "unknown format" in err
-    code, _, err = run_cli(["report", "model-a", "-o", str(tmp_path / "no" / "r.html")], capsys)
+    code, _, err = cli(capsys, *["report", "model-a", "-o", str(tmp_path / "no" / "r.html")])
     assert code == 2 and "no such directory" in err
 
 
@@ -115,12 +108,12 @@ def test_untrusted_metadata_in_csv_and_md(
         + "\n",
         encoding="utf-8",
     )
-    code, out, _ = run_cli(["report", "evil", "--format", "csv"], capsys)
+    code, out, _ = cli(capsys, *["report", "evil", "--format", "csv"])
     assert code == 0
     assert "'=HYPERLINK" in out and ",=HYPERLINK" not in out
-    code, out, _ = run_cli(["report", "evil", "--format", "md"], capsys)
+    code, out, _ = cli(capsys, *["report", "evil", "--format", "md"])
     assert "<b>" not in out and "&lt;b&gt;m&lt;/b&gt;" in out
-    code, out, _ = run_cli(["report", "evil", "--format", "html"], capsys)
+    code, out, _ = cli(capsys, *["report", "evil", "--format", "html"])
     assert code == 0 and "<b>m</b>" not in out and "&lt;b&gt;m&lt;/b&gt;" in out
 
 

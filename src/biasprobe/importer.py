@@ -33,6 +33,7 @@ from biasprobe.errors import BiasprobeError
 from biasprobe.paths import outputs_dir
 from biasprobe.records import SCHEMA_VERSION, ProbeKind, Response
 from biasprobe.store import MANIFEST, RunStore, check_run_id, utcnow
+from biasprobe.yamlio import read_user_file
 
 REQUIRED = ("prompt_id", "prompt", "response")
 OPTIONAL = ("reasoning", "language", "topic", "jurisdiction", "kind", "model", "sample", "pair_id")
@@ -127,14 +128,7 @@ _PER_PROMPT = ("probe_text", "language", "topic", "jurisdiction", "kind", "pair_
 
 def read_import_file(path: Path) -> tuple[list[dict[str, Any]], str]:
     """Validate every line of ``path``; return (records, sha256) or raise with all bad lines."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ImportFileError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise ImportFileError(f"{path}: is a directory, expected a JSONL file") from None
-    except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from None
+    raw = read_user_file(path, ImportFileError, "import", "JSONL")
     sha = hashlib.sha256(raw).hexdigest()
     errors: list[str] = []
     records: list[dict[str, Any]] = []

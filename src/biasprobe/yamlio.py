@@ -38,16 +38,21 @@ def validation_message(err: ValidationError, where: str) -> str:
     return (f"{where}: {loc}: {msg}" if loc else f"{where}: {msg}") + more
 
 
-def read_yaml(path: Path, error: type[BiasprobeError], what: str) -> Any:
-    """Parse a YAML file; every failure is ``error`` with one line naming the file."""
+def read_user_file(path: Path, error: type[BiasprobeError], what: str, fmt: str) -> bytes:
+    """The bytes of a file the user named; a missing or unreadable file is one ``error`` line."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise error(f"{path}: {what} file not found") from None
     except IsADirectoryError:
-        raise error(f"{path}: is a directory, expected a {what} YAML file") from None
+        raise error(f"{path}: is a directory, expected a {fmt} file") from None
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def read_yaml(path: Path, error: type[BiasprobeError], what: str) -> Any:
+    """Parse a YAML file; every failure is ``error`` with one line naming the file."""
+    raw = read_user_file(path, error, what, f"{what} YAML")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
