@@ -80,7 +80,7 @@ def main() -> int:
     args = ap.parse_args()
     texts = answers(args.n)
     results = [bench("use-m3", 0, texts), bench("use-m3", 1, texts)]
-    if gemma_available():
+    if gemma_available() and args.gemma_n > 0:
         results.append(bench("embeddinggemma", 0, texts[: args.gemma_n]))
     info = {
         "machine": f"{platform.machine()} cpus={os.cpu_count()} {platform.platform()}",

@@ -177,11 +177,13 @@ def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
             if args.score:
                 _time_scoring(Path(tmp) / "bench", len(probes), answers)
         micro = getattr(backend, "micro_batch", None)
-        answers["__batch__"] = f"runner {entry.run_batch_size}, micro-batch {micro}"
+        hint = backend.batch_hint() if entry.batch_size == "auto" else None
+        answers["__batch__"] = f"runner {hint or entry.run_batch_size}, micro-batch {micro}"
     return {
         "method": method, "prompts": len(probes), "max_new_tokens": n_new, "load_s": load_s,
         "elapsed_s": elapsed, "responses_per_s": len(probes) / elapsed,
         "tokens": tokens, "tokens_per_s": tokens / elapsed, "peak_rss_mib": peak_rss_mib(),
+        "peak_gpu_mib": (torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None),
         "answers": answers, "threads": torch.get_num_threads(),
         "dtype": str(entry.dtype), "batch_size": str(entry.batch_size),
     }
@@ -331,8 +333,9 @@ def main(argv: list[str] | None = None) -> int:
             same_s = f"{same}/{len(keys)}"
         else:
             same_s = "-"
+        gpu = f"  (GPU peak {r['peak_gpu_mib']:.0f} MiB)" if r.get("peak_gpu_mib") else ""
         print(f"{method:<11}{r['responses_per_s']:>8.2f}{r['tokens_per_s']:>9.1f}{r['tokens']:>8}"
-              f"{r['elapsed_s']:>9.1f}{r['peak_rss_mib']:>14.0f}{speed:>9}{same_s:>15}")
+              f"{r['elapsed_s']:>9.1f}{r['peak_rss_mib']:>14.0f}{speed:>9}{same_s:>15}{gpu}")
     if "biasprobe" in results:
         a = results["biasprobe"]["answers"]
         print(f"biasprobe batches: {a.get('__batch__')}")

@@ -233,6 +233,8 @@ def test_biasprobe_run_starter_through_the_store(
         manifest = json.loads(manifest_text)
         assert manifest["backend"]["backend"] == "openai"
         assert manifest["backend"]["model_id"] == MODEL_ID
+        # refreshed after generation: the ids the server put in its answers
+        assert manifest["backend"]["extra"]["response_model_ids"] == [MODEL_ID]
         assert "sk-cli-456" not in manifest_text
         # the same command resumes: nothing left to do, nothing duplicated
         code, _, err = _cli(capsys, "run", "-m", "served", "--models", str(models), "-p", "starter",

@@ -101,3 +101,21 @@ def test_jsonl_is_one_valid_object_per_line(fake_models: Path) -> None:
     _execute(plan)
     for line in (plan.run_dir / "responses.jsonl").read_text(encoding="utf-8").splitlines():
         assert json.loads(line)["schema_version"] == 1
+
+
+@pytest.mark.parametrize(("batch_size", "hint", "expected"), [("auto", 5, 5), ("auto", None, 64), (3, 5, 3)])
+def test_runner_batches_follow_the_backend_hint_only_with_auto(
+    fake_models: Path, batch_size: int | str, hint: int | None, expected: int
+) -> None:
+    entry = with_overrides(Registry.load(fake_models).get("fake-echo"), batch_size=batch_size)
+    name, probes = load_probes(["starter"])
+    plan = RunPlan(default_run_id(entry.name, name), entry, name, tuple(probes), entry.run_batch_size)
+
+    class Hinted(FakeBackend):
+        def batch_hint(self) -> int | None:
+            return hint
+
+    backend = Hinted()
+    execute(plan, resolve_model(entry), lambda: backend, progress=False, say=lambda _: None)
+    sizes = [len(c) for c in backend.calls]
+    assert sizes[0] == min(expected, len(probes)) and sum(sizes) == len(probes)

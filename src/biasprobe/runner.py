@@ -214,8 +214,11 @@ def execute(
                     total=len(requests), initial=already, unit="resp", desc=plan.run_id,
                     disable=not progress, file=sys.stderr, dynamic_ncols=True,
                 )
+                size = plan.batch_size
+                if plan.entry.batch_size == "auto":
+                    size = backend.batch_hint() or size
                 with bar, graceful_interrupt(stop, say):
-                    for batch in batches(pending, plan.batch_size):
+                    for batch in batches(pending, size):
                         if stop:
                             break
                         gens = backend.generate([r for _, r in batch], plan.settings)
@@ -223,6 +226,8 @@ def execute(
                         store.append([to_response(plan.run_id, p, by_key[r.key]) for p, r in batch])
                         generated += len(batch)
                         bar.update(len(batch))
+                if generated:  # what a server reported while answering (served model id, ...)
+                    store.update_manifest(backend=_info_dict(backend))
             finally:
                 backend.close()
         finished = already + generated >= len(requests)

@@ -64,4 +64,9 @@ class Backend(Protocol):
         """Complete every request; results in the same order as ``requests``."""
         ...
 
+    def batch_hint(self) -> int | None:
+        """With ``batch_size: auto``: how many requests the runner should hand over per call (and
+        stream to disk per batch), or None for the runner's default."""
+        ...
+
     def close(self) -> None: ...

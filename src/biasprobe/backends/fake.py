@@ -42,6 +42,9 @@ class FakeBackend:
     def info(self) -> BackendInfo:
         return BackendInfo(backend="fake", model_id=self.model_id, dtype="none", device="none")
 
+    def batch_hint(self) -> int | None:
+        return None
+
     def generate(
         self, requests: list[ChatRequest], settings: GenerationSettings
     ) -> list[Generation]:

@@ -363,5 +363,8 @@ class OpenAIBackend:
             return []
         return run_sync(lambda: self._generate_all(list(requests), settings))
 
+    def batch_hint(self) -> int | None:
+        return None  # the registry's default already keeps every connection busy
+
     def close(self) -> None:
         pass

@@ -87,6 +87,9 @@ class VLLMBackend:
             top_p=settings.top_p, seed=request_seed(settings.seed, req.key),
         )
 
+    def batch_hint(self) -> int | None:
+        return None  # the registry's default (256) lets vLLM's scheduler batch continuously
+
     def generate(
         self, requests: list[ChatRequest], settings: GenerationSettings
     ) -> list[Generation]:
