@@ -1,0 +1,82 @@
+"""Choosing which probes of the loaded sets to run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from biasprobe.errors import ProbeError
+from biasprobe.probes.languages import canonical_language, validate_jurisdiction
+from biasprobe.probes.sets import load_sets
+from biasprobe.records import Probe, ProbeKind
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which probes of the loaded sets to run. Empty tuples select everything.
+
+    Filters combine with AND; values within one filter with OR. ``limit`` keeps the first N
+    probes after filtering, in file order (pairs are adjacent in the built-in sets, so a small
+    limit keeps EN / ZH together).
+    """
+
+    topics: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    limit: int | None = None
+    jurisdictions: tuple[str, ...] = ()
+
+    def apply(self, probes: Sequence[Probe]) -> list[Probe]:
+        kinds = {ProbeKind(k).value for k in self.kinds} if self.kinds else set()
+        jurisdictions = {j.upper() for j in self.jurisdictions}
+        out = [
+            p
+            for p in probes
+            if (not self.topics or p.topic in self.topics)
+            and (not self.languages or p.language in self.languages)
+            and (not kinds or p.kind.value in kinds)
+            and (not jurisdictions or (p.jurisdiction or "") in jurisdictions)
+        ]
+        return out[: self.limit] if self.limit is not None else out
+
+
+def _normalise_selection(selection: Selection) -> Selection:
+    for kind in selection.kinds:
+        if kind not in {k.value for k in ProbeKind}:
+            valid = ", ".join(k.value for k in ProbeKind)
+            raise ProbeError(f"unknown probe kind {kind!r}; valid kinds: {valid}")
+    languages: list[str] = []
+    for lang in selection.languages:
+        try:
+            languages.append(canonical_language(lang))
+        except ValueError as exc:
+            raise ProbeError(str(exc)) from None
+    for code in selection.jurisdictions:
+        try:
+            validate_jurisdiction(code.upper())
+        except ValueError as exc:
+            raise ProbeError(str(exc)) from None
+    if selection.limit is not None and selection.limit < 1:
+        raise ProbeError(f"--limit must be at least 1 (got {selection.limit})")
+    return replace(selection, languages=tuple(languages))
+
+
+def load_probes(names: Sequence[str], selection: Selection = Selection()) -> tuple[str, list[Probe]]:
+    """Load and select probes from sets. Returns (combined set name, probes)."""
+    if not names:
+        raise ProbeError("no probe set given")
+    selection = _normalise_selection(selection)
+    sets = load_sets(names)
+    probes = [p for s in sets for p in s.probes]
+    if selection.topics:
+        known = {p.topic for p in probes}
+        unknown = [t for t in selection.topics if t not in known]
+        if unknown:
+            shown = ", ".join(sorted(known))
+            raise ProbeError(f"unknown topic {unknown[0]!r} in these sets; topics: {shown}")
+    selected = selection.apply(probes)
+    if not selected:
+        raise ProbeError(
+            "the selection matches no probes (check --topic / --language / --kind / --jurisdiction)"
+        )
+    return "+".join(s.name for s in sets), selected

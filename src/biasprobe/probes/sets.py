@@ -1,0 +1,240 @@
+"""Probe-set files: schema, template expansion, loading and resolving names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from biasprobe.errors import ProbeError
+from biasprobe.paths import data_dir
+from biasprobe.probes.languages import check_file_language, validate_jurisdiction
+from biasprobe.records import Probe, ProbeKind
+from biasprobe.yamlio import read_yaml, validation_message
+
+MAX_PROBE_CHARS = 20_000
+
+PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+TOPIC_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+
+
+class _Template(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=150)
+    topic: str = Field(min_length=1)
+    kind: ProbeKind = ProbeKind.mirror
+    text: dict[str, str] = Field(min_length=1)  # language -> text with {placeholders}
+    source: str | None = None
+    licence: str | None = None
+
+
+class _ProbeSetFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    description: str = ""
+    source: str | None = None
+    licence: str | None = None
+    probes: list[dict[str, Any]] = Field(default_factory=list)
+    governments: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
+    templates: list[_Template] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProbeSet:
+    name: str
+    path: Path
+    description: str
+    probes: tuple[Probe, ...]
+
+    def content_hash(self) -> str:
+        return probes_hash(self.probes)
+
+
+def probes_hash(probes: Iterable[Probe]) -> str:
+    """sha256 over the canonical JSON of the probes, in order."""
+    h = hashlib.sha256()
+    for p in probes:
+        h.update(json.dumps(p.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def builtin_dir() -> Path:
+    return data_dir() / "probes"
+
+
+def builtin_sets() -> dict[str, Path]:
+    directory = builtin_dir()
+    if not directory.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(directory.glob("*.yaml"))}
+
+
+def read_probe_yaml(path: Path, what: str = "probe") -> Any:
+    return read_yaml(path, ProbeError, what)
+
+
+def _fill(template: str, fillers: dict[str, str]) -> tuple[str, list[str]]:
+    """Substitute ``{name}`` placeholders; return the text and the names with no filler."""
+    missing: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in fillers:
+            return fillers[name]
+        missing.append(name)
+        return m.group(0)
+
+    return PLACEHOLDER_RE.sub(sub, template), missing
+
+
+def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[dict[str, Any]]:
+    """Instantiate every template for every government, as raw probe dicts (file order)."""
+    for code, by_lang in parsed.governments.items():
+        try:
+            validate_jurisdiction(code)
+        except ValueError as exc:
+            raise ProbeError(f"{path}: governments: {exc}") from None
+        for lang in by_lang:
+            try:
+                check_file_language(lang)
+            except ValueError as exc:
+                raise ProbeError(f"{path}: governments.{code}: {exc}") from None
+    if parsed.templates and not parsed.governments:
+        raise ProbeError(f"{path}: has templates but no 'governments' to fill them")
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for tpl in parsed.templates:
+        where = f"{path}: template {tpl.id!r}"
+        if not ID_RE.fullmatch(tpl.id):
+            raise ProbeError(f"{where}: id may use letters, digits and . _ : - only")
+        if tpl.id in seen:
+            raise ProbeError(f"{where}: duplicate template id")
+        seen.add(tpl.id)
+        for lang in tpl.text:
+            try:
+                check_file_language(lang)
+            except ValueError as exc:
+                raise ProbeError(f"{where}: {exc}") from None
+        for code, by_lang in parsed.governments.items():
+            for lang, template_text in tpl.text.items():
+                if lang not in by_lang:
+                    raise ProbeError(
+                        f"{where}: government {code} has no {lang} fillers (add governments.{code}.{lang})"
+                    )
+                text, missing = _fill(template_text, by_lang[lang])
+                if missing:
+                    raise ProbeError(
+                        f"{where} ({lang}, {code}): unfilled placeholder {{{missing[0]}}} "
+                        f"(no filler governments.{code}.{lang}.{missing[0]})"
+                    )
+                left = PLACEHOLDER_RE.search(text)
+                if left:
+                    raise ProbeError(
+                        f"{where} ({lang}, {code}): unfilled placeholder {left.group(0)} "
+                        "left after filling (a filler contains a placeholder)"
+                    )
+                item: dict[str, Any] = {
+                    "id": f"{tpl.id}-{code.lower()}-{lang.lower()}",
+                    "text": text,
+                    "language": lang,
+                    "topic": tpl.topic,
+                    "kind": tpl.kind,
+                    "jurisdiction": code,
+                    "pair_id": f"{tpl.id}-{code.lower()}",
+                    "template_id": tpl.id,
+                }
+                if tpl.source is not None:
+                    item["source"] = tpl.source
+                if tpl.licence is not None:
+                    item["licence"] = tpl.licence
+                out.append(item)
+    return out
+
+
+def load_set_file(path: Path) -> ProbeSet:
+    data = read_probe_yaml(path, "probe")
+    if not isinstance(data, dict):
+        raise ProbeError(f"{path}: expected a mapping with a 'probes' list")
+    if "references" in data and "probes" not in data:
+        raise ProbeError(f"{path}: is a reference-statement file, not a probe set")
+    try:
+        parsed = _ProbeSetFile.model_validate(data)
+    except ValidationError as exc:
+        raise ProbeError(validation_message(exc, str(path))) from None
+    raws: list[tuple[str, dict[str, Any]]] = []
+    for i, raw in enumerate(parsed.probes):
+        ident = raw.get("id")
+        where = f"{path}: probe #{i + 1}" + (f" ({ident!r})" if isinstance(ident, str) else "")
+        raws.append((where, raw))
+    for raw in expand_templates(parsed, path):
+        raws.append((f"{path}: probe {raw['id']!r} (template {raw['template_id']!r})", raw))
+    if not raws:
+        raise ProbeError(f"{path}: no probes (give a 'probes' list or 'templates')")
+    probes: list[Probe] = []
+    for where, raw in raws:
+        item = {"source": parsed.source, "licence": parsed.licence, **raw}
+        try:
+            probe = Probe.model_validate(item)
+        except ValidationError as exc:
+            raise ProbeError(validation_message(exc, where)) from None
+        if len(probe.text) > MAX_PROBE_CHARS:
+            raise ProbeError(
+                f"{where}: text is {len(probe.text):,} characters; the limit is {MAX_PROBE_CHARS:,}"
+            )
+        if not probe.text.strip():
+            raise ProbeError(f"{where}: text is blank")
+        try:
+            check_file_language(probe.language)
+            if probe.jurisdiction is not None:
+                validate_jurisdiction(probe.jurisdiction)
+        except ValueError as exc:
+            raise ProbeError(f"{where}: {exc}") from None
+        probes.append(probe)
+    check_unique_ids(probes, str(path))
+    return ProbeSet(
+        name=parsed.name or path.stem,
+        path=path,
+        description=parsed.description,
+        probes=tuple(probes),
+    )
+
+
+def check_unique_ids(probes: Sequence[Probe], where: str) -> None:
+    seen: set[str] = set()
+    dupes: list[str] = []
+    for p in probes:
+        if p.id in seen:
+            dupes.append(p.id)
+        seen.add(p.id)
+    if dupes:
+        shown = ", ".join(sorted(set(dupes))[:5])
+        raise ProbeError(f"{where}: duplicate probe ids: {shown}")
+
+
+def resolve_set(name_or_path: str) -> Path:
+    """A built-in set name, or a path to a YAML file."""
+    sets = builtin_sets()
+    if name_or_path in sets:
+        return sets[name_or_path]
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        return path
+    known = ", ".join(sets) or "none"
+    raise ProbeError(f"unknown probe set {name_or_path!r}; built-in sets: {known}")
+
+
+def load_sets(names: Sequence[str]) -> list[ProbeSet]:
+    """Load named or path-given sets; ids must be unique across them."""
+    sets = [load_set_file(resolve_set(n)) for n in names]
+    check_unique_ids([p for s in sets for p in s.probes], "+".join(s.name for s in sets))
+    return sets
