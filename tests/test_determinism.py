@@ -94,6 +94,23 @@ def test_tiny_transformers_model_is_deterministic(tiny_model: Path, temperature:
         assert _run(other, "c", limit=3) != first  # the seed really drives the sampling
 
 
+@pytest.mark.parametrize(("batch_size", "device", "expected"),
+                         [("auto", "cpu", None), ("auto", "cuda", 256), (4, "cuda", None)])
+def test_transformers_batch_hint(tiny_model: Path, batch_size: int | str, device: str,
+                                 expected: int | None) -> None:
+    from biasprobe.backends.transformers import TransformersBackend
+    from biasprobe.sources import ResolvedModel
+
+    entry = ModelEntry.model_validate({"name": "tiny", "source": {"path": str(tiny_model)},
+                                       "device": "cpu", "dtype": "float32", "batch_size": batch_size})
+    backend = TransformersBackend(entry, ResolvedModel(path=tiny_model, revision=None, files_sha256={}))
+    backend.device = device  # the GPU branch decides from the device only; no GPU needed
+    try:
+        assert backend.batch_hint() == expected
+    finally:
+        backend.close()
+
+
 # --- the real default model (slow) ------------------------------------------------------------
 
 
