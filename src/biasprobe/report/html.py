@@ -11,28 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
-
-
-def _pct(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate * 100:.1f}%"
+from biasprobe.report.text import index, pct, pp, pval, rate_ci
 
 
 def _ci(p: dict[str, Any] | None) -> str:
-    if not p or p.get("rate") is None:
-        return "–"
-    return f"{p['rate'] * 100:.1f}% [{p['ci_low'] * 100:.0f}–{p['ci_high'] * 100:.0f}]"
+    return rate_ci(p, with_n=False)
 
 
 def _pp(x: float | None) -> str:
-    return "–" if x is None else f"{x * 100:+.1f} pp"
-
-
-def _p(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3g}"
-
-
-def _idx(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.3f}"
+    return pp(x, " pp")
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -48,7 +35,7 @@ def render_html(report: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=_pct, ci=_ci, pp=_pp, p=_p, idx=_idx)
+    env.filters.update(pct=pct, ci=_ci, pp=_pp, p=pval, idx=index)
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.
     env.filters["ctl"] = lambda v: clean_terminal(str(v))

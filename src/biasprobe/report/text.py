@@ -16,14 +16,15 @@ def pct(rate: float | None) -> str:
     return "–" if rate is None else f"{rate * 100:.1f}%"
 
 
-def rate_ci(p: dict[str, Any]) -> str:
-    if p.get("rate") is None:
+def rate_ci(p: dict[str, Any] | None, *, with_n: bool = True) -> str:
+    if not p or p.get("rate") is None:
         return "–"
-    return f"{pct(p['rate'])} [{p['ci_low'] * 100:.0f}–{p['ci_high'] * 100:.0f}] n={p['n']}"
+    n = f" n={p['n']}" if with_n else ""
+    return f"{pct(p['rate'])} [{p['ci_low'] * 100:.0f}–{p['ci_high'] * 100:.0f}]{n}"
 
 
-def pp(x: float | None) -> str:
-    return "–" if x is None else f"{x * 100:+.1f}pp"
+def pp(x: float | None, unit: str = "pp") -> str:
+    return "–" if x is None else f"{x * 100:+.1f}{unit}"
 
 
 def pval(p: float | None) -> str:
