@@ -31,7 +31,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # Micro-batch sizes with ``batch_size: auto`` where free memory cannot be measured. On a 2-core
-# CPU a 0.5B model decodes ~6x more tokens/s at 32-64 sequences than at one (benchmarks/).
+# CPU the 0.5B default model generated 3.8x the tokens/s of a one-prompt loop at 64 sequences
+# (benchmarks/throughput.py, 64 x 64 tokens, float32, idle machine).
 CPU_AUTO_BATCH = 64
 # Requests per runner call on a GPU with ``batch_size: auto``: 64 leaves an H100 idle with a
 # small model (benchmarks/throughput.py: 0.5B, 512 x 64 tokens, 3.3x faster at 256 than at 64).
