@@ -107,6 +107,8 @@ def test_transformers_batch_hint(tiny_model: Path, batch_size: int | str, device
     backend.device = device  # the GPU branch decides from the device only; no GPU needed
     try:
         assert backend.batch_hint() == expected
+        extra = backend.info().extra  # recorded in the manifest, refreshed after generation
+        assert extra["oom_events"] == 0 and extra["micro_batch"] == (batch_size if batch_size != "auto" else None)
     finally:
         backend.close()
 

@@ -255,6 +255,8 @@ class TransformersBackend:
                 "device_map": self.device_map,
                 "quantization": self.entry.quantization,
                 "batch_size": self.entry.batch_size,
+                "micro_batch": self.micro_batch,  # after any halving on out-of-memory
+                "oom_events": self.oom_events,
             },
         )
 
