@@ -108,7 +108,8 @@ def test_transformers_batch_hint(tiny_model: Path, batch_size: int | str, device
     try:
         assert backend.batch_hint() == expected
         extra = backend.info().extra  # recorded in the manifest, refreshed after generation
-        assert extra["oom_events"] == 0 and extra["micro_batch"] == (batch_size if batch_size != "auto" else None)
+        assert extra["oom_events"] == 0
+        assert extra["micro_batch"] == (None if batch_size == "auto" else batch_size)
     finally:
         backend.close()
 
