@@ -204,31 +204,13 @@ def _time_scoring(run_dir: Path, n: int, sink: dict[str, str]) -> None:
         sink["__score__"] = f"skipped ({type(exc).__name__}: {exc})"
 
 
-MEMORY_SCRIPT = """
-import json, resource, sys
-from biasprobe.backends.fake import FakeBackend
-from biasprobe.config import ModelEntry
-from biasprobe.records import Probe, ProbeKind
-from biasprobe.runner import RunPlan, execute
-from biasprobe.sources import ResolvedModel
-n = int(sys.argv[1])
-entry = ModelEntry.model_validate({"name": "fake", "backend": "fake", "source": {"fake": []},
-                                   "generation": {"max_new_tokens": 64}, "batch_size": 32})
-probes = tuple(Probe(id=f"p{i:05d}", text=f"Question {i}: " + "words " * (i % 40), language="en",
-                     topic="t", kind=ProbeKind.neutral) for i in range(n))
-plan = RunPlan(f"mem-{n}", entry, "synthetic", probes, 32)
-execute(plan, ResolvedModel(path=".", revision=None, files_sha256={"fake": "0"}),
-        lambda: FakeBackend(), progress=False, say=lambda _: None)
-print(json.dumps({"n": n, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
-"""
-
-
 def memory_check() -> tuple[bool, str]:
     peaks = {}
     for n in (200, 2000):
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "BIASPROBE_OUTPUTS": tmp}
-            out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(n)], env=env,
+            script = Path(__file__).with_name("fake_run_memory.py")
+            out = subprocess.run([sys.executable, str(script), str(n)], env=env,
                                  capture_output=True, text=True, check=True)
             peaks[n] = json.loads(out.stdout.strip().splitlines()[-1])["peak_kib"] / 1024
     ratio = peaks[2000] / peaks[200]

@@ -4,6 +4,7 @@ errors for missing optional engines (vLLM, bitsandbytes), and flat memory as run
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -148,31 +149,12 @@ def test_quantization_without_bitsandbytes_says_install(monkeypatch: pytest.Monk
         TransformersBackend(entry, ResolvedModel(path=Path("/nonexistent"), revision=None))
 
 
-PEAK_SCRIPT = """
-import json, resource, sys
-from biasprobe.backends.fake import FakeBackend
-from biasprobe.config import ModelEntry
-from biasprobe.records import Probe, ProbeKind
-from biasprobe.runner import RunPlan, execute
-from biasprobe.sources import ResolvedModel
-n = int(sys.argv[1])
-entry = ModelEntry.model_validate({"name": "fake", "backend": "fake", "source": {"fake": []},
-                                   "generation": {"max_new_tokens": 64}, "batch_size": 32})
-probes = tuple(Probe(id=f"p{i:05d}", text=f"Question {i}: " + "words " * (i % 40), language="en",
-                     topic="t", kind=ProbeKind.neutral) for i in range(n))
-plan = RunPlan(f"mem-{n}", entry, "synthetic", probes, 32)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-res = execute(plan, ResolvedModel(path=".", revision=None, files_sha256={"fake": "0"}),
-              lambda: FakeBackend(), progress=False, say=lambda _: None)
-assert res.generated == n, res
-print(json.dumps({"n": n, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "before_kib": before}))
-"""
+PEAK_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fake_run_memory.py"
 
 
 def peak_rss_kib(n: int, outputs: Path) -> int:
-    env = {**__import__("os").environ, "BIASPROBE_OUTPUTS": str(outputs)}
-    out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(n)], capture_output=True,
+    env = {**os.environ, "BIASPROBE_OUTPUTS": str(outputs)}
+    out = subprocess.run([sys.executable, str(PEAK_SCRIPT), str(n)], capture_output=True,
                          text=True, env=env, check=True, timeout=600)
     return int(json.loads(out.stdout.strip().splitlines()[-1])["peak_kib"])
 
