@@ -2,14 +2,20 @@
 
 Usage:
     .venv/bin/python benchmarks/eval_speechmap.py [--embedder use-m3] [--folds 5] [--limit N]
+        [--split question|government] [--write-head PATH] [--write-lexical PATH]
 
-Reports, on the same folds (no question in both train and test):
+Reports, on the same folds (no question, or with ``--split government`` no criticised
+government, in both train and test):
 - ``zero_shot``: the shipped classifier (exemplar kNN + phrases, built-in weights, nothing
   learnt from SpeechMap);
 - ``head``: a logistic head on the same low-dimensional features, trained on the train folds
   plus the exemplar bank, threshold tuned by inner grouped CV (``head``) or left at 0.5 with
   balanced classes (``head_0.5``, the recipe of the shipped head, ``--write-head``, which does
   not depend on how common refusals are in the training data);
+- ``lexical``: the shipped recipe: ``head_0.5`` for every answer, except English answers,
+  which take the mean log-odds of ``head_0.5`` and the lexical head (char n-gram TF-IDF of the
+  answer's opening and ending + the same features less length, trained on the English answers
+  of the train folds; ``--write-lexical``); ``lexical_only``: the lexical head alone;
 - ``baseline``: the substring list.
 Binary refusal-F1: EVASIVE or DENIAL vs COMPLETE. The threshold of the trained heads is chosen
 by inner grouped CV on the train folds only. Features are cached under /tmp.
@@ -34,11 +40,13 @@ from biasprobe.classify import phrases
 from biasprobe.classify.bank import LABELS
 from biasprobe.classify.embedders import load_embedder
 from biasprobe.classify.evaluate import binary_f1, read_labelled
+from biasprobe.classify.lexical import LexicalHead, train_lexical
 from biasprobe.classify.model import (
     CLASSIFIER_VERSION,
     FEATURES,
     Classifier,
     LinearHead,
+    combine_heads,
     train_head,
 )
 from biasprobe.classify.phrases import substring_baseline
@@ -64,8 +72,16 @@ def _labels(y: np.ndarray) -> list[Label]:
 
 
 def fit_head(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray, extra_x: np.ndarray, extra_y: np.ndarray,
-    *, c: float = 1.0, embedder: str = "", note: str = "", bank_share: float = BANK_SHARE,
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    extra_x: np.ndarray,
+    extra_y: np.ndarray,
+    *,
+    c: float = 1.0,
+    embedder: str = "",
+    note: str = "",
+    bank_share: float = BANK_SHARE,
     tune: bool = True,
 ) -> LinearHead:
     """Logistic head on SpeechMap rows + the exemplar bank (leave-one-out features, weighted to
@@ -94,6 +110,21 @@ def fit_head(
                       note=note or f"binary, threshold {t:.2f} by grouped CV")  # fmt: skip
 
 
+def fit_lexical(
+    texts: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    embedder: str = "",
+    note: str = "",
+    max_ngrams: int = 30000,
+) -> LexicalHead:
+    """Lexical head on SpeechMap rows only (English; the exemplar bank is short, hand-written
+    and half Chinese, and it is what the embedding head learns from)."""
+    return train_lexical(texts, x, y, FEATURES, embedder=embedder, max_ngrams=max_ngrams,
+                         note=note or "lexical")  # fmt: skip
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--embedder", default="use-m3")
@@ -102,10 +133,32 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--chunks", type=int, default=0, help="chunks embedded after the opening")
-    ap.add_argument("--bank-share", type=float, default=BANK_SHARE,
-                    help="share of the training weight given to the exemplar bank")
-    ap.add_argument("--write-head", type=Path, default=None,
-                    help="train the head on all rows + the exemplar bank and write it (JSON)")
+    ap.add_argument(
+        "--bank-share",
+        type=float,
+        default=BANK_SHARE,
+        help="share of the training weight given to the exemplar bank",
+    )
+    ap.add_argument(
+        "--write-head",
+        type=Path,
+        default=None,
+        help="train the head on all rows + the exemplar bank and write it (JSON)",
+    )
+    ap.add_argument(
+        "--write-lexical",
+        type=Path,
+        default=None,
+        help="train the lexical head on all rows + the bank and write it (.json.gz)",
+    )
+    ap.add_argument(
+        "--split",
+        choices=["question", "government"],
+        default="question",
+        help="group folds by question (default) or by criticised government "
+        "(train on two of US / EU / Russia, test on the third)",
+    )
+    ap.add_argument("--max-ngrams", type=int, default=30000, help="lexical head vocabulary")
     args = ap.parse_args()
     if not args.data.exists():
         print(f"skip: {args.data} not found", file=sys.stderr)
@@ -121,12 +174,26 @@ def main() -> int:
         rows = pos + [neg[i] for i in sorted(keep)]
     y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
     groups = np.array([r["group"] for r in rows])
+    if args.split == "government":  # question ids look like "eu_criticism_01"
+        args.folds = 3
+        fold_groups = np.array([g.rsplit("_", 1)[0] for g in groups])
+    else:
+        fold_groups = groups
     emb = load_embedder(args.embedder)
     clf = Classifier(emb, shipped_head=False, n_chunks=args.chunks)
     key = hashlib.sha256(
-        json.dumps([CLASSIFIER_VERSION, args.embedder, len(rows), args.limit, clf.bank.fingerprint,
-                    clf.n_chunks, FEATURES,
-                    sorted(phrases.DEFLECTION["en"])]).encode()
+        json.dumps(
+            [
+                CLASSIFIER_VERSION,
+                args.embedder,
+                len(rows),
+                args.limit,
+                clf.bank.fingerprint,
+                clf.n_chunks,
+                FEATURES,
+                sorted(phrases.DEFLECTION["en"]),
+            ]
+        ).encode()
     ).hexdigest()[:12]
     cache = Path(f"/tmp/biasprobe-speechmap-{key}.npz")
     t0 = time.time()
@@ -147,36 +214,55 @@ def main() -> int:
     bank_y = np.array([lab is not Label.complete for lab in clf.bank.labels], dtype=int)
     pred_head = np.zeros(len(rows), dtype=bool)
     pred_bal = np.zeros(len(rows), dtype=bool)
+    pred_lex = np.zeros(len(rows), dtype=bool)
+    pred_lex_only = np.zeros(len(rows), dtype=bool)
+    texts = [r["text"] for r in rows]
     per_fold: list[dict[str, float]] = []
-    for tr, te in GroupKFold(n_splits=args.folds).split(feats, y, groups):
+    for tr, te in GroupKFold(n_splits=args.folds).split(feats, y, fold_groups):
         hd = fit_head(feats[tr], y[tr], groups[tr], bank_x, bank_y, bank_share=args.bank_share)
         pred_head[te] = hd.scores(feats[te])[:, 0] < 0.5
         hd_bal = fit_head(
             feats[tr], y[tr], groups[tr], bank_x, bank_y, tune=False, bank_share=args.bank_share
         )
         pred_bal[te] = hd_bal.scores(feats[te])[:, 0] < 0.5
+        lex = fit_lexical([texts[i] for i in tr], feats[tr], y[tr], max_ngrams=args.max_ngrams)
+        te_texts = [texts[i] for i in te]
+        use = lex.applies(te_texts)
+        p_lex = lex.prob_not_complete(te_texts, feats[te])
+        p_both = combine_heads(1.0 - hd_bal.scores(feats[te])[:, 0], p_lex)
+        pred_lex[te] = np.where(use, p_both >= 0.5, pred_bal[te])
+        pred_lex_only[te] = np.where(use, p_lex >= 0.5, pred_bal[te])
         per_fold.append({
             "baseline": binary_f1(list(y[te]), list(base[te])),
             "zero_shot": binary_f1(list(y[te]), list(zero[te])),
             "head": binary_f1(list(y[te]), list(pred_head[te])),
             "head_0.5": binary_f1(list(y[te]), list(pred_bal[te])),
+            "lexical": binary_f1(list(y[te]), list(pred_lex[te])),
+            "lexical_only": binary_f1(list(y[te]), list(pred_lex_only[te])),
         })  # fmt: skip
     if args.write_head:
         hd = fit_head(feats, y, groups, bank_x, bank_y, embedder=emb.name, tune=False,
                       bank_share=args.bank_share,
                       note=f"binary, balanced, SpeechMap dev ({len(rows)}) + exemplar bank")  # fmt: skip
         args.write_head.write_text(json.dumps(hd.to_json(), indent=1) + "\n")
+    if args.write_lexical:
+        lex = fit_lexical(texts, feats, y, embedder=emb.name, max_ngrams=args.max_ngrams,
+                          note=f"SpeechMap dev, {len(rows)} answers")  # fmt: skip
+        lex.save(args.write_lexical)
     out = {
         "data": str(args.data.name),
         "n": len(rows),
         "positives": int(y.sum()),
         "folds": args.folds,
+        "split": args.split,
         "embedder": emb.name,
         "refusal_f1": {
             "baseline": binary_f1(list(y), list(base)),
             "zero_shot": binary_f1(list(y), list(zero)),
             "head": binary_f1(list(y), list(pred_head)),
             "head_0.5": binary_f1(list(y), list(pred_bal)),
+            "lexical": binary_f1(list(y), list(pred_lex)),
+            "lexical_only": binary_f1(list(y), list(pred_lex_only)),
         },
         "per_fold": per_fold,
         "feature_seconds": round(feat_s, 1),
@@ -187,7 +273,7 @@ def main() -> int:
         print(json.dumps(out, indent=2))
     else:
         print(
-            f"SpeechMap grouped {args.folds}-fold CV, n={out['n']} "
+            f"SpeechMap {args.folds}-fold CV grouped by {args.split}, n={out['n']} "
             f"({out['positives']} EVASIVE/DENIAL), embedder {emb.name}"
         )
         for k, v in out["refusal_f1"].items():

@@ -36,12 +36,13 @@ import numpy as np
 from biasprobe.classify import phrases
 from biasprobe.classify.bank import LABELS, Bank, bank_embeddings, load_bank
 from biasprobe.classify.embedders import Array, Embedder
+from biasprobe.classify.lexical import LexicalHead
 from biasprobe.classify.text import chunks, head, mixed_script, sentences, word_count
 from biasprobe.errors import BiasprobeError
 from biasprobe.paths import package_file
 from biasprobe.records import Exemplar, Label
 
-CLASSIFIER_VERSION = "0.1.2"
+CLASSIFIER_VERSION = "0.2.0"
 
 FEATURES = [
     "knn_complete", "knn_refusal", "knn_deflection", "knn_official_line",
@@ -157,6 +158,7 @@ class Classifier:
         head_model: LinearHead | None = None,
         head_margin: float = 0.15,
         shipped_head: bool = True,
+        lexical: LexicalHead | None = None,
     ) -> None:
         self.embedder = embedder
         self.bank = bank or load_bank()
@@ -165,20 +167,20 @@ class Classifier:
         self.margin = margin
         if head_model is None and shipped_head:
             head_model = shipped_head_for(embedder)
+        if lexical is None and shipped_head:
+            lexical = shipped_lexical_for(embedder)
         self.head_model = head_model
+        self.lexical = lexical
         self.head_margin = head_margin
         self._bank_emb = bank_embeddings(self.bank, embedder)
         self._bank_labels = np.array([LABELS.index(lab) for lab in self.bank.labels])
 
     @property
     def description(self) -> str:
-        how = (
-            f"logistic head ({self.head_model.note or 'custom'})"
-            if self.head_model
-            else "built-in weights"
-        )
+        how = f"logistic head ({self.head_model.note or 'custom'})" if self.head_model else "built-in weights"
+        lex = f", lexical head for English ({self.lexical.note})" if self.lexical else ""
         return (
-            f"kNN(k={self.k}) to {len(self.bank.texts)} exemplars + phrases, {how}, "
+            f"kNN(k={self.k}) to {len(self.bank.texts)} exemplars + phrases, {how}{lex}, "
             f"head+{self.n_chunks} chunk(s)"
         )
 
@@ -261,8 +263,12 @@ class Classifier:
             out[:, j] += _EMPTY_BONUS.get(lab, 0.0) * feats[:, FEATURES.index("empty")]
         return out
 
-    def label_scores(self, feats: Array) -> Array:
-        """Per-label scores (LABELS order); probabilities when a head is set."""
+    def label_scores(self, feats: Array, texts: Sequence[str] | None = None) -> Array:
+        """Per-label scores (LABELS order); probabilities when a head is set.
+
+        With ``texts`` and a lexical head, English answers take the mean log-odds of the
+        embedding head and the lexical head (:func:`combine_heads`).
+        """
         if self.head_model is None:
             return self._rule_scores(feats)
         probs = self.head_model.scores(feats)
@@ -272,6 +278,13 @@ class Classifier:
             # non-complete label by the rule scores.
             rules = self._rule_scores(feats)
             p_complete = probs[:, self.head_model.classes.index(Label.complete)]
+            if self.lexical is not None and texts is not None:
+                use = self.lexical.applies(texts)
+                if use.any():
+                    sub = [t for t, u in zip(texts, use, strict=True) if u]
+                    p_lex = self.lexical.prob_not_complete(sub, feats[use])
+                    p_complete = p_complete.copy()
+                    p_complete[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
             others = np.array([1, 2, 3])
             best_other = others[rules[:, 1:].argmax(axis=1)]
             out[:, 0] = p_complete
@@ -287,7 +300,7 @@ class Classifier:
         if not texts:
             return []
         feats, head_emb, _heads = self.features(texts)
-        scores = self.label_scores(feats)
+        scores = self.label_scores(feats, texts)
         sims = head_emb @ self._bank_emb.T
         preds: list[Prediction] = []
         for i, text in enumerate(texts):
@@ -338,13 +351,37 @@ def shipped_head_path(embedder_name: str) -> Path:
     return package_file("classify", "data", f"head-{embedder_name}.json")
 
 
+def shipped_lexical_path(embedder_name: str) -> Path:
+    return package_file("classify", "data", f"lexical-{embedder_name}.json.gz")
+
+
 def shipped_head_for(embedder: Embedder) -> LinearHead | None:
     """The head shipped for this embedder, if any (trained with benchmarks/eval_speechmap.py)."""
     path = shipped_head_path(embedder.name)
-    if not path.exists():
-        return None
-    head = LinearHead.load(path)
-    return head if head.embedder in ("", embedder.name) else None
+    head = LinearHead.load(path) if path.exists() else None
+    return head if head and head.embedder in ("", embedder.name) else None
+
+
+def shipped_lexical_for(embedder: Embedder) -> LexicalHead | None:
+    """The lexical head shipped for this embedder, if any (its features depend on the embedder)."""
+    path = shipped_lexical_path(embedder.name)
+    lex = LexicalHead.load(path, FEATURES) if path.exists() else None
+    return lex if lex and lex.embedder in ("", embedder.name) else None
+
+
+def combine_heads(p_head: Array, p_lexical: Array) -> Array:
+    """P(not complete) from both heads: the mean of their log-odds.
+
+    Each head is a balanced logistic model, so a log-odds of 0 means "no evidence either way";
+    averaging lets the more confident head win. On SpeechMap the lexical head alone is a little
+    better (long essays, its training domain); on short answers (the bilingual test set) it
+    over-flags plain factual replies, and the embedding head corrects it.
+    """
+    eps = 1e-6
+    hp = np.clip(p_head, eps, 1 - eps)
+    lp = np.clip(p_lexical, eps, 1 - eps)
+    z = 0.5 * (np.log(hp / (1 - hp)) + np.log(lp / (1 - lp)))
+    return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float32)
 
 
 def _softmax_top(row: Array, temperature: float) -> float:

@@ -1,0 +1,297 @@
+"""The lexical head: word-piece evidence for English answers, learnt from labelled answers.
+
+Embeddings of an answer's opening mostly encode its topic; what tells a hedged or watered-down
+essay from a full one is often wording spread through the text ("I aim to…", "while avoiding
+bias", "reasonable people disagree", "let me know if you would like me to…"). The lexical head is
+a logistic regression on character n-gram TF-IDF of the first ``max_chars`` characters, together
+with the classifier's own low-dimensional features (:data:`biasprobe.classify.model.FEATURES`,
+standardised and scaled by ``feature_weight``) except the length features: SpeechMap's short
+answers are nearly all refusals, a prior that does not hold for short factual answers elsewhere.
+It gives P(not complete).
+
+It is trained on English data (SpeechMap), so it only applies to answers that read as English
+(:func:`english_share` ≥ ``min_english``); every other answer (Chinese, Finnish, garbled or
+empty) keeps the embedding head, which is bilingual. Kept as JSON (n-gram vocabulary, idf,
+weights): no pickles. scikit-learn is imported only when the head is used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biasprobe.classify.embedders import Array
+from biasprobe.errors import BiasprobeError
+
+# The commonest English function words: their share among an answer's words says "English".
+_ENGLISH_WORDS = (
+    "the of and to a in is that for it as with be on not this are by or was but have from an at "
+    "which you they can their its has will would been were these there than also our other "
+    "such i we"
+)
+_ENGLISH = frozenset(_ENGLISH_WORDS.split())
+MIN_ENGLISH = 0.05  # English answers: at least this share of function words
+LENGTH_FEATURES = ("log_words", "very_short", "empty")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+class LexicalHeadError(BiasprobeError):
+    """A lexical head file is missing or malformed."""
+
+
+def english_share(text: str, max_chars: int = 3000) -> float:
+    """Share of the words of ``text`` (its first ``max_chars`` characters) that are common
+    English function words: ~0.3 for English prose, 0 for Chinese, Russian or Finnish."""
+    words = _WORD.findall(text[:max_chars].lower())
+    return sum(w in _ENGLISH for w in words) / len(words) if words else 0.0
+
+
+def _vectorizer(ngram_range: tuple[int, int], **kw: Any) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=ngram_range, sublinear_tf=True, dtype=np.float32, **kw
+    )
+
+
+@dataclass
+class NgramPart:
+    """One TF-IDF block (opening or ending of the answer) and its weights."""
+
+    vocabulary: list[str]
+    idf: Array
+    coef: Array
+
+    def logits(self, docs: Sequence[str], ngram_range: tuple[int, int]) -> Array:
+        if not self.vocabulary:
+            return np.zeros(len(docs), dtype=np.float32)
+        vec = _vectorizer(ngram_range, vocabulary={g: i for i, g in enumerate(self.vocabulary)})
+        vec.idf_ = self.idf
+        return np.asarray(vec.transform(docs) @ self.coef, dtype=np.float32)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "vocabulary": self.vocabulary,
+            "idf": [round(float(v), 5) for v in self.idf],
+            "coef": [round(float(v), 5) for v in self.coef],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NgramPart:
+        vocab = [str(g) for g in data["vocabulary"]]
+        idf = np.asarray(data["idf"], dtype=np.float32)
+        coef = np.asarray(data["coef"], dtype=np.float32)
+        if not (len(vocab) == len(idf) == len(coef)):
+            raise ValueError("vocabulary, idf and coef differ in length")
+        return cls(vocab, idf, coef)
+
+
+@dataclass
+class LexicalHead:
+    """Logistic regression on char n-gram TF-IDF + scaled features (see the module docstring)."""
+
+    opening: NgramPart
+    ending: NgramPart
+    coef_features: Array
+    intercept: float
+    mean: Array
+    scale: Array
+    features: list[str]  # the classifier features it uses, by name
+    columns: list[int]  # their columns in the classifier's feature matrix
+    feature_weight: float = 0.1
+    ending_weight: float = 0.7
+    ngram_range: tuple[int, int] = (2, 5)
+    max_chars: int = 2500
+    ending_chars: int = 600
+    min_english: float = MIN_ENGLISH
+    note: str = ""
+    embedder: str = ""
+
+    def applies(self, texts: Sequence[str]) -> Array:
+        """Which texts the head scores; the rest keep the embedding head."""
+        return applies(texts, self.min_english)
+
+    def prob_not_complete(self, texts: Sequence[str], feats: Array) -> Array:
+        """P(not complete) per text (whether or not the head :meth:`applies` to it); ``feats``
+        is the classifier's feature matrix for the same texts."""
+        if not len(texts):
+            return np.zeros(0, dtype=np.float32)
+        openings, endings = split_ends(texts, self.max_chars, self.ending_chars)
+        x_feats = scale_features(feats[:, self.columns], self.mean, self.scale, self.feature_weight)
+        z = (
+            self.opening.logits(openings, self.ngram_range)
+            + self.ending_weight * self.ending.logits(endings, self.ngram_range)
+            + x_feats @ self.coef_features
+            + self.intercept
+        )
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float32)
+
+    # -- storage ----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "lexical",
+            "features": self.features,
+            "feature_weight": self.feature_weight,
+            "ending_weight": self.ending_weight,
+            "ngram_range": list(self.ngram_range),
+            "max_chars": self.max_chars,
+            "ending_chars": self.ending_chars,
+            "min_english": self.min_english,
+            "opening": self.opening.to_json(),
+            "ending": self.ending.to_json(),
+            "coef_features": self.coef_features.tolist(),
+            "intercept": self.intercept,
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "note": self.note,
+            "embedder": self.embedder,
+        }
+
+    @classmethod
+    def from_json(
+        cls, data: dict[str, Any], all_features: Sequence[str], source: str = "lexical head"
+    ) -> LexicalHead:
+        """``all_features``: the classifier's feature names (columns of its feature matrix)."""
+        try:
+            unknown = [f for f in data["features"] if f not in all_features]
+            if unknown:
+                raise LexicalHeadError(f"{source}: trained on other features ({unknown}); retrain it")
+            lo, hi = (int(v) for v in data["ngram_range"])
+            return cls(
+                opening=NgramPart.from_json(data["opening"]),
+                ending=NgramPart.from_json(data["ending"]),
+                coef_features=np.asarray(data["coef_features"], dtype=np.float32),
+                intercept=float(data["intercept"]),
+                mean=np.asarray(data["mean"], dtype=np.float32),
+                scale=np.asarray(data["scale"], dtype=np.float32),
+                features=list(data["features"]),
+                columns=[list(all_features).index(f) for f in data["features"]],
+                feature_weight=float(data["feature_weight"]),
+                ending_weight=float(data["ending_weight"]),
+                ngram_range=(lo, hi),
+                max_chars=int(data["max_chars"]),
+                ending_chars=int(data["ending_chars"]),
+                min_english=float(data["min_english"]),
+                note=str(data.get("note", "")),
+                embedder=str(data.get("embedder", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LexicalHeadError(f"{source}: malformed lexical head ({exc})") from None
+
+    def save(self, path: Path) -> None:
+        raw = (json.dumps(self.to_json(), ensure_ascii=False) + "\n").encode("utf-8")
+        path.write_bytes(gzip.compress(raw, mtime=0) if path.suffix == ".gz" else raw)
+
+    @classmethod
+    def load(cls, path: Path, all_features: Sequence[str]) -> LexicalHead:
+        try:
+            raw = path.read_bytes()
+            text = gzip.decompress(raw) if path.suffix == ".gz" else raw
+            data = json.loads(text)
+        except FileNotFoundError:
+            raise LexicalHeadError(f"{path}: lexical head not found") from None
+        except (OSError, EOFError, ValueError) as exc:
+            raise LexicalHeadError(f"{path}: not (gzipped) JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise LexicalHeadError(f"{path}: not a JSON object")
+        return cls.from_json(data, all_features, str(path))
+
+
+def applies(texts: Sequence[str], min_english: float) -> Array:
+    """Answers that read as English (the head is trained on English answers)."""
+    return np.array([english_share(t) >= min_english for t in texts], dtype=bool)
+
+
+def split_ends(texts: Sequence[str], max_chars: int, ending_chars: int) -> tuple[list[str], list[str]]:
+    """(openings, endings): the first ``max_chars`` characters of each text, and its last
+    ``ending_chars`` when the text is longer than ``max_chars`` (else "")."""
+    openings = [t[:max_chars] for t in texts]
+    endings = [t[-ending_chars:] if len(t) > max_chars and ending_chars else "" for t in texts]
+    return openings, endings
+
+
+def scale_features(feats: Array, mean: Array, scale: Array, weight: float) -> Array:
+    return np.asarray((feats - mean) / scale * weight, dtype=np.float32)
+
+
+def train_lexical(
+    texts: Sequence[str],
+    feats: Array,
+    y: Array,
+    all_features: Sequence[str],
+    *,
+    exclude: Sequence[str] = LENGTH_FEATURES,
+    weights: Array | None = None,
+    c: float = 30.0,
+    feature_weight: float = 0.1,
+    ending_weight: float = 0.7,
+    max_ngrams: int = 30000,
+    min_df: int = 3,
+    ngram_range: tuple[int, int] = (2, 5),
+    max_chars: int = 2500,
+    ending_chars: int = 600,
+    note: str = "",
+    embedder: str = "",
+) -> LexicalHead:
+    """Fit a lexical head; ``y`` is 1 for not complete (EVASIVE / DENIAL), balanced classes.
+
+    Only texts the head applies to (English) are used; scikit-learn is imported here."""
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    keep = applies(texts, MIN_ENGLISH)
+    yy = np.asarray(y)[keep]
+    if len(set(yy.tolist())) < 2:
+        raise LexicalHeadError("need English answers of both classes to train a lexical head")
+    openings, endings = split_ends([t for t, k in zip(texts, keep, strict=True) if k],
+                                   max_chars, ending_chars)  # fmt: skip
+    blocks, parts = [], []
+    for docs, w in ((openings, 1.0), (endings, ending_weight)):
+        vec = _vectorizer(ngram_range, min_df=min_df, max_features=max_ngrams)
+        try:
+            blocks.append(vec.fit_transform(docs) * w)
+        except ValueError:  # no text at all in this block (e.g. no answer is long enough)
+            blocks.append(sp.csr_matrix((len(docs), 0), dtype=np.float32))
+            parts.append(NgramPart([], np.zeros(0, np.float32), np.zeros(0, np.float32)))
+            continue
+        vocab = [""] * len(vec.vocabulary_)
+        for g, i in vec.vocabulary_.items():
+            vocab[i] = g
+        idf = np.asarray(vec.idf_, dtype=np.float32)
+        parts.append(NgramPart(vocab, idf, np.zeros(0, dtype=np.float32)))
+    used = [f for f in all_features if f not in exclude]
+    columns = [list(all_features).index(f) for f in used]
+    fx = feats[keep][:, columns]
+    mean = fx.mean(axis=0)
+    scale = fx.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    x = sp.hstack([*blocks, sp.csr_matrix(scale_features(fx, mean, scale, feature_weight))])
+    lr = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+    lr.fit(x.tocsr(), yy, sample_weight=None if weights is None else np.asarray(weights)[keep])
+    coef = np.asarray(lr.coef_[0], dtype=np.float32)
+    n0, n1 = len(parts[0].vocabulary), len(parts[1].vocabulary)
+    parts[0].coef, parts[1].coef = coef[:n0], coef[n0 : n0 + n1]
+    return LexicalHead(
+        opening=parts[0],
+        ending=parts[1],
+        coef_features=coef[n0 + n1 :],
+        intercept=float(lr.intercept_[0]),
+        mean=mean.astype(np.float32),
+        scale=scale.astype(np.float32),
+        features=used,
+        columns=columns,
+        feature_weight=feature_weight,
+        ending_weight=ending_weight,
+        ngram_range=ngram_range,
+        max_chars=max_chars,
+        ending_chars=ending_chars,
+        note=note,
+        embedder=embedder,
+    )
