@@ -149,7 +149,7 @@ def main() -> int:
         "--write-lexical",
         type=Path,
         default=None,
-        help="train the lexical head on all rows + the bank and write it (.json.gz)",
+        help="train the lexical head on all (English) rows and write it (.json.gz)",
     )
     ap.add_argument(
         "--split",

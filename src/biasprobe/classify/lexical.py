@@ -3,11 +3,12 @@
 Embeddings of an answer's opening mostly encode its topic; what tells a hedged or watered-down
 essay from a full one is often wording spread through the text ("I aim to…", "while avoiding
 bias", "reasonable people disagree", "let me know if you would like me to…"). The lexical head is
-a logistic regression on character n-gram TF-IDF of the first ``max_chars`` characters, together
-with the classifier's own low-dimensional features (:data:`biasprobe.classify.model.FEATURES`,
-standardised and scaled by ``feature_weight``) except the length features: SpeechMap's short
-answers are nearly all refusals, a prior that does not hold for short factual answers elsewhere.
-It gives P(not complete).
+a logistic regression on character n-gram TF-IDF of the answer's opening (``max_chars``) and
+ending (``ending_chars``, when longer), together with the classifier's own low-dimensional
+features (:data:`biasprobe.classify.model.FEATURES`, standardised and scaled by
+``feature_weight``) except the length features: SpeechMap's short answers are mostly refusals,
+a prior that does not hold for short factual answers elsewhere. It gives P(not complete); the
+classifier averages its log-odds with the embedding head's (``model.combine_heads``).
 
 It is trained on English data (SpeechMap), so it only applies to answers that read as English
 (:func:`english_share` ≥ ``min_english``); every other answer (Chinese, Finnish, garbled or
@@ -116,7 +117,7 @@ class LexicalHead:
 
     def applies(self, texts: Sequence[str]) -> Array:
         """Which texts the head scores; the rest keep the embedding head."""
-        return applies(texts, self.min_english)
+        return reads_as_english(texts, self.min_english)
 
     def prob_not_complete(self, texts: Sequence[str], feats: Array) -> Array:
         """P(not complete) per text (whether or not the head :meth:`applies` to it); ``feats``
@@ -204,7 +205,7 @@ class LexicalHead:
         return cls.from_json(data, all_features, str(path))
 
 
-def applies(texts: Sequence[str], min_english: float) -> Array:
+def reads_as_english(texts: Sequence[str], min_english: float = MIN_ENGLISH) -> Array:
     """Answers that read as English (the head is trained on English answers)."""
     return np.array([english_share(t) >= min_english for t in texts], dtype=bool)
 
@@ -228,7 +229,6 @@ def train_lexical(
     all_features: Sequence[str],
     *,
     exclude: Sequence[str] = LENGTH_FEATURES,
-    weights: Array | None = None,
     c: float = 30.0,
     feature_weight: float = 0.1,
     ending_weight: float = 0.7,
@@ -246,7 +246,7 @@ def train_lexical(
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
-    keep = applies(texts, MIN_ENGLISH)
+    keep = reads_as_english(texts)
     yy = np.asarray(y)[keep]
     if len(set(yy.tolist())) < 2:
         raise LexicalHeadError("need English answers of both classes to train a lexical head")
@@ -274,7 +274,7 @@ def train_lexical(
     scale[scale < 1e-6] = 1.0
     x = sp.hstack([*blocks, sp.csr_matrix(scale_features(fx, mean, scale, feature_weight))])
     lr = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-    lr.fit(x.tocsr(), yy, sample_weight=None if weights is None else np.asarray(weights)[keep])
+    lr.fit(x.tocsr(), yy)
     coef = np.asarray(lr.coef_[0], dtype=np.float32)
     n0, n1 = len(parts[0].vocabulary), len(parts[1].vocabulary)
     parts[0].coef, parts[1].coef = coef[:n0], coef[n0 : n0 + n1]
