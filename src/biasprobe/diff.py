@@ -43,8 +43,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from biasprobe.errors import RunStoreError
 from biasprobe.records import Label, Score
 from biasprobe.stats import (
@@ -56,7 +54,8 @@ from biasprobe.stats import (
     rnd,
     wilson_ci,
 )
-from biasprobe.store import SCORES, iter_jsonl, read_manifest, read_responses, resolve_run_dir
+from biasprobe.store import SCORES, read_manifest, read_responses, resolve_run_dir
+from biasprobe.store import read_scores as store_read_scores
 
 CENSORED = frozenset({Label.refusal.value, Label.deflection.value, Label.official_line.value})
 UNCERTAIN = Label.uncertain.value
@@ -145,23 +144,8 @@ def model_name(manifest: dict[str, Any]) -> str | None:
 
 
 def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
-    """Scores by (probe_id, sample); the last line wins when a key was scored twice."""
-    path = run_dir / SCORES
-    out: dict[tuple[str, int], Score] = {}
-    try:
-        for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
-            try:
-                score = Score.model_validate(obj)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"])
-                raise RunStoreError(
-                    f"{path}:{lineno}: invalid score record: {loc}: {err['msg']}"
-                ) from None
-            out[(score.probe_id, score.sample)] = score
-    except UnicodeDecodeError:
-        raise RunStoreError(f"{path}: not valid UTF-8") from None
-    return out
+    """Scores by (probe_id, sample), validated (shared with ``show``: see the store)."""
+    return store_read_scores(run_dir)
 
 
 def load_scored_run(run: str | Path) -> ScoredRun:

@@ -15,7 +15,8 @@ typos). Blank lines are skipped.
 Every line is validated before anything is written; any bad line fails the whole import with
 the line numbers, and nothing is created. The run is written into a hidden temporary directory
 next to its destination and renamed into place only when complete, so an interrupted import
-leaves no half-run behind.
+leaves no half-run behind; such folders left by a killed import (``.NAME.importing-PID``, the
+process gone) are removed by the next import into the same outputs directory.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 from biasprobe.errors import BiasprobeError
 from biasprobe.paths import outputs_dir
 from biasprobe.records import SCHEMA_VERSION, ProbeKind, Response
-from biasprobe.store import MANIFEST, RunStore, check_run_id, utcnow
+from biasprobe.store import MANIFEST, RunStore, check_run_id, ensure_outputs_dir, utcnow
 from biasprobe.yamlio import read_user_file
 
 REQUIRED = ("prompt_id", "prompt", "response")
@@ -63,6 +64,12 @@ def _str_field(obj: dict[str, Any], key: str, *, required: bool, empty_ok: bool)
     value = obj[key]
     if not isinstance(value, str):
         raise ValueError(f"{key!r} must be a string, got {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{key!r} holds a lone surrogate ({value[exc.start]!a}), not valid Unicode"
+        ) from None
     if not empty_ok and not value.strip():
         raise ValueError(f"{key!r} is empty")
     return value
@@ -148,6 +155,12 @@ def read_import_file(path: Path) -> tuple[list[dict[str, Any]], str]:
         except json.JSONDecodeError as exc:
             errors.append(f"line {lineno}: not JSON ({exc.msg})")
             continue
+        except RecursionError:
+            errors.append(f"line {lineno}: not JSON (nested too deeply)")
+            continue
+        except ValueError as exc:  # an integer over Python's digit limit
+            errors.append(f"line {lineno}: not JSON ({exc})")
+            continue
         try:
             rec = _parse_line(obj)
         except ValueError as exc:
@@ -199,8 +212,8 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
     check_run_id(name)
     base = outputs if outputs is not None else outputs_dir()
     run_dir = base / name
-    if run_dir.exists():
-        what = "a run" if (run_dir / MANIFEST).exists() else "a file or directory"
+    if os.path.lexists(run_dir):
+        what = "a run" if (run_dir / MANIFEST).exists() else "a file, link or directory"
         raise ImportFileError(f"{run_dir} already exists ({what}); choose another --name")
     records, sha = read_import_file(path)
     models = {r["model"] for r in records if r["model"] is not None}
@@ -238,22 +251,63 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
         "probes": {"count": prompts, "responses": len(responses)},
         "fingerprint": {"backend": "import", "model": model, "source_sha256": sha},
     }
-    base.mkdir(parents=True, exist_ok=True)
+    ensure_outputs_dir(base)
+    clean_stale_imports(base)
     tmp = base / f".{name}.importing-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    if os.path.lexists(tmp):
+        _remove_tree(tmp)
     try:
         with RunStore.open(tmp, manifest) as store:
             store.append(responses)
             store.update_manifest(status="complete", finished=utcnow())
         for leftover in (".lock", ".lock.pid"):
             (tmp / leftover).unlink(missing_ok=True)
-        if run_dir.exists():
+        if os.path.lexists(run_dir):
             raise ImportFileError(f"{run_dir} appeared while importing; choose another --name")
         os.rename(tmp, run_dir)
+    except OSError as exc:
+        _remove_tree(tmp)
+        why = exc.strerror or str(exc)
+        raise ImportFileError(f"{run_dir}: cannot write ({why}); nothing imported") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tree(tmp)
         raise
     return ImportResult(
         run_dir=run_dir, responses=len(responses), prompts=prompts, model=model, sha256=sha
     )
+
+
+_IMPORTING = re.compile(r"^\.(?P<name>.+)\.importing-(?P<pid>\d+)$")
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a temporary import folder (a link in its place is removed, never followed)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def clean_stale_imports(base: Path) -> list[Path]:
+    """Remove ``.NAME.importing-PID`` folders whose importing process is gone."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _IMPORTING.match(entry.name)
+        if m and int(m["pid"]) != os.getpid() and not _pid_alive(int(m["pid"])):
+            _remove_tree(Path(entry.path))
+            removed.append(Path(entry.path))
+    return removed

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Any
 
-from biasprobe.store import SCORES, iter_jsonl, read_manifest, read_responses, resolve_run_dir
+from biasprobe.store import SCORES, read_manifest, read_responses, read_scores, resolve_run_dir
 from biasprobe.textutil import preview
 
 
@@ -14,20 +15,18 @@ def summarize(run: str) -> dict[str, Any]:
     manifest = read_manifest(run_dir)
     responses = read_responses(run_dir)
     labels: dict[tuple[str, int], str] = {}
-    scores_path = run_dir / SCORES
-    if scores_path.exists():
-        for _, obj in iter_jsonl(scores_path, skip_torn_tail=True):
-            labels[(str(obj.get("probe_id")), int(obj.get("sample", 0)))] = str(obj.get("label"))
-    model = manifest.get("model", {})
-    backend = manifest.get("backend") or {}
+    if os.path.lexists(run_dir / SCORES):
+        labels = {key: s.label.value for key, s in read_scores(run_dir).items()}
+    model = _dict(manifest.get("model"))
+    backend = _dict(manifest.get("backend"))
+    probes = _dict(manifest.get("probes"))
     header = {
         "run": manifest.get("run_id"),
         "model": model.get("name"),
         "revision": model.get("resolved_revision") or "-",
         "backend": f"{backend.get('backend', '-')} {backend.get('device') or ''} "
                    f"{backend.get('dtype') or ''}".strip(),
-        "probes": f"{manifest.get('probes', {}).get('set')} "
-                  f"({manifest.get('probes', {}).get('count')} prompts)",
+        "probes": f"{probes.get('set')} ({probes.get('count')} prompts)",
         "responses": len(responses),
         "created": manifest.get("created"),
         "completed": manifest.get("completed") or "no (resumable)",
@@ -48,3 +47,8 @@ def summarize(run: str) -> dict[str, Any]:
     ]
     counts = Counter(v for v in labels.values())
     return {"header": header, "rows": rows, "label_counts": dict(counts.most_common())}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """A manifest section, or an empty one if a doctored manifest holds something else."""
+    return value if isinstance(value, dict) else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ def score_cmd(
 ) -> None:
     """Label every answer of a run; writes scores.jsonl next to responses.jsonl."""
     from biasprobe.classify import score_run
-    from biasprobe.store import resolve_run_dir
+    from biasprobe.store import load_json_file, resolve_run_dir
 
     run_dir = resolve_run_dir(run)
     out = score_run(
@@ -45,8 +44,8 @@ def score_cmd(
         n_chunks=chunks,
         shipped_head=not rules,
     )
-    meta = json.loads((run_dir / "scores.meta.json").read_text(encoding="utf-8"))
-    canned = json.loads((run_dir / "canned.json").read_text(encoding="utf-8"))
+    meta = load_json_file(run_dir / "scores.meta.json", "scores metadata")
+    canned = load_json_file(run_dir / "canned.json", "canned-answer list")
     if fmt is OutputFormat.json:
         print_json({"scores": str(out), **meta, "canned": canned})
         return
