@@ -149,7 +149,7 @@ def validate_files(names: Sequence[str] = ()) -> ValidationReport:
         ref_paths: list[Path] = []
         for n in names:
             path = resolve_set(n)
-            (ref_paths if path.exists() and _is_reference_file(path) else set_paths).append(path)
+            (ref_paths if path.is_file() and _is_reference_file(path) else set_paths).append(path)
         required: tuple[str, ...] = ()
     else:
         set_paths = list(builtin_sets().values())

@@ -113,8 +113,9 @@ def render(report: dict[str, Any], fmt: ReportFormat | str) -> str:
 
         return render_csv(report)
     from biasprobe.report.html import render_html
+    from biasprobe.textutil import printable
 
-    return render_html(report)
+    return printable(render_html(report))  # autoescape leaves ESC, BEL, bidi marks raw
 
 
 def write_atomic(path: Path, text: str) -> None:
