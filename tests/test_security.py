@@ -83,6 +83,23 @@ def test_safetensors_beside_pickle_never_loads_the_pickle(
     assert calls["model"]["use_safetensors"] is True
 
 
+@pytest.mark.parametrize("allow_pickle", [False, True])
+def test_allow_pickle_still_prefers_safetensors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, allow_pickle: bool
+) -> None:
+    """``--allow-pickle`` permits a pickle only when it is the sole format (issue 15, class 3)."""
+    calls = _record_from_pretrained(monkeypatch)
+    d = _model_dir(tmp_path, {"model.safetensors": b"dummy", "pytorch_model.bin": b"evil"})
+    entry = ModelEntry(name="both", source={"path": str(d)}, allow_pickle=allow_pickle)  # type: ignore[arg-type]
+    _load_transformers(entry, resolve(entry))
+    assert calls["model"]["use_safetensors"] is True
+    (tmp_path / "only").mkdir()
+    only = _model_dir(tmp_path / "only", {"pytorch_model.bin": b"trusted"})
+    entry = ModelEntry(name="only", source={"path": str(only)}, allow_pickle=True)  # type: ignore[arg-type]
+    _load_transformers(entry, resolve(entry))
+    assert calls["model"]["use_safetensors"] is False
+
+
 class _Stop(Exception):
     pass
 
