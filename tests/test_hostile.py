@@ -509,3 +509,27 @@ def test_one_escaper() -> None:
         assert escape.clean_terminal(text) == printable(text)
         assert escape.clean_terminal(text, one_line=True) == one_line(text)
     assert escape.safe_json_dumps is safe_json_dumps
+
+
+def test_append_on_a_full_disk_cuts_back_to_the_last_whole_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from biasprobe.records import Response
+    from biasprobe.store import RunStore
+
+    def rec(i: int) -> Response:
+        return Response(run_id="r", probe_id=f"p{i}", probe_text="q", language="en", topic="t",
+                        kind="neutral", prompt="q", answer="a" * 100, created="now")
+
+    with RunStore.open(tmp_path / "r", {"run_id": "r", "fingerprint": {}}) as store:
+        store.append([rec(0)])
+        before = (tmp_path / "r" / "responses.jsonl").read_bytes()
+
+        def full(fd: int) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "fsync", full)
+        with pytest.raises(RunStoreError, match="not saved"):
+            store.append([rec(1), rec(2)])
+        monkeypatch.undo()
+    assert (tmp_path / "r" / "responses.jsonl").read_bytes() == before
