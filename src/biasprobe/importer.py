@@ -130,6 +130,23 @@ def _parse_line(obj: Any) -> dict[str, Any]:
     }
 
 
+def _decode_line(line: bytes) -> Any:
+    """One line as JSON; ValueError with a short reason (bad UTF-8, bad JSON, nested too
+    deeply, an integer over Python's digit limit)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not valid UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValueError("not JSON (nested too deeply)") from None
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+
+
 _PER_PROMPT = ("probe_text", "language", "topic", "jurisdiction", "kind", "pair_id")
 
 
@@ -146,23 +163,7 @@ def read_import_file(path: Path) -> tuple[list[dict[str, Any]], str]:
         if not line.strip():
             continue
         try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            errors.append(f"line {lineno}: not valid UTF-8")
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            errors.append(f"line {lineno}: not JSON ({exc.msg})")
-            continue
-        except RecursionError:
-            errors.append(f"line {lineno}: not JSON (nested too deeply)")
-            continue
-        except ValueError as exc:  # an integer over Python's digit limit
-            errors.append(f"line {lineno}: not JSON ({exc})")
-            continue
-        try:
-            rec = _parse_line(obj)
+            rec = _parse_line(_decode_line(line))
         except ValueError as exc:
             errors.append(f"line {lineno}: {exc}")
             continue
@@ -251,6 +252,15 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
         "probes": {"count": prompts, "responses": len(responses)},
         "fingerprint": {"backend": "import", "model": model, "source_sha256": sha},
     }
+    _write_run(base, name, manifest, responses)
+    return ImportResult(
+        run_dir=run_dir, responses=len(responses), prompts=prompts, model=model, sha256=sha
+    )
+
+
+def _write_run(base: Path, name: str, manifest: dict[str, Any], responses: list[Response]) -> None:
+    """Build the run in ``.NAME.importing-PID`` and rename it into place (all or nothing)."""
+    run_dir = base / name
     ensure_outputs_dir(base)
     clean_stale_imports(base)
     tmp = base / f".{name}.importing-{os.getpid()}"
@@ -272,9 +282,6 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
     except BaseException:
         _remove_tree(tmp)
         raise
-    return ImportResult(
-        run_dir=run_dir, responses=len(responses), prompts=prompts, model=model, sha256=sha
-    )
 
 
 _IMPORTING = re.compile(r"^\.(?P<name>.+)\.importing-(?P<pid>\d+)$")
