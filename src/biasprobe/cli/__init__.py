@@ -3,7 +3,8 @@
 Each command group lives in its own small module with a ``register(app)`` function. Command
 bodies import the heavy parts of the library (torch, transformers, sentence-transformers)
 lazily, so ``biasprobe --help`` stays fast. ``main`` maps user errors to one line and an
-exit code (0 ok, 1 a check failed, 2 bad input or usage), never a traceback.
+exit code (0 ok, 1 a check failed or an internal error, 2 bad input or usage, 130
+interrupted), never a traceback; usage errors and library warnings are one line too.
 """
 
 from __future__ import annotations
