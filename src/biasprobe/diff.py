@@ -148,9 +148,9 @@ def model_name(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
+def read_scores(run_dir: Path, *, reviewed: bool = True) -> dict[tuple[str, int], Score]:
     """Scores by (probe_id, sample); the last line wins when a key was scored twice; reviewed
-    labels (overrides.jsonl, latest wins) replace the classifier's."""
+    labels (overrides.jsonl, latest wins) replace the classifier's unless ``reviewed=False``."""
     path = run_dir / SCORES
     out: dict[tuple[str, int], Score] = {}
     try:
@@ -166,7 +166,7 @@ def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
             out[(score.probe_id, score.sample)] = score
     except UnicodeDecodeError:
         raise RunStoreError(f"{path}: not valid UTF-8") from None
-    return apply_overrides(out, latest_overrides(run_dir))[0]
+    return apply_overrides(out, latest_overrides(run_dir))[0] if reviewed else out
 
 
 def load_scored_run(run: str | Path) -> ScoredRun:
