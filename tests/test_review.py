@@ -302,3 +302,8 @@ def test_review_session_through_a_terminal(
     code, out, err = cli(capsys, "report", "qwen-a", "qwen-b", "--format", "json")
     assert code == 0, err
     assert [r["overrides_used"] for r in json.loads(out)["runs"]] == [3, 0]
+    code, out, _ = cli(capsys, "diff", "qwen-a", "qwen-b")
+    assert code == 0 and "3 labels set by reviewers" in out.splitlines()[0]
+    for fmt in ("md", "html"):
+        code, out, _ = cli(capsys, "report", "qwen-a", "qwen-b", "--format", fmt)
+        assert code == 0 and out.count("3 labels set by reviewers") == 1
