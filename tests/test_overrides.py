@@ -4,6 +4,7 @@ of labels (diff, report, show) uses the overrides and says how many."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,19 @@ def test_default_reviewer(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(getpass, "getuser", broken)
     assert default_reviewer() == "unknown"
+
+
+def test_fifo_in_place_of_the_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    run_a, _ = make_runs(tmp_path)
+    os.mkfifo(run_a / OVERRIDES)
+    with pytest.raises(RunStoreError, match=r"not a regular file|cannot write"):
+        append_overrides(run_a, [_override(run_a, "bread-1", Label.refusal)])
+    with pytest.raises(RunStoreError, match="not a regular file"):
+        read_overrides(run_a)
+
+
+def test_bad_reviewer_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_runs(tmp_path)
+    code, _, err = cli(capsys, "review", "model-a", "--reviewer", "x" * 101, "--export",
+                       str(tmp_path / "r.csv"))
+    assert_one_line_error(code, err, "--reviewer")

@@ -87,6 +87,17 @@ def test_keys_label_note_skip_back_confirm_quit() -> None:
     assert s.items[0].label is Label.refusal and s.items[0].override == written[0]
 
 
+def test_a_failed_write_keeps_the_session() -> None:
+    from biasprobe.errors import RunStoreError
+
+    def locked(_records: object) -> None:
+        raise RunStoreError("run is in use by another biasprobe process")
+
+    s = Session(items=[_item("a", Label.complete, 0.5)], reviewer="ana", sink=locked)
+    assert (handle_key(s, "r", lambda _p: "") or "").startswith("not saved: run is in use")
+    assert s.index == 0 and s.items[0].label is Label.complete and not s.decided
+
+
 def test_note_is_dropped_when_moving_on() -> None:
     s, written = _session([_item("a", Label.complete, 0.5), _item("b", Label.complete, 0.5)])
     handle_key(s, "n", lambda _p: "for a")

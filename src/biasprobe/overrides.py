@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from biasprobe.errors import RunStoreError
+from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.records import SCHEMA_VERSION, Label, Score
 from biasprobe.store import append_run_lines, iter_jsonl, utcnow
 
@@ -68,7 +68,7 @@ def check_reviewer(name: str) -> str:
     """A reviewer name is one short line (it is shown in tables and CSV files)."""
     name = " ".join(name.split())
     if not name or len(name) > 100:
-        raise RunStoreError("--reviewer: give a name of 1 to 100 characters")
+        raise BiasprobeError("--reviewer: give a name of 1 to 100 characters")
     return name
 
 
@@ -100,6 +100,8 @@ def read_overrides(run_dir: Path) -> list[Override]:
         raise RunStoreError(f"{path} is a symbolic link; refusing to read through it")
     if not path.exists():
         return []
+    if not path.is_file():
+        raise RunStoreError(f"{path} is not a regular file")
     out: list[Override] = []
     try:
         for lineno, obj in iter_jsonl(path, skip_torn_tail=True):

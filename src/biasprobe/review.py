@@ -160,7 +160,10 @@ def handle_key(session: Session, key: str, read_line: Callable[[str], str]) -> s
         return "end of the list: b goes back, q quits"
     if key in KEY_LABELS or key in CONFIRM_KEYS:
         label = KEY_LABELS.get(key, item.label)
-        ov = session.decide(label)
+        try:
+            ov = session.decide(label)
+        except BiasprobeError as exc:  # e.g. the run is locked by a `score`: try again later
+            return f"not saved: {exc}"
         verb = "confirmed" if ov.confirms else f"{ov.label_before.value} -> {ov.label_after.value}"
         return f"{item.response.probe_id}#{item.response.sample}: {verb}"
     if key == "n":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -360,11 +361,15 @@ def append_run_lines(run_dir: Path, name: str, lines: list[str], *, timeout_s: f
             f"{run_dir} is in use by another biasprobe process{_lock_owner(run_dir)}; try again"
         ) from None
     try:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
+                 | getattr(os, "O_NOFOLLOW", 0))  # no blocking on a planted FIFO either
         try:
             fd = os.open(path, flags, 0o644)
         except OSError as exc:
             raise RunStoreError(f"{path}: cannot write ({exc.strerror})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RunStoreError(f"{path} is not a regular file; refusing to write to it")
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             _repair_torn_tail(path)
             fh.write("".join(line.rstrip("\n") + "\n" for line in lines))
