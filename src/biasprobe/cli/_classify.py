@@ -89,14 +89,9 @@ def eval_cmd(
     ),
 ) -> None:
     """Measure the classifier on labelled answers, beside a substring baseline (with Cohen's κ)."""
-    from biasprobe.errors import BiasprobeError
-
-    if (file is None) == (from_run is None):
-        raise BiasprobeError("give a labelled FILE or --from-run RUN (one of them)")
-    if from_run is not None:
-        _eval_from_run(from_run, as_json)
+    if file is None or from_run is not None:
+        _eval_from_run(file, from_run, as_json)
         return
-    assert file is not None
     from biasprobe.classify import Classifier, load_embedder
     from biasprobe.classify.evaluate import evaluate, read_labelled
     from biasprobe.classify.model import LinearHead
@@ -128,11 +123,14 @@ def eval_cmd(
     _print_eval(res)
 
 
-def _eval_from_run(run: str, as_json: bool) -> None:
+def _eval_from_run(file: Path | None, run: str | None, as_json: bool) -> None:
     """eval-classifier --from-run: the reviewed answers of a run are the gold set."""
     from biasprobe.classify.evaluate import evaluate
+    from biasprobe.errors import BiasprobeError
     from biasprobe.goldset import label_kappa, load_gold
 
+    if (file is None) == (run is None) or run is None:
+        raise BiasprobeError("give a labelled FILE or --from-run RUN (one of them)")
     gold = load_gold(run)
     res = evaluate(gold.rows, gold.predictions, gold.best)
     res["kappa_labels"] = label_kappa(gold)
