@@ -105,13 +105,16 @@ def show(
     print_table(
         ["probe", "lang", "kind", "finish", "think", "label", "answer"],
         [[r["probe_id"] + (f"#{r['sample']}" if r["sample"] else ""), r["language"], r["kind"],
-          r["finish_reason"], r["think_state"], r["label"] or "-", r["preview"][:width]]
+          r["finish_reason"], r["think_state"],
+          (r["label"] or "-") + ("*" if r["reviewed"] else ""), r["preview"][:width]]
          for r in summary["rows"]],
     )
     if summary["label_counts"]:
         typer.echo("")
         typer.echo("labels: " + one_line(
             ", ".join(f"{k} {v}" for k, v in summary["label_counts"].items())))
+        if any(r["reviewed"] for r in summary["rows"]):
+            typer.echo("* label set by a reviewer (overrides.jsonl)")
 
 
 def register(app: typer.Typer) -> None:
