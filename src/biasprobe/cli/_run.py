@@ -8,13 +8,16 @@ import typer
 
 from biasprobe.cli._common import OutputFormat, print_json, print_table
 from biasprobe.cli._models import ModelsFile
+from biasprobe.cli._probes import MapOption
 
 
 def run(
     model: str = typer.Option(None, "--model", "-m", help="Model name from models.yaml "
                               "(default: the built-in default model)."),
     probes: list[str] = typer.Option(["starter"], "--probes", "-p",
-                                     help="Probe set name or YAML path; repeatable."),
+                                     help="Probe set name, or a YAML / CSV / JSONL / text path; "
+                                     "repeatable."),
+    mapping: list[str] = MapOption,
     topic: list[str] = typer.Option([], "--topic", help="Only these topics; repeatable."),
     language: list[str] = typer.Option([], "--language", help="Only these languages (BCP-47)."),
     kind: list[str] = typer.Option([], "--kind", help="Only these kinds (censorship, mirror, "
@@ -41,7 +44,7 @@ def run(
     """Generate answers of MODEL to probe sets into outputs/RUN_ID/ (resumable), then score them."""
     from biasprobe.backends import load_backend, resolve_model
     from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
-    from biasprobe.probes import Selection, load_probes
+    from biasprobe.probes import ColumnMap, Selection, load_probes
     from biasprobe.runner import RunPlan, default_run_id, execute
     from biasprobe.store import check_run_id
 
@@ -56,7 +59,7 @@ def run(
         batch_size=batch_size, device=device, allow_pickle=allow_pickle or None,
     )
     selection = Selection(tuple(topic), tuple(language), tuple(kind), limit)
-    set_name, selected = load_probes(probes, selection)
+    set_name, selected = load_probes(probes, selection, ColumnMap.from_pairs(mapping))
     rid = check_run_id(run_id) if run_id else default_run_id(entry.name, set_name)
     plan = RunPlan(rid, entry, set_name, tuple(selected), entry.run_batch_size)
     resolved = resolve_model(entry, log=say)
