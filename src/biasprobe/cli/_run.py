@@ -1,4 +1,4 @@
-"""``biasprobe run`` (generate, then score) and ``biasprobe show RUN``."""
+"""``biasprobe run`` (generate, then score), ``biasprobe show RUN`` and ``biasprobe variants RUN``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ def run(
     kind: list[str] = typer.Option([], "--kind", help="Only these kinds (censorship, mirror, "
                                    "safety-control, benign-control, neutral)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many probes."),
+    variants: list[str] = typer.Option([], "--variants", help="Also ask every selected probe "
+                                       "in other ways, linked by variant_of: 'all', variant kinds "
+                                       "(system, follow-up, euphemism, prefill) or names from the "
+                                       "variants file (e.g. system-neutral, prefill-no-think); "
+                                       "comma-separated or repeated. See 'biasprobe variants'."),
+    variants_file: Path | None = typer.Option(None, "--variants-file", help="YAML of variants "
+                                              "(default: the built-in probes/variants/standard.yaml)."),
     run_id: str | None = typer.Option(None, "--run-id", help="Run directory name under the "
                                       "outputs directory (default: MODEL--PROBESET). Re-running "
                                       "the same id resumes."),
@@ -60,6 +67,11 @@ def run(
     )
     selection = Selection(tuple(topic), tuple(language), tuple(kind), limit)
     set_name, selected = load_probes(probes, selection, ColumnMap.from_pairs(mapping))
+    if variants:
+        from biasprobe.variants import expand_variants, load_variant_file
+
+        selected = expand_variants(selected, variants, load_variant_file(variants_file))
+        set_name += "+variants"
     rid = check_run_id(run_id) if run_id else default_run_id(entry.name, set_name)
     plan = RunPlan(rid, entry, set_name, tuple(selected), entry.run_batch_size)
     resolved = resolve_model(entry, log=say)
@@ -117,6 +129,35 @@ def show(
             ", ".join(f"{k} {v}" for k, v in summary["label_counts"].items())))
 
 
+def variants_cmd(
+    runs: list[str] = typer.Argument(..., help="Scored run ids (under the outputs directory) or "
+                                     "run directories, e.g. two versions of one model.",
+                                     show_default=False),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+) -> None:
+    """Bypass table of runs made with --variants: per variant (and variant kind), how often the
+    variant's answer is complete where the base probe's answer (same sample) was censored.
+
+    'closed' counts the opposite: a complete base answer whose variant was censored.
+    """
+    from biasprobe.variants import bypass_table
+
+    tables = [bypass_table(r) for r in runs]
+    if fmt is OutputFormat.json:
+        print_json([t.model_dump(mode="json") for t in tables])
+        return
+    for n, t in enumerate(tables):
+        if n:
+            typer.echo("")
+        typer.echo(f"run {t.run_id} (model {t.model or '?'})")
+        if not t.rows:
+            typer.echo("no scored variant answers (run with --variants, then score)")
+            continue
+        headers, rows = t.table()
+        print_table(headers, rows)
+
+
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("show")(show)
+    app.command("variants")(variants_cmd)

@@ -17,7 +17,7 @@ from biasprobe.paths import data_dir
 from biasprobe.probes.builder import ColumnMap, build_probes, map_rows, slug
 from biasprobe.probes.languages import check_file_language, validate_jurisdiction
 from biasprobe.probes.readers import EXTENSIONS, RowFormat, read_rows
-from biasprobe.records import Probe, ProbeKind
+from biasprobe.records import VARIANT_FIELDS, Probe, ProbeKind
 from biasprobe.yamlio import read_yaml, validation_message
 
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -78,7 +78,11 @@ def probes_hash(probes: Iterable[Probe]) -> str:
     """sha256 over the canonical JSON of the probes, in order."""
     h = hashlib.sha256()
     for p in probes:
-        h.update(json.dumps(p.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode())
+        data = p.model_dump(mode="json")
+        for key in VARIANT_FIELDS:  # unset variant fields: the hash of a plain probe is unchanged
+            if data.get(key) is None:
+                data.pop(key, None)
+        h.update(json.dumps(data, sort_keys=True, ensure_ascii=False).encode())
         h.update(b"\n")
     return h.hexdigest()
 
