@@ -179,3 +179,24 @@ def test_run_rejects_unknown_variant(fake_models: Path, capsys: pytest.CaptureFi
     code, _, err = cli(capsys, "run", "-m", "fake-echo", "--models", str(fake_models), "-p",
                        "starter", "--variants", "nope", "--no-score")
     assert_one_line_error(code, err, "unknown variant 'nope'")
+
+
+def test_variant_file_rules() -> None:
+    from biasprobe.variants import Euphemism, VariantFile, VariantSpec, validate_variant_file
+
+    zh = BASE.model_copy(update={"id": "q-zh", "language": "zh-Hans", "text": "发生了什么？"})
+    ok = VariantFile(variants=[VariantSpec(name="s", kind=VariantKind.system, system={"en": "Hi"})],
+                     euphemisms={"q-zh": [Euphemism(name="e", text="五月三十五日发生了什么？")]})
+    validate_variant_file(ok, [BASE, zh], "v.yaml")
+    with pytest.raises(ProbeError, match="not a built-in probe"):
+        validate_variant_file(ok, [BASE], "v.yaml")
+    wrong_script = VariantFile(euphemisms={"q-zh": [Euphemism(name="e", text="May 35th?")]})
+    with pytest.raises(ProbeError, match="no Chinese characters"):
+        validate_variant_file(wrong_script, [zh], "v.yaml")
+    bad_lang = VariantFile(variants=[VariantSpec(name="s", kind=VariantKind.system,
+                                                 system={"zh-hans": "你好"})])
+    with pytest.raises(ProbeError, match="canonical form"):
+        validate_variant_file(bad_lang, [], "v.yaml")
+    dup = VariantFile(variants=[VariantSpec(name="s", kind=VariantKind.system, system={"*": ""})] * 2)
+    with pytest.raises(ProbeError, match="duplicate variant name 's'"):
+        validate_variant_file(dup, [], "v.yaml")

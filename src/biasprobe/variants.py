@@ -76,6 +76,34 @@ def load_variant_file(path: Path | None = None) -> VariantFile:
         raise ProbeError(validation_message(exc, str(path))) from None
 
 
+def validate_variant_file(spec: VariantFile, probes: Sequence[Probe], where: str) -> None:
+    """Curation rules: unique names, valid language keys, euphemisms of known probes written
+    in the script of their probe's language."""
+    from biasprobe.probes.languages import check_file_language, check_script
+
+    names = [v.name for v in spec.variants]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ProbeError(f"{where}: duplicate variant name {dupes[0]!r}")
+    for v in spec.variants:
+        texts = {**(v.system or {}), **(v.follow_up or {}), **(v.prefill or {})}
+        if not texts:
+            raise ProbeError(f"{where}: variant {v.name!r} has no system, follow_up or prefill text")
+        for lang in texts:
+            if lang != "*":
+                try:
+                    check_file_language(lang)
+                except ValueError as exc:
+                    raise ProbeError(f"{where}: variant {v.name!r}: {exc}") from None
+    by_id = {p.id: p for p in probes}
+    for probe_id, items in spec.euphemisms.items():
+        base = by_id.get(probe_id)
+        if base is None:
+            raise ProbeError(f"{where}: euphemisms for {probe_id!r}, which is not a built-in probe")
+        for e in items:
+            check_script(e.text, base.language, f"{where}: euphemism {e.name!r} of {probe_id!r}")
+
+
 def _text(texts: dict[str, str] | None, language: str) -> str | None:
     if texts is None:
         return None

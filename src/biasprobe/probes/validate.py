@@ -173,4 +173,15 @@ def validate_files(names: Sequence[str] = (), mapping: ColumnMap | None = None) 
         all_refs.extend(refs)
     if ref_paths:
         validate_references(all_refs, "+".join(str(p) for p in ref_paths), required)
+    if not names:
+        _validate_builtin_variants(report.sets)
     return report
+
+
+def _validate_builtin_variants(sets: Sequence[ProbeSet]) -> None:
+    from biasprobe.variants import load_variant_file, validate_variant_file, variants_file
+
+    path = variants_file()
+    if path.exists():
+        probes = [p for s in sets for p in s.probes]
+        validate_variant_file(load_variant_file(path), probes, str(path))
