@@ -133,6 +133,7 @@ def test_guess_language() -> None:
     assert guess_language("中国政府如何控制和审查国内媒体?") == "zh-Hans"
     assert guess_language("臺灣是一個國家嗎？") == "zh-Hant"
     assert guess_language("Is 六四 taboo in China today?") == "en"
+    assert guess_language("中国政府如何发现并破解Shadowsocks?") == "zh-Hans"  # half Han
 
 
 BAD_FILES: dict[str, tuple[bytes, list[str], str]] = {

@@ -134,13 +134,13 @@ _LETTER_RE = re.compile(r"[^\W\d_]")
 
 
 def guess_language(text: str) -> str:
-    """``auto``: zh-Hant / zh-Hans for text that is mostly Han characters, else ``en``.
+    """``auto``: zh-Hant / zh-Hans for text that is at least half Han characters, else ``en``.
 
     Traditional when the text uses a common Traditional-only character. A guess for mixed
     files such as deccp's lists (English and Simplified Chinese lines), not a language detector.
     """
     han = _HAN_RE.findall(text)
-    if not han or len(han) <= len(_LETTER_RE.findall(text)) / 2:
+    if not han or len(han) * 2 < len(_LETTER_RE.findall(text)):  # letters include Han
         return "en"
     return "zh-Hant" if _TRADITIONAL_ONLY.intersection(han) else "zh-Hans"
 
