@@ -218,3 +218,13 @@ def test_reader_rows_keep_line_numbers(tmp_path: Path) -> None:
     table = read_rows(path)
     assert [r.line for r in table.rows] == [3, 5]
     assert table.rows[0].values["prompt"] == "two\nlines"
+
+
+def test_validate_reads_row_files_with_map(shapes: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = str(shapes / "speechmap_questions.jsonl")
+    code, out, err = cli(capsys, "probes", "validate", source, "--map", "kind==neutral",
+                         "--map", "licence==CC-BY-4.0")
+    assert code == 0, err
+    assert out.strip().endswith("3 probes, 0 reference statements")
+    code, _, err = cli(capsys, "probes", "validate", source, "--map", "kind==neutral")
+    assert_one_line_error(code, err, "no licence")  # the curation rules still apply
