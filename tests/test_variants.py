@@ -200,3 +200,33 @@ def test_variant_file_rules() -> None:
     dup = VariantFile(variants=[VariantSpec(name="s", kind=VariantKind.system, system={"*": ""})] * 2)
     with pytest.raises(ProbeError, match="duplicate variant name 's'"):
         validate_variant_file(dup, [], "v.yaml")
+
+
+class _Tokenizer:
+    """Stands in for a tokenizer whose chat template opens a think block (R1 style)."""
+
+    def apply_chat_template(self, messages, tokenize, add_generation_prompt, chat_template):  # type: ignore[no-untyped-def]
+        body = "".join(f"<|{m['role']}|>{m['content']}" for m in messages)
+        return body + "<|assistant|><think>\n"
+
+
+def test_transformers_prefill_prompt_and_split() -> None:
+    """The transformers backend's prompt and answer split for prefill requests (no model)."""
+    from biasprobe.backends.transformers import TransformersBackend
+    from biasprobe.config import ModelEntry
+
+    backend = object.__new__(TransformersBackend)
+    backend.tokenizer = _Tokenizer()
+    backend.chat_template = "{{ '<think>' }}"
+    backend.think = True
+    backend.entry = ModelEntry.model_validate({"name": "r1-like", "source": {"fake": []},
+                                               "backend": "fake"})
+    req = ChatRequest(key=("a", 0), messages=(Message("user", "Q"),), prefill="<think>\n\n</think>\n\n")
+    rendered = backend.render(req)
+    prompt = with_prefill(rendered, "<think>\n\n</think>\n\n")[0]
+    gen = backend._to_generation(req, prompt, "It was a massacre.", True, 5, 4, 0.1)
+    assert gen.prompt.endswith("<|assistant|><think>\n\n\n</think>\n\n")
+    assert gen.think_state is ThinkState.empty and gen.answer == "It was a massacre."
+    opening = ChatRequest(key=("b", 0), messages=(Message("user", "Q"),), prefill="Sure:")
+    gen = backend._to_generation(opening, rendered + "Sure:", "reasoning</think> the answer", True, 5, 4, 0.1)
+    assert gen.think_state is ThinkState.complete and gen.reasoning == "Sure:reasoning"
