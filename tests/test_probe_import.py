@@ -145,6 +145,8 @@ BAD_FILES: dict[str, tuple[bytes, list[str], str]] = {
     "duplicate-text": (b"prompt\nSame?\nSame?\n", [], "duplicate probe ids"),
     "non-utf8": ("prompt\nQu'est-ce que c'est ?\xe9\n".encode("latin-1"), [], "not valid UTF-8"),
     "huge-cell": (b"prompt\n" + b"a" * 25_000 + b"\n", [], "the limit is 20,000"),
+    "huge-topic": (b"subject,prompt\n" + b"t" * 5_000 + b",What?\n", ["--topic", "subject"],
+                   "topic is 5,000 characters"),
     "over-csv-limit": (b'prompt\n"' + b"a" * 200_000 + b'"\n', [], "malformed CSV"),
     "ragged": (b"subject,prompt\nx,What?,extra\n", [], "3 fields, the header has 2"),
     "duplicate-header": (b"prompt,prompt\na,b\n", [], "duplicate column 'prompt'"),

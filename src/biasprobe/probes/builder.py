@@ -29,6 +29,8 @@ from biasprobe.records import Probe
 from biasprobe.yamlio import validation_message
 
 MAX_PROBE_CHARS = 20_000
+#: Longest id / topic / language / kind / jurisdiction value taken from a row.
+MAX_FIELD_CHARS = 200
 
 #: Probe fields a column can feed, and the column names used when the field is not mapped.
 KNOWN_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -149,6 +151,10 @@ def _normalise(field_name: str, value: str, where: str, text: str) -> str | None
     value = value.strip()
     if not value:
         return None
+    if field_name != "text" and len(value) > MAX_FIELD_CHARS:
+        raise ProbeError(
+            f"{where}: {field_name} is {len(value):,} characters; the limit is {MAX_FIELD_CHARS}"
+        )
     if field_name == "language" and value == "auto":
         return guess_language(text)
     try:
