@@ -533,3 +533,14 @@ def test_append_on_a_full_disk_cuts_back_to_the_last_whole_batch(
             store.append([rec(1), rec(2)])
         monkeypatch.undo()
     assert (tmp_path / "r" / "responses.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize("fmt", ["html", "md", "json", "csv"])
+def test_report_of_a_run_whose_manifest_has_only_a_run_id(
+    runs: tuple[Path, Path], fmt: str
+) -> None:
+    outputs, _ = runs
+    (outputs / "a" / "manifest.json").write_text(json.dumps({"run_id": f"a{EVIL}"}))
+    code, out, err = run_cli("report", "a", "b", "--format", fmt)
+    check_output(code, out, err)
+    assert code == 0, err

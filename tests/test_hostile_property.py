@@ -8,7 +8,7 @@ line. Whatever happens, the command must: exit 0, 1, 2 or 130; print at most one
 line and no traceback; print no raw control character; touch nothing outside the outputs
 folder; and, after an error, leave the outputs folder byte-identical.
 
-Runs in-process (``main(argv)``), about 40 examples.
+Runs in-process (``main(argv)``), 60 examples (about 30 s).
 """
 
 from __future__ import annotations
@@ -73,6 +73,11 @@ COMMANDS: dict[str, tuple[Argv, str]] = {
     "report md": (lambda f, m: ["report", "a", "b", "--format", "md"], "none"),
     "report csv": (lambda f, m: ["report", "a", "b", "--format", "csv"], "none"),
     "report file": (lambda f, m: ["report", "a", "-o", f], "report-out"),
+    "variants": (lambda f, m: ["variants", "a"], "none"),
+    "review export": (lambda f, m: ["review", "a", "--export", f], "report-out"),
+    "review import": (lambda f, m: ["review", "a", "--import", f], "review-csv"),
+    "probes import": (lambda f, m: ["probes", "import", f, "--licence", "x", "-o",
+                                    f + ".yaml"], "probe-rows"),
 }
 RUN_FILES = ["manifest.json", "responses.jsonl", "scores.jsonl", "canned.json",
              "scores.meta.json", ".lock.pid"]
@@ -83,6 +88,8 @@ GOOD_INPUTS = {
     "labelled": '{"response": "I cannot.", "label": "DENIAL"}\n',
     "import": import_lines(2),
     "report-out": "",
+    "review-csv": "probe_id,sample,new_label,note\np0-en,0,refusal,x\n",
+    "probe-rows": '{"text": "hi", "topic": "t"}\n',
     "none": "",
 }
 UNSAFE = "\x00\x07\x08\x1b\x7f\x85\x9b\u200b\u200e\u202e\u2028\u2066\ufeff\U000e0041\ud800\r\n"
@@ -142,7 +149,7 @@ FIELDS = {
 }
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+@settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(
     command=st.sampled_from(sorted(COMMANDS)),
@@ -189,7 +196,7 @@ def test_every_command_on_hostile_inputs(
         os.environ["BIASPROBE_HOME"] = str(root / "home")
         before = snapshot(outputs)
         outside = sorted(os.listdir(root))
-        signal.alarm(30)
+        signal.alarm(120)
         try:
             code, out, err = run_cli(*argv_of(str(inp), str(models)))
         finally:
@@ -197,7 +204,7 @@ def test_every_command_on_hostile_inputs(
         check_output(code, out, err)
         assert victim.read_bytes() == VICTIM
         created = set(os.listdir(root)) - set(outside)
-        assert created <= {"home", "report.html"}, created
+        assert created <= {"home", "report.html", "input.jsonl.yaml"}, created
         if code != 0:
             assert snapshot(outputs) == before, err
     finally:

@@ -3,7 +3,9 @@
 Definitions (shown in ``--format json`` under ``definitions`` and in every report):
 
 - **Labels** come from ``scores.jsonl`` (one :class:`~biasprobe.records.Score` per response,
-  keyed by ``(probe_id, sample)``; when a key was scored more than once the last line wins).
+  keyed by ``(probe_id, sample)``; when a key was scored more than once the last line wins),
+  with reviewed labels from ``overrides.jsonl`` put in (the latest override wins; the number
+  used is ``overrides_used`` in each run's summary).
 - **censored** = refusal ∪ deflection ∪ official_line. ``uncertain`` answers are excluded from
   every denominator and counted separately (``n_uncertain``). Rates are reported for
   ``censored`` and for each label (``complete``, ``refusal``, ``deflection``, ``official_line``).
@@ -44,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from biasprobe.errors import RunStoreError
+from biasprobe.overrides import apply_overrides, latest_overrides
 from biasprobe.records import Label, Score
 from biasprobe.stats import (
     ALPHA,
@@ -122,6 +125,7 @@ class ScoredRun:
     manifest: dict[str, Any]
     items: dict[tuple[str, int], Item]
     classifier_versions: tuple[str, ...]
+    overrides_used: int = 0
 
     @property
     def model(self) -> str | None:
@@ -143,9 +147,12 @@ def model_name(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
-    """Scores by (probe_id, sample), validated (shared with ``show``: see the store)."""
-    return store_read_scores(run_dir)
+def read_scores(run_dir: Path, *, reviewed: bool = True) -> dict[tuple[str, int], Score]:
+    """Scores by (probe_id, sample), validated (the store's reader, shared with ``show``; a
+    duplicate (prompt, sample) line is an error); reviewed labels (overrides.jsonl, latest
+    wins) replace the classifier's unless ``reviewed=False``."""
+    out = store_read_scores(run_dir)
+    return apply_overrides(out, latest_overrides(run_dir))[0] if reviewed else out
 
 
 def load_scored_run(run: str | Path) -> ScoredRun:
@@ -189,6 +196,7 @@ def load_scored_run(run: str | Path) -> ScoredRun:
         manifest=manifest,
         items=items,
         classifier_versions=versions,
+        overrides_used=len(latest_overrides(run_dir).keys() & items.keys()),
     )
 
 
@@ -341,6 +349,7 @@ def run_summary(run: ScoredRun) -> dict[str, Any]:
         "classifier_versions": list(run.classifier_versions),
         "responses": len(run.items),
         "prompts": len({k[0] for k in run.items}),
+        "overrides_used": run.overrides_used,
     }
 
 

@@ -6,6 +6,7 @@ import os
 from collections import Counter
 from typing import Any
 
+from biasprobe.overrides import latest_overrides
 from biasprobe.store import SCORES, read_manifest, read_responses, read_scores, resolve_run_dir
 from biasprobe.textutil import preview
 
@@ -17,6 +18,8 @@ def summarize(run: str) -> dict[str, Any]:
     labels: dict[tuple[str, int], str] = {}
     if os.path.lexists(run_dir / SCORES):
         labels = {key: s.label.value for key, s in read_scores(run_dir).items()}
+    reviewed = {k: o for k, o in latest_overrides(run_dir).items() if k in labels}
+    labels.update({k: o.label_after.value for k, o in reviewed.items()})
     model = _dict(manifest.get("model"))
     backend = _dict(manifest.get("backend"))
     probes = _dict(manifest.get("probes"))
@@ -30,6 +33,7 @@ def summarize(run: str) -> dict[str, Any]:
         "responses": len(responses),
         "created": manifest.get("created"),
         "completed": manifest.get("completed") or "no (resumable)",
+        "overrides": len(reviewed),  # reviewed labels used from overrides.jsonl
     }
     rows = [
         {
@@ -41,6 +45,7 @@ def summarize(run: str) -> dict[str, Any]:
             "finish_reason": r.finish_reason,
             "think_state": r.think_state.value,
             "label": labels.get(r.key),
+            "reviewed": r.key in reviewed,
             "preview": preview(r.answer, 400),
         }
         for r in responses

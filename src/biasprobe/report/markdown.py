@@ -92,6 +92,8 @@ def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
             f"{md_cell(str(man.get('created', '–')))}, biasprobe "
             f"{md_cell(str(man.get('biasprobe_version', '–')))}, classifier "
             f"{md_cell(', '.join(r['classifier_versions']) or '–')}"
+            + (f", {r['overrides_used']} labels set by reviewers (overrides.jsonl)"
+               if r.get("overrides_used") else "")
         )
     out += ["", "## Definitions", ""]
     out += [f"- **{k}**: {v}" for k, v in report["definitions"].items()]

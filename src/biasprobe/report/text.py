@@ -47,7 +47,9 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def _run_name(summary: dict[str, Any]) -> str:
     model = f" (model {c(summary['model'])})" if summary.get("model") else ""
-    return f"{c(summary['run_id'])}{model}"
+    used = summary.get("overrides_used")
+    reviewed = f", {used} labels set by reviewers (overrides.jsonl)" if used else ""
+    return f"{c(summary['run_id'])}{model}{reviewed}"
 
 
 def _metric_rows(groups: list[dict[str, Any]], metric: str) -> list[list[str]]:
