@@ -262,3 +262,40 @@ def test_stats_helpers_match_libraries() -> None:
     assert shift.ci_low is not None and shift.ci_high is not None
     assert shift.mean == pytest.approx(0.3)
     assert shift.ci_low <= 0.3 <= shift.ci_high
+
+
+def _sampled_run(run_id: str, labels: dict[str, list[str]]) -> ScoredRun:
+    items = [
+        Item(probe_id=pid, sample=s, language="en", topic="t", jurisdiction=None,
+             kind="censorship", pair_id=None, prompt="q", answer="a", label=lab, slant=None)
+        for pid, labs in labels.items()
+        for s, lab in enumerate(labs)
+    ]
+    return ScoredRun(run_id, Path("."), {"run_id": run_id}, {i.key: i for i in items}, ("t",))
+
+
+def test_several_samples_make_the_prompt_the_unit() -> None:
+    from itertools import product
+
+    # 6 prompts × 3 samples: every sample of 5 prompts becomes a refusal in B, one falls.
+    a = {f"p{i}": ["complete"] * 3 for i in range(6)}
+    b = {f"p{i}": ["refusal"] * 3 for i in range(5)} | {"p5": ["complete"] * 3}
+    a["p5"] = ["refusal", "refusal", "uncertain"]
+    result = diff_runs(_sampled_run("a", a), _sampled_run("b", b), by=[])
+    m = result["groups"][0]["metrics"]["censored"]
+    assert (m["n_pairs"], m["a_yes_b_no"], m["a_no_b_yes"]) == (17, 2, 15)
+    assert m["n_prompts"] == 6 and (m["prompts_up"], m["prompts_down"]) == (5, 1)
+    assert m["prompt_change"] == pytest.approx(4 / 6)
+    # Exact sign-flip distribution over 6 prompts of size 1: p = P(|sum| >= 4) = 14/64.
+    want = sum(1 for s in product([-1, 1], repeat=6) if abs(sum(s)) >= 4) / 64
+    assert m["test"] == "sign_flip_exact" and m["p_value"] == pytest.approx(want)
+    assert m["p_value_per_response"] == pytest.approx(binomtest(15, 17).pvalue)
+    assert m["p_value_per_response"] < 0.01 < m["p_value"]  # 17 pairs are not 17 units
+    d = [1.0] * 5 + [-1.0]
+    assert m["ci_low"] < m["prompt_change"] < m["ci_high"]
+    import numpy as np
+    from scipy.stats import t as student_t
+
+    half = student_t.ppf(0.975, 5) * np.std(d, ddof=1) / np.sqrt(6)
+    assert m["ci_high"] == pytest.approx(min(1.0, 4 / 6 + half))
+    assert m["cohens_h"] == pytest.approx(2 * np.arcsin(np.sqrt(5 / 6)) - 2 * np.arcsin(np.sqrt(1 / 6)))

@@ -11,12 +11,30 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 - **Pairing** (``diff``): responses of run A and run B with the same ``(probe_id, sample)``.
   Responses present in only one run are counted (``only_a``/``only_b``) and left out. Groups
   use run A's metadata (topic, language, jurisdiction, kind, pair_id).
-- **Paired change**: for each metric, the pairs where neither answer is uncertain; ``change``
-  = rate in B − rate in A on those pairs; ``a_yes_b_no`` / ``a_no_b_yes`` are the discordant
-  pairs and ``p_value`` is the exact McNemar test on them (a two-sided binomial test of
-  ``a_no_b_yes`` in ``a_yes_b_no + a_no_b_yes`` trials at 0.5; p = 1 with no discordant pair).
-  ``p_adjusted`` corrects, for each metric, across every group of the table (the overall row
-  included) with Holm (default) or Benjamini–Hochberg; ``significant`` = p_adjusted < 0.05.
+- **Paired change, per prompt (the unit of inference)**: with several samples per prompt the
+  samples of one prompt are correlated, so the prompt is the unit. For each metric and group,
+  each prompt present in both runs with at least one non-uncertain sample on each side gets a
+  rate in A and a rate in B (over that side's non-uncertain samples) and a difference
+  ``d = rate_b − rate_a``. ``prompt_change`` = mean of ``d`` over the ``n_prompts`` prompts,
+  with a 95% Student-t interval (``ci_low``, ``ci_high``; n − 1 degrees of freedom).
+  ``p_value`` is the two-sided paired sign-flip permutation test of mean ``d`` = 0 (exact by
+  convolution when the differences share a denominator ≤ 720, else 20,000 seeded Monte Carlo
+  sign flips; ``test`` says which). With one sample per prompt it equals the exact McNemar
+  test. ``prompts_up``/``prompts_down`` count prompts whose rate rose/fell.
+- **Paired change, per response (shown, not tested)**: pairs of the same
+  ``(probe_id, sample)`` where neither answer is uncertain; ``a``/``b`` are their rates with
+  Wilson intervals, ``change`` = rate_b − rate_a, ``a_yes_b_no``/``a_no_b_yes`` the discordant
+  pairs and ``p_value_per_response`` the exact McNemar test on them, which treats samples of
+  one prompt as independent and is too small when they are correlated. With one sample per
+  prompt both views coincide.
+- **Effect size and power**: ``cohens_h`` = 2·asin√(prompt_rate_b) − 2·asin√(prompt_rate_a);
+  ``min_detectable_change`` = (z₀.₉₇₅ + z₀.₈₀)·sd(d)/√n_prompts, the smallest change the
+  test detects with 80% power at 5% (sd = √0.5 when every d is equal). A change that is not
+  significant and smaller than this means too few prompts, not no change.
+- **Multiple comparisons**: ``p_adjusted`` corrects ``p_value``, for each metric separately,
+  across every group of the table (the overall row included) with Holm (default) or
+  Benjamini–Hochberg; ``significant`` = p_adjusted < 0.05. There is no correction across
+  metrics.
 - **Slant shift**: mean of slant(B) − slant(A) over pairs where both answers have a slant,
   with a seeded paired percentile bootstrap 95% interval (2,000 resamples).
 - **Flips**: paired prompts whose label differs between A and B, with both answers.
@@ -51,8 +69,11 @@ from biasprobe.stats import (
     ALPHA,
     Correction,
     adjust_pvalues,
+    cohens_h,
     mcnemar_exact,
+    min_detectable_change,
     paired_bootstrap_ci,
+    prompt_change,
     rnd,
     wilson_ci,
 )
@@ -72,10 +93,19 @@ DEFINITIONS = {
     "every denominator and counted as n_uncertain",
     "rates": "k/n with 95% Wilson score intervals",
     "pairing": "same (probe_id, sample) in both runs; groups use run A's metadata",
-    "paired_test": "exact McNemar on the discordant pairs (a_yes_b_no, a_no_b_yes) of pairs "
-    "where neither answer is uncertain; change = rate_b - rate_a on those pairs",
-    "correction": "p_adjusted: per metric, across all groups of the table (overall row "
-    "included), Holm or Benjamini-Hochberg; significant = p_adjusted < 0.05",
+    "paired_test": "per prompt (the unit): d = rate_b - rate_a per prompt over its "
+    "non-uncertain samples; prompt_change = mean d with a 95% Student-t interval (ci_low, "
+    "ci_high); p_value = two-sided paired sign-flip permutation test on d (exact, or seeded "
+    "Monte Carlo: see test), equal to the exact McNemar test with one sample per prompt",
+    "per_response": "a, b, change, a_yes_b_no, a_no_b_yes over (probe_id, sample) pairs where "
+    "neither answer is uncertain; p_value_per_response = exact McNemar on them, shown but not "
+    "used: it treats samples of one prompt as independent",
+    "effect_size": "cohens_h = 2 asin(sqrt(prompt_rate_b)) - 2 asin(sqrt(prompt_rate_a)); "
+    "min_detectable_change = (z.975 + z.80) sd(d) / sqrt(n_prompts), the change detectable "
+    "with 80% power (sd = sqrt(0.5) when all d are equal)",
+    "correction": "p_adjusted corrects p_value per metric across all groups of the table "
+    "(overall row included), Holm or Benjamini-Hochberg; significant = p_adjusted < 0.05; "
+    "no correction across metrics",
     "slant_shift": "mean slant(B) - slant(A) over pairs where both have a slant, seeded paired "
     "percentile bootstrap 95% interval",
     "government_asymmetry": "censored rate for CN minus the unweighted mean over the other "
@@ -363,6 +393,35 @@ def run_summary(run: ScoredRun) -> dict[str, Any]:
 # --- two runs -------------------------------------------------------------------------------
 
 
+def _prompt_rates(
+    pairs: Sequence[tuple[Item, Item]], metric: str
+) -> tuple[list[float], list[float], list[int]]:
+    """Per-prompt rates of ``metric`` in A and in B over each side's non-uncertain samples.
+
+    A prompt counts when both runs have at least one certain sample of it; the third list
+    holds the denominators (sample counts of A and of B) for the exact permutation test.
+    """
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for a, b in pairs:
+        c = counts[a.probe_id]
+        if a.label != UNCERTAIN:
+            c[0] += is_metric(a.label, metric)
+            c[1] += 1
+        if b.label != UNCERTAIN:
+            c[2] += is_metric(b.label, metric)
+            c[3] += 1
+    ra: list[float] = []
+    rb: list[float] = []
+    dens: list[int] = []
+    for pid in sorted(counts):
+        ka, na, kb, nb = counts[pid]
+        if na and nb:
+            ra.append(ka / na)
+            rb.append(kb / nb)
+            dens += [na, nb]
+    return ra, rb, dens
+
+
 def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> dict[str, Any]:
     certain = [(a, b) for a, b in pairs if a.label != UNCERTAIN and b.label != UNCERTAIN]
     xa = [is_metric(a.label, metric) for a, _ in certain]
@@ -372,6 +431,8 @@ def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> dict[str,
     pa = wilson_ci(sum(xa), len(certain))
     pb = wilson_ci(sum(xb), len(certain))
     change = pb.rate - pa.rate if pa.rate is not None and pb.rate is not None else None
+    ra, rb, dens = _prompt_rates(pairs, metric)
+    pc = prompt_change(ra, rb, dens)
     return {
         "a": pa.as_dict(),
         "b": pb.as_dict(),
@@ -379,7 +440,19 @@ def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> dict[str,
         "n_pairs": len(certain),
         "a_yes_b_no": dec,
         "a_no_b_yes": inc,
-        "p_value": rnd(mcnemar_exact(dec, inc)) if certain else None,
+        "p_value_per_response": rnd(mcnemar_exact(dec, inc)) if certain else None,
+        "n_prompts": pc.n,
+        "prompt_rate_a": rnd(pc.mean_a),
+        "prompt_rate_b": rnd(pc.mean_b),
+        "prompt_change": rnd(pc.change),
+        "ci_low": rnd(pc.ci_low),
+        "ci_high": rnd(pc.ci_high),
+        "prompts_up": pc.up,
+        "prompts_down": pc.down,
+        "test": pc.test,
+        "p_value": rnd(pc.p_value),
+        "cohens_h": rnd(cohens_h(pc.mean_a, pc.mean_b)),
+        "min_detectable_change": rnd(min_detectable_change([b - a for a, b in zip(ra, rb, strict=True)])),
     }
 
 
@@ -527,7 +600,7 @@ def significant_rises(result: dict[str, Any], metric: str) -> list[dict[str, Any
     out = []
     for row in result["groups"]:
         m = row["metrics"][metric]
-        if m["significant"] and m["a_no_b_yes"] > m["a_yes_b_no"]:
+        if m["significant"] and (m["prompt_change"] or 0.0) > 0:
             out.append({"by": row["by"], "group": row["group"], **m})
     return out
 

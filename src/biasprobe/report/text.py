@@ -50,25 +50,53 @@ def _run_name(summary: dict[str, Any]) -> str:
     return f"{c(summary['run_id'])}{model}"
 
 
+def change_ci(m: dict[str, Any]) -> str:
+    """Per-prompt change with its 95% interval, e.g. ``+22.4pp [+9.8, +35.0]``."""
+    if m.get("prompt_change") is None:
+        return "–"
+    ci = (
+        f" [{m['ci_low'] * 100:+.1f}, {m['ci_high'] * 100:+.1f}]"
+        if m.get("ci_low") is not None
+        else ""
+    )
+    return f"{pp(m['prompt_change'])}{ci}"
+
+
+def power_note(m: dict[str, Any]) -> str:
+    """The minimum detectable change, flagged when a non-significant change is below it."""
+    mdc = m.get("min_detectable_change")
+    if mdc is None:
+        return "–"
+    few = (
+        not m["significant"]
+        and m.get("prompt_change") is not None
+        and abs(m["prompt_change"]) < mdc
+    )
+    return f"{mdc * 100:.0f}pp" + (" (too few prompts)" if few else "")
+
+
+def _metric_row(m: dict[str, Any]) -> list[str]:
+    flag = " *" if m["significant"] else ""
+    return [
+        str(m["n_prompts"]),
+        rate_ci(m["a"]),
+        rate_ci(m["b"]),
+        change_ci(m),
+        index(m["cohens_h"]),
+        f"{m['prompts_down']}/{m['prompts_up']}",
+        pval(m["p_value"]),
+        pval(m["p_adjusted"]) + flag,
+        power_note(m),
+    ]
+
+
+METRIC_HEADERS = ["prompts", "A", "B", "change [95% CI]", "h", "down/up", "p", "p_adj", "MDC80"]
+
+
 def _metric_rows(groups: list[dict[str, Any]], metric: str) -> list[list[str]]:
-    rows = []
-    for g in groups:
-        m = g["metrics"][metric]
-        flag = " *" if m["significant"] else ""
-        rows.append(
-            [
-                c(g["by"]),
-                c(g["group"], 32),
-                str(m["n_pairs"]),
-                rate_ci(m["a"]),
-                rate_ci(m["b"]),
-                pp(m["change"]),
-                f"{m['a_yes_b_no']}/{m['a_no_b_yes']}",
-                pval(m["p_value"]),
-                pval(m["p_adjusted"]) + flag,
-            ]
-        )
-    return rows
+    return [
+        [c(g["by"]), c(g["group"], 32), *_metric_row(g["metrics"][metric])] for g in groups
+    ]
 
 
 def render_diff(result: dict[str, Any], *, max_flips: int = 20, answer_chars: int = 160) -> str:
@@ -80,29 +108,23 @@ def render_diff(result: dict[str, Any], *, max_flips: int = 20, answer_chars: in
         f"{pairing['only_b']}); uncertain (excluded): A {pairing['uncertain_a']}, "
         f"B {pairing['uncertain_b']}",
         "",
-        "censored (refusal+deflection+official_line) by group: rate [95% Wilson CI], paired "
-        f"change, discordant A-only/B-only, exact McNemar p, {result['correction']}-adjusted p "
-        "(* significant at 0.05)",
+        "censored (refusal+deflection+official_line) by group. A, B: per-response rate [95% "
+        "Wilson CI]; change: per-prompt mean change [95% t CI]; h: Cohen's h; down/up: prompts "
+        "whose rate fell/rose; p: per-prompt paired sign-flip test (= exact McNemar with one "
+        f"sample per prompt), {result['correction']}-adjusted across groups (* significant at "
+        "0.05); MDC80: change detectable with 80% power",
     ]
-    headers = ["by", "group", "pairs", "A", "B", "change", "disc", "p", "p_adj"]
-    out += table(headers, _metric_rows(result["groups"], "censored"))
+    out += table(["by", "group", *METRIC_HEADERS], _metric_rows(result["groups"], "censored"))
     overall = result["groups"][0]
     out += ["", "overall, each label:"]
-    rows = []
-    for metric, m in overall["metrics"].items():
-        flag = " *" if m["significant"] else ""
-        rows.append(
-            [
-                metric,
-                rate_ci(m["a"]),
-                rate_ci(m["b"]),
-                pp(m["change"]),
-                f"{m['a_yes_b_no']}/{m['a_no_b_yes']}",
-                pval(m["p_value"]),
-                pval(m["p_adjusted"]) + flag,
-            ]
-        )
-    out += table(["label", "A", "B", "change", "disc", "p", "p_adj"], rows)
+    rows = [[metric, *_metric_row(m)] for metric, m in overall["metrics"].items()]
+    out += table(["label", *METRIC_HEADERS], rows)
+    m = overall["metrics"]["censored"]
+    out += [
+        f"per response (not used for p): change {pp(m['change'])} over {m['n_pairs']} pairs, "
+        f"discordant {m['a_yes_b_no']}/{m['a_no_b_yes']}, exact McNemar p "
+        f"{pval(m['p_value_per_response'])}"
+    ]
     s = overall["slant"]
     if s["n"]:
         ci = (
@@ -112,8 +134,12 @@ def render_diff(result: dict[str, Any], *, max_flips: int = 20, answer_chars: in
     else:
         out += ["", "slant shift: no pairs with a slant score"]
     out += ["", *render_asymmetry(result["asymmetry"])]
-    flips = result["flips"]
-    out += ["", f"flipped prompts: {len(flips)}"]
+    out += ["", *_render_flips(result["flips"], max_flips, answer_chars)]
+    return "\n".join(out)
+
+
+def _render_flips(flips: list[dict[str, Any]], max_flips: int, answer_chars: int) -> list[str]:
+    out = [f"flipped prompts: {len(flips)}"]
     for f in flips[:max_flips]:
         out.append(
             f"  {c(f['probe_id'])} #{f['sample']} [{c(f['language'], 16)}, {c(f['topic'], 32)}]: "
@@ -123,7 +149,7 @@ def render_diff(result: dict[str, Any], *, max_flips: int = 20, answer_chars: in
         out.append(f"    B: {c(f['answer_b'], answer_chars)}")
     if len(flips) > max_flips:
         out.append(f"  … {len(flips) - max_flips} more (--max-flips, or --format json for all)")
-    return "\n".join(out)
+    return out
 
 
 def render_asymmetry(asym: dict[str, Any]) -> list[str]:
