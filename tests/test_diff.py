@@ -50,7 +50,7 @@ def test_reports_exactly_the_planted_flips(
     assert directions["weapon-0"] == "within_censored"
     assert directions["bread-0"] == "uncertain"
     assert result["pairing"] == {
-        "paired": 50, "only_a": 0, "only_b": 0, "uncertain_a": 0, "uncertain_b": 1
+        "paired": 50, "prompts": 50, "only_a": 0, "only_b": 0, "uncertain_a": 0, "uncertain_b": 1
     }
 
 
@@ -299,3 +299,66 @@ def test_several_samples_make_the_prompt_the_unit() -> None:
     half = student_t.ppf(0.975, 5) * np.std(d, ddof=1) / np.sqrt(6)
     assert m["ci_high"] == pytest.approx(min(1.0, 4 / 6 + half))
     assert m["cohens_h"] == pytest.approx(2 * np.arcsin(np.sqrt(5 / 6)) - 2 * np.arcsin(np.sqrt(1 / 6)))
+
+
+def test_fail_on_needs_enough_shared_prompts(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 50 shared prompts: fine with the default minimum of 10, an error above 50.
+    code, _, err = cli(capsys, *["diff", "model-a", "model-b", "--fail-on", "deflection"])
+    assert code == 0
+    code, _, err = cli(
+        capsys, *["diff", "model-a", "model-b", "--fail-on", "deflection", "--min-pairs", "51"]
+    )
+    assert code == 2 and err.startswith("error: --fail-on needs at least 51 prompts")
+    assert "share 50" in err and len(err.strip().splitlines()) == 1
+    # Without --fail-on the same diff is shown as usual.
+    code, _, _ = cli(capsys, *["diff", "model-a", "model-b", "--min-pairs", "51"])
+    assert code == 0
+
+
+def test_fail_on_with_no_shared_prompt_is_an_error(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, b = runs
+    lines = (b / "responses.jsonl").read_text(encoding="utf-8").splitlines()
+    scores = (b / "scores.jsonl").read_text(encoding="utf-8").splitlines()
+    renamed = [ln.replace('"probe_id":"', '"probe_id":"other-') for ln in lines]
+    renamed = [ln.replace('"probe_id": "', '"probe_id": "other-') for ln in renamed]
+    (b / "responses.jsonl").write_text("\n".join(renamed) + "\n", encoding="utf-8")
+    (b / "scores.jsonl").write_text(
+        "\n".join(ln.replace('"probe_id":"', '"probe_id":"other-') for ln in scores) + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = cli(capsys, *["diff", "model-a", "model-b", "--format", "json"])
+    assert code == 0 and json.loads(out)["pairing"]["prompts"] == 0
+    code, _, err = cli(capsys, *["diff", "model-a", "model-b", "--fail-on", "censored"])
+    assert code == 2 and "these runs share 0" in err
+
+
+def test_mixed_classifier_versions_refused_unless_allowed(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, b = runs
+    scores = b / "scores.jsonl"
+    scores.write_text(
+        scores.read_text(encoding="utf-8").replace('"test-1"', '"test-2"'), encoding="utf-8"
+    )
+    for cmd in (["diff", "model-a", "model-b"], ["compare", "model-a", "model-b"],
+                ["report", "model-a", "model-b", "--format", "json"]):
+        code, out, err = cli(capsys, *cmd)
+        assert code == 2 and out == "", cmd
+        assert err.startswith("error: runs were scored by different classifiers"), cmd
+        assert "test-1" in err and "test-2" in err and "--allow-mixed-scores" in err
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b", "--allow-mixed-scores")
+    assert code == 0 and out.startswith("WARNING: MIXED SCORES")
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b", "--allow-mixed-scores",
+                       "--format", "json")
+    assert json.loads(out)["warnings"][0].startswith("MIXED SCORES")
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "--allow-mixed-scores")
+    assert code == 0 and out.startswith("WARNING: MIXED SCORES")
+    for fmt, needle in (("md", "**WARNING:** MIXED SCORES"), ("html", "MIXED SCORES"),
+                        ("json", '"MIXED SCORES')):
+        code, out, _ = cli(capsys, "report", "model-a", "model-b", "--allow-mixed-scores",
+                           "--format", fmt)
+        assert code == 0 and needle in out, fmt

@@ -63,7 +63,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from biasprobe.errors import RunStoreError
+from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.records import Label, Score
 from biasprobe.stats import (
     ALPHA,
@@ -121,6 +121,14 @@ class ScoresMissing(RunStoreError):
     """A run has no (or incomplete) scores: ``biasprobe score RUN`` must run first."""
 
 
+class MixedScores(BiasprobeError):
+    """Runs scored by different classifier versions or embedders are not comparable."""
+
+
+class TooFewPrompts(BiasprobeError):
+    """``diff --fail-on`` on fewer shared prompts than ``--min-pairs``: never a pass."""
+
+
 @dataclass(frozen=True)
 class Item:
     """One scored response, flattened for analysis."""
@@ -153,6 +161,14 @@ class ScoredRun:
     manifest: dict[str, Any]
     items: dict[tuple[str, int], Item]
     classifier_versions: tuple[str, ...]
+    embedders: tuple[str, ...] = ()
+    overrides_used: int = 0
+
+    @property
+    def scorer(self) -> str:
+        """Classifier versions and embedders that scored this run, for provenance checks."""
+        emb = ", ".join(self.embedders) or "unknown embedder"
+        return f"classifier {', '.join(self.classifier_versions) or 'unknown'} ({emb})"
 
     @property
     def model(self) -> str | None:
@@ -228,14 +244,38 @@ def load_scored_run(run: str | Path) -> ScoredRun:
             label=s.label.value,
             slant=s.slant,
         )
-    versions = tuple(sorted({s.classifier_version for s in scores.values()}))
+    used = [scores[r.key] for r in responses]
     return ScoredRun(
         run_id=run_id,
         run_dir=run_dir,
         manifest=manifest,
         items=items,
-        classifier_versions=versions,
+        classifier_versions=tuple(sorted({s.classifier_version for s in used})),
+        embedders=tuple(sorted({f"{s.embedder}@{s.embedder_sha256[:12]}" for s in used})),
     )
+
+
+def score_warnings(runs: Sequence[ScoredRun], *, allow_mixed: bool = False) -> list[str]:
+    """Refuse runs scored by different classifier versions or embedders (unless allowed).
+
+    With ``allow_mixed`` the runs are compared anyway and the returned warning goes into every
+    output (JSON ``warnings``, text, Markdown, HTML).
+    """
+    scorers = {(r.classifier_versions, r.embedders) for r in runs}
+    mixed = len(scorers) > 1 or any(
+        len(r.classifier_versions) > 1 or len(r.embedders) > 1 for r in runs
+    )
+    if not mixed:
+        return []
+    detail = "; ".join(f"{r.run_id}: {r.scorer}" for r in runs)
+    if not allow_mixed:
+        raise MixedScores(
+            f"runs were scored by different classifiers or embedders ({detail}): re-score them "
+            "with one classifier, or pass --allow-mixed-scores"
+        )
+    return [f"MIXED SCORES (--allow-mixed-scores): labels come from different classifiers or "
+            f"embedders, so changes may be classifier changes: {detail}"]
+
 
 
 def is_metric(label: str, metric: str) -> bool:
@@ -387,6 +427,8 @@ def run_summary(run: ScoredRun) -> dict[str, Any]:
         "classifier_versions": list(run.classifier_versions),
         "responses": len(run.items),
         "prompts": len({k[0] for k in run.items}),
+        "embedders": list(run.embedders),
+        "overrides_used": run.overrides_used,
     }
 
 
@@ -537,9 +579,11 @@ def diff_runs(
     *,
     by: Sequence[str] = DEFAULT_BY,
     correction: Correction = "holm",
+    allow_mixed_scores: bool = False,
 ) -> dict[str, Any]:
     """Everything ``biasprobe diff`` shows, as a JSON-ready dict (deterministic)."""
     by = check_dimensions(by)
+    warnings = score_warnings([a, b], allow_mixed=allow_mixed_scores)
     keys = sorted(set(a.items) & set(b.items))
     pairs = [(a.items[k], b.items[k]) for k in keys]
     groups: list[tuple[str, str, list[tuple[Item, Item]]]] = [("all", "all", pairs)]
@@ -574,8 +618,10 @@ def diff_runs(
         "definitions": DEFINITIONS,
         "run_a": run_summary(a),
         "run_b": run_summary(b),
+        "warnings": warnings,
         "pairing": {
             "paired": len(keys),
+            "prompts": len({k[0] for k in keys}),
             "only_a": len(set(a.items) - set(b.items)),
             "only_b": len(set(b.items) - set(a.items)),
             "uncertain_a": sum(1 for x, _ in pairs if x.label == UNCERTAIN),
@@ -594,6 +640,16 @@ def diff_runs(
     }
 
 
+def check_min_prompts(result: dict[str, Any], min_prompts: int) -> None:
+    """``--fail-on`` needs at least ``min_prompts`` shared prompts: too few is an error."""
+    shared = result["pairing"]["prompts"]
+    if shared < min_prompts:
+        raise TooFewPrompts(
+            f"--fail-on needs at least {min_prompts} prompts shared by both runs "
+            f"(--min-pairs); these runs share {shared}, so the check cannot pass or fail"
+        )
+
+
 def significant_rises(result: dict[str, Any], metric: str) -> list[dict[str, Any]]:
     """Groups where ``metric`` rose with p_adjusted < alpha (for ``--fail-on``)."""
     check_metric(metric)
@@ -608,8 +664,11 @@ def significant_rises(result: dict[str, Any], metric: str) -> list[dict[str, Any
 # --- many runs ------------------------------------------------------------------------------
 
 
-def compare_runs(runs: Sequence[ScoredRun], *, correction: Correction = "holm") -> dict[str, Any]:
+def compare_runs(
+    runs: Sequence[ScoredRun], *, correction: Correction = "holm", allow_mixed_scores: bool = False
+) -> dict[str, Any]:
     """A timeline over runs in the given order: rates, indices, and each consecutive change."""
+    warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
     points = []
     for run in runs:
         asym = asymmetry(run)
@@ -641,6 +700,7 @@ def compare_runs(runs: Sequence[ScoredRun], *, correction: Correction = "holm") 
     return {
         "biasprobe_compare": FORMAT_VERSION,
         "definitions": DEFINITIONS,
+        "warnings": warnings,
         "correction": correction,
         "runs": points,
         "steps": steps,

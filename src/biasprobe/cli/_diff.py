@@ -15,6 +15,12 @@ class CorrectionChoice(str, Enum):
     bh = "bh"
 
 
+MIXED_HELP = (
+    "Compare runs scored by different classifier versions or embedders anyway (refused "
+    "otherwise); every output then carries a MIXED SCORES warning."
+)
+
+
 def _split(values: list[str]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
@@ -53,26 +59,43 @@ def diff_cmd(
     correction: CorrectionChoice = typer.Option(
         CorrectionChoice.holm, "--correction", help="Across groups: holm or bh."
     ),
+    min_pairs: int = typer.Option(
+        10,
+        "--min-pairs",
+        min=1,
+        help="With --fail-on: fewer prompts shared by both runs than this is an error (exit 2).",
+    ),
+    allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
     max_flips: int = typer.Option(20, "--max-flips", min=0, help="Flips shown in the table."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """Paired comparison of two scored runs: rates, McNemar tests, flips, asymmetry."""
-    from biasprobe.diff import check_metric, diff_runs, load_scored_run, significant_rises
+    """Paired comparison of two scored runs: per-prompt tests, rates, flips, asymmetry."""
+    from biasprobe.diff import (
+        check_metric,
+        check_min_prompts,
+        diff_runs,
+        load_scored_run,
+        significant_rises,
+    )
     from biasprobe.errors import CheckFailed
     from biasprobe.report.escape import safe_json_dumps
     from biasprobe.report.text import render_diff
 
     metrics = [check_metric(m) for m in _split(fail_on)]
     a, b = load_scored_run(run_a), load_scored_run(run_b)
-    result = diff_runs(a, b, by=_split(by), correction=correction.value)
+    result = diff_runs(
+        a, b, by=_split(by), correction=correction.value, allow_mixed_scores=allow_mixed
+    )
     if fmt is OutputFormat.json:
         typer.echo(safe_json_dumps(result))
     else:
         typer.echo(render_diff(result, max_flips=max_flips))
+    if metrics:
+        check_min_prompts(result, min_pairs)
     failures = [(m, g) for m in metrics for g in significant_rises(result, m)]
     if failures:
         shown = ", ".join(
-            f"{m} in {g['by']}={g['group']} ({g['change'] * 100:+.1f}pp, "
+            f"{m} in {g['by']}={g['group']} ({g['prompt_change'] * 100:+.1f}pp, "
             f"p_adj={g['p_adjusted']:.3g})"
             for m, g in failures[:5]
         )
@@ -85,6 +108,7 @@ def diff_cmd(
 def compare_cmd(
     runs: list[str] = typer.Argument(..., help="Runs in order (ids or directories)."),
     correction: CorrectionChoice = typer.Option(CorrectionChoice.holm, "--correction"),
+    allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """A timeline over several scored runs, such as model versions, in the order given."""
@@ -92,7 +116,11 @@ def compare_cmd(
     from biasprobe.report.escape import safe_json_dumps
     from biasprobe.report.text import render_compare
 
-    result = compare_runs([load_scored_run(r) for r in runs], correction=correction.value)
+    result = compare_runs(
+        [load_scored_run(r) for r in runs],
+        correction=correction.value,
+        allow_mixed_scores=allow_mixed,
+    )
     if fmt is OutputFormat.json:
         typer.echo(safe_json_dumps(result))
     else:
@@ -109,6 +137,7 @@ def report_cmd(
     ),
     by: list[str] = typer.Option(["topic,language,jurisdiction,kind"], "--by"),
     correction: CorrectionChoice = typer.Option(CorrectionChoice.holm, "--correction"),
+    allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
 ) -> None:
     """Write a report of one or more scored runs (HTML opens offline)."""
     from biasprobe.diff import load_scored_run
@@ -121,7 +150,10 @@ def report_cmd(
         raise BiasprobeError(f"unknown format {fmt!r}: use html, md, json or csv") from None
     loaded = [load_scored_run(r) for r in runs]
     text = render(
-        build_report(loaded, by=_split(by), correction=correction.value), report_format
+        build_report(
+            loaded, by=_split(by), correction=correction.value, allow_mixed_scores=allow_mixed
+        ),
+        report_format,
     )
     if output is None:
         typer.echo(text, nl=False)

@@ -33,6 +33,7 @@ from biasprobe.diff import (
     grouped_rates,
     rates,
     run_summary,
+    score_warnings,
 )
 from biasprobe.stats import Correction
 
@@ -69,8 +70,10 @@ def build_report(
     *,
     by: Sequence[str] = DEFAULT_BY,
     correction: Correction = "holm",
+    allow_mixed_scores: bool = False,
 ) -> dict[str, Any]:
     """Everything a report shows, as a deterministic JSON-ready dict."""
+    warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
     out_runs = []
     for run in runs:
         out_runs.append(
@@ -85,15 +88,20 @@ def build_report(
         )
     diffs = []
     for prev, cur in pairwise(runs):
-        d = diff_runs(prev, cur, by=by, correction=correction)
+        d = diff_runs(prev, cur, by=by, correction=correction, allow_mixed_scores=True)
         d.pop("definitions")
         diffs.append(d)
     return {
         "biasprobe_report": FORMAT_VERSION,
         "definitions": DEFINITIONS,
+        "warnings": warnings,
         "correction": correction,
         "runs": out_runs,
-        "timeline": compare_runs(runs, correction=correction)["steps"] if len(runs) > 1 else None,
+        "timeline": (
+            compare_runs(runs, correction=correction, allow_mixed_scores=True)["steps"]
+            if len(runs) > 1
+            else None
+        ),
         "diffs": diffs,
     }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
-from biasprobe.report.text import index, pct, pp, pval, rate_ci
+from biasprobe.report.text import change_ci, index, pct, power_note, pp, pval, rate_ci
 
 
 def _ci(p: dict[str, Any] | None) -> str:
@@ -35,7 +35,9 @@ def render_html(report: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=pct, ci=_ci, pp=_pp, p=pval, idx=index)
+    env.filters.update(
+        pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note
+    )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.
     env.filters["ctl"] = lambda v: clean_terminal(str(v))

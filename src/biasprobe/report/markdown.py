@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from biasprobe.report.escape import md_cell
-from biasprobe.report.text import index, pct, pp, pval, rate_ci
+from biasprobe.report.text import change_ci, index, pct, power_note, pval, rate_ci
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -16,6 +16,9 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
     out = ["# biasprobe report", ""]
+    out += [f"> **WARNING:** {md_cell(w)}" for w in report["warnings"]]
+    if report["warnings"]:
+        out.append("")
     out += ["## Runs", ""]
     rows = []
     for r in report["runs"]:
@@ -33,11 +36,12 @@ def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
                 pct(m["official_line"]["rate"]),
                 index(a["government"]["index"]),
                 index(a["language"]["index"]),
+                str(r["overrides_used"]),
             ]
         )
     out += _table(
         ["run", "model", "responses", "uncertain", "censored [95% CI]", "refusal", "deflection",
-         "official line", "CN − others", "ZH − EN"],
+         "official line", "CN − others", "ZH − EN", "human overrides used"],
         rows,
     )
     for r in report["runs"]:
@@ -63,18 +67,23 @@ def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
         a, b = md_cell(d["run_a"]["run_id"]), md_cell(d["run_b"]["run_id"])
         out += ["", f"## Change {a} → {b}", ""]
         out.append(
-            f"Paired {d['pairing']['paired']} responses; exact McNemar, "
-            f"{d['correction']}-adjusted across groups (* = significant at 0.05)."
+            f"Paired {d['pairing']['paired']} responses of {d['pairing']['prompts']} prompts. "
+            "Change: per-prompt mean change [95% t CI]; p: per-prompt paired sign-flip test "
+            f"(= exact McNemar with one sample per prompt), {d['correction']}-adjusted across "
+            "groups (* = significant at 0.05); h: Cohen's h; MDC80: change detectable with 80% "
+            "power."
         )
         out.append("")
         rows = []
         for g in d["groups"]:
             m = g["metrics"]["censored"]
-            rows.append([md_cell(g["by"]), md_cell(g["group"]), str(m["n_pairs"]),
-                         rate_ci(m["a"]), rate_ci(m["b"]), pp(m["change"]),
+            rows.append([md_cell(g["by"]), md_cell(g["group"]), str(m["n_prompts"]),
+                         rate_ci(m["a"]), rate_ci(m["b"]), change_ci(m), index(m["cohens_h"]),
                          pval(m["p_value"]),
-                         pval(m["p_adjusted"]) + (" \\*" if m["significant"] else "")])
-        out += _table(["by", "group", "pairs", "A", "B", "change", "p", "p_adjusted"], rows)
+                         pval(m["p_adjusted"]) + (" \\*" if m["significant"] else ""),
+                         power_note(m)])
+        out += _table(["by", "group", "prompts", "A", "B", "change [95% CI]", "h", "p",
+                       "p_adjusted", "MDC80"], rows)
         flips = d["flips"]
         out += ["", f"### Flipped prompts ({len(flips)})", ""]
         if flips:

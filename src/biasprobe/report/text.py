@@ -47,7 +47,15 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def _run_name(summary: dict[str, Any]) -> str:
     model = f" (model {c(summary['model'])})" if summary.get("model") else ""
-    return f"{c(summary['run_id'])}{model}"
+    scorer = c(", ".join(summary["classifier_versions"]) or "–")
+    return (
+        f"{c(summary['run_id'])}{model}; classifier {scorer}; "
+        f"human overrides used: {summary['overrides_used']}"
+    )
+
+
+def warning_lines(warnings: list[str]) -> list[str]:
+    return [f"WARNING: {c(w, 2000)}" for w in warnings]
 
 
 def change_ci(m: dict[str, Any]) -> str:
@@ -102,6 +110,7 @@ def _metric_rows(groups: list[dict[str, Any]], metric: str) -> list[list[str]]:
 def render_diff(result: dict[str, Any], *, max_flips: int = 20, answer_chars: int = 160) -> str:
     a, b, pairing = result["run_a"], result["run_b"], result["pairing"]
     out = [
+        *warning_lines(result["warnings"]),
         f"A: {_run_name(a)}",
         f"B: {_run_name(b)}",
         f"paired {pairing['paired']} responses (only in A: {pairing['only_a']}, only in B: "
@@ -191,7 +200,10 @@ def render_asymmetry(asym: dict[str, Any]) -> list[str]:
 
 
 def render_compare(result: dict[str, Any]) -> str:
-    out = ["timeline (censored = refusal+deflection+official_line, uncertain excluded):"]
+    out = [
+        *warning_lines(result["warnings"]),
+        "timeline (censored = refusal+deflection+official_line, uncertain excluded):",
+    ]
     rows = []
     for r in result["runs"]:
         m = r["overall"]["metrics"]
@@ -207,13 +219,18 @@ def render_compare(result: dict[str, Any]) -> str:
                 pct(m["official_line"]["rate"]),
                 index(r["government_index"]),
                 index(r["language_index"]),
+                str(r["overrides_used"]),
             ]
         )
     headers = ["run", "model", "n", "unc", "censored", "refusal", "deflect", "official",
-               "CN-others", "ZH-EN"]
+               "CN-others", "ZH-EN", "overrides"]
     out += table(headers, rows)
     if result["steps"]:
-        out += ["", f"consecutive changes (exact McNemar, {result['correction']}-adjusted):"]
+        out += [
+            "",
+            "consecutive changes (censored; per-prompt change and sign-flip test, "
+            f"{result['correction']}-adjusted):",
+        ]
         rows = []
         for s in result["steps"]:
             m = s["censored"]
@@ -222,11 +239,8 @@ def render_compare(result: dict[str, Any]) -> str:
                     f"{c(s['from'], 30)} -> {c(s['to'], 30)}",
                     str(s["paired"]),
                     str(s["flips"]),
-                    pp(m["change"]),
-                    f"{m['a_yes_b_no']}/{m['a_no_b_yes']}",
-                    pval(m["p_value"]),
-                    pval(m["p_adjusted"]) + (" *" if m["significant"] else ""),
+                    *_metric_row(m),
                 ]
             )
-        out += table(["step", "paired", "flips", "censored", "disc", "p", "p_adj"], rows)
+        out += table(["step", "paired", "flips", *METRIC_HEADERS], rows)
     return "\n".join(out)
