@@ -362,3 +362,29 @@ def test_mixed_classifier_versions_refused_unless_allowed(
         code, out, _ = cli(capsys, "report", "model-a", "model-b", "--allow-mixed-scores",
                            "--format", fmt)
         assert code == 0 and needle in out, fmt
+
+
+def test_compare_three_runs_starts_with_cochrans_q(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scipy.stats import chi2
+
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "model-a", "--format", "json")
+    assert code == 0
+    omni = json.loads(out)["omnibus"]
+    # Reference: Cochran's Q by hand on the planted censored labels (uncertain counts as a
+    # prompt with no certain sample, so bread-0 drops out).
+    rows = [
+        [p.label_a in CENSORED, p.label_b in CENSORED, p.label_a in CENSORED]
+        for p in planted() if "uncertain" not in (p.label_a, p.label_b)
+    ]
+    k, cols = 3, [sum(r[j] for r in rows) for j in range(3)]
+    total, rsq = sum(cols), sum(sum(r) ** 2 for r in rows)
+    q = (k - 1) * (k * sum(c * c for c in cols) - total**2) / (k * total - rsq)
+    assert omni["n_prompts"] == 49 and omni["df"] == 2
+    assert omni["q"] == pytest.approx(q) and omni["p_value"] == pytest.approx(chi2.sf(q, 2))
+    assert omni["basis"].startswith("per response")
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "model-a")
+    assert "Cochran's Q" in out
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "--format", "json")
+    assert json.loads(out)["omnibus"] is None

@@ -35,6 +35,10 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   across every group of the table (the overall row included) with Holm (default) or
   Benjamini–Hochberg; ``significant`` = p_adjusted < 0.05. There is no correction across
   metrics.
+- **Omnibus test** (``compare`` and ``report`` with three or more runs, before the pairwise
+  steps): Cochran's Q on the prompts every run shares, each prompt counted censored in a run
+  when more than half of its non-uncertain samples are (with one sample per prompt this is
+  the per-response label); ``basis`` says which.
 - **Slant shift**: mean of slant(B) − slant(A) over pairs where both answers have a slant,
   with a seeded paired percentile bootstrap 95% interval (2,000 resamples).
 - **Flips**: paired prompts whose label differs between A and B, with both answers.
@@ -69,6 +73,7 @@ from biasprobe.stats import (
     ALPHA,
     Correction,
     adjust_pvalues,
+    cochran_q,
     cohens_h,
     mcnemar_exact,
     min_detectable_change,
@@ -106,6 +111,9 @@ DEFINITIONS = {
     "correction": "p_adjusted corrects p_value per metric across all groups of the table "
     "(overall row included), Holm or Benjamini-Hochberg; significant = p_adjusted < 0.05; "
     "no correction across metrics",
+    "omnibus": "compare/report with >= 3 runs: Cochran's Q (chi-square, runs - 1 df) on the "
+    "prompts all runs share; a prompt is censored in a run if more than half of its "
+    "non-uncertain samples are (the per-response label with one sample per prompt)",
     "slant_shift": "mean slant(B) - slant(A) over pairs where both have a slant, seeded paired "
     "percentile bootstrap 95% interval",
     "government_asymmetry": "censored rate for CN minus the unweighted mean over the other "
@@ -664,6 +672,36 @@ def significant_rises(result: dict[str, Any], metric: str) -> list[dict[str, Any
 # --- many runs ------------------------------------------------------------------------------
 
 
+def _majority_censored(run: ScoredRun) -> dict[str, bool]:
+    """Per prompt: censored when more than half of its non-uncertain samples are censored."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for it in run.items.values():
+        if it.label != UNCERTAIN:
+            counts[it.probe_id][0] += it.label in CENSORED
+            counts[it.probe_id][1] += 1
+    return {pid: 2 * k > n for pid, (k, n) in counts.items() if n}
+
+
+def omnibus(runs: Sequence[ScoredRun]) -> dict[str, Any] | None:
+    """Cochran's Q over three or more runs on the prompts all of them share (censored)."""
+    if len(runs) < 3:
+        return None
+    per_run = [_majority_censored(r) for r in runs]
+    shared = sorted(set.intersection(*(set(m) for m in per_run)))
+    q, df, p = cochran_q([[m[pid] for m in per_run] for pid in shared])
+    one_sample = all(k[1] == 0 for r in runs for k in r.items)
+    return {
+        "test": "cochran_q",
+        "metric": "censored",
+        "basis": "per response (one sample per prompt)" if one_sample else
+        "per prompt: censored if more than half of its non-uncertain samples are",
+        "n_prompts": len(shared),
+        "q": rnd(q),
+        "df": df,
+        "p_value": rnd(p),
+    }
+
+
 def compare_runs(
     runs: Sequence[ScoredRun], *, correction: Correction = "holm", allow_mixed_scores: bool = False
 ) -> dict[str, Any]:
@@ -703,5 +741,6 @@ def compare_runs(
         "warnings": warnings,
         "correction": correction,
         "runs": points,
+        "omnibus": omnibus(runs),
         "steps": steps,
     }

@@ -31,6 +31,7 @@ from biasprobe.diff import (
     compare_runs,
     diff_runs,
     grouped_rates,
+    omnibus,
     rates,
     run_summary,
     score_warnings,
@@ -102,6 +103,7 @@ def build_report(
             if len(runs) > 1
             else None
         ),
+        "omnibus": omnibus(runs),
         "diffs": diffs,
     }
 

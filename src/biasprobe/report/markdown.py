@@ -63,6 +63,12 @@ def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
             out += ["", f"Governments (China basis: {basis}):", ""]
             out += _table(["government", "censored [95% CI]"],
                           [[md_cell(g), rate_ci(p)] for g, p in govs.items()])
+    omni = report["omnibus"]
+    if omni is not None:
+        out += ["", "## Omnibus test", "",
+                f"Cochran's Q = {index(omni['q'])} (df {omni['df']}), p = "
+                f"{pval(omni['p_value'])} on {omni['n_prompts']} prompts shared by all runs "
+                f"({omni['basis']}); before the pairwise changes below."]
     for d in report["diffs"]:
         a, b = md_cell(d["run_a"]["run_id"]), md_cell(d["run_b"]["run_id"])
         out += ["", f"## Change {a} → {b}", ""]

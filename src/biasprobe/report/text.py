@@ -225,6 +225,14 @@ def render_compare(result: dict[str, Any]) -> str:
     headers = ["run", "model", "n", "unc", "censored", "refusal", "deflect", "official",
                "CN-others", "ZH-EN", "overrides"]
     out += table(headers, rows)
+    omni = result["omnibus"]
+    if omni is not None:
+        out += [
+            "",
+            f"omnibus (before the pairwise steps): Cochran's Q = {index(omni['q'])} "
+            f"(df {omni['df']}), p = {pval(omni['p_value'])} on {omni['n_prompts']} prompts "
+            f"shared by all runs; {omni['basis']}",
+        ]
     if result["steps"]:
         out += [
             "",
