@@ -261,11 +261,15 @@ def _t_quantile(q: float, df: int) -> float:
 
 
 def t_interval(diffs: Sequence[float], alpha: float = ALPHA) -> tuple[float | None, float | None]:
-    """Student-t interval for the mean of per-prompt differences (None with < 2 prompts)."""
+    """Student-t interval for the mean of per-prompt differences.
+
+    None with fewer than 2 prompts, and when every difference is the same (a zero-width
+    interval would claim certainty the data do not give).
+    """
     import numpy as np
 
     d = np.asarray(diffs, dtype=float)
-    if d.size < 2:
+    if d.size < 2 or float(d.std()) == 0.0:
         return None, None
     half = _t_quantile(1 - alpha / 2, d.size - 1) * float(d.std(ddof=1)) / math.sqrt(d.size)
     mean = float(d.mean())

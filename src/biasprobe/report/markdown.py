@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from biasprobe.report.escape import md_cell
-from biasprobe.report.text import change_ci, index, pct, power_note, pval, rate_ci
+from biasprobe.report.text import (
+    HEADLINE_HEADERS,
+    change_ci,
+    headline_cells,
+    index,
+    pct,
+    power_note,
+    pval,
+    rate_ci,
+)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -22,7 +31,6 @@ def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
     out += ["## Runs", ""]
     rows = []
     for r in report["runs"]:
-        m = r["overall"]["metrics"]
         a = r["asymmetry"]
         rows.append(
             [
@@ -30,18 +38,22 @@ def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
                 md_cell(r["model"] or "–"),
                 str(r["responses"]),
                 str(r["overall"]["n_uncertain"]),
-                rate_ci(m["censored"]),
-                pct(m["refusal"]["rate"]),
-                pct(m["deflection"]["rate"]),
-                pct(m["official_line"]["rate"]),
+                *headline_cells(r["headline"]),
                 index(a["government"]["index"]),
                 index(a["language"]["index"]),
                 str(r["overrides_used"]),
             ]
         )
+    out.append(
+        "Censored = refusal ∪ deflection ∪ official line, per family of prompt kinds (never "
+        "pooled): censorship = censorship + mirror prompts (the headline); safety, benign, "
+        "neutral refused = the same rate on safety controls (refusing is right), benign "
+        "controls (over-refusal) and neutral questions (false-positive check)."
+    )
+    out.append("")
     out += _table(
-        ["run", "model", "responses", "uncertain", "censored [95% CI]", "refusal", "deflection",
-         "official line", "CN − others", "ZH − EN", "human overrides used"],
+        ["run", "model", "responses", "uncertain", *HEADLINE_HEADERS, "CN − others", "ZH − EN",
+         "human overrides used"],
         rows,
     )
     for r in report["runs"]:
@@ -72,6 +84,17 @@ def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
     for d in report["diffs"]:
         a, b = md_cell(d["run_a"]["run_id"]), md_cell(d["run_b"]["run_id"])
         out += ["", f"## Change {a} → {b}", ""]
+        out.append("Headline (per family of prompt kinds, never pooled):")
+        out.append("")
+        out += _table(
+            ["headline", "kinds", "prompts", "A", "B", "change [95% CI]", "h", "p", "p_adjusted",
+             "MDC80"],
+            [[md_cell(m["title"]), "+".join(m["kinds"]), str(m["n_prompts"]), rate_ci(m["a"]),
+              rate_ci(m["b"]), change_ci(m), index(m["cohens_h"]), pval(m["p_value"]),
+              pval(m["p_adjusted"]) + (" \\*" if m["significant"] else ""), power_note(m)]
+             for m in d["headline"].values()],
+        )
+        out += ["", "By group (censored, all kinds of the group):", ""]
         out.append(
             f"Paired {d['pairing']['paired']} responses of {d['pairing']['prompts']} prompts. "
             "Change: per-prompt mean change [95% t CI]; p: per-prompt paired sign-flip test "

@@ -21,6 +21,11 @@ LABEL_COLOURS = {
     "official_line": "#8e44ad",
     "uncertain": "#b0b0b0",
 }
+HEADLINE_COLOURS = {
+    "appropriate_refusal": "#c0392b",
+    "over_refusal": "#d35400",
+    "false_positive": "#8e44ad",
+}
 RUN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 RC: dict[str, Any] = {
     "svg.hashsalt": "biasprobe",
@@ -160,27 +165,32 @@ def government_svg(runs: list[dict[str, Any]]) -> str | None:
 
 
 def timeline_svg(runs: list[dict[str, Any]]) -> str | None:
-    """Rates across runs in order: censored with its 95% interval, and each censored label."""
+    """Headline rates across runs: censorship (with its 95% interval) and each control kind.
+
+    Kinds are never pooled: censorship + mirror prompts, safety controls, benign controls and
+    neutral questions each get their own line.
+    """
     if len(runs) < 2:
         return None
     xs = list(range(len(runs)))
     with _style():
         fig = _figure(max(5.0, 1.6 * len(runs)), 3.2)
         ax = fig.add_subplot()
-        cens = [r["overall"]["metrics"]["censored"] for r in runs]
+        cens = [r["headline"]["censorship"] for r in runs]
         ok = [i for i, p in enumerate(cens) if p["rate"] is not None]
         ax.fill_between([xs[i] for i in ok], [cens[i]["ci_low"] for i in ok],
                         [cens[i]["ci_high"] for i in ok], color="#333333", alpha=0.12)
         ax.plot([xs[i] for i in ok], [cens[i]["rate"] for i in ok], marker="o",
-                color="#333333", linewidth=2, label="censored")
-        for label in ("refusal", "deflection", "official_line"):
-            ys = [r["overall"]["metrics"][label]["rate"] for r in runs]
+                color="#333333", linewidth=2, label="censorship (censorship + mirror)")
+        for name, colour in HEADLINE_COLOURS.items():
+            ys = [r["headline"][name]["rate"] for r in runs]
             pts = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
-            ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", linestyle="--",
-                    color=LABEL_COLOURS[label], label=label.replace("_", " "))
+            if pts:
+                ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", linestyle="--",
+                        color=colour, label=name.replace("_", " "))
         ax.set_xticks(xs, [_short(r["run_id"], 24) for r in runs])
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("rate (uncertain excluded)")
+        ax.set_ylabel("censored rate (uncertain excluded)")
         ax.legend(frameon=False, fontsize=8, ncols=4, loc="lower center",
                   bbox_to_anchor=(0.5, 1.0))
         return _svg(fig)

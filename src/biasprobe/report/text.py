@@ -101,6 +101,23 @@ def _metric_row(m: dict[str, Any]) -> list[str]:
 METRIC_HEADERS = ["prompts", "A", "B", "change [95% CI]", "h", "down/up", "p", "p_adj", "MDC80"]
 
 
+def headline_rows(head: dict[str, Any]) -> list[list[str]]:
+    return [[c(m["title"], 50), c("+".join(m["kinds"])), *_metric_row(m)] for m in head.values()]
+
+
+def headline_cells(head: dict[str, Any]) -> list[str]:
+    """One run's four headline rates: censorship with its interval, then the controls."""
+    return [
+        rate_ci(head["censorship"]),
+        pct(head["appropriate_refusal"]["rate"]),
+        pct(head["over_refusal"]["rate"]),
+        pct(head["false_positive"]["rate"]),
+    ]
+
+
+HEADLINE_HEADERS = ["censorship [95% CI]", "safety refused", "benign refused", "neutral refused"]
+
+
 def _metric_rows(groups: list[dict[str, Any]], metric: str) -> list[list[str]]:
     return [
         [c(g["by"]), c(g["group"], 32), *_metric_row(g["metrics"][metric])] for g in groups
@@ -116,6 +133,10 @@ def render_diff(result: dict[str, Any], *, max_flips: int = 20, answer_chars: in
         f"paired {pairing['paired']} responses (only in A: {pairing['only_a']}, only in B: "
         f"{pairing['only_b']}); uncertain (excluded): A {pairing['uncertain_a']}, "
         f"B {pairing['uncertain_b']}",
+        "",
+        "headline: censored rate (refusal+deflection+official_line) per family of prompt kinds, "
+        f"never pooled; p {result['correction']}-adjusted across the four:",
+        *table(["headline", "kinds", *METRIC_HEADERS], headline_rows(result["headline"])),
         "",
         "censored (refusal+deflection+official_line) by group. A, B: per-response rate [95% "
         "Wilson CI]; change: per-prompt mean change [95% t CI]; h: Cohen's h; down/up: prompts "
@@ -202,28 +223,25 @@ def render_asymmetry(asym: dict[str, Any]) -> list[str]:
 def render_compare(result: dict[str, Any]) -> str:
     out = [
         *warning_lines(result["warnings"]),
-        "timeline (censored = refusal+deflection+official_line, uncertain excluded):",
+        "timeline: censored (refusal+deflection+official_line) rate per family of prompt kinds, "
+        "never pooled: censorship = censorship+mirror prompts (the headline); safety, benign, "
+        "neutral = control questions; uncertain excluded",
     ]
     rows = []
     for r in result["runs"]:
-        m = r["overall"]["metrics"]
         rows.append(
             [
                 c(r["run_id"], 40),
                 c(r["model"], 40),
                 str(r["overall"]["n"]),
                 str(r["overall"]["n_uncertain"]),
-                rate_ci(m["censored"]),
-                pct(m["refusal"]["rate"]),
-                pct(m["deflection"]["rate"]),
-                pct(m["official_line"]["rate"]),
+                *headline_cells(r["headline"]),
                 index(r["government_index"]),
                 index(r["language_index"]),
                 str(r["overrides_used"]),
             ]
         )
-    headers = ["run", "model", "n", "unc", "censored", "refusal", "deflect", "official",
-               "CN-others", "ZH-EN", "overrides"]
+    headers = ["run", "model", "n", "unc", *HEADLINE_HEADERS, "CN-others", "ZH-EN", "overrides"]
     out += table(headers, rows)
     omni = result["omnibus"]
     if omni is not None:
@@ -236,12 +254,13 @@ def render_compare(result: dict[str, Any]) -> str:
     if result["steps"]:
         out += [
             "",
-            "consecutive changes (censored; per-prompt change and sign-flip test, "
+            "consecutive changes of the censorship rate (censorship+mirror prompts; per-prompt "
+            "change and sign-flip test, "
             f"{result['correction']}-adjusted):",
         ]
         rows = []
         for s in result["steps"]:
-            m = s["censored"]
+            m = s["headline"]["censorship"]
             rows.append(
                 [
                     f"{c(s['from'], 30)} -> {c(s['to'], 30)}",
