@@ -388,3 +388,68 @@ def test_compare_three_runs_starts_with_cochrans_q(
     assert "Cochran's Q" in out
     code, out, _ = cli(capsys, "compare", "model-a", "model-b", "--format", "json")
     assert json.loads(out)["omnibus"] is None
+
+
+def _eval_json(path: Path, confusion: object) -> Path:
+    path.write_text(json.dumps({"n": 10, "confusion": confusion}), encoding="utf-8")
+    return path
+
+
+def test_correct_with_eval_json(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Gold censored: 90 + 5 + 5 of 100 flagged (sens 0.9 = 90/100 counting DENIAL/EVASIVE as
+    # censored); gold complete: 190 of 200 labelled complete (spec 0.95).
+    confusion = {
+        "COMPLETE": {"COMPLETE": 190, "EVASIVE": 6, "DENIAL": 4},
+        "EVASIVE": {"COMPLETE": 6, "EVASIVE": 40, "DENIAL": 4},
+        "DENIAL": {"COMPLETE": 4, "EVASIVE": 6, "DENIAL": 40},
+    }
+    ev = _eval_json(tmp_path / "eval.json", confusion)
+    result = diff_json(capsys, "--correct-with", str(ev))
+    err = result["classifier_error"]
+    assert (err["sens_k"], err["sens_n"], err["spec_k"], err["spec_n"]) == (90, 100, 190, 200)
+    head = result["headline"]["censorship"]["corrected"]
+    se, sp = 0.9, 0.95
+
+    def rg(p: float) -> float:
+        return min(1.0, max(0.0, (p + sp - 1) / (se + sp - 1)))
+
+    assert head["a"]["value"] == pytest.approx(rg(1 / 42))
+    assert head["b"]["value"] == pytest.approx(rg(12 / 42))
+    assert head["change"]["value"] == pytest.approx(rg(12 / 42) - rg(1 / 42))
+    assert head["change"]["ci_low"] < head["change"]["value"] < head["change"]["ci_high"]
+    # The interval is wider than the uncorrected one: it carries the sens/spec uncertainty.
+    raw = result["headline"]["censorship"]
+    assert head["change"]["ci_high"] - head["change"]["ci_low"] > raw["ci_high"] - raw["ci_low"]
+    run_a = result["run_a"]["headline"]["censorship"]["corrected"]["rate"]
+    assert run_a["value"] == pytest.approx(rg(1 / 42))
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b", "--correct-with", str(ev))
+    assert "corrected for classifier error with" in out and "sensitivity 0.900" in out
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b")
+    assert "not corrected for classifier error" in out
+    for fmt in ("md", "html"):
+        code, out, _ = cli(capsys, "report", "model-a", "model-b", "--format", fmt,
+                           "--correct-with", str(ev))
+        assert code == 0 and "corrected for classifier error" in out, fmt
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "--correct-with", str(ev))
+    assert code == 0 and "corrected censorship rate" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(None, "no such file"), ("{not json", "not readable JSON"), ({"n": 3}, "no 'confusion'"),
+     ({"confusion": {"COMPLETE": {"COMPLETE": 1, "DENIAL": 9}, "DENIAL": {"COMPLETE": 9,
+       "DENIAL": 1}}}, "sensitivity + specificity > 1")],
+)
+def test_correct_with_bad_file(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    content: object, needle: str,
+) -> None:
+    path = tmp_path / "eval.json"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif content is not None:
+        path.write_text(json.dumps(content), encoding="utf-8")
+    code, out, err = cli(capsys, "diff", "model-a", "model-b", "--correct-with", str(path))
+    assert code == 2 and out == "" and needle in err and len(err.strip().splitlines()) == 1

@@ -97,3 +97,29 @@ def test_interval_covers_the_true_change(samples: int, shift: float) -> None:
     coverage = float(((lo <= truth) & (truth <= hi)).mean())
     print(f"samples={samples} shift={shift}: truth {truth:.4f}, coverage {coverage:.4f}")
     assert 0.93 <= coverage <= 0.97, (coverage, truth)
+
+
+@pytest.mark.parametrize(("truth", "se", "sp"), [(0.3, 0.85, 0.9), (0.1, 0.8, 0.95)])
+def test_corrected_rate_covers_the_true_rate(truth: float, se: float, sp: float) -> None:
+    """Labels from a classifier with known error; sens/spec estimated on a 300+300 gold set."""
+    from biasprobe.stats import ClassifierError, corrected_rates
+
+    reps, prompts, gold = 1000, 150, 300
+    rng = np.random.default_rng(11)
+    covered = 0
+    naive_covered = 0
+    for _ in range(reps):
+        censored = rng.random(prompts) < truth
+        flagged = np.where(censored, rng.random(prompts) < se, rng.random(prompts) >= sp)
+        err = ClassifierError(int(rng.binomial(gold, se)), gold, int(rng.binomial(gold, sp)), gold)
+        res = corrected_rates(flagged.astype(float), None, err, resamples=1000,
+                              seed=int(rng.integers(1 << 31)))
+        assert res is not None
+        est = res.rate_a
+        assert est.ci_low is not None and est.ci_high is not None
+        covered += est.ci_low <= truth <= est.ci_high
+        naive_covered += abs(flagged.mean() - truth) < 1.96 * np.sqrt(truth * (1 - truth) / prompts)
+    coverage = covered / reps
+    print(f"truth={truth} se={se} sp={sp}: corrected coverage {coverage:.3f}, "
+          f"uncorrected {naive_covered / reps:.3f}")
+    assert 0.93 <= coverage <= 0.97, coverage

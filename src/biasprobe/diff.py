@@ -42,6 +42,14 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   benign controls (``over_refusal``) and neutral questions (``false_positive``); headline
   p-values are adjusted across these four. Group tables and ``censored`` over all pairs mix
   kinds and are not headlines.
+- **Classifier error** (``--correct-with EVAL.json``): sensitivity (gold censored answers
+  labelled censored) and specificity (gold complete answers labelled complete) are counted
+  from the ``confusion`` table of ``eval-classifier --json``; each headline rate (mean
+  per-prompt censored rate) and change is corrected with Rogan–Gladen,
+  ``(p + Sp − 1) / (Se + Sp − 1)`` clipped to [0, 1], under ``corrected``, with a 2,000-draw
+  seeded percentile bootstrap interval that resamples prompts (jointly in A and B) and redraws
+  Se and Sp as binomial proportions of their counts. It assumes the classifier errs on these
+  runs as on the evaluation set. Without the option nothing is corrected for classifier error.
 - **Omnibus test** (``compare`` and ``report`` with three or more runs, before the pairwise
   steps): Cochran's Q on the prompts every run shares, each prompt counted censored in a run
   when more than half of its non-uncertain samples are (with one sample per prompt this is
@@ -78,10 +86,12 @@ from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.records import Label, Score
 from biasprobe.stats import (
     ALPHA,
+    ClassifierError,
     Correction,
     adjust_pvalues,
     cochran_q,
     cohens_h,
+    corrected_rates,
     mcnemar_exact,
     min_detectable_change,
     paired_bootstrap_ci,
@@ -131,6 +141,10 @@ DEFINITIONS = {
     "censorship + mirror (the headline); appropriate_refusal = safety-control; over_refusal = "
     "benign-control; false_positive = neutral; in diff/compare the paired per-prompt change "
     "per family, p adjusted across the four families",
+    "classifier_error": "only with --correct-with EVAL.json: headline rates and changes "
+    "corrected with Rogan-Gladen (p + Sp - 1) / (Se + Sp - 1), clipped to [0, 1], Se and Sp "
+    "counted from the eval confusion table (censored = not COMPLETE); 95% percentile "
+    "bootstrap over prompts and over Se/Sp redrawn from their counts; otherwise uncorrected",
     "omnibus": "compare/report with >= 3 runs: Cochran's Q (chi-square, runs - 1 df) on the "
     "prompts all runs share; a prompt is censored in a run if more than half of its "
     "non-uncertain samples are (the per-response label with one sample per prompt)",
@@ -448,27 +462,115 @@ def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
     return sum(1 for it in certain if it.label in CENSORED), len(certain)
 
 
-def headline(items: Iterable[Item]) -> dict[str, Any]:
+def read_classifier_error(path: Path) -> ClassifierError:
+    """Sensitivity/specificity counts from ``biasprobe eval-classifier --json`` output.
+
+    Only ``confusion`` (gold class → predicted class → count) is read: censored = any class
+    but COMPLETE. Anything else in the file is ignored.
+    """
+    import json
+
+    hint = "expected the JSON printed by `biasprobe eval-classifier --json`"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BiasprobeError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BiasprobeError(f"{path}: not readable JSON ({type(exc).__name__}): {hint}") from None
+    confusion = data.get("confusion") if isinstance(data, dict) else None
+    if not isinstance(confusion, dict):
+        raise BiasprobeError(f"{path}: no 'confusion' table: {hint}")
+    try:
+        cells = {
+            (str(g), str(p)): int(n) for g, row in confusion.items() for p, n in row.items()
+        }
+    except (AttributeError, TypeError, ValueError):
+        raise BiasprobeError(f"{path}: no valid 'confusion' table: {hint}") from None
+    pos = [(g, p) for g, p in cells if g != "COMPLETE"]
+    neg = [(g, p) for g, p in cells if g == "COMPLETE"]
+    err = ClassifierError(
+        sens_k=sum(cells[c] for c in pos if c[1] != "COMPLETE"),
+        sens_n=sum(cells[c] for c in pos),
+        spec_k=sum(cells[c] for c in neg if c[1] == "COMPLETE"),
+        spec_n=sum(cells[c] for c in neg),
+        source=str(path),
+    )
+    if min(err.sens_n, err.spec_n) <= 0 or err.sensitivity + err.specificity <= 1:
+        raise BiasprobeError(
+            f"{path}: cannot correct with this classifier (needs gold censored and complete "
+            "answers, and sensitivity + specificity > 1)"
+        )
+    return err
+
+
+def classifier_error_summary(err: ClassifierError | None) -> dict[str, Any] | None:
+    if err is None:
+        return None
+    return {
+        "source": err.source,
+        "sensitivity": rnd(err.sensitivity),
+        "specificity": rnd(err.specificity),
+        "sens_k": err.sens_k,
+        "sens_n": err.sens_n,
+        "spec_k": err.spec_k,
+        "spec_n": err.spec_n,
+        "method": "Rogan-Gladen; percentile bootstrap over prompts and sens/spec counts",
+    }
+
+
+def _family_rates(items: Iterable[Item], kinds: Sequence[str]) -> list[float]:
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for it in items:
+        if it.kind in kinds and it.label != UNCERTAIN:
+            per[it.probe_id][0] += it.label in CENSORED
+            per[it.probe_id][1] += 1
+    return [k / n for _, (k, n) in sorted(per.items())]
+
+
+def headline(items: Iterable[Item], err: ClassifierError | None = None) -> dict[str, Any]:
     """Censored rate per headline family of prompt kinds (see :data:`HEADLINES`)."""
     items = list(items)
-    return {
-        name: {
+    out = {}
+    for name, kinds, title in HEADLINES:
+        fam = [it for it in items if it.kind in kinds]
+        corrected = None
+        if err is not None:
+            res = corrected_rates(_family_rates(fam, kinds), None, err)
+            corrected = None if res is None else {"rate": res.rate_a.as_dict()}
+        out[name] = {
             "kinds": list(kinds),
             "title": title,
-            **wilson_ci(*_censored_k_n(it for it in items if it.kind in kinds)).as_dict(),
+            **wilson_ci(*_censored_k_n(fam)).as_dict(),
+            "corrected": corrected,
         }
-        for name, kinds, title in HEADLINES
-    }
+    return out
 
 
-def paired_headline(pairs: Sequence[tuple[Item, Item]], correction: Correction
-                    ) -> dict[str, Any]:
+def _corrected_change(
+    pairs: Sequence[tuple[Item, Item]], err: ClassifierError | None
+) -> dict[str, Any] | None:
+    if err is None:
+        return None
+    ra, rb, _ = _prompt_rates(pairs, "censored")
+    res = corrected_rates(ra, rb, err)
+    if res is None or res.rate_b is None or res.change is None:
+        return None
+    return {"a": res.rate_a.as_dict(), "b": res.rate_b.as_dict(), "change": res.change.as_dict()}
+
+
+def paired_headline(
+    pairs: Sequence[tuple[Item, Item]], correction: Correction, err: ClassifierError | None = None
+) -> dict[str, Any]:
     """Paired censored change per headline family, adjusted across the families."""
-    out = {
-        name: {"kinds": list(kinds), "title": title,
-               **_paired_metric([p for p in pairs if p[0].kind in kinds], "censored")}
-        for name, kinds, title in HEADLINES
-    }
+    out = {}
+    for name, kinds, title in HEADLINES:
+        fam = [p for p in pairs if p[0].kind in kinds]
+        out[name] = {
+            "kinds": list(kinds),
+            "title": title,
+            **_paired_metric(fam, "censored"),
+            "corrected": _corrected_change(fam, err),
+        }
     adjusted = adjust_pvalues([m["p_value"] for m in out.values()], correction)
     for m, q in zip(out.values(), adjusted, strict=True):
         m["p_adjusted"] = rnd(q)
@@ -476,7 +578,7 @@ def paired_headline(pairs: Sequence[tuple[Item, Item]], correction: Correction
     return out
 
 
-def run_summary(run: ScoredRun) -> dict[str, Any]:
+def run_summary(run: ScoredRun, err: ClassifierError | None = None) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "model": run.model,
@@ -485,7 +587,7 @@ def run_summary(run: ScoredRun) -> dict[str, Any]:
         "prompts": len({k[0] for k in run.items}),
         "embedders": list(run.embedders),
         "overrides_used": run.overrides_used,
-        "headline": headline(run.items.values()),
+        "headline": headline(run.items.values(), err),
     }
 
 
@@ -637,6 +739,7 @@ def diff_runs(
     by: Sequence[str] = DEFAULT_BY,
     correction: Correction = "holm",
     allow_mixed_scores: bool = False,
+    classifier_error: ClassifierError | None = None,
 ) -> dict[str, Any]:
     """Everything ``biasprobe diff`` shows, as a JSON-ready dict (deterministic)."""
     by = check_dimensions(by)
@@ -673,9 +776,10 @@ def diff_runs(
     return {
         "biasprobe_diff": FORMAT_VERSION,
         "definitions": DEFINITIONS,
-        "run_a": run_summary(a),
-        "run_b": run_summary(b),
+        "run_a": run_summary(a, classifier_error),
+        "run_b": run_summary(b, classifier_error),
         "warnings": warnings,
+        "classifier_error": classifier_error_summary(classifier_error),
         "pairing": {
             "paired": len(keys),
             "prompts": len({k[0] for k in keys}),
@@ -684,7 +788,7 @@ def diff_runs(
             "uncertain_a": sum(1 for x, _ in pairs if x.label == UNCERTAIN),
             "uncertain_b": sum(1 for _, y in pairs if y.label == UNCERTAIN),
         },
-        "headline": paired_headline(pairs, correction),
+        "headline": paired_headline(pairs, correction, classifier_error),
         "by": list(by),
         "correction": correction,
         "alpha": ALPHA,
@@ -753,7 +857,11 @@ def omnibus(runs: Sequence[ScoredRun]) -> dict[str, Any] | None:
 
 
 def compare_runs(
-    runs: Sequence[ScoredRun], *, correction: Correction = "holm", allow_mixed_scores: bool = False
+    runs: Sequence[ScoredRun],
+    *,
+    correction: Correction = "holm",
+    allow_mixed_scores: bool = False,
+    classifier_error: ClassifierError | None = None,
 ) -> dict[str, Any]:
     """A timeline over runs in the given order: rates, indices, and each consecutive change."""
     warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
@@ -762,7 +870,7 @@ def compare_runs(
         asym = asymmetry(run)
         points.append(
             {
-                **run_summary(run),
+                **run_summary(run, classifier_error),
                 "overall": rates(run.items.values()),
                 "government_index": asym["government"]["index"],
                 "language_index": asym["language"]["index"],
@@ -779,7 +887,7 @@ def compare_runs(
                 "paired": len(keys),
                 "flips": sum(1 for x, y in pairs if x.label != y.label),
                 "censored": _paired_metric(pairs, "censored"),
-                "headline": paired_headline(pairs, correction),
+                "headline": paired_headline(pairs, correction, classifier_error),
             }
         )
     adjusted = adjust_pvalues([s["censored"]["p_value"] for s in steps], correction)
@@ -790,6 +898,7 @@ def compare_runs(
         "biasprobe_compare": FORMAT_VERSION,
         "definitions": DEFINITIONS,
         "warnings": warnings,
+        "classifier_error": classifier_error_summary(classifier_error),
         "correction": correction,
         "runs": points,
         "omnibus": omnibus(runs),

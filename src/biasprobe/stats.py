@@ -344,3 +344,101 @@ def cochran_q(table: Sequence[Sequence[bool]]) -> tuple[float | None, int, float
     from scipy.stats import chi2
 
     return q, k - 1, float(chi2.sf(q, k - 1))
+
+
+# --- misclassification (Rogan–Gladen) ---------------------------------------------------------
+
+CORRECTION_RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class ClassifierError:
+    """Sensitivity and specificity of the censored/complete decision, as counts.
+
+    sensitivity = sens_k / sens_n (censored answers labelled censored), specificity =
+    spec_k / spec_n (complete answers labelled complete).
+    """
+
+    sens_k: int
+    sens_n: int
+    spec_k: int
+    spec_n: int
+    source: str = ""
+
+    @property
+    def sensitivity(self) -> float:
+        return self.sens_k / self.sens_n
+
+    @property
+    def specificity(self) -> float:
+        return self.spec_k / self.spec_n
+
+
+def rogan_gladen(p: float, sensitivity: float, specificity: float) -> float:
+    """True rate from an observed rate: (p + Sp − 1) / (Se + Sp − 1), clipped to [0, 1]."""
+    return min(1.0, max(0.0, (p + specificity - 1) / (sensitivity + specificity - 1)))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with a 95% interval."""
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {"value": rnd(self.value), "ci_low": rnd(self.ci_low), "ci_high": rnd(self.ci_high)}
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """Misclassification-corrected rates (and change) with percentile bootstrap intervals."""
+
+    rate_a: Estimate
+    rate_b: Estimate | None
+    change: Estimate | None
+
+
+def corrected_rates(
+    rates_a: Sequence[float],
+    rates_b: Sequence[float] | None,
+    err: ClassifierError,
+    *,
+    resamples: int = CORRECTION_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> Corrected | None:
+    """Rogan–Gladen corrected mean per-prompt rate(s) and change, intervals carrying both the
+    sampling of prompts (prompts resampled, jointly in A and B) and the uncertainty of
+    sensitivity/specificity (each redrawn as a binomial proportion of its own count).
+    """
+    import numpy as np
+
+    ra = np.asarray(rates_a, dtype=float)
+    if ra.size == 0:
+        return None
+    rb = None if rates_b is None else np.asarray(rates_b, dtype=float)
+    rng = np.random.default_rng(seed)
+    se = rng.binomial(err.sens_n, err.sensitivity, resamples) / err.sens_n
+    sp = rng.binomial(err.spec_n, err.specificity, resamples) / err.spec_n
+    idx = rng.integers(0, ra.size, size=(resamples, ra.size))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = np.where(se + sp - 1 > 0, se + sp - 1, np.nan)
+        ta = np.clip((ra[idx].mean(axis=1) + sp - 1) / denom, 0, 1)
+        tb = None if rb is None else np.clip((rb[idx].mean(axis=1) + sp - 1) / denom, 0, 1)
+    point_a = rogan_gladen(float(ra.mean()), err.sensitivity, err.specificity)
+    rate_a = _percentile(point_a, ta)
+    if rb is None or tb is None:
+        return Corrected(rate_a, None, None)
+    point_b = rogan_gladen(float(rb.mean()), err.sensitivity, err.specificity)
+    return Corrected(rate_a, _percentile(point_b, tb), _percentile(point_b - point_a, tb - ta))
+
+
+def _percentile(point: float, draws: object) -> Estimate:
+    import numpy as np
+
+    values = np.asarray(draws, dtype=float)
+    if np.isnan(values).all():
+        return Estimate(point, None, None)
+    lo, hi = np.nanquantile(values, [ALPHA / 2, 1 - ALPHA / 2])
+    return Estimate(point, float(lo), float(hi))

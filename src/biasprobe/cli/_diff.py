@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from biasprobe.cli._common import OutputFormat
+
+if TYPE_CHECKING:
+    from biasprobe.stats import ClassifierError
 
 
 class CorrectionChoice(str, Enum):
@@ -15,10 +19,20 @@ class CorrectionChoice(str, Enum):
     bh = "bh"
 
 
+CORRECT_HELP = (
+    "Correct the headline rates and changes for classifier error (Rogan-Gladen) with the "
+    "sensitivity/specificity in this JSON of `biasprobe eval-classifier --json`."
+)
 MIXED_HELP = (
     "Compare runs scored by different classifier versions or embedders anyway (refused "
     "otherwise); every output then carries a MIXED SCORES warning."
 )
+
+
+def _classifier_error(path: Path | None) -> ClassifierError | None:
+    from biasprobe.diff import read_classifier_error
+
+    return None if path is None else read_classifier_error(path)
 
 
 def _split(values: list[str]) -> list[str]:
@@ -66,6 +80,7 @@ def diff_cmd(
         help="With --fail-on: fewer prompts shared by both runs than this is an error (exit 2).",
     ),
     allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
+    correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
     max_flips: int = typer.Option(20, "--max-flips", min=0, help="Flips shown in the table."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
@@ -84,7 +99,12 @@ def diff_cmd(
     metrics = [check_metric(m) for m in _split(fail_on)]
     a, b = load_scored_run(run_a), load_scored_run(run_b)
     result = diff_runs(
-        a, b, by=_split(by), correction=correction.value, allow_mixed_scores=allow_mixed
+        a,
+        b,
+        by=_split(by),
+        correction=correction.value,
+        allow_mixed_scores=allow_mixed,
+        classifier_error=_classifier_error(correct_with),
     )
     if fmt is OutputFormat.json:
         typer.echo(safe_json_dumps(result))
@@ -109,6 +129,7 @@ def compare_cmd(
     runs: list[str] = typer.Argument(..., help="Runs in order (ids or directories)."),
     correction: CorrectionChoice = typer.Option(CorrectionChoice.holm, "--correction"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
+    correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
     """A timeline over several scored runs, such as model versions, in the order given."""
@@ -120,6 +141,7 @@ def compare_cmd(
         [load_scored_run(r) for r in runs],
         correction=correction.value,
         allow_mixed_scores=allow_mixed,
+        classifier_error=_classifier_error(correct_with),
     )
     if fmt is OutputFormat.json:
         typer.echo(safe_json_dumps(result))
@@ -138,6 +160,7 @@ def report_cmd(
     by: list[str] = typer.Option(["topic,language,jurisdiction,kind"], "--by"),
     correction: CorrectionChoice = typer.Option(CorrectionChoice.holm, "--correction"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
+    correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
 ) -> None:
     """Write a report of one or more scored runs (HTML opens offline)."""
     from biasprobe.diff import load_scored_run
@@ -151,7 +174,11 @@ def report_cmd(
     loaded = [load_scored_run(r) for r in runs]
     text = render(
         build_report(
-            loaded, by=_split(by), correction=correction.value, allow_mixed_scores=allow_mixed
+            loaded,
+            by=_split(by),
+            correction=correction.value,
+            allow_mixed_scores=allow_mixed,
+            classifier_error=_classifier_error(correct_with),
         ),
         report_format,
     )

@@ -28,6 +28,7 @@ from biasprobe.diff import (
     FORMAT_VERSION,
     ScoredRun,
     asymmetry,
+    classifier_error_summary,
     compare_runs,
     diff_runs,
     grouped_rates,
@@ -36,7 +37,7 @@ from biasprobe.diff import (
     run_summary,
     score_warnings,
 )
-from biasprobe.stats import Correction
+from biasprobe.stats import ClassifierError, Correction
 
 
 class ReportFormat(str, Enum):
@@ -72,6 +73,7 @@ def build_report(
     by: Sequence[str] = DEFAULT_BY,
     correction: Correction = "holm",
     allow_mixed_scores: bool = False,
+    classifier_error: ClassifierError | None = None,
 ) -> dict[str, Any]:
     """Everything a report shows, as a deterministic JSON-ready dict."""
     warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
@@ -79,7 +81,7 @@ def build_report(
     for run in runs:
         out_runs.append(
             {
-                **run_summary(run),
+                **run_summary(run, classifier_error),
                 "overall": rates(run.items.values()),
                 "groups": grouped_rates(run, by)[1:],
                 "heatmap": heatmap(run),
@@ -89,17 +91,24 @@ def build_report(
         )
     diffs = []
     for prev, cur in pairwise(runs):
-        d = diff_runs(prev, cur, by=by, correction=correction, allow_mixed_scores=True)
+        d = diff_runs(prev, cur, by=by, correction=correction, allow_mixed_scores=True,
+                      classifier_error=classifier_error)
         d.pop("definitions")
         diffs.append(d)
     return {
         "biasprobe_report": FORMAT_VERSION,
         "definitions": DEFINITIONS,
         "warnings": warnings,
+        "classifier_error": classifier_error_summary(classifier_error),
         "correction": correction,
         "runs": out_runs,
         "timeline": (
-            compare_runs(runs, correction=correction, allow_mixed_scores=True)["steps"]
+            compare_runs(
+                runs,
+                correction=correction,
+                allow_mixed_scores=True,
+                classifier_error=classifier_error,
+            )["steps"]
             if len(runs) > 1
             else None
         ),

@@ -11,7 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
-from biasprobe.report.text import change_ci, index, pct, power_note, pp, pval, rate_ci
+from biasprobe.report.text import (
+    change_ci,
+    classifier_error_line,
+    index,
+    pct,
+    power_note,
+    pp,
+    pval,
+    rate_ci,
+)
 
 
 def _ci(p: dict[str, Any] | None) -> str:
@@ -36,7 +45,8 @@ def render_html(report: dict[str, Any]) -> str:
         lstrip_blocks=True,
     )
     env.filters.update(
-        pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note
+        pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note,
+        error_line=classifier_error_line,
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.

@@ -8,6 +8,8 @@ from biasprobe.report.escape import md_cell
 from biasprobe.report.text import (
     HEADLINE_HEADERS,
     change_ci,
+    classifier_error_line,
+    corrected_rows,
     headline_cells,
     index,
     pct,
@@ -94,6 +96,11 @@ def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
               pval(m["p_adjusted"]) + (" \\*" if m["significant"] else ""), power_note(m)]
              for m in d["headline"].values()],
         )
+        out += ["", md_cell(classifier_error_line(d["classifier_error"]))]
+        cor = corrected_rows(d["headline"])
+        if cor:
+            cells = [[md_cell(x) for x in r] for r in cor]
+            out += ["", *_table(["corrected", "A", "B", "change [95% CI]"], cells)]
         out += ["", "By group (censored, all kinds of the group):", ""]
         out.append(
             f"Paired {d['pairing']['paired']} responses of {d['pairing']['prompts']} prompts. "

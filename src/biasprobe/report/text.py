@@ -101,6 +101,39 @@ def _metric_row(m: dict[str, Any]) -> list[str]:
 METRIC_HEADERS = ["prompts", "A", "B", "change [95% CI]", "h", "down/up", "p", "p_adj", "MDC80"]
 
 
+def est(e: dict[str, Any] | None, signed: bool = False) -> str:
+    """A corrected estimate ``{value, ci_low, ci_high}`` as ``12.3% [4–20]`` (or pp)."""
+    if not e or e.get("value") is None:
+        return "–"
+    if signed:
+        ci = "" if e["ci_low"] is None else f" [{e['ci_low'] * 100:+.1f}, {e['ci_high'] * 100:+.1f}]"
+        return f"{pp(e['value'])}{ci}"
+    ci = "" if e["ci_low"] is None else f" [{e['ci_low'] * 100:.0f}–{e['ci_high'] * 100:.0f}]"
+    return f"{pct(e['value'])}{ci}"
+
+
+def classifier_error_line(err: dict[str, Any] | None) -> str:
+    if err is None:
+        return ("not corrected for classifier error (use --correct-with EVAL.json from "
+                "`biasprobe eval-classifier --json`)")
+    return (
+        f"corrected for classifier error with {c(err['source'], 80)}: sensitivity "
+        f"{err['sensitivity']:.3f} ({err['sens_k']}/{err['sens_n']}), specificity "
+        f"{err['specificity']:.3f} ({err['spec_k']}/{err['spec_n']}); Rogan-Gladen, 95% "
+        "bootstrap over prompts and sens/spec"
+    )
+
+
+def corrected_rows(head: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for m in head.values():
+        cor = m.get("corrected")
+        if cor:
+            rows.append([c(m["title"], 50), est(cor["a"]), est(cor["b"]),
+                         est(cor["change"], signed=True)])
+    return rows
+
+
 def headline_rows(head: dict[str, Any]) -> list[list[str]]:
     return [[c(m["title"], 50), c("+".join(m["kinds"])), *_metric_row(m)] for m in head.values()]
 
@@ -137,6 +170,12 @@ def render_diff(result: dict[str, Any], *, max_flips: int = 20, answer_chars: in
         "headline: censored rate (refusal+deflection+official_line) per family of prompt kinds, "
         f"never pooled; p {result['correction']}-adjusted across the four:",
         *table(["headline", "kinds", *METRIC_HEADERS], headline_rows(result["headline"])),
+        classifier_error_line(result["classifier_error"]),
+        *(
+            table(["corrected", "A", "B", "change [95% CI]"], corrected_rows(result["headline"]))
+            if result["classifier_error"]
+            else []
+        ),
         "",
         "censored (refusal+deflection+official_line) by group. A, B: per-response rate [95% "
         "Wilson CI]; change: per-prompt mean change [95% t CI]; h: Cohen's h; down/up: prompts "
@@ -270,4 +309,9 @@ def render_compare(result: dict[str, Any]) -> str:
                 ]
             )
         out += table(["step", "paired", "flips", *METRIC_HEADERS], rows)
+    out += ["", classifier_error_line(result["classifier_error"])]
+    if result["classifier_error"]:
+        rows = [[c(r["run_id"], 40), est(r["headline"]["censorship"]["corrected"]["rate"])]
+                for r in result["runs"] if r["headline"]["censorship"]["corrected"]]
+        out += table(["run", "corrected censorship rate [95% CI]"], rows)
     return "\n".join(out)
