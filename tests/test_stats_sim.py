@@ -123,3 +123,24 @@ def test_corrected_rate_covers_the_true_rate(truth: float, se: float, sp: float)
     print(f"truth={truth} se={se} sp={sp}: corrected coverage {coverage:.3f}, "
           f"uncorrected {naive_covered / reps:.3f}")
     assert 0.93 <= coverage <= 0.97, coverage
+
+
+def test_sign_flip_exact_and_monte_carlo_agree_with_enumeration() -> None:
+    from itertools import product
+
+    from biasprobe.stats import sign_flip_pvalue
+
+    def brute(d: list[float]) -> float:
+        t = abs(sum(d))
+        hits = sum(abs(sum(s * x for s, x in zip(signs, d, strict=True))) >= t - 1e-9
+                   for signs in product([-1, 1], repeat=len(d)))
+        return hits / 2 ** len(d)
+
+    exact = [0.2, -0.4, 0.6, 0.6, 1.0, 0.4, -0.2, 0.8, 0.4, 0.2]  # fifths: samples = 5
+    p, method = sign_flip_pvalue(exact, [5] * 20)
+    assert method == "exact" and p == pytest.approx(brute(exact), abs=1e-12)
+    odd = [1 / 7, 3 / 11, -2 / 13, 5 / 7, 4 / 11, 6 / 13, 1 / 7, -1 / 11, 9 / 13, 2 / 7]
+    p, method = sign_flip_pvalue(odd, [7, 11, 13] * 7)  # lcm 1001 > 720: Monte Carlo
+    assert method == "monte_carlo" and p == pytest.approx(brute(odd), abs=0.01)
+    assert sign_flip_pvalue(odd, [7, 11, 13] * 7) == (p, method)  # seeded
+    assert sign_flip_pvalue([0.0, 0.0], [1, 1]) == (1.0, "exact")

@@ -39,8 +39,9 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 - **Headlines never pool prompt kinds**: ``headline`` gives the censored rate (and in
   ``diff`` the per-prompt paired change) separately on censorship + mirror prompts (the
   headline: ``censorship``), safety controls (``appropriate_refusal``: refusing is right),
-  benign controls (``over_refusal``) and neutral questions (``false_positive``); headline
-  p-values are adjusted across these four. Group tables and ``censored`` over all pairs mix
+  benign controls (``over_refusal``) and neutral questions (``false_positive``); in ``diff``
+  headline p-values are adjusted across these four, in ``compare`` each family across the
+  consecutive steps. Group tables and ``censored`` over all pairs mix
   kinds and are not headlines.
 - **Classifier error** (``--correct-with EVAL.json``): sensitivity (gold censored answers
   labelled censored) and specificity (gold complete answers labelled complete) are counted
@@ -140,7 +141,7 @@ DEFINITIONS = {
     "headline": "censored rate per family of prompt kinds, never pooled: censorship = kinds "
     "censorship + mirror (the headline); appropriate_refusal = safety-control; over_refusal = "
     "benign-control; false_positive = neutral; in diff/compare the paired per-prompt change "
-    "per family, p adjusted across the four families",
+    "per family, p adjusted across the four families (diff) or across steps (compare)",
     "classifier_error": "only with --correct-with EVAL.json: headline rates and changes "
     "corrected with Rogan-Gladen (p + Sp - 1) / (Se + Sp - 1), clipped to [0, 1], Se and Sp "
     "counted from the eval confusion table (censored = not COMPLETE); 95% percentile "
@@ -894,6 +895,12 @@ def compare_runs(
     for s, q in zip(steps, adjusted, strict=True):
         s["censored"]["p_adjusted"] = rnd(q)
         s["censored"]["significant"] = q is not None and q < ALPHA
+    # In a timeline each headline family is one family of tests across the steps.
+    for name, _, _ in HEADLINES:
+        fam = [s["headline"][name] for s in steps]
+        for m, q in zip(fam, adjust_pvalues([m["p_value"] for m in fam], correction), strict=True):
+            m["p_adjusted"] = rnd(q)
+            m["significant"] = q is not None and q < ALPHA
     return {
         "biasprobe_compare": FORMAT_VERSION,
         "definitions": DEFINITIONS,
