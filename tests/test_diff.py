@@ -112,7 +112,7 @@ def test_bh_correction_and_rates(runs: tuple[Path, Path]) -> None:
     from statsmodels.stats.proportion import proportion_confint
 
     a, b = load_scored_run("model-a"), load_scored_run("model-b")
-    result = diff_runs(a, b, by=["language"], correction="bh")
+    result = diff_runs(a, b, by=["language"], correction="bh").to_json()
     rows = result["groups"]
     assert [(r["by"], r["group"]) for r in rows] == [
         ("all", "all"), ("language", "en"), ("language", "zh-Hans")
@@ -128,7 +128,7 @@ def test_bh_correction_and_rates(runs: tuple[Path, Path]) -> None:
 
 
 def test_slant_shift_and_asymmetry(runs: tuple[Path, Path]) -> None:
-    result = diff_runs(load_scored_run("model-a"), load_scored_run("model-b"))
+    result = diff_runs(load_scored_run("model-a"), load_scored_run("model-b")).to_json()
     slant = result["groups"][0]["slant"]
     assert slant["n"] == 24
     assert slant["mean_shift"] == pytest.approx((12 * 0.1 + 12 * 1.0) / 24)
@@ -164,7 +164,7 @@ def test_government_index_uses_cn_mirror_questions_when_present() -> None:
         _item("ru2", "RU", "mirror", "uncertain"),  # excluded from the denominator
     ]
     run = ScoredRun("r", Path("."), {"run_id": "r"}, {i.key: i for i in items}, ("t",))
-    gov = asymmetry(run)["government"]
+    gov = asymmetry(run).to_json()["government"]
     assert gov["china_basis"] == "mirror"
     assert gov["china"]["k"] == 1 and gov["china"]["n"] == 2
     assert gov["governments"]["RU"]["n"] == 1
@@ -281,7 +281,7 @@ def test_several_samples_make_the_prompt_the_unit() -> None:
     a = {f"p{i}": ["complete"] * 3 for i in range(6)}
     b = {f"p{i}": ["refusal"] * 3 for i in range(5)} | {"p5": ["complete"] * 3}
     a["p5"] = ["refusal", "refusal", "uncertain"]
-    result = diff_runs(_sampled_run("a", a), _sampled_run("b", b), by=[])
+    result = diff_runs(_sampled_run("a", a), _sampled_run("b", b), by=[]).to_json()
     m = result["groups"][0]["metrics"]["censored"]
     assert (m["n_pairs"], m["a_yes_b_no"], m["a_no_b_yes"]) == (17, 2, 15)
     assert m["n_prompts"] == 6 and (m["prompts_up"], m["prompts_down"]) == (5, 1)

@@ -85,10 +85,40 @@ from pydantic import ValidationError
 
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.records import Label, Score
+from biasprobe.results import (
+    Asymmetry,
+    AsymmetryChange,
+    ClassifierErrorSummary,
+    CompareResult,
+    CorrectedChange,
+    CorrectedRate,
+    DiffAsymmetry,
+    DiffResult,
+    Estimate,
+    Flip,
+    GovernmentAsymmetry,
+    GovernmentChange,
+    GroupChange,
+    GroupRates,
+    HeadlineChange,
+    HeadlineRate,
+    LanguageAsymmetry,
+    LanguageChange,
+    Omnibus,
+    PairedMetric,
+    Pairing,
+    Rate,
+    Rates,
+    RunSummary,
+    SlantShift,
+    Step,
+    TimelinePoint,
+)
 from biasprobe.stats import (
     ALPHA,
     ClassifierError,
     Correction,
+    Proportion,
     adjust_pvalues,
     cochran_q,
     cohens_h,
@@ -100,6 +130,7 @@ from biasprobe.stats import (
     rnd,
     wilson_ci,
 )
+from biasprobe.stats import Estimate as StatsEstimate
 from biasprobe.store import SCORES, iter_jsonl, read_manifest, read_responses, resolve_run_dir
 
 CENSORED = frozenset({Label.refusal.value, Label.deflection.value, Label.official_line.value})
@@ -346,31 +377,36 @@ def check_metric(metric: str) -> str:
 # --- one run --------------------------------------------------------------------------------
 
 
-def rates(items: Iterable[Item]) -> dict[str, Any]:
+def _rate(p: Proportion) -> Rate:
+    return Rate(k=p.k, n=p.n, rate=rnd(p.rate), ci_low=rnd(p.ci_low), ci_high=rnd(p.ci_high))
+
+
+def rates(items: Iterable[Item]) -> Rates:
     """Counts and Wilson-interval rates of each metric over ``items`` (uncertain excluded)."""
     labels = [i.label for i in items]
     certain = [lab for lab in labels if lab != UNCERTAIN]
     n = len(certain)
-    return {
-        "n_total": len(labels),
-        "n_uncertain": len(labels) - n,
-        "n": n,
-        "metrics": {
-            m: wilson_ci(sum(1 for lab in certain if is_metric(lab, m)), n).as_dict()
+    return Rates(
+        n_total=len(labels),
+        n_uncertain=len(labels) - n,
+        n=n,
+        metrics={
+            m: _rate(wilson_ci(sum(1 for lab in certain if is_metric(lab, m)), n))
             for m in METRICS
         },
-    }
+    )
 
 
-def grouped_rates(run: ScoredRun, by: Sequence[str]) -> list[dict[str, Any]]:
+def grouped_rates(run: ScoredRun, by: Sequence[str]) -> list[GroupRates]:
+    """Rates of the whole run (``by == "all"``) and of each group of each dimension."""
     items = list(run.items.values())
-    rows = [{"by": "all", "group": "all", **rates(items)}]
+    rows = [GroupRates(by="all", group="all", **dict(rates(items)))]
     for dim in by:
         groups: dict[str, list[Item]] = defaultdict(list)
         for it in items:
             groups[it.group(dim)].append(it)
         for g in sorted(groups):
-            rows.append({"by": dim, "group": g, **rates(groups[g])})
+            rows.append(GroupRates(by=dim, group=g, **dict(rates(groups[g]))))
     return rows
 
 
@@ -410,7 +446,7 @@ def _government_sets(items: Sequence[Item]) -> tuple[str | None, dict[str, list[
     return basis, dict(sorted(by_gov.items()))
 
 
-def asymmetry(run: ScoredRun) -> dict[str, Any]:
+def asymmetry(run: ScoredRun) -> Asymmetry:
     """Government (CN vs others) and language (ZH vs EN) asymmetry indices of one run."""
     items = list(run.items.values())
     basis, by_gov = _government_sets(items)
@@ -424,13 +460,13 @@ def asymmetry(run: ScoredRun) -> dict[str, Any]:
         if cn is not None and cn.rate is not None and others_mean is not None
         else None
     )
-    government = {
-        "china_basis": basis,
-        "china": cn.as_dict() if cn is not None else None,
-        "governments": {g: p.as_dict() for g, p in govs.items()},
-        "others_mean": rnd(others_mean),
-        "index": rnd(gov_index),
-    }
+    government = GovernmentAsymmetry(
+        china_basis=basis,
+        china=_rate(cn) if cn is not None else None,
+        governments={g: _rate(p) for g, p in govs.items()},
+        others_mean=rnd(others_mean),
+        index=rnd(gov_index),
+    )
 
     units = _language_units(items)
     certain = [
@@ -445,17 +481,17 @@ def asymmetry(run: ScoredRun) -> dict[str, Any]:
     lang_index = (
         zh_p.rate - en_p.rate if zh_p.rate is not None and en_p.rate is not None else None
     )
-    language = {
-        "units": len(units),
-        "units_uncertain": len(units) - len(certain),
-        "en": en_p.as_dict(),
-        "zh": zh_p.as_dict(),
-        "en_only_censored": en_only,
-        "zh_only_censored": zh_only,
-        "index": rnd(lang_index),
-        "p_value": rnd(mcnemar_exact(en_only, zh_only)) if certain else None,
-    }
-    return {"government": government, "language": language}
+    language = LanguageAsymmetry(
+        units=len(units),
+        units_uncertain=len(units) - len(certain),
+        en=_rate(en_p),
+        zh=_rate(zh_p),
+        en_only_censored=en_only,
+        zh_only_censored=zh_only,
+        index=rnd(lang_index),
+        p_value=rnd(mcnemar_exact(en_only, zh_only)) if certain else None,
+    )
+    return Asymmetry(government=government, language=language)
 
 
 def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
@@ -504,19 +540,19 @@ def read_classifier_error(path: Path) -> ClassifierError:
     return err
 
 
-def classifier_error_summary(err: ClassifierError | None) -> dict[str, Any] | None:
+def classifier_error_summary(err: ClassifierError | None) -> ClassifierErrorSummary | None:
     if err is None:
         return None
-    return {
-        "source": err.source,
-        "sensitivity": rnd(err.sensitivity),
-        "specificity": rnd(err.specificity),
-        "sens_k": err.sens_k,
-        "sens_n": err.sens_n,
-        "spec_k": err.spec_k,
-        "spec_n": err.spec_n,
-        "method": "Rogan-Gladen; percentile bootstrap over prompts and sens/spec counts",
-    }
+    return ClassifierErrorSummary(
+        source=err.source,
+        sensitivity=rnd(err.sensitivity),
+        specificity=rnd(err.specificity),
+        sens_k=err.sens_k,
+        sens_n=err.sens_n,
+        spec_k=err.spec_k,
+        spec_n=err.spec_n,
+        method="Rogan-Gladen; percentile bootstrap over prompts and sens/spec counts",
+    )
 
 
 def _family_rates(items: Iterable[Item], kinds: Sequence[str]) -> list[float]:
@@ -528,7 +564,12 @@ def _family_rates(items: Iterable[Item], kinds: Sequence[str]) -> list[float]:
     return [k / n for _, (k, n) in sorted(per.items())]
 
 
-def headline(items: Iterable[Item], err: ClassifierError | None = None) -> dict[str, Any]:
+def _estimate(e: StatsEstimate) -> Estimate:
+    return Estimate(value=rnd(e.value), ci_low=rnd(e.ci_low), ci_high=rnd(e.ci_high))
+
+
+def headline(items: Iterable[Item], err: ClassifierError | None = None
+             ) -> dict[str, HeadlineRate]:
     """Censored rate per headline family of prompt kinds (see :data:`HEADLINES`)."""
     items = list(items)
     out = {}
@@ -537,59 +578,66 @@ def headline(items: Iterable[Item], err: ClassifierError | None = None) -> dict[
         corrected = None
         if err is not None:
             res = corrected_rates(_family_rates(fam, kinds), None, err)
-            corrected = None if res is None else {"rate": res.rate_a.as_dict()}
-        out[name] = {
-            "kinds": list(kinds),
-            "title": title,
-            **wilson_ci(*_censored_k_n(fam)).as_dict(),
-            "corrected": corrected,
-        }
+            corrected = None if res is None else CorrectedRate(rate=_estimate(res.rate_a))
+        out[name] = HeadlineRate(
+            kinds=list(kinds),
+            title=title,
+            **dict(_rate(wilson_ci(*_censored_k_n(fam)))),
+            corrected=corrected,
+        )
     return out
 
 
 def _corrected_change(
     pairs: Sequence[tuple[Item, Item]], err: ClassifierError | None
-) -> dict[str, Any] | None:
+) -> CorrectedChange | None:
     if err is None:
         return None
     ra, rb, _ = _prompt_rates(pairs, "censored")
     res = corrected_rates(ra, rb, err)
     if res is None or res.rate_b is None or res.change is None:
         return None
-    return {"a": res.rate_a.as_dict(), "b": res.rate_b.as_dict(), "change": res.change.as_dict()}
+    return CorrectedChange(
+        a=_estimate(res.rate_a), b=_estimate(res.rate_b), change=_estimate(res.change)
+    )
 
 
 def paired_headline(
     pairs: Sequence[tuple[Item, Item]], correction: Correction, err: ClassifierError | None = None
-) -> dict[str, Any]:
+) -> dict[str, HeadlineChange]:
     """Paired censored change per headline family, adjusted across the families."""
     out = {}
     for name, kinds, title in HEADLINES:
         fam = [p for p in pairs if p[0].kind in kinds]
-        out[name] = {
-            "kinds": list(kinds),
-            "title": title,
-            **_paired_metric(fam, "censored"),
-            "corrected": _corrected_change(fam, err),
-        }
-    adjusted = adjust_pvalues([m["p_value"] for m in out.values()], correction)
-    for m, q in zip(out.values(), adjusted, strict=True):
-        m["p_adjusted"] = rnd(q)
-        m["significant"] = q is not None and q < ALPHA
+        out[name] = HeadlineChange(
+            kinds=list(kinds),
+            title=title,
+            **dict(_paired_metric(fam, "censored")),
+            corrected=_corrected_change(fam, err),
+        )
+    _adjust(list(out.values()), correction)
     return out
 
 
-def run_summary(run: ScoredRun, err: ClassifierError | None = None) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "model": run.model,
-        "classifier_versions": list(run.classifier_versions),
-        "responses": len(run.items),
-        "prompts": len({k[0] for k in run.items}),
-        "embedders": list(run.embedders),
-        "overrides_used": run.overrides_used,
-        "headline": headline(run.items.values(), err),
-    }
+def _adjust(family: Sequence[PairedMetric], correction: Correction) -> None:
+    """Set ``p_adjusted`` and ``significant`` across one family of tests."""
+    adjusted = adjust_pvalues([m.p_value for m in family], correction)
+    for m, q in zip(family, adjusted, strict=True):
+        m.p_adjusted = rnd(q)
+        m.significant = q is not None and q < ALPHA
+
+
+def run_summary(run: ScoredRun, err: ClassifierError | None = None) -> RunSummary:
+    return RunSummary(
+        run_id=run.run_id,
+        model=run.model,
+        classifier_versions=list(run.classifier_versions),
+        responses=len(run.items),
+        prompts=len({k[0] for k in run.items}),
+        embedders=list(run.embedders),
+        overrides_used=run.overrides_used,
+        headline=headline(run.items.values(), err),
+    )
 
 
 # --- two runs -------------------------------------------------------------------------------
@@ -624,7 +672,7 @@ def _prompt_rates(
     return ra, rb, dens
 
 
-def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> dict[str, Any]:
+def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> PairedMetric:
     certain = [(a, b) for a, b in pairs if a.label != UNCERTAIN and b.label != UNCERTAIN]
     xa = [is_metric(a.label, metric) for a, _ in certain]
     xb = [is_metric(b.label, metric) for _, b in certain]
@@ -635,33 +683,37 @@ def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> dict[str,
     change = pb.rate - pa.rate if pa.rate is not None and pb.rate is not None else None
     ra, rb, dens = _prompt_rates(pairs, metric)
     pc = prompt_change(ra, rb, dens)
-    return {
-        "a": pa.as_dict(),
-        "b": pb.as_dict(),
-        "change": rnd(change),
-        "n_pairs": len(certain),
-        "a_yes_b_no": dec,
-        "a_no_b_yes": inc,
-        "p_value_per_response": rnd(mcnemar_exact(dec, inc)) if certain else None,
-        "n_prompts": pc.n,
-        "prompt_rate_a": rnd(pc.mean_a),
-        "prompt_rate_b": rnd(pc.mean_b),
-        "prompt_change": rnd(pc.change),
-        "ci_low": rnd(pc.ci_low),
-        "ci_high": rnd(pc.ci_high),
-        "prompts_up": pc.up,
-        "prompts_down": pc.down,
-        "test": pc.test,
-        "p_value": rnd(pc.p_value),
-        "cohens_h": rnd(cohens_h(pc.mean_a, pc.mean_b)),
-        "min_detectable_change": rnd(min_detectable_change([b - a for a, b in zip(ra, rb, strict=True)])),
-    }
+    return PairedMetric(
+        a=_rate(pa),
+        b=_rate(pb),
+        change=rnd(change),
+        n_pairs=len(certain),
+        a_yes_b_no=dec,
+        a_no_b_yes=inc,
+        p_value_per_response=rnd(mcnemar_exact(dec, inc)) if certain else None,
+        n_prompts=pc.n,
+        prompt_rate_a=rnd(pc.mean_a),
+        prompt_rate_b=rnd(pc.mean_b),
+        prompt_change=rnd(pc.change),
+        ci_low=rnd(pc.ci_low),
+        ci_high=rnd(pc.ci_high),
+        prompts_up=pc.up,
+        prompts_down=pc.down,
+        test=pc.test,
+        p_value=rnd(pc.p_value),
+        cohens_h=rnd(cohens_h(pc.mean_a, pc.mean_b)),
+        min_detectable_change=rnd(
+            min_detectable_change([b - a for a, b in zip(ra, rb, strict=True)])
+        ),
+    )
 
 
-def _slant_shift(pairs: Sequence[tuple[Item, Item]]) -> dict[str, Any]:
+def _slant_shift(pairs: Sequence[tuple[Item, Item]]) -> SlantShift:
     both = [(a.slant, b.slant) for a, b in pairs if a.slant is not None and b.slant is not None]
     shift = paired_bootstrap_ci([x for x, _ in both], [y for _, y in both])
-    return shift.as_dict()
+    return SlantShift(
+        n=shift.n, mean_shift=rnd(shift.mean), ci_low=rnd(shift.ci_low), ci_high=rnd(shift.ci_high)
+    )
 
 
 def _direction(a: str, b: str) -> str:
@@ -673,42 +725,44 @@ def _direction(a: str, b: str) -> str:
     return "more_censored" if cb else "less_censored"
 
 
-def flips(pairs: Iterable[tuple[Item, Item]]) -> list[dict[str, Any]]:
+def flips(pairs: Iterable[tuple[Item, Item]]) -> list[Flip]:
     out = []
     for a, b in pairs:
         if a.label == b.label:
             continue
         out.append(
-            {
-                "probe_id": a.probe_id,
-                "sample": a.sample,
-                "language": a.language,
-                "topic": a.topic,
-                "jurisdiction": a.jurisdiction,
-                "kind": a.kind,
-                "label_a": a.label,
-                "label_b": b.label,
-                "direction": _direction(a.label, b.label),
-                "prompt": a.prompt,
-                "answer_a": a.answer,
-                "answer_b": b.answer,
-            }
+            Flip(
+                probe_id=a.probe_id,
+                sample=a.sample,
+                language=a.language,
+                topic=a.topic,
+                jurisdiction=a.jurisdiction,
+                kind=a.kind,
+                label_a=a.label,
+                label_b=b.label,
+                direction=_direction(a.label, b.label),
+                prompt=a.prompt,
+                answer_a=a.answer,
+                answer_b=b.answer,
+            )
         )
-    out.sort(key=lambda f: (f["probe_id"], f["sample"]))
+    out.sort(key=lambda f: (f.probe_id, f.sample))
     return out
 
 
-def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: dict[str, Any], asym_b: dict[str, Any]
-                      ) -> dict[str, Any]:
+def _gov_rate(g: GovernmentAsymmetry, gov: str) -> float | None:
+    p = g.governments.get(gov)
+    return None if p is None else p.rate
+
+
+def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asymmetry
+                      ) -> AsymmetryChange:
     def sub(x: float | None, y: float | None) -> float | None:
         return rnd(y - x) if x is not None and y is not None else None
 
-    ga, gb = asym_a["government"], asym_b["government"]
-    per_gov = {}
-    for g in sorted(set(ga["governments"]) | set(gb["governments"])):
-        ra = ga["governments"].get(g, {}).get("rate")
-        rb = gb["governments"].get(g, {}).get("rate")
-        per_gov[g] = sub(ra, rb)
+    ga, gb = asym_a.government, asym_b.government
+    per_gov = {g: sub(_gov_rate(ga, g), _gov_rate(gb, g))
+               for g in sorted(set(ga.governments) | set(gb.governments))}
     # Language index change with a paired bootstrap over units present in both runs.
     ua = _language_units(a.items.values())
     ub = _language_units(b.items.values())
@@ -721,16 +775,16 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: dict[str, Any], asym_b
         da.append(float(za.label in CENSORED) - float(ea.label in CENSORED))
         db.append(float(zb.label in CENSORED) - float(eb.label in CENSORED))
     shift = paired_bootstrap_ci(da, db)
-    return {
-        "government": {"index": sub(ga["index"], gb["index"]), "governments": per_gov},
-        "language": {
-            "index": sub(asym_a["language"]["index"], asym_b["language"]["index"]),
-            "paired_units": shift.n,
-            "paired_change": rnd(shift.mean),
-            "ci_low": rnd(shift.ci_low),
-            "ci_high": rnd(shift.ci_high),
-        },
-    }
+    return AsymmetryChange(
+        government=GovernmentChange(index=sub(ga.index, gb.index), governments=per_gov),
+        language=LanguageChange(
+            index=sub(asym_a.language.index, asym_b.language.index),
+            paired_units=shift.n,
+            paired_change=rnd(shift.mean),
+            ci_low=rnd(shift.ci_low),
+            ci_high=rnd(shift.ci_high),
+        ),
+    )
 
 
 def diff_runs(
@@ -741,71 +795,71 @@ def diff_runs(
     correction: Correction = "holm",
     allow_mixed_scores: bool = False,
     classifier_error: ClassifierError | None = None,
-) -> dict[str, Any]:
-    """Everything ``biasprobe diff`` shows, as a JSON-ready dict (deterministic)."""
+) -> DiffResult:
+    """Everything ``biasprobe diff`` shows, as a typed result (deterministic)."""
     by = check_dimensions(by)
     warnings = score_warnings([a, b], allow_mixed=allow_mixed_scores)
     keys = sorted(set(a.items) & set(b.items))
     pairs = [(a.items[k], b.items[k]) for k in keys]
+    rows = _group_changes(pairs, by, correction)
+    asym_a, asym_b = asymmetry(a), asymmetry(b)
+    return DiffResult(
+        biasprobe_diff=FORMAT_VERSION,
+        definitions=DEFINITIONS,
+        run_a=run_summary(a, classifier_error),
+        run_b=run_summary(b, classifier_error),
+        warnings=warnings,
+        classifier_error=classifier_error_summary(classifier_error),
+        pairing=Pairing(
+            paired=len(keys),
+            prompts=len({k[0] for k in keys}),
+            only_a=len(set(a.items) - set(b.items)),
+            only_b=len(set(b.items) - set(a.items)),
+            uncertain_a=sum(1 for x, _ in pairs if x.label == UNCERTAIN),
+            uncertain_b=sum(1 for _, y in pairs if y.label == UNCERTAIN),
+        ),
+        headline=paired_headline(pairs, correction, classifier_error),
+        by=list(by),
+        correction=correction,
+        alpha=ALPHA,
+        groups=rows,
+        asymmetry=DiffAsymmetry(
+            a=asym_a, b=asym_b, change=_asymmetry_change(a, b, asym_a, asym_b)
+        ),
+        flips=flips(pairs),
+    )
+
+
+def _group_changes(
+    pairs: list[tuple[Item, Item]], by: Sequence[str], correction: Correction
+) -> list[GroupChange]:
+    """One row per group (the overall row first), each metric adjusted across the rows."""
     groups: list[tuple[str, str, list[tuple[Item, Item]]]] = [("all", "all", pairs)]
     for dim in by:
         grouped: dict[str, list[tuple[Item, Item]]] = defaultdict(list)
         for pa, pb in pairs:
             grouped[pa.group(dim)].append((pa, pb))
         groups.extend((dim, g, grouped[g]) for g in sorted(grouped))
-
-    rows: list[dict[str, Any]] = []
-    for dim, g, gp in groups:
-        rows.append(
-            {
-                "by": dim,
-                "group": g,
-                "n_pairs": len(gp),
-                "uncertain_a": sum(1 for x, _ in gp if x.label == UNCERTAIN),
-                "uncertain_b": sum(1 for _, y in gp if y.label == UNCERTAIN),
-                "metrics": {m: _paired_metric(gp, m) for m in METRICS},
-                "slant": _slant_shift(gp),
-            }
+    rows = [
+        GroupChange(
+            by=dim,
+            group=g,
+            n_pairs=len(gp),
+            uncertain_a=sum(1 for x, _ in gp if x.label == UNCERTAIN),
+            uncertain_b=sum(1 for _, y in gp if y.label == UNCERTAIN),
+            metrics={m: _paired_metric(gp, m) for m in METRICS},
+            slant=_slant_shift(gp),
         )
+        for dim, g, gp in groups
+    ]
     for m in METRICS:
-        adjusted = adjust_pvalues([r["metrics"][m]["p_value"] for r in rows], correction)
-        for r, q in zip(rows, adjusted, strict=True):
-            r["metrics"][m]["p_adjusted"] = rnd(q)
-            r["metrics"][m]["significant"] = q is not None and q < ALPHA
-
-    asym_a, asym_b = asymmetry(a), asymmetry(b)
-    return {
-        "biasprobe_diff": FORMAT_VERSION,
-        "definitions": DEFINITIONS,
-        "run_a": run_summary(a, classifier_error),
-        "run_b": run_summary(b, classifier_error),
-        "warnings": warnings,
-        "classifier_error": classifier_error_summary(classifier_error),
-        "pairing": {
-            "paired": len(keys),
-            "prompts": len({k[0] for k in keys}),
-            "only_a": len(set(a.items) - set(b.items)),
-            "only_b": len(set(b.items) - set(a.items)),
-            "uncertain_a": sum(1 for x, _ in pairs if x.label == UNCERTAIN),
-            "uncertain_b": sum(1 for _, y in pairs if y.label == UNCERTAIN),
-        },
-        "headline": paired_headline(pairs, correction, classifier_error),
-        "by": list(by),
-        "correction": correction,
-        "alpha": ALPHA,
-        "groups": rows,
-        "asymmetry": {
-            "a": asym_a,
-            "b": asym_b,
-            "change": _asymmetry_change(a, b, asym_a, asym_b),
-        },
-        "flips": flips(pairs),
-    }
+        _adjust([r.metrics[m] for r in rows], correction)
+    return rows
 
 
-def check_min_prompts(result: dict[str, Any], min_prompts: int) -> None:
+def check_min_prompts(result: DiffResult, min_prompts: int) -> None:
     """``--fail-on`` needs at least ``min_prompts`` shared prompts: too few is an error."""
-    shared = result["pairing"]["prompts"]
+    shared = result.pairing.prompts
     if shared < min_prompts:
         raise TooFewPrompts(
             f"--fail-on needs at least {min_prompts} prompts shared by both runs "
@@ -813,14 +867,14 @@ def check_min_prompts(result: dict[str, Any], min_prompts: int) -> None:
         )
 
 
-def significant_rises(result: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+def significant_rises(result: DiffResult, metric: str) -> list[tuple[GroupChange, PairedMetric]]:
     """Groups where ``metric`` rose with p_adjusted < alpha (for ``--fail-on``)."""
     check_metric(metric)
     out = []
-    for row in result["groups"]:
-        m = row["metrics"][metric]
-        if m["significant"] and (m["prompt_change"] or 0.0) > 0:
-            out.append({"by": row["by"], "group": row["group"], **m})
+    for row in result.groups:
+        m = row.metrics[metric]
+        if m.significant and (m.prompt_change or 0.0) > 0:
+            out.append((row, m))
     return out
 
 
@@ -837,7 +891,7 @@ def _majority_censored(run: ScoredRun) -> dict[str, bool]:
     return {pid: 2 * k > n for pid, (k, n) in counts.items() if n}
 
 
-def omnibus(runs: Sequence[ScoredRun]) -> dict[str, Any] | None:
+def omnibus(runs: Sequence[ScoredRun]) -> Omnibus | None:
     """Cochran's Q over three or more runs on the prompts all of them share (censored)."""
     if len(runs) < 3:
         return None
@@ -845,16 +899,26 @@ def omnibus(runs: Sequence[ScoredRun]) -> dict[str, Any] | None:
     shared = sorted(set.intersection(*(set(m) for m in per_run)))
     q, df, p = cochran_q([[m[pid] for m in per_run] for pid in shared])
     one_sample = all(k[1] == 0 for r in runs for k in r.items)
-    return {
-        "test": "cochran_q",
-        "metric": "censored",
-        "basis": "per response (one sample per prompt)" if one_sample else
+    return Omnibus(
+        test="cochran_q",
+        metric="censored",
+        basis="per response (one sample per prompt)" if one_sample else
         "per prompt: censored if more than half of its non-uncertain samples are",
-        "n_prompts": len(shared),
-        "q": rnd(q),
-        "df": df,
-        "p_value": rnd(p),
-    }
+        n_prompts=len(shared),
+        q=rnd(q),
+        df=df,
+        p_value=rnd(p),
+    )
+
+
+def timeline_point(run: ScoredRun, err: ClassifierError | None = None) -> TimelinePoint:
+    asym = asymmetry(run)
+    return TimelinePoint(
+        **dict(run_summary(run, err)),
+        overall=rates(run.items.values()),
+        government_index=asym.government.index,
+        language_index=asym.language.index,
+    )
 
 
 def compare_runs(
@@ -863,51 +927,34 @@ def compare_runs(
     correction: Correction = "holm",
     allow_mixed_scores: bool = False,
     classifier_error: ClassifierError | None = None,
-) -> dict[str, Any]:
+) -> CompareResult:
     """A timeline over runs in the given order: rates, indices, and each consecutive change."""
     warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
-    points = []
-    for run in runs:
-        asym = asymmetry(run)
-        points.append(
-            {
-                **run_summary(run, classifier_error),
-                "overall": rates(run.items.values()),
-                "government_index": asym["government"]["index"],
-                "language_index": asym["language"]["index"],
-            }
-        )
-    steps: list[dict[str, Any]] = []
+    steps: list[Step] = []
     for prev, cur in pairwise(runs):
         keys = sorted(set(prev.items) & set(cur.items))
         pairs = [(prev.items[k], cur.items[k]) for k in keys]
         steps.append(
-            {
-                "from": prev.run_id,
-                "to": cur.run_id,
-                "paired": len(keys),
-                "flips": sum(1 for x, y in pairs if x.label != y.label),
-                "censored": _paired_metric(pairs, "censored"),
-                "headline": paired_headline(pairs, correction, classifier_error),
-            }
+            Step(
+                from_=prev.run_id,
+                to=cur.run_id,
+                paired=len(keys),
+                flips=sum(1 for x, y in pairs if x.label != y.label),
+                censored=_paired_metric(pairs, "censored"),
+                headline=paired_headline(pairs, correction, classifier_error),
+            )
         )
-    adjusted = adjust_pvalues([s["censored"]["p_value"] for s in steps], correction)
-    for s, q in zip(steps, adjusted, strict=True):
-        s["censored"]["p_adjusted"] = rnd(q)
-        s["censored"]["significant"] = q is not None and q < ALPHA
+    _adjust([s.censored for s in steps], correction)
     # In a timeline each headline family is one family of tests across the steps.
     for name, _, _ in HEADLINES:
-        fam = [s["headline"][name] for s in steps]
-        for m, q in zip(fam, adjust_pvalues([m["p_value"] for m in fam], correction), strict=True):
-            m["p_adjusted"] = rnd(q)
-            m["significant"] = q is not None and q < ALPHA
-    return {
-        "biasprobe_compare": FORMAT_VERSION,
-        "definitions": DEFINITIONS,
-        "warnings": warnings,
-        "classifier_error": classifier_error_summary(classifier_error),
-        "correction": correction,
-        "runs": points,
-        "omnibus": omnibus(runs),
-        "steps": steps,
-    }
+        _adjust([s.headline[name] for s in steps], correction)
+    return CompareResult(
+        biasprobe_compare=FORMAT_VERSION,
+        definitions=DEFINITIONS,
+        warnings=warnings,
+        classifier_error=classifier_error_summary(classifier_error),
+        correction=correction,
+        runs=[timeline_point(run, classifier_error) for run in runs],
+        omnibus=omnibus(runs),
+        steps=steps,
+    )

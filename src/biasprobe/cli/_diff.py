@@ -107,17 +107,17 @@ def diff_cmd(
         classifier_error=_classifier_error(correct_with),
     )
     if fmt is OutputFormat.json:
-        typer.echo(safe_json_dumps(result))
+        typer.echo(safe_json_dumps(result.to_json()))
     else:
         typer.echo(render_diff(result, max_flips=max_flips))
     if metrics:
         check_min_prompts(result, min_pairs)
-    failures = [(m, g) for m in metrics for g in significant_rises(result, m)]
+    failures = [(m, *g) for m in metrics for g in significant_rises(result, m)]
     if failures:
         shown = ", ".join(
-            f"{m} in {g['by']}={g['group']} ({g['prompt_change'] * 100:+.1f}pp, "
-            f"p_adj={g['p_adjusted']:.3g})"
-            for m, g in failures[:5]
+            f"{m} in {g.by}={g.group} ({(r.prompt_change or 0.0) * 100:+.1f}pp, "
+            f"p_adj={r.p_adjusted or 0.0:.3g})"
+            for m, g, r in failures[:5]
         )
         more = f" and {len(failures) - 5} more" if len(failures) > 5 else ""
         from biasprobe.report.escape import clean_terminal
@@ -144,7 +144,7 @@ def compare_cmd(
         classifier_error=_classifier_error(correct_with),
     )
     if fmt is OutputFormat.json:
-        typer.echo(safe_json_dumps(result))
+        typer.echo(safe_json_dumps(result.to_json()))
     else:
         typer.echo(render_compare(result))
 
@@ -191,8 +191,26 @@ def report_cmd(
     typer.echo(f"wrote {output} ({report_format.value}, {len(loaded)} runs)")
 
 
+class SchemaName(str, Enum):
+    diff = "diff"
+    compare = "compare"
+    report = "report"
+
+
+def schema_cmd(
+    name: SchemaName = typer.Argument(..., help="diff, compare or report."),
+) -> None:
+    """Print the JSON Schema of `diff`, `compare` or `report` --format json output."""
+    import json
+
+    from biasprobe.results import json_schema
+
+    typer.echo(json.dumps(json_schema(name.value), indent=2, ensure_ascii=False))
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("schema")(schema_cmd)
     app.command("import")(import_cmd)
     app.command("diff")(diff_cmd)
     app.command("compare")(compare_cmd)

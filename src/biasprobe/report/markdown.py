@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from biasprobe.report.escape import md_cell
 from biasprobe.report.text import (
     HEADLINE_HEADERS,
@@ -17,6 +15,7 @@ from biasprobe.report.text import (
     pval,
     rate_ci,
 )
+from biasprobe.results import ReportModel
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -25,25 +24,25 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
+def render_markdown(report: ReportModel, *, answer_chars: int = 300) -> str:
     out = ["# biasprobe report", ""]
-    out += [f"> **WARNING:** {md_cell(w)}" for w in report["warnings"]]
-    if report["warnings"]:
+    out += [f"> **WARNING:** {md_cell(w)}" for w in report.warnings]
+    if report.warnings:
         out.append("")
     out += ["## Runs", ""]
     rows = []
-    for r in report["runs"]:
-        a = r["asymmetry"]
+    for r in report.runs:
+        a = r.asymmetry
         rows.append(
             [
-                md_cell(r["run_id"]),
-                md_cell(r["model"] or "–"),
-                str(r["responses"]),
-                str(r["overall"]["n_uncertain"]),
-                *headline_cells(r["headline"]),
-                index(a["government"]["index"]),
-                index(a["language"]["index"]),
-                str(r["overrides_used"]),
+                md_cell(r.run_id),
+                md_cell(r.model or "–"),
+                str(r.responses),
+                str(r.overall.n_uncertain),
+                *headline_cells(r.headline),
+                index(a.government.index),
+                index(a.language.index),
+                str(r.overrides_used),
             ]
         )
     out.append(
@@ -58,86 +57,86 @@ def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
          "human overrides used"],
         rows,
     )
-    for r in report["runs"]:
-        out += ["", f"## {md_cell(r['run_id'])}: censored rate by group", ""]
+    for r in report.runs:
+        out += ["", f"## {md_cell(r.run_id)}: censored rate by group", ""]
         rows = [
-            [md_cell(g["by"]), md_cell(g["group"]), str(g["n_total"]), str(g["n_uncertain"]),
-             rate_ci(g["metrics"]["censored"]), pct(g["metrics"]["refusal"]["rate"]),
-             pct(g["metrics"]["deflection"]["rate"]), pct(g["metrics"]["official_line"]["rate"])]
-            for g in r["groups"]
+            [md_cell(g.by), md_cell(g.group), str(g.n_total), str(g.n_uncertain),
+             rate_ci(g.metrics["censored"]), pct(g.metrics["refusal"].rate),
+             pct(g.metrics["deflection"].rate), pct(g.metrics["official_line"].rate)]
+            for g in r.groups
         ]
         out += _table(
             ["by", "group", "responses", "uncertain", "censored [95% CI]", "refusal",
              "deflection", "official line"],
             rows,
         )
-        govs = r["asymmetry"]["government"]["governments"]
+        govs = r.asymmetry.government.governments
         if govs:
-            basis = r["asymmetry"]["government"]["china_basis"]
+            basis = r.asymmetry.government.china_basis
             out += ["", f"Governments (China basis: {basis}):", ""]
             out += _table(["government", "censored [95% CI]"],
                           [[md_cell(g), rate_ci(p)] for g, p in govs.items()])
-    omni = report["omnibus"]
+    omni = report.omnibus
     if omni is not None:
         out += ["", "## Omnibus test", "",
-                f"Cochran's Q = {index(omni['q'])} (df {omni['df']}), p = "
-                f"{pval(omni['p_value'])} on {omni['n_prompts']} prompts shared by all runs "
-                f"({omni['basis']}); before the pairwise changes below."]
-    for d in report["diffs"]:
-        a, b = md_cell(d["run_a"]["run_id"]), md_cell(d["run_b"]["run_id"])
-        out += ["", f"## Change {a} → {b}", ""]
+                f"Cochran's Q = {index(omni.q)} (df {omni.df}), p = "
+                f"{pval(omni.p_value)} on {omni.n_prompts} prompts shared by all runs "
+                f"({omni.basis}); before the pairwise changes below."]
+    for d in report.diffs:
+        id_a, id_b = md_cell(d.run_a.run_id), md_cell(d.run_b.run_id)
+        out += ["", f"## Change {id_a} → {id_b}", ""]
         out.append("Headline (per family of prompt kinds, never pooled):")
         out.append("")
         out += _table(
             ["headline", "kinds", "prompts", "A", "B", "change [95% CI]", "h", "p", "p_adjusted",
              "MDC80"],
-            [[md_cell(m["title"]), "+".join(m["kinds"]), str(m["n_prompts"]), rate_ci(m["a"]),
-              rate_ci(m["b"]), change_ci(m), index(m["cohens_h"]), pval(m["p_value"]),
-              pval(m["p_adjusted"]) + (" \\*" if m["significant"] else ""), power_note(m)]
-             for m in d["headline"].values()],
+            [[md_cell(m.title), "+".join(m.kinds), str(m.n_prompts), rate_ci(m.a),
+              rate_ci(m.b), change_ci(m), index(m.cohens_h), pval(m.p_value),
+              pval(m.p_adjusted) + (" \\*" if m.significant else ""), power_note(m)]
+             for m in d.headline.values()],
         )
-        out += ["", md_cell(classifier_error_line(d["classifier_error"]))]
-        cor = corrected_rows(d["headline"])
+        out += ["", md_cell(classifier_error_line(d.classifier_error))]
+        cor = corrected_rows(d.headline)
         if cor:
             cells = [[md_cell(x) for x in r] for r in cor]
             out += ["", *_table(["corrected", "A", "B", "change [95% CI]"], cells)]
         out += ["", "By group (censored, all kinds of the group):", ""]
         out.append(
-            f"Paired {d['pairing']['paired']} responses of {d['pairing']['prompts']} prompts. "
+            f"Paired {d.pairing.paired} responses of {d.pairing.prompts} prompts. "
             "Change: per-prompt mean change [95% t CI]; p: per-prompt paired sign-flip test "
-            f"(= exact McNemar with one sample per prompt), {d['correction']}-adjusted across "
+            f"(= exact McNemar with one sample per prompt), {d.correction}-adjusted across "
             "groups (* = significant at 0.05); h: Cohen's h; MDC80: change detectable with 80% "
             "power."
         )
         out.append("")
         rows = []
-        for g in d["groups"]:
-            m = g["metrics"]["censored"]
-            rows.append([md_cell(g["by"]), md_cell(g["group"]), str(m["n_prompts"]),
-                         rate_ci(m["a"]), rate_ci(m["b"]), change_ci(m), index(m["cohens_h"]),
-                         pval(m["p_value"]),
-                         pval(m["p_adjusted"]) + (" \\*" if m["significant"] else ""),
+        for g in d.groups:
+            m = g.metrics["censored"]
+            rows.append([md_cell(g.by), md_cell(g.group), str(m.n_prompts),
+                         rate_ci(m.a), rate_ci(m.b), change_ci(m), index(m.cohens_h),
+                         pval(m.p_value),
+                         pval(m.p_adjusted) + (" \\*" if m.significant else ""),
                          power_note(m)])
         out += _table(["by", "group", "prompts", "A", "B", "change [95% CI]", "h", "p",
                        "p_adjusted", "MDC80"], rows)
-        flips = d["flips"]
+        flips = d.flips
         out += ["", f"### Flipped prompts ({len(flips)})", ""]
         if flips:
             out += _table(
                 ["prompt id", "language", "A", "B", "prompt", "answer A", "answer B"],
-                [[md_cell(f["probe_id"]), md_cell(f["language"]), f["label_a"], f["label_b"],
-                  md_cell(f["prompt"], 200), md_cell(f["answer_a"], answer_chars),
-                  md_cell(f["answer_b"], answer_chars)] for f in flips],
+                [[md_cell(f.probe_id), md_cell(f.language), f.label_a, f.label_b,
+                  md_cell(f.prompt, 200), md_cell(f.answer_a, answer_chars),
+                  md_cell(f.answer_b, answer_chars)] for f in flips],
             )
     out += ["", "## Provenance", ""]
-    for r in report["runs"]:
-        man = r["manifest"]
+    for r in report.runs:
+        man = r.manifest
         out.append(
-            f"- **{md_cell(r['run_id'])}**: model {md_cell(r['model'] or '–')}, created "
+            f"- **{md_cell(r.run_id)}**: model {md_cell(r.model or '–')}, created "
             f"{md_cell(str(man.get('created', '–')))}, biasprobe "
             f"{md_cell(str(man.get('biasprobe_version', '–')))}, classifier "
-            f"{md_cell(', '.join(r['classifier_versions']) or '–')}"
+            f"{md_cell(', '.join(r.classifier_versions) or '–')}"
         )
     out += ["", "## Definitions", ""]
-    out += [f"- **{k}**: {v}" for k, v in report["definitions"].items()]
+    out += [f"- **{k}**: {v}" for k, v in report.definitions.items()]
     return "\n".join(out) + "\n"
