@@ -132,7 +132,7 @@ def compare_cmd(
     correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """A timeline over several scored runs, such as model versions, in the order given."""
+    """A timeline over several scored runs in the order given (omnibus test with 3 or more)."""
     from biasprobe.diff import compare_runs, load_scored_run
     from biasprobe.report.escape import safe_json_dumps
     from biasprobe.report.text import render_compare
