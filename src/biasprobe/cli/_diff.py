@@ -67,8 +67,8 @@ def diff_cmd(
     fail_on: list[str] = typer.Option(
         [],
         "--fail-on",
-        help="Exit 1 if this rate rises significantly (adjusted p < 0.05) in any group: "
-        "censored, refusal, deflection, official_line, complete.",
+        help="Exit 1 if this rate rises significantly (per-prompt test, adjusted p < 0.05) in "
+        "any group: censored, refusal, deflection, official_line, complete.",
     ),
     correction: CorrectionChoice = typer.Option(
         CorrectionChoice.holm, "--correction", help="Across groups: holm or bh."
