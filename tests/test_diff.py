@@ -453,3 +453,18 @@ def test_correct_with_bad_file(
         path.write_text(json.dumps(content), encoding="utf-8")
     code, out, err = cli(capsys, "diff", "model-a", "model-b", "--correct-with", str(path))
     assert code == 2 and out == "" and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_table_shows_both_views_and_flags_too_few_prompts(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b")
+    assert code == 0
+    # The per-response McNemar is shown and labelled as not used for p.
+    assert "per response (not used for p): change +22.4pp over 49 pairs" in out
+    assert "p: per-prompt paired sign-flip test" in out
+    # 3 neutral prompts, no change: not significant and below the detectable change.
+    neutral = next(ln for ln in out.splitlines() if ln.startswith("kind          neutral"))
+    assert "(too few prompts)" in neutral
+    tia = next(ln for ln in out.splitlines() if ln.startswith("topic         tiananmen"))
+    assert "+50.0pp [+28.4, +71.6]" in tia and "*" in tia and "too few" not in tia
