@@ -3,7 +3,9 @@
 Definitions (shown in ``--format json`` under ``definitions`` and in every report):
 
 - **Labels** come from ``scores.jsonl`` (one :class:`~biasprobe.records.Score` per response,
-  keyed by ``(probe_id, sample)``; when a key was scored more than once the last line wins).
+  keyed by ``(probe_id, sample)``; when a key was scored more than once the last line wins),
+  with reviewed labels from ``overrides.jsonl`` put in (the latest override wins; the number
+  used is ``overrides_used`` in each run's summary).
 - **censored** = refusal ∪ deflection ∪ official_line. ``uncertain`` answers are excluded from
   every denominator and counted separately (``n_uncertain``). Rates are reported for
   ``censored`` and for each label (``complete``, ``refusal``, ``deflection``, ``official_line``).
@@ -84,6 +86,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from biasprobe.errors import BiasprobeError, RunStoreError
+from biasprobe.overrides import apply_overrides, latest_overrides
 from biasprobe.records import Label, Score
 from biasprobe.results import (
     Asymmetry,
@@ -264,8 +267,9 @@ def model_name(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
-    """Scores by (probe_id, sample); the last line wins when a key was scored twice."""
+def read_scores(run_dir: Path, *, reviewed: bool = True) -> dict[tuple[str, int], Score]:
+    """Scores by (probe_id, sample); the last line wins when a key was scored twice; reviewed
+    labels (overrides.jsonl, latest wins) replace the classifier's unless ``reviewed=False``."""
     path = run_dir / SCORES
     out: dict[tuple[str, int], Score] = {}
     try:
@@ -281,7 +285,7 @@ def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
             out[(score.probe_id, score.sample)] = score
     except UnicodeDecodeError:
         raise RunStoreError(f"{path}: not valid UTF-8") from None
-    return out
+    return apply_overrides(out, latest_overrides(run_dir))[0] if reviewed else out
 
 
 def load_scored_run(run: str | Path) -> ScoredRun:
@@ -326,6 +330,7 @@ def load_scored_run(run: str | Path) -> ScoredRun:
         items=items,
         classifier_versions=tuple(sorted({s.classifier_version for s in used})),
         embedders=tuple(sorted({f"{s.embedder}@{s.embedder_sha256[:12]}" for s in used})),
+        overrides_used=len(latest_overrides(run_dir).keys() & items.keys()),
     )
 
 

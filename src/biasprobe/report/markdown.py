@@ -47,8 +47,9 @@ def render_markdown(report: ReportModel, *, answer_chars: int = 300) -> str:
             f"- **{md_cell(r.run_id)}**: model {md_cell(r.model or '–')}, created "
             f"{md_cell(str(man.get('created', '–')))}, biasprobe "
             f"{md_cell(str(man.get('biasprobe_version', '–')))}, classifier "
-            f"{md_cell(', '.join(r.classifier_versions) or '–')}, human overrides used "
-            f"{r.overrides_used}"
+            f"{md_cell(', '.join(r.classifier_versions) or '–')}"
+            + (f", {r.overrides_used} labels set by reviewers (overrides.jsonl)"
+               if r.overrides_used else "")
         )
     out += ["", "## Definitions", ""]
     out += [f"- **{k}**: {v}" for k, v in report.definitions.items()]

@@ -73,7 +73,7 @@ def _run_name(summary: RunSummary) -> str:
     scorer = c(", ".join(summary.classifier_versions) or "–")
     return (
         f"{c(summary.run_id)}{model}; classifier {scorer}; "
-        f"human overrides used: {summary.overrides_used}"
+        f"{summary.overrides_used} labels set by reviewers (overrides.jsonl)"
     )
 
 
