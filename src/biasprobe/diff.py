@@ -12,7 +12,9 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 - **Rates** come with 95% Wilson intervals.
 - **Pairing** (``diff``): responses of run A and run B with the same ``(probe_id, sample)``.
   Responses present in only one run are counted (``only_a``/``only_b``) and left out. Groups
-  use run A's metadata (topic, language, jurisdiction, kind, pair_id).
+  use run A's metadata (topic, language, jurisdiction, kind, pair_id). Answers to variant
+  probes (``variant_of`` set, from ``run --variants``) are left out of every table: ``biasprobe
+  variants`` analyses them.
 - **Paired change, per prompt (the unit of inference)**: with several samples per prompt the
   samples of one prompt are correlated, so the prompt is the unit. For each metric and group,
   each prompt present in both runs with at least one non-uncertain sample on each side gets a
@@ -293,7 +295,9 @@ def load_scored_run(run: str | Path) -> ScoredRun:
     run_dir = run if isinstance(run, Path) else resolve_run_dir(run)
     manifest = read_manifest(run_dir)
     run_id = str(manifest.get("run_id", run_dir.name))
-    responses = read_responses(run_dir)
+    # Variant answers (``run --variants``) are not the probes they vary: they belong to
+    # ``biasprobe variants``, and counting them here would skew every rate.
+    responses = [r for r in read_responses(run_dir) if r.variant_of is None]
     if not responses:
         raise RunStoreError(f"run {run_id!r} has no responses")
     hint = f"run `biasprobe score {run_id}` first"
