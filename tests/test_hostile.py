@@ -116,6 +116,7 @@ INPUT_COMMANDS = {
     "run-probes": lambda f, m: ["run", "-m", "fake-echo", "--models", m, "-p", f, "--no-score",
                                 "--no-progress"],
     "models-file": lambda f, m: ["models", "list", "--models", f],
+    "diff-correct-with": lambda f, m: ["diff", "a", "b", "--correct-with", f],
 }
 
 

@@ -68,6 +68,7 @@ COMMANDS: dict[str, tuple[Argv, str]] = {
     "import": (lambda f, m: ["import", f, "--name", "new"], "import"),
     "diff": (lambda f, m: ["diff", "a", "b", "--format", "json"], "none"),
     "diff table": (lambda f, m: ["diff", "a", "b"], "none"),
+    "diff correct-with": (lambda f, m: ["diff", "a", "b", "--correct-with", f], "head"),
     "compare": (lambda f, m: ["compare", "a", "b"], "none"),
     "report html": (lambda f, m: ["report", "a", "b"], "none"),
     "report md": (lambda f, m: ["report", "a", "b", "--format", "md"], "none"),
