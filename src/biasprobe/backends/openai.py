@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from biasprobe.backends.base import BackendInfo, ChatRequest, Generation
 from biasprobe.config import GenerationSettings, ModelEntry, OpenAISource
 from biasprobe.errors import BackendError
-from biasprobe.reasoning import split_reasoning
+from biasprobe.reasoning import Split, split_reasoning
 from biasprobe.records import ThinkState
 
 if TYPE_CHECKING:
@@ -300,17 +300,12 @@ class OpenAIBackend:
         if isinstance(data.get("model"), str):
             self.served_model_ids.add(data["model"])
         finish = FINISH_REASONS.get(str(choice.get("finish_reason")), "unknown")
-        answer, reasoning, state = self._split(message, str(content), finish)
+        split = self._split(message, str(content), finish)
         usage = data.get("usage") or {}
         tokens_in = usage.get("prompt_tokens")
         tokens_out = usage.get("completion_tokens")
-        return Generation(
-            key=req.key,
-            prompt=prompt,
-            answer=answer,
-            reasoning=reasoning,
-            think_state=state,
-            finish_reason=finish,
+        return Generation.of(
+            req.key, prompt, split, finish,
             tokens_in=int(tokens_in) if isinstance(tokens_in, int) else None,
             tokens_out=int(tokens_out) if isinstance(tokens_out, int) else None,
             latency_s=latency,
@@ -318,25 +313,25 @@ class OpenAIBackend:
 
     def _split(
         self, message: dict[str, Any], content: str, finish: str
-    ) -> tuple[str, str | None, ThinkState]:
+    ) -> Split:
         fmt = self.entry.reasoning
         if fmt.mode == "none":
-            return content.strip(), None, ThinkState.none
+            return Split(content.strip(), None, ThinkState.none)
         field = message.get("reasoning_content")
         if field is None:
             field = message.get("reasoning")
         if isinstance(field, str):  # the server split it (vLLM/SGLang reasoning parsers)
             reasoning = field.strip()
             if not content.strip() and finish == "length":
-                return "", reasoning, ThinkState.truncated
-            return content.strip(), reasoning, ThinkState.complete if reasoning else ThinkState.empty
+                return Split("", reasoning, ThinkState.truncated)
+            return Split(content.strip(), reasoning,
+                         ThinkState.complete if reasoning else ThinkState.empty)
         # R1-style templates open the block in the prompt: only the end marker comes back (or,
         # for a declared reasoning model cut off while thinking, no marker at all)
         opened = fmt.start not in content and (
             fmt.end in content or (fmt.mode == "think" and finish == "length")
         )
-        split = split_reasoning(content, fmt.start, fmt.end, opened_in_prompt=opened)
-        return split.answer, split.reasoning, split.think_state
+        return split_reasoning(content, fmt.start, fmt.end, opened_in_prompt=opened)
 
     async def _generate_all(
         self, requests: list[ChatRequest], settings: GenerationSettings
