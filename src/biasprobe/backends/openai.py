@@ -300,7 +300,7 @@ class OpenAIBackend:
         if isinstance(data.get("model"), str):
             self.served_model_ids.add(data["model"])
         finish = FINISH_REASONS.get(str(choice.get("finish_reason")), "unknown")
-        split = self._split(message, str(content), finish)
+        split = Split(*self._split(message, str(content), finish))
         usage = data.get("usage") or {}
         tokens_in = usage.get("prompt_tokens")
         tokens_out = usage.get("completion_tokens")
@@ -313,25 +313,25 @@ class OpenAIBackend:
 
     def _split(
         self, message: dict[str, Any], content: str, finish: str
-    ) -> Split:
+    ) -> tuple[str, str | None, ThinkState]:
         fmt = self.entry.reasoning
         if fmt.mode == "none":
-            return Split(content.strip(), None, ThinkState.none)
+            return content.strip(), None, ThinkState.none
         field = message.get("reasoning_content")
         if field is None:
             field = message.get("reasoning")
         if isinstance(field, str):  # the server split it (vLLM/SGLang reasoning parsers)
             reasoning = field.strip()
             if not content.strip() and finish == "length":
-                return Split("", reasoning, ThinkState.truncated)
-            return Split(content.strip(), reasoning,
-                         ThinkState.complete if reasoning else ThinkState.empty)
+                return "", reasoning, ThinkState.truncated
+            return content.strip(), reasoning, ThinkState.complete if reasoning else ThinkState.empty
         # R1-style templates open the block in the prompt: only the end marker comes back (or,
         # for a declared reasoning model cut off while thinking, no marker at all)
         opened = fmt.start not in content and (
             fmt.end in content or (fmt.mode == "think" and finish == "length")
         )
-        return split_reasoning(content, fmt.start, fmt.end, opened_in_prompt=opened)
+        split = split_reasoning(content, fmt.start, fmt.end, opened_in_prompt=opened)
+        return split.answer, split.reasoning, split.think_state
 
     async def _generate_all(
         self, requests: list[ChatRequest], settings: GenerationSettings
