@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from biasprobe.backends.base import Backend
 from biasprobe.config import (
@@ -114,11 +115,11 @@ class BackendRegistry:
 BACKENDS = BackendRegistry()
 
 
-def register(name: str, **options: object) -> Callable[[Loader], Loader]:
+def register(name: str, **options: Any) -> Callable[[Loader], Loader]:
     """Decorator: register ``loader`` as backend ``name`` (options: see :class:`BackendSpec`)."""
 
     def wrap(loader: Loader) -> Loader:
-        BACKENDS.register(BackendSpec(name, loader, **options))  # type: ignore[arg-type]
+        BACKENDS.register(BackendSpec(name, loader, **options))
         return loader
 
     return wrap
