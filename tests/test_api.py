@@ -76,12 +76,15 @@ def test_unscored_run_and_missing_run(tmp_path: Path) -> None:
 def test_diff_returns_what_the_cli_prints(
     runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from biasprobe.results import DiffResult
+
     result = biasprobe.diff("model-a", runs[1])
+    assert isinstance(result, DiffResult)
     code, out, _ = cli(capsys, "diff", "model-a", "model-b", "--format", "json")
     assert code == 0
-    assert json.loads(json.dumps(result, default=str)) == json.loads(out)
+    assert json.loads(json.dumps(result.to_json())) == json.loads(out)
     bh = biasprobe.diff("model-a", "model-b", correction="bh")
-    assert json.loads(json.dumps(bh, default=str)) != json.loads(out)  # options reach diff_runs
+    assert bh.correction == "bh" and bh.to_json() != result.to_json()  # options reach diff_runs
 
 
 def test_import_stays_light_and_diff_stays_callable() -> None:

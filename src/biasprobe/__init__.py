@@ -5,7 +5,8 @@ command line start fast:
 
 - ``biasprobe.open_run(id_or_path)``: a typed :class:`biasprobe.api.Run` (manifest, responses,
   scores, overrides; ``.to_pandas()`` with one row per response);
-- ``biasprobe.diff(a, b, **options)``: the result of ``biasprobe diff A B`` as a value.
+- ``biasprobe.diff(a, b, **options)``: the result of ``biasprobe diff A B`` as a value (a typed
+  :class:`biasprobe.results.DiffResult`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from biasprobe.api import Run
+    from biasprobe.results import DiffResult
 
 try:
     __version__ = version("biasprobe")
@@ -32,7 +34,7 @@ def open_run(run: str | Path) -> Run:
     return _open_run(run)
 
 
-def diff(a: str | Path, b: str | Path, **options: Any) -> Any:  # type: ignore[no-redef]
+def diff(a: str | Path, b: str | Path, **options: Any) -> DiffResult:  # type: ignore[no-redef]
     """Compare two scored runs: what ``biasprobe diff A B --format json`` prints, as a value."""
     from biasprobe.api import diff as _diff
 

@@ -8,20 +8,19 @@ notebook sees exactly what ``show`` and ``diff`` see. pandas is optional
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from biasprobe.errors import RunStoreError
 from biasprobe.manifest import Manifest
+from biasprobe.overrides import Override, read_overrides
 from biasprobe.records import Response, Score
-from biasprobe.store import iter_jsonl, load_manifest, read_responses, resolve_run_dir
+from biasprobe.store import load_manifest, read_responses, resolve_run_dir
 
 if TYPE_CHECKING:
     import pandas
 
-OVERRIDES = "overrides.jsonl"  # written by ``biasprobe review`` (issue 17)
+    from biasprobe.results import DiffResult
 
 Key = tuple[str, int]
 
@@ -34,7 +33,7 @@ class Run:
     manifest: Manifest
     responses: list[Response]
     scores: dict[Key, Score]
-    overrides: list[Any]  # review overrides in file order (empty when never reviewed)
+    overrides: list[Override]  # review overrides in file order (empty when never reviewed)
 
     @property
     def run_id(self) -> str:
@@ -45,18 +44,16 @@ class Run:
         return self.manifest.model_name
 
     def labels(self) -> dict[Key, str]:
-        """The label in force per answer: the latest review override, else the classifier's."""
+        """The label in force per scored answer: the latest review override, else the classifier's
+        (overrides of answers without a score are ignored, as ``diff`` does)."""
         out = {key: score.label.value for key, score in self.scores.items()}
-        for override in self.overrides:
-            out[(_field(override, "probe_id"), int(_field(override, "sample") or 0))] = str(
-                getattr(_field(override, "label_after"), "value", _field(override, "label_after"))
-            )
+        out.update({o.key: o.label_after.value for o in self.overrides if o.key in out})
         return out
 
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per response, with its label (None when not scored)."""
         labels = self.labels()
-        reviewed = {(_field(o, "probe_id"), int(_field(o, "sample") or 0)) for o in self.overrides}
+        reviewed = {o.key for o in self.overrides if o.key in self.scores}
         out = []
         for r in self.responses:
             score = self.scores.get(r.key)
@@ -84,28 +81,8 @@ class Run:
         return pandas.DataFrame(self.rows())
 
 
-def _field(record: Any, name: str) -> Any:
-    return record.get(name) if isinstance(record, dict) else getattr(record, name)
-
-
 def _run_dir(run: str | Path) -> Path:
     return resolve_run_dir(str(run))
-
-
-def read_overrides(run_dir: Path) -> list[Any]:
-    """Review overrides, through the review module's validated reader when it is installed; a
-    missing file is an empty list."""
-    try:
-        module = importlib.import_module("biasprobe.overrides")
-    except ImportError:  # a build without the review loop: read the JSON objects as they are
-        path = run_dir / OVERRIDES
-        if not path.exists():
-            return []
-        objs = [obj for _, obj in iter_jsonl(path, skip_torn_tail=True)]
-        if not all(isinstance(o, dict) and isinstance(o.get("probe_id"), str) for o in objs):
-            raise RunStoreError(f"{path}: invalid override record") from None
-        return objs
-    return list(module.read_overrides(run_dir))
 
 
 def open_run(run: str | Path) -> Run:
@@ -123,7 +100,7 @@ def open_run(run: str | Path) -> Run:
     )
 
 
-def diff(a: str | Path, b: str | Path, **options: Any) -> Any:
+def diff(a: str | Path, b: str | Path, **options: Any) -> DiffResult:
     """``biasprobe diff A B`` as a value: whatever :func:`biasprobe.diff.diff_runs` returns for
     runs ``a`` and ``b`` (ids or folders); ``options`` go to it (``by``, ``correction``, ...)."""
     from biasprobe.diff import diff_runs, load_scored_run

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from biasprobe.overrides import latest_overrides
 from biasprobe.store import SCORES, iter_jsonl, read_manifest, read_responses, resolve_run_dir
 from biasprobe.textutil import preview
 
@@ -18,6 +19,8 @@ def summarize(run: str) -> dict[str, Any]:
     if scores_path.exists():
         for _, obj in iter_jsonl(scores_path, skip_torn_tail=True):
             labels[(str(obj.get("probe_id")), int(obj.get("sample", 0)))] = str(obj.get("label"))
+    reviewed = {k: o for k, o in latest_overrides(run_dir).items() if k in labels}
+    labels.update({k: o.label_after.value for k, o in reviewed.items()})
     model = manifest.get("model", {})
     backend = manifest.get("backend") or {}
     header = {
@@ -31,6 +34,7 @@ def summarize(run: str) -> dict[str, Any]:
         "responses": len(responses),
         "created": manifest.get("created"),
         "completed": manifest.get("completed") or "no (resumable)",
+        "overrides": len(reviewed),  # reviewed labels used from overrides.jsonl
     }
     rows = [
         {
@@ -42,6 +46,7 @@ def summarize(run: str) -> dict[str, Any]:
             "finish_reason": r.finish_reason,
             "think_state": r.think_state.value,
             "label": labels.get(r.key),
+            "reviewed": r.key in reviewed,
             "preview": preview(r.answer, 400),
         }
         for r in responses

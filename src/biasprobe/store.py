@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -345,3 +346,41 @@ def check_same_fingerprint(run_dir: Path, old: dict[str, Any], new: dict[str, An
             f"{run_dir} was made with different settings ({shown} changed); "
             "refusing to mix them: use a new --run-id"
         )
+
+
+def append_run_lines(run_dir: Path, name: str, lines: list[str], *, timeout_s: float = 5.0) -> None:
+    """Append whole JSON lines to the side file ``name`` of an existing run, holding the run's
+    lock (so no ``run``/``score`` writes at the same time) and refusing symbolic links.
+
+    Used for append-only side files such as ``overrides.jsonl``; a torn last line left by a
+    crash is cut off first so a new record never joins it."""
+    if "/" in name or name.startswith(".") or name in (MANIFEST, RESPONSES, LOCK, LOCK_PID):
+        raise RunStoreError(f"{name!r} is not a side file of a run")
+    _refuse_links(run_dir)
+    path = run_dir / name
+    if path.is_symlink():
+        raise RunStoreError(f"{path} is a symbolic link; refusing to write through it")
+    lock = FileLock(str(run_dir / LOCK))
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout:
+        raise RunStoreError(
+            f"{run_dir} is in use by another biasprobe process{_lock_owner(run_dir)}; try again"
+        ) from None
+    try:
+        flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
+                 | getattr(os, "O_NOFOLLOW", 0))  # no blocking on a planted FIFO either
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            raise RunStoreError(f"{path}: cannot write ({exc.strerror})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RunStoreError(f"{path} is not a regular file; refusing to write to it")
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            _repair_torn_tail(path)
+            fh.write("".join(line.rstrip("\n") + "\n" for line in lines))
+            fh.flush()
+            os.fsync(fh.fileno())
+    finally:
+        lock.release()

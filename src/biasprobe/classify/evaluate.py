@@ -3,7 +3,8 @@
 Gold labels may be SpeechMap's COMPLETE / EVASIVE / DENIAL, XSTest's full compliance /
 partial refusal / full refusal, or biasprobe's own labels. Everything is compared on SpeechMap's
 three classes: complete→COMPLETE, deflection/official_line→EVASIVE, refusal→DENIAL. Binary
-refusal-F1 counts EVASIVE or DENIAL as positive. For ``uncertain`` predictions the classifier's
+refusal-F1 counts EVASIVE or DENIAL as positive. Cohen's κ (``kappa``) is the agreement with the
+gold labels on the three classes, corrected for chance. For ``uncertain`` predictions the classifier's
 best guess is used (their number is reported separately).
 """
 
@@ -139,6 +140,20 @@ def metrics(gold: Sequence[str], pred: Sequence[str], baseline: Sequence[bool]) 
     }
 
 
+def cohen_kappa(gold: Sequence[str], pred: Sequence[str]) -> float | None:
+    """Cohen's κ: agreement beyond chance, (p_o − p_e) / (1 − p_e); None when undefined
+    (no rows, or both sides always give the same single class)."""
+    n = len(gold)
+    if n == 0:
+        return None
+    observed = sum(g == p for g, p in zip(gold, pred, strict=True)) / n
+    g_counts, p_counts = Counter(gold), Counter(pred)
+    expected = sum(g_counts[c] * p_counts[c] for c in g_counts) / (n * n)
+    if expected >= 1.0:
+        return None
+    return round((observed - expected) / (1.0 - expected), 4)
+
+
 def evaluate(
     rows: list[dict[str, Any]], predictions: Sequence[Label], best: Sequence[Label]
 ) -> dict[str, Any]:
@@ -148,6 +163,7 @@ def evaluate(
     base = [phrases.substring_baseline(r["text"]) for r in rows]
     out = metrics(gold, pred, base)
     out["uncertain"] = sum(1 for p in predictions if p is Label.uncertain)
+    out["kappa"] = cohen_kappa(gold, pred)
     out["binary_accuracy"] = round(
         sum((g != "COMPLETE") == (p != "COMPLETE") for g, p in zip(gold, pred, strict=True)) / len(gold), 4
     )

@@ -63,7 +63,7 @@ def score_cmd(
 
 
 def eval_cmd(
-    file: Path = typer.Argument(..., help="Labelled JSONL (or .jsonl.gz)."),
+    file: Path | None = typer.Argument(None, help="Labelled JSONL (or .jsonl.gz)."),
     text_field: str = typer.Option("response", "--text-field", help="Field with the answer."),
     label_field: str = typer.Option(
         "label",
@@ -83,8 +83,15 @@ def eval_cmd(
     ),
     chunks: int = typer.Option(0, "--chunks", min=0, max=8, help="Chunks after the opening."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    from_run: str | None = typer.Option(
+        None, "--from-run", help="Use a run's reviewed answers (overrides.jsonl) as gold and "
+        "measure the labels its scores.jsonl holds, instead of FILE.",
+    ),
 ) -> None:
-    """Measure the classifier on labelled answers, beside a substring baseline."""
+    """Measure the classifier on labelled answers, beside a substring baseline (with Cohen's κ)."""
+    if file is None or from_run is not None:
+        _eval_from_run(file, from_run, as_json)
+        return
     from biasprobe.classify import Classifier, load_embedder
     from biasprobe.classify.evaluate import evaluate, read_labelled
     from biasprobe.classify.model import LinearHead
@@ -116,8 +123,40 @@ def eval_cmd(
     _print_eval(res)
 
 
+def _eval_from_run(file: Path | None, run: str | None, as_json: bool) -> None:
+    """eval-classifier --from-run: the reviewed answers of a run are the gold set."""
+    from biasprobe.classify.evaluate import evaluate
+    from biasprobe.errors import BiasprobeError
+    from biasprobe.goldset import label_kappa, load_gold
+
+    if (file is None) == (run is None) or run is None:
+        raise BiasprobeError("give a labelled FILE or --from-run RUN (one of them)")
+    gold = load_gold(run)
+    res = evaluate(gold.rows, gold.predictions, gold.best)
+    res["kappa_labels"] = label_kappa(gold)
+    res["gold"] = gold.info
+    res["embedder"] = ", ".join(gold.info["embedders"])
+    res["method"] = "labels stored in scores.jsonl, classifier " + ", ".join(
+        gold.info["classifier_versions"])
+    if as_json:
+        print_json(res)
+        return
+    info = gold.info
+    typer.echo(f"gold: {info['reviewed']} reviewed answers of run {info['run']} "
+               f"({info['agrees_with_classifier']} kept the classifier's label; "
+               f"{info['reviewed_uncertain_left_out']} reviewed as uncertain left out)")
+    _print_eval(res)
+    typer.echo(f"Cohen's kappa on the four labels: {_fmt(res['kappa_labels'])}")
+    typer.echo("note: reviewers saw the classifier's label, which can raise agreement")
+
+
+def _fmt(value: float | None) -> str:
+    return "undefined (one class only)" if value is None else f"{value:.3f}"
+
+
 def _print_eval(res: dict[str, Any]) -> None:
     typer.echo(f"n={res['n']}  embedder={res['embedder']}  ({res['method']})")
+    typer.echo(f"Cohen's kappa (3 classes, vs gold): {_fmt(res.get('kappa'))}")
     typer.echo(
         f"refusal-F1 {res['refusal_f1']:.3f}  (substring baseline {res['baseline_refusal_f1']:.3f})"
         f"  macro-F1 {res['macro_f1']:.3f}  accuracy {res['accuracy']:.3f}"

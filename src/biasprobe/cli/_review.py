@@ -1,0 +1,212 @@
+"""``biasprobe review RUN [RUN_B]``: a terminal UI (works over SSH: plain keys, no mouse) that
+shows the answers most worth a human look first and records one-key decisions as overrides;
+``--export`` / ``--import`` do the same through a spreadsheet.
+
+Only the terminal lives here (rich for drawing, termios cbreak mode for single keys); the order,
+the session and the CSV round trip are in :mod:`biasprobe.review`. Everything shown from the run
+(prompts, answers, reasoning, exemplars, notes) is untrusted and goes through
+:func:`biasprobe.textutil.printable` inside rich ``Text`` objects (no markup is interpreted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from biasprobe.review import ReviewItem, Session
+
+ANSWER_CHARS = 2500
+REASONING_CHARS = 1200
+KEYS_HELP = ("c complete  r refusal  d deflection  o official_line  u uncertain  "
+             "y/enter confirm  n note  s skip  b back  q quit")
+
+
+def review_cmd(
+    run: str = typer.Argument(..., help="Run to review (id or directory)."),
+    run_b: str | None = typer.Argument(
+        None, help="A second run (e.g. the next version): answers whose label flipped come first."
+    ),
+    reviewer: str | None = typer.Option(
+        None, "--reviewer", help="Name stored with each decision (default: your login name)."
+    ),
+    export: Path | None = typer.Option(
+        None, "--export", help="Write every answer, in review order, to this CSV and exit."
+    ),
+    import_file: Path | None = typer.Option(
+        None, "--import", help="Read decisions (new_label, note columns) from a filled-in "
+        "CSV made by --export; any bad row imports nothing."
+    ),
+    low_confidence: float = typer.Option(
+        0.6, "--low-confidence", min=0.0, max=1.0,
+        help="Answers below this classifier confidence come before the rest.",
+    ),
+) -> None:
+    """Review a run's labels: the answers most worth a look first; each decision is appended to
+    the run's overrides.jsonl (scores.jsonl is never rewritten)."""
+    from biasprobe.errors import BiasprobeError
+    from biasprobe.overrides import check_reviewer, default_reviewer
+    from biasprobe.review import load_items
+    from biasprobe.store import read_manifest, resolve_run_dir
+
+    if export is not None and import_file is not None:
+        raise BiasprobeError("use --export or --import, not both")
+    run_dir = resolve_run_dir(run)
+    run_id = str(read_manifest(run_dir).get("run_id", run_dir.name))
+    name = check_reviewer(reviewer) if reviewer is not None else default_reviewer()
+    if import_file is not None:
+        _import(run_dir, import_file, name, run_id)
+        return
+    other = resolve_run_dir(run_b) if run_b is not None else None
+    items = load_items(run_dir, other, low_confidence)
+    if export is not None:
+        from biasprobe.report import write_atomic
+        from biasprobe.review import export_csv
+
+        write_atomic(export, export_csv(items, low_confidence))
+        typer.echo(f"wrote {len(items)} answers to {export}; fill new_label (and note), then "
+                   f"`biasprobe review {run_id} --import {export}`")
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise BiasprobeError("review needs a terminal; use --export FILE.csv / --import FILE.csv")
+    _interactive(run_dir, items, name, low_confidence)
+
+
+def _import(run_dir: Path, path: Path, reviewer: str, run_id: str) -> None:
+    from biasprobe.review import import_csv
+
+    records = import_csv(run_dir, path, reviewer, run_id)
+    changed = sum(1 for r in records if not r.confirms)
+    typer.echo(f"imported {len(records)} decisions ({changed} changed, "
+               f"{len(records) - changed} confirmed) into {run_dir / 'overrides.jsonl'}")
+
+
+def _interactive(run_dir: Path, items: list[ReviewItem], reviewer: str, low: float) -> None:
+    from rich.console import Console
+
+    from biasprobe.review import Session, handle_key, run_sink
+
+    console = Console(highlight=False, soft_wrap=False)
+    session = Session(items=items, reviewer=reviewer, sink=run_sink(run_dir))
+    status: str | None = f"{len(items)} answers, most worth a look first"
+    fd = sys.stdin.fileno()
+    with _cbreak(fd) as read_line:
+        while status is not None:
+            _render(console, session, status, low)
+            status = handle_key(session, _read_key(fd), read_line)
+    changed = sum(1 for o in session.decided if not o.confirms)
+    typer.echo(f"{len(session.decided)} decisions ({changed} changed) written to "
+               f"{run_dir / 'overrides.jsonl'}")
+
+
+@contextlib.contextmanager
+def _cbreak(fd: int) -> Iterator[Callable[[str], str]]:
+    """Single-key input (no echo, no Enter needed); yields a line reader for notes that
+    switches back to normal input for the duration of the line."""
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+
+    def read_line(prompt: str) -> str:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        try:
+            return input(prompt)
+        except EOFError:
+            return ""
+        finally:
+            tty.setcbreak(fd)
+
+    tty.setcbreak(fd)
+    try:
+        yield read_line
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _read_key(fd: int) -> str:
+    """One key press; an escape sequence (arrow keys…) is read whole and returned as one key."""
+    import select
+
+    data = os.read(fd, 1)
+    if not data:
+        return "q"  # end of input
+    if data == b"\x1b":
+        while select.select([fd], [], [], 0.05)[0]:
+            data += os.read(fd, 16)
+    return data.decode("utf-8", errors="replace")
+
+
+def _render(console: Console, session: Session, status: str, low: float) -> None:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from biasprobe.review import TIERS, priority
+    from biasprobe.textutil import one_line, printable
+
+    console.clear()
+    item = session.current
+    if item is None:
+        console.print(Text(f"end of the list ({len(session.items)} answers). b back, q quit"))
+        console.print(Text(status, style="bold"))
+        return
+    r = item.response
+    head = (f"[{session.index + 1}/{len(session.items)}] {TIERS[priority(item, low)]}  "
+            f"{r.probe_id}#{r.sample}  {r.kind}  {r.language}  {r.topic}")
+    console.print(Text(one_line(head), style="bold"))
+    console.print(Panel(Text(printable(r.probe_text)), title="prompt", title_align="left"))
+    if r.reasoning and r.reasoning.strip():
+        console.print(Panel(Text(printable(_cut(r.reasoning, REASONING_CHARS))),
+                            title="reasoning", title_align="left"))
+    console.print(Panel(Text(printable(_cut(r.answer, ANSWER_CHARS))),
+                        title=f"answer ({r.finish_reason})", title_align="left"))
+    console.print(_label_text(item))
+    if session.note:
+        console.print(Text(one_line(f"note (saved with the next label): {session.note}")))
+    console.print(Text(KEYS_HELP, style="dim"))
+    console.print(Text(one_line(status), style="bold"))
+
+
+def _label_text(item: ReviewItem) -> Text:
+    """Current label, confidence, run B's label, the last decision and the classifier's
+    evidence (nearest exemplars, flags), as one escaped block."""
+    from rich.text import Text
+
+    from biasprobe.textutil import one_line, preview
+
+    s = item.score
+    lines = [f"label: {item.label.value}   confidence {s.confidence:.2f}   "
+             f"classifier {s.classifier_version}"]
+    if item.other_label is not None:
+        lines.append(f"run B label: {item.other_label.value}"
+                     + ("   (flipped)" if item.flipped else ""))
+    if item.override is not None:
+        o = item.override
+        lines.append(f"reviewed by {o.reviewer} at {o.created}: "
+                     f"{o.label_before.value} -> {o.label_after.value}"
+                     + (f"  note: {o.note}" if o.note else ""))
+    for ex in s.nearest_exemplars[:3]:
+        lines.append(f"  near {ex.label.value} ({ex.similarity:.2f}): {preview(ex.text, 90)}")
+    if s.flags:
+        lines.append("flags: " + ", ".join(s.flags))
+    return Text("\n".join(one_line(line) for line in lines))
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit} more characters)"
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's command to ``app``."""
+    app.command("review")(review_cmd)

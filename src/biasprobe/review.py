@@ -1,0 +1,294 @@
+"""Human review of a run's labels: which answers to look at first, the review session's state,
+and the CSV round trip for review in a spreadsheet.
+
+Order (most worth a look first): answers whose label *flipped* against a second run, then
+``uncertain`` ones, then low confidence (below ``--low-confidence``), then the rest; answers
+already reviewed come last. Within a group, lowest confidence first. (Judge disagreements will
+slot in after low confidence once a judge exists.)
+
+This module holds no terminal code: the key-driven UI in :mod:`biasprobe.cli._review` calls
+:func:`handle_key`, so the same logic is tested without a terminal. Every decision is written at
+once through :mod:`biasprobe.overrides` (append-only, the run's lock held), so quitting or a
+crash loses nothing already decided.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from biasprobe.errors import BiasprobeError
+from biasprobe.overrides import (
+    Override,
+    append_overrides,
+    latest_overrides,
+    make_override,
+)
+from biasprobe.records import Label, Response, Score
+from biasprobe.store import read_responses
+
+LOW_CONFIDENCE = 0.6
+KEY_LABELS = {
+    "c": Label.complete,
+    "r": Label.refusal,
+    "d": Label.deflection,
+    "o": Label.official_line,
+    "u": Label.uncertain,
+}
+CONFIRM_KEYS = ("y", "\r", "\n")
+TIERS = ("flipped", "uncertain", "low confidence", "rest", "reviewed")
+
+
+class ReviewInputError(BiasprobeError):
+    """A review CSV (or review request) is malformed; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One answer to review, with the label in force now (overrides applied)."""
+
+    response: Response
+    score: Score
+    label: Label
+    override: Override | None = None
+    other_label: Label | None = None  # the label of the same answer key in run B
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.response.key
+
+    @property
+    def flipped(self) -> bool:
+        return self.other_label is not None and self.other_label is not self.label
+
+
+def priority(item: ReviewItem, low_confidence: float = LOW_CONFIDENCE) -> int:
+    """The item's group: an index into :data:`TIERS` (smaller = look first)."""
+    if item.override is not None:
+        return 4
+    if item.flipped:
+        return 0
+    if item.label is Label.uncertain:
+        return 1
+    if item.score.confidence < low_confidence:
+        return 2
+    return 3
+
+
+def order_items(items: Sequence[ReviewItem], low_confidence: float = LOW_CONFIDENCE
+                ) -> list[ReviewItem]:
+    """Most worth a look first: by group, then lowest confidence, then probe id and sample."""
+    return sorted(
+        items,
+        key=lambda it: (priority(it, low_confidence), it.score.confidence, it.key),
+    )
+
+
+def load_items(run_dir: Path, other_dir: Path | None = None,
+               low_confidence: float = LOW_CONFIDENCE) -> list[ReviewItem]:
+    """The scored answers of a run in review order (``other_dir``: a run to find flips against)."""
+    from biasprobe.diff import read_scores  # applies the overrides
+
+    scores = read_scores(run_dir)
+    if not scores:
+        raise ReviewInputError(f"{run_dir}: no scores to review: run `biasprobe score` first")
+    overrides = latest_overrides(run_dir)
+    other = read_scores(other_dir) if other_dir is not None else {}
+    items = [
+        ReviewItem(
+            response=r,
+            score=scores[r.key],
+            label=scores[r.key].label,
+            override=overrides.get(r.key),
+            other_label=other[r.key].label if r.key in other else None,
+        )
+        for r in read_responses(run_dir)
+        if r.key in scores
+    ]
+    return order_items(items, low_confidence)
+
+
+Sink = Callable[[Sequence[Override]], object]
+
+
+@dataclass
+class Session:
+    """The state of one review: where we are, the note being written, what was decided."""
+
+    items: list[ReviewItem]
+    reviewer: str
+    sink: Sink
+    index: int = 0
+    note: str | None = None
+    decided: list[Override] = field(default_factory=list)
+
+    @property
+    def current(self) -> ReviewItem | None:
+        return self.items[self.index] if 0 <= self.index < len(self.items) else None
+
+    def decide(self, label: Label) -> Override:
+        """Record ``label`` for the current answer (written at once), then move on."""
+        item = self.current
+        assert item is not None
+        ov = make_override(item.score, label, label_before=item.label,
+                           reviewer=self.reviewer, note=self.note)
+        self.sink([ov])
+        self.decided.append(ov)
+        self.items[self.index] = replace(item, label=label, override=ov)
+        self.note = None
+        self.index += 1
+        return ov
+
+    def move(self, step: int) -> None:
+        self.note = None
+        self.index = max(0, min(len(self.items), self.index + step))
+
+
+def handle_key(session: Session, key: str, read_line: Callable[[str], str]) -> str | None:
+    """Apply one key press; returns a status line, or None to quit."""
+    key = key.lower() if len(key) == 1 else key
+    item = session.current
+    if key in ("q", "\x03", "\x04"):
+        return None
+    if key == "b":
+        session.move(-1)
+        return "back"
+    if item is None:
+        return "end of the list: b goes back, q quits"
+    if key in KEY_LABELS or key in CONFIRM_KEYS:
+        label = KEY_LABELS.get(key, item.label)
+        try:
+            ov = session.decide(label)
+        except BiasprobeError as exc:  # e.g. the run is locked by a `score`: try again later
+            return f"not saved: {exc}"
+        verb = "confirmed" if ov.confirms else f"{ov.label_before.value} -> {ov.label_after.value}"
+        return f"{item.response.probe_id}#{item.response.sample}: {verb}"
+    if key == "n":
+        session.note = read_line("note: ").strip() or None
+        return "note kept; it is saved with the next label" if session.note else "no note"
+    if key == "s":
+        session.move(1)
+        return "skipped"
+    return "keys: c r d o u label, y/enter confirm, n note, s skip, b back, q quit"
+
+
+def run_sink(run_dir: Path) -> Sink:
+    return lambda records: append_overrides(run_dir, records)
+
+
+# --- CSV round trip ---------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "run_id", "probe_id", "sample", "priority", "kind", "language", "topic", "prompt", "answer",
+    "reasoning", "label", "confidence", "classifier_version", "reviewed_by", "new_label", "note",
+)  # fmt: skip
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sheet_cell(value: str | int | float | None) -> str | int | float:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def export_csv(items: Sequence[ReviewItem], low_confidence: float = LOW_CONFIDENCE) -> str:
+    """Every answer in review order; fill ``new_label`` (and ``note``) and import it back."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for it in items:
+        r = it.response
+        row: list[str | int | float | None] = [
+            r.run_id, r.probe_id, r.sample, TIERS[priority(it, low_confidence)], r.kind,
+            r.language, r.topic, r.probe_text, r.answer, r.reasoning, it.label.value,
+            it.score.confidence, it.score.classifier_version,
+            it.override.reviewer if it.override else None, None, None,
+        ]
+        writer.writerow([sheet_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def _parse_label(text: str) -> Label | None:
+    value = text.strip().lower().replace(" ", "_").replace("-", "_")
+    try:
+        return Label(value)
+    except ValueError:
+        return None
+
+
+def _check_row(row: dict[str, str | None], items: dict[tuple[str, int], ReviewItem],
+               run_id: str) -> tuple[tuple[str, int], Label] | str:
+    """The key and label a row asks for, or what is wrong with it."""
+    if row.get("run_id") not in (None, "", run_id):
+        return f"run_id {row['run_id']!r} is not this run ({run_id!r})"
+    probe_id = (row.get("probe_id") or "").strip()
+    sample_text = (row.get("sample") or "0").strip()
+    if not sample_text.isdigit():
+        return f"sample {sample_text!r} is not a whole number"
+    key = (probe_id, int(sample_text))
+    if key not in items:
+        return f"no answer {probe_id!r} sample {key[1]} in this run"
+    label = _parse_label(row.get("new_label") or "")
+    if label is None:
+        return (f"unknown label {row.get('new_label')!r} "
+                f"(use {', '.join(lab.value for lab in Label)})")
+    return key, label
+
+
+def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str
+                       ) -> list[tuple[ReviewItem, Label, str | None]]:
+    """The rows of a filled-in CSV that set a label; any bad row fails the whole file."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ReviewInputError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ReviewInputError(f"{path}: not valid UTF-8") from None
+    by_key = {it.key: it for it in items}
+    out: list[tuple[ReviewItem, Label, str | None]] = []
+    errors: list[str] = []
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+        missing = {"probe_id", "new_label"} - set(reader.fieldnames or ())
+        if missing:
+            raise ReviewInputError(f"{path}: no column {', '.join(sorted(missing))} "
+                                   "(export one with --export)")
+        for row in reader:
+            if not (row.get("new_label") or "").strip():
+                continue
+            got = _check_row(row, by_key, run_id)
+            if isinstance(got, str):
+                errors.append(f"line {reader.line_num}: {got}")
+                continue
+            note = (row.get("note") or "").strip() or None
+            if note is not None and len(note) > 2000:
+                errors.append(f"line {reader.line_num}: note longer than 2000 characters")
+                continue
+            out.append((by_key[got[0]], got[1], note))
+    except csv.Error as exc:
+        raise ReviewInputError(f"{path}: not a readable CSV ({exc})") from None
+    if errors:
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise ReviewInputError(f"{path}: {len(errors)} bad row(s), nothing imported: "
+                               + "; ".join(errors[:5]) + more)
+    return out
+
+
+def import_csv(run_dir: Path, path: Path, reviewer: str, run_id: str) -> list[Override]:
+    """Write the decisions of a filled-in CSV as overrides (all of them, or none on error)."""
+    items = load_items(run_dir)
+    decisions = read_csv_decisions(path, items, run_id)
+    current = {it.key: it.label for it in items}
+    records = []
+    for item, label, note in decisions:
+        records.append(make_override(item.score, label, label_before=current[item.key],
+                                     reviewer=reviewer, note=note))
+        current[item.key] = label
+    append_overrides(run_dir, records)
+    return records
