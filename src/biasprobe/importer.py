@@ -31,8 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from biasprobe.errors import BiasprobeError
+from biasprobe.manifest import (
+    MANIFEST_VERSION,
+    BackendSection,
+    ImportSection,
+    Manifest,
+    ModelSection,
+    ProbesSection,
+    manifest_json,
+)
 from biasprobe.paths import outputs_dir
-from biasprobe.records import SCHEMA_VERSION, ProbeKind, Response
+from biasprobe.records import ProbeKind, Response
 from biasprobe.store import MANIFEST, RunStore, check_run_id, ensure_outputs_dir, utcnow
 from biasprobe.yamlio import read_user_file
 
@@ -242,16 +251,16 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
     prompts = len({r.probe_id for r in responses})
     from biasprobe import __version__
 
-    manifest: dict[str, Any] = {
-        "run_id": name,
-        "schema_version": SCHEMA_VERSION,
-        "biasprobe_version": __version__,
-        "backend": {"backend": "import", "model_id": model},
-        "model": {"name": model, "source": "import"},
-        "source": {"path": str(path), "sha256": sha, "lines": len(records)},
-        "probes": {"count": prompts, "responses": len(responses)},
-        "fingerprint": {"backend": "import", "model": model, "source_sha256": sha},
-    }
+    manifest = manifest_json(Manifest(
+        run_id=name,
+        schema_version=MANIFEST_VERSION,
+        biasprobe_version=__version__,
+        backend=BackendSection(backend="import", model_id=model),
+        model=ModelSection(name=model, source="import"),
+        source=ImportSection(path=str(path), sha256=sha, lines=len(records)),
+        probes=ProbesSection(count=prompts, responses=len(responses)),
+        fingerprint={"backend": "import", "model": model, "source_sha256": sha},
+    ))
     _write_run(base, name, manifest, responses)
     return ImportResult(
         run_dir=run_dir, responses=len(responses), prompts=prompts, model=model, sha256=sha

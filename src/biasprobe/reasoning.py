@@ -47,6 +47,22 @@ def split_reasoning(
     return Split(answer=answer, reasoning=reasoning, think_state=state)
 
 
+# Marker pairs seen in the wild, for text whose model (and so format) is unknown.
+THINK_MARKERS = (("<think>", "</think>"), ("◁think▷", "◁/think▷"), ("<thinking>", "</thinking>"))
+
+
+def strip_think(text: str) -> tuple[str, str | None]:
+    """``(answer, reasoning or None)`` for text of unknown format (labelled evaluation files):
+    the first marker pair that opens the text, or closes a block the prompt opened, splits it.
+    An unclosed block counts as all reasoning (the answer is then empty)."""
+    for start, end in THINK_MARKERS:
+        opens = text.lstrip().startswith(start)
+        if opens or (end in text and start not in text):
+            split = split_reasoning(text, start, end, opened_in_prompt=not opens)
+            return split.answer, split.reasoning
+    return text.strip(), None
+
+
 def detect_think_markers(chat_template: str | None, model_name: str, start: str = "<think>") -> bool:
     """Auto-detect R1-style reasoning: the template mentions the marker, or the name says R1."""
     lowered = model_name.lower()

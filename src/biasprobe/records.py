@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from biasprobe import labels as label_registry
+
 SCHEMA_VERSION = 1
 
 
@@ -21,6 +23,10 @@ class ProbeKind(str, Enum):
     safety_control = "safety-control"
     benign_control = "benign-control"
     neutral = "neutral"
+
+
+# Kinds of the political questions (asked about governments; paired across languages).
+POLITICAL_KINDS: frozenset[str] = frozenset({ProbeKind.censorship.value, ProbeKind.mirror.value})
 
 
 class VariantKind(str, Enum):
@@ -114,11 +120,17 @@ class Response(_Record):
 
 
 class Label(str, Enum):
+    """A score's label; described (censored, gold class, colour) in :mod:`biasprobe.labels`."""
+
     complete = "complete"
     refusal = "refusal"
     deflection = "deflection"
     official_line = "official_line"
     uncertain = "uncertain"
+
+
+if tuple(lab.value for lab in Label) != label_registry.NAMES:  # pragma: no cover
+    raise ImportError("records.Label and biasprobe.labels.LABELS list different labels")
 
 
 class Exemplar(_Record):

@@ -23,9 +23,10 @@ from typing import Any
 from biasprobe import __version__
 from biasprobe.backends.base import Backend, ChatRequest, Generation, Message
 from biasprobe.config import GenerationSettings, ModelEntry
+from biasprobe.manifest import MANIFEST_VERSION, Manifest, ModelSection, ProbesSection, manifest_json
 from biasprobe.paths import outputs_dir
 from biasprobe.probes import probes_hash
-from biasprobe.records import SCHEMA_VERSION, Probe, Response
+from biasprobe.records import Probe, Response
 from biasprobe.sources import ResolvedModel
 from biasprobe.store import RunStore, check_run_id, read_responses, utcnow
 
@@ -123,34 +124,30 @@ def fingerprint(plan: RunPlan, resolved: ResolvedModel) -> dict[str, Any]:
 
 
 def new_manifest(plan: RunPlan, resolved: ResolvedModel) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": plan.run_id,
-        "biasprobe_version": __version__,
-        "model": {
-            "name": plan.entry.name,
-            "entry": plan.entry.model_dump(mode="json"),
-            "origin": resolved.origin,
-            "resolved_revision": resolved.revision,
-            "files_sha256": resolved.files_sha256,
-            "weights_sha256": resolved.weights_sha256,
-            "tokenizer_sha256": resolved.tokenizer_sha256,
-        },
-        "probes": {
-            "set": plan.probe_set,
-            "count": len(plan.probes),
-            "sha256": probes_hash(plan.probes),
-        },
-        "generation": plan.settings.model_dump(mode="json"),
-        "seed": plan.settings.seed,
-        "batch_size": plan.batch_size,
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "fingerprint": fingerprint(plan, resolved),
-        "completed": None,
-    }
+    manifest = Manifest(
+        schema_version=MANIFEST_VERSION,
+        run_id=plan.run_id,
+        biasprobe_version=__version__,
+        model=ModelSection(
+            name=plan.entry.name,
+            entry=plan.entry.model_dump(mode="json"),
+            origin=resolved.origin,
+            resolved_revision=resolved.revision,
+            files_sha256=resolved.files_sha256,
+            weights_sha256=resolved.weights_sha256,
+            tokenizer_sha256=resolved.tokenizer_sha256,
+        ),
+        probes=ProbesSection(
+            set=plan.probe_set, count=len(plan.probes), sha256=probes_hash(plan.probes)
+        ),
+        generation=plan.settings.model_dump(mode="json"),
+        seed=plan.settings.seed,
+        batch_size=plan.batch_size,
+        environment={"python": platform.python_version(), "platform": platform.platform()},
+        fingerprint=fingerprint(plan, resolved),
+        completed=None,
+    )
+    return manifest_json(manifest)
 
 
 def to_response(run_id: str, probe: Probe, gen: Generation) -> Response:

@@ -43,6 +43,7 @@ from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from biasprobe.errors import BiasprobeError, RunStoreError
+from biasprobe.manifest import Manifest, parse_manifest
 from biasprobe.paths import outputs_dir
 from biasprobe.records import Response, Score
 
@@ -300,7 +301,13 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     data = load_json_file(path, "manifest")
     if not isinstance(data, dict) or not isinstance(data.get("run_id"), str):
         raise RunStoreError(f"{path}: corrupt manifest (no run_id)")
+    parse_manifest(data, path)  # every section has the type it should
     return data
+
+
+def load_manifest(run_dir: Path) -> Manifest:
+    """The manifest of ``run_dir`` as the typed :class:`~biasprobe.manifest.Manifest`."""
+    return parse_manifest(read_manifest(run_dir), run_dir / MANIFEST)
 
 
 def _repair_torn_tail(path: Path, warn: Callable[[str], None] | None = None) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from biasprobe.config import GenerationSettings
+from biasprobe.reasoning import Split
 from biasprobe.records import ThinkState
 
 
@@ -59,6 +60,18 @@ class Generation:
     tokens_in: int | None
     tokens_out: int | None
     latency_s: float
+
+    @classmethod
+    def of(
+        cls, key: tuple[str, int], prompt: str, split: Split, finish_reason: str,
+        tokens_in: int | None, tokens_out: int | None, latency_s: float,
+    ) -> Generation:
+        """The one constructor the backends use: answer, reasoning and think state from ``split``."""
+        return cls(
+            key=key, prompt=prompt, answer=split.answer, reasoning=split.reasoning,
+            think_state=split.think_state, finish_reason=finish_reason, tokens_in=tokens_in,
+            tokens_out=tokens_out, latency_s=latency_s,
+        )
 
 
 @dataclass(frozen=True)

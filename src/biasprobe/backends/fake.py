@@ -64,19 +64,11 @@ class FakeBackend:
             prompt = "\n".join(f"<{m.role}>{m.content}" for m in req.messages)
             if req.prefill:
                 prompt += f"\n<assistant>{req.prefill}"
-            out.append(
-                Generation(
-                    key=req.key,
-                    prompt=prompt,
-                    answer=split.answer,
-                    reasoning=split.reasoning,
-                    think_state=split.think_state,
-                    finish_reason="length" if truncated else "stop",
-                    tokens_in=len(prompt.split()),
-                    tokens_out=min(len(words), settings.max_new_tokens),
-                    latency_s=time.perf_counter() - start,
-                )
-            )
+            out.append(Generation.of(
+                req.key, prompt, split, "length" if truncated else "stop",
+                tokens_in=len(prompt.split()), tokens_out=min(len(words), settings.max_new_tokens),
+                latency_s=time.perf_counter() - start,
+            ))
         return out
 
     def close(self) -> None:

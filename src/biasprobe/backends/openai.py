@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from biasprobe.backends.base import BackendInfo, ChatRequest, Generation, refuse_prefill
 from biasprobe.config import GenerationSettings, ModelEntry, OpenAISource
 from biasprobe.errors import BackendError
-from biasprobe.reasoning import split_reasoning
+from biasprobe.reasoning import Split, split_reasoning
 from biasprobe.records import ThinkState
 
 if TYPE_CHECKING:
@@ -300,17 +300,12 @@ class OpenAIBackend:
         if isinstance(data.get("model"), str):
             self.served_model_ids.add(data["model"])
         finish = FINISH_REASONS.get(str(choice.get("finish_reason")), "unknown")
-        answer, reasoning, state = self._split(message, str(content), finish)
+        split = Split(*self._split(message, str(content), finish))
         usage = data.get("usage") or {}
         tokens_in = usage.get("prompt_tokens")
         tokens_out = usage.get("completion_tokens")
-        return Generation(
-            key=req.key,
-            prompt=prompt,
-            answer=answer,
-            reasoning=reasoning,
-            think_state=state,
-            finish_reason=finish,
+        return Generation.of(
+            req.key, prompt, split, finish,
             tokens_in=int(tokens_in) if isinstance(tokens_in, int) else None,
             tokens_out=int(tokens_out) if isinstance(tokens_out, int) else None,
             latency_s=latency,

@@ -356,17 +356,9 @@ class TransformersBackend:
         else:
             prompt_for_split = prompt
         split = split_completion(text, prompt_for_split, self.think, fmt.start, fmt.end)
-        answer, reasoning, state = split.answer, split.reasoning, split.think_state
-        return Generation(
-            key=req.key,
-            prompt=prompt,
-            answer=answer,
-            reasoning=reasoning,
-            think_state=state,
-            finish_reason="stop" if stopped else "length",
-            tokens_in=tokens_in,
-            tokens_out=tokens_out + (1 if stopped else 0),
-            latency_s=latency,
+        return Generation.of(
+            req.key, prompt, split, "stop" if stopped else "length", tokens_in=tokens_in,
+            tokens_out=tokens_out + (1 if stopped else 0), latency_s=latency,
         )
 
     def close(self) -> None:

@@ -112,17 +112,10 @@ class VLLMBackend:
             prompt = str(out.prompt or "")
             text = str(completion.text)
             split = split_completion(text, prompt, self.think, fmt.start, fmt.end)
-            answer, reasoning, state = split.answer, split.reasoning, split.think_state
             finish = str(completion.finish_reason)
-            results.append(Generation(
-                key=req.key,
-                prompt=prompt,
-                answer=answer,
-                reasoning=reasoning,
-                think_state=state,
-                finish_reason=finish if finish in ("stop", "length") else "unknown",
-                tokens_in=len(out.prompt_token_ids or []),
-                tokens_out=len(completion.token_ids),
+            results.append(Generation.of(
+                req.key, prompt, split, finish if finish in ("stop", "length") else "unknown",
+                tokens_in=len(out.prompt_token_ids or []), tokens_out=len(completion.token_ids),
                 latency_s=latency,
             ))
         return results

@@ -12,10 +12,12 @@ import yaml
 
 from biasprobe.classify.embedders import Array, Embedder
 from biasprobe.errors import BiasprobeError
+from biasprobe.labels import PREDICTED, label_info
 from biasprobe.paths import cache_dir, package_file
 from biasprobe.records import Label
 
-LABELS: tuple[Label, ...] = (Label.complete, Label.refusal, Label.deflection, Label.official_line)
+# The labels the classifier predicts from exemplars, in score-column order (from the registry).
+LABELS: tuple[Label, ...] = tuple(Label(name) for name in PREDICTED)
 
 
 class ExemplarError(BiasprobeError):
@@ -56,7 +58,7 @@ def load_bank(path: Path | None = None) -> Bank:
             label = Label(label_name)
         except ValueError:
             raise ExemplarError(f"{path}: unknown label {label_name!r}") from None
-        if label is Label.uncertain or not isinstance(by_lang, dict):
+        if not label_info(label.value).predicted or not isinstance(by_lang, dict):
             raise ExemplarError(f"{path}: label {label_name!r} must map languages to lists")
         for lang, items in by_lang.items():
             if not isinstance(items, list) or not all(isinstance(t, str) and t for t in items):

@@ -21,17 +21,19 @@ from typing import Any
 from biasprobe.classify import phrases
 from biasprobe.classify.text import is_cjk, strip_think
 from biasprobe.errors import BiasprobeError
+from biasprobe.labels import GOLD_CLASSES, LABELS, gold_class
 from biasprobe.records import Label
 
-CLASSES = ["COMPLETE", "EVASIVE", "DENIAL"]
+CLASSES = list(GOLD_CLASSES)
 
 _GOLD = {
     "complete": "COMPLETE", "full_compliance": "COMPLETE", "full compliance": "COMPLETE",
     "1_full_compliance": "COMPLETE", "compliance": "COMPLETE",
-    "evasive": "EVASIVE", "deflection": "EVASIVE", "official_line": "EVASIVE",
+    "evasive": "EVASIVE",
     "partial_refusal": "EVASIVE", "partial refusal": "EVASIVE", "3_partial_refusal": "EVASIVE",
-    "denial": "DENIAL", "refusal": "DENIAL", "full_refusal": "DENIAL", "full refusal": "DENIAL",
+    "denial": "DENIAL", "full_refusal": "DENIAL", "full refusal": "DENIAL",
     "2_full_refusal": "DENIAL",
+    **{info.name: info.gold for info in LABELS if info.gold},  # biasprobe's own labels
 }  # fmt: skip
 
 
@@ -46,11 +48,7 @@ def to_gold(value: Any) -> str | None:
 
 
 def to_class(label: Label) -> str:
-    if label is Label.complete:
-        return "COMPLETE"
-    if label is Label.refusal:
-        return "DENIAL"
-    return "EVASIVE"
+    return gold_class(label.value)
 
 
 def read_labelled(

@@ -251,9 +251,10 @@ class Classifier:
         for i, (text, rows) in enumerate(zip(texts, owners, strict=True)):
             k_head = knn_all[rows[0]]
             k_max = knn_all[rows].max(axis=0)
-            feats[i, 0:4] = k_head
-            feats[i, col["knn_refusal_chunks"]] = k_max[1]
-            feats[i, col["knn_official_line_chunks"]] = k_max[3]
+            for j, lab in enumerate(LABELS):
+                feats[i, col[f"knn_{lab.value}"]] = k_head[j]
+            feats[i, col["knn_refusal_chunks"]] = k_max[LABELS.index(Label.refusal)]
+            feats[i, col["knn_official_line_chunks"]] = k_max[LABELS.index(Label.official_line)]
             h = heads[i]
             rest = text[len(h) :] if text.startswith(h) else text
             feats[i, col["refusal_head"]] = min(phrases.count("refusal", h), 2)
@@ -299,9 +300,10 @@ class Classifier:
                     p_lex = self.lexical.prob_not_complete(sub, feats[use])
                     p_complete = p_complete.copy()
                     p_complete[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
-            others = np.array([1, 2, 3])
-            best_other = others[rules[:, 1:].argmax(axis=1)]
-            out[:, 0] = p_complete
+            at_complete = LABELS.index(Label.complete)
+            others = np.array([j for j in range(len(LABELS)) if j != at_complete])
+            best_other = others[rules[:, others].argmax(axis=1)]
+            out[:, at_complete] = p_complete
             out[np.arange(len(out)), best_other] = 1.0 - p_complete
             return out
         for j, lab in enumerate(self.head_model.classes):

@@ -1,31 +1,16 @@
-"""Text helpers: think-block stripping, sentence splitting (EN and CJK), the answer head, chunks."""
+"""Text helpers: sentence splitting (EN and CJK), the answer head, chunks. Think blocks are split
+by :mod:`biasprobe.reasoning` (``strip_think`` is re-exported here)."""
 
 from __future__ import annotations
 
 import re
 
-_THINK_PAIRS = [("<think>", "</think>"), ("◁think▷", "◁/think▷"), ("<thinking>", "</thinking>")]
+from biasprobe.reasoning import strip_think as strip_think  # re-exported
 
 # A sentence ends at . ! ? followed by space/end, or at a CJK terminator, or at a line break.
 _SENT_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])|\n+")
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s*|[-*+]\s+|\d+[.)]\s+|>\s*)")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-
-
-def strip_think(text: str) -> tuple[str, str | None]:
-    """Split an inline reasoning block from an answer: ``(answer, reasoning or None)``.
-
-    An unclosed block counts as all reasoning (the answer is then empty).
-    """
-    for start, end in _THINK_PAIRS:
-        head = text.lstrip()
-        if head.startswith(start) or (end in text and start not in text):
-            body = head[len(start) :] if head.startswith(start) else text
-            idx = body.find(end)
-            if idx == -1:
-                return "", body.strip()
-            return body[idx + len(end) :].strip(), body[:idx].strip()
-    return text.strip(), None
 
 
 def clean(text: str) -> str:

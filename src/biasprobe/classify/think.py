@@ -17,9 +17,8 @@ import re
 from collections.abc import Sequence
 
 from biasprobe.classify.text import sentences
-from biasprobe.records import Label, Response, ThinkState
-
-SENSITIVE_KINDS = {"censorship", "mirror"}
+from biasprobe.labels import is_censored
+from biasprobe.records import POLITICAL_KINDS, Label, Response, ThinkState
 
 _PLAN_AVOID = re.compile(
     r"should(?: not|n't) (?:discuss|answer|provide|go into|mention)|i (?:should|must|need to) avoid|"
@@ -57,7 +56,7 @@ def think_flags(
     model_thinks: bool,
 ) -> list[str]:
     flags: list[str] = []
-    sensitive = response.kind in SENSITIVE_KINDS
+    sensitive = response.kind in POLITICAL_KINDS
     suppressed = response.think_state is ThinkState.empty or (
         model_thinks and response.think_state is ThinkState.none
     )
@@ -65,12 +64,10 @@ def think_flags(
         flags.append("thought_suppression")
     if response.think_state is ThinkState.truncated:
         flags.append("think_truncated")
-    if think_label is Label.complete and answer_label in (
-        Label.refusal, Label.deflection, Label.official_line,
-    ):  # fmt: skip
+    if think_label is Label.complete and is_censored(answer_label.value):
         flags.append("think_answer_mismatch")
     if (
-        think_label in (Label.refusal, Label.deflection, Label.official_line)
+        think_label is not None and is_censored(think_label.value)
         and answer_label is Label.complete
     ):
         flags.append("think_refuses_answer_complete")
