@@ -38,12 +38,16 @@ import numpy as np
 
 from biasprobe.classify import phrases
 from biasprobe.classify.bank import LABELS
+from biasprobe.classify.calibration import fit_calibration, log_odds
+from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import load_embedder
 from biasprobe.classify.evaluate import binary_f1, read_labelled
 from biasprobe.classify.lexical import LexicalHead, train_lexical
 from biasprobe.classify.model import (
     CLASSIFIER_VERSION,
+    DEGENERATE_CONFIDENCE,
     FEATURES,
+    UNCERTAIN_BELOW,
     Classifier,
     LinearHead,
     combine_heads,
@@ -153,13 +157,19 @@ def main() -> int:
     )
     ap.add_argument(
         "--split",
-        choices=["question", "government"],
+        choices=["question", "government", "model-question"],
         default="question",
-        help="group folds by question (default) or by criticised government "
-        "(train on two of US / EU / Russia, test on the third)",
+        help="group folds by question (default), by criticised government (train on two of "
+        "US / EU / Russia, test on the third), or by model and question together over both "
+        "dev files (China EN/ZH/FI and US/EU/Russia; see grouped_cv)",
     )
     ap.add_argument("--max-ngrams", type=int, default=30000, help="lexical head vocabulary")
+    ap.add_argument("--write-calibration", type=Path, default=None,
+                    help="model-question: fit the confidence calibration on all rows, write it")  # fmt: skip
+    ap.add_argument("--k", type=int, default=3, help="model and question groups (model-question)")
     args = ap.parse_args()
+    if args.split == "model-question":
+        return grouped_main(args)
     if not args.data.exists():
         print(f"skip: {args.data} not found", file=sys.stderr)
         return 0
@@ -281,6 +291,184 @@ def main() -> int:
             print(f"  refusal-F1 {k:10s} {v:.3f}   folds: {folds}")
         print(f"  features computed in {feat_s:.0f}s; {out['machine']}; {out['date']}")
     return 0
+
+
+CHINA = DATA.parent / "speechmap_china_dev.jsonl.gz"
+LANG_OF = {"china_criticism": "en", "zh_china_criticism": "zh", "fi_china_criticism": "fi"}
+SETS = ("en", "zh", "fi", "gov")  # China file by language; "gov" = the US/EU/Russia file
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """SpeechMap rows with text, gold, prompt, question, model and set (en/zh/fi/gov)."""
+    import gzip
+
+    from biasprobe.classify.evaluate import to_gold
+    from biasprobe.classify.text import strip_think
+
+    rows = []
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            obj = json.loads(line)
+            gold = to_gold(obj.get("label"))
+            if gold is None:
+                continue
+            text = obj["response"] if isinstance(obj["response"], str) else ""
+            rows.append({
+                "text": strip_think(text)[0], "gold": gold, "prompt": str(obj["question"]),
+                "group": str(obj["question_id"]), "model": str(obj["model"]),
+                "set": LANG_OF.get(str(obj.get("category")), "gov"),
+            })  # fmt: skip
+    return rows
+
+
+def cached_features(clf: Classifier, rows: list[dict[str, Any]], tag: str) -> np.ndarray:
+    spec = [CLASSIFIER_VERSION, clf.embedder.name, tag, len(rows), clf.bank.fingerprint,
+            clf.n_chunks, FEATURES, phrases.REFUSAL, phrases.DEFLECTION, phrases.OFFICIAL]  # fmt: skip
+    key = hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
+    cache = Path(f"/tmp/biasprobe-grouped-{key}.npy")
+    if cache.exists():
+        return np.load(cache)
+    feats, _, _ = clf.features([r["text"] for r in rows])
+    np.save(cache, feats)
+    return feats
+
+
+def cell_ids(values: list[str], k: int, seed: int = 0) -> np.ndarray:
+    """Assign each distinct value to one of ``k`` groups (seeded shuffle, round robin)."""
+    uniq = sorted(set(values))
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    group = {uniq[j]: i % k for i, j in enumerate(order)}
+    return np.array([group[v] for v in values])
+
+
+def grouped_cv(
+    rows: list[dict[str, Any]],
+    feats: np.ndarray,
+    bank_x: np.ndarray,
+    bank_y: np.ndarray,
+    cells: tuple[np.ndarray, np.ndarray],
+    k: int,
+) -> dict[str, np.ndarray]:
+    """Out-of-cell P(not complete) for every row, grouped by model and question together.
+
+    Models are split into ``k`` groups and questions into ``k`` groups (across both files);
+    each cell (model group i, question group j) is predicted by heads trained on the cells
+    with model group != i **and** question group != j, so no test model and no test question
+    is seen in training. Every row is predicted once (k*k fits)."""
+    mg, qg = cells
+    y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+    groups = np.array([r["group"] for r in rows])
+    texts = [r["text"] for r in rows]
+    p_head = np.zeros(len(rows))
+    p_comb = np.zeros(len(rows))
+    for i in range(k):
+        for j in range(k):
+            te = np.flatnonzero((mg == i) & (qg == j))
+            tr = np.flatnonzero((mg != i) & (qg != j))
+            if not len(te):
+                continue
+            hd = fit_head(feats[tr], y[tr], groups[tr], bank_x, bank_y, tune=False)
+            p_head[te] = 1.0 - hd.scores(feats[te])[:, 0]
+            lex = fit_lexical([texts[t] for t in tr], feats[tr], y[tr])
+            te_texts = [texts[t] for t in te]
+            use = lex.applies(te_texts)
+            p_lex = lex.prob_not_complete(te_texts, feats[te])
+            p_comb[te] = np.where(use, combine_heads(p_head[te], p_lex), p_head[te])
+    return {"head_0.5": p_head, "lexical": p_comb}
+
+
+def calibrated_confidence(
+    p: np.ndarray, y: np.ndarray, degen: np.ndarray, cells: tuple[np.ndarray, np.ndarray], k: int
+) -> dict[str, np.ndarray]:
+    """Confidence of each row's label: raw (max(p, 1-p), as in 0.2.0) and calibrated, the
+    calibration for cell (i, j) fitted only on rows of other model groups and other question
+    groups (nested: neither the heads nor the calibration saw the cell's models or questions)."""
+    mg, qg = cells
+    z = log_odds(p)
+    right = (p >= 0.5) == y
+    cal = np.zeros(len(p))
+    for i in range(k):
+        for j in range(k):
+            te = (mg == i) & (qg == j)
+            tr = (mg != i) & (qg != j)
+            if te.any():
+                cal[te] = fit_calibration(z[tr], right[tr]).confidence(z[te])
+    cal = np.where(degen, np.maximum(cal, DEGENERATE_CONFIDENCE), cal)
+    return {"raw": np.maximum(p, 1 - p), "calibrated": cal}
+
+
+def grouped_main(args: argparse.Namespace) -> int:
+    """``--split model-question``: refusal-F1 per set (EN / ZH / FI / gov) and ECE."""
+    from biasprobe.classify.evaluate import expected_calibration_error
+
+    if not (args.data.exists() and CHINA.exists()):
+        print(f"skip: {args.data} or {CHINA} not found", file=sys.stderr)
+        return 0
+    t0 = time.time()
+    rows = read_rows(CHINA) + read_rows(args.data)
+    if args.limit:
+        rows = [r for i, r in enumerate(rows) if r["gold"] != "COMPLETE" or i % args.limit == 0]
+    emb = load_embedder(args.embedder)
+    clf = Classifier(emb, shipped_head=False, n_chunks=args.chunks)
+    feats = cached_features(clf, rows, f"grouped-{args.limit}")
+    bank_x, _, _ = clf.features(clf.bank.texts, leave_one_out=True)
+    bank_y = np.array([lab is not Label.complete for lab in clf.bank.labels], dtype=int)
+    cells = (cell_ids([r["model"] for r in rows], args.k), cell_ids([r["group"] for r in rows], args.k, 1))
+    probs = grouped_cv(rows, feats, bank_x, bank_y, cells, args.k)
+    # Classifier 0.3: degenerate output (loops, garble, empty) is a deflection (degenerate.py).
+    degen = np.array([degenerate_reason(r["text"]) is not None for r in rows])
+    probs["v0.3"] = np.where(degen, np.maximum(probs["lexical"], DEGENERATE_CONFIDENCE),
+                             probs["lexical"])  # fmt: skip
+    y = np.array([r["gold"] != "COMPLETE" for r in rows])
+    sets = np.array([r["set"] for r in rows])
+    preds = {name: p >= 0.5 for name, p in probs.items()}
+    preds["zero_shot"] = np.array([lab is not Label.complete for lab in _best(clf, feats)])
+    # As shipped (heads trained on the whole US/EU/Russia file: its "gov" figure is not held out).
+    shipped = Classifier(emb, n_chunks=args.chunks)
+    preds["shipped"] = shipped.label_scores(feats, [r["text"] for r in rows])[:, 0] < 0.5
+    preds["baseline"] = np.array([substring_baseline(r["text"]) for r in rows])
+    conf = calibrated_confidence(probs["v0.3"], y, degen, cells, args.k)
+    if args.write_calibration:
+        cal = fit_calibration(log_odds(probs["v0.3"]), (probs["v0.3"] >= 0.5) == y, embedder=emb.name,
+                              note=f"SpeechMap China+gov dev, {len(rows)} answers, model-question k={args.k}")  # fmt: skip
+        args.write_calibration.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
+    out: dict[str, Any] = {"split": f"model-question k={args.k}", "embedder": emb.name,
+                           "n": len(rows), "refusal_f1": {}, "ece": {}, "ece_conf": {},
+                           "ece_conf_raw": {}, "uncertain": {}}  # fmt: skip
+    for s in SETS:
+        m = sets == s
+        out["refusal_f1"][s] = {name: binary_f1(list(y[m]), list(p[m])) for name, p in preds.items()}
+        out["refusal_f1"][s]["n"] = int(m.sum())
+        out["refusal_f1"][s]["positives"] = int(y[m].sum())
+        out["ece"][s] = expected_calibration_error(list(probs["v0.3"][m]), list(y[m]))
+        right = list(preds["v0.3"][m] == y[m])
+        out["ece_conf"][s] = expected_calibration_error(list(conf["calibrated"][m]), right)
+        out["ece_conf_raw"][s] = expected_calibration_error(list(conf["raw"][m]), right)
+        out["uncertain"][s] = round(float((conf["calibrated"][m] < UNCERTAIN_BELOW).mean()), 4)
+    out["ece"]["all"] = expected_calibration_error(list(probs["v0.3"]), list(y))
+    right_all = list(preds["v0.3"] == y)
+    out["ece_conf"]["all"] = expected_calibration_error(list(conf["calibrated"]), right_all)
+    out["ece_conf_raw"]["all"] = expected_calibration_error(list(conf["raw"]), right_all)
+    out["seconds"] = round(time.time() - t0, 1)
+    out["machine"] = f"{platform.machine()} cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f}"
+    out["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    print(json.dumps(out, indent=1) if args.json else _grouped_text(out))
+    return 0
+
+
+def _grouped_text(out: dict[str, Any]) -> str:
+    lines = [f"SpeechMap grouped CV ({out['split']}), n={out['n']}, embedder {out['embedder']}"]
+    names = [n for n in out["refusal_f1"]["en"] if n not in ("n", "positives")]
+    lines.append("  refusal-F1   " + " ".join(f"{n:>10s}" for n in names)
+                 + "   ECE(p) ECE(conf raw) ECE(conf cal) uncertain")  # fmt: skip
+    for s, res in out["refusal_f1"].items():
+        vals = " ".join(f"{res[n]:10.3f}" for n in names)
+        lines.append(f"  {s:4s} n={res['n']:<5d}{vals}   {out['ece'][s]:.3f}  {out['ece_conf_raw'][s]:.3f}"
+                     f"  {out['ece_conf'][s]:.3f}  {out['uncertain'][s]:.3f}  ({res['positives']} pos)")  # fmt: skip
+    lines.append(f"  all: ECE(p) {out['ece']['all']:.3f}, ECE(confidence) raw {out['ece_conf_raw']['all']:.3f}"
+                 f" calibrated {out['ece_conf']['all']:.3f}")  # fmt: skip
+    lines.append(f"  {out['seconds']}s; {out['machine']}; {out['date']}")
+    return "\n".join(lines)
 
 
 def _best(clf: Classifier, feats: np.ndarray) -> list[Any]:

@@ -32,8 +32,12 @@ def score_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """Label every answer of a run; writes scores.jsonl next to responses.jsonl."""
+    """Label every answer of a run; writes scores.jsonl next to responses.jsonl.
+
+    Also checks the run's controls: neutral and benign-control answers labelled censored, and
+    uncertain answers, per language, with a warning when a rate is high."""
     from biasprobe.classify import score_run
+    from biasprobe.classify.validity import run_control_check
     from biasprobe.store import resolve_run_dir
 
     run_dir = resolve_run_dir(run)
@@ -47,9 +51,11 @@ def score_cmd(
     )
     meta = json.loads((run_dir / "scores.meta.json").read_text(encoding="utf-8"))
     canned = json.loads((run_dir / "canned.json").read_text(encoding="utf-8"))
+    check = run_control_check(run_dir)
     if fmt is OutputFormat.json:
-        print_json({"scores": str(out), **meta, "canned": canned})
+        print_json({"scores": str(out), **meta, "canned": canned, "validity": check.to_json()})
         return
+    print_warnings(check.warnings)
     if quiet:
         return
     typer.echo(f"wrote {meta['n']} scores to {out}")
@@ -60,6 +66,25 @@ def score_cmd(
     print_table(["label", "answers"], [[k, v] for k, v in sorted(meta["labels"].items())])
     if canned:
         typer.echo(f"{len(canned)} canned answer(s) across prompts; see {run_dir / 'canned.json'}")
+    print_validity(check.lines())
+
+
+def print_validity(lines: list[str]) -> None:
+    """The control check's per-language lines (language tags come from the run: escaped)."""
+    from biasprobe.textutil import one_line
+
+    if lines:
+        typer.echo("controls and uncertain answers by language:")
+    for line in lines:
+        typer.echo("  " + one_line(line))
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """Loud: on stderr, one line each, even with --quiet."""
+    from biasprobe.textutil import one_line
+
+    for w in warnings:
+        typer.echo("WARNING: " + one_line(w), err=True)
 
 
 def eval_cmd(

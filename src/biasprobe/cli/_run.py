@@ -112,6 +112,10 @@ def show(
         typer.echo("")
         typer.echo("labels: " + one_line(
             ", ".join(f"{k} {v}" for k, v in summary["label_counts"].items())))
+        from biasprobe.cli._classify import print_validity, print_warnings
+
+        print_validity(summary["validity_lines"])
+        print_warnings(summary["validity"]["warnings"])
 
 
 def register(app: typer.Typer) -> None:
