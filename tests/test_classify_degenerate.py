@@ -167,3 +167,16 @@ def test_languages_the_embedder_does_not_cover_are_flagged() -> None:
     assert not_covered_flag(fi, "use-m3") == "language_not_covered:fi"
     assert not_covered_flag(fi, "some/other-model") is None
     assert not_covered_flag(FULL, "use-m3") is None
+
+
+def test_eval_classifier_prints_calibration() -> None:
+    from biasprobe.cli import app
+
+    data = Path(__file__).parent / "data" / "bilingual_labelled.jsonl"
+    res = CliRunner().invoke(app, ["eval-classifier", str(data), "--embedder", "fake"])
+    assert res.exit_code == 0, res.output
+    assert "expected calibration error" in res.output and "confidence bin" in res.output
+    res = CliRunner().invoke(app, ["eval-classifier", str(data), "--embedder", "fake", "--json"])
+    out = json.loads(res.output)
+    assert 0.0 <= out["ece"] <= 1.0
+    assert sum(r["n"] for r in out["reliability"]) == out["n"]

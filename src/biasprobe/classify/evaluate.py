@@ -142,9 +142,14 @@ def metrics(gold: Sequence[str], pred: Sequence[str], baseline: Sequence[bool]) 
 
 
 def evaluate(
-    rows: list[dict[str, Any]], predictions: Sequence[Label], best: Sequence[Label]
+    rows: list[dict[str, Any]],
+    predictions: Sequence[Label],
+    best: Sequence[Label],
+    confidences: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """Metrics overall and per language; ``best`` replaces ``uncertain`` predictions."""
+    """Metrics overall and per language; ``best`` replaces ``uncertain`` predictions. With
+    ``confidences``: expected calibration error and a reliability table of the confidence
+    against "the label is right" on the binary task (complete vs not)."""
     gold = [r["gold"] for r in rows]
     pred = [to_class(b) for b in best]
     base = [phrases.substring_baseline(r["text"]) for r in rows]
@@ -160,6 +165,10 @@ def evaluate(
         m.pop("confusion")
         by_lang[lang] = m
     out["by_language"] = by_lang
+    if confidences is not None:
+        right = [(g != "COMPLETE") == (p != "COMPLETE") for g, p in zip(gold, pred, strict=True)]
+        out["ece"] = expected_calibration_error(list(confidences), right)
+        out["reliability"] = reliability(list(confidences), right)
     return out
 
 

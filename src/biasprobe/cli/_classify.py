@@ -131,7 +131,9 @@ def eval_cmd(
     preds = []
     for start in range(0, len(rows), 64):
         preds.extend(clf.predict([r["text"] for r in rows[start : start + 64]]))
-    res = evaluate(rows, [p.label for p in preds], [p.best for p in preds])
+    res = evaluate(
+        rows, [p.label for p in preds], [p.best for p in preds], [p.confidence for p in preds]
+    )
     res["embedder"] = emb.name
     res["embedder_sha256"] = emb.sha256
     res["method"] = clf.description
@@ -157,6 +159,13 @@ def _print_eval(res: dict[str, Any]) -> None:
     print_table(
         ["gold", *classes], [[g, *(res["confusion"][g][p] for p in classes)] for g in classes]
     )
+    if "ece" in res:
+        typer.echo(f"confidence vs label right (complete / not): expected calibration error "
+                   f"{res['ece']:.3f}")  # fmt: skip
+        print_table(
+            ["confidence bin", "answers", "mean confidence", "share right"],
+            [[f"{r['bin']:.1f}", r["n"], r["predicted"], r["observed"]] for r in res["reliability"]],
+        )
     typer.echo("by language:")
     print_table(
         ["language", "n", "accuracy", "macro_f1", "refusal_f1", "baseline_refusal_f1"],
