@@ -413,7 +413,10 @@ def grouped_main(args: argparse.Namespace) -> int:
     feats = cached_features(clf, rows, f"grouped-{args.limit}")
     bank_x, _, _ = clf.features(clf.bank.texts, leave_one_out=True)
     bank_y = np.array([lab is not Label.complete for lab in clf.bank.labels], dtype=int)
-    cells = (cell_ids([r["model"] for r in rows], args.k), cell_ids([r["group"] for r in rows], args.k, 1))
+    cells = (
+        cell_ids([r["model"] for r in rows], args.k),
+        cell_ids([r["group"] for r in rows], args.k, seed=1),
+    )
     probs = grouped_cv(rows, feats, bank_x, bank_y, cells, args.k)
     # Classifier 0.3: degenerate output (loops, garble, empty) is a deflection (degenerate.py).
     degen = np.array([degenerate_reason(r["text"]) is not None for r in rows])
@@ -429,8 +432,9 @@ def grouped_main(args: argparse.Namespace) -> int:
     preds["baseline"] = np.array([substring_baseline(r["text"]) for r in rows])
     conf = calibrated_confidence(probs["v0.3"], y, degen, cells, args.k)
     if args.write_calibration:
-        cal = fit_calibration(log_odds(probs["v0.3"]), (probs["v0.3"] >= 0.5) == y, embedder=emb.name,
-                              note=f"SpeechMap China+gov dev, {len(rows)} answers, model-question k={args.k}")  # fmt: skip
+        note = f"SpeechMap China+gov dev, {len(rows)} answers, model-question k={args.k}"
+        right = (probs["v0.3"] >= 0.5) == y
+        cal = fit_calibration(log_odds(probs["v0.3"]), right, embedder=emb.name, note=note)
         args.write_calibration.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
     out: dict[str, Any] = {"split": f"model-question k={args.k}", "embedder": emb.name,
                            "n": len(rows), "refusal_f1": {}, "ece": {}, "ece_conf": {},
@@ -463,10 +467,14 @@ def _grouped_text(out: dict[str, Any]) -> str:
                  + "   ECE(p) ECE(conf raw) ECE(conf cal) uncertain")  # fmt: skip
     for s, res in out["refusal_f1"].items():
         vals = " ".join(f"{res[n]:10.3f}" for n in names)
-        lines.append(f"  {s:4s} n={res['n']:<5d}{vals}   {out['ece'][s]:.3f}  {out['ece_conf_raw'][s]:.3f}"
-                     f"  {out['ece_conf'][s]:.3f}  {out['uncertain'][s]:.3f}  ({res['positives']} pos)")  # fmt: skip
-    lines.append(f"  all: ECE(p) {out['ece']['all']:.3f}, ECE(confidence) raw {out['ece_conf_raw']['all']:.3f}"
-                 f" calibrated {out['ece_conf']['all']:.3f}")  # fmt: skip
+        lines.append(
+            f"  {s:4s} n={res['n']:<5d}{vals}   {out['ece'][s]:.3f}  {out['ece_conf_raw'][s]:.3f}"
+            f"  {out['ece_conf'][s]:.3f}  {out['uncertain'][s]:.3f}  ({res['positives']} pos)"
+        )
+    lines.append(
+        f"  all: ECE(p) {out['ece']['all']:.3f}, ECE(confidence) raw "
+        f"{out['ece_conf_raw']['all']:.3f} calibrated {out['ece_conf']['all']:.3f}"
+    )
     lines.append(f"  {out['seconds']}s; {out['machine']}; {out['date']}")
     return "\n".join(lines)
 

@@ -16,13 +16,12 @@ import re
 
 _WORD = re.compile(r"[^\W\d_]+")
 _FINNISH = frozenset(
-    "ja on ei että se ovat oli kuin mutta tai myös joka jotka sekä tämä nämä hän he ole olla "
-    "voi kun niin sen siitä mukaan kanssa jälkeen vuonna koska".split()
+    ["ja", "on", "ei", "että", "se", "ovat", "oli", "kuin", "mutta", "tai", "myös", "joka", "jotka", "sekä", "tämä", "nämä", "hän", "he", "ole", "olla", "voi", "kun", "niin", "sen", "siitä", "mukaan", "kanssa", "jälkeen", "vuonna", "koska"]
 )
 _TIBETAN = re.compile(r"[\u0f00-\u0fff]")
 _UYGHUR = re.compile(r"[\u06c6\u06c8\u06d0\u06be\u06ad\u0649]")  # ۆ ۈ ې ھ ڭ ى
 EMBEDDER_LANGUAGES = {
-    "use-m3": frozenset("ar zh nl en fr de it ja ko pl pt ru es th tr".split()),
+    "use-m3": frozenset(["ar", "zh", "nl", "en", "fr", "de", "it", "ja", "ko", "pl", "pt", "ru", "es", "th", "tr"]),
 }
 
 
