@@ -16,12 +16,18 @@ import re
 
 _WORD = re.compile(r"[^\W\d_]+")
 _FINNISH = frozenset(
-    ["ja", "on", "ei", "että", "se", "ovat", "oli", "kuin", "mutta", "tai", "myös", "joka", "jotka", "sekä", "tämä", "nämä", "hän", "he", "ole", "olla", "voi", "kun", "niin", "sen", "siitä", "mukaan", "kanssa", "jälkeen", "vuonna", "koska"]
+    [
+        "ja", "on", "ei", "että", "se", "ovat", "oli", "kuin", "mutta", "tai", "myös", "joka",
+        "jotka", "sekä", "tämä", "nämä", "hän", "he", "ole", "olla", "voi", "kun", "niin", "sen",
+        "siitä", "mukaan", "kanssa", "jälkeen", "vuonna", "koska",
+    ]
 )
 _TIBETAN = re.compile(r"[\u0f00-\u0fff]")
 _UYGHUR = re.compile(r"[\u06c6\u06c8\u06d0\u06be\u06ad\u0649]")  # ۆ ۈ ې ھ ڭ ى
 EMBEDDER_LANGUAGES = {
-    "use-m3": frozenset(["ar", "zh", "nl", "en", "fr", "de", "it", "ja", "ko", "pl", "pt", "ru", "es", "th", "tr"]),
+    "use-m3": frozenset([
+        "ar", "zh", "nl", "en", "fr", "de", "it", "ja", "ko", "pl", "pt", "ru", "es", "th", "tr",
+    ]),
 }
 
 
@@ -30,9 +36,10 @@ def uncovered_language(text: str, max_chars: int = 2000) -> str | None:
     t = text[:max_chars]
     if not t.strip():
         return None
-    letters = len(re.findall(r"[^\W\d_]", t))
-    if letters and len(_TIBETAN.findall(t)) / letters > 0.3:
-        return "bo"
+    if _TIBETAN.search(t):
+        letters = len(re.findall(r"[^\W\d_]", t))
+        if letters and len(_TIBETAN.findall(t)) / letters > 0.3:
+            return "bo"
     if len(_UYGHUR.findall(t)) >= 3:
         return "ug"
     words = _WORD.findall(t.lower())
