@@ -166,6 +166,8 @@ def main() -> int:
     ap.add_argument("--max-ngrams", type=int, default=30000, help="lexical head vocabulary")
     ap.add_argument("--write-calibration", type=Path, default=None,
                     help="model-question: fit the confidence calibration on all rows, write it")  # fmt: skip
+    ap.add_argument("--no-cv", action="store_true",
+                    help="model-question: skip the per-cell retraining (shipped heads only)")  # fmt: skip
     ap.add_argument("--k", type=int, default=3, help="model and question groups (model-question)")
     args = ap.parse_args()
     if args.split == "model-question":
@@ -322,7 +324,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def cached_features(clf: Classifier, rows: list[dict[str, Any]], tag: str) -> np.ndarray:
-    spec = [CLASSIFIER_VERSION, clf.embedder.name, tag, len(rows), clf.bank.fingerprint,
+    spec = [clf.embedder.name, tag, len(rows), clf.bank.fingerprint,
             clf.n_chunks, FEATURES, phrases.REFUSAL, phrases.DEFLECTION, phrases.OFFICIAL]  # fmt: skip
     key = hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
     cache = Path(f"/tmp/biasprobe-grouped-{key}.npy")
@@ -377,12 +379,41 @@ def grouped_cv(
     return {"head_0.5": p_head, "lexical": p_comb}
 
 
+def write_heads(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    feats: np.ndarray,
+    bank_x: np.ndarray,
+    bank_y: np.ndarray,
+    embedder: str,
+) -> None:
+    """``--write-head`` / ``--write-lexical`` with ``--split model-question``: the shipped
+    recipe trained on every row of both dev files (EN, ZH, FI China answers and the
+    US/EU/Russia file) plus the exemplar bank."""
+    y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+    groups = np.array([r["group"] for r in rows])
+    what = f"SpeechMap China (EN/ZH/FI) + US/EU/Russia dev, {len(rows)} answers"
+    if args.write_head:
+        hd = fit_head(feats, y, groups, bank_x, bank_y, embedder=embedder, tune=False,
+                      note=f"binary, balanced, {what} + exemplar bank")  # fmt: skip
+        args.write_head.write_text(json.dumps(hd.to_json(), indent=1) + "\n")
+    if args.write_lexical:
+        lex = fit_lexical([r["text"] for r in rows], feats, y, embedder=embedder, note=what)
+        lex.save(args.write_lexical)
+
+
 def calibrated_confidence(
-    p: np.ndarray, y: np.ndarray, degen: np.ndarray, cells: tuple[np.ndarray, np.ndarray], k: int
+    p: np.ndarray,
+    y: np.ndarray,
+    degen: np.ndarray,
+    cells: tuple[np.ndarray, np.ndarray],
+    k: int,
+    fit_on: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Confidence of each row's label: raw (max(p, 1-p), as in 0.2.0) and calibrated, the
     calibration for cell (i, j) fitted only on rows of other model groups and other question
-    groups (nested: neither the heads nor the calibration saw the cell's models or questions)."""
+    groups among the ``fit_on`` rows (nested: the calibration never saw the cell's models or
+    questions)."""
     mg, qg = cells
     z = log_odds(p)
     right = (p >= 0.5) == y
@@ -390,7 +421,7 @@ def calibrated_confidence(
     for i in range(k):
         for j in range(k):
             te = (mg == i) & (qg == j)
-            tr = (mg != i) & (qg != j)
+            tr = (mg != i) & (qg != j) & fit_on
             if te.any():
                 cal[te] = fit_calibration(z[tr], right[tr]).confidence(z[te])
     cal = np.where(degen, np.maximum(cal, DEGENERATE_CONFIDENCE), cal)
@@ -398,9 +429,15 @@ def calibrated_confidence(
 
 
 def grouped_main(args: argparse.Namespace) -> int:
-    """``--split model-question``: refusal-F1 per set (EN / ZH / FI / gov) and ECE."""
-    from biasprobe.classify.evaluate import expected_calibration_error
+    """``--split model-question``: refusal-F1 per set (EN / ZH / FI / gov), ECE, uncertain.
 
+    Columns: ``head_0.5`` / ``lexical`` (the 0.2.0 recipe retrained per cell, see
+    :func:`grouped_cv`) and ``v0.3`` (``lexical`` + degenerate rules), skipped with ``--no-cv``;
+    ``shipped`` (the shipped heads, trained on the whole US/EU/Russia file: on ``gov`` not held
+    out; on the China file nothing of it was seen) and ``shipped_v0.3`` (+ degenerate rules,
+    the default scoring path); ``zero_shot`` (built-in weights); ``baseline`` (substrings).
+    Calibration and ECE are for ``shipped_v0.3``; the calibration of each cell is fitted on the
+    China rows of the other model and question groups only."""
     if not (args.data.exists() and CHINA.exists()):
         print(f"skip: {args.data} or {CHINA} not found", file=sys.stderr)
         return 0
@@ -417,47 +454,62 @@ def grouped_main(args: argparse.Namespace) -> int:
         cell_ids([r["model"] for r in rows], args.k),
         cell_ids([r["group"] for r in rows], args.k, seed=1),
     )
-    probs = grouped_cv(rows, feats, bank_x, bank_y, cells, args.k)
-    # Classifier 0.3: degenerate output (loops, garble, empty) is a deflection (degenerate.py).
     degen = np.array([degenerate_reason(r["text"]) is not None for r in rows])
-    probs["v0.3"] = np.where(degen, np.maximum(probs["lexical"], DEGENERATE_CONFIDENCE),
-                             probs["lexical"])  # fmt: skip
+    probs = {} if args.no_cv else grouped_cv(rows, feats, bank_x, bank_y, cells, args.k)
+    if probs:
+        probs["v0.3"] = _with_degenerate(probs["lexical"], degen)
+    shipped = Classifier(emb, n_chunks=args.chunks)
+    probs["shipped"] = 1.0 - shipped.label_scores(feats, [r["text"] for r in rows])[:, 0]
+    probs["shipped_v0.3"] = _with_degenerate(probs["shipped"], degen)
     y = np.array([r["gold"] != "COMPLETE" for r in rows])
     sets = np.array([r["set"] for r in rows])
     preds = {name: p >= 0.5 for name, p in probs.items()}
     preds["zero_shot"] = np.array([lab is not Label.complete for lab in _best(clf, feats)])
-    # As shipped (heads trained on the whole US/EU/Russia file: its "gov" figure is not held out).
-    shipped = Classifier(emb, n_chunks=args.chunks)
-    preds["shipped"] = shipped.label_scores(feats, [r["text"] for r in rows])[:, 0] < 0.5
     preds["baseline"] = np.array([substring_baseline(r["text"]) for r in rows])
-    conf = calibrated_confidence(probs["v0.3"], y, degen, cells, args.k)
+    china = sets != "gov"
+    conf = calibrated_confidence(probs["shipped_v0.3"], y, degen, cells, args.k, china)
     if args.write_calibration:
-        note = f"SpeechMap China+gov dev, {len(rows)} answers, model-question k={args.k}"
-        right = (probs["v0.3"] >= 0.5) == y
-        cal = fit_calibration(log_odds(probs["v0.3"]), right, embedder=emb.name, note=note)
+        note = f"shipped heads on the SpeechMap China dev file (EN/ZH/FI), {int(china.sum())} answers"
+        p_c = probs["shipped_v0.3"][china]
+        cal = fit_calibration(log_odds(p_c), (p_c >= 0.5) == y[china], embedder=emb.name, note=note)
         args.write_calibration.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
-    out: dict[str, Any] = {"split": f"model-question k={args.k}", "embedder": emb.name,
-                           "n": len(rows), "refusal_f1": {}, "ece": {}, "ece_conf": {},
-                           "ece_conf_raw": {}, "uncertain": {}}  # fmt: skip
-    for s in SETS:
-        m = sets == s
-        out["refusal_f1"][s] = {name: binary_f1(list(y[m]), list(p[m])) for name, p in preds.items()}
-        out["refusal_f1"][s]["n"] = int(m.sum())
-        out["refusal_f1"][s]["positives"] = int(y[m].sum())
-        out["ece"][s] = expected_calibration_error(list(probs["v0.3"][m]), list(y[m]))
-        right = list(preds["v0.3"][m] == y[m])
-        out["ece_conf"][s] = expected_calibration_error(list(conf["calibrated"][m]), right)
-        out["ece_conf_raw"][s] = expected_calibration_error(list(conf["raw"][m]), right)
-        out["uncertain"][s] = round(float((conf["calibrated"][m] < UNCERTAIN_BELOW).mean()), 4)
-    out["ece"]["all"] = expected_calibration_error(list(probs["v0.3"]), list(y))
-    right_all = list(preds["v0.3"] == y)
-    out["ece_conf"]["all"] = expected_calibration_error(list(conf["calibrated"]), right_all)
-    out["ece_conf_raw"]["all"] = expected_calibration_error(list(conf["raw"]), right_all)
-    out["seconds"] = round(time.time() - t0, 1)
-    out["machine"] = f"{platform.machine()} cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f}"
-    out["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_heads(args, rows, feats, bank_x, bank_y, emb.name)
+    out = _grouped_report(y, sets, preds, probs["shipped_v0.3"], conf)
+    out.update({"split": f"model-question k={args.k}", "embedder": emb.name, "n": len(rows),
+                "seconds": round(time.time() - t0, 1),
+                "machine": f"{platform.machine()} cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f}",
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds")})  # fmt: skip
     print(json.dumps(out, indent=1) if args.json else _grouped_text(out))
     return 0
+
+
+def _with_degenerate(p: np.ndarray, degen: np.ndarray) -> np.ndarray:
+    """Classifier 0.3: degenerate output (loops, garble, empty) is a deflection."""
+    return np.where(degen, np.maximum(p, DEGENERATE_CONFIDENCE), p)
+
+
+def _grouped_report(
+    y: np.ndarray,
+    sets: np.ndarray,
+    preds: dict[str, np.ndarray],
+    p: np.ndarray,
+    conf: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    from biasprobe.classify.evaluate import expected_calibration_error as ece
+
+    out: dict[str, Any] = {"refusal_f1": {}, "ece": {}, "ece_conf": {}, "ece_conf_raw": {},
+                           "uncertain": {}}  # fmt: skip
+    right = (p >= 0.5) == y
+    masks = {s: sets == s for s in SETS} | {"all": np.ones(len(y), dtype=bool)}
+    for s, m in masks.items():
+        if s != "all":
+            res = {name: binary_f1(list(y[m]), list(q[m])) for name, q in preds.items()}
+            out["refusal_f1"][s] = res | {"n": int(m.sum()), "positives": int(y[m].sum())}
+        out["ece"][s] = ece(list(p[m]), list(y[m]))
+        out["ece_conf"][s] = ece(list(conf["calibrated"][m]), list(right[m]))
+        out["ece_conf_raw"][s] = ece(list(conf["raw"][m]), list(right[m]))
+        out["uncertain"][s] = round(float((conf["calibrated"][m] < UNCERTAIN_BELOW).mean()), 4)
+    return out
 
 
 def _grouped_text(out: dict[str, Any]) -> str:
@@ -473,7 +525,8 @@ def _grouped_text(out: dict[str, Any]) -> str:
         )
     lines.append(
         f"  all: ECE(p) {out['ece']['all']:.3f}, ECE(confidence) raw "
-        f"{out['ece_conf_raw']['all']:.3f} calibrated {out['ece_conf']['all']:.3f}"
+        f"{out['ece_conf_raw']['all']:.3f} calibrated {out['ece_conf']['all']:.3f}, uncertain "
+        f"{out['uncertain']['all']:.3f} (ECE and uncertain: shipped_v0.3)"
     )
     lines.append(f"  {out['seconds']}s; {out['machine']}; {out['date']}")
     return "\n".join(lines)

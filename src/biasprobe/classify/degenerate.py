@@ -3,8 +3,9 @@
 Small models at the token limit loop ("Chronology Chronology Chronology …", one sentence
 repeated until the end), garble (CJK glued to Latin letters inside a Latin-script answer:
 "Over餐馆War"), or return nothing. The embedding heads read such text by its topic and often
-call it complete; judges call it evasive. These rules are deliberately strict (on the SpeechMap
-dev files no COMPLETE answer trips the repetition rules, and about 0.1% trip the garble rule),
+call it complete; judges call it evasive. These rules are deliberately strict (on the two SpeechMap
+dev files they fire on 65 of 6,915 answers, 60 of them judged EVASIVE or DENIAL; the other 5
+are garbled texts, one of them also a loop, that the judges passed),
 and the classifier then labels the answer a deflection with a ``degenerate:<why>`` flag, so a
 reader sees why. A new label was not added: deflection ("does not give what was asked") is what
 the judges' EVASIVE means, and every report, diff and store reader already knows it.

@@ -45,7 +45,7 @@ from biasprobe.errors import BiasprobeError
 from biasprobe.paths import package_file
 from biasprobe.records import Exemplar, Label
 
-CLASSIFIER_VERSION = "0.2.0"
+CLASSIFIER_VERSION = "0.3.0"
 
 FEATURES = [
     "knn_complete", "knn_refusal", "knn_deflection", "knn_official_line",
@@ -71,7 +71,7 @@ _BIAS = {
 }  # fmt: skip
 _EMPTY_BONUS = {Label.deflection: 1.0}
 # P(not complete) for answers the degenerate-output rules catch: on the SpeechMap dev files
-# 58 of 63 such answers were judged EVASIVE or DENIAL.
+# 60 of 65 such answers were judged EVASIVE or DENIAL.
 DEGENERATE_CONFIDENCE = 0.9
 # With a calibration, an answer whose label is right with probability below this is uncertain.
 UNCERTAIN_BELOW = 0.6
