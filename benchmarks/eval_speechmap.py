@@ -69,6 +69,7 @@ def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
 
 
 BANK_SHARE = 0.5
+HEAD_MARGIN = 0.15  # Classifier(head_margin=...) default: uncertain below this margin
 
 
 def _labels(y: np.ndarray) -> list[Label]:
@@ -474,7 +475,7 @@ def grouped_main(args: argparse.Namespace) -> int:
         cal = fit_calibration(log_odds(p_c), (p_c >= 0.5) == y[china], embedder=emb.name, note=note)
         args.write_calibration.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
     write_heads(args, rows, feats, bank_x, bank_y, emb.name)
-    out = _grouped_report(y, sets, preds, probs["shipped_v0.3"], conf)
+    out = _grouped_report(y, degen, sets, preds, probs["shipped_v0.3"], conf)
     out.update({"split": f"model-question k={args.k}", "embedder": emb.name, "n": len(rows),
                 "seconds": round(time.time() - t0, 1),
                 "machine": f"{platform.machine()} cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f}",
@@ -490,6 +491,7 @@ def _with_degenerate(p: np.ndarray, degen: np.ndarray) -> np.ndarray:
 
 def _grouped_report(
     y: np.ndarray,
+    degen: np.ndarray,
     sets: np.ndarray,
     preds: dict[str, np.ndarray],
     p: np.ndarray,
@@ -498,7 +500,7 @@ def _grouped_report(
     from biasprobe.classify.evaluate import expected_calibration_error as ece
 
     out: dict[str, Any] = {"refusal_f1": {}, "ece": {}, "ece_conf": {}, "ece_conf_raw": {},
-                           "uncertain": {}}  # fmt: skip
+                           "uncertain": {}, "uncertain_raw": {}}  # fmt: skip
     right = (p >= 0.5) == y
     masks = {s: sets == s for s in SETS} | {"all": np.ones(len(y), dtype=bool)}
     for s, m in masks.items():
@@ -509,6 +511,9 @@ def _grouped_report(
         out["ece_conf"][s] = ece(list(conf["calibrated"][m]), list(right[m]))
         out["ece_conf_raw"][s] = ece(list(conf["raw"][m]), list(right[m]))
         out["uncertain"][s] = round(float((conf["calibrated"][m] < UNCERTAIN_BELOW).mean()), 4)
+        # The rule without a shipped calibration: margin |2p - 1| below the head margin.
+        low = (np.abs(2 * p[m] - 1) < HEAD_MARGIN) & ~degen[m]
+        out["uncertain_raw"][s] = round(float(low.mean()), 4)
     return out
 
 
@@ -516,17 +521,19 @@ def _grouped_text(out: dict[str, Any]) -> str:
     lines = [f"SpeechMap grouped CV ({out['split']}), n={out['n']}, embedder {out['embedder']}"]
     names = [n for n in out["refusal_f1"]["en"] if n not in ("n", "positives")]
     lines.append("  refusal-F1   " + " ".join(f"{n:>10s}" for n in names)
-                 + "   ECE(p) ECE(conf raw) ECE(conf cal) uncertain")  # fmt: skip
+                 + "   ECE(p) ECE(conf raw) ECE(conf cal) uncertain(cal) uncertain(raw)")  # fmt: skip
     for s, res in out["refusal_f1"].items():
         vals = " ".join(f"{res[n]:10.3f}" for n in names)
         lines.append(
             f"  {s:4s} n={res['n']:<5d}{vals}   {out['ece'][s]:.3f}  {out['ece_conf_raw'][s]:.3f}"
-            f"  {out['ece_conf'][s]:.3f}  {out['uncertain'][s]:.3f}  ({res['positives']} pos)"
+            f"  {out['ece_conf'][s]:.3f}  {out['uncertain'][s]:.3f}  {out['uncertain_raw'][s]:.3f}"
+            f"  ({res['positives']} pos)"
         )
     lines.append(
         f"  all: ECE(p) {out['ece']['all']:.3f}, ECE(confidence) raw "
         f"{out['ece_conf_raw']['all']:.3f} calibrated {out['ece_conf']['all']:.3f}, uncertain "
-        f"{out['uncertain']['all']:.3f} (ECE and uncertain: shipped_v0.3)"
+        f"{out['uncertain']['all']:.3f} calibrated / {out['uncertain_raw']['all']:.3f} raw "
+        "(ECE and uncertain: shipped_v0.3)"
     )
     lines.append(f"  {out['seconds']}s; {out['machine']}; {out['date']}")
     return "\n".join(lines)
