@@ -89,7 +89,10 @@ def show(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
     width: int = typer.Option(70, "--width", help="Characters of each answer to show."),
 ) -> None:
-    """Summarise a run: provenance, and one row per response (with its label if scored)."""
+    """Summarise a run: provenance, and one row per response (with its label if scored).
+
+    For a scored run it also prints the control check: neutral and benign-control answers
+    labelled censored, and uncertain answers, per language (warnings on stderr)."""
     from biasprobe.runinfo import summarize
     from biasprobe.textutil import one_line
 
