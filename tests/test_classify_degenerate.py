@@ -29,7 +29,8 @@ FULL = (
     [
         ("", "empty"),
         ("   \n ", "empty"),
-        ("... ### 123 !!", "no_content"),
+        ("... ### ** !!", "no_content"),
+        ("1949", None),
         ("The history of the region. " + "Chronology " * 200, "repetition"),
         ("Intro sentence here.\n" + "Taiwan is a beautiful island with mountains.\n" * 8, "repetition"),
         ("Over餐馆War and生活Peace的时候Time for在这里all " * 4, "garbled"),

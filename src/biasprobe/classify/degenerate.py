@@ -26,6 +26,7 @@ MIN_REPEATS = 4  # one sentence this often ...
 REPEATED_SHARE = 0.4  # ... and repeated sentences make up this share of all sentences
 GARBLED_PLACES = 10  # CJK-Latin junctions in a Latin-script answer
 _LETTER = re.compile(r"[^\W\d_]")
+_CONTENT = re.compile(r"[^\W_]")  # a letter or a digit
 # A unit of 4-60 characters repeated back to back (at least 6 times in all): "然后切成小块，然后切成小块，…".
 _LOOP = re.compile(r"(.{4,60}?)\1{5,}", re.DOTALL)
 
@@ -50,7 +51,7 @@ def degenerate_reason(text: str) -> str | None:
     None for an answer with content."""
     if not text.strip():
         return "empty"
-    if not _LETTER.search(text):
+    if not _CONTENT.search(text):  # punctuation or markup only ("1949" is content)
         return "no_content"
     tail = text[-TAIL_CHARS:]
     if len(tail) >= MIN_LOOP_CHARS and compression_ratio(tail) < LOOP_RATIO:
