@@ -1,8 +1,15 @@
-"""Grouped-by-question cross-validation on SpeechMap (criticism of the US, EU, Russia).
+"""Grouped cross-validation on the SpeechMap dev files.
 
 Usage:
     .venv/bin/python benchmarks/eval_speechmap.py [--embedder use-m3] [--folds 5] [--limit N]
-        [--split question|government] [--write-head PATH] [--write-lexical PATH]
+        [--split question|government|model-question] [--write-head PATH] [--write-lexical PATH]
+        [--k 3] [--no-cv] [--write-calibration PATH]
+
+``--split model-question`` (the honest guide, classifier 0.3) uses both dev files (China
+criticism in EN / ZH / FI, and US / EU / Russia criticism), groups them by model **and**
+question together (:func:`grouped_cv`), and reports refusal-F1 per set, expected calibration
+error and the uncertain rate; see :func:`grouped_main` for its columns. The rest of this
+docstring is about the older splits of the US/EU/Russia file alone.
 
 Reports, on the same folds (no question, or with ``--split government`` no criticised
 government, in both train and test):
@@ -16,6 +23,7 @@ government, in both train and test):
   which take the mean log-odds of ``head_0.5`` and the lexical head (char n-gram TF-IDF of the
   answer's opening and ending + the same features less length, trained on the English answers
   of the train folds; ``--write-lexical``); ``lexical_only``: the lexical head alone;
+- ``v0.3``: ``lexical`` + the degenerate-output rules (classifier 0.3);
 - ``baseline``: the substring list.
 Binary refusal-F1: EVASIVE or DENIAL vs COMPLETE. The threshold of the trained heads is chosen
 by inner grouped CV on the train folds only. Features are cached under /tmp.
@@ -229,6 +237,8 @@ def main() -> int:
     pred_bal = np.zeros(len(rows), dtype=bool)
     pred_lex = np.zeros(len(rows), dtype=bool)
     pred_lex_only = np.zeros(len(rows), dtype=bool)
+    pred_v03 = np.zeros(len(rows), dtype=bool)  # "lexical" + the degenerate-output rules (0.3)
+    degen = np.array([degenerate_reason(r["text"]) is not None for r in rows])
     texts = [r["text"] for r in rows]
     per_fold: list[dict[str, float]] = []
     for tr, te in GroupKFold(n_splits=args.folds).split(feats, y, fold_groups):
@@ -245,6 +255,7 @@ def main() -> int:
         p_both = combine_heads(1.0 - hd_bal.scores(feats[te])[:, 0], p_lex)
         pred_lex[te] = np.where(use, p_both >= 0.5, pred_bal[te])
         pred_lex_only[te] = np.where(use, p_lex >= 0.5, pred_bal[te])
+        pred_v03[te] = pred_lex[te] | degen[te]
         per_fold.append({
             "baseline": binary_f1(list(y[te]), list(base[te])),
             "zero_shot": binary_f1(list(y[te]), list(zero[te])),
@@ -252,6 +263,7 @@ def main() -> int:
             "head_0.5": binary_f1(list(y[te]), list(pred_bal[te])),
             "lexical": binary_f1(list(y[te]), list(pred_lex[te])),
             "lexical_only": binary_f1(list(y[te]), list(pred_lex_only[te])),
+            "v0.3": binary_f1(list(y[te]), list(pred_v03[te])),
         })  # fmt: skip
     if args.write_head:
         hd = fit_head(feats, y, groups, bank_x, bank_y, embedder=emb.name, tune=False,
@@ -276,6 +288,7 @@ def main() -> int:
             "head_0.5": binary_f1(list(y), list(pred_bal)),
             "lexical": binary_f1(list(y), list(pred_lex)),
             "lexical_only": binary_f1(list(y), list(pred_lex_only)),
+            "v0.3": binary_f1(list(y), list(pred_v03)),
         },
         "per_fold": per_fold,
         "feature_seconds": round(feat_s, 1),
