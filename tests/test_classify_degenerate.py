@@ -181,3 +181,44 @@ def test_eval_classifier_prints_calibration() -> None:
     out = json.loads(res.output)
     assert 0.0 <= out["ece"] <= 1.0
     assert sum(r["n"] for r in out["reliability"]) == out["n"]
+
+
+def test_calibration_fit_roundtrip_and_use(tmp_path: Path) -> None:
+    import numpy as np
+
+    from biasprobe.classify.calibration import (
+        Calibration,
+        CalibrationError,
+        fit_calibration,
+        log_odds,
+    )
+    from biasprobe.classify.model import UNCERTAIN_BELOW, train_head
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 3, 2000)
+    right = rng.random(2000) < 1 / (1 + np.exp(-(1.5 * np.abs(z) + 0.2)))
+    cal = fit_calibration(z, right, note="t")
+    assert cal.a == pytest.approx(1.5, abs=0.3) and cal.b == pytest.approx(0.2, abs=0.3)
+    path = tmp_path / "cal.json"
+    path.write_text(json.dumps(cal.to_json()))
+    loaded = Calibration.load(path)
+    assert loaded.confidence(np.array([2.0])) == pytest.approx(cal.confidence(np.array([-2.0])))
+    path.write_text('{"a": "x"}')
+    with pytest.raises(CalibrationError):
+        Calibration.load(path)
+    with pytest.raises(CalibrationError):
+        fit_calibration(z, np.ones(len(z), dtype=bool))
+    assert log_odds(np.array([0.5]))[0] == pytest.approx(0.0)
+    # A binary head with a calibration: confidence is the calibrated probability, and an answer
+    # is uncertain exactly when it falls below UNCERTAIN_BELOW.
+    clf0 = Classifier(FakeEmbedder(), shipped_head=False)
+    feats, _, _ = clf0.features(clf0.bank.texts)
+    binary = [Label.complete if lab is Label.complete else Label.refusal for lab in clf0.bank.labels]
+    head = train_head(feats, binary)
+    flat = Calibration(a=0.0, b=0.0)  # confidence 0.5 everywhere: everything uncertain
+    clf = Classifier(FakeEmbedder(), head_model=head, calibration=flat)
+    preds = clf.predict(clf0.bank.texts[:4])
+    assert all(p.confidence == 0.5 and p.label is Label.uncertain for p in preds)
+    sure = Calibration(a=0.0, b=5.0)
+    preds = Classifier(FakeEmbedder(), head_model=head, calibration=sure).predict(clf0.bank.texts[:4])
+    assert all(p.confidence > UNCERTAIN_BELOW and p.label is not Label.uncertain for p in preds)
