@@ -138,7 +138,7 @@ def fit_lexical(
                          note=note or "lexical")  # fmt: skip
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--embedder", default="use-m3")
     ap.add_argument("--folds", type=int, default=5)
@@ -178,7 +178,11 @@ def main() -> int:
     ap.add_argument("--no-cv", action="store_true",
                     help="model-question: skip the per-cell retraining (shipped heads only)")  # fmt: skip
     ap.add_argument("--k", type=int, default=3, help="model and question groups (model-question)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
     if args.split == "model-question":
         return grouped_main(args)
     if not args.data.exists():
