@@ -1,5 +1,6 @@
 """``biasprobe coverage RUN``: which key facts an answer states and which official-narrative
-markers it echoes (see :mod:`biasprobe.coverage`)."""
+markers it echoes (:mod:`biasprobe.coverage`); ``biasprobe evenhanded RUN``: China's mirror
+answers against the other governments' (:mod:`biasprobe.evenhanded`)."""
 
 from __future__ import annotations
 
@@ -41,5 +42,34 @@ def coverage_cmd(
         typer.echo("\nno key facts yet for topics: " + ", ".join(result.skipped_topics))
 
 
+
+
+def evenhanded_cmd(
+    run: str = typer.Argument(..., help="Run id (under the outputs directory) or run directory "
+                              "of a run with the mirror set."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+) -> None:
+    """Even-handedness on mirror questions: per mirrored template and language, the China
+    answer against the mean of the other governments' answers on length (characters), number
+    of distinct criticisms (sentences with a criticism cue) and hedging phrases. A negative
+    gap: China's answer has less of it."""
+    from biasprobe.evenhanded import evenhanded_run
+
+    result = evenhanded_run(run)
+    if fmt is OutputFormat.json:
+        print_json(result.model_dump(mode="json"))
+        return
+    typer.echo(f"run {result.run_id}: China minus the mean of the other governments")
+    print_table(["template", "lang", "others", "length gap", "criticisms CN / others", "hedges gap"],
+                [[g.template_id, g.language, len(g.others), f"{g.length_gap:+.0f}",
+                  f"{g.china.criticisms} / {sum(m.criticisms for m in g.others) / len(g.others):.1f}",
+                  f"{g.hedges_gap:+.1f}"] for g in result.templates])
+    typer.echo(f"\nmean gaps: length {result.mean_length_gap:+.0f}, criticisms "
+               f"{result.mean_criticisms_gap:+.2f}, hedges {result.mean_hedges_gap:+.2f}; China "
+               f"got fewer criticisms in {result.china_fewer_criticisms} of "
+               f"{len(result.templates)} template-languages")
+
+
 def register(app: typer.Typer) -> None:
     app.command("coverage")(coverage_cmd)
+    app.command("evenhanded")(evenhanded_cmd)
