@@ -28,7 +28,10 @@ def coverage_cmd(
     if fmt is OutputFormat.json:
         print_json(result.model_dump(mode="json"))
         return
-    typer.echo(f"run {result.run_id} (embedder {result.embedder}, threshold {result.threshold})")
+    from biasprobe.textutil import one_line
+
+    typer.echo(one_line(f"run {result.run_id} (embedder {result.embedder}, "
+                        f"threshold {result.threshold})"))  # run ids come from untrusted files
     print_table(["topic", "answers", "fact coverage", "omission rate", "echo rate"],
                 [[t.topic, t.answers, f"{100 * t.fact_coverage:.0f}%",
                   f"{100 * t.omission_rate:.0f}%", f"{100 * t.echo_rate:.0f}%"]
@@ -39,7 +42,7 @@ def coverage_cmd(
                   f"{len(a.facts_covered)}/{len(a.facts)}", ", ".join(a.facts_covered) or "-",
                   ", ".join(a.narrative_echo) or "-"] for a in result.answers])
     if result.skipped_topics:
-        typer.echo("\nno key facts yet for topics: " + ", ".join(result.skipped_topics))
+        typer.echo("\nno key facts yet for topics: " + one_line(", ".join(result.skipped_topics)))
 
 
 
@@ -59,7 +62,9 @@ def evenhanded_cmd(
     if fmt is OutputFormat.json:
         print_json(result.model_dump(mode="json"))
         return
-    typer.echo(f"run {result.run_id}: China minus the mean of the other governments")
+    from biasprobe.textutil import one_line
+
+    typer.echo(one_line(f"run {result.run_id}: China minus the mean of the other governments"))
     print_table(["template", "lang", "others", "length gap", "criticisms CN / others", "hedges gap"],
                 [[g.template_id, g.language, len(g.others), f"{g.length_gap:+.0f}",
                   f"{g.china.criticisms} / {sum(m.criticisms for m in g.others) / len(g.others):.1f}",
