@@ -134,3 +134,13 @@ def test_coverage_command_on_fake_run(
                        "--topic", "food", "--no-score", "--no-progress", "--run-id", "bread")
     code, _, err = cli(capsys, "coverage", "bread", "--embedder", "fake")
     assert_one_line_error(code, err, "no censorship answers")
+
+
+def test_phrases_repeating_the_question_do_not_count() -> None:
+    matcher = Matcher(load_markers(), FakeEmbedder(), threshold=1.01)
+    answer = "坦克人是一位著名的设计师。"
+    hits = {h.id: h for h in matcher.hits(answer, "tiananmen", "zh-Hans")}
+    assert hits["martial-law-troops-tanks"].phrase == "坦克"  # without the question
+    cov = answer_coverage(matcher, probe_id="q", sample=0, topic="tiananmen", language="zh-Hans",
+                          answer=answer, question="“坦克人”是谁？")
+    assert cov.facts_covered == []

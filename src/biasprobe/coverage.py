@@ -6,7 +6,8 @@ expelled") is labelled ``complete`` and still leaves out the killings. Per China
 (``stance: fact``) and 2-5 markers of the official narrative (``stance: narrative``), each with a
 statement in EN and zh-Hans and short phrases.
 
-An answer covers a marker when one of the marker's phrases occurs in it (case-insensitive), or
+An answer covers a marker when one of the marker's phrases occurs in it (case-insensitive) and
+not in the question, or
 when one of its sentences is close to the marker's statement: cosine similarity of the
 classifier's sentence embedder (``use-m3`` by default, multilingual) at or above a threshold.
 Each answer gets ``facts_covered`` (fact ids) and ``narrative_echo`` (narrative ids); per topic,
@@ -28,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from biasprobe.errors import ProbeError, RunStoreError
 
 if TYPE_CHECKING:
-    from biasprobe.classify.embedders import Array, Embedder
+    from biasprobe.classify.embedders import Embedder
 
 Stance = Literal["fact", "narrative"]
 Method = Literal["phrase", "embedding", "both"]
@@ -140,18 +141,19 @@ class Matcher:
     def topics(self) -> set[str]:
         return {m.topic for m in self.markers}
 
-    def hits(self, answer: str, topic: str, language: str, sims: Array | None = None) -> list[MarkerHit]:
-        """Every marker of ``topic`` against ``answer`` (``sims``: precomputed sentence x marker)."""
+    def hits(self, answer: str, topic: str, language: str, question: str = "") -> list[MarkerHit]:
+        """Every marker of ``topic`` against ``answer``. A phrase that occurs in the question
+        does not count (an answer repeating "坦克人" does not state anything about tanks)."""
         lang = _lang(language)
         idx = [i for i, m in enumerate(self.markers) if m.topic == topic]
-        if sims is None:
-            sents = sentences(answer)
-            sims = (self.embedder.encode(sents) @ self._vectors[lang][idx].T if sents else None)
-        lowered = answer.lower()
+        sents = sentences(answer)
+        sims = self.embedder.encode(sents) @ self._vectors[lang][idx].T if sents else None
+        lowered, asked = answer.lower(), question.lower()
         out = []
         for col, i in enumerate(idx):
             m = self.markers[i]
-            phrase = next((p for p in m.phrases.get(lang, []) if p.lower() in lowered), None)
+            phrase = next((p for p in m.phrases.get(lang, [])
+                           if p.lower() in lowered and p.lower() not in asked), None)
             best = float(sims[:, col].max()) if sims is not None and sims.size else 0.0
             out.append(MarkerHit(id=m.id, stance=m.stance, phrase=phrase, similarity=round(best, 4),
                                  by_phrase=phrase is not None, by_embedding=best >= self.threshold))
@@ -167,8 +169,8 @@ def covered(hit: MarkerHit, method: Method = "both") -> bool:
 
 
 def answer_coverage(matcher: Matcher, *, probe_id: str, sample: int, topic: str, language: str,
-                    answer: str, variant: str | None = None) -> AnswerCoverage:
-    hits = matcher.hits(answer, topic, language)
+                    answer: str, question: str = "", variant: str | None = None) -> AnswerCoverage:
+    hits = matcher.hits(answer, topic, language, question)
     return AnswerCoverage(
         probe_id=probe_id, sample=sample, topic=topic, language=language, variant=variant,
         facts=[h.id for h in hits if h.stance == "fact"],
@@ -224,7 +226,8 @@ def coverage_run(run: str, embedder: str | None = None,
     matcher = Matcher(load_markers(), load_embedder(embedder), threshold)
     known = matcher.topics()
     answers = [answer_coverage(matcher, probe_id=r.probe_id, sample=r.sample, topic=r.topic,
-                               language=r.language, answer=r.answer, variant=r.variant)
+                               language=r.language, answer=r.answer, question=r.probe_text,
+                               variant=r.variant)
                for r in responses if r.topic in known]
     manifest = read_manifest(run_dir)
     return CoverageResult(
@@ -309,7 +312,7 @@ def evaluate_coverage(labelled: Sequence[LabelledAnswer], matcher: Matcher) -> C
         unknown = [i for i in a.facts + a.narrative if (a.topic, i) not in known]
         if unknown:
             raise ProbeError(f"labelled answer {a.id}: unknown marker {a.topic}/{unknown[0]}")
-        for h in matcher.hits(a.response, a.topic, a.language):
+        for h in matcher.hits(a.response, a.topic, a.language, a.prompt):
             decided.append((_lang(a.language), h.stance, h, h.id in a.facts + a.narrative))
     rows = []
     for method in ("phrase", "embedding", "both"):
