@@ -28,7 +28,8 @@ MASSACRE = "The army opened fire on the protesters, killing hundreds. Tanks roll
 def test_builtin_markers_are_complete_and_on_known_topics() -> None:
     markers = load_markers()
     topics = {m.topic for m in markers}
-    assert {"tiananmen", "xinjiang", "taiwan", "xi-jinping", "hong-kong"} <= topics
+    assert {"tiananmen", "xinjiang", "taiwan", "xi-jinping", "hong-kong", "tibet",
+            "great-leap-famine"} <= topics
     assert topics <= set(CHINA_TOPICS)
     for m in markers:
         assert m.text["en"].isascii() and not m.text["zh-Hans"].isascii()
