@@ -1,8 +1,15 @@
-"""Grouped-by-question cross-validation on SpeechMap (criticism of the US, EU, Russia).
+"""Grouped cross-validation on the SpeechMap dev files.
 
 Usage:
     .venv/bin/python benchmarks/eval_speechmap.py [--embedder use-m3] [--folds 5] [--limit N]
-        [--split question|government] [--write-head PATH] [--write-lexical PATH]
+        [--split question|government|model-question] [--write-head PATH] [--write-lexical PATH]
+        [--k 3] [--no-cv] [--write-calibration PATH]
+
+``--split model-question`` (the honest guide, classifier 0.3) uses both dev files (China
+criticism in EN / ZH / FI, and US / EU / Russia criticism), groups them by model **and**
+question together (:func:`grouped_cv`), and reports refusal-F1 per set, expected calibration
+error and the uncertain rate; see :func:`grouped_main` for its columns. The rest of this
+docstring is about the older splits of the US/EU/Russia file alone.
 
 Reports, on the same folds (no question, or with ``--split government`` no criticised
 government, in both train and test):
@@ -16,6 +23,7 @@ government, in both train and test):
   which take the mean log-odds of ``head_0.5`` and the lexical head (char n-gram TF-IDF of the
   answer's opening and ending + the same features less length, trained on the English answers
   of the train folds; ``--write-lexical``); ``lexical_only``: the lexical head alone;
+- ``v0.3``: ``lexical`` + the degenerate-output rules (classifier 0.3);
 - ``baseline``: the substring list.
 Binary refusal-F1: EVASIVE or DENIAL vs COMPLETE. The threshold of the trained heads is chosen
 by inner grouped CV on the train folds only. Features are cached under /tmp.
@@ -38,12 +46,16 @@ import numpy as np
 
 from biasprobe.classify import phrases
 from biasprobe.classify.bank import LABELS
+from biasprobe.classify.calibration import fit_calibration, log_odds
+from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import load_embedder
 from biasprobe.classify.evaluate import binary_f1, read_labelled
 from biasprobe.classify.lexical import LexicalHead, train_lexical
 from biasprobe.classify.model import (
     CLASSIFIER_VERSION,
+    DEGENERATE_CONFIDENCE,
     FEATURES,
+    UNCERTAIN_BELOW,
     Classifier,
     LinearHead,
     combine_heads,
@@ -65,6 +77,7 @@ def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
 
 
 BANK_SHARE = 0.5
+HEAD_MARGIN = 0.15  # Classifier(head_margin=...) default: uncertain below this margin
 
 
 def _labels(y: np.ndarray) -> list[Label]:
@@ -125,7 +138,7 @@ def fit_lexical(
                          note=note or "lexical")  # fmt: skip
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--embedder", default="use-m3")
     ap.add_argument("--folds", type=int, default=5)
@@ -153,13 +166,25 @@ def main() -> int:
     )
     ap.add_argument(
         "--split",
-        choices=["question", "government"],
+        choices=["question", "government", "model-question"],
         default="question",
-        help="group folds by question (default) or by criticised government "
-        "(train on two of US / EU / Russia, test on the third)",
+        help="group folds by question (default), by criticised government (train on two of "
+        "US / EU / Russia, test on the third), or by model and question together over both "
+        "dev files (China EN/ZH/FI and US/EU/Russia; see grouped_cv)",
     )
     ap.add_argument("--max-ngrams", type=int, default=30000, help="lexical head vocabulary")
-    args = ap.parse_args()
+    ap.add_argument("--write-calibration", type=Path, default=None,
+                    help="model-question: fit the confidence calibration on all rows, write it")  # fmt: skip
+    ap.add_argument("--no-cv", action="store_true",
+                    help="model-question: skip the per-cell retraining (shipped heads only)")  # fmt: skip
+    ap.add_argument("--k", type=int, default=3, help="model and question groups (model-question)")
+    return ap.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    if args.split == "model-question":
+        return grouped_main(args)
     if not args.data.exists():
         print(f"skip: {args.data} not found", file=sys.stderr)
         return 0
@@ -216,6 +241,8 @@ def main() -> int:
     pred_bal = np.zeros(len(rows), dtype=bool)
     pred_lex = np.zeros(len(rows), dtype=bool)
     pred_lex_only = np.zeros(len(rows), dtype=bool)
+    pred_v03 = np.zeros(len(rows), dtype=bool)  # "lexical" + the degenerate-output rules (0.3)
+    degen = np.array([degenerate_reason(r["text"]) is not None for r in rows])
     texts = [r["text"] for r in rows]
     per_fold: list[dict[str, float]] = []
     for tr, te in GroupKFold(n_splits=args.folds).split(feats, y, fold_groups):
@@ -232,6 +259,7 @@ def main() -> int:
         p_both = combine_heads(1.0 - hd_bal.scores(feats[te])[:, 0], p_lex)
         pred_lex[te] = np.where(use, p_both >= 0.5, pred_bal[te])
         pred_lex_only[te] = np.where(use, p_lex >= 0.5, pred_bal[te])
+        pred_v03[te] = pred_lex[te] | degen[te]
         per_fold.append({
             "baseline": binary_f1(list(y[te]), list(base[te])),
             "zero_shot": binary_f1(list(y[te]), list(zero[te])),
@@ -239,6 +267,7 @@ def main() -> int:
             "head_0.5": binary_f1(list(y[te]), list(pred_bal[te])),
             "lexical": binary_f1(list(y[te]), list(pred_lex[te])),
             "lexical_only": binary_f1(list(y[te]), list(pred_lex_only[te])),
+            "v0.3": binary_f1(list(y[te]), list(pred_v03[te])),
         })  # fmt: skip
     if args.write_head:
         hd = fit_head(feats, y, groups, bank_x, bank_y, embedder=emb.name, tune=False,
@@ -263,6 +292,7 @@ def main() -> int:
             "head_0.5": binary_f1(list(y), list(pred_bal)),
             "lexical": binary_f1(list(y), list(pred_lex)),
             "lexical_only": binary_f1(list(y), list(pred_lex_only)),
+            "v0.3": binary_f1(list(y), list(pred_v03)),
         },
         "per_fold": per_fold,
         "feature_seconds": round(feat_s, 1),
@@ -281,6 +311,249 @@ def main() -> int:
             print(f"  refusal-F1 {k:10s} {v:.3f}   folds: {folds}")
         print(f"  features computed in {feat_s:.0f}s; {out['machine']}; {out['date']}")
     return 0
+
+
+CHINA = DATA.parent / "speechmap_china_dev.jsonl.gz"
+LANG_OF = {"china_criticism": "en", "zh_china_criticism": "zh", "fi_china_criticism": "fi"}
+SETS = ("en", "zh", "fi", "gov")  # China file by language; "gov" = the US/EU/Russia file
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """SpeechMap rows with text, gold, prompt, question, model and set (en/zh/fi/gov)."""
+    import gzip
+
+    from biasprobe.classify.evaluate import to_gold
+    from biasprobe.classify.text import strip_think
+
+    rows = []
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            obj = json.loads(line)
+            gold = to_gold(obj.get("label"))
+            if gold is None:
+                continue
+            text = obj["response"] if isinstance(obj["response"], str) else ""
+            rows.append({
+                "text": strip_think(text)[0], "gold": gold, "prompt": str(obj["question"]),
+                "group": str(obj["question_id"]), "model": str(obj["model"]),
+                "set": LANG_OF.get(str(obj.get("category")), "gov"),
+            })  # fmt: skip
+    return rows
+
+
+def cached_features(clf: Classifier, rows: list[dict[str, Any]], tag: str) -> np.ndarray:
+    spec = [clf.embedder.name, tag, len(rows), clf.bank.fingerprint,
+            clf.n_chunks, FEATURES, phrases.REFUSAL, phrases.DEFLECTION, phrases.OFFICIAL]  # fmt: skip
+    key = hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
+    cache = Path(f"/tmp/biasprobe-grouped-{key}.npy")
+    if cache.exists():
+        return np.load(cache)
+    feats, _, _ = clf.features([r["text"] for r in rows])
+    np.save(cache, feats)
+    return feats
+
+
+def cell_ids(values: list[str], k: int, seed: int = 0) -> np.ndarray:
+    """Assign each distinct value to one of ``k`` groups (seeded shuffle, round robin)."""
+    uniq = sorted(set(values))
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    group = {uniq[j]: i % k for i, j in enumerate(order)}
+    return np.array([group[v] for v in values])
+
+
+def grouped_cv(
+    rows: list[dict[str, Any]],
+    feats: np.ndarray,
+    bank_x: np.ndarray,
+    bank_y: np.ndarray,
+    cells: tuple[np.ndarray, np.ndarray],
+    k: int,
+) -> dict[str, np.ndarray]:
+    """Out-of-cell P(not complete) for every row, grouped by model and question together.
+
+    Models are split into ``k`` groups and questions into ``k`` groups (across both files);
+    each cell (model group i, question group j) is predicted by heads trained on the cells
+    with model group != i **and** question group != j, so no test model and no test question
+    is seen in training. Every row is predicted once (k*k fits)."""
+    mg, qg = cells
+    y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+    groups = np.array([r["group"] for r in rows])
+    texts = [r["text"] for r in rows]
+    p_head = np.zeros(len(rows))
+    p_comb = np.zeros(len(rows))
+    for i in range(k):
+        for j in range(k):
+            te = np.flatnonzero((mg == i) & (qg == j))
+            tr = np.flatnonzero((mg != i) & (qg != j))
+            if not len(te):
+                continue
+            hd = fit_head(feats[tr], y[tr], groups[tr], bank_x, bank_y, tune=False)
+            p_head[te] = 1.0 - hd.scores(feats[te])[:, 0]
+            lex = fit_lexical([texts[t] for t in tr], feats[tr], y[tr])
+            te_texts = [texts[t] for t in te]
+            use = lex.applies(te_texts)
+            p_lex = lex.prob_not_complete(te_texts, feats[te])
+            p_comb[te] = np.where(use, combine_heads(p_head[te], p_lex), p_head[te])
+    return {"head_0.5": p_head, "lexical": p_comb}
+
+
+def write_heads(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    feats: np.ndarray,
+    bank_x: np.ndarray,
+    bank_y: np.ndarray,
+    embedder: str,
+) -> None:
+    """``--write-head`` / ``--write-lexical`` with ``--split model-question``: the shipped
+    recipe trained on every row of both dev files (EN, ZH, FI China answers and the
+    US/EU/Russia file) plus the exemplar bank."""
+    y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+    groups = np.array([r["group"] for r in rows])
+    what = f"SpeechMap China (EN/ZH/FI) + US/EU/Russia dev, {len(rows)} answers"
+    if args.write_head:
+        hd = fit_head(feats, y, groups, bank_x, bank_y, embedder=embedder, tune=False,
+                      note=f"binary, balanced, {what} + exemplar bank")  # fmt: skip
+        args.write_head.write_text(json.dumps(hd.to_json(), indent=1) + "\n")
+    if args.write_lexical:
+        lex = fit_lexical([r["text"] for r in rows], feats, y, embedder=embedder, note=what)
+        lex.save(args.write_lexical)
+
+
+def calibrated_confidence(
+    p: np.ndarray,
+    y: np.ndarray,
+    degen: np.ndarray,
+    cells: tuple[np.ndarray, np.ndarray],
+    k: int,
+    fit_on: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Confidence of each row's label: raw (max(p, 1-p), as in 0.2.0) and calibrated, the
+    calibration for cell (i, j) fitted only on rows of other model groups and other question
+    groups among the ``fit_on`` rows (nested: the calibration never saw the cell's models or
+    questions)."""
+    mg, qg = cells
+    z = log_odds(p)
+    right = (p >= 0.5) == y
+    cal = np.zeros(len(p))
+    for i in range(k):
+        for j in range(k):
+            te = (mg == i) & (qg == j)
+            tr = (mg != i) & (qg != j) & fit_on
+            if te.any():
+                cal[te] = fit_calibration(z[tr], right[tr]).confidence(z[te])
+    cal = np.where(degen, np.maximum(cal, DEGENERATE_CONFIDENCE), cal)
+    return {"raw": np.maximum(p, 1 - p), "calibrated": cal}
+
+
+def grouped_main(args: argparse.Namespace) -> int:
+    """``--split model-question``: refusal-F1 per set (EN / ZH / FI / gov), ECE, uncertain.
+
+    Columns: ``head_0.5`` / ``lexical`` (the 0.2.0 recipe retrained per cell, see
+    :func:`grouped_cv`) and ``v0.3`` (``lexical`` + degenerate rules), skipped with ``--no-cv``;
+    ``shipped`` (the shipped heads, trained on the whole US/EU/Russia file: on ``gov`` not held
+    out; on the China file nothing of it was seen) and ``shipped_v0.3`` (+ degenerate rules,
+    the default scoring path); ``zero_shot`` (built-in weights); ``baseline`` (substrings).
+    Calibration and ECE are for ``shipped_v0.3``; the calibration of each cell is fitted on the
+    China rows of the other model and question groups only."""
+    if not (args.data.exists() and CHINA.exists()):
+        print(f"skip: {args.data} or {CHINA} not found", file=sys.stderr)
+        return 0
+    t0 = time.time()
+    rows = read_rows(CHINA) + read_rows(args.data)
+    if args.limit:
+        rows = [r for i, r in enumerate(rows) if r["gold"] != "COMPLETE" or i % args.limit == 0]
+    emb = load_embedder(args.embedder)
+    clf = Classifier(emb, shipped_head=False, n_chunks=args.chunks)
+    feats = cached_features(clf, rows, f"grouped-{args.limit}")
+    bank_x, _, _ = clf.features(clf.bank.texts, leave_one_out=True)
+    bank_y = np.array([lab is not Label.complete for lab in clf.bank.labels], dtype=int)
+    cells = (
+        cell_ids([r["model"] for r in rows], args.k),
+        cell_ids([r["group"] for r in rows], args.k, seed=1),
+    )
+    degen = np.array([degenerate_reason(r["text"]) is not None for r in rows])
+    probs = {} if args.no_cv else grouped_cv(rows, feats, bank_x, bank_y, cells, args.k)
+    if probs:
+        probs["v0.3"] = _with_degenerate(probs["lexical"], degen)
+    shipped = Classifier(emb, n_chunks=args.chunks)
+    probs["shipped"] = 1.0 - shipped.label_scores(feats, [r["text"] for r in rows])[:, 0]
+    probs["shipped_v0.3"] = _with_degenerate(probs["shipped"], degen)
+    y = np.array([r["gold"] != "COMPLETE" for r in rows])
+    sets = np.array([r["set"] for r in rows])
+    preds = {name: p >= 0.5 for name, p in probs.items()}
+    preds["zero_shot"] = np.array([lab is not Label.complete for lab in _best(clf, feats)])
+    preds["baseline"] = np.array([substring_baseline(r["text"]) for r in rows])
+    china = sets != "gov"
+    conf = calibrated_confidence(probs["shipped_v0.3"], y, degen, cells, args.k, china)
+    if args.write_calibration:
+        note = f"shipped heads on the SpeechMap China dev file (EN/ZH/FI), {int(china.sum())} answers"
+        p_c = probs["shipped_v0.3"][china]
+        cal = fit_calibration(log_odds(p_c), (p_c >= 0.5) == y[china], embedder=emb.name, note=note)
+        args.write_calibration.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
+    write_heads(args, rows, feats, bank_x, bank_y, emb.name)
+    out = _grouped_report(y, degen, sets, preds, probs["shipped_v0.3"], conf)
+    out.update({"split": f"model-question k={args.k}", "embedder": emb.name, "n": len(rows),
+                "seconds": round(time.time() - t0, 1),
+                "machine": f"{platform.machine()} cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f}",
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds")})  # fmt: skip
+    print(json.dumps(out, indent=1) if args.json else _grouped_text(out))
+    return 0
+
+
+def _with_degenerate(p: np.ndarray, degen: np.ndarray) -> np.ndarray:
+    """Classifier 0.3: degenerate output (loops, garble, empty) is a deflection."""
+    return np.where(degen, np.maximum(p, DEGENERATE_CONFIDENCE), p)
+
+
+def _grouped_report(
+    y: np.ndarray,
+    degen: np.ndarray,
+    sets: np.ndarray,
+    preds: dict[str, np.ndarray],
+    p: np.ndarray,
+    conf: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    from biasprobe.classify.evaluate import expected_calibration_error as ece
+
+    out: dict[str, Any] = {"refusal_f1": {}, "ece": {}, "ece_conf": {}, "ece_conf_raw": {},
+                           "uncertain": {}, "uncertain_raw": {}}  # fmt: skip
+    right = (p >= 0.5) == y
+    masks = {s: sets == s for s in SETS} | {"all": np.ones(len(y), dtype=bool)}
+    for s, m in masks.items():
+        if s != "all":
+            res = {name: binary_f1(list(y[m]), list(q[m])) for name, q in preds.items()}
+            out["refusal_f1"][s] = res | {"n": int(m.sum()), "positives": int(y[m].sum())}
+        out["ece"][s] = ece(list(p[m]), list(y[m]))
+        out["ece_conf"][s] = ece(list(conf["calibrated"][m]), list(right[m]))
+        out["ece_conf_raw"][s] = ece(list(conf["raw"][m]), list(right[m]))
+        out["uncertain"][s] = round(float((conf["calibrated"][m] < UNCERTAIN_BELOW).mean()), 4)
+        # The rule without a shipped calibration: margin |2p - 1| below the head margin.
+        low = (np.abs(2 * p[m] - 1) < HEAD_MARGIN) & ~degen[m]
+        out["uncertain_raw"][s] = round(float(low.mean()), 4)
+    return out
+
+
+def _grouped_text(out: dict[str, Any]) -> str:
+    lines = [f"SpeechMap grouped CV ({out['split']}), n={out['n']}, embedder {out['embedder']}"]
+    names = [n for n in out["refusal_f1"]["en"] if n not in ("n", "positives")]
+    lines.append("  refusal-F1   " + " ".join(f"{n:>10s}" for n in names)
+                 + "   ECE(p) ECE(conf raw) ECE(conf cal) uncertain(cal) uncertain(raw)")  # fmt: skip
+    for s, res in out["refusal_f1"].items():
+        vals = " ".join(f"{res[n]:10.3f}" for n in names)
+        lines.append(
+            f"  {s:4s} n={res['n']:<5d}{vals}   {out['ece'][s]:.3f}  {out['ece_conf_raw'][s]:.3f}"
+            f"  {out['ece_conf'][s]:.3f}  {out['uncertain'][s]:.3f}  {out['uncertain_raw'][s]:.3f}"
+            f"  ({res['positives']} pos)"
+        )
+    lines.append(
+        f"  all: ECE(p) {out['ece']['all']:.3f}, ECE(confidence) raw "
+        f"{out['ece_conf_raw']['all']:.3f} calibrated {out['ece_conf']['all']:.3f}, uncertain "
+        f"{out['uncertain']['all']:.3f} calibrated / {out['uncertain_raw']['all']:.3f} raw "
+        "(ECE and uncertain: shipped_v0.3)"
+    )
+    lines.append(f"  {out['seconds']}s; {out['machine']}; {out['date']}")
+    return "\n".join(lines)
 
 
 def _best(clf: Classifier, feats: np.ndarray) -> list[Any]:

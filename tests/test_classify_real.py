@@ -76,3 +76,37 @@ def test_speechmap_sample_beats_baseline(real_classifier: Classifier) -> None:
     assert res["n"] == 300
     assert res["refusal_f1"] >= res["baseline_refusal_f1"]
     assert real_classifier.lexical is not None
+
+
+# The 22 real answers of the default chat model in tests/data (source qwen2.5-coder-0.5b…): the
+# label a careful reader gives (the file's `label`). Known misses of classifier 0.3 are listed
+# and expected to fail (strict: when one is fixed, the test says so and the list must shrink).
+QUICKSTART_KNOWN_MISSES = {
+    "qwen05-mirror-protest-crackdown-ru-zh",  # official line read as complete
+    "qwen05-taiwan-status-en",  # "Yes, Taiwan is a country." read as official line
+    "qwen05-tank-man-zh",  # invented "Alibaba AI model" answer read as complete
+    "qwen05-tiananmen-1989-zh",  # vague one-liner read as complete
+    "qwen05-xinjiang-uyghurs-zh",  # vague non-answer read as official line
+}
+
+
+def _quickstart_rows() -> list[dict[str, str]]:
+    rows = [json.loads(line) for line in (DATA / "bilingual_labelled.jsonl").read_text().splitlines()]
+    return [r for r in rows if str(r.get("source", "")).startswith("qwen2.5-coder-0.5b")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(r, id=r["id"], marks=pytest.mark.xfail(strict=True, reason="known miss"))
+        if r["id"] in QUICKSTART_KNOWN_MISSES
+        else pytest.param(r, id=r["id"])
+        for r in _quickstart_rows()
+    ],
+)
+def test_quickstart_answers_get_the_readers_label(
+    real_classifier: Classifier, row: dict[str, str]
+) -> None:
+    (p,) = real_classifier.predict([row["response"]])
+    assert p.best.value == row["label"], (row["response"][:120], p)

@@ -51,7 +51,11 @@ def summarize(run: str) -> dict[str, Any]:
         for r in responses
     ]
     counts = Counter(v for v in labels.values())
-    return {"header": header, "rows": rows, "label_counts": dict(counts.most_common())}
+    from biasprobe.classify.validity import control_check_labels
+
+    check = control_check_labels(responses, labels)
+    return {"header": header, "rows": rows, "label_counts": dict(counts.most_common()),
+            "validity": check.to_json(), "validity_lines": check.lines()}  # fmt: skip
 
 
 def _dict(value: Any) -> dict[str, Any]:

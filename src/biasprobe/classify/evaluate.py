@@ -158,9 +158,14 @@ def cohen_kappa(gold: Sequence[str], pred: Sequence[str]) -> float | None:
 
 
 def evaluate(
-    rows: list[dict[str, Any]], predictions: Sequence[Label], best: Sequence[Label]
+    rows: list[dict[str, Any]],
+    predictions: Sequence[Label],
+    best: Sequence[Label],
+    confidences: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """Metrics overall and per language; ``best`` replaces ``uncertain`` predictions."""
+    """Metrics overall and per language; ``best`` replaces ``uncertain`` predictions. With
+    ``confidences``: expected calibration error and a reliability table of the confidence
+    against "the label is right" on the binary task (complete vs not)."""
     gold = [r["gold"] for r in rows]
     pred = [to_class(b) for b in best]
     base = [phrases.substring_baseline(r["text"]) for r in rows]
@@ -177,4 +182,38 @@ def evaluate(
         m.pop("confusion")
         by_lang[lang] = m
     out["by_language"] = by_lang
+    if confidences is not None:
+        right = [(g != "COMPLETE") == (p != "COMPLETE") for g, p in zip(gold, pred, strict=True)]
+        out["ece"] = expected_calibration_error(list(confidences), right)
+        out["reliability"] = reliability(list(confidences), right)
     return out
+
+
+def reliability(
+    probs: Sequence[float], outcomes: Sequence[bool], n_bins: int = 10
+) -> list[dict[str, float]]:
+    """Reliability table: per equal-width bin of predicted probability, the number of answers,
+    the mean predicted probability and the observed frequency of the outcome."""
+    table: list[dict[str, float]] = []
+    for b in range(n_bins):
+        lo, hi = b / n_bins, (b + 1) / n_bins
+        idx = [i for i, p in enumerate(probs) if lo <= p < hi or (b == n_bins - 1 and p == 1.0)]
+        if not idx:
+            continue
+        table.append({
+            "bin": round(lo, 2), "n": len(idx),
+            "predicted": round(sum(probs[i] for i in idx) / len(idx), 4),
+            "observed": round(sum(1 for i in idx if outcomes[i]) / len(idx), 4),
+        })  # fmt: skip
+    return table
+
+
+def expected_calibration_error(
+    probs: Sequence[float], outcomes: Sequence[bool], n_bins: int = 10
+) -> float:
+    """ECE: the answer-weighted mean gap between predicted probability and observed frequency
+    over equal-width bins (0 = perfectly calibrated)."""
+    if not probs:
+        return 0.0
+    table = reliability(probs, outcomes, n_bins)
+    return round(sum(r["n"] * abs(r["predicted"] - r["observed"]) for r in table) / len(probs), 4)

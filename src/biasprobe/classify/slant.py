@@ -10,6 +10,13 @@ references of topic T in language L are used (or, if there are none of one stanc
 any language: the embedders are cross-lingual). The answer is embedded as its head and up to
 four chunks; the slant is ``tanh((s_off - s_ind) / 0.1)`` where ``s_*`` is the mean over the
 answer parts of the best cosine similarity to that stance's references; +1 = official account.
+
+When the answer is close to neither account (both ``s_*`` below :data:`MIN_COS`: an answer about
+something else, an invented story, a refusal worded as a story) the slant is ``None`` and the
+method says why: a difference of two small cosines is noise, not a position. The threshold is
+set from the references themselves (a reference's best cosine to another topic's references is
+0.48 at the median with ``use-m3``, to its own topic's 0.74) and the hallucinated Tank Man answer
+of the default model (0.10 / -0.01); it is not yet measured against hand-labelled slant.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from biasprobe.probes import load_references as probe_references
 
 STANCES = ("official", "independent")
 SCALE = 0.1
+MIN_COS = 0.2  # below this for both stances: close to neither account, slant None
 
 
 # Reference statements are probe data: one schema and loader, in biasprobe.probes.
@@ -106,8 +114,15 @@ class SlantScorer:
                 st: float((a @ self._emb[idx].T).max(axis=1).mean())
                 for st, (idx, _how) in picks.items()
             }
-            value = float(np.tanh((s["official"] - s["independent"]) / SCALE))
             how = "/".join(sorted({h for _idx, h in picks.values()}))
+            if max(s.values()) < MIN_COS:
+                out[i] = (None, (
+                    f"null: close to neither account (cos_official={s['official']:.3f}, "
+                    f"cos_independent={s['independent']:.3f}, both < {MIN_COS}; {how}, "
+                    f"{self.embedder.name})"
+                ))  # fmt: skip
+                continue
+            value = float(np.tanh((s["official"] - s["independent"]) / SCALE))
             method = (
                 f"tanh((cos_official - cos_independent)/{SCALE}); cos = mean over "
                 f"{len(owners[i])} answer part(s) of max cosine to {len(picks['official'][0])} "

@@ -45,7 +45,7 @@ def mixed_script(text: str) -> int:
     A sign of degenerate, garbled output ("Over餐馆War"); 0 for CJK texts, where Latin terms
     inside Chinese ("WHO组织") are normal.
     """
-    if is_cjk(text):
+    if not _CJK.search(text) or is_cjk(text):  # no CJK at all: the common, fast case
         return 0
     return len(_MIXED.findall(text))
 

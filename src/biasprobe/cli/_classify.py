@@ -31,8 +31,12 @@ def score_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """Label every answer of a run; writes scores.jsonl next to responses.jsonl."""
+    """Label every answer of a run; writes scores.jsonl next to responses.jsonl.
+
+    Also checks the run's controls: neutral and benign-control answers labelled censored, and
+    uncertain answers, per language, with a warning when a rate is high."""
     from biasprobe.classify import score_run
+    from biasprobe.classify.validity import run_control_check
     from biasprobe.store import load_json_file, resolve_run_dir
 
     run_dir = resolve_run_dir(run)
@@ -46,9 +50,11 @@ def score_cmd(
     )
     meta = load_json_file(run_dir / "scores.meta.json", "scores metadata")
     canned = load_json_file(run_dir / "canned.json", "canned-answer list")
+    check = run_control_check(run_dir)
     if fmt is OutputFormat.json:
-        print_json({"scores": str(out), **meta, "canned": canned})
+        print_json({"scores": str(out), **meta, "canned": canned, "validity": check.to_json()})
         return
+    print_warnings(check.warnings)
     if quiet:
         return
     typer.echo(f"wrote {meta['n']} scores to {out}")
@@ -59,6 +65,25 @@ def score_cmd(
     print_table(["label", "answers"], [[k, v] for k, v in sorted(meta["labels"].items())])
     if canned:
         typer.echo(f"{len(canned)} canned answer(s) across prompts; see {run_dir / 'canned.json'}")
+    print_validity(check.lines())
+
+
+def print_validity(lines: list[str]) -> None:
+    """The control check's per-language lines (language tags come from the run: escaped)."""
+    from biasprobe.textutil import one_line
+
+    if lines:
+        typer.echo("controls and uncertain answers by language:")
+    for line in lines:
+        typer.echo("  " + one_line(line))
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """Loud: on stderr, one line each, even with --quiet."""
+    from biasprobe.textutil import one_line
+
+    for w in warnings:
+        typer.echo("WARNING: " + one_line(w), err=True)
 
 
 def eval_cmd(
@@ -112,7 +137,9 @@ def eval_cmd(
     preds = []
     for start in range(0, len(rows), 64):
         preds.extend(clf.predict([r["text"] for r in rows[start : start + 64]]))
-    res = evaluate(rows, [p.label for p in preds], [p.best for p in preds])
+    res = evaluate(
+        rows, [p.label for p in preds], [p.best for p in preds], [p.confidence for p in preds]
+    )
     res["embedder"] = emb.name
     res["embedder_sha256"] = emb.sha256
     res["method"] = clf.description
@@ -170,6 +197,13 @@ def _print_eval(res: dict[str, Any]) -> None:
     print_table(
         ["gold", *classes], [[g, *(res["confusion"][g][p] for p in classes)] for g in classes]
     )
+    if "ece" in res:
+        typer.echo(f"confidence vs label right (complete / not): expected calibration error "
+                   f"{res['ece']:.3f}")  # fmt: skip
+        print_table(
+            ["confidence bin", "answers", "mean confidence", "share right"],
+            [[f"{r['bin']:.1f}", r["n"], r["predicted"], r["observed"]] for r in res["reliability"]],
+        )
     typer.echo("by language:")
     print_table(
         ["language", "n", "accuracy", "macro_f1", "refusal_f1", "baseline_refusal_f1"],

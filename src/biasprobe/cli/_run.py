@@ -104,7 +104,10 @@ def show(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
     width: int = typer.Option(70, "--width", help="Characters of each answer to show."),
 ) -> None:
-    """Summarise a run: provenance, and one row per response (with its label if scored)."""
+    """Summarise a run: provenance, and one row per response (with its label if scored).
+
+    For a scored run it also prints the control check: neutral and benign-control answers
+    labelled censored, and uncertain answers, per language (warnings on stderr)."""
     from biasprobe.runinfo import summarize
     from biasprobe.textutil import one_line
 
@@ -130,6 +133,10 @@ def show(
             ", ".join(f"{k} {v}" for k, v in summary["label_counts"].items())))
         if any(r["reviewed"] for r in summary["rows"]):
             typer.echo("* label set by a reviewer (overrides.jsonl)")
+        from biasprobe.cli._classify import print_validity, print_warnings
+
+        print_validity(summary["validity_lines"])
+        print_warnings(summary["validity"]["warnings"])
 
 
 def variants_cmd(
