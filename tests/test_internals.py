@@ -268,6 +268,29 @@ def test_non_transformers_run_is_refused(fake_models: Path,
     assert_one_line_error(code, err, "no internals.jsonl")
 
 
+def test_run_with_internals(tiny_model: Path, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text(json.dumps({"models": [{
+        "name": "tiny", "source": {"path": str(tiny_model)}, "device": "cpu", "dtype": "float32",
+        "reasoning": {"mode": "none"}, "generation": {"max_new_tokens": 2}}]}))
+    code, _, err = cli(capsys, "run", "-m", "tiny", "--models", str(models), "--kind",
+                       "censorship", "--kind", "neutral", "--no-score", "--no-progress",
+                       "--internals", "--run-id", "ti")
+    assert code == 0, err
+    assert "internals: 14 records" in err
+    header, recs = read_internals(tmp_path / "outputs" / "ti")
+    assert len(recs) == 14 and header.direction_source == "ti"
+
+
+def test_run_with_internals_refuses_other_backends_before_generating(
+        fake_models: Path, outputs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "run", "-m", "fake-censor", "--models", str(fake_models),
+                       "--internals", "--run-id", "nope", "--no-progress")
+    assert_one_line_error(code, err, "transformers backend")
+    assert not (outputs / "nope").exists()
+
+
 # --- the real default model ------------------------------------------------------------------
 
 

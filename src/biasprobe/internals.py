@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from biasprobe.backends.transformers import TransformersBackend
+    from biasprobe.config import ModelEntry
 
     Matrix = NDArray[np.float32]
 
@@ -265,6 +266,14 @@ def load_direction(source: str) -> Direction:
 # --- the pass ------------------------------------------------------------------------------
 
 
+def require_transformers(entry: ModelEntry) -> None:
+    """Internals read the weights: only transformers-backend runs have them here."""
+    if entry.backend != "transformers":
+        raise BackendError(f"internals need a run made with the transformers backend; "
+                           f"{entry.name} uses backend {entry.backend!r} (no weights to look "
+                           "inside)")
+
+
 def load_run_backend(manifest: dict[str, Any], device: str | None,
                      log: Callable[[str], None]) -> TransformersBackend:
     """The run's model, loaded by the transformers backend from the entry in the manifest;
@@ -279,9 +288,7 @@ def load_run_backend(manifest: dict[str, Any], device: str | None,
         entry = ModelEntry.model_validate(data)
     except ValidationError:
         raise RunStoreError("the run's manifest has no valid model entry (model.entry)") from None
-    if entry.backend != "transformers":
-        raise BackendError(f"internals need a run made with the transformers backend; this run "
-                           f"used backend {entry.backend!r} (no weights to look inside)")
+    require_transformers(entry)
     entry = with_overrides(entry, device=device)
     resolved = resolve_model(entry, log=log)
     stored = model.get("files_sha256") if isinstance(model, dict) else None
