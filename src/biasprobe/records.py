@@ -23,6 +23,15 @@ class ProbeKind(str, Enum):
     neutral = "neutral"
 
 
+class VariantKind(str, Enum):
+    """How a variant probe differs from its base probe (``biasprobe.variants``)."""
+
+    system = "system"  # another system prompt (none / neutral / research context)
+    follow_up = "follow-up"  # a second user turn after the model's first answer
+    euphemism = "euphemism"  # the question in code words ("May 35th")
+    prefill = "prefill"  # a forced opening of the assistant turn (local backends)
+
+
 class ThinkState(str, Enum):
     """State of the reasoning block in one generation.
 
@@ -55,6 +64,20 @@ class Probe(_Record):
     template_id: str | None = None  # set when instantiated from a mirror template
     source: str | None = None
     licence: str | None = None
+    # Variants: the same question asked another way, linked to its base probe (all None on a
+    # base probe; probes_hash leaves them out then, so hashes of older sets are unchanged).
+    variant_of: str | None = None  # id of the base probe
+    variant: str | None = None  # variant name, e.g. system-neutral, follow-up, prefill-no-think
+    variant_kind: VariantKind | None = None
+    system: str | None = None  # system prompt for this probe ("" = none); None = the model's
+    follow_up: str | None = None  # user turn sent after the model's answer to the base text
+    prefill: str | None = None  # forced start of the assistant turn (local backends only)
+
+
+#: Probe fields that are left out of the probe hash when unset.
+VARIANT_FIELDS: tuple[str, ...] = (
+    "variant_of", "variant", "variant_kind", "system", "follow_up", "prefill",
+)
 
 
 class Response(_Record):
@@ -71,6 +94,9 @@ class Response(_Record):
     kind: str
     jurisdiction: str | None = None
     pair_id: str | None = None
+    variant_of: str | None = None  # base probe id, for variant probes
+    variant: str | None = None
+    variant_kind: VariantKind | None = None
     # What was sent and what came back.
     prompt: str  # the full prompt as sent, after the chat template
     answer: str

@@ -27,7 +27,7 @@ from biasprobe.paths import outputs_dir
 from biasprobe.probes import probes_hash
 from biasprobe.records import SCHEMA_VERSION, Probe, Response
 from biasprobe.sources import ResolvedModel
-from biasprobe.store import RunStore, check_run_id, utcnow
+from biasprobe.store import RunStore, check_run_id, read_responses, utcnow
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,51 @@ def default_run_id(model: str, probe_set: str) -> str:
     return check_run_id(f"{model}--{probe_set}")
 
 
+def _first_turn(probe: Probe, default_system: str | None) -> tuple[Message, ...]:
+    """System prompt (the probe's own for system variants, "" = none) and the user turn."""
+    system = probe.system if probe.system is not None else default_system
+    return ((Message("system", system),) if system else ()) + (Message("user", probe.text),)
+
+
 def build_requests(plan: RunPlan) -> list[tuple[Probe, ChatRequest]]:
+    """First-turn requests; follow-up variants come later (:func:`follow_up_requests`)."""
     system = plan.entry.system_prompt
     out = []
     for probe in plan.probes:
-        messages = ((Message("system", system),) if system else ()) + (Message("user", probe.text),)
+        if probe.follow_up is not None:
+            continue
+        messages = _first_turn(probe, system)
         for sample in range(plan.settings.samples):
-            out.append((probe, ChatRequest(key=(probe.id, sample), messages=messages)))
+            out.append((probe, ChatRequest(key=(probe.id, sample), messages=messages,
+                                           prefill=probe.prefill)))
     return out
+
+
+def follow_up_requests(
+    plan: RunPlan, answers: dict[tuple[str, int], str]
+) -> tuple[list[tuple[Probe, ChatRequest]], int]:
+    """Second-turn requests: the base question, the model's answer to it (same sample) and
+    the follow-up. Returns them and the number of follow-ups still waiting for a base answer."""
+    system = plan.entry.system_prompt
+    out: list[tuple[Probe, ChatRequest]] = []
+    waiting = 0
+    for probe in plan.probes:
+        if probe.follow_up is None:
+            continue
+        for sample in range(plan.settings.samples):
+            base = answers.get((probe.variant_of or "", sample))
+            if base is None:
+                waiting += 1
+                continue
+            messages = (*_first_turn(probe, system), Message("assistant", base),
+                        Message("user", probe.follow_up))
+            out.append((probe, ChatRequest(key=(probe.id, sample), messages=messages,
+                                           prefill=probe.prefill)))
+    return out, waiting
+
+
+def request_count(plan: RunPlan) -> int:
+    return len(plan.probes) * plan.settings.samples
 
 
 def fingerprint(plan: RunPlan, resolved: ResolvedModel) -> dict[str, Any]:
@@ -127,6 +164,9 @@ def to_response(run_id: str, probe: Probe, gen: Generation) -> Response:
         kind=probe.kind.value,
         jurisdiction=probe.jurisdiction,
         pair_id=probe.pair_id,
+        variant_of=probe.variant_of,
+        variant=probe.variant,
+        variant_kind=probe.variant_kind,
         prompt=gen.prompt,
         answer=gen.answer,
         reasoning=gen.reasoning,
@@ -182,6 +222,34 @@ def graceful_interrupt(stop: StopFlag, say: Callable[[str], None]) -> Iterator[N
         signal.signal(signal.SIGINT, previous)
 
 
+def _generate(
+    plan: RunPlan, backend: Backend, store: RunStore, pending: Sequence[tuple[Probe, ChatRequest]],
+    stop: StopFlag, bar: Any,
+) -> int:
+    """Generate ``pending`` batch by batch into the store; stops early when ``stop`` is set."""
+    size = plan.batch_size
+    if plan.entry.batch_size == "auto":
+        size = backend.batch_hint() or size
+    generated = 0
+    for batch in batches(pending, size):
+        if stop:
+            break
+        gens = backend.generate([r for _, r in batch], plan.settings)
+        by_key = {g.key: g for g in gens}
+        store.append([to_response(plan.run_id, p, by_key[r.key]) for p, r in batch])
+        generated += len(batch)
+        bar.update(len(batch))
+    return generated
+
+
+def _pending_follow_ups(plan: RunPlan, done: set[tuple[str, int]]) -> list[tuple[Probe, ChatRequest]]:
+    if not any(p.follow_up is not None for p in plan.probes):
+        return []
+    answers = {r.key: r.answer for r in read_responses(plan.run_dir)}
+    requests, _ = follow_up_requests(plan, answers)
+    return [pr for pr in requests if pr[1].key not in done]
+
+
 def execute(
     plan: RunPlan,
     resolved: ResolvedModel,
@@ -191,51 +259,47 @@ def execute(
     stop: StopFlag | None = None,
     say: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
 ) -> RunResult:
-    """Generate every pending (probe, sample) of ``plan`` into its run directory."""
+    """Generate every pending (probe, sample) of ``plan`` into its run directory.
+
+    First turns first; then follow-up variants, whose prompt holds the base probe's answer."""
     from tqdm import tqdm
 
     if stop is None:
         stop = StopFlag()
     started = time.perf_counter()
-    requests = build_requests(plan)
+    total = request_count(plan)
     with RunStore.open(
         plan.run_dir, new_manifest(plan, resolved), warn=lambda m: say(f"warning: {m}")
     ) as store:
         done = store.done_keys()
-        pending = [pr for pr in requests if pr[1].key not in done]
-        already = len(requests) - len(pending)
+        wanted = {(p.id, s) for p in plan.probes for s in range(plan.settings.samples)}
+        already = len(wanted & done)
         generated = 0
-        if pending:
+        if already < total:
             say(f"loading {plan.entry.name}…")
             backend = backend_factory()
             try:
                 store.update_manifest(backend=_info_dict(backend))
                 bar = tqdm(
-                    total=len(requests), initial=already, unit="resp", desc=plan.run_id,
+                    total=total, initial=already, unit="resp", desc=plan.run_id,
                     disable=not progress, file=sys.stderr, dynamic_ncols=True,
                 )
-                size = plan.batch_size
-                if plan.entry.batch_size == "auto":
-                    size = backend.batch_hint() or size
                 with bar, graceful_interrupt(stop, say):
-                    for batch in batches(pending, size):
-                        if stop:
-                            break
-                        gens = backend.generate([r for _, r in batch], plan.settings)
-                        by_key = {g.key: g for g in gens}
-                        store.append([to_response(plan.run_id, p, by_key[r.key]) for p, r in batch])
-                        generated += len(batch)
-                        bar.update(len(batch))
+                    first = [pr for pr in build_requests(plan) if pr[1].key not in done]
+                    generated = _generate(plan, backend, store, first, stop, bar)
+                    if not stop:
+                        follow = _pending_follow_ups(plan, store.done_keys())
+                        generated += _generate(plan, backend, store, follow, stop, bar)
                 if generated:  # what a server reported while answering (served model id, ...)
                     store.update_manifest(backend=_info_dict(backend))
             finally:
                 backend.close()
-        finished = already + generated >= len(requests)
+        finished = already + generated >= total
         if finished and not store.manifest.get("completed"):
             store.update_manifest(completed=utcnow())
     return RunResult(
         run_dir=plan.run_dir,
-        total=len(requests),
+        total=total,
         already_done=already,
         generated=generated,
         interrupted=bool(stop) and not finished,

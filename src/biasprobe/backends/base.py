@@ -21,6 +21,31 @@ class ChatRequest:
 
     key: tuple[str, int]
     messages: tuple[Message, ...]
+    #: forced start of the assistant turn (a variant probe's prefill); local backends append it
+    #: to the rendered prompt and the answer is split from prefill + completion
+    prefill: str | None = None
+
+
+def with_prefill(prompt: str, prefill: str, think_start: str = "<think>") -> tuple[str, str]:
+    """(prompt + prefill, the prefill as the completion's start).
+
+    A template that already opens the think block (the prompt ends with ``<think>``) gets the
+    prefill without its own opening marker, so ``<think></think>`` closes the block once.
+    """
+    if prompt.rstrip().endswith(think_start) and prefill.lstrip().startswith(think_start):
+        prefill = prefill.lstrip()[len(think_start):]
+    return prompt + prefill, prefill
+
+
+def refuse_prefill(requests: list[ChatRequest], backend: str) -> None:
+    """Backends that cannot continue an assistant turn refuse prefill variants up front."""
+    from biasprobe.errors import BackendError
+
+    if any(r.prefill for r in requests):
+        raise BackendError(
+            f"prefill variants need a local backend that renders the prompt (transformers); "
+            f"the {backend} backend cannot continue a forced assistant turn"
+        )
 
 
 @dataclass(frozen=True)

@@ -55,12 +55,15 @@ class FakeBackend:
             if self.delay_s:
                 time.sleep(self.delay_s)
             raw = self.queue.popleft() if self.queue else self.responder(req)
+            raw = (req.prefill or "") + raw  # a prefill is the start of the assistant turn
             words = raw.split()
             truncated = len(words) > settings.max_new_tokens
             if truncated:
                 raw = " ".join(words[: settings.max_new_tokens])
             split = split_reasoning(raw)
             prompt = "\n".join(f"<{m.role}>{m.content}" for m in req.messages)
+            if req.prefill:
+                prompt += f"\n<assistant>{req.prefill}"
             out.append(
                 Generation(
                     key=req.key,

@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from biasprobe.backends.base import BackendInfo, ChatRequest, Generation
+from biasprobe.backends.base import BackendInfo, ChatRequest, Generation, refuse_prefill
 from biasprobe.config import GenerationSettings, ModelEntry, OpenAISource
 from biasprobe.errors import BackendError
 from biasprobe.reasoning import split_reasoning
@@ -361,6 +361,7 @@ class OpenAIBackend:
     ) -> list[Generation]:
         if not requests:
             return []
+        refuse_prefill(requests, "OpenAI-compatible")
         return run_sync(lambda: self._generate_all(list(requests), settings))
 
     def batch_hint(self) -> int | None:

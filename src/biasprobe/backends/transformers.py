@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from biasprobe.backends.base import BackendInfo, ChatRequest, Generation
+from biasprobe.backends.base import BackendInfo, ChatRequest, Generation, with_prefill
 from biasprobe.config import GenerationSettings, ModelEntry
 from biasprobe.errors import BackendError
 from biasprobe.reasoning import split_completion, splits_reasoning
@@ -277,7 +277,8 @@ class TransformersBackend:
     ) -> list[Generation]:
         if not requests:
             return []
-        prompts = [self.render(r) for r in requests]
+        prompts = [with_prefill(self.render(r), r.prefill, self.entry.reasoning.start)[0]
+                   if r.prefill else self.render(r) for r in requests]
         items = list(zip(requests, prompts, strict=True))
         size = self.micro_batch
         if size is None:
@@ -347,7 +348,13 @@ class TransformersBackend:
         tokens_out: int, latency: float,
     ) -> Generation:
         fmt = self.entry.reasoning
-        split = split_completion(text, prompt, self.think, fmt.start, fmt.end)
+        if req.prefill:  # split the whole assistant turn: the forced start + what followed
+            rendered = self.render(req)
+            text = with_prefill(rendered, req.prefill, fmt.start)[1] + text
+            prompt_for_split = rendered
+        else:
+            prompt_for_split = prompt
+        split = split_completion(text, prompt_for_split, self.think, fmt.start, fmt.end)
         answer, reasoning, state = split.answer, split.reasoning, split.think_state
         return Generation(
             key=req.key,

@@ -13,7 +13,7 @@ import importlib.util
 import time
 from typing import Any
 
-from biasprobe.backends.base import BackendInfo, ChatRequest, Generation
+from biasprobe.backends.base import BackendInfo, ChatRequest, Generation, refuse_prefill
 from biasprobe.config import GenerationSettings, ModelEntry
 from biasprobe.errors import BackendError
 from biasprobe.reasoning import split_completion, splits_reasoning
@@ -95,6 +95,7 @@ class VLLMBackend:
     ) -> list[Generation]:
         if not requests:
             return []
+        refuse_prefill(requests, "vLLM")
         conversations = [[{"role": m.role, "content": m.content} for m in r.messages]
                          for r in requests]
         params = [self._params(r, settings) for r in requests]

@@ -1,14 +1,26 @@
-"""``biasprobe probes ...``: list, validate and count probe sets."""
+"""``biasprobe probes ...``: list, validate, count and import probe sets."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from biasprobe.cli._common import OutputFormat, print_json, print_table
 
-probes_app = typer.Typer(help="Probe sets: list, validate and count them.", no_args_is_help=True)
+probes_app = typer.Typer(
+    help="Probe sets: list, validate, count and import them.", no_args_is_help=True
+)
+
+#: ``--map FIELD=COLUMN`` (or ``FIELD==VALUE``): the column mapping of CSV / JSONL / text files,
+#: shared by ``run``, ``probes validate`` and ``probes import``.
+MapOption: Any = typer.Option(
+    [], "--map", metavar="FIELD=COLUMN",
+    help="For CSV / JSONL / text probe files: which column feeds a probe field (text, id, topic, "
+    "language, kind, jurisdiction, pair_id), or FIELD==VALUE for one value on every row "
+    "(e.g. --map kind==censorship); also source==, licence==, name==. Repeatable.",
+)
 
 
 @probes_app.command("list")
@@ -53,15 +65,16 @@ def validate(
         show_default=False,
     ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+    mapping: list[str] = MapOption,
 ) -> None:
     """Check probe files: schema, unique ids, EN/zh-Hans pairs, placeholders, language codes.
 
     Exits 0 when everything passes; otherwise prints one line 'error: <file>: <problem>' and
-    exits 2.
+    exits 2. Imported sets (and CSV / JSONL / text files) are not asked for EN/zh-Hans pairs.
     """
-    from biasprobe.probes import validate_files
+    from biasprobe.probes import ColumnMap, validate_files
 
-    report = validate_files(files or ())
+    report = validate_files(files or (), ColumnMap.from_pairs(mapping))
     rows: list[dict[str, Any]] = [
         {"file": str(s.path), "type": "probes", "count": len(s.probes)} for s in report.sets
     ]
@@ -138,6 +151,62 @@ def stats(
         [*result["by"], "probes"],
         [[row[d] for d in result["by"]] + [row["probes"]] for row in result["counts"]],
     )
+
+
+def _field(name: str, what: str) -> Any:
+    return typer.Option(
+        None, f"--{name}", metavar="COLUMN|=VALUE",
+        help=f"Column holding {what}, or =VALUE for every row.", show_default=False,
+    )
+
+
+@probes_app.command("import")
+def import_set(
+    file: Path = typer.Argument(..., help="A CSV (header row), JSONL or text file (one prompt a line).",
+                                show_default=False),
+    fmt: str | None = typer.Option(None, "--format", help="csv, jsonl or txt (default: from the "
+                                   "extension: .csv, .jsonl/.ndjson, .txt)."),
+    text: str | None = _field("text", "the prompt (default: a column text, prompt or question)"),
+    ident: str | None = _field("id", "the probe id (default: a column id, else "
+                               "<name>-<10 hex of sha256(text)>)"),
+    topic: str | None = _field("topic", "the topic, made kebab-case (default: a column topic, "
+                               "category or subject)"),
+    language: str | None = _field("language", "the BCP-47 language (default: a column language "
+                                  "or lang, else en; =auto: zh-Hans / zh-Hant for mostly-Chinese "
+                                  "text, else en, per row)"),
+    kind: str | None = _field("kind", "the probe kind: censorship, mirror, safety-control, "
+                              "benign-control, neutral (default: a column kind)"),
+    jurisdiction: str | None = _field("jurisdiction", "the ISO 3166-1 code of the government "
+                                      "asked about (default: a column jurisdiction, else none)"),
+    source: str | None = typer.Option(None, "--source", help="Where the prompts come from "
+                                      "(default: the file name)."),
+    licence: str | None = typer.Option(None, "--licence", help="Licence of the prompts (required)."),
+    name: str | None = typer.Option(None, "--name", help="Set name (default: the file name, "
+                                    "kebab-case); also the prefix of generated ids."),
+    mapping: list[str] = MapOption,
+    output: Path | None = typer.Option(None, "--output", "-o", help="YAML file to write "
+                                       "(default: next to FILE, with a .yaml extension)."),
+    force: bool = typer.Option(False, "--force", help="Replace the output file if it exists."),
+) -> None:
+    """Import a foreign prompt set (promptfoo, deccp, SpeechMap, XSTest ...) as a validated YAML set.
+
+    The YAML records where the prompts came from (file, sha256, column mapping) and loads back to
+    the same probes; `biasprobe run -p FILE.csv --map ...` reads such files directly.
+    """
+    from biasprobe.errors import ProbeError
+    from biasprobe.probes import ColumnMap, RowFormat, import_prompts
+
+    try:
+        row_format = RowFormat(fmt) if fmt else None
+    except ValueError:
+        raise ProbeError(f"--format {fmt!r}: use csv, jsonl or txt") from None
+    columns = ColumnMap.from_pairs(
+        mapping, text=text, id=ident, topic=topic, language=language, kind=kind,
+        jurisdiction=jurisdiction, source=source, licence=licence, name=name,
+    )
+    result = import_prompts(file, columns, row_format, output, force)
+    typer.echo(f"ok: wrote {result.path} ({result.probes} probes, set {result.name!r}); "
+               f"check it with: biasprobe probes validate {result.path}")
 
 
 def register(app: typer.Typer) -> None:

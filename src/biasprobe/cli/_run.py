@@ -1,4 +1,4 @@
-"""``biasprobe run`` (generate, then score) and ``biasprobe show RUN``."""
+"""``biasprobe run`` (generate, then score), ``biasprobe show RUN`` and ``biasprobe variants RUN``."""
 
 from __future__ import annotations
 
@@ -9,18 +9,28 @@ import typer
 
 from biasprobe.cli._common import OutputFormat, print_json, print_table
 from biasprobe.cli._models import ModelsFile
+from biasprobe.cli._probes import MapOption
 
 
 def run(
     model: str = typer.Option(None, "--model", "-m", help="Model name from models.yaml "
                               "(default: the built-in default model)."),
     probes: list[str] = typer.Option(["starter"], "--probes", "-p",
-                                     help="Probe set name or YAML path; repeatable."),
+                                     help="Probe set name, or a YAML / CSV / JSONL / text path; "
+                                     "repeatable."),
+    mapping: list[str] = MapOption,
     topic: list[str] = typer.Option([], "--topic", help="Only these topics; repeatable."),
     language: list[str] = typer.Option([], "--language", help="Only these languages (BCP-47)."),
     kind: list[str] = typer.Option([], "--kind", help="Only these kinds (censorship, mirror, "
                                    "safety-control, benign-control, neutral)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many probes."),
+    variants: list[str] = typer.Option([], "--variants", help="Also ask every selected probe "
+                                       "in other ways, linked by variant_of: 'all', variant kinds "
+                                       "(system, follow-up, euphemism, prefill) or names from the "
+                                       "variants file (e.g. system-neutral, prefill-no-think); "
+                                       "comma-separated or repeated. See 'biasprobe variants'."),
+    variants_file: Path | None = typer.Option(None, "--variants-file", help="YAML of variants "
+                                              "(default: the built-in probes/variants/standard.yaml)."),
     run_id: str | None = typer.Option(None, "--run-id", help="Run directory name under the "
                                       "outputs directory (default: MODEL--PROBESET). Re-running "
                                       "the same id resumes."),
@@ -45,7 +55,7 @@ def run(
     """Generate answers of MODEL to probe sets into outputs/RUN_ID/ (resumable), then score them."""
     from biasprobe.backends import load_backend, resolve_model
     from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
-    from biasprobe.probes import Selection, load_probes
+    from biasprobe.probes import ColumnMap, Selection, load_probes
     from biasprobe.runner import RunPlan, default_run_id, execute
     from biasprobe.store import check_run_id
 
@@ -64,7 +74,12 @@ def run(
 
         require_transformers(entry)  # before generating anything
     selection = Selection(tuple(topic), tuple(language), tuple(kind), limit)
-    set_name, selected = load_probes(probes, selection)
+    set_name, selected = load_probes(probes, selection, ColumnMap.from_pairs(mapping))
+    if variants:
+        from biasprobe.variants import expand_variants, load_variant_file
+
+        selected = expand_variants(selected, variants, load_variant_file(variants_file))
+        set_name += "+variants"
     rid = check_run_id(run_id) if run_id else default_run_id(entry.name, set_name)
     plan = RunPlan(rid, entry, set_name, tuple(selected), entry.run_batch_size)
     resolved = resolve_model(entry, log=say)
@@ -134,6 +149,35 @@ def show(
             typer.echo("* label set by a reviewer (overrides.jsonl)")
 
 
+def variants_cmd(
+    runs: list[str] = typer.Argument(..., help="Scored run ids (under the outputs directory) or "
+                                     "run directories, e.g. two versions of one model.",
+                                     show_default=False),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+) -> None:
+    """Bypass table of runs made with --variants: per variant (and variant kind), how often the
+    variant's answer is complete where the base probe's answer (same sample) was censored.
+
+    'closed' counts the opposite: a complete base answer whose variant was censored.
+    """
+    from biasprobe.variants import bypass_table
+
+    tables = [bypass_table(r) for r in runs]
+    if fmt is OutputFormat.json:
+        print_json([t.model_dump(mode="json") for t in tables])
+        return
+    for n, t in enumerate(tables):
+        if n:
+            typer.echo("")
+        typer.echo(f"run {t.run_id} (model {t.model or '?'})")
+        if not t.rows:
+            typer.echo("no scored variant answers (run with --variants, then score)")
+            continue
+        headers, rows = t.table()
+        print_table(headers, rows)
+
+
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("show")(show)
+    app.command("variants")(variants_cmd)

@@ -1,6 +1,8 @@
 """Probe sets: schema, loading, template expansion, selection, validation and stats.
 
-Modules: ``sets`` (file schema, templates, loading), ``languages`` (codes, script check),
+Modules: ``sets`` (file schema, templates, loading), ``readers`` (CSV / JSONL / text files into
+plain rows), ``builder`` (dicts and mapped rows into validated probes, shared by every format),
+``importing`` (``probes import``: a foreign file into a YAML set), ``languages`` (codes, script check),
 ``selection``, ``references`` (statements for slant), ``validate`` (curation rules),
 ``stats``. Everything public is re-exported here.
 
@@ -57,7 +59,17 @@ Two levels of checks:
   a jurisdiction on censorship / mirror prompts, a source and licence on every prompt.
 """
 
+from biasprobe.probes.builder import (
+    MAX_PROBE_CHARS,
+    ColumnMap,
+    build_probes,
+    generated_id,
+    guess_language,
+    map_rows,
+)
+from biasprobe.probes.importing import ImportResult, default_output, import_prompts
 from biasprobe.probes.languages import canonical_language, validate_jurisdiction, validate_language
+from biasprobe.probes.readers import RowFormat, RowTable, infer_format, read_rows
 from biasprobe.probes.references import (
     Reference,
     load_reference_file,
@@ -68,12 +80,15 @@ from biasprobe.probes.references import (
 )
 from biasprobe.probes.selection import Selection, load_probes
 from biasprobe.probes.sets import (
-    MAX_PROBE_CHARS,
+    ImportedFrom,
     ProbeSet,
     builtin_dir,
     builtin_sets,
     check_unique_ids,
     expand_templates,
+    is_row_file,
+    load_row_file,
+    load_set,
     load_set_file,
     load_sets,
     probes_hash,
@@ -91,10 +106,13 @@ from biasprobe.probes.validate import (
 
 __all__ = [
     "CHINA_TOPICS", "MAX_PROBE_CHARS", "PAIRED_KINDS", "STATS_DIMENSIONS", "TRADITIONAL_TOPICS",
-    "ProbeSet", "Reference", "Selection", "ValidationReport",
-    "builtin_dir", "builtin_sets", "canonical_language", "check_unique_ids", "expand_templates",
-    "load_probes", "load_reference_file", "load_references", "load_set_file", "load_sets",
-    "probe_stats", "probes_hash", "reference_files", "references_by_topic", "resolve_set",
+    "ColumnMap", "ImportResult", "ImportedFrom", "ProbeSet", "Reference", "RowFormat", "RowTable",
+    "Selection", "ValidationReport",
+    "build_probes", "builtin_dir", "builtin_sets", "canonical_language", "check_unique_ids",
+    "default_output", "expand_templates", "generated_id", "guess_language", "import_prompts",
+    "infer_format", "is_row_file", "load_probes", "load_reference_file", "load_references",
+    "load_row_file", "load_set", "load_set_file", "load_sets", "map_rows", "probe_stats",
+    "probes_hash", "read_rows", "reference_files", "references_by_topic", "resolve_set",
     "validate_files", "validate_jurisdiction", "validate_language", "validate_references",
     "validate_sets",
 ]  # fmt: skip

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from biasprobe.errors import ProbeError
+from biasprobe.probes.builder import ColumnMap
 from biasprobe.probes.languages import canonical_language, validate_jurisdiction
 from biasprobe.probes.sets import load_sets
 from biasprobe.records import Probe, ProbeKind
@@ -61,12 +62,16 @@ def _normalise_selection(selection: Selection) -> Selection:
     return replace(selection, languages=tuple(languages))
 
 
-def load_probes(names: Sequence[str], selection: Selection = Selection()) -> tuple[str, list[Probe]]:
-    """Load and select probes from sets. Returns (combined set name, probes)."""
+def load_probes(
+    names: Sequence[str], selection: Selection = Selection(), mapping: ColumnMap | None = None
+) -> tuple[str, list[Probe]]:
+    """Load and select probes from sets (``mapping``: for CSV / JSONL / text files among them).
+
+    Returns (combined set name, probes)."""
     if not names:
         raise ProbeError("no probe set given")
     selection = _normalise_selection(selection)
-    sets = load_sets(names)
+    sets = load_sets(names, mapping)
     probes = [p for s in sets for p in s.probes]
     if selection.topics:
         known = {p.topic for p in probes}

@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from biasprobe.errors import ProbeError
 from biasprobe.paths import data_dir
+from biasprobe.probes.builder import ColumnMap, build_probes, map_rows, slug
 from biasprobe.probes.languages import check_file_language, validate_jurisdiction
-from biasprobe.records import Probe, ProbeKind
+from biasprobe.probes.readers import EXTENSIONS, RowFormat, read_rows
+from biasprobe.records import VARIANT_FIELDS, Probe, ProbeKind
 from biasprobe.yamlio import read_yaml, validation_message
-
-MAX_PROBE_CHARS = 20_000
 
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TOPIC_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -36,10 +36,22 @@ class _Template(BaseModel):
     licence: str | None = None
 
 
+class ImportedFrom(BaseModel):
+    """Provenance of a set imported from a foreign file (``biasprobe probes import``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str  # the file name it was imported from
+    format: RowFormat
+    sha256: str  # of the file's bytes
+    columns: dict[str, str] = Field(default_factory=dict)  # field -> column, or =value
+
+
 class _ProbeSetFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
+    imported_from: ImportedFrom | None = None
     description: str = ""
     source: str | None = None
     licence: str | None = None
@@ -54,6 +66,9 @@ class ProbeSet:
     path: Path
     description: str
     probes: tuple[Probe, ...]
+    #: set for foreign prompt sets (imported YAML or a row file read directly): they are not
+    #: curated in EN / zh-Hans pairs, so ``probes validate`` does not ask for counterparts
+    imported_from: ImportedFrom | None = None
 
     def content_hash(self) -> str:
         return probes_hash(self.probes)
@@ -63,7 +78,11 @@ def probes_hash(probes: Iterable[Probe]) -> str:
     """sha256 over the canonical JSON of the probes, in order."""
     h = hashlib.sha256()
     for p in probes:
-        h.update(json.dumps(p.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode())
+        data = p.model_dump(mode="json")
+        for key in VARIANT_FIELDS:  # unset variant fields: the hash of a plain probe is unchanged
+            if data.get(key) is None:
+                data.pop(key, None)
+        h.update(json.dumps(data, sort_keys=True, ensure_ascii=False).encode())
         h.update(b"\n")
     return h.hexdigest()
 
@@ -180,33 +199,43 @@ def load_set_file(path: Path) -> ProbeSet:
         raws.append((f"{path}: probe {raw['id']!r} (template {raw['template_id']!r})", raw))
     if not raws:
         raise ProbeError(f"{path}: no probes (give a 'probes' list or 'templates')")
-    probes: list[Probe] = []
-    for where, raw in raws:
-        item = {"source": parsed.source, "licence": parsed.licence, **raw}
-        try:
-            probe = Probe.model_validate(item)
-        except ValidationError as exc:
-            raise ProbeError(validation_message(exc, where)) from None
-        if len(probe.text) > MAX_PROBE_CHARS:
-            raise ProbeError(
-                f"{where}: text is {len(probe.text):,} characters; the limit is {MAX_PROBE_CHARS:,}"
-            )
-        if not probe.text.strip():
-            raise ProbeError(f"{where}: text is blank")
-        try:
-            check_file_language(probe.language)
-            if probe.jurisdiction is not None:
-                validate_jurisdiction(probe.jurisdiction)
-        except ValueError as exc:
-            raise ProbeError(f"{where}: {exc}") from None
-        probes.append(probe)
+    probes = build_probes(raws, {"source": parsed.source, "licence": parsed.licence})
     check_unique_ids(probes, str(path))
     return ProbeSet(
         name=parsed.name or path.stem,
         path=path,
         description=parsed.description,
         probes=tuple(probes),
+        imported_from=parsed.imported_from,
     )
+
+
+def load_row_file(path: Path, mapping: ColumnMap | None = None, fmt: RowFormat | None = None) -> ProbeSet:
+    """A foreign prompt file (CSV, JSONL, text) as a probe set, through the column mapping."""
+    mapping = mapping or ColumnMap()
+    table = read_rows(path, fmt)
+    name = mapping.name or slug(path.stem) or "imported"
+    probes = build_probes(
+        map_rows(table, mapping, name), {"source": mapping.source or path.name, "licence": mapping.licence}
+    )
+    check_unique_ids(probes, str(path))
+    origin = ImportedFrom(
+        file=path.name, format=table.format, sha256=table.sha256,
+        columns=mapping.describe(table.columns, str(path)),
+    )
+    return ProbeSet(
+        name=name, path=path, description=f"imported from {path.name}", probes=tuple(probes),
+        imported_from=origin,
+    )
+
+
+def is_row_file(path: Path) -> bool:
+    return path.suffix.lower() in EXTENSIONS
+
+
+def load_set(path: Path, mapping: ColumnMap | None = None) -> ProbeSet:
+    """A YAML probe set, or a row file (by extension) read through ``mapping``."""
+    return load_row_file(path, mapping) if is_row_file(path) else load_set_file(path)
 
 
 def check_unique_ids(probes: Sequence[Probe], where: str) -> None:
@@ -222,19 +251,21 @@ def check_unique_ids(probes: Sequence[Probe], where: str) -> None:
 
 
 def resolve_set(name_or_path: str) -> Path:
-    """A built-in set name, or a path to a YAML file."""
+    """A built-in set name, or a path to a YAML (or CSV / JSONL / text) file."""
     sets = builtin_sets()
     if name_or_path in sets:
         return sets[name_or_path]
     path = Path(name_or_path)
-    if path.suffix in {".yaml", ".yml"} or path.exists():
+    if path.suffix in {".yaml", ".yml"} or is_row_file(path) or path.exists():
         return path
     known = ", ".join(sets) or "none"
     raise ProbeError(f"unknown probe set {name_or_path!r}; built-in sets: {known}")
 
 
-def load_sets(names: Sequence[str]) -> list[ProbeSet]:
-    """Load named or path-given sets; ids must be unique across them."""
-    sets = [load_set_file(resolve_set(n)) for n in names]
+def load_sets(names: Sequence[str], mapping: ColumnMap | None = None) -> list[ProbeSet]:
+    """Load named or path-given sets; ids must be unique across them.
+
+    ``mapping`` applies to row files (CSV / JSONL / text) among them."""
+    sets = [load_set(resolve_set(n), mapping) for n in names]
     check_unique_ids([p for s in sets for p in s.probes], "+".join(s.name for s in sets))
     return sets

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from biasprobe.errors import ProbeError
+from biasprobe.probes.builder import ColumnMap
 from biasprobe.probes.languages import check_script
 from biasprobe.probes.references import Reference, load_reference_file, reference_files, validate_references
 from biasprobe.probes.sets import (
@@ -17,7 +18,8 @@ from biasprobe.probes.sets import (
     ProbeSet,
     builtin_dir,
     builtin_sets,
-    load_set_file,
+    is_row_file,
+    load_set,
     resolve_set,
 )
 from biasprobe.records import Probe, ProbeKind
@@ -55,7 +57,7 @@ def _check_pairs(s: ProbeSet) -> None:
     for p in s.probes:
         if p.pair_id is not None:
             groups[p.pair_id].append(p)
-        elif p.kind in PAIRED_KINDS:
+        elif p.kind in PAIRED_KINDS and s.imported_from is None:
             raise ProbeError(
                 f"{where}: probe {p.id!r}: {p.kind.value} prompts need a pair_id linking "
                 "their EN and zh-Hans versions"
@@ -77,7 +79,7 @@ def _check_pairs(s: ProbeSet) -> None:
                         f"{where}: probe {p.id!r}: {attr} {getattr(p, attr)!r} differs from "
                         f"{getattr(first, attr)!r} on {first.id!r} in the same pair {pair_id!r}"
                     )
-        if first.kind not in PAIRED_KINDS:
+        if first.kind not in PAIRED_KINDS or s.imported_from is not None:
             continue
         needed = ["en", "zh-Hans"]
         if first.kind is ProbeKind.censorship and first.topic in traditional_topics:
@@ -141,15 +143,19 @@ def _is_reference_file(path: Path) -> bool:
     return re.search(r"^references\s*:", head, re.MULTILINE) is not None
 
 
-def validate_files(names: Sequence[str] = ()) -> ValidationReport:
-    """Load and validate probe sets and reference files (default: everything built in)."""
+def validate_files(names: Sequence[str] = (), mapping: ColumnMap | None = None) -> ValidationReport:
+    """Load and validate probe sets and reference files (default: everything built in).
+
+    Foreign sets (imported, or row files read through ``mapping``) skip the EN / zh-Hans
+    counterpart rule: they were not curated in pairs. Every other rule applies."""
     report = ValidationReport()
     if names:
         set_paths: list[Path] = []
         ref_paths: list[Path] = []
         for n in names:
             path = resolve_set(n)
-            (ref_paths if path.exists() and _is_reference_file(path) else set_paths).append(path)
+            is_ref = path.exists() and not is_row_file(path) and _is_reference_file(path)
+            (ref_paths if is_ref else set_paths).append(path)
         required: tuple[str, ...] = ()
     else:
         set_paths = list(builtin_sets().values())
@@ -157,7 +163,7 @@ def validate_files(names: Sequence[str] = ()) -> ValidationReport:
         required = CHINA_TOPICS
         if not set_paths:
             raise ProbeError(f"no built-in probe sets found in {builtin_dir()}")
-    report.sets = [load_set_file(p) for p in set_paths]
+    report.sets = [load_set(p, mapping) for p in set_paths]
     validate_sets(report.sets)
     all_refs: list[Reference] = []
     for path in ref_paths:
@@ -167,4 +173,15 @@ def validate_files(names: Sequence[str] = ()) -> ValidationReport:
         all_refs.extend(refs)
     if ref_paths:
         validate_references(all_refs, "+".join(str(p) for p in ref_paths), required)
+    if not names:
+        _validate_builtin_variants(report.sets)
     return report
+
+
+def _validate_builtin_variants(sets: Sequence[ProbeSet]) -> None:
+    from biasprobe.variants import load_variant_file, validate_variant_file, variants_file
+
+    path = variants_file()
+    if path.exists():
+        probes = [p for s in sets for p in s.probes]
+        validate_variant_file(load_variant_file(path), probes, str(path))
