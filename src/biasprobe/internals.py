@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,7 +313,10 @@ def compute_internals(run: str | Path, *, direction_from: str | None = None,
     backend = load_run_backend(manifest, device, log)
     try:
         tokens = refusal_tokens(backend.tokenizer)
+        start = time.perf_counter()
         fwd = forward(backend, [r.prompt for r in responses], [t.id for t in tokens], batch_size)
+        log(f"internals: forward pass over {len(responses)} prompts in "
+            f"{time.perf_counter() - start:.1f} s")
         info = backend.info()
     finally:
         backend.close()
