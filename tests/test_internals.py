@@ -229,7 +229,7 @@ def test_summary_auroc_per_group_and_overall(outputs: Path) -> None:
     assert en.mean_projection == 3.0 and en.mean_refusal_prob == pytest.approx(0.375)
     assert en.auroc_projection == 1.0 and en.auroc_refusal_prob == 0.5
     assert zh.auroc_projection == 1.0 and zh.auroc_refusal_prob == 0.0
-    by = {(s.signal, s.layer): s for s in summary.separation}
+    by = {(s.signal, s.layer): s for s in summary.separation if s.scope == "all"}
     overall = by[("projection", 3)]
     assert (overall.n_censored, overall.n_complete, overall.auroc) == (3, 3, 1.0)
     assert by[("projection", 2)].auroc == 0.5  # all tied
@@ -243,6 +243,7 @@ def test_cli_show_table_and_json(outputs: Path, capsys: pytest.CaptureFixture[st
     assert "tiananmen" in out and "projection@L3: 1.000 (3 censored, 3 complete)" in out
     code, out, _ = cli(capsys, "internals", "show", "fake", "--format", "json")
     assert code == 0 and json.loads(out)["separation"][1]["auroc"] == 1.0
+    assert "censorship probes, refusal_prob: 0.556" in cli(capsys, "internals", "show", "fake")[1]
 
 
 @pytest.mark.parametrize("line", [
@@ -297,10 +298,11 @@ def test_run_with_internals_refuses_other_backends_before_generating(
 @pytest.mark.slow
 def test_real_model_direction_separates_refused_from_answered(
         capsys: pytest.CaptureFixture[str]) -> None:
-    """China prompts of the starter set on the default model: the projection at the best
-    layer separates answers labelled censored from complete (labels by the classifier)."""
-    args: list[Any] = ["run", "-p", "starter", "--kind", "censorship", "--kind", "neutral",
-                       "--max-new-tokens", "64", "--run-id", "internals-slow", "--no-progress"]
+    """The starter set on the default model (greedy, so the README figure is reproducible):
+    among its China (censorship) prompts, the projection at the best layer separates answers
+    labelled censored from complete (labels by the classifier). The README's commands."""
+    args: list[Any] = ["run", "-p", "starter", "--max-new-tokens", "64", "--run-id",
+                       "internals-slow", "--no-progress"]
     code, _, err = cli(capsys, *args)
     assert code == 0, err
     code, _, err = cli(capsys, "internals", "compute", "internals-slow")
@@ -308,8 +310,8 @@ def test_real_model_direction_separates_refused_from_answered(
     code, out, err = cli(capsys, "internals", "show", "internals-slow", "--format", "json")
     assert code == 0, err
     summary = json.loads(out)
-    best = next(s for s in summary["separation"]
-                if s["signal"] == "projection" and s["layer"] == summary["best_layer"])
+    best = next(s for s in summary["separation"] if s["signal"] == "projection"
+                and s["layer"] == summary["best_layer"] and s["scope"] == "censorship")
     print(json.dumps(summary["separation"]))
     assert best["n_censored"] >= 2 and best["n_complete"] >= 2
     assert best["auroc"] >= 0.75

@@ -413,6 +413,7 @@ class Separation(_Model):
 
     signal: str
     layer: int | None
+    scope: Literal["all", "censorship"]  # every answer, or only censorship-kind probes
     auroc: float | None
     n_censored: int
     n_complete: int
@@ -467,12 +468,15 @@ def summarize_internals(run: str | Path) -> InternalsSummary:
             mean_refusal_prob=sum(r.refusal_prob for r in sub) / len(sub),
             n_censored=n_cens, n_complete=n_comp, auroc_projection=a_proj,
             auroc_refusal_prob=_separate(sub, labels, prob)[0]))
-    separation = [Separation(signal="projection", layer=layer, auroc=a, n_censored=p, n_complete=n)
-                  for layer in header.layers
-                  for a, p, n in [_separate(recs, labels, proj(str(layer)))]]
-    a, p, n = _separate(recs, labels, prob)
-    separation.append(Separation(signal="refusal_prob", layer=None, auroc=a, n_censored=p,
-                                 n_complete=n))
+    signals = [("projection", layer, proj(str(layer))) for layer in header.layers]
+    signals.append(("refusal_prob", None, prob))
+    separation = [
+        Separation(signal=name, layer=layer, scope=scope, auroc=a, n_censored=p, n_complete=n)
+        for scope, subset in (("all", recs),
+                              ("censorship", [r for r in recs if r.kind in CENSORED_KINDS]))
+        for name, layer, value in signals
+        for a, p, n in [_separate(subset, labels, value)]
+    ]
     return InternalsSummary(
         run_id=run_id, model=header.model, best_layer=header.best_layer, layers=header.layers,
         layer_rule=header.layer_rule, direction_source=header.direction_source,

@@ -64,7 +64,8 @@ def show(
         typer.echo(f"no scores: run `biasprobe score {summary.run_id}` for the AUROCs")
     for s in summary.separation:
         name = s.signal + ("" if s.layer is None else f"@L{s.layer}")
-        typer.echo(f"AUROC censored vs complete, {name}: {_fmt(s.auroc)} "
+        where = "all answers" if s.scope == "all" else "censorship probes"
+        typer.echo(f"AUROC censored vs complete, {where}, {name}: {_fmt(s.auroc)} "
                    f"({s.n_censored} censored, {s.n_complete} complete)")
 
 
