@@ -171,6 +171,18 @@ def test_compute_writes_the_store_file_and_is_deterministic(tiny_model: Path) ->
     assert read_internals(run_dir)[1] == recs  # the same numbers twice
 
 
+def test_planted_link_is_refused_and_nothing_written(tiny_model: Path, tmp_path: Path) -> None:
+    from biasprobe.errors import RunStoreError
+
+    run_dir = _make_run(_tiny_entry(tiny_model), "linked", limit=12)
+    target = tmp_path / "elsewhere.json"
+    target.write_text("keep")
+    (run_dir / (DIRECTION + ".tmp")).symlink_to(target)
+    with pytest.raises(RunStoreError, match="symbolic link"):
+        compute_internals("linked")
+    assert target.read_text() == "keep" and not (run_dir / INTERNALS).exists()
+
+
 def test_direction_from_another_run_and_shape_mismatch(tiny_model: Path, tmp_path: Path) -> None:
     entry = _tiny_entry(tiny_model)
     a = _make_run(entry, "a")

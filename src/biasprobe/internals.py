@@ -327,7 +327,7 @@ def compute_internals(run: str | Path, *, direction_from: str | None = None,
             f"layers x {direction.hidden_size}) does not fit this model ({fwd.hidden.shape[1]} x "
             f"{fwd.hidden.shape[2]}): only versions of one architecture share a direction")
     if external is None:
-        atomic_write_json(run_dir / DIRECTION, direction.model_dump(mode="json"))
+        _write_direction(run_dir, direction)
     header = InternalsHeader(
         created=utcnow(), model=info.model_id, dtype=str(info.dtype), device=str(info.device),
         refusal_tokens=tokens, refusal_tokens_sha256=tokens_sha256(tokens),
@@ -339,6 +339,16 @@ def compute_internals(run: str | Path, *, direction_from: str | None = None,
     append_run_lines(run_dir, INTERNALS,
                      [header.model_dump_json()] + [r.model_dump_json() for r in records])
     return header
+
+
+def _write_direction(run_dir: Path, direction: Direction) -> None:
+    """Through the store's atomic writer, after refusing planted links (the run directory, the
+    file or its temporary name), so the write cannot be redirected out of the run."""
+    path = run_dir / DIRECTION
+    for p in (run_dir, path, path.with_name(path.name + ".tmp")):
+        if p.is_symlink():
+            raise RunStoreError(f"{p} is a symbolic link; refusing to write through it")
+    atomic_write_json(path, direction.model_dump(mode="json"))
 
 
 def _records(responses: Sequence[Response], fwd: Forward, direction: Direction,
@@ -468,12 +478,14 @@ def summarize_internals(run: str | Path) -> InternalsSummary:
             mean_refusal_prob=sum(r.refusal_prob for r in sub) / len(sub),
             n_censored=n_cens, n_complete=n_comp, auroc_projection=a_proj,
             auroc_refusal_prob=_separate(sub, labels, prob)[0]))
-    signals = [("projection", layer, proj(str(layer))) for layer in header.layers]
+    signals: list[tuple[str, int | None, Callable[[InternalsRecord], float]]] = [
+        ("projection", layer, proj(str(layer))) for layer in header.layers]
     signals.append(("refusal_prob", None, prob))
+    scopes: list[tuple[Literal["all", "censorship"], list[InternalsRecord]]] = [
+        ("all", recs), ("censorship", [r for r in recs if r.kind in CENSORED_KINDS])]
     separation = [
         Separation(signal=name, layer=layer, scope=scope, auroc=a, n_censored=p, n_complete=n)
-        for scope, subset in (("all", recs),
-                              ("censorship", [r for r in recs if r.kind in CENSORED_KINDS]))
+        for scope, subset in scopes
         for name, layer, value in signals
         for a, p, n in [_separate(subset, labels, value)]
     ]
