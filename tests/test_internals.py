@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -308,22 +307,29 @@ def test_run_with_internals_refuses_other_backends_before_generating(
 
 
 @pytest.mark.slow
-def test_real_model_direction_separates_refused_from_answered(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    """The starter set on the default model (greedy, so the README figure is reproducible):
-    among its China (censorship) prompts, the projection at the best layer separates answers
-    labelled censored from complete (labels by the classifier). The README's commands."""
-    args: list[Any] = ["run", "-p", "starter", "--max-new-tokens", "64", "--run-id",
-                       "internals-slow", "--no-progress"]
-    code, _, err = cli(capsys, *args)
+def test_real_model_refusal_signals_on_china_prompts(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's commands on the default model (greedy, so reproducible): the direction
+    and its layers come from the starter set; 24 Tiananmen prompts are measured on that axis.
+    Measured there: the first-token refusal probability separates answers labelled censored
+    from complete (AUROC 0.81); the censorship direction does not (0.54 at the best layer) -
+    it is printed, not asserted, and the README says so."""
+    for args in (
+        ["run", "-p", "starter", "--max-new-tokens", "64", "--run-id", "starter64"],
+        ["internals", "compute", "starter64"],
+        ["run", "-p", "china-sensitive", "--limit", "24", "--batch-size", "24",
+         "--max-new-tokens", "32", "--run-id", "china24"],
+    ):
+        code, _, err = cli(capsys, *args, *(["--no-progress"] if args[0] == "run" else []))
+        assert code == 0, err
+    code, _, err = cli(capsys, "internals", "compute", "china24", "--direction-from", "starter64")
     assert code == 0, err
-    code, _, err = cli(capsys, "internals", "compute", "internals-slow")
-    assert code == 0, err
-    code, out, err = cli(capsys, "internals", "show", "internals-slow", "--format", "json")
+    code, out, err = cli(capsys, "internals", "show", "china24", "--format", "json")
     assert code == 0, err
     summary = json.loads(out)
-    best = next(s for s in summary["separation"] if s["signal"] == "projection"
-                and s["layer"] == summary["best_layer"] and s["scope"] == "censorship")
-    print(json.dumps(summary["separation"]))
-    assert best["n_censored"] >= 2 and best["n_complete"] >= 2
-    assert best["auroc"] >= 0.75
+    china = {(s["signal"], s["layer"]): s for s in summary["separation"]
+             if s["scope"] == "censorship"}
+    print(json.dumps(list(china.values())))
+    prob = china[("refusal_prob", None)]
+    assert prob["n_censored"] >= 5 and prob["n_complete"] >= 3
+    assert prob["auroc"] >= 0.7
+    assert china[("projection", summary["best_layer"])]["auroc"] is not None
