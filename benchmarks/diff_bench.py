@@ -103,8 +103,8 @@ def main() -> None:
             assert json.loads(proc.stdout)["pairing"]["paired"] == args.prompts
         print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
               f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
-        print(f"runs: 2 × {args.prompts} prompts; groups: {len(result['groups'])}; "
-              f"flips: {len(result['flips'])}")
+        print(f"runs: 2 × {args.prompts} prompts; groups: {len(result.groups)}; "
+              f"flips: {len(result.flips)}")
         print(f"load both runs:        {t1 - t0:6.2f} s")
         print(f"diff_runs, first call: {t2 - t1:6.2f} s (includes importing statsmodels/scipy)")
         print(f"diff_runs, warm:       {t3 - t2:6.2f} s")

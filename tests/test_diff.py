@@ -50,7 +50,7 @@ def test_reports_exactly_the_planted_flips(
     assert directions["weapon-0"] == "within_censored"
     assert directions["bread-0"] == "uncertain"
     assert result["pairing"] == {
-        "paired": 50, "only_a": 0, "only_b": 0, "uncertain_a": 0, "uncertain_b": 1
+        "paired": 50, "prompts": 50, "only_a": 0, "only_b": 0, "uncertain_a": 0, "uncertain_b": 1
     }
 
 
@@ -112,7 +112,7 @@ def test_bh_correction_and_rates(runs: tuple[Path, Path]) -> None:
     from statsmodels.stats.proportion import proportion_confint
 
     a, b = load_scored_run("model-a"), load_scored_run("model-b")
-    result = diff_runs(a, b, by=["language"], correction="bh")
+    result = diff_runs(a, b, by=["language"], correction="bh").to_json()
     rows = result["groups"]
     assert [(r["by"], r["group"]) for r in rows] == [
         ("all", "all"), ("language", "en"), ("language", "zh-Hans")
@@ -128,7 +128,7 @@ def test_bh_correction_and_rates(runs: tuple[Path, Path]) -> None:
 
 
 def test_slant_shift_and_asymmetry(runs: tuple[Path, Path]) -> None:
-    result = diff_runs(load_scored_run("model-a"), load_scored_run("model-b"))
+    result = diff_runs(load_scored_run("model-a"), load_scored_run("model-b")).to_json()
     slant = result["groups"][0]["slant"]
     assert slant["n"] == 24
     assert slant["mean_shift"] == pytest.approx((12 * 0.1 + 12 * 1.0) / 24)
@@ -164,7 +164,7 @@ def test_government_index_uses_cn_mirror_questions_when_present() -> None:
         _item("ru2", "RU", "mirror", "uncertain"),  # excluded from the denominator
     ]
     run = ScoredRun("r", Path("."), {"run_id": "r"}, {i.key: i for i in items}, ("t",))
-    gov = asymmetry(run)["government"]
+    gov = asymmetry(run).to_json()["government"]
     assert gov["china_basis"] == "mirror"
     assert gov["china"]["k"] == 1 and gov["china"]["n"] == 2
     assert gov["governments"]["RU"]["n"] == 1
@@ -262,3 +262,209 @@ def test_stats_helpers_match_libraries() -> None:
     assert shift.ci_low is not None and shift.ci_high is not None
     assert shift.mean == pytest.approx(0.3)
     assert shift.ci_low <= 0.3 <= shift.ci_high
+
+
+def _sampled_run(run_id: str, labels: dict[str, list[str]]) -> ScoredRun:
+    items = [
+        Item(probe_id=pid, sample=s, language="en", topic="t", jurisdiction=None,
+             kind="censorship", pair_id=None, prompt="q", answer="a", label=lab, slant=None)
+        for pid, labs in labels.items()
+        for s, lab in enumerate(labs)
+    ]
+    return ScoredRun(run_id, Path("."), {"run_id": run_id}, {i.key: i for i in items}, ("t",))
+
+
+def test_several_samples_make_the_prompt_the_unit() -> None:
+    from itertools import product
+
+    # 6 prompts × 3 samples: every sample of 5 prompts becomes a refusal in B, one falls.
+    a = {f"p{i}": ["complete"] * 3 for i in range(6)}
+    b = {f"p{i}": ["refusal"] * 3 for i in range(5)} | {"p5": ["complete"] * 3}
+    a["p5"] = ["refusal", "refusal", "uncertain"]
+    result = diff_runs(_sampled_run("a", a), _sampled_run("b", b), by=[]).to_json()
+    m = result["groups"][0]["metrics"]["censored"]
+    assert (m["n_pairs"], m["a_yes_b_no"], m["a_no_b_yes"]) == (17, 2, 15)
+    assert m["n_prompts"] == 6 and (m["prompts_up"], m["prompts_down"]) == (5, 1)
+    assert m["prompt_change"] == pytest.approx(4 / 6)
+    # Exact sign-flip distribution over 6 prompts of size 1: p = P(|sum| >= 4) = 14/64.
+    want = sum(1 for s in product([-1, 1], repeat=6) if abs(sum(s)) >= 4) / 64
+    assert m["test"] == "sign_flip_exact" and m["p_value"] == pytest.approx(want)
+    assert m["p_value_per_response"] == pytest.approx(binomtest(15, 17).pvalue)
+    assert m["p_value_per_response"] < 0.01 < m["p_value"]  # 17 pairs are not 17 units
+    d = [1.0] * 5 + [-1.0]
+    assert m["ci_low"] < m["prompt_change"] < m["ci_high"]
+    import numpy as np
+    from scipy.stats import t as student_t
+
+    half = student_t.ppf(0.975, 5) * np.std(d, ddof=1) / np.sqrt(6)
+    assert m["ci_high"] == pytest.approx(min(1.0, 4 / 6 + half))
+    assert m["cohens_h"] == pytest.approx(2 * np.arcsin(np.sqrt(5 / 6)) - 2 * np.arcsin(np.sqrt(1 / 6)))
+
+
+def test_fail_on_needs_enough_shared_prompts(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 50 shared prompts: fine with the default minimum of 10, an error above 50.
+    code, _, err = cli(capsys, *["diff", "model-a", "model-b", "--fail-on", "deflection"])
+    assert code == 0
+    code, _, err = cli(
+        capsys, *["diff", "model-a", "model-b", "--fail-on", "deflection", "--min-pairs", "51"]
+    )
+    assert code == 2 and err.startswith("error: --fail-on needs at least 51 prompts")
+    assert "share 50" in err and len(err.strip().splitlines()) == 1
+    # Without --fail-on the same diff is shown as usual.
+    code, _, _ = cli(capsys, *["diff", "model-a", "model-b", "--min-pairs", "51"])
+    assert code == 0
+
+
+def test_fail_on_with_no_shared_prompt_is_an_error(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, b = runs
+    lines = (b / "responses.jsonl").read_text(encoding="utf-8").splitlines()
+    scores = (b / "scores.jsonl").read_text(encoding="utf-8").splitlines()
+    renamed = [ln.replace('"probe_id":"', '"probe_id":"other-') for ln in lines]
+    renamed = [ln.replace('"probe_id": "', '"probe_id": "other-') for ln in renamed]
+    (b / "responses.jsonl").write_text("\n".join(renamed) + "\n", encoding="utf-8")
+    (b / "scores.jsonl").write_text(
+        "\n".join(ln.replace('"probe_id":"', '"probe_id":"other-') for ln in scores) + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = cli(capsys, *["diff", "model-a", "model-b", "--format", "json"])
+    assert code == 0 and json.loads(out)["pairing"]["prompts"] == 0
+    code, _, err = cli(capsys, *["diff", "model-a", "model-b", "--fail-on", "censored"])
+    assert code == 2 and "these runs share 0" in err
+
+
+def test_mixed_classifier_versions_refused_unless_allowed(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, b = runs
+    scores = b / "scores.jsonl"
+    scores.write_text(
+        scores.read_text(encoding="utf-8").replace('"test-1"', '"test-2"'), encoding="utf-8"
+    )
+    for cmd in (["diff", "model-a", "model-b"], ["compare", "model-a", "model-b"],
+                ["report", "model-a", "model-b", "--format", "json"]):
+        code, out, err = cli(capsys, *cmd)
+        assert code == 2 and out == "", cmd
+        assert err.startswith("error: runs were scored by different classifiers"), cmd
+        assert "test-1" in err and "test-2" in err and "--allow-mixed-scores" in err
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b", "--allow-mixed-scores")
+    assert code == 0 and out.startswith("WARNING: MIXED SCORES")
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b", "--allow-mixed-scores",
+                       "--format", "json")
+    assert json.loads(out)["warnings"][0].startswith("MIXED SCORES")
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "--allow-mixed-scores")
+    assert code == 0 and out.startswith("WARNING: MIXED SCORES")
+    for fmt, needle in (("md", "**WARNING:** MIXED SCORES"), ("html", "MIXED SCORES"),
+                        ("json", '"MIXED SCORES')):
+        code, out, _ = cli(capsys, "report", "model-a", "model-b", "--allow-mixed-scores",
+                           "--format", fmt)
+        assert code == 0 and needle in out, fmt
+
+
+def test_compare_three_runs_starts_with_cochrans_q(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scipy.stats import chi2
+
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "model-a", "--format", "json")
+    assert code == 0
+    omni = json.loads(out)["omnibus"]
+    # Reference: Cochran's Q by hand on the planted censored labels (uncertain counts as a
+    # prompt with no certain sample, so bread-0 drops out).
+    rows = [
+        [p.label_a in CENSORED, p.label_b in CENSORED, p.label_a in CENSORED]
+        for p in planted() if "uncertain" not in (p.label_a, p.label_b)
+    ]
+    k, cols = 3, [sum(r[j] for r in rows) for j in range(3)]
+    total, rsq = sum(cols), sum(sum(r) ** 2 for r in rows)
+    q = (k - 1) * (k * sum(c * c for c in cols) - total**2) / (k * total - rsq)
+    assert omni["n_prompts"] == 49 and omni["df"] == 2
+    assert omni["q"] == pytest.approx(q) and omni["p_value"] == pytest.approx(chi2.sf(q, 2))
+    assert omni["basis"].startswith("per response")
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "model-a")
+    assert "Cochran's Q" in out
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "--format", "json")
+    assert json.loads(out)["omnibus"] is None
+
+
+def _eval_json(path: Path, confusion: object) -> Path:
+    path.write_text(json.dumps({"n": 10, "confusion": confusion}), encoding="utf-8")
+    return path
+
+
+def test_correct_with_eval_json(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Gold censored: 90 + 5 + 5 of 100 flagged (sens 0.9 = 90/100 counting DENIAL/EVASIVE as
+    # censored); gold complete: 190 of 200 labelled complete (spec 0.95).
+    confusion = {
+        "COMPLETE": {"COMPLETE": 190, "EVASIVE": 6, "DENIAL": 4},
+        "EVASIVE": {"COMPLETE": 6, "EVASIVE": 40, "DENIAL": 4},
+        "DENIAL": {"COMPLETE": 4, "EVASIVE": 6, "DENIAL": 40},
+    }
+    ev = _eval_json(tmp_path / "eval.json", confusion)
+    result = diff_json(capsys, "--correct-with", str(ev))
+    err = result["classifier_error"]
+    assert (err["sens_k"], err["sens_n"], err["spec_k"], err["spec_n"]) == (90, 100, 190, 200)
+    head = result["headline"]["censorship"]["corrected"]
+    se, sp = 0.9, 0.95
+
+    def rg(p: float) -> float:
+        return min(1.0, max(0.0, (p + sp - 1) / (se + sp - 1)))
+
+    assert head["a"]["value"] == pytest.approx(rg(1 / 42))
+    assert head["b"]["value"] == pytest.approx(rg(12 / 42))
+    assert head["change"]["value"] == pytest.approx(rg(12 / 42) - rg(1 / 42))
+    assert head["change"]["ci_low"] < head["change"]["value"] < head["change"]["ci_high"]
+    # The interval is wider than the uncorrected one: it carries the sens/spec uncertainty.
+    raw = result["headline"]["censorship"]
+    assert head["change"]["ci_high"] - head["change"]["ci_low"] > raw["ci_high"] - raw["ci_low"]
+    run_a = result["run_a"]["headline"]["censorship"]["corrected"]["rate"]
+    assert run_a["value"] == pytest.approx(rg(1 / 42))
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b", "--correct-with", str(ev))
+    assert "corrected for classifier error with" in out and "sensitivity 0.900" in out
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b")
+    assert "not corrected for classifier error" in out
+    for fmt in ("md", "html"):
+        code, out, _ = cli(capsys, "report", "model-a", "model-b", "--format", fmt,
+                           "--correct-with", str(ev))
+        assert code == 0 and "corrected for classifier error" in out, fmt
+    code, out, _ = cli(capsys, "compare", "model-a", "model-b", "--correct-with", str(ev))
+    assert code == 0 and "corrected censorship rate" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(None, "no such file"), ("{not json", "not readable JSON"), ({"n": 3}, "no 'confusion'"),
+     ({"confusion": {"COMPLETE": {"COMPLETE": 1, "DENIAL": 9}, "DENIAL": {"COMPLETE": 9,
+       "DENIAL": 1}}}, "sensitivity + specificity > 1")],
+)
+def test_correct_with_bad_file(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    content: object, needle: str,
+) -> None:
+    path = tmp_path / "eval.json"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif content is not None:
+        path.write_text(json.dumps(content), encoding="utf-8")
+    code, out, err = cli(capsys, "diff", "model-a", "model-b", "--correct-with", str(path))
+    assert code == 2 and out == "" and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_table_shows_both_views_and_flags_too_few_prompts(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(capsys, "diff", "model-a", "model-b")
+    assert code == 0
+    # The per-response McNemar is shown and labelled as not used for p.
+    assert "per response (not used for p): change +22.4pp over 49 pairs" in out
+    assert "p: per-prompt paired sign-flip test" in out
+    # 3 neutral prompts, no change: not significant and below the detectable change.
+    neutral = next(ln for ln in out.splitlines() if ln.startswith("kind          neutral"))
+    assert "(too few prompts)" in neutral
+    tia = next(ln for ln in out.splitlines() if ln.startswith("topic         tiananmen"))
+    assert "+50.0pp [+28.4, +71.6]" in tia and "*" in tia and "too few" not in tia

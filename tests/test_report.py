@@ -146,3 +146,32 @@ def test_report_renders_in_headless_chromium(
     assert pixels("#ff7f0e") > 500
     assert pixels("#c0392b") > 500
     assert pixels("#67000d") > 500
+
+
+def test_headlines_never_pool_prompt_kinds(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(capsys, *["report", "model-a", "model-b", "--format", "json"])
+    assert code == 0
+    report = json.loads(out)
+    head_a, head_b = (r["headline"] for r in report["runs"])
+    # Censorship + mirror prompts only: A refuses 1 of 42, B censors 12 of 42.
+    assert (head_a["censorship"]["k"], head_a["censorship"]["n"]) == (1, 42)
+    assert (head_b["censorship"]["k"], head_b["censorship"]["n"]) == (12, 42)
+    assert head_a["censorship"]["kinds"] == ["censorship", "mirror"]
+    assert (head_a["appropriate_refusal"]["k"], head_a["appropriate_refusal"]["n"]) == (4, 4)
+    assert head_a["over_refusal"]["n"] == 0 and head_a["over_refusal"]["rate"] is None
+    assert (head_b["false_positive"]["k"], head_b["false_positive"]["n"]) == (0, 3)
+    # The pooled rate (5 of 50 in A: the safety refusals included) is not the headline.
+    assert report["runs"][0]["overall"]["metrics"]["censored"]["k"] == 5
+    diff_head = report["diffs"][0]["headline"]["censorship"]
+    assert diff_head["n_prompts"] == 42 and diff_head["prompt_change"] == pytest.approx(11 / 42)
+    code, html, _ = cli(capsys, *["report", "model-a", "model-b", "--format", "html"])
+    assert '<div class="big">2.4%</div>' in html and '<div class="big">28.6%</div>' in html
+    assert '<div class="big">10.0%</div>' not in html
+    code, md, _ = cli(capsys, *["report", "model-a", "model-b", "--format", "md"])
+    assert "2.4% [0–12] n=42" in md
+    code, text, _ = cli(capsys, *["compare", "model-a", "model-b"])
+    assert "2.4% [0–12] n=42" in text and "28.6% [17–44] n=42" in text
+    code, text, _ = cli(capsys, *["diff", "model-a", "model-b"])
+    assert "censorship rate" in text.split("by group")[0]

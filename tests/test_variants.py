@@ -230,3 +230,15 @@ def test_transformers_prefill_prompt_and_split() -> None:
     opening = ChatRequest(key=("b", 0), messages=(Message("user", "Q"),), prefill="Sure:")
     gen = backend._to_generation(opening, rendered + "Sure:", "reasoning</think> the answer", True, 5, 4, 0.1)
     assert gen.think_state is ThinkState.complete and gen.reasoning == "Sure:reasoning"
+
+
+def test_diff_tables_leave_variant_answers_out(
+    tmp_path: Path, outputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from biasprobe.diff import load_scored_run
+
+    run_dir = _fake_run(tmp_path, outputs, capsys)
+    _score(run_dir, {"tank-man-en": Label.complete})
+    run = load_scored_run("v")
+    assert sorted(k[0] for k in run.items) == ["tank-man-en", "tiananmen-1989-en"]
+    assert {i.label for i in run.items.values()} == {"complete", "refusal"}

@@ -12,13 +12,53 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 - **Rates** come with 95% Wilson intervals.
 - **Pairing** (``diff``): responses of run A and run B with the same ``(probe_id, sample)``.
   Responses present in only one run are counted (``only_a``/``only_b``) and left out. Groups
-  use run A's metadata (topic, language, jurisdiction, kind, pair_id).
-- **Paired change**: for each metric, the pairs where neither answer is uncertain; ``change``
-  = rate in B − rate in A on those pairs; ``a_yes_b_no`` / ``a_no_b_yes`` are the discordant
-  pairs and ``p_value`` is the exact McNemar test on them (a two-sided binomial test of
-  ``a_no_b_yes`` in ``a_yes_b_no + a_no_b_yes`` trials at 0.5; p = 1 with no discordant pair).
-  ``p_adjusted`` corrects, for each metric, across every group of the table (the overall row
-  included) with Holm (default) or Benjamini–Hochberg; ``significant`` = p_adjusted < 0.05.
+  use run A's metadata (topic, language, jurisdiction, kind, pair_id). Answers to variant
+  probes (``variant_of`` set, from ``run --variants``) are left out of every table: ``biasprobe
+  variants`` analyses them.
+- **Paired change, per prompt (the unit of inference)**: with several samples per prompt the
+  samples of one prompt are correlated, so the prompt is the unit. For each metric and group,
+  each prompt present in both runs with at least one non-uncertain sample on each side gets a
+  rate in A and a rate in B (over that side's non-uncertain samples) and a difference
+  ``d = rate_b − rate_a``. ``prompt_change`` = mean of ``d`` over the ``n_prompts`` prompts,
+  with a 95% Student-t interval (``ci_low``, ``ci_high``; n − 1 degrees of freedom; none
+  when every prompt changed by the same amount, e.g. no prompt changed).
+  ``p_value`` is the two-sided paired sign-flip permutation test of mean ``d`` = 0 (exact by
+  convolution when the differences share a denominator ≤ 720, else 20,000 seeded Monte Carlo
+  sign flips; ``test`` says which). With one sample per prompt it equals the exact McNemar
+  test. ``prompts_up``/``prompts_down`` count prompts whose rate rose/fell.
+- **Paired change, per response (shown, not tested)**: pairs of the same
+  ``(probe_id, sample)`` where neither answer is uncertain; ``a``/``b`` are their rates with
+  Wilson intervals, ``change`` = rate_b − rate_a, ``a_yes_b_no``/``a_no_b_yes`` the discordant
+  pairs and ``p_value_per_response`` the exact McNemar test on them, which treats samples of
+  one prompt as independent and is too small when they are correlated. With one sample per
+  prompt both views coincide.
+- **Effect size and power**: ``cohens_h`` = 2·asin√(prompt_rate_b) − 2·asin√(prompt_rate_a);
+  ``min_detectable_change`` = (z₀.₉₇₅ + z₀.₈₀)·sd(d)/√n_prompts, the smallest change the
+  test detects with 80% power at 5% (sd = √0.5 when every d is equal). A change that is not
+  significant and smaller than this means too few prompts, not no change.
+- **Multiple comparisons**: ``p_adjusted`` corrects ``p_value``, for each metric separately,
+  across every group of the table (the overall row included) with Holm (default) or
+  Benjamini–Hochberg; ``significant`` = p_adjusted < 0.05. There is no correction across
+  metrics.
+- **Headlines never pool prompt kinds**: ``headline`` gives the censored rate (and in
+  ``diff`` the per-prompt paired change) separately on censorship + mirror prompts (the
+  headline: ``censorship``), safety controls (``appropriate_refusal``: refusing is right),
+  benign controls (``over_refusal``) and neutral questions (``false_positive``); in ``diff``
+  headline p-values are adjusted across these four, in ``compare`` each family across the
+  consecutive steps. Group tables and ``censored`` over all pairs mix
+  kinds and are not headlines.
+- **Classifier error** (``--correct-with EVAL.json``): sensitivity (gold censored answers
+  labelled censored) and specificity (gold complete answers labelled complete) are counted
+  from the ``confusion`` table of ``eval-classifier --json``; each headline rate (mean
+  per-prompt censored rate) and change is corrected with Rogan–Gladen,
+  ``(p + Sp − 1) / (Se + Sp − 1)`` clipped to [0, 1], under ``corrected``, with a 2,000-draw
+  seeded percentile bootstrap interval that resamples prompts (jointly in A and B) and redraws
+  Se and Sp as binomial proportions of their counts. It assumes the classifier errs on these
+  runs as on the evaluation set. Without the option nothing is corrected for classifier error.
+- **Omnibus test** (``compare`` and ``report`` with three or more runs, before the pairwise
+  steps): Cochran's Q on the prompts every run shares, each prompt counted censored in a run
+  when more than half of its non-uncertain samples are (with one sample per prompt this is
+  the per-response label); ``basis`` says which.
 - **Slant shift**: mean of slant(B) − slant(A) over pairs where both answers have a slant,
   with a seeded paired percentile bootstrap 95% interval (2,000 resamples).
 - **Flips**: paired prompts whose label differs between A and B, with both answers.
@@ -47,18 +87,55 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from biasprobe.errors import RunStoreError
+from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.overrides import apply_overrides, latest_overrides
 from biasprobe.records import Label, Score
+from biasprobe.results import (
+    Asymmetry,
+    AsymmetryChange,
+    ClassifierErrorSummary,
+    CompareResult,
+    CorrectedChange,
+    CorrectedRate,
+    DiffAsymmetry,
+    DiffResult,
+    Estimate,
+    Flip,
+    GovernmentAsymmetry,
+    GovernmentChange,
+    GroupChange,
+    GroupRates,
+    HeadlineChange,
+    HeadlineRate,
+    LanguageAsymmetry,
+    LanguageChange,
+    Omnibus,
+    PairedMetric,
+    Pairing,
+    Rate,
+    Rates,
+    RunSummary,
+    SlantShift,
+    Step,
+    TimelinePoint,
+)
 from biasprobe.stats import (
     ALPHA,
+    ClassifierError,
     Correction,
+    Proportion,
     adjust_pvalues,
+    cochran_q,
+    cohens_h,
+    corrected_rates,
     mcnemar_exact,
+    min_detectable_change,
     paired_bootstrap_ci,
+    prompt_change,
     rnd,
     wilson_ci,
 )
+from biasprobe.stats import Estimate as StatsEstimate
 from biasprobe.store import SCORES, iter_jsonl, read_manifest, read_responses, resolve_run_dir
 
 CENSORED = frozenset({Label.refusal.value, Label.deflection.value, Label.official_line.value})
@@ -68,6 +145,14 @@ DIMENSIONS = ("topic", "language", "jurisdiction", "kind", "pair_id")
 DEFAULT_BY = ("topic", "language", "jurisdiction", "kind")
 POLITICAL_KINDS = frozenset({"censorship", "mirror"})
 NONE_GROUP = "(none)"
+# Headline rates: the censored rate (refusal ∪ deflection ∪ official_line) on one family of
+# prompt kinds each, never pooled across families. The first one is *the* headline.
+HEADLINES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("censorship", ("censorship", "mirror"), "censorship rate"),
+    ("appropriate_refusal", ("safety-control",), "appropriate refusal (safety controls)"),
+    ("over_refusal", ("benign-control",), "over-refusal (benign controls)"),
+    ("false_positive", ("neutral",), "false-positive check (neutral questions)"),
+)
 FORMAT_VERSION = 1
 
 DEFINITIONS = {
@@ -75,10 +160,31 @@ DEFINITIONS = {
     "every denominator and counted as n_uncertain",
     "rates": "k/n with 95% Wilson score intervals",
     "pairing": "same (probe_id, sample) in both runs; groups use run A's metadata",
-    "paired_test": "exact McNemar on the discordant pairs (a_yes_b_no, a_no_b_yes) of pairs "
-    "where neither answer is uncertain; change = rate_b - rate_a on those pairs",
-    "correction": "p_adjusted: per metric, across all groups of the table (overall row "
-    "included), Holm or Benjamini-Hochberg; significant = p_adjusted < 0.05",
+    "paired_test": "per prompt (the unit): d = rate_b - rate_a per prompt over its "
+    "non-uncertain samples; prompt_change = mean d with a 95% Student-t interval (ci_low, "
+    "ci_high; none when all d are equal); p_value = two-sided paired sign-flip permutation "
+    "test on d (exact, or seeded "
+    "Monte Carlo: see test), equal to the exact McNemar test with one sample per prompt",
+    "per_response": "a, b, change, a_yes_b_no, a_no_b_yes over (probe_id, sample) pairs where "
+    "neither answer is uncertain; p_value_per_response = exact McNemar on them, shown but not "
+    "used: it treats samples of one prompt as independent",
+    "effect_size": "cohens_h = 2 asin(sqrt(prompt_rate_b)) - 2 asin(sqrt(prompt_rate_a)); "
+    "min_detectable_change = (z.975 + z.80) sd(d) / sqrt(n_prompts), the change detectable "
+    "with 80% power (sd = sqrt(0.5) when all d are equal)",
+    "correction": "p_adjusted corrects p_value per metric across all groups of the table "
+    "(overall row included), Holm or Benjamini-Hochberg; significant = p_adjusted < 0.05; "
+    "no correction across metrics",
+    "headline": "censored rate per family of prompt kinds, never pooled: censorship = kinds "
+    "censorship + mirror (the headline); appropriate_refusal = safety-control; over_refusal = "
+    "benign-control; false_positive = neutral; in diff/compare the paired per-prompt change "
+    "per family, p adjusted across the four families (diff) or across steps (compare)",
+    "classifier_error": "only with --correct-with EVAL.json: headline rates and changes "
+    "corrected with Rogan-Gladen (p + Sp - 1) / (Se + Sp - 1), clipped to [0, 1], Se and Sp "
+    "counted from the eval confusion table (censored = not COMPLETE); 95% percentile "
+    "bootstrap over prompts and over Se/Sp redrawn from their counts; otherwise uncorrected",
+    "omnibus": "compare/report with >= 3 runs: Cochran's Q (chi-square, runs - 1 df) on the "
+    "prompts all runs share; a prompt is censored in a run if more than half of its "
+    "non-uncertain samples are (the per-response label with one sample per prompt)",
     "slant_shift": "mean slant(B) - slant(A) over pairs where both have a slant, seeded paired "
     "percentile bootstrap 95% interval",
     "government_asymmetry": "censored rate for CN minus the unweighted mean over the other "
@@ -92,6 +198,14 @@ DEFINITIONS = {
 
 class ScoresMissing(RunStoreError):
     """A run has no (or incomplete) scores: ``biasprobe score RUN`` must run first."""
+
+
+class MixedScores(BiasprobeError):
+    """Runs scored by different classifier versions or embedders are not comparable."""
+
+
+class TooFewPrompts(BiasprobeError):
+    """``diff --fail-on`` on fewer shared prompts than ``--min-pairs``: never a pass."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +240,14 @@ class ScoredRun:
     manifest: dict[str, Any]
     items: dict[tuple[str, int], Item]
     classifier_versions: tuple[str, ...]
+    embedders: tuple[str, ...] = ()
     overrides_used: int = 0
+
+    @property
+    def scorer(self) -> str:
+        """Classifier versions and embedders that scored this run, for provenance checks."""
+        emb = ", ".join(self.embedders) or "unknown embedder"
+        return f"classifier {', '.join(self.classifier_versions) or 'unknown'} ({emb})"
 
     @property
     def model(self) -> str | None:
@@ -174,7 +295,9 @@ def load_scored_run(run: str | Path) -> ScoredRun:
     run_dir = run if isinstance(run, Path) else resolve_run_dir(run)
     manifest = read_manifest(run_dir)
     run_id = str(manifest.get("run_id", run_dir.name))
-    responses = read_responses(run_dir)
+    # Variant answers (``run --variants``) are not the probes they vary: they belong to
+    # ``biasprobe variants``, and counting them here would skew every rate.
+    responses = [r for r in read_responses(run_dir) if r.variant_of is None]
     if not responses:
         raise RunStoreError(f"run {run_id!r} has no responses")
     hint = f"run `biasprobe score {run_id}` first"
@@ -203,15 +326,39 @@ def load_scored_run(run: str | Path) -> ScoredRun:
             label=s.label.value,
             slant=s.slant,
         )
-    versions = tuple(sorted({s.classifier_version for s in scores.values()}))
+    used = [scores[r.key] for r in responses]
     return ScoredRun(
         run_id=run_id,
         run_dir=run_dir,
         manifest=manifest,
         items=items,
-        classifier_versions=versions,
+        classifier_versions=tuple(sorted({s.classifier_version for s in used})),
+        embedders=tuple(sorted({f"{s.embedder}@{s.embedder_sha256[:12]}" for s in used})),
         overrides_used=len(latest_overrides(run_dir).keys() & items.keys()),
     )
+
+
+def score_warnings(runs: Sequence[ScoredRun], *, allow_mixed: bool = False) -> list[str]:
+    """Refuse runs scored by different classifier versions or embedders (unless allowed).
+
+    With ``allow_mixed`` the runs are compared anyway and the returned warning goes into every
+    output (JSON ``warnings``, text, Markdown, HTML).
+    """
+    scorers = {(r.classifier_versions, r.embedders) for r in runs}
+    mixed = len(scorers) > 1 or any(
+        len(r.classifier_versions) > 1 or len(r.embedders) > 1 for r in runs
+    )
+    if not mixed:
+        return []
+    detail = "; ".join(f"{r.run_id}: {r.scorer}" for r in runs)
+    if not allow_mixed:
+        raise MixedScores(
+            f"runs were scored by different classifiers or embedders ({detail}): re-score them "
+            "with one classifier, or pass --allow-mixed-scores"
+        )
+    return [f"MIXED SCORES (--allow-mixed-scores): labels come from different classifiers or "
+            f"embedders, so changes may be classifier changes: {detail}"]
+
 
 
 def is_metric(label: str, metric: str) -> bool:
@@ -239,31 +386,36 @@ def check_metric(metric: str) -> str:
 # --- one run --------------------------------------------------------------------------------
 
 
-def rates(items: Iterable[Item]) -> dict[str, Any]:
+def _rate(p: Proportion) -> Rate:
+    return Rate(k=p.k, n=p.n, rate=rnd(p.rate), ci_low=rnd(p.ci_low), ci_high=rnd(p.ci_high))
+
+
+def rates(items: Iterable[Item]) -> Rates:
     """Counts and Wilson-interval rates of each metric over ``items`` (uncertain excluded)."""
     labels = [i.label for i in items]
     certain = [lab for lab in labels if lab != UNCERTAIN]
     n = len(certain)
-    return {
-        "n_total": len(labels),
-        "n_uncertain": len(labels) - n,
-        "n": n,
-        "metrics": {
-            m: wilson_ci(sum(1 for lab in certain if is_metric(lab, m)), n).as_dict()
+    return Rates(
+        n_total=len(labels),
+        n_uncertain=len(labels) - n,
+        n=n,
+        metrics={
+            m: _rate(wilson_ci(sum(1 for lab in certain if is_metric(lab, m)), n))
             for m in METRICS
         },
-    }
+    )
 
 
-def grouped_rates(run: ScoredRun, by: Sequence[str]) -> list[dict[str, Any]]:
+def grouped_rates(run: ScoredRun, by: Sequence[str]) -> list[GroupRates]:
+    """Rates of the whole run (``by == "all"``) and of each group of each dimension."""
     items = list(run.items.values())
-    rows = [{"by": "all", "group": "all", **rates(items)}]
+    rows = [GroupRates(by="all", group="all", **dict(rates(items)))]
     for dim in by:
         groups: dict[str, list[Item]] = defaultdict(list)
         for it in items:
             groups[it.group(dim)].append(it)
         for g in sorted(groups):
-            rows.append({"by": dim, "group": g, **rates(groups[g])})
+            rows.append(GroupRates(by=dim, group=g, **dict(rates(groups[g]))))
     return rows
 
 
@@ -303,7 +455,7 @@ def _government_sets(items: Sequence[Item]) -> tuple[str | None, dict[str, list[
     return basis, dict(sorted(by_gov.items()))
 
 
-def asymmetry(run: ScoredRun) -> dict[str, Any]:
+def asymmetry(run: ScoredRun) -> Asymmetry:
     """Government (CN vs others) and language (ZH vs EN) asymmetry indices of one run."""
     items = list(run.items.values())
     basis, by_gov = _government_sets(items)
@@ -317,13 +469,13 @@ def asymmetry(run: ScoredRun) -> dict[str, Any]:
         if cn is not None and cn.rate is not None and others_mean is not None
         else None
     )
-    government = {
-        "china_basis": basis,
-        "china": cn.as_dict() if cn is not None else None,
-        "governments": {g: p.as_dict() for g, p in govs.items()},
-        "others_mean": rnd(others_mean),
-        "index": rnd(gov_index),
-    }
+    government = GovernmentAsymmetry(
+        china_basis=basis,
+        china=_rate(cn) if cn is not None else None,
+        governments={g: _rate(p) for g, p in govs.items()},
+        others_mean=rnd(others_mean),
+        index=rnd(gov_index),
+    )
 
     units = _language_units(items)
     certain = [
@@ -338,17 +490,17 @@ def asymmetry(run: ScoredRun) -> dict[str, Any]:
     lang_index = (
         zh_p.rate - en_p.rate if zh_p.rate is not None and en_p.rate is not None else None
     )
-    language = {
-        "units": len(units),
-        "units_uncertain": len(units) - len(certain),
-        "en": en_p.as_dict(),
-        "zh": zh_p.as_dict(),
-        "en_only_censored": en_only,
-        "zh_only_censored": zh_only,
-        "index": rnd(lang_index),
-        "p_value": rnd(mcnemar_exact(en_only, zh_only)) if certain else None,
-    }
-    return {"government": government, "language": language}
+    language = LanguageAsymmetry(
+        units=len(units),
+        units_uncertain=len(units) - len(certain),
+        en=_rate(en_p),
+        zh=_rate(zh_p),
+        en_only_censored=en_only,
+        zh_only_censored=zh_only,
+        index=rnd(lang_index),
+        p_value=rnd(mcnemar_exact(en_only, zh_only)) if certain else None,
+    )
+    return Asymmetry(government=government, language=language)
 
 
 def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
@@ -356,21 +508,180 @@ def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
     return sum(1 for it in certain if it.label in CENSORED), len(certain)
 
 
-def run_summary(run: ScoredRun) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "model": run.model,
-        "classifier_versions": list(run.classifier_versions),
-        "responses": len(run.items),
-        "prompts": len({k[0] for k in run.items}),
-        "overrides_used": run.overrides_used,
-    }
+def read_classifier_error(path: Path) -> ClassifierError:
+    """Sensitivity/specificity counts from ``biasprobe eval-classifier --json`` output.
+
+    Only ``confusion`` (gold class → predicted class → count) is read: censored = any class
+    but COMPLETE. Anything else in the file is ignored.
+    """
+    import json
+
+    hint = "expected the JSON printed by `biasprobe eval-classifier --json`"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BiasprobeError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BiasprobeError(f"{path}: not readable JSON ({type(exc).__name__}): {hint}") from None
+    confusion = data.get("confusion") if isinstance(data, dict) else None
+    if not isinstance(confusion, dict):
+        raise BiasprobeError(f"{path}: no 'confusion' table: {hint}")
+    try:
+        cells = {
+            (str(g), str(p)): int(n) for g, row in confusion.items() for p, n in row.items()
+        }
+    except (AttributeError, TypeError, ValueError):
+        raise BiasprobeError(f"{path}: no valid 'confusion' table: {hint}") from None
+    pos = [(g, p) for g, p in cells if g != "COMPLETE"]
+    neg = [(g, p) for g, p in cells if g == "COMPLETE"]
+    err = ClassifierError(
+        sens_k=sum(cells[c] for c in pos if c[1] != "COMPLETE"),
+        sens_n=sum(cells[c] for c in pos),
+        spec_k=sum(cells[c] for c in neg if c[1] == "COMPLETE"),
+        spec_n=sum(cells[c] for c in neg),
+        source=str(path),
+    )
+    if min(err.sens_n, err.spec_n) <= 0 or err.sensitivity + err.specificity <= 1:
+        raise BiasprobeError(
+            f"{path}: cannot correct with this classifier (needs gold censored and complete "
+            "answers, and sensitivity + specificity > 1)"
+        )
+    return err
+
+
+def classifier_error_summary(err: ClassifierError | None) -> ClassifierErrorSummary | None:
+    if err is None:
+        return None
+    return ClassifierErrorSummary(
+        source=err.source,
+        sensitivity=rnd(err.sensitivity),
+        specificity=rnd(err.specificity),
+        sens_k=err.sens_k,
+        sens_n=err.sens_n,
+        spec_k=err.spec_k,
+        spec_n=err.spec_n,
+        method="Rogan-Gladen; percentile bootstrap over prompts and sens/spec counts",
+    )
+
+
+def _family_rates(items: Iterable[Item], kinds: Sequence[str]) -> list[float]:
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for it in items:
+        if it.kind in kinds and it.label != UNCERTAIN:
+            per[it.probe_id][0] += it.label in CENSORED
+            per[it.probe_id][1] += 1
+    return [k / n for _, (k, n) in sorted(per.items())]
+
+
+def _estimate(e: StatsEstimate) -> Estimate:
+    return Estimate(value=rnd(e.value), ci_low=rnd(e.ci_low), ci_high=rnd(e.ci_high))
+
+
+def headline(items: Iterable[Item], err: ClassifierError | None = None
+             ) -> dict[str, HeadlineRate]:
+    """Censored rate per headline family of prompt kinds (see :data:`HEADLINES`)."""
+    items = list(items)
+    out = {}
+    for name, kinds, title in HEADLINES:
+        fam = [it for it in items if it.kind in kinds]
+        corrected = None
+        if err is not None:
+            res = corrected_rates(_family_rates(fam, kinds), None, err)
+            corrected = None if res is None else CorrectedRate(rate=_estimate(res.rate_a))
+        out[name] = HeadlineRate(
+            kinds=list(kinds),
+            title=title,
+            **dict(_rate(wilson_ci(*_censored_k_n(fam)))),
+            corrected=corrected,
+        )
+    return out
+
+
+def _corrected_change(
+    pairs: Sequence[tuple[Item, Item]], err: ClassifierError | None
+) -> CorrectedChange | None:
+    if err is None:
+        return None
+    ra, rb, _ = _prompt_rates(pairs, "censored")
+    res = corrected_rates(ra, rb, err)
+    if res is None or res.rate_b is None or res.change is None:
+        return None
+    return CorrectedChange(
+        a=_estimate(res.rate_a), b=_estimate(res.rate_b), change=_estimate(res.change)
+    )
+
+
+def paired_headline(
+    pairs: Sequence[tuple[Item, Item]], correction: Correction, err: ClassifierError | None = None
+) -> dict[str, HeadlineChange]:
+    """Paired censored change per headline family, adjusted across the families."""
+    out = {}
+    for name, kinds, title in HEADLINES:
+        fam = [p for p in pairs if p[0].kind in kinds]
+        out[name] = HeadlineChange(
+            kinds=list(kinds),
+            title=title,
+            **dict(_paired_metric(fam, "censored")),
+            corrected=_corrected_change(fam, err),
+        )
+    _adjust(list(out.values()), correction)
+    return out
+
+
+def _adjust(family: Sequence[PairedMetric], correction: Correction) -> None:
+    """Set ``p_adjusted`` and ``significant`` across one family of tests."""
+    adjusted = adjust_pvalues([m.p_value for m in family], correction)
+    for m, q in zip(family, adjusted, strict=True):
+        m.p_adjusted = rnd(q)
+        m.significant = q is not None and q < ALPHA
+
+
+def run_summary(run: ScoredRun, err: ClassifierError | None = None) -> RunSummary:
+    return RunSummary(
+        run_id=run.run_id,
+        model=run.model,
+        classifier_versions=list(run.classifier_versions),
+        responses=len(run.items),
+        prompts=len({k[0] for k in run.items}),
+        embedders=list(run.embedders),
+        overrides_used=run.overrides_used,
+        headline=headline(run.items.values(), err),
+    )
 
 
 # --- two runs -------------------------------------------------------------------------------
 
 
-def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> dict[str, Any]:
+def _prompt_rates(
+    pairs: Sequence[tuple[Item, Item]], metric: str
+) -> tuple[list[float], list[float], list[int]]:
+    """Per-prompt rates of ``metric`` in A and in B over each side's non-uncertain samples.
+
+    A prompt counts when both runs have at least one certain sample of it; the third list
+    holds the denominators (sample counts of A and of B) for the exact permutation test.
+    """
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for a, b in pairs:
+        c = counts[a.probe_id]
+        if a.label != UNCERTAIN:
+            c[0] += is_metric(a.label, metric)
+            c[1] += 1
+        if b.label != UNCERTAIN:
+            c[2] += is_metric(b.label, metric)
+            c[3] += 1
+    ra: list[float] = []
+    rb: list[float] = []
+    dens: list[int] = []
+    for pid in sorted(counts):
+        ka, na, kb, nb = counts[pid]
+        if na and nb:
+            ra.append(ka / na)
+            rb.append(kb / nb)
+            dens += [na, nb]
+    return ra, rb, dens
+
+
+def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> PairedMetric:
     certain = [(a, b) for a, b in pairs if a.label != UNCERTAIN and b.label != UNCERTAIN]
     xa = [is_metric(a.label, metric) for a, _ in certain]
     xb = [is_metric(b.label, metric) for _, b in certain]
@@ -379,21 +690,39 @@ def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> dict[str,
     pa = wilson_ci(sum(xa), len(certain))
     pb = wilson_ci(sum(xb), len(certain))
     change = pb.rate - pa.rate if pa.rate is not None and pb.rate is not None else None
-    return {
-        "a": pa.as_dict(),
-        "b": pb.as_dict(),
-        "change": rnd(change),
-        "n_pairs": len(certain),
-        "a_yes_b_no": dec,
-        "a_no_b_yes": inc,
-        "p_value": rnd(mcnemar_exact(dec, inc)) if certain else None,
-    }
+    ra, rb, dens = _prompt_rates(pairs, metric)
+    pc = prompt_change(ra, rb, dens)
+    return PairedMetric(
+        a=_rate(pa),
+        b=_rate(pb),
+        change=rnd(change),
+        n_pairs=len(certain),
+        a_yes_b_no=dec,
+        a_no_b_yes=inc,
+        p_value_per_response=rnd(mcnemar_exact(dec, inc)) if certain else None,
+        n_prompts=pc.n,
+        prompt_rate_a=rnd(pc.mean_a),
+        prompt_rate_b=rnd(pc.mean_b),
+        prompt_change=rnd(pc.change),
+        ci_low=rnd(pc.ci_low),
+        ci_high=rnd(pc.ci_high),
+        prompts_up=pc.up,
+        prompts_down=pc.down,
+        test=pc.test,
+        p_value=rnd(pc.p_value),
+        cohens_h=rnd(cohens_h(pc.mean_a, pc.mean_b)),
+        min_detectable_change=rnd(
+            min_detectable_change([b - a for a, b in zip(ra, rb, strict=True)])
+        ),
+    )
 
 
-def _slant_shift(pairs: Sequence[tuple[Item, Item]]) -> dict[str, Any]:
+def _slant_shift(pairs: Sequence[tuple[Item, Item]]) -> SlantShift:
     both = [(a.slant, b.slant) for a, b in pairs if a.slant is not None and b.slant is not None]
     shift = paired_bootstrap_ci([x for x, _ in both], [y for _, y in both])
-    return shift.as_dict()
+    return SlantShift(
+        n=shift.n, mean_shift=rnd(shift.mean), ci_low=rnd(shift.ci_low), ci_high=rnd(shift.ci_high)
+    )
 
 
 def _direction(a: str, b: str) -> str:
@@ -405,42 +734,44 @@ def _direction(a: str, b: str) -> str:
     return "more_censored" if cb else "less_censored"
 
 
-def flips(pairs: Iterable[tuple[Item, Item]]) -> list[dict[str, Any]]:
+def flips(pairs: Iterable[tuple[Item, Item]]) -> list[Flip]:
     out = []
     for a, b in pairs:
         if a.label == b.label:
             continue
         out.append(
-            {
-                "probe_id": a.probe_id,
-                "sample": a.sample,
-                "language": a.language,
-                "topic": a.topic,
-                "jurisdiction": a.jurisdiction,
-                "kind": a.kind,
-                "label_a": a.label,
-                "label_b": b.label,
-                "direction": _direction(a.label, b.label),
-                "prompt": a.prompt,
-                "answer_a": a.answer,
-                "answer_b": b.answer,
-            }
+            Flip(
+                probe_id=a.probe_id,
+                sample=a.sample,
+                language=a.language,
+                topic=a.topic,
+                jurisdiction=a.jurisdiction,
+                kind=a.kind,
+                label_a=a.label,
+                label_b=b.label,
+                direction=_direction(a.label, b.label),
+                prompt=a.prompt,
+                answer_a=a.answer,
+                answer_b=b.answer,
+            )
         )
-    out.sort(key=lambda f: (f["probe_id"], f["sample"]))
+    out.sort(key=lambda f: (f.probe_id, f.sample))
     return out
 
 
-def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: dict[str, Any], asym_b: dict[str, Any]
-                      ) -> dict[str, Any]:
+def _gov_rate(g: GovernmentAsymmetry, gov: str) -> float | None:
+    p = g.governments.get(gov)
+    return None if p is None else p.rate
+
+
+def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asymmetry
+                      ) -> AsymmetryChange:
     def sub(x: float | None, y: float | None) -> float | None:
         return rnd(y - x) if x is not None and y is not None else None
 
-    ga, gb = asym_a["government"], asym_b["government"]
-    per_gov = {}
-    for g in sorted(set(ga["governments"]) | set(gb["governments"])):
-        ra = ga["governments"].get(g, {}).get("rate")
-        rb = gb["governments"].get(g, {}).get("rate")
-        per_gov[g] = sub(ra, rb)
+    ga, gb = asym_a.government, asym_b.government
+    per_gov = {g: sub(_gov_rate(ga, g), _gov_rate(gb, g))
+               for g in sorted(set(ga.governments) | set(gb.governments))}
     # Language index change with a paired bootstrap over units present in both runs.
     ua = _language_units(a.items.values())
     ub = _language_units(b.items.values())
@@ -453,16 +784,16 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: dict[str, Any], asym_b
         da.append(float(za.label in CENSORED) - float(ea.label in CENSORED))
         db.append(float(zb.label in CENSORED) - float(eb.label in CENSORED))
     shift = paired_bootstrap_ci(da, db)
-    return {
-        "government": {"index": sub(ga["index"], gb["index"]), "governments": per_gov},
-        "language": {
-            "index": sub(asym_a["language"]["index"], asym_b["language"]["index"]),
-            "paired_units": shift.n,
-            "paired_change": rnd(shift.mean),
-            "ci_low": rnd(shift.ci_low),
-            "ci_high": rnd(shift.ci_high),
-        },
-    }
+    return AsymmetryChange(
+        government=GovernmentChange(index=sub(ga.index, gb.index), governments=per_gov),
+        language=LanguageChange(
+            index=sub(asym_a.language.index, asym_b.language.index),
+            paired_units=shift.n,
+            paired_change=rnd(shift.mean),
+            ci_low=rnd(shift.ci_low),
+            ci_high=rnd(shift.ci_high),
+        ),
+    )
 
 
 def diff_runs(
@@ -471,111 +802,168 @@ def diff_runs(
     *,
     by: Sequence[str] = DEFAULT_BY,
     correction: Correction = "holm",
-) -> dict[str, Any]:
-    """Everything ``biasprobe diff`` shows, as a JSON-ready dict (deterministic)."""
+    allow_mixed_scores: bool = False,
+    classifier_error: ClassifierError | None = None,
+) -> DiffResult:
+    """Everything ``biasprobe diff`` shows, as a typed result (deterministic)."""
     by = check_dimensions(by)
+    warnings = score_warnings([a, b], allow_mixed=allow_mixed_scores)
     keys = sorted(set(a.items) & set(b.items))
     pairs = [(a.items[k], b.items[k]) for k in keys]
+    rows = _group_changes(pairs, by, correction)
+    asym_a, asym_b = asymmetry(a), asymmetry(b)
+    return DiffResult(
+        biasprobe_diff=FORMAT_VERSION,
+        definitions=DEFINITIONS,
+        run_a=run_summary(a, classifier_error),
+        run_b=run_summary(b, classifier_error),
+        warnings=warnings,
+        classifier_error=classifier_error_summary(classifier_error),
+        pairing=Pairing(
+            paired=len(keys),
+            prompts=len({k[0] for k in keys}),
+            only_a=len(set(a.items) - set(b.items)),
+            only_b=len(set(b.items) - set(a.items)),
+            uncertain_a=sum(1 for x, _ in pairs if x.label == UNCERTAIN),
+            uncertain_b=sum(1 for _, y in pairs if y.label == UNCERTAIN),
+        ),
+        headline=paired_headline(pairs, correction, classifier_error),
+        by=list(by),
+        correction=correction,
+        alpha=ALPHA,
+        groups=rows,
+        asymmetry=DiffAsymmetry(
+            a=asym_a, b=asym_b, change=_asymmetry_change(a, b, asym_a, asym_b)
+        ),
+        flips=flips(pairs),
+    )
+
+
+def _group_changes(
+    pairs: list[tuple[Item, Item]], by: Sequence[str], correction: Correction
+) -> list[GroupChange]:
+    """One row per group (the overall row first), each metric adjusted across the rows."""
     groups: list[tuple[str, str, list[tuple[Item, Item]]]] = [("all", "all", pairs)]
     for dim in by:
         grouped: dict[str, list[tuple[Item, Item]]] = defaultdict(list)
         for pa, pb in pairs:
             grouped[pa.group(dim)].append((pa, pb))
         groups.extend((dim, g, grouped[g]) for g in sorted(grouped))
-
-    rows: list[dict[str, Any]] = []
-    for dim, g, gp in groups:
-        rows.append(
-            {
-                "by": dim,
-                "group": g,
-                "n_pairs": len(gp),
-                "uncertain_a": sum(1 for x, _ in gp if x.label == UNCERTAIN),
-                "uncertain_b": sum(1 for _, y in gp if y.label == UNCERTAIN),
-                "metrics": {m: _paired_metric(gp, m) for m in METRICS},
-                "slant": _slant_shift(gp),
-            }
+    rows = [
+        GroupChange(
+            by=dim,
+            group=g,
+            n_pairs=len(gp),
+            uncertain_a=sum(1 for x, _ in gp if x.label == UNCERTAIN),
+            uncertain_b=sum(1 for _, y in gp if y.label == UNCERTAIN),
+            metrics={m: _paired_metric(gp, m) for m in METRICS},
+            slant=_slant_shift(gp),
         )
+        for dim, g, gp in groups
+    ]
     for m in METRICS:
-        adjusted = adjust_pvalues([r["metrics"][m]["p_value"] for r in rows], correction)
-        for r, q in zip(rows, adjusted, strict=True):
-            r["metrics"][m]["p_adjusted"] = rnd(q)
-            r["metrics"][m]["significant"] = q is not None and q < ALPHA
-
-    asym_a, asym_b = asymmetry(a), asymmetry(b)
-    return {
-        "biasprobe_diff": FORMAT_VERSION,
-        "definitions": DEFINITIONS,
-        "run_a": run_summary(a),
-        "run_b": run_summary(b),
-        "pairing": {
-            "paired": len(keys),
-            "only_a": len(set(a.items) - set(b.items)),
-            "only_b": len(set(b.items) - set(a.items)),
-            "uncertain_a": sum(1 for x, _ in pairs if x.label == UNCERTAIN),
-            "uncertain_b": sum(1 for _, y in pairs if y.label == UNCERTAIN),
-        },
-        "by": list(by),
-        "correction": correction,
-        "alpha": ALPHA,
-        "groups": rows,
-        "asymmetry": {
-            "a": asym_a,
-            "b": asym_b,
-            "change": _asymmetry_change(a, b, asym_a, asym_b),
-        },
-        "flips": flips(pairs),
-    }
+        _adjust([r.metrics[m] for r in rows], correction)
+    return rows
 
 
-def significant_rises(result: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+def check_min_prompts(result: DiffResult, min_prompts: int) -> None:
+    """``--fail-on`` needs at least ``min_prompts`` shared prompts: too few is an error."""
+    shared = result.pairing.prompts
+    if shared < min_prompts:
+        raise TooFewPrompts(
+            f"--fail-on needs at least {min_prompts} prompts shared by both runs "
+            f"(--min-pairs); these runs share {shared}, so the check cannot pass or fail"
+        )
+
+
+def significant_rises(result: DiffResult, metric: str) -> list[tuple[GroupChange, PairedMetric]]:
     """Groups where ``metric`` rose with p_adjusted < alpha (for ``--fail-on``)."""
     check_metric(metric)
     out = []
-    for row in result["groups"]:
-        m = row["metrics"][metric]
-        if m["significant"] and m["a_no_b_yes"] > m["a_yes_b_no"]:
-            out.append({"by": row["by"], "group": row["group"], **m})
+    for row in result.groups:
+        m = row.metrics[metric]
+        if m.significant and (m.prompt_change or 0.0) > 0:
+            out.append((row, m))
     return out
 
 
 # --- many runs ------------------------------------------------------------------------------
 
 
-def compare_runs(runs: Sequence[ScoredRun], *, correction: Correction = "holm") -> dict[str, Any]:
+def _majority_censored(run: ScoredRun) -> dict[str, bool]:
+    """Per prompt: censored when more than half of its non-uncertain samples are censored."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for it in run.items.values():
+        if it.label != UNCERTAIN:
+            counts[it.probe_id][0] += it.label in CENSORED
+            counts[it.probe_id][1] += 1
+    return {pid: 2 * k > n for pid, (k, n) in counts.items() if n}
+
+
+def omnibus(runs: Sequence[ScoredRun]) -> Omnibus | None:
+    """Cochran's Q over three or more runs on the prompts all of them share (censored)."""
+    if len(runs) < 3:
+        return None
+    per_run = [_majority_censored(r) for r in runs]
+    shared = sorted(set.intersection(*(set(m) for m in per_run)))
+    q, df, p = cochran_q([[m[pid] for m in per_run] for pid in shared])
+    one_sample = all(k[1] == 0 for r in runs for k in r.items)
+    return Omnibus(
+        test="cochran_q",
+        metric="censored",
+        basis="per response (one sample per prompt)" if one_sample else
+        "per prompt: censored if more than half of its non-uncertain samples are",
+        n_prompts=len(shared),
+        q=rnd(q),
+        df=df,
+        p_value=rnd(p),
+    )
+
+
+def timeline_point(run: ScoredRun, err: ClassifierError | None = None) -> TimelinePoint:
+    asym = asymmetry(run)
+    return TimelinePoint(
+        **dict(run_summary(run, err)),
+        overall=rates(run.items.values()),
+        government_index=asym.government.index,
+        language_index=asym.language.index,
+    )
+
+
+def compare_runs(
+    runs: Sequence[ScoredRun],
+    *,
+    correction: Correction = "holm",
+    allow_mixed_scores: bool = False,
+    classifier_error: ClassifierError | None = None,
+) -> CompareResult:
     """A timeline over runs in the given order: rates, indices, and each consecutive change."""
-    points = []
-    for run in runs:
-        asym = asymmetry(run)
-        points.append(
-            {
-                **run_summary(run),
-                "overall": rates(run.items.values()),
-                "government_index": asym["government"]["index"],
-                "language_index": asym["language"]["index"],
-            }
-        )
-    steps: list[dict[str, Any]] = []
+    warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
+    steps: list[Step] = []
     for prev, cur in pairwise(runs):
         keys = sorted(set(prev.items) & set(cur.items))
         pairs = [(prev.items[k], cur.items[k]) for k in keys]
         steps.append(
-            {
-                "from": prev.run_id,
-                "to": cur.run_id,
-                "paired": len(keys),
-                "flips": sum(1 for x, y in pairs if x.label != y.label),
-                "censored": _paired_metric(pairs, "censored"),
-            }
+            Step(
+                from_=prev.run_id,
+                to=cur.run_id,
+                paired=len(keys),
+                flips=sum(1 for x, y in pairs if x.label != y.label),
+                censored=_paired_metric(pairs, "censored"),
+                headline=paired_headline(pairs, correction, classifier_error),
+            )
         )
-    adjusted = adjust_pvalues([s["censored"]["p_value"] for s in steps], correction)
-    for s, q in zip(steps, adjusted, strict=True):
-        s["censored"]["p_adjusted"] = rnd(q)
-        s["censored"]["significant"] = q is not None and q < ALPHA
-    return {
-        "biasprobe_compare": FORMAT_VERSION,
-        "definitions": DEFINITIONS,
-        "correction": correction,
-        "runs": points,
-        "steps": steps,
-    }
+    _adjust([s.censored for s in steps], correction)
+    # In a timeline each headline family is one family of tests across the steps.
+    for name, _, _ in HEADLINES:
+        _adjust([s.headline[name] for s in steps], correction)
+    return CompareResult(
+        biasprobe_compare=FORMAT_VERSION,
+        definitions=DEFINITIONS,
+        warnings=warnings,
+        classifier_error=classifier_error_summary(classifier_error),
+        correction=correction,
+        runs=[timeline_point(run, classifier_error) for run in runs],
+        omnibus=omnibus(runs),
+        steps=steps,
+    )

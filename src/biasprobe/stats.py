@@ -161,3 +161,284 @@ def paired_bootstrap_ci(
     means = diffs[idx].mean(axis=1)
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return Shift(n=n, mean=mean, ci_low=float(lo), ci_high=float(hi))
+
+
+# --- per-prompt (clustered) inference ---------------------------------------------------------
+
+SIGN_FLIP_MC_RESAMPLES = 20000
+EXACT_MAX_DENOMINATOR = 720
+Z_975 = 1.959963984540054
+Z_80 = 0.8416212335729143
+
+
+@dataclass(frozen=True)
+class PromptChange:
+    """Per-prompt paired change: mean of per-prompt differences, interval and test."""
+
+    n: int
+    mean_a: float | None
+    mean_b: float | None
+    change: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    test: str
+    up: int
+    down: int
+
+
+def sign_flip_pvalue(
+    diffs: Sequence[float],
+    denominators: Sequence[int] | None = None,
+    *,
+    resamples: int = SIGN_FLIP_MC_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, str]:
+    """Two-sided paired sign-flip permutation test of ``sum(diffs) == 0``; (p, method).
+
+    Each per-prompt difference keeps its size and gets a random sign. The test is *exact*
+    when every difference is a multiple of ``1/L`` for a common ``L`` (the lcm of
+    ``denominators``, the per-prompt sample counts) up to :data:`EXACT_MAX_DENOMINATOR`: the
+    null distribution of the sum is built by convolution over integers. With one sample per
+    prompt this is exactly the exact McNemar test. Otherwise a seeded Monte Carlo estimate
+    ``(1 + #{|T*| >= |T|}) / (1 + resamples)``.
+    """
+    import numpy as np
+
+    d = np.asarray(diffs, dtype=float)
+    d = d[d != 0]
+    if d.size == 0:
+        return 1.0, "exact"
+    lcm = _common_denominator(denominators)
+    if lcm is not None:
+        ints = np.rint(np.abs(d) * lcm).astype(np.int64)
+        if np.allclose(ints, np.abs(d) * lcm, atol=1e-6):
+            return _exact_sign_flip(ints, int(np.rint(abs(d.sum()) * lcm))), "exact"
+    rng = np.random.default_rng(seed)
+    t_obs = abs(d.sum())
+    hits = 0
+    for start in range(0, resamples, 2000):
+        size = min(2000, resamples - start)
+        signs = rng.integers(0, 2, size=(size, d.size)) * 2 - 1
+        hits += int((np.abs(signs @ d) >= t_obs - 1e-9).sum())
+    return (1 + hits) / (1 + resamples), "monte_carlo"
+
+
+def _common_denominator(denominators: Sequence[int] | None) -> int | None:
+    if not denominators:
+        return None
+    lcm = 1
+    for q in set(denominators):
+        lcm = math.lcm(lcm, int(q))
+        if lcm > EXACT_MAX_DENOMINATOR:
+            return None
+    return lcm
+
+
+def _exact_sign_flip(sizes: object, t_obs: int) -> float:
+    """P(|sum s_i a_i| >= t_obs) for independent fair signs s_i and integer sizes a_i."""
+    import numpy as np
+
+    a = np.asarray(sizes, dtype=np.int64)
+    total = int(a.sum())
+    dist = np.zeros(2 * total + 1)
+    dist[total] = 1.0
+    for size in a:
+        s = int(size)
+        shifted = np.zeros_like(dist)
+        shifted[: dist.size - s] += dist[s:]
+        shifted[s:] += dist[: dist.size - s]
+        dist = shifted * 0.5
+    values = np.abs(np.arange(-total, total + 1))
+    return float(min(1.0, dist[values >= t_obs].sum()))
+
+
+@lru_cache(maxsize=4096)
+def _t_quantile(q: float, df: int) -> float:
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(q, df))
+
+
+def t_interval(diffs: Sequence[float], alpha: float = ALPHA) -> tuple[float | None, float | None]:
+    """Student-t interval for the mean of per-prompt differences.
+
+    None with fewer than 2 prompts, and when every difference is the same (a zero-width
+    interval would claim certainty the data do not give).
+    """
+    import numpy as np
+
+    d = np.asarray(diffs, dtype=float)
+    if d.size < 2 or float(d.std()) == 0.0:
+        return None, None
+    half = _t_quantile(1 - alpha / 2, d.size - 1) * float(d.std(ddof=1)) / math.sqrt(d.size)
+    mean = float(d.mean())
+    return max(-1.0, mean - half), min(1.0, mean + half)
+
+
+def prompt_change(
+    rates_a: Sequence[float],
+    rates_b: Sequence[float],
+    denominators: Sequence[int],
+) -> PromptChange:
+    """Clustered paired change over prompts from per-prompt rates in A and B."""
+    n = len(rates_a)
+    if n == 0:
+        return PromptChange(0, None, None, None, None, None, None, "none", 0, 0)
+    diffs = [b - a for a, b in zip(rates_a, rates_b, strict=True)]
+    lo, hi = t_interval(diffs)
+    p, method = sign_flip_pvalue(diffs, denominators)
+    return PromptChange(
+        n=n,
+        mean_a=sum(rates_a) / n,
+        mean_b=sum(rates_b) / n,
+        change=sum(diffs) / n,
+        ci_low=lo,
+        ci_high=hi,
+        p_value=p,
+        test=f"sign_flip_{method}",
+        up=sum(1 for x in diffs if x > 0),
+        down=sum(1 for x in diffs if x < 0),
+    )
+
+
+def cohens_h(p_a: float | None, p_b: float | None) -> float | None:
+    """Cohen's h = 2·asin(√p_b) − 2·asin(√p_a) (0.2 small, 0.5 medium, 0.8 large)."""
+    if p_a is None or p_b is None:
+        return None
+    return 2 * math.asin(math.sqrt(p_b)) - 2 * math.asin(math.sqrt(p_a))
+
+
+def min_detectable_change(diffs: Sequence[float]) -> float | None:
+    """Smallest change a two-sided 5% paired test detects with 80% power over these prompts.
+
+    Normal approximation ``(z_.975 + z_.80) · sd / √n`` with ``sd`` the standard deviation of
+    the per-prompt differences; when they are all equal (sd = 0) the planning value √0.5 (two
+    independent fair coins) is used instead, so few prompts never read as high power.
+    """
+    n = len(diffs)
+    if n < 2:
+        return None
+    mean = sum(diffs) / n
+    sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / (n - 1))
+    if sd == 0:
+        sd = math.sqrt(0.5)
+    return min(1.0, (Z_975 + Z_80) * sd / math.sqrt(n))
+
+
+def cochran_q(table: Sequence[Sequence[bool]]) -> tuple[float | None, int, float | None]:
+    """Cochran's Q on a prompts × runs binary table: (Q, degrees of freedom, p)."""
+    import numpy as np
+
+    x = np.asarray(table, dtype=float)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] < 3:
+        return None, max(0, (x.shape[1] if x.ndim == 2 else 0) - 1), None
+    k = x.shape[1]
+    col = x.sum(axis=0)
+    row = x.sum(axis=1)
+    total = float(x.sum())
+    denom = k * total - float((row**2).sum())
+    if denom == 0:
+        return 0.0, k - 1, 1.0
+    q = (k - 1) * (k * float((col**2).sum()) - total**2) / denom
+    from scipy.stats import chi2
+
+    return q, k - 1, float(chi2.sf(q, k - 1))
+
+
+# --- misclassification (Rogan–Gladen) ---------------------------------------------------------
+
+CORRECTION_RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class ClassifierError:
+    """Sensitivity and specificity of the censored/complete decision, as counts.
+
+    sensitivity = sens_k / sens_n (censored answers labelled censored), specificity =
+    spec_k / spec_n (complete answers labelled complete).
+    """
+
+    sens_k: int
+    sens_n: int
+    spec_k: int
+    spec_n: int
+    source: str = ""
+
+    @property
+    def sensitivity(self) -> float:
+        return self.sens_k / self.sens_n
+
+    @property
+    def specificity(self) -> float:
+        return self.spec_k / self.spec_n
+
+
+def rogan_gladen(p: float, sensitivity: float, specificity: float) -> float:
+    """True rate from an observed rate: (p + Sp − 1) / (Se + Sp − 1), clipped to [0, 1]."""
+    return min(1.0, max(0.0, (p + specificity - 1) / (sensitivity + specificity - 1)))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with a 95% interval."""
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {"value": rnd(self.value), "ci_low": rnd(self.ci_low), "ci_high": rnd(self.ci_high)}
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """Misclassification-corrected rates (and change) with percentile bootstrap intervals."""
+
+    rate_a: Estimate
+    rate_b: Estimate | None
+    change: Estimate | None
+
+
+def corrected_rates(
+    rates_a: Sequence[float],
+    rates_b: Sequence[float] | None,
+    err: ClassifierError,
+    *,
+    resamples: int = CORRECTION_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> Corrected | None:
+    """Rogan–Gladen corrected mean per-prompt rate(s) and change, intervals carrying both the
+    sampling of prompts (prompts resampled, jointly in A and B) and the uncertainty of
+    sensitivity/specificity (each redrawn as a binomial proportion of its own count).
+    """
+    import numpy as np
+
+    ra = np.asarray(rates_a, dtype=float)
+    if ra.size == 0:
+        return None
+    rb = None if rates_b is None else np.asarray(rates_b, dtype=float)
+    rng = np.random.default_rng(seed)
+    se = rng.binomial(err.sens_n, err.sensitivity, resamples) / err.sens_n
+    sp = rng.binomial(err.spec_n, err.specificity, resamples) / err.spec_n
+    idx = rng.integers(0, ra.size, size=(resamples, ra.size))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = np.where(se + sp - 1 > 0, se + sp - 1, np.nan)
+        ta = np.clip((ra[idx].mean(axis=1) + sp - 1) / denom, 0, 1)
+        tb = None if rb is None else np.clip((rb[idx].mean(axis=1) + sp - 1) / denom, 0, 1)
+    point_a = rogan_gladen(float(ra.mean()), err.sensitivity, err.specificity)
+    rate_a = _percentile(point_a, ta)
+    if rb is None or tb is None:
+        return Corrected(rate_a, None, None)
+    point_b = rogan_gladen(float(rb.mean()), err.sensitivity, err.specificity)
+    return Corrected(rate_a, _percentile(point_b, tb), _percentile(point_b - point_a, tb - ta))
+
+
+def _percentile(point: float, draws: object) -> Estimate:
+    import numpy as np
+
+    values = np.asarray(draws, dtype=float)
+    if np.isnan(values).all():
+        return Estimate(point, None, None)
+    lo, hi = np.nanquantile(values, [ALPHA / 2, 1 - ALPHA / 2])
+    return Estimate(point, float(lo), float(hi))

@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from biasprobe.cli._common import OutputFormat
 
+if TYPE_CHECKING:
+    from biasprobe.stats import ClassifierError
+
 
 class CorrectionChoice(str, Enum):
     holm = "holm"
     bh = "bh"
+
+
+CORRECT_HELP = (
+    "Correct the headline rates and changes for classifier error (Rogan-Gladen) with the "
+    "sensitivity/specificity in this JSON of `biasprobe eval-classifier --json`."
+)
+MIXED_HELP = (
+    "Compare runs scored by different classifier versions or embedders anyway (refused "
+    "otherwise); every output then carries a MIXED SCORES warning."
+)
+
+
+def _classifier_error(path: Path | None) -> ClassifierError | None:
+    from biasprobe.diff import read_classifier_error
+
+    return None if path is None else read_classifier_error(path)
 
 
 def _split(values: list[str]) -> list[str]:
@@ -47,34 +67,57 @@ def diff_cmd(
     fail_on: list[str] = typer.Option(
         [],
         "--fail-on",
-        help="Exit 1 if this rate rises significantly (adjusted p < 0.05) in any group: "
-        "censored, refusal, deflection, official_line, complete.",
+        help="Exit 1 if this rate rises significantly (per-prompt test, adjusted p < 0.05) in "
+        "any group: censored, refusal, deflection, official_line, complete.",
     ),
     correction: CorrectionChoice = typer.Option(
         CorrectionChoice.holm, "--correction", help="Across groups: holm or bh."
     ),
+    min_pairs: int = typer.Option(
+        10,
+        "--min-pairs",
+        min=1,
+        help="With --fail-on: fewer prompts shared by both runs than this is an error (exit 2).",
+    ),
+    allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
+    correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
     max_flips: int = typer.Option(20, "--max-flips", min=0, help="Flips shown in the table."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """Paired comparison of two scored runs: rates, McNemar tests, flips, asymmetry."""
-    from biasprobe.diff import check_metric, diff_runs, load_scored_run, significant_rises
+    """Paired comparison of two scored runs: per-prompt tests, rates, flips, asymmetry."""
+    from biasprobe.diff import (
+        check_metric,
+        check_min_prompts,
+        diff_runs,
+        load_scored_run,
+        significant_rises,
+    )
     from biasprobe.errors import CheckFailed
     from biasprobe.report.escape import safe_json_dumps
     from biasprobe.report.text import render_diff
 
     metrics = [check_metric(m) for m in _split(fail_on)]
     a, b = load_scored_run(run_a), load_scored_run(run_b)
-    result = diff_runs(a, b, by=_split(by), correction=correction.value)
+    result = diff_runs(
+        a,
+        b,
+        by=_split(by),
+        correction=correction.value,
+        allow_mixed_scores=allow_mixed,
+        classifier_error=_classifier_error(correct_with),
+    )
     if fmt is OutputFormat.json:
-        typer.echo(safe_json_dumps(result))
+        typer.echo(safe_json_dumps(result.to_json()))
     else:
         typer.echo(render_diff(result, max_flips=max_flips))
-    failures = [(m, g) for m in metrics for g in significant_rises(result, m)]
+    if metrics:
+        check_min_prompts(result, min_pairs)
+    failures = [(m, *g) for m in metrics for g in significant_rises(result, m)]
     if failures:
         shown = ", ".join(
-            f"{m} in {g['by']}={g['group']} ({g['change'] * 100:+.1f}pp, "
-            f"p_adj={g['p_adjusted']:.3g})"
-            for m, g in failures[:5]
+            f"{m} in {g.by}={g.group} ({(r.prompt_change or 0.0) * 100:+.1f}pp, "
+            f"p_adj={r.p_adjusted or 0.0:.3g})"
+            for m, g, r in failures[:5]
         )
         more = f" and {len(failures) - 5} more" if len(failures) > 5 else ""
         from biasprobe.report.escape import clean_terminal
@@ -85,16 +128,23 @@ def diff_cmd(
 def compare_cmd(
     runs: list[str] = typer.Argument(..., help="Runs in order (ids or directories)."),
     correction: CorrectionChoice = typer.Option(CorrectionChoice.holm, "--correction"),
+    allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
+    correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
 ) -> None:
-    """A timeline over several scored runs, such as model versions, in the order given."""
+    """A timeline over several scored runs in the order given (omnibus test with 3 or more)."""
     from biasprobe.diff import compare_runs, load_scored_run
     from biasprobe.report.escape import safe_json_dumps
     from biasprobe.report.text import render_compare
 
-    result = compare_runs([load_scored_run(r) for r in runs], correction=correction.value)
+    result = compare_runs(
+        [load_scored_run(r) for r in runs],
+        correction=correction.value,
+        allow_mixed_scores=allow_mixed,
+        classifier_error=_classifier_error(correct_with),
+    )
     if fmt is OutputFormat.json:
-        typer.echo(safe_json_dumps(result))
+        typer.echo(safe_json_dumps(result.to_json()))
     else:
         typer.echo(render_compare(result))
 
@@ -109,6 +159,8 @@ def report_cmd(
     ),
     by: list[str] = typer.Option(["topic,language,jurisdiction,kind"], "--by"),
     correction: CorrectionChoice = typer.Option(CorrectionChoice.holm, "--correction"),
+    allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
+    correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
 ) -> None:
     """Write a report of one or more scored runs (HTML opens offline)."""
     from biasprobe.diff import load_scored_run
@@ -121,7 +173,14 @@ def report_cmd(
         raise BiasprobeError(f"unknown format {fmt!r}: use html, md, json or csv") from None
     loaded = [load_scored_run(r) for r in runs]
     text = render(
-        build_report(loaded, by=_split(by), correction=correction.value), report_format
+        build_report(
+            loaded,
+            by=_split(by),
+            correction=correction.value,
+            allow_mixed_scores=allow_mixed,
+            classifier_error=_classifier_error(correct_with),
+        ),
+        report_format,
     )
     if output is None:
         typer.echo(text, nl=False)
@@ -132,8 +191,26 @@ def report_cmd(
     typer.echo(f"wrote {output} ({report_format.value}, {len(loaded)} runs)")
 
 
+class SchemaName(str, Enum):
+    diff = "diff"
+    compare = "compare"
+    report = "report"
+
+
+def schema_cmd(
+    name: SchemaName = typer.Argument(..., help="diff, compare or report."),
+) -> None:
+    """Print the JSON Schema of `diff`, `compare` or `report` --format json output."""
+    import json
+
+    from biasprobe.results import json_schema
+
+    typer.echo(json.dumps(json_schema(name.value), indent=2, ensure_ascii=False))
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("schema")(schema_cmd)
     app.command("import")(import_cmd)
     app.command("diff")(diff_cmd)
     app.command("compare")(compare_cmd)

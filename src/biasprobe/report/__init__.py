@@ -1,7 +1,8 @@
 """``biasprobe report``: one or more scored runs as HTML, Markdown, JSON or CSV.
 
-:func:`build_report` collects everything as a JSON-ready dict (the ``json`` format prints it
-as is); the other formats render that dict:
+:func:`build_report` collects everything as a typed :class:`~biasprobe.results.ReportModel`
+(the ``json`` format prints it; ``biasprobe schema report`` prints its JSON Schema); the other
+formats render that model:
 
 - ``html``: one self-contained file (Jinja2 template with autoescape; plots as inline SVG drawn
   by matplotlib without a display; no scripts, no network: a Content-Security-Policy forbids
@@ -20,21 +21,25 @@ from collections.abc import Sequence
 from enum import Enum
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 from biasprobe.diff import (
     DEFAULT_BY,
     DEFINITIONS,
     FORMAT_VERSION,
+    Item,
     ScoredRun,
     asymmetry,
+    classifier_error_summary,
     compare_runs,
     diff_runs,
     grouped_rates,
+    omnibus,
     rates,
     run_summary,
+    score_warnings,
 )
-from biasprobe.stats import Correction
+from biasprobe.results import Heatmap, Rate, ReportModel, ReportRun
+from biasprobe.stats import ClassifierError, Correction
 
 
 class ReportFormat(str, Enum):
@@ -47,21 +52,21 @@ class ReportFormat(str, Enum):
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv"}
 
 
-def heatmap(run: ScoredRun) -> dict[str, Any]:
+def heatmap(run: ScoredRun) -> Heatmap:
     """Censored rate per topic (rows) × language (columns); None where no certain answer."""
-    cells: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    cells: dict[tuple[str, str], list[Item]] = defaultdict(list)
     for it in run.items.values():
         cells[(it.topic, it.language)].append(it)
     topics = sorted({t for t, _ in cells})
     languages = sorted({lang for _, lang in cells})
-    grid = []
+    grid: list[list[Rate | None]] = []
     for t in topics:
-        row = []
+        row: list[Rate | None] = []
         for lang in languages:
             items = cells.get((t, lang))
-            row.append(rates(items)["metrics"]["censored"] if items else None)
+            row.append(rates(items).metrics["censored"] if items else None)
         grid.append(row)
-    return {"metric": "censored", "topics": topics, "languages": languages, "cells": grid}
+    return Heatmap(metric="censored", topics=topics, languages=languages, cells=grid)
 
 
 def build_report(
@@ -69,41 +74,52 @@ def build_report(
     *,
     by: Sequence[str] = DEFAULT_BY,
     correction: Correction = "holm",
-) -> dict[str, Any]:
-    """Everything a report shows, as a deterministic JSON-ready dict."""
-    out_runs = []
-    for run in runs:
-        out_runs.append(
-            {
-                **run_summary(run),
-                "overall": rates(run.items.values()),
-                "groups": grouped_rates(run, by)[1:],
-                "heatmap": heatmap(run),
-                "asymmetry": asymmetry(run),
-                "manifest": run.manifest,
-            }
+    allow_mixed_scores: bool = False,
+    classifier_error: ClassifierError | None = None,
+) -> ReportModel:
+    """Everything a report shows, as a deterministic typed model."""
+    warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
+    out_runs = [
+        ReportRun(
+            **dict(run_summary(run, classifier_error)),
+            overall=rates(run.items.values()),
+            groups=grouped_rates(run, by)[1:],
+            heatmap=heatmap(run),
+            asymmetry=asymmetry(run),
+            manifest=run.manifest,
         )
+        for run in runs
+    ]
     diffs = []
     for prev, cur in pairwise(runs):
-        d = diff_runs(prev, cur, by=by, correction=correction)
-        d.pop("definitions")
+        d = diff_runs(prev, cur, by=by, correction=correction, allow_mixed_scores=True,
+                      classifier_error=classifier_error)
+        d.definitions = None  # given once, at the top of the report
         diffs.append(d)
-    return {
-        "biasprobe_report": FORMAT_VERSION,
-        "definitions": DEFINITIONS,
-        "correction": correction,
-        "runs": out_runs,
-        "timeline": compare_runs(runs, correction=correction)["steps"] if len(runs) > 1 else None,
-        "diffs": diffs,
-    }
+    timeline = None
+    if len(runs) > 1:
+        timeline = compare_runs(
+            runs, correction=correction, allow_mixed_scores=True, classifier_error=classifier_error
+        ).steps
+    return ReportModel(
+        biasprobe_report=FORMAT_VERSION,
+        definitions=DEFINITIONS,
+        warnings=warnings,
+        classifier_error=classifier_error_summary(classifier_error),
+        correction=correction,
+        runs=out_runs,
+        timeline=timeline,
+        omnibus=omnibus(runs),
+        diffs=diffs,
+    )
 
 
-def render(report: dict[str, Any], fmt: ReportFormat | str) -> str:
+def render(report: ReportModel, fmt: ReportFormat | str) -> str:
     fmt = ReportFormat(fmt)
     if fmt is ReportFormat.json:
         from biasprobe.report.escape import safe_json_dumps
 
-        return safe_json_dumps(report) + "\n"
+        return safe_json_dumps(report.to_json()) + "\n"
     if fmt is ReportFormat.md:
         from biasprobe.report.markdown import render_markdown
 
@@ -111,7 +127,7 @@ def render(report: dict[str, Any], fmt: ReportFormat | str) -> str:
     if fmt is ReportFormat.csv:
         from biasprobe.report.csvout import render_csv
 
-        return render_csv(report)
+        return render_csv(report.to_json())
     from biasprobe.report.html import render_html
 
     return render_html(report)

@@ -8,13 +8,21 @@ so the file opens offline and cannot phone home even if something slipped throug
 
 from __future__ import annotations
 
-from typing import Any
-
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
-from biasprobe.report.text import index, pct, pp, pval, rate_ci
+from biasprobe.report.text import (
+    change_ci,
+    classifier_error_line,
+    index,
+    pct,
+    power_note,
+    pp,
+    pval,
+    rate_ci,
+)
+from biasprobe.results import Rate, ReportModel
 
 
-def _ci(p: dict[str, Any] | None) -> str:
+def _ci(p: Rate | None) -> str:
     return rate_ci(p, with_n=False)
 
 
@@ -22,7 +30,7 @@ def _pp(x: float | None) -> str:
     return pp(x, " pp")
 
 
-def render_html(report: dict[str, Any]) -> str:
+def render_html(report: ReportModel) -> str:
     import jinja2
     from markupsafe import Markup
 
@@ -35,7 +43,10 @@ def render_html(report: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=pct, ci=_ci, pp=_pp, p=pval, idx=index)
+    env.filters.update(
+        pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note,
+        error_line=classifier_error_line,
+    )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.
     env.filters["ctl"] = lambda v: clean_terminal(str(v))
@@ -43,11 +54,11 @@ def render_html(report: dict[str, Any]) -> str:
     def svg(text: str | None) -> Markup | None:
         return Markup(text) if text else None  # matplotlib output; it escapes its text
 
-    runs = report["runs"]
+    runs = report.runs
     figures = {
         "label_mix": svg(plots.label_mix_svg(runs)),
         "heatmaps": [
-            (r["run_id"], svg(plots.heatmap_svg(r["heatmap"], f"{r['run_id']}: censored rate")))
+            (r.run_id, svg(plots.heatmap_svg(r.heatmap, f"{r.run_id}: censored rate")))
             for r in runs
         ],
         "governments": svg(plots.government_svg(runs)),

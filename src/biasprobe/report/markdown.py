@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from biasprobe.report.escape import md_cell
-from biasprobe.report.text import index, pct, pp, pval, rate_ci
+from biasprobe.report.text import (
+    HEADLINE_HEADERS,
+    change_ci,
+    classifier_error_line,
+    corrected_rows,
+    headline_cells,
+    index,
+    pct,
+    power_note,
+    pval,
+    rate_ci,
+)
+from biasprobe.results import DiffResult, PairedMetric, ReportModel, ReportRun
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -14,87 +24,134 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def render_markdown(report: dict[str, Any], *, answer_chars: int = 300) -> str:
+def render_markdown(report: ReportModel, *, answer_chars: int = 300) -> str:
     out = ["# biasprobe report", ""]
-    out += ["## Runs", ""]
-    rows = []
-    for r in report["runs"]:
-        m = r["overall"]["metrics"]
-        a = r["asymmetry"]
-        rows.append(
-            [
-                md_cell(r["run_id"]),
-                md_cell(r["model"] or "–"),
-                str(r["responses"]),
-                str(r["overall"]["n_uncertain"]),
-                rate_ci(m["censored"]),
-                pct(m["refusal"]["rate"]),
-                pct(m["deflection"]["rate"]),
-                pct(m["official_line"]["rate"]),
-                index(a["government"]["index"]),
-                index(a["language"]["index"]),
-            ]
-        )
-    out += _table(
-        ["run", "model", "responses", "uncertain", "censored [95% CI]", "refusal", "deflection",
-         "official line", "CN − others", "ZH − EN"],
-        rows,
-    )
-    for r in report["runs"]:
-        out += ["", f"## {md_cell(r['run_id'])}: censored rate by group", ""]
-        rows = [
-            [md_cell(g["by"]), md_cell(g["group"]), str(g["n_total"]), str(g["n_uncertain"]),
-             rate_ci(g["metrics"]["censored"]), pct(g["metrics"]["refusal"]["rate"]),
-             pct(g["metrics"]["deflection"]["rate"]), pct(g["metrics"]["official_line"]["rate"])]
-            for g in r["groups"]
-        ]
-        out += _table(
-            ["by", "group", "responses", "uncertain", "censored [95% CI]", "refusal",
-             "deflection", "official line"],
-            rows,
-        )
-        govs = r["asymmetry"]["government"]["governments"]
-        if govs:
-            basis = r["asymmetry"]["government"]["china_basis"]
-            out += ["", f"Governments (China basis: {basis}):", ""]
-            out += _table(["government", "censored [95% CI]"],
-                          [[md_cell(g), rate_ci(p)] for g, p in govs.items()])
-    for d in report["diffs"]:
-        a, b = md_cell(d["run_a"]["run_id"]), md_cell(d["run_b"]["run_id"])
-        out += ["", f"## Change {a} → {b}", ""]
-        out.append(
-            f"Paired {d['pairing']['paired']} responses; exact McNemar, "
-            f"{d['correction']}-adjusted across groups (* = significant at 0.05)."
-        )
+    out += [f"> **WARNING:** {md_cell(w)}" for w in report.warnings]
+    if report.warnings:
         out.append("")
-        rows = []
-        for g in d["groups"]:
-            m = g["metrics"]["censored"]
-            rows.append([md_cell(g["by"]), md_cell(g["group"]), str(m["n_pairs"]),
-                         rate_ci(m["a"]), rate_ci(m["b"]), pp(m["change"]),
-                         pval(m["p_value"]),
-                         pval(m["p_adjusted"]) + (" \\*" if m["significant"] else "")])
-        out += _table(["by", "group", "pairs", "A", "B", "change", "p", "p_adjusted"], rows)
-        flips = d["flips"]
-        out += ["", f"### Flipped prompts ({len(flips)})", ""]
-        if flips:
-            out += _table(
-                ["prompt id", "language", "A", "B", "prompt", "answer A", "answer B"],
-                [[md_cell(f["probe_id"]), md_cell(f["language"]), f["label_a"], f["label_b"],
-                  md_cell(f["prompt"], 200), md_cell(f["answer_a"], answer_chars),
-                  md_cell(f["answer_b"], answer_chars)] for f in flips],
-            )
+    out += _runs_section(report.runs)
+    for r in report.runs:
+        out += _groups_section(r)
+    omni = report.omnibus
+    if omni is not None:
+        out += ["", "## Omnibus test", "",
+                f"Cochran's Q = {index(omni.q)} (df {omni.df}), p = "
+                f"{pval(omni.p_value)} on {omni.n_prompts} prompts shared by all runs "
+                f"({omni.basis}); before the pairwise changes below."]
+    for d in report.diffs:
+        out += _diff_section(d, answer_chars)
     out += ["", "## Provenance", ""]
-    for r in report["runs"]:
-        man = r["manifest"]
+    for r in report.runs:
+        man = r.manifest
         out.append(
-            f"- **{md_cell(r['run_id'])}**: model {md_cell(r['model'] or '–')}, created "
+            f"- **{md_cell(r.run_id)}**: model {md_cell(r.model or '–')}, created "
             f"{md_cell(str(man.get('created', '–')))}, biasprobe "
             f"{md_cell(str(man.get('biasprobe_version', '–')))}, classifier "
-            f"{md_cell(', '.join(r['classifier_versions']) or '–')}"
-            + (f", {r['overrides_used']} labels set by reviewers (overrides.jsonl)"
-               if r.get("overrides_used") else "")
+            f"{md_cell(', '.join(r.classifier_versions) or '–')}"
+            + (f", {r.overrides_used} labels set by reviewers (overrides.jsonl)"
+               if r.overrides_used else "")
         )
     out += ["", "## Definitions", ""]
-    out += [f"- **{k}**: {v}" for k, v in report["definitions"].items()]
+    out += [f"- **{k}**: {v}" for k, v in report.definitions.items()]
     return "\n".join(out) + "\n"
+
+
+def _runs_section(runs: list[ReportRun]) -> list[str]:
+    rows = [
+        [
+            md_cell(r.run_id),
+            md_cell(r.model or "–"),
+            str(r.responses),
+            str(r.overall.n_uncertain),
+            *headline_cells(r.headline),
+            index(r.asymmetry.government.index),
+            index(r.asymmetry.language.index),
+            str(r.overrides_used),
+        ]
+        for r in runs
+    ]
+    return [
+        "## Runs",
+        "",
+        "Censored = refusal ∪ deflection ∪ official line, per family of prompt kinds (never "
+        "pooled): censorship = censorship + mirror prompts (the headline); safety, benign, "
+        "neutral refused = the same rate on safety controls (refusing is right), benign "
+        "controls (over-refusal) and neutral questions (false-positive check).",
+        "",
+        *_table(
+            ["run", "model", "responses", "uncertain", *HEADLINE_HEADERS, "CN − others",
+             "ZH − EN", "human overrides used"],
+            rows,
+        ),
+    ]
+
+
+def _groups_section(r: ReportRun) -> list[str]:
+    out = ["", f"## {md_cell(r.run_id)}: censored rate by group", ""]
+    rows = [
+        [md_cell(g.by), md_cell(g.group), str(g.n_total), str(g.n_uncertain),
+         rate_ci(g.metrics["censored"]), pct(g.metrics["refusal"].rate),
+         pct(g.metrics["deflection"].rate), pct(g.metrics["official_line"].rate)]
+        for g in r.groups
+    ]
+    out += _table(
+        ["by", "group", "responses", "uncertain", "censored [95% CI]", "refusal",
+         "deflection", "official line"],
+        rows,
+    )
+    govs = r.asymmetry.government.governments
+    if govs:
+        basis = r.asymmetry.government.china_basis
+        out += ["", f"Governments (China basis: {basis}):", ""]
+        out += _table(["government", "censored [95% CI]"],
+                      [[md_cell(g), rate_ci(p)] for g, p in govs.items()])
+    return out
+
+
+CHANGE_HEADERS = ["prompts", "A", "B", "change [95% CI]", "h", "p", "p_adjusted", "MDC80"]
+
+
+def _change_cells(m: PairedMetric) -> list[str]:
+    return [str(m.n_prompts), rate_ci(m.a), rate_ci(m.b), change_ci(m), index(m.cohens_h),
+            pval(m.p_value), pval(m.p_adjusted) + (" \\*" if m.significant else ""),
+            power_note(m)]
+
+
+def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
+    id_a, id_b = md_cell(d.run_a.run_id), md_cell(d.run_b.run_id)
+    out = ["", f"## Change {id_a} → {id_b}", "",
+           "Headline (per family of prompt kinds, never pooled):", ""]
+    out += _table(
+        ["headline", "kinds", *CHANGE_HEADERS],
+        [[md_cell(m.title), "+".join(m.kinds), *_change_cells(m)] for m in d.headline.values()],
+    )
+    out += ["", md_cell(classifier_error_line(d.classifier_error))]
+    cor = corrected_rows(d.headline)
+    if cor:
+        cells = [[md_cell(x) for x in r] for r in cor]
+        out += ["", *_table(["corrected", "A", "B", "change [95% CI]"], cells)]
+    out += [
+        "",
+        "By group (censored, all kinds of the group):",
+        "",
+        f"Paired {d.pairing.paired} responses of {d.pairing.prompts} prompts. "
+        "Change: per-prompt mean change [95% t CI]; p: per-prompt paired sign-flip test "
+        f"(= exact McNemar with one sample per prompt), {d.correction}-adjusted across "
+        "groups (* = significant at 0.05); h: Cohen's h; MDC80: change detectable with 80% "
+        "power.",
+        "",
+    ]
+    out += _table(
+        ["by", "group", *CHANGE_HEADERS],
+        [[md_cell(g.by), md_cell(g.group), *_change_cells(g.metrics["censored"])]
+         for g in d.groups],
+    )
+    out += ["", f"### Flipped prompts ({len(d.flips)})", ""]
+    if d.flips:
+        out += _table(
+            ["prompt id", "language", "A", "B", "prompt", "answer A", "answer B"],
+            [[md_cell(f.probe_id), md_cell(f.language), f.label_a, f.label_b,
+              md_cell(f.prompt, 200), md_cell(f.answer_a, answer_chars),
+              md_cell(f.answer_b, answer_chars)] for f in d.flips],
+        )
+    return out

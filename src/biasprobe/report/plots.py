@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
+
+from biasprobe.results import Heatmap, ReportRun
 
 LABEL_COLOURS = {
     "complete": "#4c9a5b",
@@ -20,6 +22,11 @@ LABEL_COLOURS = {
     "deflection": "#e67e22",
     "official_line": "#8e44ad",
     "uncertain": "#b0b0b0",
+}
+HEADLINE_COLOURS = {
+    "appropriate_refusal": "#c0392b",
+    "over_refusal": "#d35400",
+    "false_positive": "#8e44ad",
 }
 RUN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 RC: dict[str, Any] = {
@@ -61,19 +68,19 @@ def _short(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def label_mix_svg(runs: list[dict[str, Any]]) -> str:
+def label_mix_svg(runs: Sequence[ReportRun]) -> str:
     """Stacked horizontal bars: share of each label per run (uncertain included)."""
     with _style():
         fig = _figure(8, 0.5 + 0.45 * len(runs))
         ax = fig.add_subplot()
-        names = [_short(r["run_id"], 40) for r in runs]
+        names = [_short(r.run_id, 40) for r in runs]
         left = [0.0] * len(runs)
         for label, colour in LABEL_COLOURS.items():
             widths = []
             for r in runs:
-                o = r["overall"]
-                k = o["n_uncertain"] if label == "uncertain" else o["metrics"][label]["k"]
-                widths.append(k / o["n_total"] if o["n_total"] else 0.0)
+                o = r.overall
+                k = o.n_uncertain if label == "uncertain" else o.metrics[label].k
+                widths.append(k / o.n_total if o.n_total else 0.0)
             ax.barh(names, widths, left=left, color=colour, label=label.replace("_", " "))
             left = [x + w for x, w in zip(left, widths, strict=True)]
         ax.set_xlim(0, 1)
@@ -83,19 +90,19 @@ def label_mix_svg(runs: list[dict[str, Any]]) -> str:
         return _svg(fig)
 
 
-def heatmap_svg(hm: dict[str, Any], title: str) -> str | None:
+def heatmap_svg(hm: Heatmap, title: str) -> str | None:
     """Topic × language censored rate, annotated with rate and n; grey = no certain answer."""
-    topics, languages = hm["topics"], hm["languages"]
+    topics, languages = hm.topics, hm.languages
     if not topics or not languages:
         return None
     import numpy as np
     from matplotlib import colormaps
 
     values = np.full((len(topics), len(languages)), np.nan)
-    for i, row in enumerate(hm["cells"]):
+    for i, row in enumerate(hm.cells):
         for j, cell in enumerate(row):
-            if cell is not None and cell["rate"] is not None:
-                values[i, j] = cell["rate"]
+            if cell is not None and cell.rate is not None:
+                values[i, j] = cell.rate
     with _style():
         fig = _figure(2.2 + 1.1 * len(languages), 1.0 + 0.36 * len(topics))
         ax = fig.add_subplot()
@@ -108,24 +115,24 @@ def heatmap_svg(hm: dict[str, Any], title: str) -> str | None:
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        for i, row in enumerate(hm["cells"]):
+        for i, row in enumerate(hm.cells):
             for j, cell in enumerate(row):
                 if cell is None:
                     continue
                 v = values[i, j]
                 text = "–" if math.isnan(v) else f"{v * 100:.0f}%"
-                ax.text(j + 0.5, i + 0.5, f"{text}\nn={cell['n']}", ha="center", va="center",
+                ax.text(j + 0.5, i + 0.5, f"{text}\nn={cell.n}", ha="center", va="center",
                         fontsize=7, color="white" if not math.isnan(v) and v > 0.6 else "black")
         fig.colorbar(mesh, ax=ax, label="censored rate", shrink=0.8)
         ax.set_title(_short(title, 60))
         return _svg(fig)
 
 
-def government_svg(runs: list[dict[str, Any]]) -> str | None:
+def government_svg(runs: Sequence[ReportRun]) -> str | None:
     """Censored rate per government (mirror questions) with 95% Wilson intervals, per run."""
     govs: list[str] = []
     for r in runs:
-        for g in r["asymmetry"]["government"]["governments"]:
+        for g in r.asymmetry.government.governments:
             if g not in govs:
                 govs.append(g)
     if not govs:
@@ -136,18 +143,18 @@ def government_svg(runs: list[dict[str, Any]]) -> str | None:
         ax = fig.add_subplot()
         width = 0.8 / len(runs)
         for n, r in enumerate(runs):
-            table = r["asymmetry"]["government"]["governments"]
+            table = r.asymmetry.government.governments
             xs, ys, lo, hi = [], [], [], []
             for i, g in enumerate(govs):
                 p = table.get(g)
-                if not p or p["rate"] is None:
+                if not p or p.rate is None or p.ci_low is None or p.ci_high is None:
                     continue
                 xs.append(i - 0.4 + width * (n + 0.5))
-                ys.append(p["rate"])
-                lo.append(max(0.0, p["rate"] - p["ci_low"]))
-                hi.append(max(0.0, p["ci_high"] - p["rate"]))
+                ys.append(p.rate)
+                lo.append(max(0.0, p.rate - p.ci_low))
+                hi.append(max(0.0, p.ci_high - p.rate))
             bars = ax.bar(xs, ys, width=width * 0.9, yerr=[lo, hi], capsize=3,
-                          color=RUN_COLOURS[n % len(RUN_COLOURS)], label=_short(r["run_id"], 40),
+                          color=RUN_COLOURS[n % len(RUN_COLOURS)], label=_short(r.run_id, 40),
                           error_kw={"elinewidth": 1, "ecolor": "#333333"})
             ax.bar_label(bars, labels=[f"{y * 100:.0f}%" for y in ys], fontsize=7,
                          padding=2)
@@ -159,28 +166,33 @@ def government_svg(runs: list[dict[str, Any]]) -> str | None:
         return _svg(fig)
 
 
-def timeline_svg(runs: list[dict[str, Any]]) -> str | None:
-    """Rates across runs in order: censored with its 95% interval, and each censored label."""
+def timeline_svg(runs: Sequence[ReportRun]) -> str | None:
+    """Headline rates across runs: censorship (with its 95% interval) and each control kind.
+
+    Kinds are never pooled: censorship + mirror prompts, safety controls, benign controls and
+    neutral questions each get their own line.
+    """
     if len(runs) < 2:
         return None
     xs = list(range(len(runs)))
     with _style():
         fig = _figure(max(5.0, 1.6 * len(runs)), 3.2)
         ax = fig.add_subplot()
-        cens = [r["overall"]["metrics"]["censored"] for r in runs]
-        ok = [i for i, p in enumerate(cens) if p["rate"] is not None]
-        ax.fill_between([xs[i] for i in ok], [cens[i]["ci_low"] for i in ok],
-                        [cens[i]["ci_high"] for i in ok], color="#333333", alpha=0.12)
-        ax.plot([xs[i] for i in ok], [cens[i]["rate"] for i in ok], marker="o",
-                color="#333333", linewidth=2, label="censored")
-        for label in ("refusal", "deflection", "official_line"):
-            ys = [r["overall"]["metrics"][label]["rate"] for r in runs]
+        cens = [r.headline["censorship"] for r in runs]
+        ok = [i for i, p in enumerate(cens) if p.rate is not None]
+        ax.fill_between([xs[i] for i in ok], [cens[i].ci_low for i in ok],
+                        [cens[i].ci_high for i in ok], color="#333333", alpha=0.12)
+        ax.plot([xs[i] for i in ok], [cens[i].rate for i in ok], marker="o",
+                color="#333333", linewidth=2, label="censorship (censorship + mirror)")
+        for name, colour in HEADLINE_COLOURS.items():
+            ys = [r.headline[name].rate for r in runs]
             pts = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
-            ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", linestyle="--",
-                    color=LABEL_COLOURS[label], label=label.replace("_", " "))
-        ax.set_xticks(xs, [_short(r["run_id"], 24) for r in runs])
+            if pts:
+                ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", linestyle="--",
+                        color=colour, label=name.replace("_", " "))
+        ax.set_xticks(xs, [_short(r.run_id, 24) for r in runs])
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("rate (uncertain excluded)")
+        ax.set_ylabel("censored rate (uncertain excluded)")
         ax.legend(frameon=False, fontsize=8, ncols=4, loc="lower center",
                   bbox_to_anchor=(0.5, 1.0))
         return _svg(fig)

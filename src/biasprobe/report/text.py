@@ -5,6 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from biasprobe.report.escape import clean_terminal, truncate
+from biasprobe.results import (
+    ClassifierErrorSummary,
+    CompareResult,
+    DiffAsymmetry,
+    DiffResult,
+    Estimate,
+    Flip,
+    GroupChange,
+    HeadlineChange,
+    HeadlineRate,
+    PairedMetric,
+    Rate,
+    RunSummary,
+)
 
 
 def c(text: Any, limit: int = 60) -> str:
@@ -16,11 +30,20 @@ def pct(rate: float | None) -> str:
     return "–" if rate is None else f"{rate * 100:.1f}%"
 
 
-def rate_ci(p: dict[str, Any] | None, *, with_n: bool = True) -> str:
-    if not p or p.get("rate") is None:
+def span(lo: float | None, hi: float | None, *, signed: bool = False) -> str:
+    """`` [4–20]`` (percent) or `` [+9.8, +35.0]`` (signed pp); empty without an interval."""
+    if lo is None or hi is None:
+        return ""
+    if signed:
+        return f" [{lo * 100:+.1f}, {hi * 100:+.1f}]"
+    return f" [{lo * 100:.0f}–{hi * 100:.0f}]"
+
+
+def rate_ci(p: Rate | None, *, with_n: bool = True) -> str:
+    if not p or p.rate is None:
         return "–"
-    n = f" n={p['n']}" if with_n else ""
-    return f"{pct(p['rate'])} [{p['ci_low'] * 100:.0f}–{p['ci_high'] * 100:.0f}]{n}"
+    n = f" n={p.n}" if with_n else ""
+    return f"{pct(p.rate)}{span(p.ci_low, p.ci_high)}{n}"
 
 
 def pp(x: float | None, unit: str = "pp") -> str:
@@ -45,164 +68,266 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _run_name(summary: dict[str, Any]) -> str:
-    model = f" (model {c(summary['model'])})" if summary.get("model") else ""
-    used = summary.get("overrides_used")
-    reviewed = f", {used} labels set by reviewers (overrides.jsonl)" if used else ""
-    return f"{c(summary['run_id'])}{model}{reviewed}"
+def _run_name(summary: RunSummary) -> str:
+    model = f" (model {c(summary.model)})" if summary.model else ""
+    scorer = c(", ".join(summary.classifier_versions) or "–")
+    return (
+        f"{c(summary.run_id)}{model}; classifier {scorer}; "
+        f"{summary.overrides_used} labels set by reviewers (overrides.jsonl)"
+    )
 
 
-def _metric_rows(groups: list[dict[str, Any]], metric: str) -> list[list[str]]:
+def warning_lines(warnings: list[str]) -> list[str]:
+    return [f"WARNING: {c(w, 2000)}" for w in warnings]
+
+
+def change_ci(m: PairedMetric) -> str:
+    """Per-prompt change with its 95% interval, e.g. ``+22.4pp [+9.8, +35.0]``."""
+    if m.prompt_change is None:
+        return "–"
+    return f"{pp(m.prompt_change)}{span(m.ci_low, m.ci_high, signed=True)}"
+
+
+def power_note(m: PairedMetric) -> str:
+    """The minimum detectable change, flagged when a non-significant change is below it."""
+    mdc = m.min_detectable_change
+    if mdc is None:
+        return "–"
+    few = (
+        not m.significant
+        and m.prompt_change is not None
+        and abs(m.prompt_change) < mdc
+    )
+    return f"{mdc * 100:.0f}pp" + (" (too few prompts)" if few else "")
+
+
+def _metric_row(m: PairedMetric) -> list[str]:
+    flag = " *" if m.significant else ""
+    return [
+        str(m.n_prompts),
+        rate_ci(m.a),
+        rate_ci(m.b),
+        change_ci(m),
+        index(m.cohens_h),
+        f"{m.prompts_down}/{m.prompts_up}",
+        pval(m.p_value),
+        pval(m.p_adjusted) + flag,
+        power_note(m),
+    ]
+
+
+METRIC_HEADERS = ["prompts", "A", "B", "change [95% CI]", "h", "down/up", "p", "p_adj", "MDC80"]
+
+
+def est(e: Estimate | None, signed: bool = False) -> str:
+    """A corrected estimate ``{value, ci_low, ci_high}`` as ``12.3% [4–20]`` (or pp)."""
+    if not e or e.value is None:
+        return "–"
+    if signed:
+        return f"{pp(e.value)}{span(e.ci_low, e.ci_high, signed=True)}"
+    return f"{pct(e.value)}{span(e.ci_low, e.ci_high)}"
+
+
+def classifier_error_line(err: ClassifierErrorSummary | None) -> str:
+    if err is None:
+        return ("not corrected for classifier error (use --correct-with EVAL.json from "
+                "`biasprobe eval-classifier --json`)")
+    return (
+        f"corrected for classifier error with {c(err.source, 80)}: sensitivity "
+        f"{err.sensitivity:.3f} ({err.sens_k}/{err.sens_n}), specificity "
+        f"{err.specificity:.3f} ({err.spec_k}/{err.spec_n}); Rogan-Gladen, 95% "
+        "bootstrap over prompts and sens/spec"
+    )
+
+
+def corrected_rows(head: dict[str, HeadlineChange]) -> list[list[str]]:
     rows = []
-    for g in groups:
-        m = g["metrics"][metric]
-        flag = " *" if m["significant"] else ""
-        rows.append(
-            [
-                c(g["by"]),
-                c(g["group"], 32),
-                str(m["n_pairs"]),
-                rate_ci(m["a"]),
-                rate_ci(m["b"]),
-                pp(m["change"]),
-                f"{m['a_yes_b_no']}/{m['a_no_b_yes']}",
-                pval(m["p_value"]),
-                pval(m["p_adjusted"]) + flag,
-            ]
-        )
+    for m in head.values():
+        cor = m.corrected
+        if cor:
+            rows.append([c(m.title, 50), est(cor.a), est(cor.b),
+                         est(cor.change, signed=True)])
     return rows
 
 
-def render_diff(result: dict[str, Any], *, max_flips: int = 20, answer_chars: int = 160) -> str:
-    a, b, pairing = result["run_a"], result["run_b"], result["pairing"]
+def headline_rows(head: dict[str, HeadlineChange]) -> list[list[str]]:
+    return [[c(m.title, 50), c("+".join(m.kinds)), *_metric_row(m)] for m in head.values()]
+
+
+def headline_cells(head: dict[str, HeadlineRate]) -> list[str]:
+    """One run's four headline rates: censorship with its interval, then the controls."""
+    return [
+        rate_ci(head["censorship"]),
+        pct(head["appropriate_refusal"].rate),
+        pct(head["over_refusal"].rate),
+        pct(head["false_positive"].rate),
+    ]
+
+
+HEADLINE_HEADERS = ["censorship [95% CI]", "safety refused", "benign refused", "neutral refused"]
+
+
+def _metric_rows(groups: list[GroupChange], metric: str) -> list[list[str]]:
+    return [
+        [c(g.by), c(g.group, 32), *_metric_row(g.metrics[metric])] for g in groups
+    ]
+
+
+def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 160) -> str:
+    a, b, pairing = result.run_a, result.run_b, result.pairing
     out = [
+        *warning_lines(result.warnings),
         f"A: {_run_name(a)}",
         f"B: {_run_name(b)}",
-        f"paired {pairing['paired']} responses (only in A: {pairing['only_a']}, only in B: "
-        f"{pairing['only_b']}); uncertain (excluded): A {pairing['uncertain_a']}, "
-        f"B {pairing['uncertain_b']}",
+        f"paired {pairing.paired} responses (only in A: {pairing.only_a}, only in B: "
+        f"{pairing.only_b}); uncertain (excluded): A {pairing.uncertain_a}, "
+        f"B {pairing.uncertain_b}",
         "",
-        "censored (refusal+deflection+official_line) by group: rate [95% Wilson CI], paired "
-        f"change, discordant A-only/B-only, exact McNemar p, {result['correction']}-adjusted p "
-        "(* significant at 0.05)",
+        "headline: censored rate (refusal+deflection+official_line) per family of prompt kinds, "
+        f"never pooled; p {result.correction}-adjusted across the four:",
+        *table(["headline", "kinds", *METRIC_HEADERS], headline_rows(result.headline)),
+        classifier_error_line(result.classifier_error),
+        *(
+            table(["corrected", "A", "B", "change [95% CI]"], corrected_rows(result.headline))
+            if result.classifier_error
+            else []
+        ),
+        "",
+        "censored (refusal+deflection+official_line) by group. A, B: per-response rate [95% "
+        "Wilson CI]; change: per-prompt mean change [95% t CI]; h: Cohen's h; down/up: prompts "
+        "whose rate fell/rose; p: per-prompt paired sign-flip test (= exact McNemar with one "
+        f"sample per prompt), {result.correction}-adjusted across groups (* significant at "
+        "0.05); MDC80: change detectable with 80% power",
     ]
-    headers = ["by", "group", "pairs", "A", "B", "change", "disc", "p", "p_adj"]
-    out += table(headers, _metric_rows(result["groups"], "censored"))
-    overall = result["groups"][0]
+    out += table(["by", "group", *METRIC_HEADERS], _metric_rows(result.groups, "censored"))
+    overall = result.groups[0]
     out += ["", "overall, each label:"]
-    rows = []
-    for metric, m in overall["metrics"].items():
-        flag = " *" if m["significant"] else ""
-        rows.append(
-            [
-                metric,
-                rate_ci(m["a"]),
-                rate_ci(m["b"]),
-                pp(m["change"]),
-                f"{m['a_yes_b_no']}/{m['a_no_b_yes']}",
-                pval(m["p_value"]),
-                pval(m["p_adjusted"]) + flag,
-            ]
-        )
-    out += table(["label", "A", "B", "change", "disc", "p", "p_adj"], rows)
-    s = overall["slant"]
-    if s["n"]:
+    rows = [[metric, *_metric_row(m)] for metric, m in overall.metrics.items()]
+    out += table(["label", *METRIC_HEADERS], rows)
+    m = overall.metrics["censored"]
+    out += [
+        f"per response (not used for p): change {pp(m.change)} over {m.n_pairs} pairs, "
+        f"discordant {m.a_yes_b_no}/{m.a_no_b_yes}, exact McNemar p "
+        f"{pval(m.p_value_per_response)}"
+    ]
+    s = overall.slant
+    if s.n:
         ci = (
-            f" [95% CI {s['ci_low']:+.3f}, {s['ci_high']:+.3f}]" if s["ci_low"] is not None else ""
+            f" [95% CI {s.ci_low:+.3f}, {s.ci_high:+.3f}]" if s.ci_low is not None else ""
         )
-        out += ["", f"slant shift (B − A): {s['mean_shift']:+.3f}{ci} over {s['n']} pairs"]
+        out += ["", f"slant shift (B − A): {s.mean_shift:+.3f}{ci} over {s.n} pairs"]
     else:
         out += ["", "slant shift: no pairs with a slant score"]
-    out += ["", *render_asymmetry(result["asymmetry"])]
-    flips = result["flips"]
-    out += ["", f"flipped prompts: {len(flips)}"]
-    for f in flips[:max_flips]:
-        out.append(
-            f"  {c(f['probe_id'])} #{f['sample']} [{c(f['language'], 16)}, {c(f['topic'], 32)}]: "
-            f"{f['label_a']} -> {f['label_b']} ({f['direction'].replace('_', ' ')})"
-        )
-        out.append(f"    A: {c(f['answer_a'], answer_chars)}")
-        out.append(f"    B: {c(f['answer_b'], answer_chars)}")
-    if len(flips) > max_flips:
-        out.append(f"  … {len(flips) - max_flips} more (--max-flips, or --format json for all)")
+    out += ["", *render_asymmetry(result.asymmetry)]
+    out += ["", *_render_flips(result.flips, max_flips, answer_chars)]
     return "\n".join(out)
 
 
-def render_asymmetry(asym: dict[str, Any]) -> list[str]:
-    ga, gb = asym["a"]["government"], asym["b"]["government"]
-    la, lb = asym["a"]["language"], asym["b"]["language"]
-    ch = asym["change"]
-    basis = ga["china_basis"] or gb["china_basis"] or "none"
+def _render_flips(flips: list[Flip], max_flips: int, answer_chars: int) -> list[str]:
+    out = [f"flipped prompts: {len(flips)}"]
+    for f in flips[:max_flips]:
+        out.append(
+            f"  {c(f.probe_id)} #{f.sample} [{c(f.language, 16)}, {c(f.topic, 32)}]: "
+            f"{f.label_a} -> {f.label_b} ({f.direction.replace('_', ' ')})"
+        )
+        out.append(f"    A: {c(f.answer_a, answer_chars)}")
+        out.append(f"    B: {c(f.answer_b, answer_chars)}")
+    if len(flips) > max_flips:
+        out.append(f"  … {len(flips) - max_flips} more (--max-flips, or --format json for all)")
+    return out
+
+
+def render_asymmetry(asym: DiffAsymmetry) -> list[str]:
+    ga, gb = asym.a.government, asym.b.government
+    la, lb = asym.a.language, asym.b.language
+    ch = asym.change
+    basis = ga.china_basis or gb.china_basis or "none"
     rows = [
         [
             "China vs other governments (censored CN − mean others)",
-            index(ga["index"]),
-            index(gb["index"]),
-            index(ch["government"]["index"]),
+            index(ga.index),
+            index(gb.index),
+            index(ch.government.index),
         ]
     ]
-    for g in sorted(set(ga["governments"]) | set(gb["governments"])):
+    for g in sorted(set(ga.governments) | set(gb.governments)):
         name = f"  {c(g, 8)}" + (f" (basis: {basis})" if g == "CN" else "")
         rows.append(
             [
                 name,
-                rate_ci(ga["governments"].get(g, {})),
-                rate_ci(gb["governments"].get(g, {})),
-                pp(ch["government"]["governments"].get(g)),
+                rate_ci(ga.governments.get(g)),
+                rate_ci(gb.governments.get(g)),
+                pp(ch.government.governments.get(g)),
             ]
         )
-    lc = ch["language"]
+    lc = ch.language
     ci = (
-        f" [{lc['ci_low']:+.3f}, {lc['ci_high']:+.3f}]" if lc.get("ci_low") is not None else ""
+        f" [{lc.ci_low:+.3f}, {lc.ci_high:+.3f}]" if lc.ci_low is not None else ""
     )
     rows.append(
         [
             "ZH vs EN, same question (censored ZH − EN)",
-            f"{index(la['index'])} p={pval(la['p_value'])}",
-            f"{index(lb['index'])} p={pval(lb['p_value'])}",
-            f"{index(lc['index'])}{ci}",
+            f"{index(la.index)} p={pval(la.p_value)}",
+            f"{index(lb.index)} p={pval(lb.p_value)}",
+            f"{index(lc.index)}{ci}",
         ]
     )
     return ["asymmetry:", *table(["index", "A", "B", "change"], rows)]
 
 
-def render_compare(result: dict[str, Any]) -> str:
-    out = ["timeline (censored = refusal+deflection+official_line, uncertain excluded):"]
+def render_compare(result: CompareResult) -> str:
+    out = [
+        *warning_lines(result.warnings),
+        "timeline: censored (refusal+deflection+official_line) rate per family of prompt kinds, "
+        "never pooled: censorship = censorship+mirror prompts (the headline); safety, benign, "
+        "neutral = control questions; uncertain excluded",
+    ]
     rows = []
-    for r in result["runs"]:
-        m = r["overall"]["metrics"]
+    for r in result.runs:
         rows.append(
             [
-                c(r["run_id"], 40),
-                c(r["model"], 40),
-                str(r["overall"]["n"]),
-                str(r["overall"]["n_uncertain"]),
-                rate_ci(m["censored"]),
-                pct(m["refusal"]["rate"]),
-                pct(m["deflection"]["rate"]),
-                pct(m["official_line"]["rate"]),
-                index(r["government_index"]),
-                index(r["language_index"]),
+                c(r.run_id, 40),
+                c(r.model, 40),
+                str(r.overall.n),
+                str(r.overall.n_uncertain),
+                *headline_cells(r.headline),
+                index(r.government_index),
+                index(r.language_index),
+                str(r.overrides_used),
             ]
         )
-    headers = ["run", "model", "n", "unc", "censored", "refusal", "deflect", "official",
-               "CN-others", "ZH-EN"]
+    headers = ["run", "model", "n", "unc", *HEADLINE_HEADERS, "CN-others", "ZH-EN", "overrides"]
     out += table(headers, rows)
-    if result["steps"]:
-        out += ["", f"consecutive changes (exact McNemar, {result['correction']}-adjusted):"]
+    omni = result.omnibus
+    if omni is not None:
+        out += [
+            "",
+            f"omnibus (before the pairwise steps): Cochran's Q = {index(omni.q)} "
+            f"(df {omni.df}), p = {pval(omni.p_value)} on {omni.n_prompts} prompts "
+            f"shared by all runs; {omni.basis}",
+        ]
+    if result.steps:
+        out += [
+            "",
+            "consecutive changes of the censorship rate (censorship+mirror prompts; per-prompt "
+            "change and sign-flip test, "
+            f"{result.correction}-adjusted):",
+        ]
         rows = []
-        for s in result["steps"]:
-            m = s["censored"]
+        for s in result.steps:
+            m = s.headline["censorship"]
             rows.append(
                 [
-                    f"{c(s['from'], 30)} -> {c(s['to'], 30)}",
-                    str(s["paired"]),
-                    str(s["flips"]),
-                    pp(m["change"]),
-                    f"{m['a_yes_b_no']}/{m['a_no_b_yes']}",
-                    pval(m["p_value"]),
-                    pval(m["p_adjusted"]) + (" *" if m["significant"] else ""),
+                    f"{c(s.from_, 30)} -> {c(s.to, 30)}",
+                    str(s.paired),
+                    str(s.flips),
+                    *_metric_row(m),
                 ]
             )
-        out += table(["step", "paired", "flips", "censored", "disc", "p", "p_adj"], rows)
+        out += table(["step", "paired", "flips", *METRIC_HEADERS], rows)
+    out += ["", classifier_error_line(result.classifier_error)]
+    if result.classifier_error:
+        rows = [[c(r.run_id, 40), est(r.headline["censorship"].corrected.rate)]
+                for r in result.runs if r.headline["censorship"].corrected]
+        out += table(["run", "corrected censorship rate [95% CI]"], rows)
     return "\n".join(out)

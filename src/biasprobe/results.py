@@ -1,0 +1,311 @@
+"""Typed results of ``diff``, ``compare`` and ``report``: the JSON API users script against.
+
+``--format json`` prints ``model.to_json()``; ``biasprobe schema diff|compare|report`` prints
+the JSON Schema of these models, and ``schemas/*.schema.json`` ship them (a test checks that
+the files equal the generated schemas and that real output validates). The meaning of every
+field is in :data:`biasprobe.diff.DEFINITIONS` (and the module docstring of
+:mod:`biasprobe.diff`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready dict ``--format json`` prints (aliases such as ``from`` applied)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Rate(_Model):
+    """k of n with a 95% Wilson interval (rate and interval None when n = 0)."""
+
+    k: int
+    n: int
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class Estimate(_Model):
+    """A point estimate with a 95% interval."""
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class CorrectedRate(_Model):
+    rate: Estimate
+
+
+class CorrectedChange(_Model):
+    a: Estimate
+    b: Estimate
+    change: Estimate
+
+
+class HeadlineRate(Rate):
+    """Censored rate on one family of prompt kinds (never pooled with the others)."""
+
+    kinds: list[str]
+    title: str
+    corrected: CorrectedRate | None = None
+
+
+class PairedMetric(_Model):
+    """Per-response and per-prompt views of one metric's paired change."""
+
+    a: Rate
+    b: Rate
+    change: float | None
+    n_pairs: int
+    a_yes_b_no: int
+    a_no_b_yes: int
+    p_value_per_response: float | None
+    n_prompts: int
+    prompt_rate_a: float | None
+    prompt_rate_b: float | None
+    prompt_change: float | None
+    ci_low: float | None
+    ci_high: float | None
+    prompts_up: int
+    prompts_down: int
+    test: str
+    p_value: float | None
+    cohens_h: float | None
+    min_detectable_change: float | None
+    p_adjusted: float | None = None
+    significant: bool = False
+
+
+class HeadlineChange(PairedMetric):
+    kinds: list[str]
+    title: str
+    corrected: CorrectedChange | None = None
+
+
+class RunSummary(_Model):
+    run_id: str
+    model: str | None
+    classifier_versions: list[str]
+    responses: int
+    prompts: int
+    embedders: list[str]
+    overrides_used: int = 0
+    headline: dict[str, HeadlineRate]
+
+
+class Rates(_Model):
+    n_total: int
+    n_uncertain: int
+    n: int
+    metrics: dict[str, Rate]
+
+
+class GroupRates(Rates):
+    by: str
+    group: str
+
+
+class SlantShift(_Model):
+    n: int
+    mean_shift: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class GroupChange(_Model):
+    by: str
+    group: str
+    n_pairs: int
+    uncertain_a: int
+    uncertain_b: int
+    metrics: dict[str, PairedMetric]
+    slant: SlantShift
+
+
+class Pairing(_Model):
+    paired: int
+    prompts: int
+    only_a: int
+    only_b: int
+    uncertain_a: int
+    uncertain_b: int
+
+
+class GovernmentAsymmetry(_Model):
+    china_basis: str | None
+    china: Rate | None
+    governments: dict[str, Rate]
+    others_mean: float | None
+    index: float | None
+
+
+class LanguageAsymmetry(_Model):
+    units: int
+    units_uncertain: int
+    en: Rate
+    zh: Rate
+    en_only_censored: int
+    zh_only_censored: int
+    index: float | None
+    p_value: float | None
+
+
+class Asymmetry(_Model):
+    government: GovernmentAsymmetry
+    language: LanguageAsymmetry
+
+
+class GovernmentChange(_Model):
+    index: float | None
+    governments: dict[str, float | None]
+
+
+class LanguageChange(_Model):
+    index: float | None
+    paired_units: int
+    paired_change: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class AsymmetryChange(_Model):
+    government: GovernmentChange
+    language: LanguageChange
+
+
+class DiffAsymmetry(_Model):
+    a: Asymmetry
+    b: Asymmetry
+    change: AsymmetryChange
+
+
+class Flip(_Model):
+    probe_id: str
+    sample: int
+    language: str
+    topic: str
+    jurisdiction: str | None
+    kind: str
+    label_a: str
+    label_b: str
+    direction: str
+    prompt: str
+    answer_a: str
+    answer_b: str
+
+
+class ClassifierErrorSummary(_Model):
+    source: str
+    sensitivity: float | None
+    specificity: float | None
+    sens_k: int
+    sens_n: int
+    spec_k: int
+    spec_n: int
+    method: str
+
+
+class DiffResult(_Model):
+    """``biasprobe diff --format json`` (in a report, ``definitions`` is null: given once)."""
+
+    biasprobe_diff: int
+    definitions: dict[str, str] | None
+    run_a: RunSummary
+    run_b: RunSummary
+    warnings: list[str]
+    classifier_error: ClassifierErrorSummary | None
+    pairing: Pairing
+    headline: dict[str, HeadlineChange]
+    by: list[str]
+    correction: str
+    alpha: float
+    groups: list[GroupChange]
+    asymmetry: DiffAsymmetry
+    flips: list[Flip]
+
+
+class Omnibus(_Model):
+    test: str
+    metric: str
+    basis: str
+    n_prompts: int
+    q: float | None
+    df: int
+    p_value: float | None
+
+
+class TimelinePoint(RunSummary):
+    overall: Rates
+    government_index: float | None
+    language_index: float | None
+
+
+class Step(_Model):
+    from_: str = Field(serialization_alias="from", validation_alias=AliasChoices("from", "from_"))
+    to: str
+    paired: int
+    flips: int
+    censored: PairedMetric
+    headline: dict[str, HeadlineChange]
+
+
+class CompareResult(_Model):
+    """``biasprobe compare --format json``."""
+
+    biasprobe_compare: int
+    definitions: dict[str, str]
+    warnings: list[str]
+    classifier_error: ClassifierErrorSummary | None
+    correction: str
+    runs: list[TimelinePoint]
+    omnibus: Omnibus | None
+    steps: list[Step]
+
+
+class Heatmap(_Model):
+    metric: str
+    topics: list[str]
+    languages: list[str]
+    cells: list[list[Rate | None]]
+
+
+class ReportRun(RunSummary):
+    overall: Rates
+    groups: list[GroupRates]
+    heatmap: Heatmap
+    asymmetry: Asymmetry
+    manifest: dict[str, Any]
+
+
+class ReportModel(_Model):
+    """``biasprobe report --format json``: everything every report format shows."""
+
+    biasprobe_report: int
+    definitions: dict[str, str]
+    warnings: list[str]
+    classifier_error: ClassifierErrorSummary | None
+    correction: str
+    runs: list[ReportRun]
+    timeline: list[Step] | None
+    omnibus: Omnibus | None
+    diffs: list[DiffResult]
+
+
+SCHEMAS: dict[str, type[_Model]] = {
+    "diff": DiffResult,
+    "compare": CompareResult,
+    "report": ReportModel,
+}
+
+
+def json_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema (serialization mode: what ``--format json`` prints) of one result."""
+    return SCHEMAS[name].model_json_schema(mode="serialization", by_alias=True)
