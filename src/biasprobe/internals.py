@@ -93,7 +93,8 @@ class Direction(_Model):
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        """Of the content (the creation time left out: the same vectors, the same hash)."""
+        return hashlib.sha256(self.model_dump_json(exclude={"created"}).encode()).hexdigest()
 
 
 class InternalsHeader(_Model):
