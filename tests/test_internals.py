@@ -183,6 +183,8 @@ def test_planted_link_is_refused_and_nothing_written(tiny_model: Path, tmp_path:
 
 
 def test_direction_from_another_run_and_shape_mismatch(tiny_model: Path, tmp_path: Path) -> None:
+    from biasprobe.errors import RunStoreError
+
     entry = _tiny_entry(tiny_model)
     a = _make_run(entry, "a")
     b = _make_run(entry, "b", kinds=("censorship",), limit=4)  # no controls of its own
@@ -191,10 +193,14 @@ def test_direction_from_another_run_and_shape_mismatch(tiny_model: Path, tmp_pat
     assert header.direction_source == "a" and not (b / DIRECTION).exists()
     assert header.direction_sha256 == read_internals(a)[0].direction_sha256
     bad = json.loads((a / DIRECTION).read_text())
+    bad["layers"][1] = bad["layers"][1][:-1]
+    (tmp_path / "ragged.json").write_text(json.dumps(bad))
+    with pytest.raises(RunStoreError, match="not a valid censorship direction"):
+        compute_internals("b", direction_from=str(tmp_path / "ragged.json"))
+    bad = json.loads((a / DIRECTION).read_text())
     bad["hidden_size"] = 64
+    bad["layers"] = [row * 2 for row in bad["layers"]]
     (tmp_path / "d.json").write_text(json.dumps(bad))
-    from biasprobe.errors import RunStoreError
-
     with pytest.raises(RunStoreError, match="does not fit this model"):
         compute_internals("b", direction_from=str(tmp_path / "d.json"))
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from biasprobe.errors import BackendError, RunStoreError
 from biasprobe.records import Label, Response
@@ -90,6 +90,14 @@ class Direction(_Model):
     n_control: int
     languages: list[str]
     created: str
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> Direction:
+        if not self.layers or any(len(row) != self.hidden_size for row in self.layers):
+            raise ValueError(f"every layer must hold hidden_size ({self.hidden_size}) numbers")
+        if not 0 <= self.best_layer < len(self.layers):
+            raise ValueError("best_layer is not one of the layers")
+        return self
 
     @property
     def sha256(self) -> str:
