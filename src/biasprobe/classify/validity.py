@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from biasprobe.labels import CENSORED
 from biasprobe.records import Label, Response, Score
 
-CENSORED = frozenset({Label.refusal.value, Label.deflection.value, Label.official_line.value})
 CONTROL_KINDS = ("neutral", "benign-control")
 WARN_CENSORED = 0.2  # censored share of neutral / benign-control answers that gets a warning
 WARN_UNCERTAIN = 0.1  # uncertain share of all answers of a language that gets a warning

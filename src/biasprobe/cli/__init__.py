@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from biasprobe.cli import _classify, _coverage, _diff, _models, _probes, _review, _run
+from biasprobe.cli import _classify, _coverage, _diff, _internals, _models, _probes, _review, _run
 from biasprobe.errors import BiasprobeError
 
 app = typer.Typer(
@@ -25,7 +25,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for _module in (_models, _probes, _run, _classify, _diff, _review, _coverage):
+for _module in (_models, _probes, _run, _classify, _diff, _review, _coverage, _internals):
     _module.register(app)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -47,6 +48,9 @@ def run(
     score: bool = typer.Option(True, "--score/--no-score", help="Classify answers afterwards."),
     embedder: str | None = typer.Option(None, "--embedder", help="Embedding model for scoring."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    internals: bool = typer.Option(False, "--internals", help="After generation, record refusal "
+                                   "signals from the model's activations (transformers backend "
+                                   "only; same as `biasprobe internals compute RUN_ID`)."),
 ) -> None:
     """Generate answers of MODEL to probe sets into outputs/RUN_ID/ (resumable), then score them."""
     from biasprobe.backends import load_backend, resolve_model
@@ -65,6 +69,10 @@ def run(
                     "seed": seed, "samples": samples},
         batch_size=batch_size, device=device, allow_pickle=allow_pickle or None,
     )
+    if internals:
+        from biasprobe.internals import require_transformers
+
+        require_transformers(entry)  # before generating anything
     selection = Selection(tuple(topic), tuple(language), tuple(kind), limit)
     set_name, selected = load_probes(probes, selection, ColumnMap.from_pairs(mapping))
     if variants:
@@ -92,11 +100,20 @@ def run(
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late second Ctrl-C: we are exiting
         say("interrupted: everything generated so far is saved; run the same command to resume")
         raise typer.Exit(130)
+    if internals and done:
+        _internals_pass(result.run_dir, device, say)
     if score and done:
         from biasprobe.classify import score_run
 
         path = score_run(result.run_dir, embedder=embedder, progress=progress)
         say(f"scores: {path}")
+
+
+def _internals_pass(run_dir: Path, device: str | None, say: Callable[[str], None]) -> None:
+    from biasprobe.internals import compute_internals
+
+    header = compute_internals(run_dir, device=device, log=say)
+    say(f"internals: {header.n_records} records in {run_dir / 'internals.jsonl'}")
 
 
 def show(

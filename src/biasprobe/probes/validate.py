@@ -22,7 +22,7 @@ from biasprobe.probes.sets import (
     load_set,
     resolve_set,
 )
-from biasprobe.records import Probe, ProbeKind
+from biasprobe.records import POLITICAL_KINDS, Probe, ProbeKind
 
 #: Topic ids of the China-sensitive set that reference statements must cover.
 CHINA_TOPICS: tuple[str, ...] = (
@@ -48,7 +48,7 @@ CHINA_TOPICS: tuple[str, ...] = (
 TRADITIONAL_TOPICS: frozenset[str] = frozenset({"taiwan", "hong-kong"})
 
 #: Kinds whose prompts must come in EN + zh-Hans pairs.
-PAIRED_KINDS: frozenset[ProbeKind] = frozenset({ProbeKind.censorship, ProbeKind.mirror})
+PAIRED_KINDS: frozenset[str] = POLITICAL_KINDS  # kinds whose EN/zh-Hans pairs are checked
 
 
 def _check_pairs(s: ProbeSet) -> None:

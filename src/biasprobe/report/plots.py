@@ -14,15 +14,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
+from biasprobe.labels import COLOURS
 from biasprobe.results import Heatmap, ReportRun
 
-LABEL_COLOURS = {
-    "complete": "#4c9a5b",
-    "refusal": "#c0392b",
-    "deflection": "#e67e22",
-    "official_line": "#8e44ad",
-    "uncertain": "#b0b0b0",
-}
+LABEL_COLOURS = COLOURS  # the label registry's colours
 HEADLINE_COLOURS = {
     "appropriate_refusal": "#c0392b",
     "over_refusal": "#d35400",
