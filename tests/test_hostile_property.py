@@ -75,6 +75,7 @@ COMMANDS: dict[str, tuple[Argv, str]] = {
     "report csv": (lambda f, m: ["report", "a", "b", "--format", "csv"], "none"),
     "report file": (lambda f, m: ["report", "a", "-o", f], "report-out"),
     "variants": (lambda f, m: ["variants", "a"], "none"),
+    "internals show": (lambda f, m: ["internals", "show", "a"], "none"),
     "review export": (lambda f, m: ["review", "a", "--export", f], "report-out"),
     "review import": (lambda f, m: ["review", "a", "--import", f], "review-csv"),
     "probes import": (lambda f, m: ["probes", "import", f, "--licence", "x", "-o",
