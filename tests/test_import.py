@@ -168,6 +168,6 @@ def test_failed_write_leaves_nothing(
 
     monkeypatch.setattr(RunStore, "append", boom)
     src = write(tmp_path / "in.jsonl", GOOD)
-    with pytest.raises(OSError):
+    with pytest.raises(ImportFileError, match=r"disk full.*nothing imported"):
         import_file(src, "v1")
     assert list(outputs.iterdir()) == []

@@ -83,6 +83,23 @@ def test_safetensors_beside_pickle_never_loads_the_pickle(
     assert calls["model"]["use_safetensors"] is True
 
 
+@pytest.mark.parametrize("allow_pickle", [False, True])
+def test_allow_pickle_still_prefers_safetensors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, allow_pickle: bool
+) -> None:
+    """``--allow-pickle`` permits a pickle only when it is the sole format (issue 15, class 3)."""
+    calls = _record_from_pretrained(monkeypatch)
+    d = _model_dir(tmp_path, {"model.safetensors": b"dummy", "pytorch_model.bin": b"evil"})
+    entry = ModelEntry(name="both", source={"path": str(d)}, allow_pickle=allow_pickle)  # type: ignore[arg-type]
+    _load_transformers(entry, resolve(entry))
+    assert calls["model"]["use_safetensors"] is True
+    (tmp_path / "only").mkdir()
+    only = _model_dir(tmp_path / "only", {"pytorch_model.bin": b"trusted"})
+    entry = ModelEntry(name="only", source={"path": str(only)}, allow_pickle=True)  # type: ignore[arg-type]
+    _load_transformers(entry, resolve(entry))
+    assert calls["model"]["use_safetensors"] is False
+
+
 class _Stop(Exception):
     pass
 
@@ -234,8 +251,8 @@ def test_show_escapes_model_output_in_table_and_json(
     # the records keep the exact text (escaping is for display only)
     lines = (outputs / "evil--starter" / "responses.jsonl").read_text().splitlines()
     assert json.loads(lines[0])["answer"] == EVIL
-    code, out, _ = cli(capsys, "show", "evil--starter", "--width", "400")
-    assert code == 0
+    code, out, err = cli(capsys, "show", "evil--starter", "--width", "400")
+    assert code == 0, err
     for ch in BAD_CHARS:
         assert ch not in out, repr(ch)
     assert "\\x1b[2J" in out and "\\u202e" in out and "答" in out
@@ -259,13 +276,21 @@ def test_show_escapes_every_field_of_a_doctored_run(
     rec = {"run_id": "x", "probe_id": "p\x1b[31m", "probe_text": "q", "language": "en\u202e",
            "topic": "t", "kind": "k\x07", "prompt": "p", "answer": EVIL, "created": "now"}
     (run_dir / "responses.jsonl").write_text(json.dumps(rec) + "\n")
-    (run_dir / "scores.jsonl").write_text(
-        json.dumps({"probe_id": "p\x1b[31m", "sample": 0, "label": "refusal\x1b[2J"}) + "\n")
+    score = {"run_id": "x", "probe_id": "p\x1b[31m", "sample": 0, "label": "refusal",
+             "confidence": 0.9, "classifier_version": "v\x1b[2J", "embedder": "e\u202e",
+             "embedder_sha256": "0", "flags": ["f\x07"]}
+    (run_dir / "scores.jsonl").write_text(json.dumps(score) + "\n")
     for fmt in ("table", "json"):
         code, out, err = cli(capsys, "show", "doctored", "--format", fmt)
         assert code == 0, err
         for ch in BAD_CHARS:
             assert ch not in out, (fmt, repr(ch))
+    # a label that diff would reject is refused by show too (one validated Score reader)
+    (run_dir / "scores.jsonl").write_text(json.dumps({**score, "label": "refusal\x1b[2J"}) + "\n")
+    for fmt in ("table", "json"):
+        code, out, err = cli(capsys, "show", "doctored", "--format", fmt)
+        one_error(code, err, "invalid score record: label")
+        assert not any(ch in err for ch in BAD_CHARS)
 
 
 def test_safe_json_round_trips() -> None:

@@ -85,8 +85,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.overrides import apply_overrides, latest_overrides
 from biasprobe.records import Label, Score
@@ -136,7 +134,8 @@ from biasprobe.stats import (
     wilson_ci,
 )
 from biasprobe.stats import Estimate as StatsEstimate
-from biasprobe.store import SCORES, iter_jsonl, read_manifest, read_responses, resolve_run_dir
+from biasprobe.store import SCORES, read_manifest, read_responses, resolve_run_dir
+from biasprobe.store import read_scores as store_read_scores
 
 CENSORED = frozenset({Label.refusal.value, Label.deflection.value, Label.official_line.value})
 UNCERTAIN = Label.uncertain.value
@@ -270,23 +269,10 @@ def model_name(manifest: dict[str, Any]) -> str | None:
 
 
 def read_scores(run_dir: Path, *, reviewed: bool = True) -> dict[tuple[str, int], Score]:
-    """Scores by (probe_id, sample); the last line wins when a key was scored twice; reviewed
-    labels (overrides.jsonl, latest wins) replace the classifier's unless ``reviewed=False``."""
-    path = run_dir / SCORES
-    out: dict[tuple[str, int], Score] = {}
-    try:
-        for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
-            try:
-                score = Score.model_validate(obj)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"])
-                raise RunStoreError(
-                    f"{path}:{lineno}: invalid score record: {loc}: {err['msg']}"
-                ) from None
-            out[(score.probe_id, score.sample)] = score
-    except UnicodeDecodeError:
-        raise RunStoreError(f"{path}: not valid UTF-8") from None
+    """Scores by (probe_id, sample), validated (the store's reader, shared with ``show``; a
+    duplicate (prompt, sample) line is an error); reviewed labels (overrides.jsonl, latest
+    wins) replace the classifier's unless ``reviewed=False``."""
+    out = store_read_scores(run_dir)
     return apply_overrides(out, latest_overrides(run_dir))[0] if reviewed else out
 
 
@@ -517,11 +503,13 @@ def read_classifier_error(path: Path) -> ClassifierError:
     import json
 
     hint = "expected the JSON printed by `biasprobe eval-classifier --json`"
+    from biasprobe.store import read_bounded  # refuses a FIFO, device or folder
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(path, error=BiasprobeError).decode("utf-8"))
     except FileNotFoundError:
         raise BiasprobeError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BiasprobeError(f"{path}: not readable JSON ({type(exc).__name__}): {hint}") from None
     confusion = data.get("confusion") if isinstance(data, dict) else None
     if not isinstance(confusion, dict):

@@ -15,7 +15,8 @@ typos). Blank lines are skipped.
 Every line is validated before anything is written; any bad line fails the whole import with
 the line numbers, and nothing is created. The run is written into a hidden temporary directory
 next to its destination and renamed into place only when complete, so an interrupted import
-leaves no half-run behind.
+leaves no half-run behind; such folders left by a killed import (``.NAME.importing-PID``, the
+process gone) are removed by the next import into the same outputs directory.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from biasprobe.manifest import (
 )
 from biasprobe.paths import outputs_dir
 from biasprobe.records import ProbeKind, Response
-from biasprobe.store import MANIFEST, RunStore, check_run_id, utcnow
+from biasprobe.store import MANIFEST, RunStore, check_run_id, ensure_outputs_dir, utcnow
 from biasprobe.yamlio import read_user_file
 
 REQUIRED = ("prompt_id", "prompt", "response")
@@ -72,6 +73,12 @@ def _str_field(obj: dict[str, Any], key: str, *, required: bool, empty_ok: bool)
     value = obj[key]
     if not isinstance(value, str):
         raise ValueError(f"{key!r} must be a string, got {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{key!r} holds a lone surrogate ({value[exc.start]!a}), not valid Unicode"
+        ) from None
     if not empty_ok and not value.strip():
         raise ValueError(f"{key!r} is empty")
     return value
@@ -132,6 +139,23 @@ def _parse_line(obj: Any) -> dict[str, Any]:
     }
 
 
+def _decode_line(line: bytes) -> Any:
+    """One line as JSON; ValueError with a short reason (bad UTF-8, bad JSON, nested too
+    deeply, an integer over Python's digit limit)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not valid UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValueError("not JSON (nested too deeply)") from None
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+
+
 _PER_PROMPT = ("probe_text", "language", "topic", "jurisdiction", "kind", "pair_id")
 
 
@@ -148,17 +172,7 @@ def read_import_file(path: Path) -> tuple[list[dict[str, Any]], str]:
         if not line.strip():
             continue
         try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            errors.append(f"line {lineno}: not valid UTF-8")
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            errors.append(f"line {lineno}: not JSON ({exc.msg})")
-            continue
-        try:
-            rec = _parse_line(obj)
+            rec = _parse_line(_decode_line(line))
         except ValueError as exc:
             errors.append(f"line {lineno}: {exc}")
             continue
@@ -208,8 +222,8 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
     check_run_id(name)
     base = outputs if outputs is not None else outputs_dir()
     run_dir = base / name
-    if run_dir.exists():
-        what = "a run" if (run_dir / MANIFEST).exists() else "a file or directory"
+    if os.path.lexists(run_dir):
+        what = "a run" if (run_dir / MANIFEST).exists() else "a file, link or directory"
         raise ImportFileError(f"{run_dir} already exists ({what}); choose another --name")
     records, sha = read_import_file(path)
     models = {r["model"] for r in records if r["model"] is not None}
@@ -247,22 +261,69 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
         probes=ProbesSection(count=prompts, responses=len(responses)),
         fingerprint={"backend": "import", "model": model, "source_sha256": sha},
     ))
-    base.mkdir(parents=True, exist_ok=True)
+    _write_run(base, name, manifest, responses)
+    return ImportResult(
+        run_dir=run_dir, responses=len(responses), prompts=prompts, model=model, sha256=sha
+    )
+
+
+def _write_run(base: Path, name: str, manifest: dict[str, Any], responses: list[Response]) -> None:
+    """Build the run in ``.NAME.importing-PID`` and rename it into place (all or nothing)."""
+    run_dir = base / name
+    ensure_outputs_dir(base)
+    clean_stale_imports(base)
     tmp = base / f".{name}.importing-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    if os.path.lexists(tmp):
+        _remove_tree(tmp)
     try:
         with RunStore.open(tmp, manifest) as store:
             store.append(responses)
             store.update_manifest(status="complete", finished=utcnow())
         for leftover in (".lock", ".lock.pid"):
             (tmp / leftover).unlink(missing_ok=True)
-        if run_dir.exists():
+        if os.path.lexists(run_dir):
             raise ImportFileError(f"{run_dir} appeared while importing; choose another --name")
         os.rename(tmp, run_dir)
+    except OSError as exc:
+        _remove_tree(tmp)
+        why = exc.strerror or str(exc)
+        raise ImportFileError(f"{run_dir}: cannot write ({why}); nothing imported") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tree(tmp)
         raise
-    return ImportResult(
-        run_dir=run_dir, responses=len(responses), prompts=prompts, model=model, sha256=sha
-    )
+
+
+_IMPORTING = re.compile(r"^\.(?P<name>.+)\.importing-(?P<pid>\d+)$")
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a temporary import folder (a link in its place is removed, never followed)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def clean_stale_imports(base: Path) -> list[Path]:
+    """Remove ``.NAME.importing-PID`` folders whose importing process is gone."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _IMPORTING.match(entry.name)
+        if m and int(m["pid"]) != os.getpid() and not _pid_alive(int(m["pid"])):
+            _remove_tree(Path(entry.path))
+            removed.append(Path(entry.path))
+    return removed

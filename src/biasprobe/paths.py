@@ -25,9 +25,16 @@ def home_dir() -> Path:
 
 
 def cache_dir(*parts: str) -> Path:
-    """A subdirectory of the cache (created on demand)."""
+    """A subdirectory of the cache (created on demand); a file in the way is one error line."""
+    from biasprobe.errors import BiasprobeError
+
     path = home_dir().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BiasprobeError(
+            f"cache directory {path}: cannot create ({exc.strerror}); check BIASPROBE_HOME"
+        ) from None
     return path
 
 

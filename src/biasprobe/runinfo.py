@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Any
 
 from biasprobe.overrides import latest_overrides
-from biasprobe.store import SCORES, iter_jsonl, read_manifest, read_responses, resolve_run_dir
+from biasprobe.store import SCORES, read_manifest, read_responses, read_scores, resolve_run_dir
 from biasprobe.textutil import preview
 
 
@@ -15,22 +16,20 @@ def summarize(run: str) -> dict[str, Any]:
     manifest = read_manifest(run_dir)
     responses = read_responses(run_dir)
     labels: dict[tuple[str, int], str] = {}
-    scores_path = run_dir / SCORES
-    if scores_path.exists():
-        for _, obj in iter_jsonl(scores_path, skip_torn_tail=True):
-            labels[(str(obj.get("probe_id")), int(obj.get("sample", 0)))] = str(obj.get("label"))
+    if os.path.lexists(run_dir / SCORES):
+        labels = {key: s.label.value for key, s in read_scores(run_dir).items()}
     reviewed = {k: o for k, o in latest_overrides(run_dir).items() if k in labels}
     labels.update({k: o.label_after.value for k, o in reviewed.items()})
-    model = manifest.get("model", {})
-    backend = manifest.get("backend") or {}
+    model = _dict(manifest.get("model"))
+    backend = _dict(manifest.get("backend"))
+    probes = _dict(manifest.get("probes"))
     header = {
         "run": manifest.get("run_id"),
         "model": model.get("name"),
         "revision": model.get("resolved_revision") or "-",
         "backend": f"{backend.get('backend', '-')} {backend.get('device') or ''} "
                    f"{backend.get('dtype') or ''}".strip(),
-        "probes": f"{manifest.get('probes', {}).get('set')} "
-                  f"({manifest.get('probes', {}).get('count')} prompts)",
+        "probes": f"{probes.get('set')} ({probes.get('count')} prompts)",
         "responses": len(responses),
         "created": manifest.get("created"),
         "completed": manifest.get("completed") or "no (resumable)",
@@ -57,3 +56,8 @@ def summarize(run: str) -> dict[str, Any]:
     check = control_check_labels(responses, labels)
     return {"header": header, "rows": rows, "label_counts": dict(counts.most_common()),
             "validity": check.to_json(), "validity_lines": check.lines()}  # fmt: skip
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """A manifest section, or an empty one if a doctored manifest holds something else."""
+    return value if isinstance(value, dict) else {}

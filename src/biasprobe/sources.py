@@ -133,6 +133,16 @@ def check_weight_format(path: Path, allow_pickle: bool) -> None:
         raise ModelSourceError(f"{path}: no weight files (*.safetensors) found")
 
 
+def use_safetensors(path: str | Path, allow_pickle: bool) -> bool:
+    """Whether to load safetensors: always when the model folder has any (even with
+    ``allow_pickle``, which only permits a pickle when it is the sole format), so a ``.bin``
+    planted beside safetensors is never the one loaded."""
+    folder = Path(path)
+    if not allow_pickle or not folder.is_dir():
+        return True
+    return any(p.name.endswith(".safetensors") for p in folder.iterdir() if p.is_file())
+
+
 def check_pinned_hashes(entry: ModelEntry, files_sha256: dict[str, str]) -> None:
     for name, expected in entry.weights_sha256.items():
         actual = files_sha256.get(name)

@@ -12,29 +12,40 @@ Guarantees:
   were read back successfully, so a refused resume leaves the directory byte-identical;
 - a run directory that is a symbolic link (or holds links in place of its files) is refused for
   writing, so a planted link cannot redirect writes outside the outputs directory.
+
+Every file write into a run directory (and ``report -o``) goes through :func:`write_atomic`:
+a temporary file created with ``O_EXCL | O_NOFOLLOW`` under a name unique to the process,
+fsynced, then renamed over the target, which must be absent or a regular file (never a link,
+folder, FIFO or device). A full disk or other write error leaves the old file as it was and
+is one :class:`RunStoreError`. Every read goes through :func:`open_regular`, which refuses
+anything but a regular file without blocking (a FIFO would hang, ``/dev/zero`` never ends),
+and JSON lines are bounded by :data:`MAX_LINE_BYTES`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
+import secrets
 import stat
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
-from biasprobe.errors import RunStoreError
+from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.manifest import Manifest, parse_manifest
 from biasprobe.paths import outputs_dir
-from biasprobe.records import Response
+from biasprobe.records import Response, Score
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]{0,199}$")
 MANIFEST = "manifest.json"
@@ -42,6 +53,9 @@ RESPONSES = "responses.jsonl"
 SCORES = "scores.jsonl"
 LOCK = ".lock"
 LOCK_PID = LOCK + ".pid"
+MAX_LINE_BYTES = 32 * 1024 * 1024  # one JSON record (a long answer is well under 1 MB)
+MAX_JSON_BYTES = 64 * 1024 * 1024  # manifest.json, scores.meta.json, canned.json, heads
+TMP_SUFFIX = ".tmp"
 
 
 class RepairWarning(UserWarning):
@@ -61,6 +75,18 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+def ensure_outputs_dir(base: Path | None = None) -> Path:
+    """The outputs directory, created if needed; a file (or dangling link) there is an error."""
+    base = base if base is not None else outputs_dir()
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise RunStoreError(f"outputs directory {base} exists and is not a directory") from None
+    except OSError as exc:
+        raise RunStoreError(f"outputs directory {base}: cannot create ({exc.strerror})") from None
+    return base
+
+
 def resolve_run_dir(run: str) -> Path:
     """A run id under the outputs directory, or an existing run directory path."""
     path = Path(run)
@@ -74,25 +100,206 @@ def resolve_run_dir(run: str) -> Path:
     return run_dir
 
 
+def _refuse_special_target(path: Path, error: type[BiasprobeError]) -> None:
+    """The target of a write must be absent or a regular file (a link, folder, FIFO or device
+    in its place is refused; ``os.replace`` would otherwise drop or follow it)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise error(f"{path}: cannot write ({exc.strerror})") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise error(f"{path} is a symbolic link; refusing to write through it")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{path} is not a regular file ({_kind(st.st_mode)}); refusing to replace it")
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def temp_name(path: Path) -> Path:
+    """A temporary name beside ``path``, unique to this process and call."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{TMP_SUFFIX}")
+
+
+def write_atomic(
+    path: Path, data: bytes | str, *, error: type[BiasprobeError] | None = None
+) -> None:
+    """Replace ``path`` with ``data`` atomically: readers see the old file or the new one.
+
+    The one writer for run files and reports. Refuses a target that is a link or not a regular
+    file; the temporary file is created exclusively without following links; on any write error
+    (a full disk, a read-only folder) the temporary file is removed, the old file is kept, and
+    the error is one ``error`` (default :class:`RunStoreError`) line.
+    """
+    write_atomic_many([(path, data)], error=error)
+
+
+def write_atomic_many(
+    items: Sequence[tuple[Path, bytes | str]],
+    *,
+    remove_first: Sequence[Path] = (),
+    error: type[BiasprobeError] | None = None,
+) -> None:
+    """Several files, each atomically: every new file is written and fsynced to a temporary
+    name first (a write error changes nothing), then ``remove_first`` are deleted and the
+    files renamed into place in the order given."""
+    err = error or RunStoreError
+    for path in [*remove_first, *(p for p, _ in items)]:
+        _refuse_special_target(path, err)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in items:
+            staged.append((_stage(path, data, err), path))
+        for path in remove_first:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        for tmp, path in staged:
+            _refuse_special_target(path, err)
+            os.replace(tmp, path)
+    except OSError as exc:
+        full = " (disk full)" if exc.errno == errno.ENOSPC else ""
+        where = exc.filename or (items[0][0] if items else "")
+        raise err(f"{where}: cannot write ({exc.strerror}){full}") from None
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+    for folder in {p.parent for p, _ in items}:
+        _fsync_dir(folder)
+
+
+def _stage(path: Path, data: bytes | str, err: type[BiasprobeError]) -> Path:
+    """``data`` written and fsynced to a new temporary file beside ``path``."""
+    raw = data.encode("utf-8", errors="backslashreplace") if isinstance(data, str) else data
+    tmp = temp_name(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(tmp, flags, 0o644)
+    except OSError as exc:
+        raise err(f"{path}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            full = " (disk full)" if exc.errno == errno.ENOSPC else ""
+            raise err(f"{path}: cannot write ({exc.strerror}){full}; nothing was changed") from None
+        raise
+    return tmp
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def json_text(data: Any) -> str:
+    """How run JSON files are written: UTF-8, indented, sorted keys, final newline."""
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json_text(data))
+
+
+def write_jsonl_atomic(path: Path, lines: Sequence[str]) -> None:
+    """A whole JSON-lines file (one string per line), atomically."""
+    write_atomic(path, "".join(line + "\n" for line in lines))
+
+
+def clean_stale_temps(folder: Path) -> None:
+    """Remove temporary files left by a killed writer (``.NAME.PID-XXXX.tmp`` and the older
+    ``NAME.tmp``). Call only while holding the folder's lock: no live writer owns them then."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.endswith(TMP_SUFFIX) and not entry.is_dir(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def open_regular(path: Path, error: type[BiasprobeError] | None = None) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file (links to one are followed).
+
+    A FIFO, device (``/dev/zero``), socket or folder is refused at once (opened non-blocking,
+    so a FIFO cannot hang the reader). ``FileNotFoundError`` is left to the caller.
+    """
+    err = error or RunStoreError
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path)) from None
+    except OSError as exc:
+        raise err(f"{path}: cannot read ({exc.strerror})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise err(f"{path}: is {_kind(mode)}, expected a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_bounded(
+    path: Path, limit: int = MAX_JSON_BYTES, error: type[BiasprobeError] | None = None
+) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (see :func:`open_regular`)."""
+    err = error or RunStoreError
+    with open_regular(path, err) as fh:
+        try:
+            raw = fh.read(limit + 1)
+        except OSError as exc:
+            raise err(f"{path}: cannot read ({exc.strerror})") from None
+    if len(raw) > limit:
+        raise err(f"{path}: larger than {limit // (1024 * 1024)} MiB; refusing to read it")
+    return raw
+
+
+def load_json_file(path: Path, what: str, error: type[BiasprobeError] | None = None) -> Any:
+    """A JSON file from an untrusted place; every failure (missing, not a regular file, too big,
+    bad UTF-8, bad JSON, nested too deep, integers over the digit limit) is one ``error``."""
+    err = error or RunStoreError
+    try:
+        raw = read_bounded(path, MAX_JSON_BYTES, err)
+    except FileNotFoundError:
+        raise err(f"{path}: {what} not found") from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise err(f"{path}: corrupt {what} (not valid UTF-8 at byte {exc.start})") from None
+    except RecursionError:
+        raise err(f"{path}: corrupt {what} (nested too deeply)") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer over the digit limit
+        raise err(f"{path}: corrupt {what} ({exc})") from None
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     path = run_dir / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunStoreError(f"{path}: missing manifest (not a biasprobe run directory)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunStoreError(f"{path}: corrupt manifest ({exc})") from None
-    if not isinstance(data, dict) or "run_id" not in data:
+    if not os.path.lexists(path):
+        raise RunStoreError(f"{path}: missing manifest (not a biasprobe run directory)")
+    data = load_json_file(path, "manifest")
+    if not isinstance(data, dict) or not isinstance(data.get("run_id"), str):
         raise RunStoreError(f"{path}: corrupt manifest (no run_id)")
     parse_manifest(data, path)  # every section has the type it should
     return data
@@ -167,8 +374,12 @@ def iter_jsonl(
     With ``skip_torn_tail``, a last line without its newline that does not parse (a record
     being written, or left by a crash) is skipped instead; the file is never modified here.
     """
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
+    with open_regular(path) as fh:
+        for lineno, raw in enumerate(iter(lambda: fh.readline(MAX_LINE_BYTES + 1), b""), 1):
+            if len(raw) > MAX_LINE_BYTES:
+                raise RunStoreError(
+                    f"{path}:{lineno}: line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
+                )
             if not raw.strip():
                 continue
             try:
@@ -191,9 +402,10 @@ def iter_jsonl(
 def read_responses(run_dir: Path) -> list[Response]:
     """Every record of ``responses.jsonl``; a torn last line is ignored (see module doc)."""
     path = run_dir / RESPONSES
-    if not path.exists():
+    if not os.path.lexists(path):
         return []
-    out = []
+    out: list[Response] = []
+    seen: dict[tuple[str, int], int] = {}
     try:
         for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
             try:
@@ -205,6 +417,48 @@ def read_responses(run_dir: Path) -> list[Response]:
                 raise RunStoreError(
                     f"{path}:{lineno}: invalid response record: {loc}: {msg}"
                 ) from None
+            key = out[-1].key
+            if key in seen:
+                raise RunStoreError(
+                    f"{path}:{lineno}: duplicate record for prompt {key[0]!r} sample {key[1]} "
+                    f"(first on line {seen[key]}); a run holds each (prompt, sample) once"
+                )
+            seen[key] = lineno
+    except FileNotFoundError:
+        raise RunStoreError(f"{path}: is a dangling symbolic link") from None
+    except OSError as exc:
+        raise RunStoreError(f"{path}: cannot read ({exc.strerror})") from None
+    return out
+
+
+def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
+    """Every record of ``scores.jsonl`` by (probe_id, sample), validated as :class:`Score`
+    (so ``show``, ``diff``, ``compare`` and ``report`` accept and refuse the same files).
+    A torn last line is ignored; a second line for the same (prompt, sample) is an error."""
+    path = run_dir / SCORES
+    out: dict[tuple[str, int], Score] = {}
+    lines: dict[tuple[str, int], int] = {}
+    try:
+        for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
+            try:
+                score = Score.model_validate(obj)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = ".".join(str(p) for p in err["loc"])
+                msg = " ".join(str(err["msg"]).split())
+                raise RunStoreError(
+                    f"{path}:{lineno}: invalid score record: {loc}: {msg}"
+                ) from None
+            key = (score.probe_id, score.sample)
+            if key in lines:
+                raise RunStoreError(
+                    f"{path}:{lineno}: duplicate score for prompt {key[0]!r} sample {key[1]} "
+                    f"(first on line {lines[key]}); score the run again"
+                )
+            lines[key] = lineno
+            out[key] = score
+    except FileNotFoundError:
+        raise RunStoreError(f"{path}: not found (or a dangling link)") from None
     except OSError as exc:
         raise RunStoreError(f"{path}: cannot read ({exc.strerror})") from None
     return out
@@ -239,41 +493,28 @@ class RunStore:
         with the fields that differ. ``warn`` receives one-line notes (a repaired torn line, a
         stale lock); by default they are :class:`RepairWarning` warnings.
         """
-        _refuse_links(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _refuse_links(run_dir)
-        lock = FileLock(str(run_dir / LOCK))
+        lock = acquire_run_lock(run_dir, create=True, warn=warn)
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            raise RunStoreError(
-                f"{run_dir} is in use by another biasprobe process{_lock_owner(run_dir)}; "
-                "wait for it to finish or use another --run-id"
-            ) from None
-        try:
-            stale = _stale_owner(run_dir)
-            if stale is not None and warn is not None:
-                warn(f"{run_dir}: the previous run (pid {stale}) did not exit cleanly; resuming")
-            (run_dir / LOCK_PID).write_text(str(os.getpid()))
             manifest_path = run_dir / MANIFEST
             responses = run_dir / RESPONSES
-            if manifest_path.exists():
+            if os.path.lexists(manifest_path):
                 old = read_manifest(run_dir)
                 check_same_fingerprint(run_dir, old.get("fingerprint", {}), new_manifest["fingerprint"])
-                if responses.exists():
+                # Read everything back before touching anything: a refused resume leaves the
+                # directory byte-identical (the torn-tail repair below is the first write).
+                read_responses(run_dir)
+                if os.path.lexists(responses):
                     _repair_torn_tail(responses, warn)
-                    read_responses(run_dir)  # refuse a corrupt file before touching anything
                 manifest = {**old, "resumed": [*old.get("resumed", []), utcnow()]}
             else:
-                if responses.exists():
+                if os.path.lexists(responses):
                     raise RunStoreError(
                         f"{run_dir}: responses.jsonl without manifest.json; refusing to touch it"
                     )
                 manifest = {**new_manifest, "created": utcnow()}
             atomic_write_json(manifest_path, manifest)
         except BaseException:
-            (run_dir / LOCK_PID).unlink(missing_ok=True)
-            lock.release()
+            release_run_lock(run_dir, lock)
             raise
         return cls(run_dir=run_dir, manifest=manifest, _lock=lock)
 
@@ -285,16 +526,31 @@ class RunStore:
         return {r.key for r in read_responses(self.run_dir)}
 
     def append(self, records: list[Response]) -> None:
-        """Append records: one line each, flushed, fsynced once per call."""
-        with (self.run_dir / RESPONSES).open("a", encoding="utf-8") as fh:
-            for rec in records:
-                fh.write(rec.model_dump_json() + "\n")
-                fh.flush()
-            os.fsync(fh.fileno())
+        """Append records: one line each, flushed, fsynced once per call. On a write error
+        (a full disk) the file is cut back to its previous length: no half record stays."""
+        path = self.run_dir / RESPONSES
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            raise RunStoreError(f"{path}: cannot write ({exc.strerror})") from None
+        with os.fdopen(fd, "ab") as fh:
+            start = os.fstat(fd).st_size
+            try:
+                for rec in records:
+                    fh.write((rec.model_dump_json() + "\n").encode("utf-8"))
+                    fh.flush()
+                os.fsync(fh.fileno())
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+                raise RunStoreError(
+                    f"{path}: cannot write ({exc.strerror}); the records of this batch were "
+                    "not saved, everything before them is intact"
+                ) from None
 
     def close(self) -> None:
-        (self.run_dir / LOCK_PID).unlink(missing_ok=True)
-        self._lock.release()
+        release_run_lock(self.run_dir, self._lock)
 
     def __enter__(self) -> RunStore:
         return self
@@ -308,33 +564,91 @@ class RunStore:
         self.close()
 
 
-def _lock_owner(run_dir: Path) -> str:
+def _read_pid(run_dir: Path) -> int | None:
+    """The pid in ``.lock.pid`` (informative only), or None if absent or not a number."""
     try:
-        return f" (pid {int((run_dir / LOCK_PID).read_text())})"
-    except (OSError, ValueError):
-        return ""
+        return int(read_bounded(run_dir / LOCK_PID, 64).decode("ascii").strip())
+    except (OSError, ValueError, BiasprobeError):
+        return None
+
+
+def _lock_owner(run_dir: Path) -> str:
+    pid = _read_pid(run_dir)
+    return "" if pid is None else f" (pid {pid})"
 
 
 def _stale_owner(run_dir: Path) -> int | None:
     """The pid left in ``.lock.pid`` by a holder that died (we hold the OS lock now)."""
-    try:
-        pid = int((run_dir / LOCK_PID).read_text().strip())
-    except (OSError, ValueError):
-        return None
+    pid = _read_pid(run_dir)
     return pid if pid != os.getpid() else None
+
+
+def acquire_run_lock(
+    run_dir: Path, *, create: bool = False, warn: Callable[[str], None] | None = None
+) -> FileLock:
+    """Take the run directory's OS lock (one writer at a time: ``run``, ``import``, ``score``)
+    after refusing links and special files; then remove temporary files a killed writer left.
+    ``create`` makes the directory first. Release with :func:`release_run_lock`."""
+    _refuse_links(run_dir)
+    if create:
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise RunStoreError(f"{run_dir} exists and is not a directory") from None
+        except OSError as exc:
+            raise RunStoreError(f"{run_dir}: cannot create ({exc.strerror})") from None
+        _refuse_links(run_dir)
+    lock = FileLock(str(run_dir / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunStoreError(
+            f"{run_dir} is in use by another biasprobe process{_lock_owner(run_dir)}; "
+            "wait for it to finish or use another --run-id"
+        ) from None
+    except OSError as exc:
+        raise RunStoreError(f"{run_dir}: cannot lock ({exc.strerror})") from None
+    try:
+        stale = _stale_owner(run_dir)
+        if stale is not None and warn is not None:
+            warn(f"{run_dir}: the previous run (pid {stale}) did not exit cleanly; resuming")
+        clean_stale_temps(run_dir)
+        write_atomic(run_dir / LOCK_PID, str(os.getpid()))
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def release_run_lock(run_dir: Path, lock: FileLock) -> None:
+    with contextlib.suppress(OSError):
+        (run_dir / LOCK_PID).unlink(missing_ok=True)
+    lock.release()
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory's lock (see :func:`acquire_run_lock`) for a ``with`` block."""
+    lock = acquire_run_lock(run_dir)
+    try:
+        yield
+    finally:
+        release_run_lock(run_dir, lock)
 
 
 def _refuse_links(run_dir: Path) -> None:
     """Refuse to write through symbolic links: a link planted in the outputs directory (or in
-    a run directory) must not redirect the manifest or records elsewhere."""
+    a run directory) must not redirect the manifest or records elsewhere; a FIFO, device or
+    folder in place of a run file is refused too."""
     if run_dir.is_symlink():
         raise RunStoreError(
             f"{run_dir} is a symbolic link; refusing to write through it "
             "(use the real directory, or another --run-id)"
         )
-    for name in (MANIFEST, RESPONSES, LOCK, LOCK_PID, MANIFEST + ".tmp"):
-        if (run_dir / name).is_symlink():
-            raise RunStoreError(f"{run_dir / name} is a symbolic link; refusing to write through it")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunStoreError(f"{run_dir} exists and is not a directory")
+    for name in (MANIFEST, RESPONSES, SCORES, LOCK, LOCK_PID):
+        _refuse_special_target(run_dir / name, RunStoreError)
 
 
 def check_same_fingerprint(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:

@@ -1,4 +1,12 @@
-"""Model output is untrusted text: make it safe to print in a terminal."""
+"""Model output is untrusted text: make it safe to print in a terminal.
+
+The project's one escaper: ``show``, ``diff``, ``compare``, ``report`` (text, JSON, Markdown,
+CSV, HTML titles), error and warning lines all escape through :func:`printable` /
+:func:`one_line` / :func:`safe_json_dumps` (``biasprobe.report.escape`` builds on them), so
+they agree on what is unsafe: C0/C1 controls (ESC, BEL, CR…), format characters (bidi
+overrides and isolates, zero-width and tag characters; the zero-width joiner of emoji is kept),
+lone surrogates and the Unicode line/paragraph separators.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,12 @@ import re
 import unicodedata
 
 _WS = re.compile(r"\s+")
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def is_unsafe(ch: str) -> bool:
+    """True for a character that could drive a terminal or hide/reorder text."""
+    return ch != "\u200d" and unicodedata.category(ch) in UNSAFE_CATEGORIES
 
 
 def printable(text: str) -> str:
@@ -18,7 +32,7 @@ def printable(text: str) -> str:
     for ch in text:
         if ch in "\n\t":
             out.append(ch)
-        elif unicodedata.category(ch) in {"Cc", "Cf"} and ch not in "\u200d":
+        elif is_unsafe(ch):
             out.append(ch.encode("unicode_escape").decode("ascii"))
         else:
             out.append(ch)
@@ -54,7 +68,7 @@ def safe_json_dumps(data: object, indent: int | None = 2) -> str:
     text = json.dumps(data, ensure_ascii=False, indent=indent)
     return "".join(
         _escape_json_char(ch)
-        if ch not in "\n" and unicodedata.category(ch) in {"Cc", "Cf"}
+        if ch != "\n" and (is_unsafe(ch) or ch == "\u200d")
         else ch
         for ch in text
     )

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from biasprobe.errors import BiasprobeError
 
+MAX_USER_FILE_BYTES = 1024 * 1024 * 1024
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -39,13 +40,14 @@ def validation_message(err: ValidationError, where: str) -> str:
 
 
 def read_user_file(path: Path, error: type[BiasprobeError], what: str, fmt: str) -> bytes:
-    """The bytes of a file the user named; a missing or unreadable file is one ``error`` line."""
+    """The bytes of a file the user named; a missing, unreadable or special file (a FIFO, a
+    device, a folder) or one over 1 GiB is one ``error`` line."""
+    from biasprobe.store import read_bounded
+
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_USER_FILE_BYTES, error)
     except FileNotFoundError:
         raise error(f"{path}: {what} file not found") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a directory, expected a {fmt} file") from None
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror})") from None
 

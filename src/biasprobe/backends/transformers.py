@@ -25,7 +25,7 @@ from biasprobe.backends.base import BackendInfo, ChatRequest, Generation, with_p
 from biasprobe.config import GenerationSettings, ModelEntry
 from biasprobe.errors import BackendError
 from biasprobe.reasoning import split_completion, splits_reasoning
-from biasprobe.sources import ResolvedModel
+from biasprobe.sources import ResolvedModel, use_safetensors
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -189,7 +189,8 @@ class TransformersBackend:
         kwargs: dict[str, Any] = {
             "dtype": self.dtype,
             "trust_remote_code": entry.trust_remote_code,
-            "use_safetensors": not entry.allow_pickle,
+            # safetensors whenever present; a pickle only if allowed and nothing else exists
+            "use_safetensors": use_safetensors(path, entry.allow_pickle),
         }
         self.device_map: str | None = None
         if entry.quantization is not None:

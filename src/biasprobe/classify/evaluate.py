@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +62,8 @@ def read_labelled(
     """Rows with keys text, gold, prompt, language, group (question) from JSONL or JSONL.gz."""
     if not path.exists():
         raise EvalInputError(f"{path}: file not found")
+    if not path.is_file():  # a folder, FIFO or device would fail late or hang
+        raise EvalInputError(f"{path}: not a regular file")
     opener = gzip.open if path.suffix == ".gz" else open
     rows: list[dict[str, Any]] = []
     skipped = Counter[str]()
@@ -71,7 +74,7 @@ def read_labelled(
                     continue
                 try:
                     obj = json.loads(line)
-                except json.JSONDecodeError:
+                except (ValueError, RecursionError):  # bad JSON, too deep, huge integer
                     raise EvalInputError(f"{path}:{lineno}: not JSON") from None
                 if not isinstance(obj, dict):
                     raise EvalInputError(f"{path}:{lineno}: not a JSON object")
@@ -92,7 +95,7 @@ def read_labelled(
                     {"text": answer, "gold": gold, "prompt": prompt, "language": str(lang),
                      "group": str(group)}
                 )  # fmt: skip
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
         raise EvalInputError(f"{path}: cannot read ({exc})") from None
     if not rows:
         shown = ", ".join(f"{k!r}" for k in list(skipped)[:5])

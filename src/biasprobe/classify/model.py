@@ -24,7 +24,6 @@ The nearest exemplars are kept as the explanation.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -129,7 +128,7 @@ class LinearHead:
         try:
             if data["features"] != FEATURES:
                 raise HeadError(f"{source}: trained on other features; retrain it")
-            return cls(
+            head = cls(
                 classes=[Label(c) for c in data["classes"]],
                 coef=np.asarray(data["coef"], dtype=np.float32),
                 intercept=np.asarray(data["intercept"], dtype=np.float32),
@@ -140,15 +139,30 @@ class LinearHead:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise HeadError(f"{source}: malformed classifier head ({exc})") from None
+        head.check_shape(source)
+        return head
+
+    def check_shape(self, source: str) -> None:
+        """Refuse a head whose arrays do not fit its classes and features (it would fail or
+        mislabel at predict time), or with fewer than two distinct classes."""
+        n, f = len(self.classes), len(FEATURES)
+        if n < 2 or len(set(self.classes)) != n:
+            raise HeadError(f"{source}: classifier head needs at least two distinct classes")
+        rows = 1 if n == 2 and self.coef.shape[:1] == (1,) else n
+        shapes = {"coef": (rows, f), "intercept": (rows,), "mean": (f,), "scale": (f,)}
+        for name, want in shapes.items():
+            got = getattr(self, name).shape
+            if got != want:
+                raise HeadError(f"{source}: malformed classifier head ({name} has shape {got}, "
+                                f"expected {want})")
 
     @classmethod
     def load(cls, path: Path) -> LinearHead:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise HeadError(f"{path}: classifier head not found") from None
-        except ValueError as exc:
-            raise HeadError(f"{path}: not JSON ({exc})") from None
+        from biasprobe.store import load_json_file
+
+        data = load_json_file(path, "classifier head", HeadError)  # a folder, FIFO, deep JSON…
+        if not isinstance(data, dict):
+            raise HeadError(f"{path}: malformed classifier head (not a JSON object)")
         return cls.from_json(data, str(path))
 
 

@@ -1,5 +1,12 @@
 """Scoring a run directory: responses.jsonl -> scores.jsonl (+ canned.json), never rewriting
-the responses."""
+the responses.
+
+Scoring holds the run's lock (no ``run``, ``import`` or second ``score`` writes beside it) and
+writes through the store's one atomic writer. Order: the old ``canned.json`` and
+``scores.meta.json`` are removed first, then ``scores.jsonl``, ``canned.json`` and
+``scores.meta.json`` are written in that order, so a ``canned.json`` that exists always belongs
+to the ``scores.jsonl`` beside it, and ``scores.meta.json`` exists only when all three are from
+the same scoring (a kill in between leaves them missing, never out of step)."""
 
 from __future__ import annotations
 
@@ -16,7 +23,15 @@ from biasprobe.classify.slant import SlantScorer, load_references
 from biasprobe.classify.think import plans_to_avoid, run_thinks, think_flags, trace_tail
 from biasprobe.errors import RunStoreError
 from biasprobe.records import Label, Response, Score
-from biasprobe.store import RESPONSES, SCORES, atomic_write_json, read_responses
+from biasprobe.store import (
+    RESPONSES,
+    SCORES,
+    json_text,
+    read_manifest,
+    read_responses,
+    run_lock,
+    write_atomic_many,
+)
 
 CANNED = "canned.json"
 SCORES_META = "scores.meta.json"
@@ -108,16 +123,6 @@ def score_responses(
     return scores, canned
 
 
-def _write_jsonl_atomic(path: Path, lines: Sequence[str]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for line in lines:
-            fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def score_run(
     run_dir: Path,
     *,
@@ -139,25 +144,21 @@ def score_run(
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunStoreError(f"{run_dir}: no such run directory")
-    responses_path = run_dir / RESPONSES
-    if not responses_path.exists():
+    if not os.path.lexists(run_dir / RESPONSES):
         raise RunStoreError(f"{run_dir}: no {RESPONSES} to score")
-    responses = read_responses(run_dir)
-    if classifier is None:
-        emb: Embedder = load_embedder(embedder)
-        head_model = LinearHead.load(head) if head else None
-        classifier = Classifier(
-            emb, head_model=head_model, n_chunks=n_chunks, shipped_head=shipped_head
-        )
-    refs = load_references()
-    slant = SlantScorer(classifier.embedder, refs) if refs else None
-    scores, canned = score_responses(responses, classifier, slant=slant, progress=progress)
-    out = run_dir / SCORES
-    _write_jsonl_atomic(out, [s.model_dump_json() for s in scores])
-    atomic_write_json(run_dir / CANNED, canned)
-    atomic_write_json(
-        run_dir / SCORES_META,
-        {
+    with run_lock(run_dir):
+        read_manifest(run_dir)  # a corrupt manifest is refused, not ignored
+        responses = read_responses(run_dir)
+        if classifier is None:
+            emb: Embedder = load_embedder(embedder)
+            head_model = LinearHead.load(head) if head else None
+            classifier = Classifier(
+                emb, head_model=head_model, n_chunks=n_chunks, shipped_head=shipped_head
+            )
+        refs = load_references()
+        slant = SlantScorer(classifier.embedder, refs) if refs else None
+        scores, canned = score_responses(responses, classifier, slant=slant, progress=progress)
+        meta = {
             "classifier_version": CLASSIFIER_VERSION,
             "embedder": classifier.embedder.name,
             "embedder_sha256": classifier.embedder.sha256,
@@ -167,9 +168,24 @@ def score_run(
             "n": len(scores),
             "labels": _count(scores),
             "default_embedder": DEFAULT_EMBEDDER,
-        },
+        }
+        _write_outputs(run_dir, [s.model_dump_json() for s in scores], canned, meta)
+    return run_dir / SCORES
+
+
+def _write_outputs(
+    run_dir: Path, score_lines: list[str], canned: list[dict[str, Any]], meta: dict[str, Any]
+) -> None:
+    """Write the three files in the safe order of the module docstring (all staged first, so
+    a full disk changes nothing)."""
+    write_atomic_many(
+        [
+            (run_dir / SCORES, "".join(line + "\n" for line in score_lines)),
+            (run_dir / CANNED, json_text(canned)),
+            (run_dir / SCORES_META, json_text(meta)),
+        ],
+        remove_first=[run_dir / SCORES_META, run_dir / CANNED],
     )
-    return out
 
 
 def _count(scores: Sequence[Score]) -> dict[str, int]:

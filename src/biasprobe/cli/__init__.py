@@ -3,7 +3,8 @@
 Each command group lives in its own small module with a ``register(app)`` function. Command
 bodies import the heavy parts of the library (torch, transformers, sentence-transformers)
 lazily, so ``biasprobe --help`` stays fast. ``main`` maps user errors to one line and an
-exit code (0 ok, 1 a check failed, 2 bad input or usage), never a traceback.
+exit code (0 ok, 1 a check failed or an internal error, 2 bad input or usage, 130
+interrupted), never a traceback; usage errors and library warnings are one line too.
 """
 
 from __future__ import annotations
@@ -54,25 +55,72 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _usage_error(exc: typer.TyperException) -> None:
+    """Usage errors (click prints three lines) as one line; bare ``biasprobe`` shows help.
+
+    Typer bundles its own click, so its exception classes are reached by name, not import."""
+    code = int(getattr(exc, "exit_code", 2))
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        sys.exit(code)
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None) or "biasprobe"
+    fail(f"{message} (see: {path} --help)", code)
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """Warnings (ours and libraries', e.g. matplotlib quoting a label) as one escaped line."""
+    from biasprobe.textutil import one_line
+
+    typer.echo(f"warning: {one_line(str(message))}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
+    """Console entry point: every failure is one ``error:`` line, never a traceback.
+
+    Exit codes: 0 ok, 1 a check failed (``diff --fail-on``) or an internal error, 2 bad input
+    or usage, 130 interrupted. ``BIASPROBE_DEBUG=1`` re-raises unexpected errors."""
+    import os
+    import warnings
+
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=argv, prog_name="biasprobe", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            rv = command.main(args=argv, prog_name="biasprobe", standalone_mode=False)
     except BiasprobeError as exc:
         fail(exc.message, exc.exit_code)
     except typer.Abort:
         fail("aborted", 130)
     except typer.TyperException as exc:  # usage errors: bad option values, missing arguments
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            fail(str(exc))
-        sys.exit(int(getattr(exc, "exit_code", 2)))
+        _usage_error(exc)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except BrokenPipeError:
         sys.exit(0)
+    except RecursionError:
+        fail("input nested too deeply")
+    except OSError as exc:  # a full disk, a vanished file: the OS's words, one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc}")
+    except Exception as exc:
+        if os.environ.get("BIASPROBE_DEBUG"):
+            raise
+        fail(
+            f"internal error ({type(exc).__name__}: {exc}); please report it "
+            "(BIASPROBE_DEBUG=1 shows the traceback)",
+            1,
+        )
     else:
         sys.exit(rv if isinstance(rv, int) else 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ def score_cmd(
     uncertain answers, per language, with a warning when a rate is high."""
     from biasprobe.classify import score_run
     from biasprobe.classify.validity import run_control_check
-    from biasprobe.store import resolve_run_dir
+    from biasprobe.store import load_json_file, resolve_run_dir
 
     run_dir = resolve_run_dir(run)
     out = score_run(
@@ -49,8 +48,8 @@ def score_cmd(
         n_chunks=chunks,
         shipped_head=not rules,
     )
-    meta = json.loads((run_dir / "scores.meta.json").read_text(encoding="utf-8"))
-    canned = json.loads((run_dir / "canned.json").read_text(encoding="utf-8"))
+    meta = load_json_file(run_dir / "scores.meta.json", "scores metadata")
+    canned = load_json_file(run_dir / "canned.json", "canned-answer list")
     check = run_control_check(run_dir)
     if fmt is OutputFormat.json:
         print_json({"scores": str(out), **meta, "canned": canned, "validity": check.to_json()})

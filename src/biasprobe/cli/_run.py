@@ -167,6 +167,7 @@ def variants_cmd(
 
     'closed' counts the opposite: a complete base answer whose variant was censored.
     """
+    from biasprobe.textutil import one_line
     from biasprobe.variants import bypass_table
 
     tables = [bypass_table(r) for r in runs]
@@ -176,7 +177,7 @@ def variants_cmd(
     for n, t in enumerate(tables):
         if n:
             typer.echo("")
-        typer.echo(f"run {t.run_id} (model {t.model or '?'})")
+        typer.echo(one_line(f"run {t.run_id} (model {t.model or '?'})"))  # untrusted names
         if not t.rows:
             typer.echo("no scored variant answers (run with --variants, then score)")
             continue

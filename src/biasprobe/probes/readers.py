@@ -124,7 +124,7 @@ def _read_jsonl(path: Path, text: str) -> tuple[tuple[str, ...], list[Row]]:
             continue
         try:
             obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # bad JSON, too deep, a huge integer
             raise ProbeError(f"{path}: line {n}: not valid JSON ({one_line(str(exc))[:120]})") from None
         if not isinstance(obj, dict):
             raise ProbeError(f"{path}: line {n}: expected a JSON object, got {type(obj).__name__}")

@@ -154,7 +154,7 @@ def validate_files(names: Sequence[str] = (), mapping: ColumnMap | None = None) 
         ref_paths: list[Path] = []
         for n in names:
             path = resolve_set(n)
-            is_ref = path.exists() and not is_row_file(path) and _is_reference_file(path)
+            is_ref = path.is_file() and not is_row_file(path) and _is_reference_file(path)
             (ref_paths if is_ref else set_paths).append(path)
         required: tuple[str, ...] = ()
     else:

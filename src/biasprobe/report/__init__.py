@@ -129,25 +129,19 @@ def render(report: ReportModel, fmt: ReportFormat | str) -> str:
 
         return render_csv(report.to_json())
     from biasprobe.report.html import render_html
+    from biasprobe.textutil import printable
 
-    return render_html(report)
+    return printable(render_html(report))  # autoescape leaves ESC, BEL, bidi marks raw
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename (never a half-written file)."""
-    import os
-
+    """Write ``text`` to ``path`` through the store's one atomic, link-refusing writer."""
     from biasprobe.errors import BiasprobeError
+    from biasprobe.store import write_atomic as store_write_atomic
 
     if not path.parent.is_dir():
         raise BiasprobeError(f"{path.parent}: no such directory")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BiasprobeError(f"{path}: cannot write ({exc.strerror})") from None
+    store_write_atomic(path, text, error=BiasprobeError)
 
 
 def infer_format(output: str | None, fmt: str | None) -> ReportFormat:

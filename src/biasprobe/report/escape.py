@@ -1,4 +1,4 @@
-"""Making untrusted model output safe to show.
+"""Making untrusted model output safe to show (built on :mod:`biasprobe.textutil`).
 
 Model answers (and imported metadata) are untrusted text. In a terminal, escape sequences could
 recolour, move the cursor, rewrite earlier lines or set the window title; in HTML, markup could
@@ -8,41 +8,21 @@ run scripts. Terminal output goes through :func:`clean_terminal`, JSON through
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
-# C0 controls except \t and \n, DEL, C1 controls (\x9b is a one-byte CSI), and the Unicode
-# bidirectional overrides/isolates that can make text display differently from what it is.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u2028\u2029]")
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+from biasprobe.textutil import one_line as _one_line
+from biasprobe.textutil import printable
+from biasprobe.textutil import safe_json_dumps as safe_json_dumps
 
 
 def clean_terminal(text: str, *, one_line: bool = False) -> str:
-    """Show control characters as visible escapes (``\\x1b``) instead of sending them."""
-    out = _CONTROL.sub(_visible, text)
-    if one_line:
-        out = " ".join(out.split())
-    return out
+    """Show control characters as visible escapes (``\\x1b``) instead of sending them
+    (the project's one escaper, :mod:`biasprobe.textutil`)."""
+    return _one_line(text) if one_line else printable(text)
 
 
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
-
-
-def safe_json_dumps(data: Any, *, indent: int | None = 2) -> str:
-    """JSON with UTF-8 text kept readable but every control character escaped.
-
-    ``json.dumps`` already escapes C0 controls; C1 controls, bidi overrides and line/paragraph
-    separators are escaped here too, so printing the JSON to a terminal is harmless.
-    """
-    text = json.dumps(data, ensure_ascii=False, indent=indent, sort_keys=False)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
