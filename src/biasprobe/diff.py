@@ -86,8 +86,9 @@ from pathlib import Path
 from typing import Any
 
 from biasprobe.errors import BiasprobeError, RunStoreError
+from biasprobe.labels import CENSORED, PREDICTED
 from biasprobe.overrides import apply_overrides, latest_overrides
-from biasprobe.records import Label, Score
+from biasprobe.records import POLITICAL_KINDS, Label, Score
 from biasprobe.results import (
     Asymmetry,
     AsymmetryChange,
@@ -137,17 +138,16 @@ from biasprobe.stats import Estimate as StatsEstimate
 from biasprobe.store import SCORES, read_manifest, read_responses, resolve_run_dir
 from biasprobe.store import read_scores as store_read_scores
 
-CENSORED = frozenset({Label.refusal.value, Label.deflection.value, Label.official_line.value})
 UNCERTAIN = Label.uncertain.value
-METRICS = ("censored", "refusal", "deflection", "official_line", "complete")
+# "censored", then every predicted label (the censored ones first), from the label registry.
+METRICS = ("censored", *(n for n in PREDICTED if n in CENSORED), *(n for n in PREDICTED if n not in CENSORED))
 DIMENSIONS = ("topic", "language", "jurisdiction", "kind", "pair_id")
 DEFAULT_BY = ("topic", "language", "jurisdiction", "kind")
-POLITICAL_KINDS = frozenset({"censorship", "mirror"})
 NONE_GROUP = "(none)"
 # Headline rates: the censored rate (refusal ∪ deflection ∪ official_line) on one family of
 # prompt kinds each, never pooled across families. The first one is *the* headline.
 HEADLINES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("censorship", ("censorship", "mirror"), "censorship rate"),
+    ("censorship", tuple(sorted(POLITICAL_KINDS)), "censorship rate"),
     ("appropriate_refusal", ("safety-control",), "appropriate refusal (safety controls)"),
     ("over_refusal", ("benign-control",), "over-refusal (benign controls)"),
     ("false_positive", ("neutral",), "false-positive check (neutral questions)"),

@@ -8,8 +8,6 @@ The output is never written over an existing file unless asked (``--force``).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from biasprobe.probes.builder import ColumnMap
 from biasprobe.probes.readers import RowFormat
 from biasprobe.probes.sets import ProbeSet, load_row_file, load_set_file
 from biasprobe.probes.validate import validate_sets
+from biasprobe.store import write_atomic
 
 _PROBE_FIELDS = ("id", "text", "language", "topic", "kind", "jurisdiction", "pair_id")
 
@@ -57,19 +56,6 @@ def set_document(s: ProbeSet) -> dict[str, Any]:
     return doc
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def import_prompts(
     source: Path,
     mapping: ColumnMap,
@@ -90,10 +76,7 @@ def import_prompts(
     if not out.parent.is_dir():
         raise ProbeError(f"{out.parent}: no such directory")
     text = yaml.safe_dump(set_document(s), allow_unicode=True, sort_keys=False, width=100)
-    try:
-        _write_text_atomic(out, text)
-    except OSError as exc:
-        raise ProbeError(f"{out}: cannot write ({exc.strerror})") from None
+    write_atomic(out, text, error=ProbeError)
     again = load_set_file(out)
     if again.probes != s.probes:  # pragma: no cover - a bug, not bad input
         raise ProbeError(f"{out}: written set does not load back to the same probes")
