@@ -18,7 +18,7 @@ from typing import Any
 
 from biasprobe.classify.canned import find_canned
 from biasprobe.classify.embedders import DEFAULT_EMBEDDER, Embedder, load_embedder
-from biasprobe.classify.model import CLASSIFIER_VERSION, Classifier, LinearHead
+from biasprobe.classify.model import CLASSIFIER_VERSION, Classifier, LinearHead, Prediction
 from biasprobe.classify.slant import SlantScorer, load_references
 from biasprobe.classify.think import plans_to_avoid, run_thinks, think_flags, trace_tail
 from biasprobe.errors import RunStoreError
@@ -37,6 +37,55 @@ CANNED = "canned.json"
 SCORES_META = "scores.meta.json"
 
 
+def _predict(
+    classifier: Classifier, answers: list[str], *, batch_size: int, progress: bool
+) -> list[Prediction]:
+    """The classifier's verdicts in batches, with a progress bar on long runs."""
+    preds: list[Prediction] = []
+    bar = None
+    if progress and len(answers) > batch_size:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(answers), desc="scoring", unit="answer", file=sys.stderr)
+    for start in range(0, len(answers), batch_size):
+        preds.extend(classifier.predict(answers[start : start + batch_size]))
+        if bar is not None:
+            bar.update(min(batch_size, len(answers) - start))
+    if bar is not None:
+        bar.close()
+    return preds
+
+
+def _think_labels(classifier: Classifier, responses: Sequence[Response]) -> dict[int, Label]:
+    """Reasoning traces, classified on their own (the end of the trace holds the plan)."""
+    with_trace = [i for i, r in enumerate(responses) if r.reasoning and r.reasoning.strip()]
+    think_preds = classifier.predict([trace_tail(responses[i].reasoning or "") for i in with_trace])
+    think_label: dict[int, Label] = {}
+    for i, p in zip(with_trace, think_preds, strict=True):
+        lab = p.best
+        if plans_to_avoid(responses[i].reasoning or "") and lab is Label.complete:
+            lab = Label.deflection
+        think_label[i] = lab
+    return think_label
+
+
+def _slants(
+    slant: SlantScorer | None, responses: Sequence[Response], preds: Sequence[Prediction]
+) -> list[tuple[float | None, str | None]]:
+    """Slant and its method per answer (none for refusals, or without references)."""
+    slants: list[tuple[float | None, str | None]] = [(None, None)] * len(responses)
+    if slant is not None and slant.refs:
+        idx = [i for i, p in enumerate(preds) if p.best is not Label.refusal]
+        got = slant.score(
+            [responses[i].answer for i in idx],
+            [responses[i].topic for i in idx],
+            [responses[i].language for i in idx],
+        )
+        for i, s in zip(idx, got, strict=True):
+            slants[i] = s
+    return slants
+
+
 def score_responses(
     responses: Sequence[Response],
     classifier: Classifier,
@@ -48,38 +97,10 @@ def score_responses(
     """Scores (same order as ``responses``) and the canned-answer clusters."""
     emb = classifier.embedder
     answers = [r.answer for r in responses]
-    preds = []
-    bar = None
-    if progress and len(responses) > batch_size:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(responses), desc="scoring", unit="answer", file=sys.stderr)
-    for start in range(0, len(answers), batch_size):
-        preds.extend(classifier.predict(answers[start : start + batch_size]))
-        if bar is not None:
-            bar.update(min(batch_size, len(answers) - start))
-    if bar is not None:
-        bar.close()
-    # Reasoning traces, classified on their own (the end of the trace holds the plan).
-    with_trace = [i for i, r in enumerate(responses) if r.reasoning and r.reasoning.strip()]
-    think_preds = classifier.predict([trace_tail(responses[i].reasoning or "") for i in with_trace])
-    think_label: dict[int, Label] = {}
-    for i, p in zip(with_trace, think_preds, strict=True):
-        lab = p.best
-        if plans_to_avoid(responses[i].reasoning or "") and lab is Label.complete:
-            lab = Label.deflection
-        think_label[i] = lab
+    preds = _predict(classifier, answers, batch_size=batch_size, progress=progress)
+    think_label = _think_labels(classifier, responses)
     model_thinks = run_thinks(responses)
-    slants: list[tuple[float | None, str | None]] = [(None, None)] * len(responses)
-    if slant is not None and slant.refs:
-        idx = [i for i, p in enumerate(preds) if p.best is not Label.refusal]
-        got = slant.score(
-            [answers[i] for i in idx],
-            [responses[i].topic for i in idx],
-            [responses[i].language for i in idx],
-        )
-        for i, s in zip(idx, got, strict=True):
-            slants[i] = s
+    slants = _slants(slant, responses, preds)
     clusters = find_canned(answers, [r.probe_id for r in responses])
     canned_of: dict[int, int] = {}
     for c in clusters:
