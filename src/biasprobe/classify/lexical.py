@@ -229,6 +229,45 @@ def scale_features(feats: Array, mean: Array, scale: Array, weight: float) -> Ar
     return np.asarray((feats - mean) / scale * weight, dtype=np.float32)
 
 
+def _standardised(fx: Array) -> tuple[Array, Array, Array]:
+    """``fx`` with its column means and standard deviations (near-constant columns: scale 1)."""
+    mean = fx.mean(axis=0)
+    scale = fx.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    return fx, mean, scale
+
+
+def _fit_ngram_blocks(
+    doc_sets: tuple[list[str], list[str]],
+    weights: tuple[float, float],
+    ngram_range: tuple[int, int],
+    min_df: int,
+    max_ngrams: int,
+) -> tuple[list[Any], list[NgramPart]]:
+    """Fit one TF-IDF vectorizer per block (openings, endings): weighted matrices and parts.
+
+    A block with no text at all (e.g. no answer is long enough) gets an empty matrix and part."""
+    import scipy.sparse as sp
+
+    blocks: list[Any] = []
+    parts: list[NgramPart] = []
+    for docs, w in zip(doc_sets, weights, strict=True):
+        vec = _vectorizer(ngram_range, min_df=min_df, max_features=max_ngrams)
+        try:
+            blocks.append(vec.fit_transform(docs) * w)
+        except ValueError:  # no text at all in this block (e.g. no answer is long enough)
+            blocks.append(sp.csr_matrix((len(docs), 0), dtype=np.float32))
+            empty = np.zeros(0, np.float32)
+            parts.append(NgramPart([], empty, empty, ngram_range))
+            continue
+        vocab = [""] * len(vec.vocabulary_)
+        for g, i in vec.vocabulary_.items():
+            vocab[i] = g
+        idf = np.asarray(vec.idf_, dtype=np.float32)
+        parts.append(NgramPart(vocab, idf, np.zeros(0, dtype=np.float32), ngram_range))
+    return blocks, parts
+
+
 def train_lexical(
     texts: Sequence[str],
     feats: Array,
@@ -259,27 +298,12 @@ def train_lexical(
         raise LexicalHeadError("need English answers of both classes to train a lexical head")
     openings, endings = split_ends([t for t, k in zip(texts, keep, strict=True) if k],
                                    max_chars, ending_chars)  # fmt: skip
-    blocks, parts = [], []
-    for docs, w in ((openings, 1.0), (endings, ending_weight)):
-        vec = _vectorizer(ngram_range, min_df=min_df, max_features=max_ngrams)
-        try:
-            blocks.append(vec.fit_transform(docs) * w)
-        except ValueError:  # no text at all in this block (e.g. no answer is long enough)
-            blocks.append(sp.csr_matrix((len(docs), 0), dtype=np.float32))
-            empty = np.zeros(0, np.float32)
-            parts.append(NgramPart([], empty, empty, ngram_range))
-            continue
-        vocab = [""] * len(vec.vocabulary_)
-        for g, i in vec.vocabulary_.items():
-            vocab[i] = g
-        idf = np.asarray(vec.idf_, dtype=np.float32)
-        parts.append(NgramPart(vocab, idf, np.zeros(0, dtype=np.float32), ngram_range))
+    blocks, parts = _fit_ngram_blocks(
+        (openings, endings), (1.0, ending_weight), ngram_range, min_df, max_ngrams
+    )
     used = [f for f in all_features if f not in exclude]
     columns = [list(all_features).index(f) for f in used]
-    fx = feats[keep][:, columns]
-    mean = fx.mean(axis=0)
-    scale = fx.std(axis=0)
-    scale[scale < 1e-6] = 1.0
+    fx, mean, scale = _standardised(feats[keep][:, columns])
     x = sp.hstack([*blocks, sp.csr_matrix(scale_features(fx, mean, scale, feature_weight))])
     lr = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
     lr.fit(x.tocsr(), yy)

@@ -116,8 +116,8 @@ def _fill(template: str, fillers: dict[str, str]) -> tuple[str, list[str]]:
     return PLACEHOLDER_RE.sub(sub, template), missing
 
 
-def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[dict[str, Any]]:
-    """Instantiate every template for every government, as raw probe dicts (file order)."""
+def _check_governments(parsed: _ProbeSetFile, path: Path) -> None:
+    """Every government is a jurisdiction code and every filler language a file language."""
     for code, by_lang in parsed.governments.items():
         try:
             validate_jurisdiction(code)
@@ -130,53 +130,70 @@ def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[dict[str, Any]]:
                 raise ProbeError(f"{path}: governments.{code}: {exc}") from None
     if parsed.templates and not parsed.governments:
         raise ProbeError(f"{path}: has templates but no 'governments' to fill them")
+
+
+def _check_template(tpl: _Template, where: str, seen: set[str]) -> None:
+    """A template's id is well-formed and new (added to ``seen``), its languages known."""
+    if not ID_RE.fullmatch(tpl.id):
+        raise ProbeError(f"{where}: id may use letters, digits and . _ : - only")
+    if tpl.id in seen:
+        raise ProbeError(f"{where}: duplicate template id")
+    seen.add(tpl.id)
+    for lang in tpl.text:
+        try:
+            check_file_language(lang)
+        except ValueError as exc:
+            raise ProbeError(f"{where}: {exc}") from None
+
+
+def _instantiate(
+    tpl: _Template, where: str, code: str, lang: str, fillers: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """One raw probe dict: template ``tpl`` in ``lang`` filled for government ``code``."""
+    if lang not in fillers:
+        raise ProbeError(
+            f"{where}: government {code} has no {lang} fillers (add governments.{code}.{lang})"
+        )
+    text, missing = _fill(tpl.text[lang], fillers[lang])
+    if missing:
+        raise ProbeError(
+            f"{where} ({lang}, {code}): unfilled placeholder {{{missing[0]}}} "
+            f"(no filler governments.{code}.{lang}.{missing[0]})"
+        )
+    left = PLACEHOLDER_RE.search(text)
+    if left:
+        raise ProbeError(
+            f"{where} ({lang}, {code}): unfilled placeholder {left.group(0)} "
+            "left after filling (a filler contains a placeholder)"
+        )
+    item: dict[str, Any] = {
+        "id": f"{tpl.id}-{code.lower()}-{lang.lower()}",
+        "text": text,
+        "language": lang,
+        "topic": tpl.topic,
+        "kind": tpl.kind,
+        "jurisdiction": code,
+        "pair_id": f"{tpl.id}-{code.lower()}",
+        "template_id": tpl.id,
+    }
+    if tpl.source is not None:
+        item["source"] = tpl.source
+    if tpl.licence is not None:
+        item["licence"] = tpl.licence
+    return item
+
+
+def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[dict[str, Any]]:
+    """Instantiate every template for every government, as raw probe dicts (file order)."""
+    _check_governments(parsed, path)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for tpl in parsed.templates:
         where = f"{path}: template {tpl.id!r}"
-        if not ID_RE.fullmatch(tpl.id):
-            raise ProbeError(f"{where}: id may use letters, digits and . _ : - only")
-        if tpl.id in seen:
-            raise ProbeError(f"{where}: duplicate template id")
-        seen.add(tpl.id)
-        for lang in tpl.text:
-            try:
-                check_file_language(lang)
-            except ValueError as exc:
-                raise ProbeError(f"{where}: {exc}") from None
+        _check_template(tpl, where, seen)
         for code, by_lang in parsed.governments.items():
-            for lang, template_text in tpl.text.items():
-                if lang not in by_lang:
-                    raise ProbeError(
-                        f"{where}: government {code} has no {lang} fillers (add governments.{code}.{lang})"
-                    )
-                text, missing = _fill(template_text, by_lang[lang])
-                if missing:
-                    raise ProbeError(
-                        f"{where} ({lang}, {code}): unfilled placeholder {{{missing[0]}}} "
-                        f"(no filler governments.{code}.{lang}.{missing[0]})"
-                    )
-                left = PLACEHOLDER_RE.search(text)
-                if left:
-                    raise ProbeError(
-                        f"{where} ({lang}, {code}): unfilled placeholder {left.group(0)} "
-                        "left after filling (a filler contains a placeholder)"
-                    )
-                item: dict[str, Any] = {
-                    "id": f"{tpl.id}-{code.lower()}-{lang.lower()}",
-                    "text": text,
-                    "language": lang,
-                    "topic": tpl.topic,
-                    "kind": tpl.kind,
-                    "jurisdiction": code,
-                    "pair_id": f"{tpl.id}-{code.lower()}",
-                    "template_id": tpl.id,
-                }
-                if tpl.source is not None:
-                    item["source"] = tpl.source
-                if tpl.licence is not None:
-                    item["licence"] = tpl.licence
-                out.append(item)
+            for lang in tpl.text:
+                out.append(_instantiate(tpl, where, code, lang, by_lang))
     return out
 
 
