@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from typing import TYPE_CHECKING, TypedDict
+
 from biasprobe.overrides import latest_overrides
 from biasprobe.store import SCORES, read_manifest, read_responses, read_scores, resolve_run_dir
 from biasprobe.textutil import preview

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
@@ -84,7 +84,7 @@ class NgramPart:
             return np.zeros(len(docs), dtype=np.float32)
         return np.asarray(self._vectorizer.transform(docs) @ self.coef, dtype=np.float32)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> NgramPartJSON:
         return {
             "vocabulary": self.vocabulary,
             "idf": [round(float(v), 5) for v in self.idf],
@@ -92,13 +92,40 @@ class NgramPart:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], ngram_range: tuple[int, int]) -> NgramPart:
+    def from_json(cls, data: NgramPartJSON, ngram_range: tuple[int, int]) -> NgramPart:
         vocab = [str(g) for g in data["vocabulary"]]
         idf = np.asarray(data["idf"], dtype=np.float32)
         coef = np.asarray(data["coef"], dtype=np.float32)
         if not (len(vocab) == len(idf) == len(coef)):
             raise ValueError("vocabulary, idf and coef differ in length")
         return cls(vocab, idf, coef, ngram_range)
+
+
+class NgramPartJSON(TypedDict):
+    vocabulary: list[str]
+    idf: list[float]
+    coef: list[float]
+
+
+class LexicalHeadJSON(TypedDict):
+    """A lexical head file. Read from disk it is untrusted: ``from_json`` checks every field."""
+
+    kind: str
+    features: list[str]
+    feature_weight: float
+    ending_weight: float
+    ngram_range: list[int]
+    max_chars: int
+    ending_chars: int
+    min_english: float
+    opening: NgramPartJSON
+    ending: NgramPartJSON
+    coef_features: list[float]
+    intercept: float
+    mean: list[float]
+    scale: list[float]
+    note: str
+    embedder: str
 
 
 @dataclass
@@ -142,7 +169,7 @@ class LexicalHead:
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float32)
 
     # -- storage ----------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> LexicalHeadJSON:
         return {
             "kind": "lexical",
             "features": self.features,
@@ -164,7 +191,7 @@ class LexicalHead:
 
     @classmethod
     def from_json(
-        cls, data: dict[str, Any], all_features: Sequence[str], source: str = "lexical head"
+        cls, data: LexicalHeadJSON, all_features: Sequence[str], source: str = "lexical head"
     ) -> LexicalHead:
         """``all_features``: the classifier's feature names (columns of its feature matrix)."""
         try:
@@ -209,7 +236,8 @@ class LexicalHead:
             raise LexicalHeadError(f"{path}: not (gzipped) JSON ({exc})") from None
         if not isinstance(data, dict):
             raise LexicalHeadError(f"{path}: not a JSON object")
-        return cls.from_json(data, all_features, str(path))
+        # untrusted: from_json checks every field it reads
+        return cls.from_json(cast(LexicalHeadJSON, data), all_features, str(path))
 
 
 def reads_as_english(texts: Sequence[str], min_english: float = MIN_ENGLISH) -> Array:
