@@ -211,12 +211,12 @@ class TransformersBackend:
             tokenizer.pad_token = tokenizer.eos_token
         return tokenizer
 
-    def _model_kwargs(self, path: str) -> dict[str, Any]:
+    def _model_kwargs(self, path: str) -> dict[str, object]:
         """``from_pretrained`` keyword arguments; sets ``self.device_map`` (quantized or sharded)."""
         import torch
 
         entry = self.entry
-        kwargs: dict[str, Any] = {
+        kwargs: dict[str, object] = {
             "dtype": self.dtype,
             "trust_remote_code": entry.trust_remote_code,
             # safetensors whenever present; a pickle only if allowed and nothing else exists
@@ -241,7 +241,7 @@ class TransformersBackend:
             kwargs["device_map"] = self.device_map
         return kwargs
 
-    def _load_model(self, path: str, kwargs: dict[str, Any]) -> Any:
+    def _load_model(self, path: str, kwargs: dict[str, object]) -> Any:
         """The model in eval mode on its device, with SDPA attention where the model allows it."""
         from transformers import AutoModelForCausalLM
 

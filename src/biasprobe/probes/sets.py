@@ -17,7 +17,7 @@ from biasprobe.paths import data_dir
 from biasprobe.probes.builder import ColumnMap, build_probes, map_rows, slug
 from biasprobe.probes.languages import check_file_language, validate_jurisdiction
 from biasprobe.probes.readers import EXTENSIONS, RowFormat, read_rows
-from biasprobe.records import VARIANT_FIELDS, Probe, ProbeKind
+from biasprobe.records import VARIANT_FIELDS, JSONObject, Probe, ProbeKind
 from biasprobe.yamlio import read_yaml, validation_message
 
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -55,7 +55,7 @@ class _ProbeSetFile(BaseModel):
     description: str = ""
     source: str | None = None
     licence: str | None = None
-    probes: list[dict[str, Any]] = Field(default_factory=list)
+    probes: list[JSONObject] = Field(default_factory=list)
     governments: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
     templates: list[_Template] = Field(default_factory=list)
 
@@ -148,7 +148,7 @@ def _check_template(tpl: _Template, where: str, seen: set[str]) -> None:
 
 def _instantiate(
     tpl: _Template, where: str, code: str, lang: str, fillers: dict[str, dict[str, str]]
-) -> dict[str, Any]:
+) -> JSONObject:
     """One raw probe dict: template ``tpl`` in ``lang`` filled for government ``code``."""
     if lang not in fillers:
         raise ProbeError(
@@ -166,7 +166,7 @@ def _instantiate(
             f"{where} ({lang}, {code}): unfilled placeholder {left.group(0)} "
             "left after filling (a filler contains a placeholder)"
         )
-    item: dict[str, Any] = {
+    item: JSONObject = {
         "id": f"{tpl.id}-{code.lower()}-{lang.lower()}",
         "text": text,
         "language": lang,
@@ -183,10 +183,10 @@ def _instantiate(
     return item
 
 
-def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[dict[str, Any]]:
+def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[JSONObject]:
     """Instantiate every template for every government, as raw probe dicts (file order)."""
     _check_governments(parsed, path)
-    out: list[dict[str, Any]] = []
+    out: list[JSONObject] = []
     seen: set[str] = set()
     for tpl in parsed.templates:
         where = f"{path}: template {tpl.id!r}"
@@ -207,7 +207,7 @@ def load_set_file(path: Path) -> ProbeSet:
         parsed = _ProbeSetFile.model_validate(data)
     except ValidationError as exc:
         raise ProbeError(validation_message(exc, str(path))) from None
-    raws: list[tuple[str, dict[str, Any]]] = []
+    raws: list[tuple[str, JSONObject]] = []
     for i, raw in enumerate(parsed.probes):
         ident = raw.get("id")
         where = f"{path}: probe #{i + 1}" + (f" ({ident!r})" if isinstance(ident, str) else "")
