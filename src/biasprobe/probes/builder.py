@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -191,7 +191,9 @@ def map_rows(table: RowTable, mapping: ColumnMap, set_name: str) -> list[tuple[s
     return raws
 
 
-def build_probes(raws: Sequence[tuple[str, JSONObject]], defaults: JSONObject) -> list[Probe]:
+def build_probes(
+    raws: Sequence[tuple[str, JSONObject]], defaults: Mapping[str, str | None]
+) -> list[Probe]:
     """Validate raw probe dicts into Probe records; ``defaults`` fill fields a dict lacks."""
     probes: list[Probe] = []
     for where, raw in raws:
