@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from biasprobe.manifest import Manifest
 from biasprobe.overrides import Override, read_overrides
@@ -23,6 +23,30 @@ if TYPE_CHECKING:
     from biasprobe.results import DiffResult
 
 Key = tuple[str, int]
+
+
+class ResponseRow(TypedDict):
+    """One row of :meth:`Run.rows` / :meth:`Run.to_pandas`: a response with its label."""
+
+    run_id: str
+    model: str | None
+    probe_id: str
+    sample: int
+    language: str
+    topic: str
+    kind: str
+    jurisdiction: str | None
+    pair_id: str | None
+    probe_text: str
+    answer: str
+    reasoning: str | None
+    think_state: str
+    finish_reason: str
+    label: str | None
+    reviewed: bool
+    confidence: float | None
+    slant: float | None
+    flags: list[str]
 
 
 @dataclass(frozen=True)
@@ -50,11 +74,11 @@ class Run:
         out.update({o.key: o.label_after.value for o in self.overrides if o.key in out})
         return out
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[ResponseRow]:
         """One plain dict per response, with its label (None when not scored)."""
         labels = self.labels()
         reviewed = {o.key for o in self.overrides if o.key in self.scores}
-        out = []
+        out: list[ResponseRow] = []
         for r in self.responses:
             score = self.scores.get(r.key)
             out.append({

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from biasprobe.errors import ConfigError, UnknownModelError
 from biasprobe.paths import data_dir
+from biasprobe.records import JSONObject
 from biasprobe.yamlio import read_yaml, validation_message
 
 if TYPE_CHECKING:
@@ -212,7 +213,7 @@ class ModelEntry(_Strict):
             return self.batch_size
         return _registry().get(self.backend).batch_for(self)
 
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self) -> JSONObject:
         """Fields that change what the model answers (description, batch size and transport
         settings of a server excluded)."""
         data = self.model_dump(mode="json", exclude={"description", "batch_size"})
@@ -225,7 +226,7 @@ class ModelEntry(_Strict):
 
 
 def with_overrides(
-    entry: ModelEntry, generation: dict[str, Any] | None = None, **fields: Any
+    entry: ModelEntry, generation: dict[str, object] | None = None, **fields: Any
 ) -> ModelEntry:
     """A re-validated copy of ``entry`` with command-line overrides (None values ignored)."""
     data = entry.model_dump()

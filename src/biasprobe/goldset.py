@@ -16,14 +16,31 @@ so agreement on reviewed answers can be higher than on blind labels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from biasprobe.errors import BiasprobeError
 from biasprobe.records import Label, Score
 
+if TYPE_CHECKING:  # the classifier package is imported only when a gold set is loaded
+    from biasprobe.classify.evaluate import LabelledRow
+
+    class GoldRow(LabelledRow):
+        label: Label  # the reviewer's label (biasprobe's four labels, uncertain left out)
+
 
 class GoldSetError(BiasprobeError):
     """The run has no usable reviewed answers."""
+
+
+class GoldInfo(TypedDict):
+    """Where a gold set came from (``eval-classifier --from-run --json`` prints it as ``gold``)."""
+
+    run: str
+    reviewed: int
+    agrees_with_classifier: int
+    reviewed_uncertain_left_out: int
+    classifier_versions: list[str]
+    embedders: list[str]
 
 
 @dataclass(frozen=True)
@@ -31,10 +48,10 @@ class GoldSet:
     """Rows in :func:`~biasprobe.classify.evaluate.read_labelled`'s shape, with the stored
     predictions for them and where they came from."""
 
-    rows: list[dict[str, Any]]
+    rows: list[GoldRow]
     predictions: list[Label]
     best: list[Label]
-    info: dict[str, Any]
+    info: GoldInfo
 
 
 def best_guess(score: Score) -> Label:
@@ -63,7 +80,7 @@ def load_gold(run: str) -> GoldSet:
         raise GoldSetError(f"run {run_id!r} has no scores: run `biasprobe score {run_id}` first")
     scores = read_scores(run_dir, reviewed=False)
     overrides = latest_overrides(run_dir)
-    rows: list[dict[str, Any]] = []
+    rows: list[GoldRow] = []
     used: list[Score] = []
     skipped = 0
     for r in read_responses(run_dir):
@@ -80,7 +97,7 @@ def load_gold(run: str) -> GoldSet:
     if not rows:
         raise GoldSetError(f"run {run_id!r} has no reviewed answers: "
                            f"review some first with `biasprobe review {run_id}`")
-    info = {"run": run_id, "reviewed": len(rows),
+    info: GoldInfo = {"run": run_id, "reviewed": len(rows),
             "agrees_with_classifier": sum(
                 row["label"] is s.label for row, s in zip(rows, used, strict=True)),
             "reviewed_uncertain_left_out": skipped,

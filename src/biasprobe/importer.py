@@ -41,7 +41,7 @@ from biasprobe.manifest import (
     manifest_json,
 )
 from biasprobe.paths import outputs_dir
-from biasprobe.records import ProbeKind, Response
+from biasprobe.records import JSONObject, ProbeKind, Response
 from biasprobe.store import MANIFEST, RunStore, check_run_id, ensure_outputs_dir, utcnow
 from biasprobe.yamlio import read_user_file
 
@@ -65,7 +65,7 @@ class ImportResult:
     sha256: str
 
 
-def _str_field(obj: dict[str, Any], key: str, *, required: bool, empty_ok: bool) -> str | None:
+def _str_field(obj: JSONObject, key: str, *, required: bool, empty_ok: bool) -> str | None:
     if key not in obj or obj[key] is None:
         if required:
             raise ValueError(f"missing {key!r}")
@@ -84,7 +84,7 @@ def _str_field(obj: dict[str, Any], key: str, *, required: bool, empty_ok: bool)
     return value
 
 
-def _parse_line(obj: Any) -> dict[str, Any]:
+def _parse_line(obj: Any) -> JSONObject:
     """Validate one decoded line; returns the normalised fields or raises ValueError."""
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
@@ -159,14 +159,14 @@ def _decode_line(line: bytes) -> Any:
 _PER_PROMPT = ("probe_text", "language", "topic", "jurisdiction", "kind", "pair_id")
 
 
-def read_import_file(path: Path) -> tuple[list[dict[str, Any]], str]:
+def read_import_file(path: Path) -> tuple[list[JSONObject], str]:
     """Validate every line of ``path``; return (records, sha256) or raise with all bad lines."""
     raw = read_user_file(path, ImportFileError, "import", "JSONL")
     sha = hashlib.sha256(raw).hexdigest()
     errors: list[str] = []
-    records: list[dict[str, Any]] = []
+    records: list[JSONObject] = []
     seen: dict[tuple[str, int], int] = {}
-    first_of_prompt: dict[str, tuple[int, dict[str, Any]]] = {}
+    first_of_prompt: dict[str, tuple[int, JSONObject]] = {}
     first_model: tuple[int, str] | None = None
     for lineno, line in enumerate(raw.split(b"\n"), 1):
         if not line.strip():
@@ -267,7 +267,7 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
     )
 
 
-def _write_run(base: Path, name: str, manifest: dict[str, Any], responses: list[Response]) -> None:
+def _write_run(base: Path, name: str, manifest: JSONObject, responses: list[Response]) -> None:
     """Build the run in ``.NAME.importing-PID`` and rename it into place (all or nothing)."""
     run_dir = base / name
     ensure_outputs_dir(base)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from biasprobe.errors import BackendError, RunStoreError
-from biasprobe.records import Label, Response
+from biasprobe.records import JSONObject, Label, Response
 from biasprobe.store import (
     append_run_lines,
     atomic_write_json,
@@ -284,7 +284,7 @@ def require_transformers(entry: ModelEntry) -> None:
                            "inside)")
 
 
-def load_run_backend(manifest: dict[str, Any], device: str | None,
+def load_run_backend(manifest: JSONObject, device: str | None,
                      log: Callable[[str], None]) -> TransformersBackend:
     """The run's model, loaded by the transformers backend from the entry in the manifest;
     the weights must still hash as they did when the run was made."""

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from biasprobe.errors import RunStoreError
+from biasprobe.records import JSONObject
 
 MANIFEST_VERSION = 1
 
@@ -33,7 +34,7 @@ class ModelSection(_Section):
 
     name: str | None = None
     source: str | None = None  # "import" for answers imported from a file
-    entry: dict[str, Any] | None = None  # the models.yaml entry as run (config.ModelEntry)
+    entry: JSONObject | None = None  # the models.yaml entry as run (config.ModelEntry)
     origin: dict[str, str] | None = None
     resolved_revision: str | None = None
     files_sha256: dict[str, str] | None = None
@@ -60,7 +61,7 @@ class BackendSection(_Section):
     dtype: str | None = None
     device: str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: JSONObject = Field(default_factory=dict)
 
 
 class ImportSection(_Section):
@@ -78,8 +79,8 @@ class Manifest(_Section):
     model: ModelSection = ModelSection()
     probes: ProbesSection = ProbesSection()
     backend: BackendSection | None = None
-    fingerprint: dict[str, Any] = Field(default_factory=dict)
-    generation: dict[str, Any] | None = None  # config.GenerationSettings as run
+    fingerprint: JSONObject = Field(default_factory=dict)
+    generation: JSONObject | None = None  # config.GenerationSettings as run
     seed: int | None = None
     batch_size: int | None = None
     environment: dict[str, str] | None = None
@@ -119,7 +120,7 @@ class Manifest(_Section):
         return bool(self.completed) or self.status == "complete"
 
 
-def manifest_json(manifest: Manifest) -> dict[str, Any]:
+def manifest_json(manifest: Manifest) -> JSONObject:
     """The JSON object written to manifest.json (the one writer for runs and imports): the
     fields the builder set, so a section a run kind does not have stays out of the file."""
     return manifest.model_dump(mode="json", exclude_unset=True)

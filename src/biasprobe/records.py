@@ -8,13 +8,19 @@ Bump ``SCHEMA_VERSION`` on any incompatible change.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from biasprobe import labels as label_registry
 
 SCHEMA_VERSION = 1
+
+#: A parsed JSON (or YAML) object whose shape is not checked where it is held: a line of a run
+#: file or an import before validation, a raw probe mapping before ``build_probes``, a manifest
+#: read back for old callers, and the free-form sections (fingerprint, generation, backend
+#: ``extra``). The one alias for untyped JSON: typed records take over after validation.
+JSONObject = dict[str, Any]
 
 
 class ProbeKind(str, Enum):

@@ -4,14 +4,54 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from biasprobe.overrides import latest_overrides
 from biasprobe.store import SCORES, read_manifest, read_responses, read_scores, resolve_run_dir
 from biasprobe.textutil import preview
 
+if TYPE_CHECKING:  # the classifier package is imported only when a summary is made
+    from biasprobe.classify.validity import ControlCheckJSON
 
-def summarize(run: str) -> dict[str, Any]:
+
+class RunHeader(TypedDict):
+    """Provenance lines of ``show``; manifest values are untrusted (``object``): shown as text."""
+
+    run: object
+    model: object
+    revision: object
+    backend: str
+    probes: str
+    responses: int
+    created: object
+    completed: object
+    overrides: int  # reviewed labels used from overrides.jsonl
+
+
+class ShowRow(TypedDict):
+    probe_id: str
+    sample: int
+    language: str
+    kind: str
+    topic: str
+    finish_reason: str
+    think_state: str
+    label: str | None
+    reviewed: bool
+    preview: str
+
+
+class RunSummary(TypedDict):
+    """What ``biasprobe show`` prints (``--format json``: this object as it is)."""
+
+    header: RunHeader
+    rows: list[ShowRow]
+    label_counts: dict[str, int]
+    validity: ControlCheckJSON
+    validity_lines: list[str]
+
+
+def summarize(run: str) -> RunSummary:
     run_dir = resolve_run_dir(run)
     manifest = read_manifest(run_dir)
     responses = read_responses(run_dir)
@@ -23,7 +63,7 @@ def summarize(run: str) -> dict[str, Any]:
     model = _dict(manifest.get("model"))
     backend = _dict(manifest.get("backend"))
     probes = _dict(manifest.get("probes"))
-    header = {
+    header: RunHeader = {
         "run": manifest.get("run_id"),
         "model": model.get("name"),
         "revision": model.get("resolved_revision") or "-",
@@ -33,9 +73,9 @@ def summarize(run: str) -> dict[str, Any]:
         "responses": len(responses),
         "created": manifest.get("created"),
         "completed": manifest.get("completed") or "no (resumable)",
-        "overrides": len(reviewed),  # reviewed labels used from overrides.jsonl
+        "overrides": len(reviewed),
     }
-    rows = [
+    rows: list[ShowRow] = [
         {
             "probe_id": r.probe_id,
             "sample": r.sample,
@@ -58,6 +98,6 @@ def summarize(run: str) -> dict[str, Any]:
             "validity": check.to_json(), "validity_lines": check.lines()}  # fmt: skip
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: object) -> dict[str, object]:
     """A manifest section, or an empty one if a doctored manifest holds something else."""
     return value if isinstance(value, dict) else {}

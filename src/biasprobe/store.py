@@ -45,7 +45,7 @@ from pydantic import ValidationError
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.manifest import Manifest, parse_manifest
 from biasprobe.paths import outputs_dir
-from biasprobe.records import Response, Score
+from biasprobe.records import JSONObject, Response, Score
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]{0,199}$")
 MANIFEST = "manifest.json"
@@ -294,7 +294,7 @@ def load_json_file(path: Path, what: str, error: type[BiasprobeError] | None = N
         raise err(f"{path}: corrupt {what} ({exc})") from None
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
+def read_manifest(run_dir: Path) -> JSONObject:
     path = run_dir / MANIFEST
     if not os.path.lexists(path):
         raise RunStoreError(f"{path}: missing manifest (not a biasprobe run directory)")
@@ -357,7 +357,7 @@ def _repair_torn_tail(path: Path, warn: Callable[[str], None] | None = None) -> 
         warnings.warn(message, RepairWarning, stacklevel=3)
 
 
-def _parse_line(raw: bytes) -> dict[str, Any] | None:
+def _parse_line(raw: bytes) -> JSONObject | None:
     """A JSON object, or None if ``raw`` is not one (bad UTF-8, bad JSON, too deep, …)."""
     try:
         obj = json.loads(raw.decode("utf-8"))
@@ -368,7 +368,7 @@ def _parse_line(raw: bytes) -> dict[str, Any] | None:
 
 def iter_jsonl(
     path: Path, *, skip_torn_tail: bool = False
-) -> Iterator[tuple[int, dict[str, Any]]]:
+) -> Iterator[tuple[int, JSONObject]]:
     """Yield (line number, object) for every line; a bad line is a RunStoreError.
 
     With ``skip_torn_tail``, a last line without its newline that does not parse (a record
@@ -476,14 +476,14 @@ class RunStore:
     """An open, locked run directory. Use as a context manager."""
 
     run_dir: Path
-    manifest: dict[str, Any]
+    manifest: JSONObject
     _lock: FileLock
 
     @classmethod
     def open(
         cls,
         run_dir: Path,
-        new_manifest: dict[str, Any],
+        new_manifest: JSONObject,
         *,
         warn: Callable[[str], None] | None = None,
     ) -> RunStore:
@@ -651,7 +651,7 @@ def _refuse_links(run_dir: Path) -> None:
         _refuse_special_target(run_dir / name, RunStoreError)
 
 
-def check_same_fingerprint(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+def check_same_fingerprint(run_dir: Path, old: JSONObject, new: JSONObject) -> None:
     """Refuse to resume a run with different weights, settings or probes."""
     changed = _diff_keys(old, new)
     if changed:

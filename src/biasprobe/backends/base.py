@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from biasprobe.config import GenerationSettings
 from biasprobe.reasoning import Split
-from biasprobe.records import ThinkState
+from biasprobe.records import JSONObject, ThinkState
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class BackendInfo:
     dtype: str | None = None
     device: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JSONObject = field(default_factory=dict)
 
 
 @runtime_checkable

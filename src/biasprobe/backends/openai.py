@@ -23,7 +23,7 @@ import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from biasprobe.backends.base import BackendInfo, ChatRequest, Generation, refuse_prefill
 from biasprobe.config import GenerationSettings, ModelEntry, OpenAISource
@@ -35,6 +35,30 @@ if TYPE_CHECKING:
     import httpx
 
 T = TypeVar("T")
+
+#: one entry of the server's ``GET /models`` list: untyped JSON, read key by key with checks
+ServerModel = dict[str, object]
+
+
+class _Message(TypedDict):
+    role: str
+    content: str
+
+
+class _ChatBodyRequired(TypedDict):
+    model: str
+    messages: list[_Message]
+    max_tokens: int
+    temperature: float
+    top_p: float
+    n: int
+    stream: bool
+
+
+class ChatBody(_ChatBodyRequired, total=False):
+    """The ``POST /chat/completions`` request body (``seed`` only when sampling)."""
+
+    seed: int
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.5
@@ -91,20 +115,21 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(factory())
-    box: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            box["value"] = asyncio.run(factory())
+            values.append(asyncio.run(factory()))
         except BaseException as exc:
-            box["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=target, name="biasprobe-openai")
     thread.start()
     thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
 class OpenAIBackend:
@@ -139,11 +164,11 @@ class OpenAIBackend:
         self.retries = 0
         self.max_in_flight = 0
         self._httpx_version = httpx.__version__
-        self.server_models: list[dict[str, Any]] = run_sync(self._fetch_models)
+        self.server_models: list[ServerModel] = run_sync(self._fetch_models)
 
     # --- provenance -------------------------------------------------------------------------
 
-    def _served(self) -> dict[str, Any] | None:
+    def _served(self) -> ServerModel | None:
         for m in self.server_models:
             if m.get("id") == self.source.openai:
                 return m
@@ -153,7 +178,7 @@ class OpenAIBackend:
         served = self._served()
         ids = sorted(self.served_model_ids)
         model_id = ids[0] if len(ids) == 1 else str(served["id"]) if served else self.source.openai
-        extra: dict[str, Any] = {
+        extra: dict[str, object] = {
             "base_url": self.base_url,
             "requested_model": self.source.openai,
             "response_model_ids": ids,
@@ -218,10 +243,10 @@ class OpenAIBackend:
             f"{self.source.max_retries + 1} attempts: {last}"
         )
 
-    async def _fetch_models(self) -> list[dict[str, Any]]:
+    async def _fetch_models(self) -> list[ServerModel]:
         async with self._client() as client:
 
-            async def once() -> list[dict[str, Any]]:
+            async def once() -> list[ServerModel]:
                 resp = await client.get("models")
                 if resp.status_code in RETRY_STATUS or resp.status_code >= 500:
                     raise _Retryable(f"HTTP {resp.status_code}: {_error_text(resp)}",
@@ -241,8 +266,8 @@ class OpenAIBackend:
 
             return await self._with_retries("GET /models", once)
 
-    def _body(self, req: ChatRequest, settings: GenerationSettings) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def _body(self, req: ChatRequest, settings: GenerationSettings) -> ChatBody:
+        body: ChatBody = {
             "model": self.source.openai,
             "messages": [{"role": m.role, "content": m.content} for m in req.messages],
             "max_tokens": settings.max_new_tokens,
@@ -312,7 +337,7 @@ class OpenAIBackend:
         )
 
     def _split(
-        self, message: dict[str, Any], content: str, finish: str
+        self, message: dict[str, object], content: str, finish: str
     ) -> tuple[str, str | None, ThinkState]:
         fmt = self.entry.reasoning
         if fmt.mode == "none":

@@ -166,7 +166,6 @@ class TransformersBackend:
     def __init__(self, entry: ModelEntry, resolved: ResolvedModel) -> None:
         import torch
         import transformers
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if entry.quantization is not None:
             _require_bitsandbytes(entry.quantization)  # before loading anything
@@ -175,24 +174,54 @@ class TransformersBackend:
         self.device = pick_device(entry.device)
         self.dtype = pick_dtype(entry.dtype, self.device)
         path = str(resolved.path)
-        self.tokenizer: Any = AutoTokenizer.from_pretrained(
-            path, trust_remote_code=entry.trust_remote_code
-        )
-        self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer: Any = self._load_tokenizer(path)
         self.chat_template: str | None = entry.chat_template or self.tokenizer.chat_template
         if not self.chat_template:
             raise BackendError(
                 f"{entry.name}: the tokenizer has no chat template; set chat_template in models.yaml"
             )
-        kwargs: dict[str, Any] = {
+        self.device_map: str | None = None
+        kwargs = self._model_kwargs(path)
+        self.model: Any = self._load_model(path, kwargs)
+        self.input_device = self.model.device if self.device_map is not None else self.device
+        gen_cfg = self.model.generation_config
+        eos = gen_cfg.eos_token_id if gen_cfg.eos_token_id is not None else self.tokenizer.eos_token_id
+        self.eos_ids: set[int] = set(eos if isinstance(eos, list) else [eos])
+        self.think = splits_reasoning(
+            entry.reasoning.mode, self.chat_template, entry.name, entry.reasoning.start
+        )
+        # explicit batch size: the runner's batches are generated as they come (halved on OOM);
+        # auto: estimated on the first call, then kept (and halved on OOM)
+        self.micro_batch: int | None = entry.batch_size if isinstance(entry.batch_size, int) else None
+        self.oom_events = 0
+        self._versions = {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+        }
+
+    def _load_tokenizer(self, path: str) -> Any:
+        """The tokenizer, padding on the left (batched generation), pad = eos where missing."""
+        from transformers import AutoTokenizer
+
+        tokenizer: Any = AutoTokenizer.from_pretrained(
+            path, trust_remote_code=self.entry.trust_remote_code
+        )
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return tokenizer
+
+    def _model_kwargs(self, path: str) -> dict[str, object]:
+        """``from_pretrained`` keyword arguments; sets ``self.device_map`` (quantized or sharded)."""
+        import torch
+
+        entry = self.entry
+        kwargs: dict[str, object] = {
             "dtype": self.dtype,
             "trust_remote_code": entry.trust_remote_code,
             # safetensors whenever present; a pickle only if allowed and nothing else exists
             "use_safetensors": use_safetensors(path, entry.allow_pickle),
         }
-        self.device_map: str | None = None
         if entry.quantization is not None:
             from transformers import BitsAndBytesConfig as _BnB
 
@@ -210,31 +239,23 @@ class TransformersBackend:
             self.device_map = "auto"  # shard across every GPU (accelerate)
         if self.device_map is not None:
             kwargs["device_map"] = self.device_map
+        return kwargs
+
+    def _load_model(self, path: str, kwargs: dict[str, object]) -> Any:
+        """The model in eval mode on its device, with SDPA attention where the model allows it."""
+        from transformers import AutoModelForCausalLM
+
         model_cls = cast(Any, AutoModelForCausalLM)
         try:
-            self.model: Any = model_cls.from_pretrained(path, attn_implementation="sdpa", **kwargs)
+            model = model_cls.from_pretrained(path, attn_implementation="sdpa", **kwargs)
         except (ValueError, ImportError) as exc:
             if "sdpa" not in str(exc).lower() and "scaled_dot_product" not in str(exc).lower():
                 raise
-            self.model = model_cls.from_pretrained(path, **kwargs)  # no SDPA for this model
+            model = model_cls.from_pretrained(path, **kwargs)  # no SDPA for this model
         if self.device_map is None:
-            self.model.to(self.device)
-        self.model.eval()
-        self.input_device = self.model.device if self.device_map is not None else self.device
-        gen_cfg = self.model.generation_config
-        eos = gen_cfg.eos_token_id if gen_cfg.eos_token_id is not None else self.tokenizer.eos_token_id
-        self.eos_ids: set[int] = set(eos if isinstance(eos, list) else [eos])
-        self.think = splits_reasoning(
-            entry.reasoning.mode, self.chat_template, entry.name, entry.reasoning.start
-        )
-        # explicit batch size: the runner's batches are generated as they come (halved on OOM);
-        # auto: estimated on the first call, then kept (and halved on OOM)
-        self.micro_batch: int | None = entry.batch_size if isinstance(entry.batch_size, int) else None
-        self.oom_events = 0
-        self._versions = {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-        }
+            model.to(self.device)
+        model.eval()
+        return model
 
     def info(self) -> BackendInfo:
         import hashlib

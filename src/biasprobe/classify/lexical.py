@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
@@ -84,7 +84,7 @@ class NgramPart:
             return np.zeros(len(docs), dtype=np.float32)
         return np.asarray(self._vectorizer.transform(docs) @ self.coef, dtype=np.float32)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> NgramPartJSON:
         return {
             "vocabulary": self.vocabulary,
             "idf": [round(float(v), 5) for v in self.idf],
@@ -92,13 +92,40 @@ class NgramPart:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], ngram_range: tuple[int, int]) -> NgramPart:
+    def from_json(cls, data: NgramPartJSON, ngram_range: tuple[int, int]) -> NgramPart:
         vocab = [str(g) for g in data["vocabulary"]]
         idf = np.asarray(data["idf"], dtype=np.float32)
         coef = np.asarray(data["coef"], dtype=np.float32)
         if not (len(vocab) == len(idf) == len(coef)):
             raise ValueError("vocabulary, idf and coef differ in length")
         return cls(vocab, idf, coef, ngram_range)
+
+
+class NgramPartJSON(TypedDict):
+    vocabulary: list[str]
+    idf: list[float]
+    coef: list[float]
+
+
+class LexicalHeadJSON(TypedDict):
+    """A lexical head file. Read from disk it is untrusted: ``from_json`` checks every field."""
+
+    kind: str
+    features: list[str]
+    feature_weight: float
+    ending_weight: float
+    ngram_range: list[int]
+    max_chars: int
+    ending_chars: int
+    min_english: float
+    opening: NgramPartJSON
+    ending: NgramPartJSON
+    coef_features: list[float]
+    intercept: float
+    mean: list[float]
+    scale: list[float]
+    note: str
+    embedder: str
 
 
 @dataclass
@@ -142,7 +169,7 @@ class LexicalHead:
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float32)
 
     # -- storage ----------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> LexicalHeadJSON:
         return {
             "kind": "lexical",
             "features": self.features,
@@ -164,7 +191,7 @@ class LexicalHead:
 
     @classmethod
     def from_json(
-        cls, data: dict[str, Any], all_features: Sequence[str], source: str = "lexical head"
+        cls, data: LexicalHeadJSON, all_features: Sequence[str], source: str = "lexical head"
     ) -> LexicalHead:
         """``all_features``: the classifier's feature names (columns of its feature matrix)."""
         try:
@@ -209,7 +236,8 @@ class LexicalHead:
             raise LexicalHeadError(f"{path}: not (gzipped) JSON ({exc})") from None
         if not isinstance(data, dict):
             raise LexicalHeadError(f"{path}: not a JSON object")
-        return cls.from_json(data, all_features, str(path))
+        # untrusted: from_json checks every field it reads
+        return cls.from_json(cast(LexicalHeadJSON, data), all_features, str(path))
 
 
 def reads_as_english(texts: Sequence[str], min_english: float = MIN_ENGLISH) -> Array:
@@ -227,6 +255,45 @@ def split_ends(texts: Sequence[str], max_chars: int, ending_chars: int) -> tuple
 
 def scale_features(feats: Array, mean: Array, scale: Array, weight: float) -> Array:
     return np.asarray((feats - mean) / scale * weight, dtype=np.float32)
+
+
+def _standardised(fx: Array) -> tuple[Array, Array, Array]:
+    """``fx`` with its column means and standard deviations (near-constant columns: scale 1)."""
+    mean = fx.mean(axis=0)
+    scale = fx.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    return fx, mean, scale
+
+
+def _fit_ngram_blocks(
+    doc_sets: tuple[list[str], list[str]],
+    weights: tuple[float, float],
+    ngram_range: tuple[int, int],
+    min_df: int,
+    max_ngrams: int,
+) -> tuple[list[Any], list[NgramPart]]:
+    """Fit one TF-IDF vectorizer per block (openings, endings): weighted matrices and parts.
+
+    A block with no text at all (e.g. no answer is long enough) gets an empty matrix and part."""
+    import scipy.sparse as sp
+
+    blocks: list[Any] = []
+    parts: list[NgramPart] = []
+    for docs, w in zip(doc_sets, weights, strict=True):
+        vec = _vectorizer(ngram_range, min_df=min_df, max_features=max_ngrams)
+        try:
+            blocks.append(vec.fit_transform(docs) * w)
+        except ValueError:  # no text at all in this block (e.g. no answer is long enough)
+            blocks.append(sp.csr_matrix((len(docs), 0), dtype=np.float32))
+            empty = np.zeros(0, np.float32)
+            parts.append(NgramPart([], empty, empty, ngram_range))
+            continue
+        vocab = [""] * len(vec.vocabulary_)
+        for g, i in vec.vocabulary_.items():
+            vocab[i] = g
+        idf = np.asarray(vec.idf_, dtype=np.float32)
+        parts.append(NgramPart(vocab, idf, np.zeros(0, dtype=np.float32), ngram_range))
+    return blocks, parts
 
 
 def train_lexical(
@@ -259,27 +326,12 @@ def train_lexical(
         raise LexicalHeadError("need English answers of both classes to train a lexical head")
     openings, endings = split_ends([t for t, k in zip(texts, keep, strict=True) if k],
                                    max_chars, ending_chars)  # fmt: skip
-    blocks, parts = [], []
-    for docs, w in ((openings, 1.0), (endings, ending_weight)):
-        vec = _vectorizer(ngram_range, min_df=min_df, max_features=max_ngrams)
-        try:
-            blocks.append(vec.fit_transform(docs) * w)
-        except ValueError:  # no text at all in this block (e.g. no answer is long enough)
-            blocks.append(sp.csr_matrix((len(docs), 0), dtype=np.float32))
-            empty = np.zeros(0, np.float32)
-            parts.append(NgramPart([], empty, empty, ngram_range))
-            continue
-        vocab = [""] * len(vec.vocabulary_)
-        for g, i in vec.vocabulary_.items():
-            vocab[i] = g
-        idf = np.asarray(vec.idf_, dtype=np.float32)
-        parts.append(NgramPart(vocab, idf, np.zeros(0, dtype=np.float32), ngram_range))
+    blocks, parts = _fit_ngram_blocks(
+        (openings, endings), (1.0, ending_weight), ngram_range, min_df, max_ngrams
+    )
     used = [f for f in all_features if f not in exclude]
     columns = [list(all_features).index(f) for f in used]
-    fx = feats[keep][:, columns]
-    mean = fx.mean(axis=0)
-    scale = fx.std(axis=0)
-    scale[scale < 1e-6] = 1.0
+    fx, mean, scale = _standardised(feats[keep][:, columns])
     x = sp.hstack([*blocks, sp.csr_matrix(scale_features(fx, mean, scale, feature_weight))])
     lr = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
     lr.fit(x.tocsr(), yy)

@@ -28,7 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, cast
 
 import numpy as np
 
@@ -90,6 +90,19 @@ class Prediction:
     flags: list[str] = field(default_factory=list)
 
 
+class LinearHeadJSON(TypedDict):
+    """A head file. Read from disk it is untrusted: ``from_json`` checks every field."""
+
+    features: list[str]
+    classes: list[str]
+    coef: list[list[float]]
+    intercept: list[float]
+    mean: list[float]
+    scale: list[float]
+    note: str
+    embedder: str
+
+
 @dataclass
 class LinearHead:
     """Multinomial logistic regression on :data:`FEATURES` (kept as plain JSON)."""
@@ -111,7 +124,7 @@ class LinearHead:
         probs: Array = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
         return probs
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> LinearHeadJSON:
         return {
             "features": FEATURES,
             "classes": [c.value for c in self.classes],
@@ -124,7 +137,7 @@ class LinearHead:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], source: str = "head") -> LinearHead:
+    def from_json(cls, data: LinearHeadJSON, source: str = "head") -> LinearHead:
         try:
             if data["features"] != FEATURES:
                 raise HeadError(f"{source}: trained on other features; retrain it")
@@ -163,7 +176,8 @@ class LinearHead:
         data = load_json_file(path, "classifier head", HeadError)  # a folder, FIFO, deep JSON…
         if not isinstance(data, dict):
             raise HeadError(f"{path}: malformed classifier head (not a JSON object)")
-        return cls.from_json(data, str(path))
+        # untrusted: from_json checks every field it reads
+        return cls.from_json(cast(LinearHeadJSON, data), str(path))
 
 
 class Classifier:

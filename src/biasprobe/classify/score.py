@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from biasprobe.classify.canned import find_canned
 from biasprobe.classify.embedders import DEFAULT_EMBEDDER, Embedder, load_embedder
@@ -86,6 +86,30 @@ def _slants(
     return slants
 
 
+class CannedCluster(TypedDict):
+    """One entry of ``canned.json``: an answer repeated nearly verbatim across prompts."""
+
+    cluster: int
+    n_prompts: int
+    n_answers: int
+    prompts: list[str]  # distinct probe ids
+    text: str
+
+
+class ScoreMeta(TypedDict):
+    """``scores.meta.json``: how the scores were made."""
+
+    classifier_version: str
+    embedder: str
+    embedder_sha256: str
+    method: str
+    exemplar_bank: str
+    references: int
+    n: int
+    labels: dict[str, int]
+    default_embedder: str
+
+
 def score_responses(
     responses: Sequence[Response],
     classifier: Classifier,
@@ -93,7 +117,7 @@ def score_responses(
     slant: SlantScorer | None = None,
     batch_size: int = 64,
     progress: bool = False,
-) -> tuple[list[Score], list[dict[str, Any]]]:
+) -> tuple[list[Score], list[CannedCluster]]:
     """Scores (same order as ``responses``) and the canned-answer clusters."""
     emb = classifier.embedder
     answers = [r.answer for r in responses]
@@ -131,7 +155,7 @@ def score_responses(
                 embedder_sha256=emb.sha256,
             )
         )
-    canned = [
+    canned: list[CannedCluster] = [
         {
             "cluster": c.cluster_id,
             "n_prompts": c.n_prompts,
@@ -179,7 +203,7 @@ def score_run(
         refs = load_references()
         slant = SlantScorer(classifier.embedder, refs) if refs else None
         scores, canned = score_responses(responses, classifier, slant=slant, progress=progress)
-        meta = {
+        meta: ScoreMeta = {
             "classifier_version": CLASSIFIER_VERSION,
             "embedder": classifier.embedder.name,
             "embedder_sha256": classifier.embedder.sha256,
@@ -195,7 +219,7 @@ def score_run(
 
 
 def _write_outputs(
-    run_dir: Path, score_lines: list[str], canned: list[dict[str, Any]], meta: dict[str, Any]
+    run_dir: Path, score_lines: list[str], canned: list[CannedCluster], meta: ScoreMeta
 ) -> None:
     """Write the three files in the safe order of the module docstring (all staged first, so
     a full disk changes nothing)."""

@@ -22,16 +22,14 @@ of the default model (0.10 / -0.01); it is not yet measured against hand-labelle
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from biasprobe.classify.embedders import Array, Embedder
 from biasprobe.classify.text import chunks, head
 from biasprobe.errors import ProbeError
-from biasprobe.paths import data_dir
 from biasprobe.probes import Reference
-from biasprobe.probes import load_references as probe_references
+from biasprobe.probes import load_references as load_references  # one loader, re-exported
 
 STANCES = ("official", "independent")
 SCALE = 0.1
@@ -40,19 +38,6 @@ MIN_COS = 0.2  # below this for both stances: close to neither account, slant No
 
 # Reference statements are probe data: one schema and loader, in biasprobe.probes.
 ReferencesError = ProbeError
-
-
-def references_dir() -> Path:
-    return data_dir() / "probes" / "references"
-
-
-def load_references(directory: Path | None = None) -> list[Reference]:
-    """All reference statements of a directory (default: the built-in ones); an absent
-    directory gives an empty list."""
-    directory = directory or references_dir()
-    if not directory.is_dir():
-        return []
-    return probe_references(sorted(directory.glob("*.y*ml")))
 
 
 def _lang_base(tag: str) -> str:

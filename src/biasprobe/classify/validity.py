@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from biasprobe.labels import CENSORED
 from biasprobe.records import Label, Response, Score
@@ -37,12 +38,27 @@ class LanguageCheck:
         return self.censored.get(kind, 0) / n if n else None
 
 
+class LanguageCheckJSON(TypedDict):
+    language: str
+    answers: int
+    uncertain: int
+    controls: dict[str, int]
+    controls_censored: dict[str, int]
+
+
+class ControlCheckJSON(TypedDict):
+    """:meth:`ControlCheck.to_json`: what ``score`` / ``show --format json`` print."""
+
+    languages: list[LanguageCheckJSON]
+    warnings: list[str]
+
+
 @dataclass
 class ControlCheck:
     languages: list[LanguageCheck]
     warnings: list[str]
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> ControlCheckJSON:
         return {
             "languages": [
                 {"language": lc.language, "answers": lc.answers, "uncertain": lc.uncertain,

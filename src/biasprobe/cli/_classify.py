@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from biasprobe.cli._common import OutputFormat, print_json, print_table
+
+if TYPE_CHECKING:
+    from biasprobe.classify.evaluate import EvalResult
 
 EMBEDDER_HELP = (
     "Embedder: use-m3 (default, fast, multilingual), embeddinggemma (more languages, slower "
@@ -180,7 +183,7 @@ def _fmt(value: float | None) -> str:
     return "undefined (one class only)" if value is None else f"{value:.3f}"
 
 
-def _print_eval(res: dict[str, Any]) -> None:
+def _print_eval(res: EvalResult) -> None:
     typer.echo(f"n={res['n']}  embedder={res['embedder']}  ({res['method']})")
     typer.echo(f"Cohen's kappa (3 classes, vs gold): {_fmt(res.get('kappa'))}")
     typer.echo(

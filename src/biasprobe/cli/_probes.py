@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import typer
 
 from biasprobe.cli._common import OutputFormat, print_json, print_table
+
+if TYPE_CHECKING:
+    from biasprobe.probes.stats import ProbeSummary
 
 probes_app = typer.Typer(
     help="Probe sets: list, validate, count and import them.", no_args_is_help=True
@@ -23,6 +26,14 @@ MapOption: Any = typer.Option(
 )
 
 
+class _SetRow(TypedDict):
+    name: str
+    probes: int
+    languages: list[str]
+    kinds: list[str]
+    path: str
+
+
 @probes_app.command("list")
 def list_sets(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
@@ -30,7 +41,7 @@ def list_sets(
     """List the built-in probe sets with their prompt counts."""
     from biasprobe.probes import builtin_sets, load_set_file
 
-    rows: list[dict[str, Any]] = []
+    rows: list[_SetRow] = []
     for name, path in builtin_sets().items():
         s = load_set_file(path)
         langs = sorted({p.language for p in s.probes})
@@ -56,6 +67,12 @@ def list_sets(
     )
 
 
+class _FileRow(TypedDict):
+    file: str
+    type: str  # probes or references
+    count: int
+
+
 @probes_app.command("validate")
 def validate(
     files: list[str] = typer.Argument(
@@ -75,7 +92,7 @@ def validate(
     from biasprobe.probes import ColumnMap, validate_files
 
     report = validate_files(files or (), ColumnMap.from_pairs(mapping))
-    rows: list[dict[str, Any]] = [
+    rows: list[_FileRow] = [
         {"file": str(s.path), "type": "probes", "count": len(s.probes)} for s in report.sets
     ]
     rows += [
@@ -91,7 +108,7 @@ def validate(
     typer.echo(f"ok: {len(rows)} file(s), {n_probes} probes, {n_refs} reference statements")
 
 
-def _pct(summary: dict[str, Any]) -> str:
+def _pct(summary: ProbeSummary) -> str:
     return f"{summary['pct_with_en_and_zh_hans']}%"
 
 

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from biasprobe.errors import ProbeError
 from biasprobe.probes.languages import canonical_language, check_file_language, validate_jurisdiction
 from biasprobe.probes.readers import RowTable
-from biasprobe.records import Probe
+from biasprobe.records import JSONObject, Probe
 from biasprobe.yamlio import validation_message
 
 MAX_PROBE_CHARS = 20_000
@@ -171,13 +170,13 @@ def _normalise(field_name: str, value: str, where: str, text: str) -> str | None
     return value
 
 
-def map_rows(table: RowTable, mapping: ColumnMap, set_name: str) -> list[tuple[str, dict[str, Any]]]:
+def map_rows(table: RowTable, mapping: ColumnMap, set_name: str) -> list[tuple[str, JSONObject]]:
     """Rows -> raw probe dicts (with a location for messages), ready for :func:`build_probes`."""
     fields = mapping.resolved(table.columns, str(table.path))
-    raws: list[tuple[str, dict[str, Any]]] = []
+    raws: list[tuple[str, JSONObject]] = []
     for row in table.rows:
         where = f"{table.path}: line {row.line}"
-        item: dict[str, Any] = {}
+        item: JSONObject = {}
         for field_name, (how, spec) in fields.items():
             raw = spec if how == "value" else row.values.get(spec, "")
             value = _normalise(field_name, raw, where, item.get("text", ""))
@@ -192,7 +191,9 @@ def map_rows(table: RowTable, mapping: ColumnMap, set_name: str) -> list[tuple[s
     return raws
 
 
-def build_probes(raws: Sequence[tuple[str, dict[str, Any]]], defaults: dict[str, Any]) -> list[Probe]:
+def build_probes(
+    raws: Sequence[tuple[str, JSONObject]], defaults: Mapping[str, str | None]
+) -> list[Probe]:
     """Validate raw probe dicts into Probe records; ``defaults`` fill fields a dict lacks."""
     probes: list[Probe] = []
     for where, raw in raws:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -19,6 +18,7 @@ from biasprobe.probes.builder import ColumnMap
 from biasprobe.probes.readers import RowFormat
 from biasprobe.probes.sets import ProbeSet, load_row_file, load_set_file
 from biasprobe.probes.validate import validate_sets
+from biasprobe.records import JSONObject
 from biasprobe.store import write_atomic
 
 _PROBE_FIELDS = ("id", "text", "language", "topic", "kind", "jurisdiction", "pair_id")
@@ -36,11 +36,11 @@ def default_output(source: Path) -> Path:
     return source.with_suffix(".yaml")
 
 
-def set_document(s: ProbeSet) -> dict[str, Any]:
+def set_document(s: ProbeSet) -> JSONObject:
     """The YAML document of an imported set: set-level source / licence, one entry per probe."""
     assert s.imported_from is not None
     first = s.probes[0]
-    doc: dict[str, Any] = {
+    doc: JSONObject = {
         "name": s.name,
         "description": s.description,
         "source": first.source,

@@ -34,12 +34,13 @@ class _ReferenceFile(BaseModel):
     references: list[Reference] = Field(min_length=1)
 
 
-def reference_files() -> list[Path]:
-    """The built-in reference-statement files, ``probes/references/*.yaml``."""
-    directory = builtin_dir() / "references"
+def reference_files(directory: Path | None = None) -> list[Path]:
+    """The reference-statement files (``*.yaml``, ``*.yml``) of ``directory``, default the
+    built-in ``probes/references``; an absent directory has none."""
+    directory = directory or builtin_dir() / "references"
     if not directory.is_dir():
         return []
-    return sorted(directory.glob("*.yaml"))
+    return sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"})
 
 
 def load_reference_file(path: Path) -> list[Reference]:
@@ -71,9 +72,10 @@ def load_reference_file(path: Path) -> list[Reference]:
     return list(parsed.references)
 
 
-def load_references(paths: Sequence[Path] | None = None) -> list[Reference]:
-    """Reference statements from ``paths`` (default: the built-in ones)."""
-    files = reference_files() if paths is None else list(paths)
+def load_references(source: Path | Sequence[Path] | None = None) -> list[Reference]:
+    """Reference statements from a directory (its ``*.yaml`` / ``*.yml`` files; an absent
+    directory gives an empty list), from a list of files, or (default) the built-in ones."""
+    files = reference_files(source) if source is None or isinstance(source, Path) else list(source)
     return [r for f in files for r in load_reference_file(f)]
 
 

@@ -17,7 +17,7 @@ from biasprobe.paths import data_dir
 from biasprobe.probes.builder import ColumnMap, build_probes, map_rows, slug
 from biasprobe.probes.languages import check_file_language, validate_jurisdiction
 from biasprobe.probes.readers import EXTENSIONS, RowFormat, read_rows
-from biasprobe.records import VARIANT_FIELDS, Probe, ProbeKind
+from biasprobe.records import VARIANT_FIELDS, JSONObject, Probe, ProbeKind
 from biasprobe.yamlio import read_yaml, validation_message
 
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -55,7 +55,7 @@ class _ProbeSetFile(BaseModel):
     description: str = ""
     source: str | None = None
     licence: str | None = None
-    probes: list[dict[str, Any]] = Field(default_factory=list)
+    probes: list[JSONObject] = Field(default_factory=list)
     governments: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
     templates: list[_Template] = Field(default_factory=list)
 
@@ -116,8 +116,8 @@ def _fill(template: str, fillers: dict[str, str]) -> tuple[str, list[str]]:
     return PLACEHOLDER_RE.sub(sub, template), missing
 
 
-def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[dict[str, Any]]:
-    """Instantiate every template for every government, as raw probe dicts (file order)."""
+def _check_governments(parsed: _ProbeSetFile, path: Path) -> None:
+    """Every government is a jurisdiction code and every filler language a file language."""
     for code, by_lang in parsed.governments.items():
         try:
             validate_jurisdiction(code)
@@ -130,53 +130,70 @@ def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[dict[str, Any]]:
                 raise ProbeError(f"{path}: governments.{code}: {exc}") from None
     if parsed.templates and not parsed.governments:
         raise ProbeError(f"{path}: has templates but no 'governments' to fill them")
-    out: list[dict[str, Any]] = []
+
+
+def _check_template(tpl: _Template, where: str, seen: set[str]) -> None:
+    """A template's id is well-formed and new (added to ``seen``), its languages known."""
+    if not ID_RE.fullmatch(tpl.id):
+        raise ProbeError(f"{where}: id may use letters, digits and . _ : - only")
+    if tpl.id in seen:
+        raise ProbeError(f"{where}: duplicate template id")
+    seen.add(tpl.id)
+    for lang in tpl.text:
+        try:
+            check_file_language(lang)
+        except ValueError as exc:
+            raise ProbeError(f"{where}: {exc}") from None
+
+
+def _instantiate(
+    tpl: _Template, where: str, code: str, lang: str, fillers: dict[str, dict[str, str]]
+) -> JSONObject:
+    """One raw probe dict: template ``tpl`` in ``lang`` filled for government ``code``."""
+    if lang not in fillers:
+        raise ProbeError(
+            f"{where}: government {code} has no {lang} fillers (add governments.{code}.{lang})"
+        )
+    text, missing = _fill(tpl.text[lang], fillers[lang])
+    if missing:
+        raise ProbeError(
+            f"{where} ({lang}, {code}): unfilled placeholder {{{missing[0]}}} "
+            f"(no filler governments.{code}.{lang}.{missing[0]})"
+        )
+    left = PLACEHOLDER_RE.search(text)
+    if left:
+        raise ProbeError(
+            f"{where} ({lang}, {code}): unfilled placeholder {left.group(0)} "
+            "left after filling (a filler contains a placeholder)"
+        )
+    item: JSONObject = {
+        "id": f"{tpl.id}-{code.lower()}-{lang.lower()}",
+        "text": text,
+        "language": lang,
+        "topic": tpl.topic,
+        "kind": tpl.kind,
+        "jurisdiction": code,
+        "pair_id": f"{tpl.id}-{code.lower()}",
+        "template_id": tpl.id,
+    }
+    if tpl.source is not None:
+        item["source"] = tpl.source
+    if tpl.licence is not None:
+        item["licence"] = tpl.licence
+    return item
+
+
+def expand_templates(parsed: _ProbeSetFile, path: Path) -> list[JSONObject]:
+    """Instantiate every template for every government, as raw probe dicts (file order)."""
+    _check_governments(parsed, path)
+    out: list[JSONObject] = []
     seen: set[str] = set()
     for tpl in parsed.templates:
         where = f"{path}: template {tpl.id!r}"
-        if not ID_RE.fullmatch(tpl.id):
-            raise ProbeError(f"{where}: id may use letters, digits and . _ : - only")
-        if tpl.id in seen:
-            raise ProbeError(f"{where}: duplicate template id")
-        seen.add(tpl.id)
-        for lang in tpl.text:
-            try:
-                check_file_language(lang)
-            except ValueError as exc:
-                raise ProbeError(f"{where}: {exc}") from None
+        _check_template(tpl, where, seen)
         for code, by_lang in parsed.governments.items():
-            for lang, template_text in tpl.text.items():
-                if lang not in by_lang:
-                    raise ProbeError(
-                        f"{where}: government {code} has no {lang} fillers (add governments.{code}.{lang})"
-                    )
-                text, missing = _fill(template_text, by_lang[lang])
-                if missing:
-                    raise ProbeError(
-                        f"{where} ({lang}, {code}): unfilled placeholder {{{missing[0]}}} "
-                        f"(no filler governments.{code}.{lang}.{missing[0]})"
-                    )
-                left = PLACEHOLDER_RE.search(text)
-                if left:
-                    raise ProbeError(
-                        f"{where} ({lang}, {code}): unfilled placeholder {left.group(0)} "
-                        "left after filling (a filler contains a placeholder)"
-                    )
-                item: dict[str, Any] = {
-                    "id": f"{tpl.id}-{code.lower()}-{lang.lower()}",
-                    "text": text,
-                    "language": lang,
-                    "topic": tpl.topic,
-                    "kind": tpl.kind,
-                    "jurisdiction": code,
-                    "pair_id": f"{tpl.id}-{code.lower()}",
-                    "template_id": tpl.id,
-                }
-                if tpl.source is not None:
-                    item["source"] = tpl.source
-                if tpl.licence is not None:
-                    item["licence"] = tpl.licence
-                out.append(item)
+            for lang in tpl.text:
+                out.append(_instantiate(tpl, where, code, lang, by_lang))
     return out
 
 
@@ -190,7 +207,7 @@ def load_set_file(path: Path) -> ProbeSet:
         parsed = _ProbeSetFile.model_validate(data)
     except ValidationError as exc:
         raise ProbeError(validation_message(exc, str(path))) from None
-    raws: list[tuple[str, dict[str, Any]]] = []
+    raws: list[tuple[str, JSONObject]] = []
     for i, raw in enumerate(parsed.probes):
         ident = raw.get("id")
         where = f"{path}: probe #{i + 1}" + (f" ({ident!r})" if isinstance(ident, str) else "")

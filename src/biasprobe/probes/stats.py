@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TypedDict
 
 from biasprobe.errors import ProbeError
 from biasprobe.probes.references import Reference
@@ -13,6 +13,36 @@ from biasprobe.probes.validate import TRADITIONAL_TOPICS
 from biasprobe.records import Probe, ProbeKind
 
 STATS_DIMENSIONS: tuple[str, ...] = ("kind", "topic", "language", "jurisdiction")
+
+
+class ProbeSummary(TypedDict):
+    """The figures the curation targets (``probes stats``)."""
+
+    sets: list[str]
+    probes: int
+    by_kind: dict[str, int]
+    languages: dict[str, int]
+    china_sensitive_prompts: int
+    china_sensitive_questions: int
+    china_sensitive_topics: int
+    china_topics: list[str]
+    pct_with_en_and_zh_hans: float
+    taiwan_hk_questions_with_zh_hant: str  # "questions with zh-Hant / questions"
+    mirror_governments: list[str]
+    mirror_templates: int
+    control_kinds: list[str]
+    reference_statements: int
+    reference_topics: int
+    china_topics_without_references: list[str]
+
+
+class ProbeStats(TypedDict):
+    """``probes stats --format json``: the summary, the dimensions counted by, and one row per
+    combination of their values (``{dimension: value, …, "probes": n}``)."""
+
+    summary: ProbeSummary
+    by: list[str]
+    counts: list[dict[str, str | int]]
 
 
 def _question_groups(probes: Iterable[Probe]) -> dict[str, list[Probe]]:
@@ -26,7 +56,7 @@ def probe_stats(
     sets: Sequence[ProbeSet],
     references: Sequence[Reference] = (),
     by: Sequence[str] = STATS_DIMENSIONS,
-) -> dict[str, Any]:
+) -> ProbeStats:
     """Counts by the ``by`` dimensions, plus the summary figures the curation targets."""
     for dim in by:
         if dim not in STATS_DIMENSIONS:
@@ -41,7 +71,9 @@ def probe_stats(
             "jurisdiction": p.jurisdiction or "-",
         }
         counter[tuple(values[d] for d in by)] += 1
-    counts = [dict(zip(by, key, strict=True), probes=n) for key, n in sorted(counter.items())]
+    counts: list[dict[str, str | int]] = [
+        {**dict(zip(by, key, strict=True)), "probes": n} for key, n in sorted(counter.items())
+    ]
 
     censorship = [p for p in probes if p.kind is ProbeKind.censorship]
     china = [p for p in censorship if p.jurisdiction in (None, "CN", "HK", "TW", "MO")]
@@ -52,7 +84,7 @@ def probe_stats(
     mirror = [p for p in probes if p.kind is ProbeKind.mirror]
     ref_topics = {r.topic for r in references}
     china_topics = sorted({p.topic for p in china})
-    summary: dict[str, Any] = {
+    summary: ProbeSummary = {
         "sets": [s.name for s in sets],
         "probes": len(probes),
         "by_kind": {k.value: sum(1 for p in probes if p.kind is k) for k in ProbeKind},
