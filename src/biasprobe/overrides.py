@@ -18,11 +18,11 @@ import getpass
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.records import SCHEMA_VERSION, Label, Score
-from biasprobe.store import append_run_lines, iter_jsonl, utcnow
+from biasprobe.store import append_run_lines, iter_records, utcnow
 
 OVERRIDES = "overrides.jsonl"
 PROBE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -104,16 +104,7 @@ def read_overrides(run_dir: Path) -> list[Override]:
         raise RunStoreError(f"{path} is not a regular file")
     out: list[Override] = []
     try:
-        for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
-            try:
-                out.append(Override.model_validate(obj))
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"])
-                msg = " ".join(str(err["msg"]).split())
-                raise RunStoreError(
-                    f"{path}:{lineno}: invalid override record: {loc}: {msg}"
-                ) from None
+        out.extend(o for _, o in iter_records(path, Override, "override"))
     except OSError as exc:
         raise RunStoreError(f"{path}: cannot read ({exc.strerror})") from None
     return out

@@ -37,10 +37,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from filelock import FileLock, Timeout
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.manifest import Manifest, parse_manifest
@@ -399,6 +399,22 @@ def iter_jsonl(
             yield lineno, obj
 
 
+RecordT = TypeVar("RecordT", bound=BaseModel)
+
+
+def iter_records(path: Path, model: type[RecordT], what: str) -> Iterator[tuple[int, RecordT]]:
+    """The lines of a run JSONL file, each validated as ``model`` (a torn last line is ignored);
+    an invalid line is one :class:`RunStoreError` naming the file, line and field."""
+    for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
+        try:
+            yield lineno, model.model_validate(obj)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = " ".join(str(err["msg"]).split())
+            raise RunStoreError(f"{path}:{lineno}: invalid {what} record: {loc}: {msg}") from None
+
+
 def read_responses(run_dir: Path) -> list[Response]:
     """Every record of ``responses.jsonl``; a torn last line is ignored (see module doc)."""
     path = run_dir / RESPONSES
@@ -407,17 +423,9 @@ def read_responses(run_dir: Path) -> list[Response]:
     out: list[Response] = []
     seen: dict[tuple[str, int], int] = {}
     try:
-        for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
-            try:
-                out.append(Response.model_validate(obj))
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"])
-                msg = " ".join(str(err["msg"]).split())
-                raise RunStoreError(
-                    f"{path}:{lineno}: invalid response record: {loc}: {msg}"
-                ) from None
-            key = out[-1].key
+        for lineno, response in iter_records(path, Response, "response"):
+            out.append(response)
+            key = response.key
             if key in seen:
                 raise RunStoreError(
                     f"{path}:{lineno}: duplicate record for prompt {key[0]!r} sample {key[1]} "
@@ -439,16 +447,7 @@ def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
     out: dict[tuple[str, int], Score] = {}
     lines: dict[tuple[str, int], int] = {}
     try:
-        for lineno, obj in iter_jsonl(path, skip_torn_tail=True):
-            try:
-                score = Score.model_validate(obj)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"])
-                msg = " ".join(str(err["msg"]).split())
-                raise RunStoreError(
-                    f"{path}:{lineno}: invalid score record: {loc}: {msg}"
-                ) from None
+        for lineno, score in iter_records(path, Score, "score"):
             key = (score.probe_id, score.sample)
             if key in lines:
                 raise RunStoreError(
