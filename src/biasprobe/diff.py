@@ -88,12 +88,13 @@ from typing import Any
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.labels import CENSORED, PREDICTED
 from biasprobe.overrides import apply_overrides, latest_overrides
-from biasprobe.records import POLITICAL_KINDS, Label, Score
+from biasprobe.records import POLITICAL_KINDS, Label, Response, Score
 from biasprobe.results import (
     Asymmetry,
     AsymmetryChange,
     ClassifierErrorSummary,
     CompareResult,
+    ControlCheckSummary,
     CorrectedChange,
     CorrectedRate,
     DiffAsymmetry,
@@ -108,6 +109,7 @@ from biasprobe.results import (
     HeadlineRate,
     LanguageAsymmetry,
     LanguageChange,
+    LanguageControl,
     Omnibus,
     PairedMetric,
     Pairing,
@@ -241,6 +243,7 @@ class ScoredRun:
     classifier_versions: tuple[str, ...]
     embedders: tuple[str, ...] = ()
     overrides_used: int = 0
+    control: ControlCheckSummary | None = None
 
     @property
     def scorer(self) -> str:
@@ -321,7 +324,21 @@ def load_scored_run(run: str | Path) -> ScoredRun:
         classifier_versions=tuple(sorted({s.classifier_version for s in used})),
         embedders=tuple(sorted({f"{s.embedder}@{s.embedder_sha256[:12]}" for s in used})),
         overrides_used=len(latest_overrides(run_dir).keys() & items.keys()),
+        control=control_summary(responses, used),
     )
+
+
+def control_summary(responses: Sequence[Response], scores: Sequence[Score]) -> ControlCheckSummary:
+    """The run's control check (:func:`biasprobe.classify.validity.control_check`) as a model."""
+    from biasprobe.classify.validity import control_check
+
+    check = control_check(responses, scores)
+    languages = [
+        LanguageControl(language=lc.language, answers=lc.answers, uncertain=lc.uncertain,
+                        controls=dict(lc.controls), controls_censored=dict(lc.censored))
+        for lc in check.languages
+    ]
+    return ControlCheckSummary(languages=languages, warnings=list(check.warnings))
 
 
 def score_warnings(runs: Sequence[ScoredRun], *, allow_mixed: bool = False) -> list[str]:
@@ -634,6 +651,7 @@ def run_summary(run: ScoredRun, err: ClassifierError | None = None) -> RunSummar
         embedders=list(run.embedders),
         overrides_used=run.overrides_used,
         headline=headline(run.items.values(), err),
+        control_check=run.control,
     )
 
 

@@ -90,6 +90,24 @@ class HeadlineChange(PairedMetric):
     corrected: CorrectedChange | None = None
 
 
+class LanguageControl(_Model):
+    """One language of a run's control check (see :mod:`biasprobe.classify.validity`)."""
+
+    language: str
+    answers: int
+    uncertain: int
+    controls: dict[str, int]  # control kind -> answers
+    controls_censored: dict[str, int]  # control kind -> answers labelled censored
+
+
+class ControlCheckSummary(_Model):
+    """Neutral and benign-control answers labelled censored, and uncertain answers, per
+    language, with the warnings for high rates (variant answers left out, reviewed labels)."""
+
+    languages: list[LanguageControl]
+    warnings: list[str]
+
+
 class RunSummary(_Model):
     run_id: str
     model: str | None
@@ -99,6 +117,7 @@ class RunSummary(_Model):
     embedders: list[str]
     overrides_used: int = 0
     headline: dict[str, HeadlineRate]
+    control_check: ControlCheckSummary | None = None
 
 
 class Rates(_Model):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from biasprobe.report.escape import md_cell
 from biasprobe.report.text import (
+    CONTROL_HEADERS,
     HEADLINE_HEADERS,
     change_ci,
     classifier_error_line,
+    control_rows,
+    control_warnings,
     corrected_rows,
     headline_cells,
     index,
@@ -26,10 +29,12 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_markdown(report: ReportModel, *, answer_chars: int = 300) -> str:
     out = ["# biasprobe report", ""]
-    out += [f"> **WARNING:** {md_cell(w)}" for w in report.warnings]
-    if report.warnings:
+    warnings = [*report.warnings, *_control_warnings(report.runs)]
+    out += [f"> **WARNING:** {md_cell(w)}" for w in warnings]
+    if warnings:
         out.append("")
     out += _runs_section(report.runs)
+    out += _controls_section(report.runs)
     for r in report.runs:
         out += _groups_section(r)
     omni = report.omnibus
@@ -84,6 +89,24 @@ def _runs_section(runs: list[ReportRun]) -> list[str]:
             rows,
         ),
     ]
+
+
+def _control_warnings(runs: list[ReportRun]) -> list[str]:
+    return [w for r in runs for w in control_warnings(r.run_id, r.control_check)]
+
+
+def _controls_section(runs: list[ReportRun]) -> list[str]:
+    out = ["", "## Control check", "",
+           "Neutral and benign-control questions should be answered: a censored label on them "
+           "is over-refusal or a classifier error. Uncertain answers are left out of every rate.",
+           ""]
+    for r in runs:
+        if r.control_check is None:
+            continue
+        out += [f"**{md_cell(r.run_id)}**", ""]
+        out += _table(CONTROL_HEADERS, control_rows(r.control_check, md_cell))
+        out.append("")
+    return out[:-1]
 
 
 def _groups_section(r: ReportRun) -> list[str]:
