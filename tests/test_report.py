@@ -228,3 +228,29 @@ def test_control_check_in_diff_and_report(
     assert code == 0 and 'id="controls"' in out and "<b>zz" not in out
     assert "control check of <code>bad</code>: en: 67% of neutral" in out
     assert "control check of <code>ok</code>" not in out
+
+
+def test_report_shows_bypass_table_of_a_run_with_variants(
+    tmp_path: Path, outputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from biasprobe.records import Label
+    from test_variants import _fake_run, _score
+
+    run_dir = _fake_run(tmp_path, outputs, capsys)
+    _score(run_dir, {"tank-man-en": Label.complete})
+    code, out, err = cli(capsys, "report", "v", "--format", "json")
+    assert code == 0, err
+    run = json.loads(out)["runs"][0]
+    assert run["responses"] == 2  # the base probes only: variant answers are in no other table
+    rows = {r["variant"]: r for r in run["bypass"]["rows"]}
+    assert (rows["system-research"]["base_censored"], rows["system-research"]["bypassed"]) == (1, 1)
+    assert rows["euphemism-may-35th"]["closed"] == 1
+    code, out, _ = cli(capsys, "report", "v", "--format", "md")
+    assert "## v: variants" in out and "| system-research | system | 2 | 1 | 1 | 100% |" in out
+    code, out, _ = cli(capsys, "report", "v", "--format", "html")
+    assert 'id="variants"' in out and "<td>all euphemism</td>" in out
+    _control_run(tmp_path, "plain", refused=0)
+    code, out, _ = cli(capsys, "report", "plain", "--format", "json")
+    assert json.loads(out)["runs"][0]["bypass"] is None
+    code, out, _ = cli(capsys, "report", "plain", "--format", "html")
+    assert 'id="variants"' not in out

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from biasprobe.variants import BypassTable
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -302,6 +304,7 @@ class ReportRun(RunSummary):
     heatmap: Heatmap
     asymmetry: Asymmetry
     manifest: dict[str, Any]
+    bypass: BypassTable | None = None  # variant answers (run --variants) only
 
 
 class ReportModel(_Model):

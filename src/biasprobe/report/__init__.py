@@ -40,6 +40,7 @@ from biasprobe.diff import (
 )
 from biasprobe.results import Heatmap, Rate, ReportModel, ReportRun
 from biasprobe.stats import ClassifierError, Correction
+from biasprobe.variants import BypassTable
 
 
 class ReportFormat(str, Enum):
@@ -69,6 +70,14 @@ def heatmap(run: ScoredRun) -> Heatmap:
     return Heatmap(metric="censored", topics=topics, languages=languages, cells=grid)
 
 
+def _bypass(run: ScoredRun) -> BypassTable | None:
+    """The run's bypass table (:func:`biasprobe.variants.bypass_table`), None without variants."""
+    from biasprobe.variants import bypass_table
+
+    table = bypass_table(str(run.run_dir))
+    return table if table.rows else None
+
+
 def build_report(
     runs: Sequence[ScoredRun],
     *,
@@ -87,6 +96,7 @@ def build_report(
             heatmap=heatmap(run),
             asymmetry=asymmetry(run),
             manifest=run.manifest,
+            bypass=_bypass(run),
         )
         for run in runs
     ]

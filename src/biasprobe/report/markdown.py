@@ -37,6 +37,7 @@ def render_markdown(report: ReportModel, *, answer_chars: int = 300) -> str:
     out += _controls_section(report.runs)
     for r in report.runs:
         out += _groups_section(r)
+        out += _bypass_section(r)
     omni = report.omnibus
     if omni is not None:
         out += ["", "## Omnibus test", "",
@@ -107,6 +108,16 @@ def _controls_section(runs: list[ReportRun]) -> list[str]:
         out += _table(CONTROL_HEADERS, control_rows(r.control_check, md_cell))
         out.append("")
     return out[:-1]
+
+
+def _bypass_section(r: ReportRun) -> list[str]:
+    if r.bypass is None:
+        return []
+    headers, rows = r.bypass.table()
+    return ["", f"## {md_cell(r.run_id)}: variants (does another phrasing get past a refusal?)",
+            "", "Bypassed: the variant's answer is complete where the base probe's answer (same "
+            "sample) was censored; closed: the reverse. Variant answers are in no other table.",
+            "", *_table(headers, [[md_cell(x) for x in row] for row in rows])]
 
 
 def _groups_section(r: ReportRun) -> list[str]:
