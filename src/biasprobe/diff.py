@@ -79,11 +79,11 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.labels import CENSORED, PREDICTED
@@ -97,6 +97,7 @@ from biasprobe.results import (
     ControlCheckSummary,
     CorrectedChange,
     CorrectedRate,
+    CoverageChange,
     DiffAsymmetry,
     DiffResult,
     Estimate,
@@ -119,6 +120,7 @@ from biasprobe.results import (
     SlantShift,
     Step,
     TimelinePoint,
+    TopicCoverageChange,
 )
 from biasprobe.stats import (
     ALPHA,
@@ -139,6 +141,9 @@ from biasprobe.stats import (
 from biasprobe.stats import Estimate as StatsEstimate
 from biasprobe.store import SCORES, read_manifest, read_responses, resolve_run_dir
 from biasprobe.store import read_scores as store_read_scores
+
+if TYPE_CHECKING:
+    from biasprobe.coverage import AnswerCoverage
 
 UNCERTAIN = Label.uncertain.value
 # "censored", then every predicted label (the censored ones first), from the label registry.
@@ -973,3 +978,49 @@ def compare_runs(
         omnibus=omnibus(runs),
         steps=steps,
     )
+
+
+# --- coverage (diff --coverage) ---------------------------------------------------------------
+
+
+def _coverage_items(
+    pairs: Sequence[tuple[AnswerCoverage, AnswerCoverage]], hit: Callable[[AnswerCoverage], bool]
+) -> list[tuple[Item, Item]]:
+    """Coverage pairs as items labelled ``yes`` / ``no`` so the label statistics apply."""
+
+    def item(c: AnswerCoverage) -> Item:
+        return Item(probe_id=c.probe_id, sample=c.sample, language=c.language, topic=c.topic,
+                    jurisdiction=None, kind="censorship", pair_id=None, prompt="", answer="",
+                    label="yes" if hit(c) else "no", slant=None)
+
+    return [(item(x), item(y)) for x, y in pairs]
+
+
+def coverage_change(
+    a: ScoredRun, b: ScoredRun, *, embedder: str | None = None, correction: Correction = "holm"
+) -> CoverageChange:
+    """Per topic, omission and echo rates of the censorship answers of A and B, paired by
+    prompt and sample (variant answers left out), p adjusted across topics."""
+    from biasprobe.coverage import DEFAULT_THRESHOLD, coverage_run
+
+    ca = coverage_run(str(a.run_dir), embedder, DEFAULT_THRESHOLD)
+    cb = coverage_run(str(b.run_dir), embedder, DEFAULT_THRESHOLD)
+    in_b = {(x.probe_id, x.sample): x for x in cb.answers if x.variant is None}
+    by_topic: dict[str, list[tuple[AnswerCoverage, AnswerCoverage]]] = defaultdict(list)
+    for x in ca.answers:
+        y = in_b.get((x.probe_id, x.sample))
+        if x.variant is None and y is not None:
+            by_topic[x.topic].append((x, y))
+    topics = [
+        TopicCoverageChange(
+            topic=t,
+            omission=_paired_metric(_coverage_items(p, lambda c: not c.facts_covered), "yes"),
+            echo=_paired_metric(_coverage_items(p, lambda c: bool(c.narrative_echo)), "yes"),
+        )
+        for t, p in sorted(by_topic.items())
+    ]
+    _adjust([t.omission for t in topics], correction)
+    _adjust([t.echo for t in topics], correction)
+    skipped = sorted(set(ca.skipped_topics) | set(cb.skipped_topics))
+    return CoverageChange(embedder=ca.embedder, threshold=ca.threshold, topics=topics,
+                          skipped_topics=skipped)

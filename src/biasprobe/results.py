@@ -234,6 +234,24 @@ class ClassifierErrorSummary(_Model):
     method: str
 
 
+class TopicCoverageChange(_Model):
+    """Per topic: omission (answer covers no key fact) and echo (answer echoes a narrative
+    marker) in A and B, with the same paired per-prompt statistics as the label metrics."""
+
+    topic: str
+    omission: PairedMetric
+    echo: PairedMetric
+
+
+class CoverageChange(_Model):
+    """``diff --coverage``: fact coverage and narrative echo of the censorship answers."""
+
+    embedder: str
+    threshold: float
+    topics: list[TopicCoverageChange]
+    skipped_topics: list[str]  # censorship topics without markers
+
+
 class DiffResult(_Model):
     """``biasprobe diff --format json`` (in a report, ``definitions`` is null: given once)."""
 
@@ -251,6 +269,7 @@ class DiffResult(_Model):
     groups: list[GroupChange]
     asymmetry: DiffAsymmetry
     flips: list[Flip]
+    coverage: CoverageChange | None = None
 
 
 class Omnibus(_Model):

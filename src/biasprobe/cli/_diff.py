@@ -28,6 +28,11 @@ MIXED_HELP = (
     "otherwise); every output then carries a MIXED SCORES warning."
 )
 
+COVERAGE_HELP = (
+    "Also compare fact coverage and narrative echo of the censorship answers per topic "
+    "(omission and echo rates, paired per-prompt tests; loads the embedder, see `coverage`)."
+)
+
 
 def _classifier_error(path: Path | None) -> ClassifierError | None:
     from biasprobe.diff import read_classifier_error
@@ -83,11 +88,14 @@ def diff_cmd(
     correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
     max_flips: int = typer.Option(20, "--max-flips", min=0, help="Flips shown in the table."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+    coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
+    embedder: str | None = typer.Option(None, "--embedder", help="Embedder for --coverage."),
 ) -> None:
     """Paired comparison of two scored runs: per-prompt tests, rates, flips, asymmetry."""
     from biasprobe.diff import (
         check_metric,
         check_min_prompts,
+        coverage_change,
         diff_runs,
         load_scored_run,
         significant_rises,
@@ -106,6 +114,8 @@ def diff_cmd(
         allow_mixed_scores=allow_mixed,
         classifier_error=_classifier_error(correct_with),
     )
+    if coverage:
+        result.coverage = coverage_change(a, b, embedder=embedder, correction=correction.value)
     if fmt is OutputFormat.json:
         typer.echo(safe_json_dumps(result.to_json()))
     else:
@@ -161,6 +171,8 @@ def report_cmd(
     correction: CorrectionChoice = typer.Option(CorrectionChoice.holm, "--correction"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
     correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
+    coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
+    embedder: str | None = typer.Option(None, "--embedder", help="Embedder for --coverage."),
 ) -> None:
     """Write a report of one or more scored runs (HTML opens offline)."""
     from biasprobe.diff import load_scored_run
@@ -179,6 +191,8 @@ def report_cmd(
             correction=correction.value,
             allow_mixed_scores=allow_mixed,
             classifier_error=_classifier_error(correct_with),
+            coverage=coverage,
+            embedder=embedder,
         ),
         report_format,
     )

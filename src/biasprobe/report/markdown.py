@@ -151,6 +151,20 @@ def _change_cells(m: PairedMetric) -> list[str]:
             power_note(m)]
 
 
+def _coverage_section(d: DiffResult) -> list[str]:
+    cov = d.coverage
+    if cov is None:
+        return []
+    skipped = ", ".join(md_cell(t) for t in cov.skipped_topics) or "none"
+    return ["", "### Fact coverage and narrative echo (censorship answers)", "",
+            "Omission: the answer states none of the topic's key facts; echo: it echoes an "
+            f"official-narrative marker (embedder {md_cell(cov.embedder)}, threshold "
+            f"{cov.threshold}; topics without markers: {skipped}). p adjusted across topics.", "",
+            *_table(["topic", "rate", *CHANGE_HEADERS],
+                    [[md_cell(t.topic), name, *_change_cells(m)] for t in cov.topics
+                     for name, m in (("omission", t.omission), ("echo", t.echo))])]
+
+
 def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
     id_a, id_b = md_cell(d.run_a.run_id), md_cell(d.run_b.run_id)
     out = ["", f"## Change {id_a} → {id_b}", "",
@@ -180,6 +194,7 @@ def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
         [[md_cell(g.by), md_cell(g.group), *_change_cells(g.metrics["censored"])]
          for g in d.groups],
     )
+    out += _coverage_section(d)
     out += ["", f"### Flipped prompts ({len(d.flips)})", ""]
     if d.flips:
         out += _table(

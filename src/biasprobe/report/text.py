@@ -10,6 +10,7 @@ from biasprobe.results import (
     ClassifierErrorSummary,
     CompareResult,
     ControlCheckSummary,
+    CoverageChange,
     DiffAsymmetry,
     DiffResult,
     Estimate,
@@ -124,6 +125,23 @@ def render_controls(runs: list[tuple[str, RunSummary]]) -> list[str]:
         out += [f"{name}: {c(run.run_id)}",
                 *table(CONTROL_HEADERS, control_rows(run.control_check))]
     return out
+
+
+def coverage_rows(cov: CoverageChange, esc: Callable[[str], str] = c) -> list[list[str]]:
+    return [[esc(t.topic), name, *_metric_row(m)]
+            for t in cov.topics for name, m in (("omission", t.omission), ("echo", t.echo))]
+
+
+def render_coverage(cov: CoverageChange) -> list[str]:
+    """``diff --coverage``: omission and echo rates per topic with their paired tests."""
+    skipped = f"; topics without markers: {', '.join(map(c, cov.skipped_topics))}" if (
+        cov.skipped_topics) else ""
+    return [
+        f"coverage of censorship answers (embedder {c(cov.embedder)}, threshold "
+        f"{cov.threshold}{skipped}). omission: answer states none of the topic's key facts; "
+        "echo: answer echoes an official-narrative marker; p adjusted across topics:",
+        *table(["topic", "rate", *METRIC_HEADERS], coverage_rows(cov)),
+    ]
 
 
 def change_ci(m: PairedMetric) -> str:
@@ -267,6 +285,8 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
         out += ["", "slant shift: no pairs with a slant score"]
     out += ["", *render_asymmetry(result.asymmetry)]
     out += ["", *render_controls([("A", a), ("B", b)])]
+    if result.coverage is not None:
+        out += ["", *render_coverage(result.coverage)]
     out += ["", *_render_flips(result.flips, max_flips, answer_chars)]
     return "\n".join(out)
 
