@@ -11,6 +11,7 @@ import typer
 from biasprobe.cli._common import OutputFormat
 
 if TYPE_CHECKING:
+    from biasprobe.results import DiffResult
     from biasprobe.stats import ClassifierError
 
 
@@ -92,15 +93,7 @@ def diff_cmd(
     embedder: str | None = typer.Option(None, "--embedder", help="Embedder for --coverage."),
 ) -> None:
     """Paired comparison of two scored runs: per-prompt tests, rates, flips, asymmetry."""
-    from biasprobe.diff import (
-        check_metric,
-        check_min_prompts,
-        coverage_change,
-        diff_runs,
-        load_scored_run,
-        significant_rises,
-    )
-    from biasprobe.errors import CheckFailed
+    from biasprobe.diff import check_metric, coverage_change, diff_runs, load_scored_run
     from biasprobe.report.escape import safe_json_dumps
     from biasprobe.report.text import render_diff
 
@@ -120,6 +113,14 @@ def diff_cmd(
         typer.echo(safe_json_dumps(result.to_json()))
     else:
         typer.echo(render_diff(result, max_flips=max_flips))
+    _fail_on(result, metrics, min_pairs)
+
+
+def _fail_on(result: DiffResult, metrics: list[str], min_pairs: int) -> None:
+    """``--fail-on``: exit 1 (CheckFailed) on a significant rise of any of ``metrics``."""
+    from biasprobe.diff import check_min_prompts, significant_rises
+    from biasprobe.errors import CheckFailed
+
     if metrics:
         check_min_prompts(result, min_pairs)
     failures = [(m, *g) for m in metrics for g in significant_rises(result, m)]
