@@ -221,6 +221,9 @@ def test_control_check_in_diff_and_report(
     assert "WARNING: control check of B: en: 67% of neutral" in out
     assert "control check of A" not in out
     assert "4/6 (66.7%)" in out and "0/6 (0.0%)" in out
+    code, out, _ = cli(capsys, *["compare", "ok", "bad"])
+    assert code == 0 and "WARNING: control check of bad: en: 67% of neutral" in out
+    assert "control check of ok" not in out
     code, out, _ = cli(capsys, *["report", "ok", "bad", "--format", "md"])
     assert "> **WARNING:** control check of bad: en: 67% of neutral" in out
     assert "## Control check" in out and "<b>zz" not in out and "&lt;b&gt;zz" in out

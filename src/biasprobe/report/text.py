@@ -346,6 +346,8 @@ def render_asymmetry(asym: DiffAsymmetry) -> list[str]:
 def render_compare(result: CompareResult) -> str:
     out = [
         *warning_lines(result.warnings),
+        *(line for r in result.runs
+          for line in warning_lines(control_warnings(r.run_id, r.control_check))),
         "timeline: censored (refusal+deflection+official_line) rate per family of prompt kinds, "
         "never pooled: censorship = censorship+mirror prompts (the headline); safety, benign, "
         "neutral = control questions; uncertain excluded",
