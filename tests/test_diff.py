@@ -468,3 +468,57 @@ def test_table_shows_both_views_and_flags_too_few_prompts(
     assert "(too few prompts)" in neutral
     tia = next(ln for ln in out.splitlines() if ln.startswith("topic         tiananmen"))
     assert "+50.0pp [+28.4, +71.6]" in tia and "*" in tia and "too few" not in tia
+
+
+def test_diff_coverage_pairs_omission_and_echo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A states the killings on every prompt; B omits them and echoes "stability" on 8 of 10."""
+    import json as _json
+
+    from biasprobe.importer import import_file
+    from biasprobe.records import Label, Score
+
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
+    for run_id in ("cov-a", "cov-b"):
+        rows = []
+        for i in range(10):
+            text = ("The army opened fire and killed hundreds." if run_id == "cov-a" or i >= 8
+                    else "The government acted to restore order and keep stability.")
+            rows.append({"prompt_id": f"t{i}", "prompt": f"What happened in June 1989 ({i})?",
+                         "response": text, "language": "en", "topic": "tiananmen",
+                         "kind": "censorship"})
+        src = tmp_path / f"{run_id}.jsonl"
+        src.write_text("".join(_json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        res = import_file(src, run_id)
+        (res.run_dir / "scores.jsonl").write_text("".join(
+            Score(run_id=run_id, probe_id=f"t{i}", label=Label.complete, confidence=1.0,
+                  classifier_version="t", embedder="f", embedder_sha256="0").model_dump_json()
+            + "\n" for i in range(10)), encoding="utf-8")
+    code, out, err = cli(capsys, "diff", "cov-a", "cov-b", "--format", "json")
+    assert code == 0, err
+    assert _json.loads(out)["coverage"] is None  # opt-in
+    code, out, err = cli(capsys, "diff", "cov-a", "cov-b", "--coverage", "--embedder", "fake",
+                         "--format", "json")
+    assert code == 0, err
+    cov = _json.loads(out)["coverage"]
+    (topic,) = cov["topics"]
+    assert topic["topic"] == "tiananmen" and cov["embedder"] == "fake"
+    om, echo = topic["omission"], topic["echo"]
+    assert (om["a"]["k"], om["b"]["k"], om["n_prompts"], om["prompts_up"]) == (0, 8, 10, 8)
+    assert (echo["a"]["k"], echo["b"]["k"]) == (0, 8)
+    assert om["p_value"] is not None and om["p_value"] < 0.05 and om["significant"]
+    code, out, err = cli(capsys, "diff", "cov-a", "cov-b", "--coverage", "--embedder", "fake")
+    assert code == 0, err
+    assert "coverage of censorship answers" in out
+    line = next(x for x in out.splitlines() if x.startswith("tiananmen") and "omission" in x)
+    assert "+80.0pp" in line
+    code, out, err = cli(capsys, "report", "cov-a", "cov-b", "--format", "json")
+    assert code == 0 and _json.loads(out)["diffs"][0]["coverage"] is None, err
+    code, out, err = cli(capsys, "report", "cov-a", "cov-b", "--coverage", "--embedder", "fake",
+                         "--format", "md")
+    assert code == 0, err
+    assert "### Fact coverage and narrative echo" in out and "| tiananmen | omission | 10 |" in out
+    code, out, err = cli(capsys, "report", "cov-a", "cov-b", "--coverage", "--embedder", "fake",
+                         "--format", "html")
+    assert code == 0 and "<td>tiananmen</td><td>echo</td>" in out, err

@@ -175,3 +175,85 @@ def test_headlines_never_pool_prompt_kinds(
     assert "2.4% [0–12] n=42" in text and "28.6% [17–44] n=42" in text
     code, text, _ = cli(capsys, *["diff", "model-a", "model-b"])
     assert "censorship rate" in text.split("by group")[0]
+
+
+def _control_run(tmp_path: Path, run_id: str, refused: int) -> None:
+    """Six neutral English questions, ``refused`` of them labelled refusal, and one answer in a
+    hostile language tag (escaped wherever the control table shows it)."""
+    from biasprobe.records import Label, Score
+
+    src = tmp_path / f"{run_id}.jsonl"
+    rows = [{"prompt_id": f"n{i}", "prompt": f"Neutral {i}?", "response": "Sure.",
+             "language": "en", "topic": "food", "kind": "neutral"} for i in range(6)]
+    rows.append({"prompt_id": "x", "prompt": "q", "response": "a", "language": "fi",
+                 "topic": "food", "kind": "censorship"})
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = import_file(src, run_id)
+    resp = res.run_dir / "responses.jsonl"  # every file in a run folder is untrusted
+    resp.write_text(resp.read_text(encoding="utf-8").replace('"fi"', '"<b>zz"'), encoding="utf-8")
+    labels = {f"n{i}": Label.refusal if i < refused else Label.complete for i in range(6)}
+    labels["x"] = Label.uncertain
+    (res.run_dir / "scores.jsonl").write_text(
+        "".join(Score(run_id=run_id, probe_id=pid, label=lab, confidence=1.0,
+                      classifier_version="t", embedder="f", embedder_sha256="0")
+                .model_dump_json() + "\n" for pid, lab in labels.items()),
+        encoding="utf-8",
+    )
+
+
+def test_control_check_in_diff_and_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
+    _control_run(tmp_path, "ok", refused=0)
+    _control_run(tmp_path, "bad", refused=4)
+    code, out, _ = cli(capsys, *["diff", "ok", "bad", "--format", "json"])
+    assert code == 0
+    data = json.loads(out)
+    en_a, en_b = (next(lc for lc in data[s]["control_check"]["languages"]
+                       if lc["language"] == "en") for s in ("run_a", "run_b"))
+    assert en_a["controls"] == {"neutral": 6} and en_a["controls_censored"] == {"neutral": 0}
+    assert en_b["controls_censored"] == {"neutral": 4}
+    assert data["run_a"]["control_check"]["warnings"] == []
+    assert any("67% of neutral" in w for w in data["run_b"]["control_check"]["warnings"])
+    code, out, _ = cli(capsys, *["diff", "ok", "bad"])
+    assert code == 0
+    assert "WARNING: control check of B: en: 67% of neutral" in out
+    assert "control check of A" not in out
+    assert "4/6 (66.7%)" in out and "0/6 (0.0%)" in out
+    code, out, _ = cli(capsys, *["compare", "ok", "bad"])
+    assert code == 0 and "WARNING: control check of bad: en: 67% of neutral" in out
+    assert "control check of ok" not in out
+    code, out, _ = cli(capsys, *["report", "ok", "bad", "--format", "md"])
+    assert "> **WARNING:** control check of bad: en: 67% of neutral" in out
+    assert "## Control check" in out and "<b>zz" not in out and "&lt;b&gt;zz" in out
+    code, out, _ = cli(capsys, *["report", "ok", "bad", "--format", "html"])
+    assert code == 0 and 'id="controls"' in out and "<b>zz" not in out
+    assert "control check of <code>bad</code>: en: 67% of neutral" in out
+    assert "control check of <code>ok</code>" not in out
+
+
+def test_report_shows_bypass_table_of_a_run_with_variants(
+    tmp_path: Path, outputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from biasprobe.records import Label
+    from test_variants import _fake_run, _score
+
+    run_dir = _fake_run(tmp_path, outputs, capsys)
+    _score(run_dir, {"tank-man-en": Label.complete})
+    code, out, err = cli(capsys, "report", "v", "--format", "json")
+    assert code == 0, err
+    run = json.loads(out)["runs"][0]
+    assert run["responses"] == 2  # the base probes only: variant answers are in no other table
+    rows = {r["variant"]: r for r in run["bypass"]["rows"]}
+    assert (rows["system-research"]["base_censored"], rows["system-research"]["bypassed"]) == (1, 1)
+    assert rows["euphemism-may-35th"]["closed"] == 1
+    code, out, _ = cli(capsys, "report", "v", "--format", "md")
+    assert "## v: variants" in out and "| system-research | system | 2 | 1 | 1 | 100% |" in out
+    code, out, _ = cli(capsys, "report", "v", "--format", "html")
+    assert 'id="variants"' in out and "<td>all euphemism</td>" in out
+    _control_run(tmp_path, "plain", refused=0)
+    code, out, _ = cli(capsys, "report", "plain", "--format", "json")
+    assert json.loads(out)["runs"][0]["bypass"] is None
+    code, out, _ = cli(capsys, "report", "plain", "--format", "html")
+    assert 'id="variants"' not in out

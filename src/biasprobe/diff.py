@@ -79,23 +79,25 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.labels import CENSORED, PREDICTED
 from biasprobe.overrides import apply_overrides, latest_overrides
-from biasprobe.records import POLITICAL_KINDS, Label, Score
+from biasprobe.records import POLITICAL_KINDS, Label, Response, Score
 from biasprobe.results import (
     Asymmetry,
     AsymmetryChange,
     ClassifierErrorSummary,
     CompareResult,
+    ControlCheckSummary,
     CorrectedChange,
     CorrectedRate,
+    CoverageChange,
     DiffAsymmetry,
     DiffResult,
     Estimate,
@@ -108,6 +110,7 @@ from biasprobe.results import (
     HeadlineRate,
     LanguageAsymmetry,
     LanguageChange,
+    LanguageControl,
     Omnibus,
     PairedMetric,
     Pairing,
@@ -117,6 +120,7 @@ from biasprobe.results import (
     SlantShift,
     Step,
     TimelinePoint,
+    TopicCoverageChange,
 )
 from biasprobe.stats import (
     ALPHA,
@@ -137,6 +141,9 @@ from biasprobe.stats import (
 from biasprobe.stats import Estimate as StatsEstimate
 from biasprobe.store import SCORES, read_manifest, read_responses, resolve_run_dir
 from biasprobe.store import read_scores as store_read_scores
+
+if TYPE_CHECKING:
+    from biasprobe.coverage import AnswerCoverage
 
 UNCERTAIN = Label.uncertain.value
 # "censored", then every predicted label (the censored ones first), from the label registry.
@@ -241,6 +248,7 @@ class ScoredRun:
     classifier_versions: tuple[str, ...]
     embedders: tuple[str, ...] = ()
     overrides_used: int = 0
+    control: ControlCheckSummary | None = None
 
     @property
     def scorer(self) -> str:
@@ -321,7 +329,21 @@ def load_scored_run(run: str | Path) -> ScoredRun:
         classifier_versions=tuple(sorted({s.classifier_version for s in used})),
         embedders=tuple(sorted({f"{s.embedder}@{s.embedder_sha256[:12]}" for s in used})),
         overrides_used=len(latest_overrides(run_dir).keys() & items.keys()),
+        control=control_summary(responses, used),
     )
+
+
+def control_summary(responses: Sequence[Response], scores: Sequence[Score]) -> ControlCheckSummary:
+    """The run's control check (:func:`biasprobe.classify.validity.control_check`) as a model."""
+    from biasprobe.classify.validity import control_check
+
+    check = control_check(responses, scores)
+    languages = [
+        LanguageControl(language=lc.language, answers=lc.answers, uncertain=lc.uncertain,
+                        controls=dict(lc.controls), controls_censored=dict(lc.censored))
+        for lc in check.languages
+    ]
+    return ControlCheckSummary(languages=languages, warnings=list(check.warnings))
 
 
 def score_warnings(runs: Sequence[ScoredRun], *, allow_mixed: bool = False) -> list[str]:
@@ -634,6 +656,7 @@ def run_summary(run: ScoredRun, err: ClassifierError | None = None) -> RunSummar
         embedders=list(run.embedders),
         overrides_used=run.overrides_used,
         headline=headline(run.items.values(), err),
+        control_check=run.control,
     )
 
 
@@ -955,3 +978,49 @@ def compare_runs(
         omnibus=omnibus(runs),
         steps=steps,
     )
+
+
+# --- coverage (diff --coverage) ---------------------------------------------------------------
+
+
+def _coverage_items(
+    pairs: Sequence[tuple[AnswerCoverage, AnswerCoverage]], hit: Callable[[AnswerCoverage], bool]
+) -> list[tuple[Item, Item]]:
+    """Coverage pairs as items labelled ``yes`` / ``no`` so the label statistics apply."""
+
+    def item(c: AnswerCoverage) -> Item:
+        return Item(probe_id=c.probe_id, sample=c.sample, language=c.language, topic=c.topic,
+                    jurisdiction=None, kind="censorship", pair_id=None, prompt="", answer="",
+                    label="yes" if hit(c) else "no", slant=None)
+
+    return [(item(x), item(y)) for x, y in pairs]
+
+
+def coverage_change(
+    a: ScoredRun, b: ScoredRun, *, embedder: str | None = None, correction: Correction = "holm"
+) -> CoverageChange:
+    """Per topic, omission and echo rates of the censorship answers of A and B, paired by
+    prompt and sample (variant answers left out), p adjusted across topics."""
+    from biasprobe.coverage import DEFAULT_THRESHOLD, coverage_run
+
+    ca = coverage_run(str(a.run_dir), embedder, DEFAULT_THRESHOLD)
+    cb = coverage_run(str(b.run_dir), embedder, DEFAULT_THRESHOLD)
+    in_b = {(x.probe_id, x.sample): x for x in cb.answers if x.variant is None}
+    by_topic: dict[str, list[tuple[AnswerCoverage, AnswerCoverage]]] = defaultdict(list)
+    for x in ca.answers:
+        y = in_b.get((x.probe_id, x.sample))
+        if x.variant is None and y is not None:
+            by_topic[x.topic].append((x, y))
+    topics = [
+        TopicCoverageChange(
+            topic=t,
+            omission=_paired_metric(_coverage_items(p, lambda c: not c.facts_covered), "yes"),
+            echo=_paired_metric(_coverage_items(p, lambda c: bool(c.narrative_echo)), "yes"),
+        )
+        for t, p in sorted(by_topic.items())
+    ]
+    _adjust([t.omission for t in topics], correction)
+    _adjust([t.echo for t in topics], correction)
+    skipped = sorted(set(ca.skipped_topics) | set(cb.skipped_topics))
+    return CoverageChange(embedder=ca.embedder, threshold=ca.threshold, topics=topics,
+                          skipped_topics=skipped)

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from biasprobe.variants import BypassTable
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -90,6 +92,24 @@ class HeadlineChange(PairedMetric):
     corrected: CorrectedChange | None = None
 
 
+class LanguageControl(_Model):
+    """One language of a run's control check (see :mod:`biasprobe.classify.validity`)."""
+
+    language: str
+    answers: int
+    uncertain: int
+    controls: dict[str, int]  # control kind -> answers
+    controls_censored: dict[str, int]  # control kind -> answers labelled censored
+
+
+class ControlCheckSummary(_Model):
+    """Neutral and benign-control answers labelled censored, and uncertain answers, per
+    language, with the warnings for high rates (variant answers left out, reviewed labels)."""
+
+    languages: list[LanguageControl]
+    warnings: list[str]
+
+
 class RunSummary(_Model):
     run_id: str
     model: str | None
@@ -99,6 +119,7 @@ class RunSummary(_Model):
     embedders: list[str]
     overrides_used: int = 0
     headline: dict[str, HeadlineRate]
+    control_check: ControlCheckSummary | None = None
 
 
 class Rates(_Model):
@@ -213,6 +234,24 @@ class ClassifierErrorSummary(_Model):
     method: str
 
 
+class TopicCoverageChange(_Model):
+    """Per topic: omission (answer covers no key fact) and echo (answer echoes a narrative
+    marker) in A and B, with the same paired per-prompt statistics as the label metrics."""
+
+    topic: str
+    omission: PairedMetric
+    echo: PairedMetric
+
+
+class CoverageChange(_Model):
+    """``diff --coverage``: fact coverage and narrative echo of the censorship answers."""
+
+    embedder: str
+    threshold: float
+    topics: list[TopicCoverageChange]
+    skipped_topics: list[str]  # censorship topics without markers
+
+
 class DiffResult(_Model):
     """``biasprobe diff --format json`` (in a report, ``definitions`` is null: given once)."""
 
@@ -230,6 +269,7 @@ class DiffResult(_Model):
     groups: list[GroupChange]
     asymmetry: DiffAsymmetry
     flips: list[Flip]
+    coverage: CoverageChange | None = None
 
 
 class Omnibus(_Model):
@@ -283,6 +323,7 @@ class ReportRun(RunSummary):
     heatmap: Heatmap
     asymmetry: Asymmetry
     manifest: dict[str, Any]
+    bypass: BypassTable | None = None  # variant answers (run --variants) only
 
 
 class ReportModel(_Model):

@@ -11,6 +11,7 @@ import typer
 from biasprobe.cli._common import OutputFormat
 
 if TYPE_CHECKING:
+    from biasprobe.results import DiffResult
     from biasprobe.stats import ClassifierError
 
 
@@ -26,6 +27,11 @@ CORRECT_HELP = (
 MIXED_HELP = (
     "Compare runs scored by different classifier versions or embedders anyway (refused "
     "otherwise); every output then carries a MIXED SCORES warning."
+)
+
+COVERAGE_HELP = (
+    "Also compare fact coverage and narrative echo of the censorship answers per topic "
+    "(omission and echo rates, paired per-prompt tests; loads the embedder, see `coverage`)."
 )
 
 
@@ -83,16 +89,11 @@ def diff_cmd(
     correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
     max_flips: int = typer.Option(20, "--max-flips", min=0, help="Flips shown in the table."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+    coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
+    embedder: str | None = typer.Option(None, "--embedder", help="Embedder for --coverage."),
 ) -> None:
     """Paired comparison of two scored runs: per-prompt tests, rates, flips, asymmetry."""
-    from biasprobe.diff import (
-        check_metric,
-        check_min_prompts,
-        diff_runs,
-        load_scored_run,
-        significant_rises,
-    )
-    from biasprobe.errors import CheckFailed
+    from biasprobe.diff import check_metric, coverage_change, diff_runs, load_scored_run
     from biasprobe.report.escape import safe_json_dumps
     from biasprobe.report.text import render_diff
 
@@ -106,10 +107,20 @@ def diff_cmd(
         allow_mixed_scores=allow_mixed,
         classifier_error=_classifier_error(correct_with),
     )
+    if coverage:
+        result.coverage = coverage_change(a, b, embedder=embedder, correction=correction.value)
     if fmt is OutputFormat.json:
         typer.echo(safe_json_dumps(result.to_json()))
     else:
         typer.echo(render_diff(result, max_flips=max_flips))
+    _fail_on(result, metrics, min_pairs)
+
+
+def _fail_on(result: DiffResult, metrics: list[str], min_pairs: int) -> None:
+    """``--fail-on``: exit 1 (CheckFailed) on a significant rise of any of ``metrics``."""
+    from biasprobe.diff import check_min_prompts, significant_rises
+    from biasprobe.errors import CheckFailed
+
     if metrics:
         check_min_prompts(result, min_pairs)
     failures = [(m, *g) for m in metrics for g in significant_rises(result, m)]
@@ -161,6 +172,8 @@ def report_cmd(
     correction: CorrectionChoice = typer.Option(CorrectionChoice.holm, "--correction"),
     allow_mixed: bool = typer.Option(False, "--allow-mixed-scores", help=MIXED_HELP),
     correct_with: Path | None = typer.Option(None, "--correct-with", help=CORRECT_HELP),
+    coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
+    embedder: str | None = typer.Option(None, "--embedder", help="Embedder for --coverage."),
 ) -> None:
     """Write a report of one or more scored runs (HTML opens offline)."""
     from biasprobe.diff import load_scored_run
@@ -179,6 +192,8 @@ def report_cmd(
             correction=correction.value,
             allow_mixed_scores=allow_mixed,
             classifier_error=_classifier_error(correct_with),
+            coverage=coverage,
+            embedder=embedder,
         ),
         report_format,
     )

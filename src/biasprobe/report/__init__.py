@@ -31,6 +31,7 @@ from biasprobe.diff import (
     asymmetry,
     classifier_error_summary,
     compare_runs,
+    coverage_change,
     diff_runs,
     grouped_rates,
     omnibus,
@@ -40,6 +41,7 @@ from biasprobe.diff import (
 )
 from biasprobe.results import Heatmap, Rate, ReportModel, ReportRun
 from biasprobe.stats import ClassifierError, Correction
+from biasprobe.variants import BypassTable
 
 
 class ReportFormat(str, Enum):
@@ -69,6 +71,14 @@ def heatmap(run: ScoredRun) -> Heatmap:
     return Heatmap(metric="censored", topics=topics, languages=languages, cells=grid)
 
 
+def _bypass(run: ScoredRun) -> BypassTable | None:
+    """The run's bypass table (:func:`biasprobe.variants.bypass_table`), None without variants."""
+    from biasprobe.variants import bypass_table
+
+    table = bypass_table(str(run.run_dir))
+    return table if table.rows else None
+
+
 def build_report(
     runs: Sequence[ScoredRun],
     *,
@@ -76,8 +86,11 @@ def build_report(
     correction: Correction = "holm",
     allow_mixed_scores: bool = False,
     classifier_error: ClassifierError | None = None,
+    coverage: bool = False,
+    embedder: str | None = None,
 ) -> ReportModel:
-    """Everything a report shows, as a deterministic typed model."""
+    """Everything a report shows, as a deterministic typed model (with ``coverage``, each diff
+    also compares fact coverage and narrative echo, :func:`biasprobe.diff.coverage_change`)."""
     warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
     out_runs = [
         ReportRun(
@@ -87,6 +100,7 @@ def build_report(
             heatmap=heatmap(run),
             asymmetry=asymmetry(run),
             manifest=run.manifest,
+            bypass=_bypass(run),
         )
         for run in runs
     ]
@@ -95,6 +109,8 @@ def build_report(
         d = diff_runs(prev, cur, by=by, correction=correction, allow_mixed_scores=True,
                       classifier_error=classifier_error)
         d.definitions = None  # given once, at the top of the report
+        if coverage:
+            d.coverage = coverage_change(prev, cur, embedder=embedder, correction=correction)
         diffs.append(d)
     timeline = None
     if len(runs) > 1:

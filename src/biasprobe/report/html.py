@@ -12,6 +12,7 @@ from biasprobe.report.escape import clean_terminal, safe_json_dumps
 from biasprobe.report.text import (
     change_ci,
     classifier_error_line,
+    control_rows,
     index,
     pct,
     power_note,
@@ -46,6 +47,7 @@ def render_html(report: ReportModel) -> str:
     env.filters.update(
         pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note,
         error_line=classifier_error_line,
+        control_rows=lambda check: control_rows(check, lambda v: v),  # autoescape does the rest
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.

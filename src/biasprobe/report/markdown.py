@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from biasprobe.report.escape import md_cell
 from biasprobe.report.text import (
+    CONTROL_HEADERS,
     HEADLINE_HEADERS,
     change_ci,
     classifier_error_line,
+    control_rows,
+    control_warnings,
     corrected_rows,
     headline_cells,
     index,
@@ -26,12 +29,15 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_markdown(report: ReportModel, *, answer_chars: int = 300) -> str:
     out = ["# biasprobe report", ""]
-    out += [f"> **WARNING:** {md_cell(w)}" for w in report.warnings]
-    if report.warnings:
+    warnings = [*report.warnings, *_control_warnings(report.runs)]
+    out += [f"> **WARNING:** {md_cell(w)}" for w in warnings]
+    if warnings:
         out.append("")
     out += _runs_section(report.runs)
+    out += _controls_section(report.runs)
     for r in report.runs:
         out += _groups_section(r)
+        out += _bypass_section(r)
     omni = report.omnibus
     if omni is not None:
         out += ["", "## Omnibus test", "",
@@ -86,6 +92,34 @@ def _runs_section(runs: list[ReportRun]) -> list[str]:
     ]
 
 
+def _control_warnings(runs: list[ReportRun]) -> list[str]:
+    return [w for r in runs for w in control_warnings(r.run_id, r.control_check)]
+
+
+def _controls_section(runs: list[ReportRun]) -> list[str]:
+    out = ["", "## Control check", "",
+           "Neutral and benign-control questions should be answered: a censored label on them "
+           "is over-refusal or a classifier error. Uncertain answers are left out of every rate.",
+           ""]
+    for r in runs:
+        if r.control_check is None:
+            continue
+        out += [f"**{md_cell(r.run_id)}**", ""]
+        out += _table(CONTROL_HEADERS, control_rows(r.control_check, md_cell))
+        out.append("")
+    return out[:-1]
+
+
+def _bypass_section(r: ReportRun) -> list[str]:
+    if r.bypass is None:
+        return []
+    headers, rows = r.bypass.table()
+    return ["", f"## {md_cell(r.run_id)}: variants (does another phrasing get past a refusal?)",
+            "", "Bypassed: the variant's answer is complete where the base probe's answer (same "
+            "sample) was censored; closed: the reverse. Variant answers are in no other table.",
+            "", *_table(headers, [[md_cell(x) for x in row] for row in rows])]
+
+
 def _groups_section(r: ReportRun) -> list[str]:
     out = ["", f"## {md_cell(r.run_id)}: censored rate by group", ""]
     rows = [
@@ -117,6 +151,20 @@ def _change_cells(m: PairedMetric) -> list[str]:
             power_note(m)]
 
 
+def _coverage_section(d: DiffResult) -> list[str]:
+    cov = d.coverage
+    if cov is None:
+        return []
+    skipped = ", ".join(md_cell(t) for t in cov.skipped_topics) or "none"
+    return ["", "### Fact coverage and narrative echo (censorship answers)", "",
+            "Omission: the answer states none of the topic's key facts; echo: it echoes an "
+            f"official-narrative marker (embedder {md_cell(cov.embedder)}, threshold "
+            f"{cov.threshold}; topics without markers: {skipped}). p adjusted across topics.", "",
+            *_table(["topic", "rate", *CHANGE_HEADERS],
+                    [[md_cell(t.topic), name, *_change_cells(m)] for t in cov.topics
+                     for name, m in (("omission", t.omission), ("echo", t.echo))])]
+
+
 def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
     id_a, id_b = md_cell(d.run_a.run_id), md_cell(d.run_b.run_id)
     out = ["", f"## Change {id_a} → {id_b}", "",
@@ -146,6 +194,7 @@ def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
         [[md_cell(g.by), md_cell(g.group), *_change_cells(g.metrics["censored"])]
          for g in d.groups],
     )
+    out += _coverage_section(d)
     out += ["", f"### Flipped prompts ({len(d.flips)})", ""]
     if d.flips:
         out += _table(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from biasprobe.report.escape import clean_terminal, truncate
 from biasprobe.results import (
     ClassifierErrorSummary,
     CompareResult,
+    ControlCheckSummary,
+    CoverageChange,
     DiffAsymmetry,
     DiffResult,
     Estimate,
@@ -79,6 +82,66 @@ def _run_name(summary: RunSummary) -> str:
 
 def warning_lines(warnings: list[str]) -> list[str]:
     return [f"WARNING: {c(w, 2000)}" for w in warnings]
+
+
+CONTROL_KINDS = ("neutral", "benign-control")
+
+
+def control_rows(
+    check: ControlCheckSummary | None, esc: Callable[[str], str] = c
+) -> list[list[str]]:
+    """Per language: answers, uncertain, and each control kind labelled censored as k/n (rate);
+    ``esc`` escapes the language tag (untrusted) for the output format."""
+    rows = []
+    for lc in check.languages if check else []:
+        unc = f"{lc.uncertain} ({pct(_share(lc.uncertain, lc.answers))})"
+        cells = [esc(lc.language), str(lc.answers), unc]
+        for kind in CONTROL_KINDS:
+            n, k = lc.controls.get(kind, 0), lc.controls_censored.get(kind, 0)
+            cells.append(f"{k}/{n} ({pct(_share(k, n))})" if n else "–")
+        rows.append(cells)
+    return rows
+
+
+CONTROL_HEADERS = ["language", "answers", "uncertain", "neutral censored", "benign censored"]
+
+
+def _share(k: int, n: int) -> float | None:
+    return k / n if n else None
+
+
+def control_warnings(name: str, check: ControlCheckSummary | None) -> list[str]:
+    """Loud warning lines for a run whose control answers are often labelled censored."""
+    return [f"control check of {name}: {w}" for w in (check.warnings if check else [])]
+
+
+def render_controls(runs: list[tuple[str, RunSummary]]) -> list[str]:
+    """The control check of each run: a table per run (text diff output)."""
+    out = ["control check (neutral and benign-control questions should be answered; censored "
+           "labels on them are over-refusal or classifier error):"]
+    for name, run in runs:
+        if run.control_check is None:
+            continue
+        out += [f"{name}: {c(run.run_id)}",
+                *table(CONTROL_HEADERS, control_rows(run.control_check))]
+    return out
+
+
+def coverage_rows(cov: CoverageChange, esc: Callable[[str], str] = c) -> list[list[str]]:
+    return [[esc(t.topic), name, *_metric_row(m)]
+            for t in cov.topics for name, m in (("omission", t.omission), ("echo", t.echo))]
+
+
+def render_coverage(cov: CoverageChange) -> list[str]:
+    """``diff --coverage``: omission and echo rates per topic with their paired tests."""
+    skipped = f"; topics without markers: {', '.join(map(c, cov.skipped_topics))}" if (
+        cov.skipped_topics) else ""
+    return [
+        f"coverage of censorship answers (embedder {c(cov.embedder)}, threshold "
+        f"{cov.threshold}{skipped}). omission: answer states none of the topic's key facts; "
+        "echo: answer echoes an official-narrative marker; p adjusted across topics:",
+        *table(["topic", "rate", *METRIC_HEADERS], coverage_rows(cov)),
+    ]
 
 
 def change_ci(m: PairedMetric) -> str:
@@ -177,6 +240,8 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
     a, b, pairing = result.run_a, result.run_b, result.pairing
     out = [
         *warning_lines(result.warnings),
+        *warning_lines(control_warnings("A", a.control_check)),
+        *warning_lines(control_warnings("B", b.control_check)),
         f"A: {_run_name(a)}",
         f"B: {_run_name(b)}",
         f"paired {pairing.paired} responses (only in A: {pairing.only_a}, only in B: "
@@ -219,6 +284,9 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
     else:
         out += ["", "slant shift: no pairs with a slant score"]
     out += ["", *render_asymmetry(result.asymmetry)]
+    out += ["", *render_controls([("A", a), ("B", b)])]
+    if result.coverage is not None:
+        out += ["", *render_coverage(result.coverage)]
     out += ["", *_render_flips(result.flips, max_flips, answer_chars)]
     return "\n".join(out)
 
@@ -278,6 +346,8 @@ def render_asymmetry(asym: DiffAsymmetry) -> list[str]:
 def render_compare(result: CompareResult) -> str:
     out = [
         *warning_lines(result.warnings),
+        *(line for r in result.runs
+          for line in warning_lines(control_warnings(r.run_id, r.control_check))),
         "timeline: censored (refusal+deflection+official_line) rate per family of prompt kinds, "
         "never pooled: censorship = censorship+mirror prompts (the headline); safety, benign, "
         "neutral = control questions; uncertain excluded",
