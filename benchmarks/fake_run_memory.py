@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import resource
 import sys
+from pathlib import Path
 
 from biasprobe.backends.base import ChatRequest, Generation
 from biasprobe.backends.fake import FakeBackend
@@ -40,7 +41,7 @@ def main(n: int) -> dict[str, int]:
                          topic="t", kind=ProbeKind.neutral) for i in range(n))
     plan = RunPlan(f"mem-{n}", entry, "synthetic", probes, 32)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    res = execute(plan, ResolvedModel(path=".", revision=None, files_sha256={"fake": "0"}),
+    res = execute(plan, ResolvedModel(path=Path("."), revision=None, files_sha256={"fake": "0"}),
                   UnloggedFake, progress=False, say=lambda _: None)
     if res.generated != n:
         raise SystemExit(f"generated {res.generated} of {n}")
