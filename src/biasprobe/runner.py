@@ -252,10 +252,10 @@ def _pending_follow_ups(plan: RunPlan, store: RunStore) -> list[tuple[Probe, Cha
     plan has follow-ups at all."""
     if not any(p.follow_up is not None for p in plan.probes):
         return []
-    done = store.done_keys()
-    answers = {r.key: r.answer for r in read_responses(plan.run_dir)}
+    answers = {r.key: r.answer for r in read_responses(store.run_dir)}  # its keys: all done
     requests, _ = follow_up_requests(plan, answers)
-    return sorted((pr for pr in requests if pr[1].key not in done), key=lambda pr: len(pr[0].text))
+    return sorted((pr for pr in requests if pr[1].key not in answers),
+                  key=lambda pr: len(pr[0].text))
 
 
 def _already_done(plan: RunPlan, done: set[tuple[str, int]]) -> int:
