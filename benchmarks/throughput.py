@@ -14,9 +14,13 @@ Each method runs in a fresh subprocess (so peak RSS is its own) after loading th
 timed part is generation only (plus, for biasprobe, writing the run). Printed: responses/s,
 generated tokens/s (tokens up to and including EOS; padding after EOS not counted), peak RSS,
 the speedup over ``naive`` and how many answers are identical to ``naive``'s (batched bf16 can
-flip near-ties). Then a memory check (peak RSS of a 2,000- vs a 200-prompt fake-backend run,
-each in a fresh process; must be within 10%), and, when importable, scoring and ``diff``
+flip near-ties). Then a memory check (see :func:`memory_check`), and, when importable, scoring and ``diff``
 timings.
+
+The ceiling: a matmul micro-benchmark with the model's own weight shapes (from its config.json),
+at each method's batch size (rows; 1 for ``naive``) and in its dtype, with the same thread count;
+each method's tokens/s is printed as a fraction of it, with the CPU model and ISA (AVX2 /
+AVX-512 / AVX-512 BF16 / AMX from /proc/cpuinfo flags). ``--no-ceiling`` skips it.
 
 Usage::
 
@@ -88,6 +92,76 @@ def count_tokens(new_ids: list[int], eos: set[int]) -> tuple[int, int]:
     return len(new_ids), len(new_ids)
 
 
+# --- the machine's ceiling ------------------------------------------------------------------
+
+
+def cpu_isa() -> str:
+    """The vector/matrix extensions torch can use here, from /proc/cpuinfo flags."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    flags: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    found = [name for name, flag in (("AVX2", "avx2"), ("AVX-512", "avx512f"),
+                                     ("AVX-512 BF16", "avx512_bf16"), ("AMX", "amx_bf16"))
+             if flag in flags]
+    return ", ".join(found) or "none of AVX2/AVX-512/AMX"
+
+
+def weight_shapes(model_dir: Path) -> list[tuple[int, int, int]]:
+    """(in, out, times per token) of every matmul of a decoder-only model, from config.json."""
+    cfg = json.loads((model_dir / "config.json").read_text())
+    h, inter, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    heads = cfg["num_attention_heads"]
+    kv = cfg.get("num_key_value_heads", heads) * cfg.get("head_dim", h // heads)
+    per_layer = [(h, heads * cfg.get("head_dim", h // heads)), (h, kv), (h, kv),
+                 (heads * cfg.get("head_dim", h // heads), h), (h, inter), (h, inter), (inter, h)]
+    return [(i, o, layers) for i, o in per_layer] + [(h, cfg["vocab_size"], 1)]
+
+
+def matmul_ceiling(shapes: list[tuple[int, int, int]], rows: int, dtype: str,
+                   threads: int) -> dict[str, float]:
+    """Time ``rows`` x in @ in x out for each weight shape in ``dtype``: the rate a decoding
+    step would reach if it were nothing but the model's matmuls (model FLOPs per token =
+    2 x matmul parameters; attention over the cache and everything else not counted)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    dt = getattr(torch, dtype.removeprefix("torch."))
+    total_s = 0.0
+    flops = 0.0
+    with torch.inference_mode():
+        for n_in, n_out, times in shapes:
+            x, w = torch.randn(rows, n_in, dtype=dt), torch.randn(n_in, n_out, dtype=dt)
+            x @ w  # warm-up
+            reps = 0
+            start = time.perf_counter()
+            while reps < 3 or time.perf_counter() - start < 0.2:
+                x @ w
+                reps += 1
+            total_s += (time.perf_counter() - start) / reps * times
+            flops += 2.0 * rows * n_in * n_out * times
+    return {"gflops": flops / total_s / 1e9, "tok_per_s": rows / total_s,
+            "gflop_per_token": flops / rows / 1e9}
+
+
+def print_ceilings(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    """Each method's tokens/s as a fraction of the matmul ceiling at its own batch size."""
+    from biasprobe.backends import resolve_model
+
+    shapes = weight_shapes(Path(resolve_model(load_entry(args), log=lambda _: None).path))
+    print(f"CPU: {cpu_model()}; ISA: {cpu_isa()}")
+    for method, r in results.items():
+        c = matmul_ceiling(shapes, r["rows"], r["torch_dtype"], args.threads)
+        print(f"  {method:<10} rows {r['rows']:>3}, {r['torch_dtype']}: ceiling {c['gflops']:.0f} "
+              f"GFLOP/s = {c['tok_per_s']:.1f} tok/s at {c['gflop_per_token']:.2f} GFLOP/token; "
+              f"reached {r['tokens_per_s'] / c['tok_per_s']:.0%}")
+
+
 # --- workers (each in its own process) ------------------------------------------------------
 
 
@@ -123,6 +197,9 @@ def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
     t_load = time.perf_counter()
     if method in ("naive", "pipeline"):
         model, tok, eos_ids = _load_plain(entry, resolved)
+        torch_dtype = str(model.dtype)
+        rows = 1 if method == "naive" else min(args.pipeline_batch_size or entry.run_batch_size,
+                                               len(probes))
         load_s = time.perf_counter() - t_load
         chats = [[{"role": "user", "content": p.text}] for p in probes]
         start = time.perf_counter()
@@ -179,13 +256,16 @@ def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
         micro = getattr(backend, "micro_batch", None)
         hint = backend.batch_hint() if entry.batch_size == "auto" else None
         answers["__batch__"] = f"runner {hint or entry.run_batch_size}, micro-batch {micro}"
+        rows = min(micro or hint or entry.run_batch_size, len(probes))
+        torch_dtype = str(getattr(backend, "dtype", entry.dtype))
     return {
         "method": method, "prompts": len(probes), "max_new_tokens": n_new, "load_s": load_s,
         "elapsed_s": elapsed, "responses_per_s": len(probes) / elapsed,
         "tokens": tokens, "tokens_per_s": tokens / elapsed, "peak_rss_mib": peak_rss_mib(),
         "peak_gpu_mib": (torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None),
         "answers": answers, "threads": torch.get_num_threads(),
-        "dtype": str(entry.dtype), "batch_size": str(entry.batch_size),
+        "dtype": str(entry.dtype), "batch_size": str(entry.batch_size), "rows": rows,
+        "torch_dtype": torch_dtype,
     }
 
 
@@ -205,19 +285,27 @@ def _time_scoring(run_dir: Path, n: int, sink: dict[str, str]) -> None:
 
 
 def memory_check() -> tuple[bool, str]:
-    peaks = {}
-    for n in (200, 2000):
+    """Peak RSS of fake runs of 200, 2,000 and 20,000 prompts (fresh process each): total peak
+    within 10% from 200 to 2,000, and what the run adds on top of the probes within 5% of the
+    200-prompt peak from 200 to 20,000 (the requests are built lazily)."""
+    peaks, added = {}, {}
+    for n in (200, 2000, 20_000):
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "BIASPROBE_OUTPUTS": tmp}
             script = Path(__file__).with_name("fake_run_memory.py")
             out = subprocess.run([sys.executable, str(script), str(n)], env=env,
                                  capture_output=True, text=True, check=True)
-            peaks[n] = json.loads(out.stdout.strip().splitlines()[-1])["peak_kib"] / 1024
+            res = json.loads(out.stdout.strip().splitlines()[-1])
+            peaks[n], added[n] = res["peak_kib"] / 1024, (res["peak_kib"] - res["before_kib"]) / 1024
     ratio = peaks[2000] / peaks[200]
-    ok = ratio <= 1.10
-    return ok, (f"peak RSS, fake backend through runner.execute: 200 prompts {peaks[200]:.1f} MiB, "
-                f"2,000 prompts {peaks[2000]:.1f} MiB, ratio {ratio:.3f} "
-                f"({'OK' if ok else 'FAIL'}: must be <= 1.10)")
+    growth = (added[20_000] - added[200]) / peaks[200]
+    ok = ratio <= 1.10 and growth <= 0.05
+    return ok, (f"peak RSS, fake backend through runner.execute: 200 / 2,000 / 20,000 prompts "
+                f"{peaks[200]:.1f} / {peaks[2000]:.1f} / {peaks[20_000]:.1f} MiB (ratio 2,000:200 "
+                f"{ratio:.3f}, must be <= 1.10); the run itself adds {added[200]:.1f} / "
+                f"{added[2000]:.1f} / {added[20_000]:.1f} MiB (growth {growth:.1%} of the 200-prompt "
+                f"peak, must be <= 5%; the rest is the probes the caller holds): "
+                f"{'OK' if ok else 'FAIL'}")
 
 
 def diff_timing() -> str:
@@ -234,6 +322,16 @@ def diff_timing() -> str:
     return "\n".join("    " + line for line in out.stdout.strip().splitlines())
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
     try:
         import torch
@@ -242,14 +340,7 @@ def machine() -> str:
         gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     except ImportError:
         torch_v, gpu = "?", "?"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {cpu}, {os.cpu_count()} cores, "
             f"{gpu}; Python {platform.python_version()}, torch {torch_v}; "
@@ -270,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--quick", action="store_true", help="16 prompts x 16 new tokens")
-    ap.add_argument("--no-memory", action="store_true", help="skip the 200 vs 2,000 memory check")
+    ap.add_argument("--no-memory", action="store_true", help="skip the 200/2,000/20,000 memory check")
+    ap.add_argument("--no-ceiling", action="store_true", help="skip the matmul ceiling")
     ap.add_argument("--score", action="store_true", help="also time scoring of biasprobe's run")
     ap.add_argument("--diff", action="store_true", help="also run benchmarks/diff_bench.py")
     ap.add_argument("--json", default=None, help="write all results to this file")
@@ -327,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         speedup = results["biasprobe"]["tokens_per_s"] / base["tokens_per_s"]
         rspeed = results["biasprobe"]["responses_per_s"] / base["responses_per_s"]
         print(f"biasprobe vs naive loop: {speedup:.2f}x tokens/s, {rspeed:.2f}x responses/s")
+    if results and not args.no_ceiling:
+        print_ceilings(results, args)
     ok = True
     if not args.no_memory:
         ok, line = memory_check()

@@ -152,14 +152,47 @@ def test_quantization_without_bitsandbytes_says_install(monkeypatch: pytest.Monk
 PEAK_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fake_run_memory.py"
 
 
-def peak_rss_kib(n: int, outputs: Path) -> int:
+def peak_rss_kib(n: int, outputs: Path) -> dict[str, int]:
+    """``peak_kib`` of a fake run of ``n`` prompts and ``before_kib``, the peak before it."""
     env = {**os.environ, "BIASPROBE_OUTPUTS": str(outputs)}
     out = subprocess.run([sys.executable, str(PEAK_SCRIPT), str(n)], capture_output=True,
                          text=True, env=env, check=True, timeout=600)
-    return int(json.loads(out.stdout.strip().splitlines()[-1])["peak_kib"])
+    result: dict[str, int] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def test_memory_stays_flat_as_runs_grow(tmp_path: Path) -> None:
     small = peak_rss_kib(200, tmp_path / "a")
     large = peak_rss_kib(2000, tmp_path / "b")
-    assert large <= small * 1.10, (small, large)
+    assert large["peak_kib"] <= small["peak_kib"] * 1.10, (small, large)
+
+
+def test_run_itself_adds_no_memory_per_prompt(tmp_path: Path) -> None:
+    """Requests are built lazily: what the run adds on top of the probes (held by the caller)
+    grows by at most 5% of the small run's peak from 200 to 20,000 prompts."""
+    small = peak_rss_kib(200, tmp_path / "a")
+    large = peak_rss_kib(20_000, tmp_path / "b")
+    added_small = small["peak_kib"] - small["before_kib"]
+    added_large = large["peak_kib"] - large["before_kib"]
+    assert added_large <= added_small + 0.05 * small["peak_kib"], (small, large)
+
+
+def test_lazy_batches_keep_the_length_order_and_skip_done() -> None:
+    """Same batches as sorting the whole pending list by prompt length (stable), done skipped."""
+    from biasprobe.records import Probe, ProbeKind
+    from biasprobe.runner import RunPlan, batches, build_requests
+
+    entry = ModelEntry.model_validate({"name": "f", "backend": "fake", "source": {"fake": []},
+                                       "generation": {"samples": 2, "temperature": 0.7},
+                                       "batch_size": 3})
+    lengths = [5, 1, 3, 1, 5, 2, 0, 3]
+    probes = tuple(Probe(id=f"p{i}", text="x" * n + f" {i}", language="en", topic="t",
+                         kind=ProbeKind.neutral) for i, n in enumerate(lengths))
+    plan = RunPlan("order", entry, "s", probes, 3)
+    done = {("p1", 0), ("p4", 1)}
+    full = [(p.id, s) for p in probes for s in range(2) if (p.id, s) not in done]
+    expected = sorted(full, key=lambda k: len(probes[int(k[0][1:])].text))
+    got = [[r.key for _, r in b] for b in batches(build_requests(plan, done), 3)]
+    assert [len(b) for b in got] == [3, 3, 3, 3, 2]
+    assert [k for b in got for k in b] == expected
+    assert got[0] == [("p6", 0), ("p6", 1), ("p1", 1)]  # shortest first; p1 sample 0 done

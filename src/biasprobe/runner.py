@@ -13,9 +13,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -73,18 +74,25 @@ def _first_turn(probe: Probe, default_system: str | None) -> tuple[Message, ...]
     return ((Message("system", system),) if system else ()) + (Message("user", probe.text),)
 
 
-def build_requests(plan: RunPlan) -> list[tuple[Probe, ChatRequest]]:
-    """First-turn requests; follow-up variants come later (:func:`follow_up_requests`)."""
+def by_length(probes: Iterable[Probe]) -> list[Probe]:
+    """Shortest prompt first, ties in probe order: similar lengths waste less padding."""
+    return sorted(probes, key=lambda p: len(p.text))
+
+
+def build_requests(
+    plan: RunPlan, done: Container[tuple[str, int]] = frozenset()
+) -> Iterator[tuple[Probe, ChatRequest]]:
+    """First-turn requests not in ``done``, shortest prompt first, built one at a time (so a
+    large run never holds them all); follow-up variants come later (:func:`follow_up_requests`)."""
     system = plan.entry.system_prompt
-    out = []
-    for probe in plan.probes:
+    for probe in by_length(plan.probes):
         if probe.follow_up is not None:
             continue
         messages = _first_turn(probe, system)
         for sample in range(plan.settings.samples):
-            out.append((probe, ChatRequest(key=(probe.id, sample), messages=messages,
-                                           prefill=probe.prefill)))
-    return out
+            if (probe.id, sample) not in done:
+                yield probe, ChatRequest(key=(probe.id, sample), messages=messages,
+                                         prefill=probe.prefill)
 
 
 def follow_up_requests(
@@ -178,12 +186,12 @@ def to_response(run_id: str, probe: Probe, gen: Generation) -> Response:
 
 
 def batches(
-    pending: Sequence[tuple[Probe, ChatRequest]], size: int
+    pending: Iterable[tuple[Probe, ChatRequest]], size: int
 ) -> Iterator[list[tuple[Probe, ChatRequest]]]:
-    """Length-sorted batches: similar prompt lengths waste less padding."""
-    ordered = sorted(pending, key=lambda pr: len(pr[0].text))
-    for i in range(0, len(ordered), size):
-        yield ordered[i : i + size]
+    """Consecutive batches of ``size``, taken lazily from ``pending`` (already length-sorted)."""
+    it = iter(pending)
+    while batch := list(islice(it, size)):
+        yield batch
 
 
 class StopFlag:
@@ -220,7 +228,7 @@ def graceful_interrupt(stop: StopFlag, say: Callable[[str], None]) -> Iterator[N
 
 
 def _generate(
-    plan: RunPlan, backend: Backend, store: RunStore, pending: Sequence[tuple[Probe, ChatRequest]],
+    plan: RunPlan, backend: Backend, store: RunStore, pending: Iterable[tuple[Probe, ChatRequest]],
     stop: StopFlag, bar: Any,
 ) -> int:
     """Generate ``pending`` batch by batch into the store; stops early when ``stop`` is set."""
@@ -239,12 +247,23 @@ def _generate(
     return generated
 
 
-def _pending_follow_ups(plan: RunPlan, done: set[tuple[str, int]]) -> list[tuple[Probe, ChatRequest]]:
+def _pending_follow_ups(plan: RunPlan, store: RunStore) -> list[tuple[Probe, ChatRequest]]:
+    """Follow-ups not yet answered, shortest prompt first; reads the run back only if the
+    plan has follow-ups at all."""
     if not any(p.follow_up is not None for p in plan.probes):
         return []
-    answers = {r.key: r.answer for r in read_responses(plan.run_dir)}
+    answers = {r.key: r.answer for r in read_responses(store.run_dir)}  # its keys: all done
     requests, _ = follow_up_requests(plan, answers)
-    return [pr for pr in requests if pr[1].key not in done]
+    return sorted((pr for pr in requests if pr[1].key not in answers),
+                  key=lambda pr: len(pr[0].text))
+
+
+def _already_done(plan: RunPlan, done: set[tuple[str, int]]) -> int:
+    """How many of the plan's (probe, sample) keys are in ``done`` (0 at once for a new run)."""
+    if not done:
+        return 0
+    ids = {p.id for p in plan.probes}
+    return sum(1 for pid, sample in done if pid in ids and 0 <= sample < plan.settings.samples)
 
 
 def execute(
@@ -269,8 +288,7 @@ def execute(
         plan.run_dir, new_manifest(plan, resolved), warn=lambda m: say(f"warning: {m}")
     ) as store:
         done = store.done_keys()
-        wanted = {(p.id, s) for p in plan.probes for s in range(plan.settings.samples)}
-        already = len(wanted & done)
+        already = _already_done(plan, done)
         generated = 0
         if already < total:
             say(f"loading {plan.entry.name}…")
@@ -282,10 +300,10 @@ def execute(
                     disable=not progress, file=sys.stderr, dynamic_ncols=True,
                 )
                 with bar, graceful_interrupt(stop, say):
-                    first = [pr for pr in build_requests(plan) if pr[1].key not in done]
+                    first = build_requests(plan, done)
                     generated = _generate(plan, backend, store, first, stop, bar)
                     if not stop:
-                        follow = _pending_follow_ups(plan, store.done_keys())
+                        follow = _pending_follow_ups(plan, store)
                         generated += _generate(plan, backend, store, follow, stop, bar)
                 if generated:  # what a server reported while answering (served model id, ...)
                     store.update_manifest(backend=_info_dict(backend))
