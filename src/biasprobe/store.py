@@ -78,13 +78,18 @@ def check_run_id(run_id: str) -> str:
 def ensure_outputs_dir(base: Path | None = None) -> Path:
     """The outputs directory, created if needed; a file (or dangling link) there is an error."""
     base = base if base is not None else outputs_dir()
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise RunStoreError(f"outputs directory {base} exists and is not a directory") from None
-    except OSError as exc:
-        raise RunStoreError(f"outputs directory {base}: cannot create ({exc.strerror})") from None
+    _make_dir(base, f"outputs directory {base}")
     return base
+
+
+def _make_dir(path: Path, name: str) -> None:
+    """``mkdir -p`` with every failure one :class:`RunStoreError` line naming ``name``."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise RunStoreError(f"{name} exists and is not a directory") from None
+    except OSError as exc:
+        raise RunStoreError(f"{name}: cannot create ({exc.strerror})") from None
 
 
 def resolve_run_dir(run: str) -> Path:
@@ -590,12 +595,7 @@ def acquire_run_lock(
     ``create`` makes the directory first. Release with :func:`release_run_lock`."""
     _refuse_links(run_dir)
     if create:
-        try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:
-            raise RunStoreError(f"{run_dir} exists and is not a directory") from None
-        except OSError as exc:
-            raise RunStoreError(f"{run_dir}: cannot create ({exc.strerror})") from None
+        _make_dir(run_dir, str(run_dir))
         _refuse_links(run_dir)
     lock = FileLock(str(run_dir / LOCK))
     try:
