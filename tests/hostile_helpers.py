@@ -54,6 +54,22 @@ def make_scored_runs(outputs: Path, tmp: Path, names: tuple[str, ...] = ("a", "b
             assert code == 0, err
 
 
+def scored_template(base: Path) -> Path:
+    """Two scored runs (a, b) under ``base/outputs``, built once per test module and copied per
+    test; BIASPROBE_OUTPUTS points there only while they are built."""
+    outputs = base / "outputs"
+    old = os.environ.get("BIASPROBE_OUTPUTS")
+    os.environ["BIASPROBE_OUTPUTS"] = str(outputs)
+    try:
+        make_scored_runs(outputs, base)
+    finally:
+        if old is None:
+            os.environ.pop("BIASPROBE_OUTPUTS", None)
+        else:
+            os.environ["BIASPROBE_OUTPUTS"] = old
+    return outputs
+
+
 def snapshot(folder: Path) -> dict[str, bytes | str]:
     """Every entry under ``folder`` (lock files aside): bytes of files, targets of links."""
     out: dict[str, bytes | str] = {}

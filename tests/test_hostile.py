@@ -24,9 +24,11 @@ from hostile_helpers import (
     EVIL,
     check_output,
     import_lines,
-    make_scored_runs,
     run_cli,
     snapshot,
+)
+from hostile_helpers import (
+    scored_template as build_scored_template,
 )
 
 VICTIM_TEXT = b"precious, outside the outputs folder\n"
@@ -53,17 +55,7 @@ def guard() -> Iterator[None]:
 def scored_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two scored runs (a, b), built once and copied per test."""
     base = tmp_path_factory.mktemp("template")
-    outputs = base / "outputs"
-    old = os.environ.get("BIASPROBE_OUTPUTS")
-    os.environ["BIASPROBE_OUTPUTS"] = str(outputs)
-    try:
-        make_scored_runs(outputs, base)
-    finally:
-        if old is None:
-            os.environ.pop("BIASPROBE_OUTPUTS", None)
-        else:
-            os.environ["BIASPROBE_OUTPUTS"] = old
-    return outputs
+    return build_scored_template(base)
 
 
 @pytest.fixture

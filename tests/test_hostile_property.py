@@ -31,9 +31,11 @@ from hostile_helpers import (
     BAD_FILES,
     check_output,
     import_lines,
-    make_scored_runs,
     run_cli,
     snapshot,
+)
+from hostile_helpers import (
+    scored_template as build_scored_template,
 )
 
 MODELS = """\
@@ -111,17 +113,7 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("property")
-    outputs = base / "outputs"
-    old = os.environ.get("BIASPROBE_OUTPUTS")
-    os.environ["BIASPROBE_OUTPUTS"] = str(outputs)
-    try:
-        make_scored_runs(outputs, base)
-    finally:
-        if old is None:
-            os.environ.pop("BIASPROBE_OUTPUTS", None)
-        else:
-            os.environ["BIASPROBE_OUTPUTS"] = old
-    return outputs
+    return build_scored_template(base)
 
 
 def _inject(path: Path, line: int, field: str, value: Any) -> None:

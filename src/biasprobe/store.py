@@ -420,6 +420,19 @@ def iter_records(path: Path, model: type[RecordT], what: str) -> Iterator[tuple[
             raise RunStoreError(f"{path}:{lineno}: invalid {what} record: {loc}: {msg}") from None
 
 
+def _check_unique(
+    seen: dict[tuple[str, int], int], key: tuple[str, int], path: Path, lineno: int, noun: str,
+    advice: str,
+) -> None:
+    """Record ``key`` as first seen on ``lineno``; a second line for it is one error line."""
+    if key in seen:
+        raise RunStoreError(
+            f"{path}:{lineno}: duplicate {noun} for prompt {key[0]!r} sample {key[1]} "
+            f"(first on line {seen[key]}); {advice}"
+        )
+    seen[key] = lineno
+
+
 def read_responses(run_dir: Path) -> list[Response]:
     """Every record of ``responses.jsonl``; a torn last line is ignored (see module doc)."""
     path = run_dir / RESPONSES
@@ -429,14 +442,9 @@ def read_responses(run_dir: Path) -> list[Response]:
     seen: dict[tuple[str, int], int] = {}
     try:
         for lineno, response in iter_records(path, Response, "response"):
+            _check_unique(seen, response.key, path, lineno, "record",
+                          "a run holds each (prompt, sample) once")
             out.append(response)
-            key = response.key
-            if key in seen:
-                raise RunStoreError(
-                    f"{path}:{lineno}: duplicate record for prompt {key[0]!r} sample {key[1]} "
-                    f"(first on line {seen[key]}); a run holds each (prompt, sample) once"
-                )
-            seen[key] = lineno
     except FileNotFoundError:
         raise RunStoreError(f"{path}: is a dangling symbolic link") from None
     except OSError as exc:
@@ -454,12 +462,7 @@ def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
     try:
         for lineno, score in iter_records(path, Score, "score"):
             key = (score.probe_id, score.sample)
-            if key in lines:
-                raise RunStoreError(
-                    f"{path}:{lineno}: duplicate score for prompt {key[0]!r} sample {key[1]} "
-                    f"(first on line {lines[key]}); score the run again"
-                )
-            lines[key] = lineno
+            _check_unique(lines, key, path, lineno, "score", "score the run again")
             out[key] = score
     except FileNotFoundError:
         raise RunStoreError(f"{path}: not found (or a dangling link)") from None
