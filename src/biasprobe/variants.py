@@ -209,7 +209,7 @@ def _row(name: str, kind: VariantKind, pairs: list[tuple[Score, Score]]) -> Bypa
 
 def bypass_table(run: str) -> BypassTable:
     """The bypass table of a scored run (run id or directory)."""
-    from biasprobe.diff import read_scores
+    from biasprobe.diff import model_name, read_scores
     from biasprobe.store import SCORES, read_manifest, read_responses, resolve_run_dir
 
     run_dir = resolve_run_dir(run)
@@ -230,6 +230,5 @@ def bypass_table(run: str) -> BypassTable:
         pairs = [p for (_, k), ps in by_variant.items() if k is kind for p in ps]
         if pairs:
             kinds.append(_row(f"all {kind.value}", kind, pairs))
-    model = manifest.get("model", {}).get("name") if isinstance(manifest.get("model"), dict) else None
-    return BypassTable(run_id=str(manifest.get("run_id", run_dir.name)), model=model, rows=rows,
-                       kinds=kinds)
+    return BypassTable(run_id=str(manifest.get("run_id", run_dir.name)), model=model_name(manifest),
+                       rows=rows, kinds=kinds)
