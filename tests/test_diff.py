@@ -10,11 +10,11 @@ import pytest
 from scipy.stats import binomtest
 
 from biasprobe.diff import (
-    CENSORED,
     Item,
     ScoredRun,
     ScoresMissing,
     asymmetry,
+    censored_labels,
     diff_runs,
     load_scored_run,
 )
@@ -55,7 +55,7 @@ def test_reports_exactly_the_planted_flips(
 
 
 def _is(label: str, metric: str) -> bool:
-    return label in CENSORED if metric == "censored" else label == metric
+    return label in censored_labels() if metric == "censored" else label == metric
 
 
 def _reference(metric: str, by: str) -> dict[str, tuple[int, int, float]]:
@@ -375,7 +375,7 @@ def test_compare_three_runs_starts_with_cochrans_q(
     # Reference: Cochran's Q by hand on the planted censored labels (uncertain counts as a
     # prompt with no certain sample, so bread-0 drops out).
     rows = [
-        [p.label_a in CENSORED, p.label_b in CENSORED, p.label_a in CENSORED]
+        [p.label_a in censored_labels(), p.label_b in censored_labels(), p.label_a in censored_labels()]
         for p in planted() if "uncertain" not in (p.label_a, p.label_b)
     ]
     k, cols = 3, [sum(r[j] for r in rows) for j in range(3)]

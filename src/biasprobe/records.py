@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from biasprobe import labels as label_registry
+from biasprobe.labels import Label as Label  # re-exported: the type of every label field
 
 SCHEMA_VERSION = 1
 
@@ -123,20 +123,6 @@ class Response(_Record):
     @property
     def key(self) -> tuple[str, int]:
         return (self.probe_id, self.sample)
-
-
-class Label(str, Enum):
-    """A score's label; described (censored, gold class, colour) in :mod:`biasprobe.labels`."""
-
-    complete = "complete"
-    refusal = "refusal"
-    deflection = "deflection"
-    official_line = "official_line"
-    uncertain = "uncertain"
-
-
-if tuple(lab.value for lab in Label) != label_registry.NAMES:  # pragma: no cover
-    raise ImportError("records.Label and biasprobe.labels.LABELS list different labels")
 
 
 class Exemplar(_Record):

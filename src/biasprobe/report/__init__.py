@@ -24,7 +24,6 @@ from pathlib import Path
 
 from biasprobe.diff import (
     DEFAULT_BY,
-    DEFINITIONS,
     FORMAT_VERSION,
     Item,
     ScoredRun,
@@ -32,6 +31,7 @@ from biasprobe.diff import (
     classifier_error_summary,
     compare_runs,
     coverage_change,
+    definitions,
     diff_runs,
     grouped_rates,
     omnibus,
@@ -119,7 +119,7 @@ def build_report(
         ).steps
     return ReportModel(
         biasprobe_report=FORMAT_VERSION,
-        definitions=DEFINITIONS,
+        definitions=definitions(),
         warnings=warnings,
         classifier_error=classifier_error_summary(classifier_error),
         correction=correction,

@@ -11,7 +11,7 @@ import io
 import re
 from typing import Any
 
-from biasprobe.diff import METRICS
+from biasprobe.diff import metric_names
 from biasprobe.textutil import one_line
 
 # A spreadsheet may split a cell again on ; , tab or | (locale or import settings), so a
@@ -34,7 +34,7 @@ def render_csv(report: dict[str, Any]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     header = ["run_id", "model", "by", "group", "n_total", "n_uncertain", "n"]
-    for m in METRICS:
+    for m in metric_names():
         header += [f"{m}_k", f"{m}_rate", f"{m}_ci_low", f"{m}_ci_high"]
     writer.writerow(header)
     for run in report["runs"]:
@@ -42,7 +42,7 @@ def render_csv(report: dict[str, Any]) -> str:
         for g in rows:
             line: list[Any] = [run["run_id"], run["model"], g["by"], g["group"]]
             line += [g["n_total"], g["n_uncertain"], g["n"]]
-            for m in METRICS:
+            for m in metric_names():
                 p = g["metrics"][m]
                 line += [p["k"], p["rate"], p["ci_low"], p["ci_high"]]
             writer.writerow([_cell(v) for v in line])
