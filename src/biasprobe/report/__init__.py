@@ -143,7 +143,7 @@ def render(report: ReportModel, fmt: ReportFormat | str) -> str:
     if fmt is ReportFormat.csv:
         from biasprobe.report.csvout import render_csv
 
-        return render_csv(report.to_json())
+        return render_csv(report)
     from biasprobe.report.html import render_html
     from biasprobe.textutil import printable
 
