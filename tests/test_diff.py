@@ -18,6 +18,7 @@ from biasprobe.diff import (
     diff_runs,
     load_scored_run,
 )
+from biasprobe.manifest import Manifest
 from cli_helpers import cli
 from diff_helpers import HOSTILE, Planted, check_golden, make_runs, planted, planted_flips
 
@@ -163,7 +164,7 @@ def test_government_index_uses_cn_mirror_questions_when_present() -> None:
         _item("ru1", "RU", "mirror", "deflection"),
         _item("ru2", "RU", "mirror", "uncertain"),  # excluded from the denominator
     ]
-    run = ScoredRun("r", Path("."), {"run_id": "r"}, {i.key: i for i in items}, ("t",))
+    run = ScoredRun("r", Path("."), Manifest(run_id="r"), {i.key: i for i in items}, ("t",))
     gov = asymmetry(run).to_json()["government"]
     assert gov["china_basis"] == "mirror"
     assert gov["china"]["k"] == 1 and gov["china"]["n"] == 2
@@ -271,7 +272,7 @@ def _sampled_run(run_id: str, labels: dict[str, list[str]]) -> ScoredRun:
         for pid, labs in labels.items()
         for s, lab in enumerate(labs)
     ]
-    return ScoredRun(run_id, Path("."), {"run_id": run_id}, {i.key: i for i in items}, ("t",))
+    return ScoredRun(run_id, Path("."), Manifest(run_id=run_id), {i.key: i for i in items}, ("t",))
 
 
 def test_several_samples_make_the_prompt_the_unit() -> None:

@@ -79,14 +79,15 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.labels import registry
+from biasprobe.manifest import Manifest
 from biasprobe.overrides import apply_overrides, latest_overrides
 from biasprobe.records import POLITICAL_KINDS, Label, Response, Score
 from biasprobe.results import (
@@ -139,7 +140,7 @@ from biasprobe.stats import (
     wilson_ci,
 )
 from biasprobe.stats import Estimate as StatsEstimate
-from biasprobe.store import SCORES, read_manifest, read_responses, resolve_run_dir
+from biasprobe.store import SCORES, load_manifest, read_responses, resolve_run_dir
 from biasprobe.store import read_scores as store_read_scores
 
 if TYPE_CHECKING:
@@ -258,7 +259,7 @@ class Item:
 class ScoredRun:
     run_id: str
     run_dir: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     items: dict[tuple[str, int], Item]
     classifier_versions: tuple[str, ...]
     embedders: tuple[str, ...] = ()
@@ -273,11 +274,12 @@ class ScoredRun:
 
     @property
     def model(self) -> str | None:
-        return model_name(self.manifest)
+        return self.manifest.model_name
 
 
-def model_name(manifest: dict[str, Any]) -> str | None:
-    """Best-effort model name from a manifest written by ``run`` or ``import``."""
+def model_name(manifest: Mapping[str, object]) -> str | None:
+    """Best-effort model name from a manifest read as plain JSON (``Manifest.model_name`` on a
+    typed one): the model section's name, else the backend's model id."""
     model = manifest.get("model")
     if isinstance(model, dict):
         for key in ("name", "id", "model_id", "repo"):
@@ -302,8 +304,8 @@ def read_scores(run_dir: Path, *, reviewed: bool = True) -> dict[tuple[str, int]
 def load_scored_run(run: str | Path) -> ScoredRun:
     """A run (id or directory) with its responses joined to their scores."""
     run_dir = run if isinstance(run, Path) else resolve_run_dir(run)
-    manifest = read_manifest(run_dir)
-    run_id = str(manifest.get("run_id", run_dir.name))
+    manifest = load_manifest(run_dir)
+    run_id = manifest.run_id
     # Variant answers (``run --variants``) are not the probes they vary: they belong to
     # ``biasprobe variants``, and counting them here would skew every rate.
     responses = [r for r in read_responses(run_dir) if r.variant_of is None]

@@ -38,6 +38,7 @@ from biasprobe.manifest import (
     Manifest,
     ModelSection,
     ProbesSection,
+    RunFingerprint,
     manifest_json,
 )
 from biasprobe.paths import outputs_dir
@@ -259,7 +260,7 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
         model=ModelSection(name=model, source="import"),
         source=ImportSection(path=str(path), sha256=sha, lines=len(records)),
         probes=ProbesSection(count=prompts, responses=len(responses)),
-        fingerprint={"backend": "import", "model": model, "source_sha256": sha},
+        fingerprint=RunFingerprint(backend="import", model=model, source_sha256=sha),
     ))
     _write_run(base, name, manifest, responses)
     return ImportResult(

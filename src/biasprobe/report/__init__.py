@@ -39,6 +39,7 @@ from biasprobe.diff import (
     run_summary,
     score_warnings,
 )
+from biasprobe.manifest import manifest_json
 from biasprobe.results import Heatmap, Rate, ReportModel, ReportRun
 from biasprobe.stats import ClassifierError, Correction
 from biasprobe.variants import BypassTable
@@ -99,7 +100,7 @@ def build_report(
             groups=grouped_rates(run, by)[1:],
             heatmap=heatmap(run),
             asymmetry=asymmetry(run),
-            manifest=run.manifest,
+            manifest=manifest_json(run.manifest),
             bypass=_bypass(run),
         )
         for run in runs
