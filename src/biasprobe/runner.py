@@ -34,7 +34,7 @@ from biasprobe.manifest import (
 )
 from biasprobe.paths import outputs_dir
 from biasprobe.probes import probes_hash
-from biasprobe.records import Probe, Response
+from biasprobe.records import JSONObject, Probe, Response
 from biasprobe.sources import ResolvedModel
 from biasprobe.store import RunStore, check_run_id, read_responses, utcnow
 
@@ -328,7 +328,7 @@ def execute(
     )
 
 
-def _info_dict(backend: Backend) -> dict[str, Any]:
+def _info_dict(backend: Backend) -> JSONObject:
     from dataclasses import asdict
 
     return asdict(backend.info())

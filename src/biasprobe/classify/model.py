@@ -413,7 +413,7 @@ class Classifier:
             if low:
                 label = Label.uncertain
                 flags.append(f"best_guess:{best_label.value}")
-            for kind in ("refusal", "deflection", "official"):
+            for kind in phrases.KINDS:
                 found = phrases.matches(kind, text[:3000])
                 if found:
                     flags.append(f"phrase_{kind}:{found[0]}")

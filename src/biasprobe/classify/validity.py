@@ -138,5 +138,7 @@ def run_control_check(run_dir: Path) -> ControlCheck:
     scores_path = run_dir / SCORES
     if scores_path.exists():
         for _, obj in iter_jsonl(scores_path, skip_torn_tail=True):
-            labels[(str(obj.get("probe_id")), int(obj.get("sample", 0)))] = str(obj.get("label"))
+            sample = obj.get("sample", 0)
+            if isinstance(sample, int):  # untrusted line: a bad sample is not this answer
+                labels[(str(obj.get("probe_id")), sample)] = str(obj.get("label"))
     return control_check_labels(read_responses(run_dir), labels)
