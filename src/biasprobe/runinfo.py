@@ -57,7 +57,9 @@ def summarize(run: str) -> RunSummary:
     responses = read_responses(run_dir)
     labels: dict[tuple[str, int], str] = {}
     if os.path.lexists(run_dir / SCORES):
-        labels = {key: s.label.value for key, s in read_scores(run_dir).items()}
+        from biasprobe.judgements import judged_scores  # a local judge's verdicts, if any
+
+        labels = {key: s.label.value for key, s in judged_scores(run_dir, read_scores(run_dir)).items()}
     reviewed = {k: o for k, o in latest_overrides(run_dir).items() if k in labels}
     labels.update({k: o.label_after.value for k, o in reviewed.items()})
     model = _dict(manifest.get("model"))
