@@ -326,3 +326,16 @@ def test_open_judge_records_the_files_hash(tmp_path: Path) -> None:
     judge = open_judge("fake-judge", judge_models(tmp_path, ["x"]), log=lambda _m: None)
     assert judge.sha256 is not None and len(judge.sha256) == 64
     assert judge.name == "fake-judge"
+
+
+def test_show_marks_labels_set_by_the_judge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = make_run(tmp_path)
+    judge_run(run_dir, fake_judge(["refusal", "garbage", "refusal"]), JudgeScope.uncertain)
+    code, out, err = cli(capsys, "show", "judged")
+    assert code == 0, err
+    assert "refusal^" in out and "^ label set by a local judge (judgements.jsonl)" in out
+    code, out, err = cli(capsys, "show", "judged", "--format", "json")
+    rows = {r["probe_id"]: r for r in json.loads(out)["rows"]}
+    assert rows["u-uncertain"]["judged"] and rows["u-uncertain"]["label"] == "refusal"
+    assert not rows["u-low"]["judged"] and rows["u-low"]["label"] == "complete"  # unparseable
+    assert json.loads(out)["label_counts"]["refusal"] == 3

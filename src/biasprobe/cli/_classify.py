@@ -263,6 +263,7 @@ def _eval_judge(
         "judge": model.name, "judge_sha256": model.sha256, "prompt_sha256": model.prompt.sha256,
         "scope": scope.value, "answers": len(rows), "asked": len(got.asked),
         "unparseable": got.unparseable, "decided": got.decided,
+        "agrees_with_classifier": sum(got.verdicts[i] is best[i] for i in idx),
         "judge_alone": subset(idx, [got.verdicts[i] for i in idx]),
         "classifier_on_judged": subset(idx, [best[i] for i in idx]),
         "combined": evaluate(rows, got.combined, [c if c is not Label.uncertain else best[i]
@@ -274,7 +275,9 @@ def _print_judged(res: EvalResult, j: dict[str, Any]) -> None:
     """The classifier alone, combined, and both on the answers the judge labelled."""
     typer.echo(f"judge {j['judge']} (scope {j['scope']}): asked about {j['asked']} of "
                f"{j['answers']} answers, {j['unparseable']} unparseable replies; the judge set "
-               f"{j['decided']} combined labels")
+               f"{j['decided']} combined labels; the judge agrees with the classifier's label "
+               f"(best guess) on {j['agrees_with_classifier']} of {j['asked'] - j['unparseable']} "
+               "verdicts")
     rows: list[list[object]] = []
     for name, r in (("classifier alone", res), ("combined", j["combined"]),
                     ("classifier, answers judged", j["classifier_on_judged"]),

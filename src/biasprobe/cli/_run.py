@@ -156,7 +156,8 @@ def show(
         ["probe", "lang", "kind", "finish", "think", "label", "answer"],
         [[r["probe_id"] + (f"#{r['sample']}" if r["sample"] else ""), r["language"], r["kind"],
           r["finish_reason"], r["think_state"],
-          (r["label"] or "-") + ("*" if r["reviewed"] else ""), r["preview"][:width]]
+          (r["label"] or "-") + ("*" if r["reviewed"] else "^" if r["judged"] else ""),
+          r["preview"][:width]]
          for r in summary["rows"]],
     )
     if summary["label_counts"]:
@@ -165,6 +166,8 @@ def show(
             ", ".join(f"{k} {v}" for k, v in summary["label_counts"].items())))
         if any(r["reviewed"] for r in summary["rows"]):
             typer.echo("* label set by a reviewer (overrides.jsonl)")
+        if any(r["judged"] for r in summary["rows"]):
+            typer.echo("^ label set by a local judge (judgements.jsonl)")
         from biasprobe.cli._classify import print_validity, print_warnings
 
         print_validity(summary["validity_lines"])
