@@ -66,10 +66,11 @@ def test_default_model_as_judge(
     assert records["refuse-zh"].label is Label.refusal, records["refuse-zh"].raw
     parsed = [j for j in records.values() if j.label is not None]
     agree = sum(j.label is j.classifier_label for j in parsed)
-    print(f"\njudge {JUDGE}: {len(parsed)}/{len(records)} verdicts parsed, agree with the "
-          f"embedding label on {agree}/{len(parsed)}; {elapsed:.0f} s (load, score, judge)")
-    for pid, j in records.items():
-        print(f"  {pid}: classifier {j.classifier_label} judge {j.label} raw {j.raw[:40]!r}")
+    with capsys.disabled():  # the agreement is reported, not pinned
+        print(f"\njudge {JUDGE}: {len(parsed)}/{len(records)} verdicts parsed, agree with the "
+              f"embedding label on {agree}/{len(parsed)}; {elapsed:.0f} s (load, score, judge)")
+        for pid, j in records.items():
+            print(f"  {pid}: classifier {j.classifier_label} judge {j.label} raw {j.raw[:40]!r}")
     combined = read_scores(run_dir)
     assert all(s.label is not None for s in combined.values())
 
