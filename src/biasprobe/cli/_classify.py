@@ -85,8 +85,14 @@ def score_cmd(
         print_json({"scores": str(out), **meta, "canned": canned, "validity": check.to_json(), **extra})
         return
     print_warnings(check.warnings)
-    if quiet:
-        return
+    if not quiet:
+        _print_scored(run_dir, out, meta, canned, check, summary)
+
+
+def _print_scored(
+    run_dir: Path, out: Path, meta: Any, canned: Any, check: ControlCheck,
+    summary: JudgeSummary | None,
+) -> None:
     typer.echo(f"wrote {meta['n']} scores to {out}")
     typer.echo(
         f"classifier {meta['classifier_version']}, embedder {meta['embedder']} "
@@ -196,9 +202,7 @@ def eval_cmd(
     if file is None or from_run is not None:
         _eval_from_run(file, from_run, as_json)
         return
-    from biasprobe.classify import Classifier, load_embedder
-    from biasprobe.classify.evaluate import evaluate, read_labelled
-    from biasprobe.classify.model import LinearHead
+    from biasprobe.classify.evaluate import read_labelled
 
     rows = read_labelled(
         file,
@@ -207,22 +211,7 @@ def eval_cmd(
         prompt_field=prompt_field,
         language_field=language_field,
     )
-    emb = load_embedder(embedder)
-    clf = Classifier(
-        emb,
-        head_model=LinearHead.load(head) if head else None,
-        shipped_head=not rules,
-        n_chunks=chunks,
-    )
-    preds = []
-    for start in range(0, len(rows), 64):
-        preds.extend(clf.predict([r["text"] for r in rows[start : start + 64]]))
-    res = evaluate(
-        rows, [p.label for p in preds], [p.best for p in preds], [p.confidence for p in preds]
-    )
-    res["embedder"] = emb.name
-    res["embedder_sha256"] = emb.sha256
-    res["method"] = clf.description
+    res, preds = _eval_classifier(rows, embedder, head, rules, chunks)
     judged = None
     if judge is not None:
         judged = _eval_judge(rows, preds, judge, judge_scope, models_file, quiet=as_json)
@@ -232,6 +221,33 @@ def eval_cmd(
     _print_eval(res)
     if judged is not None:
         _print_judged(res, judged)
+
+
+def _eval_classifier(
+    rows: list[LabelledRow], embedder: str | None, head: Path | None, rules: bool, chunks: int
+) -> tuple[EvalResult, list[Prediction]]:
+    """The classifier's predictions on labelled rows, and its figures."""
+    from biasprobe.classify import Classifier, load_embedder
+    from biasprobe.classify.evaluate import evaluate
+    from biasprobe.classify.model import LinearHead
+
+    emb = load_embedder(embedder)
+    clf = Classifier(
+        emb,
+        head_model=LinearHead.load(head) if head else None,
+        shipped_head=not rules,
+        n_chunks=chunks,
+    )
+    preds: list[Prediction] = []
+    for start in range(0, len(rows), 64):
+        preds.extend(clf.predict([r["text"] for r in rows[start : start + 64]]))
+    res = evaluate(
+        rows, [p.label for p in preds], [p.best for p in preds], [p.confidence for p in preds]
+    )
+    res["embedder"] = emb.name
+    res["embedder_sha256"] = emb.sha256
+    res["method"] = clf.description
+    return res, preds
 
 
 def _eval_judge(
