@@ -297,6 +297,12 @@ def test_cli_judge_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert_one_line_error(code, err, "unknown model 'no-such-model'")
     code, _, err = cli(capsys, "eval-classifier", "--from-run", "judged", "--judge", "x")
     assert_one_line_error(code, err, "--from-run")
+    run_dir = Path(os.environ["BIASPROBE_OUTPUTS"]) / "judged"
+    (run_dir / JUDGEMENTS).write_text("{bad\n")
+    before = (run_dir / SCORES).read_bytes()
+    code, _, err = cli(capsys, "score", "judged", "--embedder", "fake", "--judge", "fake-judge")
+    assert_one_line_error(code, err, "corrupt line")
+    assert (run_dir / SCORES).read_bytes() == before  # refused before scoring again
 
 
 def test_eval_classifier_reports_classifier_judge_and_combined(

@@ -66,6 +66,10 @@ def score_cmd(
 
     check_judge_name(judge)
     run_dir = resolve_run_dir(run)
+    if judge is not None:
+        from biasprobe.judgements import read_judgements
+
+        read_judgements(run_dir)  # a bad judgements file is refused before anything is written
     out = score_run(
         run_dir,
         embedder=embedder,
