@@ -295,10 +295,15 @@ def model_name(manifest: Mapping[str, object]) -> str | None:
 
 def read_scores(run_dir: Path, *, reviewed: bool = True) -> dict[tuple[str, int], Score]:
     """Scores by (probe_id, sample), validated (the store's reader, shared with ``show``; a
-    duplicate (prompt, sample) line is an error); reviewed labels (overrides.jsonl, latest
-    wins) replace the classifier's unless ``reviewed=False``."""
+    duplicate (prompt, sample) line is an error); a local judge's verdicts (judgements.jsonl,
+    combined by the rule in :mod:`biasprobe.judgements`), then reviewed labels (overrides.jsonl,
+    latest wins) replace the classifier's unless ``reviewed=False`` (the classifier's own)."""
+    from biasprobe.judgements import judged_scores
+
     out = store_read_scores(run_dir)
-    return apply_overrides(out, latest_overrides(run_dir))[0] if reviewed else out
+    if not reviewed:
+        return out
+    return apply_overrides(judged_scores(run_dir, out), latest_overrides(run_dir))[0]
 
 
 def load_scored_run(run: str | Path) -> ScoredRun:

@@ -38,6 +38,7 @@ class ShowRow(TypedDict):
     think_state: str
     label: str | None
     reviewed: bool
+    judged: bool  # the label was set by a local judge (``--judge``), not by a reviewer
     preview: str
 
 
@@ -56,8 +57,13 @@ def summarize(run: str) -> RunSummary:
     manifest = read_manifest(run_dir)
     responses = read_responses(run_dir)
     labels: dict[tuple[str, int], str] = {}
+    judged: set[tuple[str, int]] = set()  # labels set by a local judge (judgements.jsonl)
     if os.path.lexists(run_dir / SCORES):
-        labels = {key: s.label.value for key, s in read_scores(run_dir).items()}
+        from biasprobe.judgements import judged_scores
+
+        combined = judged_scores(run_dir, read_scores(run_dir))
+        labels = {key: s.label.value for key, s in combined.items()}
+        judged = {k for k, s in combined.items() if any(f.startswith("judge:") for f in s.flags)}
     reviewed = {k: o for k, o in latest_overrides(run_dir).items() if k in labels}
     labels.update({k: o.label_after.value for k, o in reviewed.items()})
     model = _dict(manifest.get("model"))
@@ -86,6 +92,7 @@ def summarize(run: str) -> RunSummary:
             "think_state": r.think_state.value,
             "label": labels.get(r.key),
             "reviewed": r.key in reviewed,
+            "judged": r.key in judged and r.key not in reviewed,
             "preview": preview(r.answer, 400),
         }
         for r in responses

@@ -702,3 +702,20 @@ def append_run_lines(run_dir: Path, name: str, lines: list[str], *, timeout_s: f
             os.fsync(fh.fileno())
     finally:
         lock.release()
+
+
+def read_side_records(run_dir: Path, name: str, model: type[RecordT], what: str) -> list[RecordT]:
+    """Every line of the append-only side file ``name`` (e.g. ``judgements.jsonl``), validated
+    as ``model``, in file order. A missing file is an empty list; a link, a special file or a
+    bad line is one :class:`RunStoreError` (a torn last line is ignored, never modified)."""
+    path = run_dir / name
+    if path.is_symlink():
+        raise RunStoreError(f"{path} is a symbolic link; refusing to read through it")
+    if not os.path.lexists(path):
+        return []
+    try:
+        return [rec for _, rec in iter_records(path, model, what)]
+    except FileNotFoundError:
+        raise RunStoreError(f"{path}: disappeared while reading") from None
+    except OSError as exc:
+        raise RunStoreError(f"{path}: cannot read ({exc.strerror})") from None

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from biasprobe.cli._common import OutputFormat, print_json, print_table
+from biasprobe.cli._models import ModelsFile
+from biasprobe.judgements import JUDGE_BELOW, JudgeScope
 
 if TYPE_CHECKING:
-    from biasprobe.classify.evaluate import EvalResult
+    from biasprobe.classify.evaluate import EvalResult, LabelledRow
+    from biasprobe.classify.judge import JudgeSummary
+    from biasprobe.classify.model import Prediction
+    from biasprobe.classify.validity import ControlCheck
+    from biasprobe.records import Label
 
 EMBEDDER_HELP = (
     "Embedder: use-m3 (default, fast, multilingual), embeddinggemma (more languages, slower "
     "on CPU), fake (tests), a local sentence-transformers folder or a Hugging Face id."
+)
+
+JudgeOption = typer.Option(
+    None, "--judge", help="Also ask this registry model (a local judge) for a verdict on the "
+    "answers the classifier is unsure of (uncertain, confidence below "
+    f"{JUDGE_BELOW}, or a language the embedder does not cover); verdicts go to "
+    "judgements.jsonl (cached, resumable) and decide those labels.",
+)
+JudgeScopeOption = typer.Option(
+    JudgeScope.uncertain, "--judge-scope", help="uncertain: ask only about unsure answers; all: "
+    "ask about every answer (disagreements with confident labels are flagged, not applied).",
 )
 
 
@@ -33,16 +50,26 @@ def score_cmd(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+    judge: str | None = JudgeOption,
+    judge_scope: JudgeScope = JudgeScopeOption,
+    models_file: Path | None = ModelsFile,
 ) -> None:
     """Label every answer of a run; writes scores.jsonl next to responses.jsonl.
 
     Also checks the run's controls: neutral and benign-control answers labelled censored, and
-    uncertain answers, per language, with a warning when a rate is high."""
+    uncertain answers, per language, with a warning when a rate is high. With --judge, the
+    check counts the combined labels."""
     from biasprobe.classify import score_run
+    from biasprobe.classify.judge import check_judge_name
     from biasprobe.classify.validity import run_control_check
     from biasprobe.store import load_json_file, resolve_run_dir
 
+    check_judge_name(judge)
     run_dir = resolve_run_dir(run)
+    if judge is not None:
+        from biasprobe.judgements import read_judgements
+
+        read_judgements(run_dir)  # a bad judgements file is refused before anything is written
     out = score_run(
         run_dir,
         embedder=embedder,
@@ -53,13 +80,23 @@ def score_cmd(
     )
     meta = load_json_file(run_dir / "scores.meta.json", "scores metadata")
     canned = load_json_file(run_dir / "canned.json", "canned-answer list")
-    check = run_control_check(run_dir)
+    summary = None
+    if judge is not None:
+        summary = judge_pass(run_dir, judge, judge_scope, models_file, quiet=quiet)
+    check = run_control_check(run_dir) if summary is None else combined_control_check(run_dir)
     if fmt is OutputFormat.json:
-        print_json({"scores": str(out), **meta, "canned": canned, "validity": check.to_json()})
+        extra = {} if summary is None else {"judge": summary.to_json()}
+        print_json({"scores": str(out), **meta, "canned": canned, "validity": check.to_json(), **extra})
         return
     print_warnings(check.warnings)
-    if quiet:
-        return
+    if not quiet:
+        _print_scored(run_dir, out, meta, canned, check, summary)
+
+
+def _print_scored(
+    run_dir: Path, out: Path, meta: Any, canned: Any, check: ControlCheck,
+    summary: JudgeSummary | None,
+) -> None:
     typer.echo(f"wrote {meta['n']} scores to {out}")
     typer.echo(
         f"classifier {meta['classifier_version']}, embedder {meta['embedder']} "
@@ -68,7 +105,42 @@ def score_cmd(
     print_table(["label", "answers"], [[k, v] for k, v in sorted(meta["labels"].items())])
     if canned:
         typer.echo(f"{len(canned)} canned answer(s) across prompts; see {run_dir / 'canned.json'}")
+    if summary is not None:
+        typer.echo(summary.line())
+        typer.echo(summary.combined_line())
     print_validity(check.lines())
+
+
+def judge_pass(
+    run_dir: Path, judge: str, scope: JudgeScope, models_file: Path | None, *, quiet: bool
+) -> JudgeSummary:
+    """Ask the judge about a scored run (``score``/``run --judge``); Ctrl-C keeps every
+    finished batch and exits 130."""
+    from biasprobe.classify.judge import judge_run, open_judge
+
+    def say(msg: str) -> None:
+        if not quiet:
+            typer.echo(msg, err=True)
+
+    model = open_judge(judge, models_file, log=say)
+    try:
+        return judge_run(run_dir, model, scope, batch_size=model.entry.run_batch_size, log=say)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: the verdicts so far are saved in judgements.jsonl; run the same "
+                   "command to resume", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        model.close()
+
+
+def combined_control_check(run_dir: Path) -> ControlCheck:
+    """The control check on the labels ``show`` prints (judge and reviewers applied)."""
+    from biasprobe.classify.validity import control_check_labels
+    from biasprobe.diff import read_scores
+    from biasprobe.store import read_responses
+
+    labels = {k: s.label.value for k, s in read_scores(run_dir).items()}
+    return control_check_labels(read_responses(run_dir), labels)
 
 
 def print_validity(lines: list[str]) -> None:
@@ -114,14 +186,27 @@ def eval_cmd(
         None, "--from-run", help="Use a run's reviewed answers (overrides.jsonl) as gold and "
         "measure the labels its scores.jsonl holds, instead of FILE.",
     ),
+    judge: str | None = typer.Option(
+        None, "--judge", help="Also ask this registry model for a verdict (the answers the "
+        f"classifier is unsure of: uncertain, confidence below {JUDGE_BELOW}, or a language the "
+        "embedder does not cover) and report the classifier alone, the judge alone and the two "
+        "combined. Not cached (no run folder); needs FILE.",
+    ),
+    judge_scope: JudgeScope = JudgeScopeOption,
+    models_file: Path | None = ModelsFile,
 ) -> None:
     """Measure the classifier on labelled answers, beside a substring baseline (with Cohen's κ)."""
+    from biasprobe.classify.judge import check_judge_name
+
+    check_judge_name(judge)
+    if judge is not None and from_run is not None:
+        from biasprobe.errors import BiasprobeError
+
+        raise BiasprobeError("--judge measures a labelled FILE; it does not go with --from-run")
     if file is None or from_run is not None:
         _eval_from_run(file, from_run, as_json)
         return
-    from biasprobe.classify import Classifier, load_embedder
-    from biasprobe.classify.evaluate import evaluate, read_labelled
-    from biasprobe.classify.model import LinearHead
+    from biasprobe.classify.evaluate import read_labelled
 
     rows = read_labelled(
         file,
@@ -130,6 +215,26 @@ def eval_cmd(
         prompt_field=prompt_field,
         language_field=language_field,
     )
+    res, preds = _eval_classifier(rows, embedder, head, rules, chunks)
+    judged = None
+    if judge is not None:
+        judged = _eval_judge(rows, preds, judge, judge_scope, models_file, quiet=as_json)
+    if as_json:
+        print_json(res if judged is None else {**res, "judge": judged})
+        return
+    _print_eval(res)
+    if judged is not None:
+        _print_judged(res, judged)
+
+
+def _eval_classifier(
+    rows: list[LabelledRow], embedder: str | None, head: Path | None, rules: bool, chunks: int
+) -> tuple[EvalResult, list[Prediction]]:
+    """The classifier's predictions on labelled rows, and its figures."""
+    from biasprobe.classify import Classifier, load_embedder
+    from biasprobe.classify.evaluate import evaluate
+    from biasprobe.classify.model import LinearHead
+
     emb = load_embedder(embedder)
     clf = Classifier(
         emb,
@@ -137,7 +242,7 @@ def eval_cmd(
         shipped_head=not rules,
         n_chunks=chunks,
     )
-    preds = []
+    preds: list[Prediction] = []
     for start in range(0, len(rows), 64):
         preds.extend(clf.predict([r["text"] for r in rows[start : start + 64]]))
     res = evaluate(
@@ -146,10 +251,63 @@ def eval_cmd(
     res["embedder"] = emb.name
     res["embedder_sha256"] = emb.sha256
     res["method"] = clf.description
-    if as_json:
-        print_json(res)
-        return
-    _print_eval(res)
+    return res, preds
+
+
+def _eval_judge(
+    rows: list[LabelledRow], preds: list[Prediction], judge: str, scope: JudgeScope,
+    models_file: Path | None, *, quiet: bool,
+) -> dict[str, Any]:
+    """eval-classifier --judge: classifier alone, judge alone, combined (all on FILE's rows)."""
+    from biasprobe.classify.evaluate import evaluate
+    from biasprobe.classify.judge import judge_predictions, open_judge
+    from biasprobe.records import Label
+
+    def say(msg: str) -> None:
+        if not quiet:
+            typer.echo(msg, err=True)
+
+    model = open_judge(judge, models_file, log=say)
+    try:
+        got = judge_predictions(model, [r["prompt"] for r in rows], [r["text"] for r in rows],
+                                preds, scope, batch_size=model.entry.run_batch_size, log=say)
+    finally:
+        model.close()
+    idx = sorted(got.verdicts)
+
+    def subset(i_list: list[int], labels: list[Label]) -> EvalResult | None:
+        return evaluate([rows[i] for i in i_list], labels, labels) if i_list else None
+
+    best = [p.best for p in preds]
+    return {
+        "judge": model.name, "judge_sha256": model.sha256, "prompt_sha256": model.prompt.sha256,
+        "scope": scope.value, "answers": len(rows), "asked": len(got.asked),
+        "unparseable": got.unparseable, "decided": got.decided,
+        "agrees_with_classifier": sum(got.verdicts[i] is best[i] for i in idx),
+        "judge_alone": subset(idx, [got.verdicts[i] for i in idx]),
+        "classifier_on_judged": subset(idx, [best[i] for i in idx]),
+        "combined": evaluate(rows, got.combined, [c if c is not Label.uncertain else best[i]
+                                                  for i, c in enumerate(got.combined)]),
+    }
+
+
+def _print_judged(res: EvalResult, j: dict[str, Any]) -> None:
+    """The classifier alone, combined, and both on the answers the judge labelled."""
+    typer.echo(f"judge {j['judge']} (scope {j['scope']}): asked about {j['asked']} of "
+               f"{j['answers']} answers, {j['unparseable']} unparseable replies; the judge set "
+               f"{j['decided']} combined labels; the judge agrees with the classifier's label "
+               f"(best guess) on {j['agrees_with_classifier']} of {j['asked'] - j['unparseable']} "
+               "verdicts")
+    rows: list[list[object]] = []
+    for name, r in (("classifier alone", res), ("combined", j["combined"]),
+                    ("classifier, answers judged", j["classifier_on_judged"]),
+                    ("judge alone, answers judged", j["judge_alone"])):
+        if r is None:
+            rows.append([name, 0, "-", "-", "-", "-"])
+        else:
+            rows.append([name, r["n"], r["accuracy"], r["macro_f1"], r["refusal_f1"],
+                         _fmt(r.get("kappa"))])
+    print_table(["labels", "n", "accuracy", "macro_f1", "refusal_f1", "kappa"], rows)
 
 
 def _eval_from_run(file: Path | None, run: str | None, as_json: bool) -> None:

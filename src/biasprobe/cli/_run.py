@@ -7,9 +7,12 @@ from pathlib import Path
 
 import typer
 
+from biasprobe.cli._classify import JudgeOption, JudgeScopeOption, judge_pass
 from biasprobe.cli._common import OutputFormat, print_json, print_table
 from biasprobe.cli._models import ModelsFile
 from biasprobe.cli._probes import MapOption
+from biasprobe.errors import BiasprobeError
+from biasprobe.judgements import JudgeScope
 
 
 def run(
@@ -51,6 +54,8 @@ def run(
     internals: bool = typer.Option(False, "--internals", help="After generation, record refusal "
                                    "signals from the model's activations (transformers backend "
                                    "only; same as `biasprobe internals compute RUN_ID`)."),
+    judge: str | None = JudgeOption,
+    judge_scope: JudgeScope = JudgeScopeOption,
 ) -> None:
     """Generate answers of MODEL to probe sets into outputs/RUN_ID/ (resumable), then score them."""
     from biasprobe.backends import load_backend, resolve_model
@@ -62,6 +67,12 @@ def run(
     def say(msg: str) -> None:
         typer.echo(msg, err=True)
 
+    if judge is not None:
+        from biasprobe.classify.judge import check_judge_name
+
+        check_judge_name(judge)
+        if not score:
+            raise BiasprobeError("--judge needs the scores: drop --no-score")
     entry = Registry.load(models_file).get(model or DEFAULT_MODEL)
     entry = with_overrides(
         entry,
@@ -107,6 +118,10 @@ def run(
 
         path = score_run(result.run_dir, embedder=embedder, progress=progress)
         say(f"scores: {path}")
+        if judge is not None:
+            summary = judge_pass(result.run_dir, judge, judge_scope, models_file, quiet=not progress)
+            say(summary.line())
+            say(summary.combined_line())
 
 
 def _internals_pass(run_dir: Path, device: str | None, say: Callable[[str], None]) -> None:
@@ -141,7 +156,8 @@ def show(
         ["probe", "lang", "kind", "finish", "think", "label", "answer"],
         [[r["probe_id"] + (f"#{r['sample']}" if r["sample"] else ""), r["language"], r["kind"],
           r["finish_reason"], r["think_state"],
-          (r["label"] or "-") + ("*" if r["reviewed"] else ""), r["preview"][:width]]
+          (r["label"] or "-") + ("*" if r["reviewed"] else "^" if r["judged"] else ""),
+          r["preview"][:width]]
          for r in summary["rows"]],
     )
     if summary["label_counts"]:
@@ -150,6 +166,8 @@ def show(
             ", ".join(f"{k} {v}" for k, v in summary["label_counts"].items())))
         if any(r["reviewed"] for r in summary["rows"]):
             typer.echo("* label set by a reviewer (overrides.jsonl)")
+        if any(r["judged"] for r in summary["rows"]):
+            typer.echo("^ label set by a local judge (judgements.jsonl)")
         from biasprobe.cli._classify import print_validity, print_warnings
 
         print_validity(summary["validity_lines"])
