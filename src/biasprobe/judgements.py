@@ -71,8 +71,8 @@ class Judgement(BaseModel):
     @field_validator("label")
     @classmethod
     def _a_verdict(cls, value: Label | None) -> Label | None:
-        if value is not None and value.value not in label_registry.PREDICTED:
-            raise ValueError(f"a verdict is one of {', '.join(label_registry.PREDICTED)}")
+        if value is not None and value.value not in label_registry.predicted_names():
+            raise ValueError(f"a verdict is one of {', '.join(label_registry.predicted_names())}")
         return value
 
     @property

@@ -234,3 +234,8 @@ def gold_class(name: str) -> GoldClass:
 
 def is_censored(name: str) -> bool:
     return name in registry().censored
+
+
+def predicted_names() -> tuple[str, ...]:
+    """Names of the labels the classifier predicts, in column order (registry in force)."""
+    return tuple(label.value for label in registry().predicted)

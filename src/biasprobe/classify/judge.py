@@ -84,8 +84,8 @@ def load_prompt(path: Path | None = None) -> JudgePrompt:
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("system", "user")):
         raise JudgeError(f"{path}: a judge prompt needs the strings 'system' and 'user'")
     labels = tuple(str(x) for x in data.get("labels") or ())
-    if set(labels) != set(label_registry.PREDICTED):
-        raise JudgeError(f"{path}: labels must be {', '.join(label_registry.PREDICTED)}")
+    if set(labels) != set(label_registry.predicted_names()):
+        raise JudgeError(f"{path}: labels must be {', '.join(label_registry.predicted_names())}")
     if "{request}" not in data["user"] or "{answer}" not in data["user"]:
         raise JudgeError(f"{path}: the user template needs {{request}} and {{answer}}")
     return JudgePrompt(data["system"], data["user"], labels, hashlib.sha256(raw).hexdigest())
@@ -95,7 +95,7 @@ _VERDICT = re.compile(r"(?:verdict|判定|标注)\s*[:：]", re.IGNORECASE)
 _DECOR = " \t*`'\"“”‘’.。!！[]()（）<>"
 
 
-def parse_verdict(text: str, labels: Sequence[str] = label_registry.PREDICTED) -> Label | None:
+def parse_verdict(text: str, labels: Sequence[str] | None = None) -> Label | None:
     """The label of a reply ``VERDICT: <label>`` (or a first line that is only a label); the
     rest of that line must be the label alone (decoration aside). Anything else: None."""
     match = _VERDICT.search(text)
@@ -104,7 +104,8 @@ def parse_verdict(text: str, labels: Sequence[str] = label_registry.PREDICTED) -
     else:
         candidate = next((line for line in text.splitlines() if line.strip()), "")
     word = candidate.strip(_DECOR).lower().replace(" ", "_").replace("-", "_")
-    return Label(word) if word in labels else None
+    allowed = label_registry.predicted_names() if labels is None else labels
+    return Label(word) if word in allowed else None
 
 
 @dataclass
