@@ -72,11 +72,11 @@ def heatmap(run: ScoredRun) -> Heatmap:
 
 
 def _bypass(run: ScoredRun) -> BypassTable | None:
-    """The run's bypass table (:func:`biasprobe.variants.bypass_table`), None without variants."""
-    from biasprobe.variants import bypass_table
+    """The run's bypass table from the variant pairs already loaded with it
+    (:func:`biasprobe.variants.bypass_from_pairs`), None without variant answers."""
+    from biasprobe.variants import bypass_from_pairs
 
-    table = bypass_table(str(run.run_dir))
-    return table if table.rows else None
+    return bypass_from_pairs(run.run_id, run.model, run.variant_pairs) if run.variant_pairs else None
 
 
 def build_report(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
 from biasprobe.report.text import (
+    BYPASS_NOTE,
+    bypassed_cell,
     change_ci,
     classifier_error_line,
     control_rows,
@@ -46,7 +48,7 @@ def render_html(report: ReportModel) -> str:
     )
     env.filters.update(
         pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note,
-        error_line=classifier_error_line,
+        error_line=classifier_error_line, bypassed=bypassed_cell,
         control_rows=lambda check: control_rows(check, lambda v: v),  # autoescape does the rest
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
@@ -66,4 +68,5 @@ def render_html(report: ReportModel) -> str:
         "governments": svg(plots.government_svg(runs)),
         "timeline": svg(plots.timeline_svg(runs)),
     }
-    return env.get_template("report.html.j2").render(report=report, fig=figures)
+    return env.get_template("report.html.j2").render(report=report, fig=figures,
+                                                     bypass_note=BYPASS_NOTE)
