@@ -154,7 +154,7 @@ from biasprobe.store import read_scores as store_read_scores
 from biasprobe.variants import VariantPair, bypass_from_pairs, variant_pairs
 
 if TYPE_CHECKING:
-    from biasprobe.coverage import AnswerCoverage
+    from biasprobe.coverage import AnswerCoverage, CoverageResult
 
 UNCERTAIN = Label.uncertain.value
 # "censored", then every predicted label (the censored ones first), from the label registry.
@@ -1021,10 +1021,17 @@ def coverage_change(
 ) -> CoverageChange:
     """Per topic, omission and echo rates of the censorship answers of A and B, paired by
     prompt and sample (variant answers left out), p adjusted across topics."""
-    from biasprobe.coverage import DEFAULT_THRESHOLD, coverage_run
+    from biasprobe.coverage import coverage_runs
 
-    ca = coverage_run(str(a.run_dir), embedder, DEFAULT_THRESHOLD)
-    cb = coverage_run(str(b.run_dir), embedder, DEFAULT_THRESHOLD)
+    ca, cb = coverage_runs([str(a.run_dir), str(b.run_dir)], embedder)
+    return coverage_change_of(ca, cb, correction=correction)
+
+
+def coverage_change_of(
+    ca: CoverageResult, cb: CoverageResult, *, correction: Correction = "holm"
+) -> CoverageChange:
+    """:func:`coverage_change` from the two runs' coverage results (``report`` computes each
+    run's once)."""
     in_b = {(x.probe_id, x.sample): x for x in cb.answers if x.variant is None}
     by_topic: dict[str, list[tuple[AnswerCoverage, AnswerCoverage]]] = defaultdict(list)
     for x in ca.answers:
