@@ -13,8 +13,8 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 - **Pairing** (``diff``): responses of run A and run B with the same ``(probe_id, sample)``.
   Responses present in only one run are counted (``only_a``/``only_b``) and left out. Groups
   use run A's metadata (topic, language, jurisdiction, kind, pair_id). Answers to variant
-  probes (``variant_of`` set, from ``run --variants``) are left out of every table: ``biasprobe
-  variants`` analyses them.
+  probes (``variant_of`` set, from ``run --variants``) are left out of every label table: they
+  count only in the bypass table (below; ``biasprobe variants`` shows it per run).
 - **Paired change, per prompt (the unit of inference)**: with several samples per prompt the
   samples of one prompt are correlated, so the prompt is the unit. For each metric and group,
   each prompt present in both runs with at least one non-uncertain sample on each side gets a
