@@ -75,14 +75,34 @@ def test_report_shows_bypass_change_and_each_runs_table(
     assert "<h3>Bypass per variant kind</h3>" in out and "<td>follow-up</td>" in out
 
 
+def _drop_variants(run_dir: Path) -> None:
+    path = run_dir / "responses.jsonl"
+    lines = [x for x in path.read_text().splitlines() if json.loads(x)["variant_of"] is None]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_diff_against_a_run_without_variants(
+    tmp_path: Path, outputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _two_runs(tmp_path, outputs, capsys)
+    _drop_variants(outputs / "w")
+    code, out, err = cli(capsys, "diff", "v", "w", "--format", "json")
+    assert code == 0, err
+    kinds = json.loads(out)["bypass"]["kinds"]
+    assert [k["kind"] for k in kinds] == ["system", "follow-up", "euphemism"]
+    for k in kinds:  # nothing to pair with: each run's rows, no test
+        assert k["a"]["pairs"] > 0 and k["b"] is None
+        assert k["change"]["n_pairs"] == 0 and k["change"]["p_value"] is None
+    code, out, err = cli(capsys, "diff", "v", "w")
+    assert code == 0 and "bypass per variant kind" in out
+
+
 def test_diff_without_variants_has_no_bypass(
     tmp_path: Path, outputs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _two_runs(tmp_path, outputs, capsys)
     for run in ("v", "w"):  # drop the variant answers: only the base probes are left
-        path = outputs / run / "responses.jsonl"
-        lines = [x for x in path.read_text().splitlines() if json.loads(x)["variant_of"] is None]
-        path.write_text("\n".join(lines) + "\n")
+        _drop_variants(outputs / run)
     code, out, err = cli(capsys, "diff", "v", "w", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["bypass"] is None
