@@ -180,3 +180,18 @@ def test_embeddings_are_cached_on_disk_and_give_the_same_coverage() -> None:
                             answer=a) for m in (cached, fresh) for a in answers] == prepared * 2
     assert encode_cached(again, ["not seen before"]).shape == (1, 256)
     assert again.encoded == ["not seen before"]
+
+
+def test_an_unwritable_embedding_cache_is_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from biasprobe.coverage import encode_cached
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError("read-only cache")
+
+    monkeypatch.setattr(np, "save", refuse)
+    embedder = _CountingEmbedder()
+    assert encode_cached(embedder, ["a", "b"]).shape == (2, 256)
+    assert encode_cached(embedder, ["a", "b"]).shape == (2, 256)
+    assert embedder.encoded == ["a", "b", "a", "b"]  # nothing was cached

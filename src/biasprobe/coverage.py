@@ -134,8 +134,10 @@ class AnswerCoverage(BaseModel):
 def encode_cached(embedder: Embedder, texts: Sequence[str]) -> Array:
     """``embedder.encode(texts)``, cached on disk per (embedder weights, texts); a fake or
     unidentified embedder is never cached, an unreadable cache file is recomputed."""
+    import contextlib
     import hashlib
     import json
+    import os
 
     import numpy as np
 
@@ -143,8 +145,9 @@ def encode_cached(embedder: Embedder, texts: Sequence[str]) -> Array:
 
     if embedder.name == "fake" or embedder.sha256 == "unknown" or not texts:
         return embedder.encode(texts)
-    digest = hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode()).hexdigest()
-    path = cache_dir("coverage-embeddings") / f"{embedder.name}-{embedder.sha256[:12]}-{digest[:24]}.npy"
+    key = json.dumps([embedder.name, embedder.sha256, list(texts)], ensure_ascii=False)
+    digest = hashlib.sha256(key.encode()).hexdigest()  # names may hold "/" (hub ids, paths)
+    path = cache_dir("coverage-embeddings") / f"{digest[:32]}.npy"
     if path.exists():
         try:
             arr = np.load(path)
@@ -154,9 +157,13 @@ def encode_cached(embedder: Embedder, texts: Sequence[str]) -> Array:
         except (OSError, ValueError):
             pass
     arr = embedder.encode(texts)
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, arr)
-    tmp.replace(path)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+    try:
+        np.save(tmp, arr)
+        tmp.replace(path)
+    except OSError:  # a cache that cannot be written only costs the next call the embedding
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return arr
 
 
