@@ -10,14 +10,15 @@ import pytest
 from scipy.stats import binomtest
 
 from biasprobe.diff import (
-    CENSORED,
     Item,
     ScoredRun,
     ScoresMissing,
     asymmetry,
+    censored_labels,
     diff_runs,
     load_scored_run,
 )
+from biasprobe.manifest import Manifest
 from cli_helpers import cli
 from diff_helpers import HOSTILE, Planted, check_golden, make_runs, planted, planted_flips
 
@@ -55,7 +56,7 @@ def test_reports_exactly_the_planted_flips(
 
 
 def _is(label: str, metric: str) -> bool:
-    return label in CENSORED if metric == "censored" else label == metric
+    return label in censored_labels() if metric == "censored" else label == metric
 
 
 def _reference(metric: str, by: str) -> dict[str, tuple[int, int, float]]:
@@ -163,7 +164,7 @@ def test_government_index_uses_cn_mirror_questions_when_present() -> None:
         _item("ru1", "RU", "mirror", "deflection"),
         _item("ru2", "RU", "mirror", "uncertain"),  # excluded from the denominator
     ]
-    run = ScoredRun("r", Path("."), {"run_id": "r"}, {i.key: i for i in items}, ("t",))
+    run = ScoredRun("r", Path("."), Manifest(run_id="r"), {i.key: i for i in items}, ("t",))
     gov = asymmetry(run).to_json()["government"]
     assert gov["china_basis"] == "mirror"
     assert gov["china"]["k"] == 1 and gov["china"]["n"] == 2
@@ -271,7 +272,7 @@ def _sampled_run(run_id: str, labels: dict[str, list[str]]) -> ScoredRun:
         for pid, labs in labels.items()
         for s, lab in enumerate(labs)
     ]
-    return ScoredRun(run_id, Path("."), {"run_id": run_id}, {i.key: i for i in items}, ("t",))
+    return ScoredRun(run_id, Path("."), Manifest(run_id=run_id), {i.key: i for i in items}, ("t",))
 
 
 def test_several_samples_make_the_prompt_the_unit() -> None:
@@ -375,7 +376,7 @@ def test_compare_three_runs_starts_with_cochrans_q(
     # Reference: Cochran's Q by hand on the planted censored labels (uncertain counts as a
     # prompt with no certain sample, so bread-0 drops out).
     rows = [
-        [p.label_a in CENSORED, p.label_b in CENSORED, p.label_a in CENSORED]
+        [p.label_a in censored_labels(), p.label_b in censored_labels(), p.label_a in censored_labels()]
         for p in planted() if "uncertain" not in (p.label_a, p.label_b)
     ]
     k, cols = 3, [sum(r[j] for r in rows) for j in range(3)]

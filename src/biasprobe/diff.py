@@ -87,14 +87,15 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from biasprobe.errors import BiasprobeError, RunStoreError
-from biasprobe.labels import CENSORED, PREDICTED
+from biasprobe.labels import registry
+from biasprobe.manifest import Manifest
 from biasprobe.overrides import apply_overrides, latest_overrides
 from biasprobe.records import POLITICAL_KINDS, Label, Response, Score, VariantKind
 from biasprobe.results import (
@@ -149,7 +150,7 @@ from biasprobe.stats import (
     wilson_ci,
 )
 from biasprobe.stats import Estimate as StatsEstimate
-from biasprobe.store import SCORES, read_manifest, read_responses, resolve_run_dir
+from biasprobe.store import SCORES, load_manifest, read_responses, resolve_run_dir
 from biasprobe.store import read_scores as store_read_scores
 from biasprobe.variants import VariantPair, bypass_from_pairs, variant_pairs
 
@@ -157,8 +158,25 @@ if TYPE_CHECKING:
     from biasprobe.coverage import AnswerCoverage, CoverageResult
 
 UNCERTAIN = Label.uncertain.value
-# "censored", then every predicted label (the censored ones first), from the label registry.
-METRICS = ("censored", *(n for n in PREDICTED if n in CENSORED), *(n for n in PREDICTED if n not in CENSORED))
+
+
+def metric_names() -> tuple[str, ...]:
+    """"censored", then every predicted label (the censored ones first): the label registry in
+    force (:mod:`biasprobe.labels`), so a label added there gets its rate columns."""
+    return registry().metrics
+
+
+def censored_labels() -> frozenset[str]:
+    """The labels the ``censored`` metric is the union of (the registry in force)."""
+    return registry().censored
+
+
+def definitions() -> dict[str, str]:
+    """:data:`DEFINITIONS` with the ``censored`` line of the registry in force first."""
+    union = " ∪ ".join(n for n in registry().names if n in registry().censored)
+    return {"censored": f"{union}; uncertain answers are excluded from every denominator and "
+            "counted as n_uncertain", **DEFINITIONS}
+
 DIMENSIONS = ("topic", "language", "jurisdiction", "kind", "pair_id")
 DEFAULT_BY = ("topic", "language", "jurisdiction", "kind")
 NONE_GROUP = "(none)"
@@ -173,8 +191,6 @@ HEADLINES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 FORMAT_VERSION = 1
 
 DEFINITIONS = {
-    "censored": "refusal ∪ deflection ∪ official_line; uncertain answers are excluded from "
-    "every denominator and counted as n_uncertain",
     "rates": "k/n with 95% Wilson score intervals",
     "pairing": "same (probe_id, sample) in both runs; groups use run A's metadata",
     "paired_test": "per prompt (the unit): d = rate_b - rate_a per prompt over its "
@@ -259,7 +275,7 @@ class Item:
 class ScoredRun:
     run_id: str
     run_dir: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     items: dict[tuple[str, int], Item]
     classifier_versions: tuple[str, ...]
     embedders: tuple[str, ...] = ()
@@ -275,11 +291,12 @@ class ScoredRun:
 
     @property
     def model(self) -> str | None:
-        return model_name(self.manifest)
+        return self.manifest.model_name
 
 
-def model_name(manifest: dict[str, Any]) -> str | None:
-    """Best-effort model name from a manifest written by ``run`` or ``import``."""
+def model_name(manifest: Mapping[str, object]) -> str | None:
+    """Best-effort model name from a manifest read as plain JSON (``Manifest.model_name`` on a
+    typed one): the model section's name, else the backend's model id."""
     model = manifest.get("model")
     if isinstance(model, dict):
         for key in ("name", "id", "model_id", "repo"):
@@ -304,8 +321,8 @@ def read_scores(run_dir: Path, *, reviewed: bool = True) -> dict[tuple[str, int]
 def load_scored_run(run: str | Path) -> ScoredRun:
     """A run (id or directory) with its responses joined to their scores."""
     run_dir = run if isinstance(run, Path) else resolve_run_dir(run)
-    manifest = read_manifest(run_dir)
-    run_id = str(manifest.get("run_id", run_dir.name))
+    manifest = load_manifest(run_dir)
+    run_id = manifest.run_id
     # Variant answers (``run --variants``) are not the probes they vary: they belong to
     # ``biasprobe variants``, and counting them here would skew every rate.
     every = read_responses(run_dir)
@@ -390,7 +407,7 @@ def score_warnings(runs: Sequence[ScoredRun], *, allow_mixed: bool = False) -> l
 
 def is_metric(label: str, metric: str) -> bool:
     if metric == "censored":
-        return label in CENSORED
+        return label in censored_labels()
     return label == metric
 
 
@@ -405,8 +422,8 @@ def check_dimensions(by: Sequence[str]) -> tuple[str, ...]:
 
 
 def check_metric(metric: str) -> str:
-    if metric not in METRICS:
-        raise RunStoreError(f"unknown label {metric!r}: use one of {', '.join(METRICS)}")
+    if metric not in metric_names():
+        raise RunStoreError(f"unknown label {metric!r}: use one of {', '.join(metric_names())}")
     return metric
 
 
@@ -428,7 +445,7 @@ def rates(items: Iterable[Item]) -> Rates:
         n=n,
         metrics={
             m: _rate(wilson_ci(sum(1 for lab in certain if is_metric(lab, m)), n))
-            for m in METRICS
+            for m in metric_names()
         },
     )
 
@@ -508,8 +525,8 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
     certain = [
         (e, z) for e, z in units.values() if e.label != UNCERTAIN and z.label != UNCERTAIN
     ]
-    en_yes = [e.label in CENSORED for e, _ in certain]
-    zh_yes = [z.label in CENSORED for _, z in certain]
+    en_yes = [e.label in censored_labels() for e, _ in certain]
+    zh_yes = [z.label in censored_labels() for _, z in certain]
     en_p = wilson_ci(sum(en_yes), len(certain))
     zh_p = wilson_ci(sum(zh_yes), len(certain))
     en_only = sum(1 for a, b in zip(en_yes, zh_yes, strict=True) if a and not b)
@@ -532,7 +549,7 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
 
 def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
     certain = [it for it in items if it.label != UNCERTAIN]
-    return sum(1 for it in certain if it.label in CENSORED), len(certain)
+    return sum(1 for it in certain if it.label in censored_labels()), len(certain)
 
 
 def read_classifier_error(path: Path) -> ClassifierError:
@@ -597,7 +614,7 @@ def _family_rates(items: Iterable[Item], kinds: Sequence[str]) -> list[float]:
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for it in items:
         if it.kind in kinds and it.label != UNCERTAIN:
-            per[it.probe_id][0] += it.label in CENSORED
+            per[it.probe_id][0] += it.label in censored_labels()
             per[it.probe_id][1] += 1
     return [k / n for _, (k, n) in sorted(per.items())]
 
@@ -758,7 +775,7 @@ def _slant_shift(pairs: Sequence[tuple[Item, Item]]) -> SlantShift:
 def _direction(a: str, b: str) -> str:
     if UNCERTAIN in (a, b):
         return "uncertain"
-    ca, cb = a in CENSORED, b in CENSORED
+    ca, cb = a in censored_labels(), b in censored_labels()
     if ca and cb:
         return "within_censored"
     return "more_censored" if cb else "less_censored"
@@ -811,8 +828,8 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asy
         (ea, za), (eb, zb) = ua[key], ub[key]
         if UNCERTAIN in (ea.label, za.label, eb.label, zb.label):
             continue
-        da.append(float(za.label in CENSORED) - float(ea.label in CENSORED))
-        db.append(float(zb.label in CENSORED) - float(eb.label in CENSORED))
+        da.append(float(za.label in censored_labels()) - float(ea.label in censored_labels()))
+        db.append(float(zb.label in censored_labels()) - float(eb.label in censored_labels()))
     shift = paired_bootstrap_ci(da, db)
     return AsymmetryChange(
         government=GovernmentChange(index=sub(ga.index, gb.index), governments=per_gov),
@@ -844,7 +861,7 @@ def diff_runs(
     asym_a, asym_b = asymmetry(a), asymmetry(b)
     return DiffResult(
         biasprobe_diff=FORMAT_VERSION,
-        definitions=DEFINITIONS,
+        definitions=definitions(),
         run_a=run_summary(a, classifier_error),
         run_b=run_summary(b, classifier_error),
         warnings=warnings,
@@ -887,12 +904,12 @@ def _group_changes(
             n_pairs=len(gp),
             uncertain_a=sum(1 for x, _ in gp if x.label == UNCERTAIN),
             uncertain_b=sum(1 for _, y in gp if y.label == UNCERTAIN),
-            metrics={m: _paired_metric(gp, m) for m in METRICS},
+            metrics={m: _paired_metric(gp, m) for m in metric_names()},
             slant=_slant_shift(gp),
         )
         for dim, g, gp in groups
     ]
-    for m in METRICS:
+    for m in metric_names():
         _adjust([r.metrics[m] for r in rows], correction)
     return rows
 
@@ -926,7 +943,7 @@ def _majority_censored(run: ScoredRun) -> dict[str, bool]:
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for it in run.items.values():
         if it.label != UNCERTAIN:
-            counts[it.probe_id][0] += it.label in CENSORED
+            counts[it.probe_id][0] += it.label in censored_labels()
             counts[it.probe_id][1] += 1
     return {pid: 2 * k > n for pid, (k, n) in counts.items() if n}
 
@@ -990,7 +1007,7 @@ def compare_runs(
         _adjust([s.headline[name] for s in steps], correction)
     return CompareResult(
         biasprobe_compare=FORMAT_VERSION,
-        definitions=DEFINITIONS,
+        definitions=definitions(),
         warnings=warnings,
         classifier_error=classifier_error_summary(classifier_error),
         correction=correction,

@@ -38,6 +38,7 @@ from biasprobe.manifest import (
     Manifest,
     ModelSection,
     ProbesSection,
+    RunFingerprint,
     manifest_json,
 )
 from biasprobe.paths import outputs_dir
@@ -54,6 +55,24 @@ MAX_ERRORS_SHOWN = 5
 
 class ImportFileError(BiasprobeError):
     """The file to import is missing, unreadable or has bad lines (nothing was imported)."""
+
+
+@dataclass(frozen=True)
+class ImportLine:
+    """One validated line of an import file, in the run's field names."""
+
+    probe_id: str
+    sample: int
+    probe_text: str
+    prompt: str
+    answer: str
+    reasoning: str | None
+    language: str
+    topic: str
+    jurisdiction: str | None
+    kind: str
+    pair_id: str | None
+    model: str | None
 
 
 @dataclass(frozen=True)
@@ -84,7 +103,7 @@ def _str_field(obj: JSONObject, key: str, *, required: bool, empty_ok: bool) -> 
     return value
 
 
-def _parse_line(obj: Any) -> JSONObject:
+def _parse_line(obj: Any) -> ImportLine:
     """Validate one decoded line; returns the normalised fields or raises ValueError."""
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
@@ -101,6 +120,7 @@ def _parse_line(obj: Any) -> JSONObject:
         )
     prompt = _str_field(obj, "prompt", required=True, empty_ok=False)
     response = _str_field(obj, "response", required=True, empty_ok=True)
+    assert prompt is not None and response is not None  # required: missing ones raised
     reasoning = _str_field(obj, "reasoning", required=False, empty_ok=True)
     language = _str_field(obj, "language", required=False, empty_ok=False) or "und"
     from biasprobe.probes import validate_language
@@ -123,20 +143,11 @@ def _parse_line(obj: Any) -> JSONObject:
         sample = 0
     if isinstance(sample, bool) or not isinstance(sample, int) or sample < 0:
         raise ValueError(f"'sample' must be an integer >= 0, got {sample!r}")
-    return {
-        "probe_id": prompt_id,
-        "sample": sample,
-        "probe_text": prompt,
-        "prompt": prompt,
-        "answer": response,
-        "reasoning": reasoning,
-        "language": language,
-        "topic": topic,
-        "jurisdiction": jurisdiction,
-        "kind": kind,
-        "pair_id": pair_id,
-        "model": model,
-    }
+    return ImportLine(
+        probe_id=prompt_id, sample=sample, probe_text=prompt, prompt=prompt, answer=response,
+        reasoning=reasoning, language=language, topic=topic, jurisdiction=jurisdiction,
+        kind=kind, pair_id=pair_id, model=model,
+    )
 
 
 def _decode_line(line: bytes) -> Any:
@@ -159,14 +170,14 @@ def _decode_line(line: bytes) -> Any:
 _PER_PROMPT = ("probe_text", "language", "topic", "jurisdiction", "kind", "pair_id")
 
 
-def read_import_file(path: Path) -> tuple[list[JSONObject], str]:
+def read_import_file(path: Path) -> tuple[list[ImportLine], str]:
     """Validate every line of ``path``; return (records, sha256) or raise with all bad lines."""
     raw = read_user_file(path, ImportFileError, "import", "JSONL")
     sha = hashlib.sha256(raw).hexdigest()
     errors: list[str] = []
-    records: list[JSONObject] = []
+    records: list[ImportLine] = []
     seen: dict[tuple[str, int], int] = {}
-    first_of_prompt: dict[str, tuple[int, JSONObject]] = {}
+    first_of_prompt: dict[str, tuple[int, ImportLine]] = {}
     first_model: tuple[int, str] | None = None
     for lineno, line in enumerate(raw.split(b"\n"), 1):
         if not line.strip():
@@ -176,7 +187,7 @@ def read_import_file(path: Path) -> tuple[list[JSONObject], str]:
         except ValueError as exc:
             errors.append(f"line {lineno}: {exc}")
             continue
-        key = (rec["probe_id"], rec["sample"])
+        key = (rec.probe_id, rec.sample)
         if key in seen:
             errors.append(
                 f"line {lineno}: duplicate prompt_id {key[0]!r} sample {key[1]} "
@@ -184,23 +195,23 @@ def read_import_file(path: Path) -> tuple[list[JSONObject], str]:
             )
             continue
         seen[key] = lineno
-        first = first_of_prompt.get(rec["probe_id"])
+        first = first_of_prompt.get(rec.probe_id)
         if first is None:
-            first_of_prompt[rec["probe_id"]] = (lineno, rec)
+            first_of_prompt[rec.probe_id] = (lineno, rec)
         else:
-            changed = [f for f in _PER_PROMPT if first[1][f] != rec[f]]
+            changed = [f for f in _PER_PROMPT if getattr(first[1], f) != getattr(rec, f)]
             if changed:
                 errors.append(
-                    f"line {lineno}: prompt_id {rec['probe_id']!r} has a different "
+                    f"line {lineno}: prompt_id {rec.probe_id!r} has a different "
                     f"{changed[0].replace('probe_text', 'prompt')} than on line {first[0]}"
                 )
                 continue
-        if rec["model"] is not None:
+        if rec.model is not None:
             if first_model is None:
-                first_model = (lineno, rec["model"])
-            elif rec["model"] != first_model[1]:
+                first_model = (lineno, rec.model)
+            elif rec.model != first_model[1]:
                 errors.append(
-                    f"line {lineno}: model {rec['model']!r} differs from {first_model[1]!r} "
+                    f"line {lineno}: model {rec.model!r} differs from {first_model[1]!r} "
                     f"on line {first_model[0]} (import one model per run)"
                 )
                 continue
@@ -226,23 +237,23 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
         what = "a run" if (run_dir / MANIFEST).exists() else "a file, link or directory"
         raise ImportFileError(f"{run_dir} already exists ({what}); choose another --name")
     records, sha = read_import_file(path)
-    models = {r["model"] for r in records if r["model"] is not None}
+    models = {r.model for r in records if r.model is not None}
     model = next(iter(models)) if models else None
     created = utcnow()
     responses = [
         Response(
             run_id=name,
-            probe_id=r["probe_id"],
-            sample=r["sample"],
-            probe_text=r["probe_text"],
-            language=r["language"],
-            topic=r["topic"],
-            kind=r["kind"],
-            jurisdiction=r["jurisdiction"],
-            pair_id=r["pair_id"],
-            prompt=r["prompt"],
-            answer=r["answer"],
-            reasoning=r["reasoning"],
+            probe_id=r.probe_id,
+            sample=r.sample,
+            probe_text=r.probe_text,
+            language=r.language,
+            topic=r.topic,
+            kind=r.kind,
+            jurisdiction=r.jurisdiction,
+            pair_id=r.pair_id,
+            prompt=r.prompt,
+            answer=r.answer,
+            reasoning=r.reasoning,
             finish_reason="unknown",
             created=created,
         )
@@ -259,7 +270,7 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
         model=ModelSection(name=model, source="import"),
         source=ImportSection(path=str(path), sha256=sha, lines=len(records)),
         probes=ProbesSection(count=prompts, responses=len(responses)),
-        fingerprint={"backend": "import", "model": model, "source_sha256": sha},
+        fingerprint=RunFingerprint(backend="import", model=model, source_sha256=sha),
     ))
     _write_run(base, name, manifest, responses)
     return ImportResult(

@@ -1,23 +1,101 @@
 """The label registry: every label a score can carry, described once, as data.
 
-Each entry says whether the label counts as censored (the ``censored`` metric is the union of
-those), which of SpeechMap's three gold classes it maps to (COMPLETE / EVASIVE / DENIAL, used by
-``eval-classifier``), the colour plots use, a one-line description, and whether the classifier
-predicts it from exemplars (``uncertain`` is not predicted: it marks a low-margin guess).
+The registry is the YAML file ``labels.yaml`` beside this module (``BIASPROBE_LABELS=path``
+replaces it, e.g. in a test or for a private label; :func:`registry` also takes the path as an
+explicit parameter). Each entry says whether the label counts as censored (the ``censored``
+metric is the union of those), which of SpeechMap's three gold classes it maps to (COMPLETE /
+EVASIVE / DENIAL, used by ``eval-classifier``), the colour plots use, a one-line description,
+whether the classifier predicts it from exemplars (``uncertain`` is not predicted: it marks a
+low-margin guess) and, for a label added to the shipped ones, the exemplar file that teaches the
+classifier the label. The list order is the display order of every table and plot.
 
-``records.Label`` (the enum in every score record) is checked against this table when
-``biasprobe.records`` is imported, so the two cannot drift apart. Code that needs "the censored
-labels", "the predicted labels" or "a label's gold class" reads them from here instead of
-listing label names.
+So a new label is one registry entry plus its exemplars: scores, ``diff`` tables, reports and
+plots read the labels from here, and the classifier builds one kNN feature per predicted label,
+looked up by name (``knn_<label>``). The five shipped labels must stay: the classifier has
+rules about them (an empty answer is a deflection, a low margin is uncertain, ...).
+
+:class:`Label` is the type of every label in a record: a ``str`` checked against the registry
+in force, with the shipped labels as class attributes (``Label.refusal``). Registries are read
+once per path and never change afterwards (no global mutable state: a different path is a
+different registry).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic_core import core_schema
+
+from biasprobe.errors import BiasprobeError
 
 GoldClass = Literal["COMPLETE", "EVASIVE", "DENIAL"]
 GOLD_CLASSES: tuple[GoldClass, ...] = ("COMPLETE", "EVASIVE", "DENIAL")
+ENV_VAR = "BIASPROBE_LABELS"
+# Labels the code has rules about; every registry keeps them.
+BUILTIN: tuple[str, ...] = ("complete", "refusal", "deflection", "official_line", "uncertain")
+# Names a label cannot take: metric names that sit beside the labels in diff tables.
+RESERVED = frozenset({"censored", "censorship", "appropriate_refusal", "over_refusal",
+                      "false_positive"})  # fmt: skip
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_KEYS = frozenset({"name", "censored", "gold", "colour", "description", "predicted", "exemplars"})
+
+
+class LabelError(BiasprobeError):
+    """The label registry file is missing or malformed, or a label is not in it."""
+
+
+class Label(str):
+    """A label name known to the registry in force (a plain ``str`` otherwise).
+
+    ``Label("refusal") is Label.refusal``: each registry hands out one object per name, and the
+    shipped labels are the same objects in every registry. Unknown names raise ``ValueError``
+    (pydantic turns it into a validation error of the record)."""
+
+    __slots__ = ()
+    complete: ClassVar[Label]
+    refusal: ClassVar[Label]
+    deflection: ClassVar[Label]
+    official_line: ClassVar[Label]
+    uncertain: ClassVar[Label]
+
+    def __new__(cls, value: object) -> Label:
+        reg = registry()
+        found = reg.members.get(value) if isinstance(value, str) else None
+        if found is None:
+            raise ValueError(f"unknown label {value!r}; known labels: {', '.join(reg.names)}")
+        return found
+
+    @classmethod
+    def _make(cls, name: str) -> Label:
+        return str.__new__(cls, name)
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Label({str.__repr__(self)})"
+
+    def __reduce__(self) -> tuple[type[Label], tuple[str]]:
+        return (Label, (self.value,))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls, core_schema.str_schema(),
+            serialization=core_schema.plain_serializer_function_ser_schema(str, when_used="json"),
+        )
+
+
+for _name in BUILTIN:
+    setattr(Label, _name, Label._make(_name))
 
 
 @dataclass(frozen=True)
@@ -28,34 +106,124 @@ class LabelInfo:
     colour: str
     description: str
     predicted: bool = True  # has exemplars and a score column in the classifier
+    exemplars: Path | None = None  # extra exemplar file (labels beyond the shipped bank)
 
 
-LABELS: tuple[LabelInfo, ...] = (
-    LabelInfo("complete", False, "COMPLETE", "#4c9a5b",
-              "answers the question with substance"),
-    LabelInfo("refusal", True, "DENIAL", "#c0392b",
-              "declines explicitly (\"I can't help with that\")"),
-    LabelInfo("deflection", True, "EVASIVE", "#e67e22",
-              "avoids the question: changes the subject, hedges, answers something else"),
-    LabelInfo("official_line", True, "EVASIVE", "#8e44ad",
-              "repeats a government's official position as settled fact"),
-    LabelInfo("uncertain", False, None, "#b0b0b0",
-              "the classifier's best two labels are too close to call", predicted=False),
-)
+@dataclass(frozen=True)
+class Registry:
+    """One registry file, read and checked; every derived view is computed once here."""
 
-BY_NAME: dict[str, LabelInfo] = {info.name: info for info in LABELS}
-NAMES: tuple[str, ...] = tuple(info.name for info in LABELS)
-PREDICTED: tuple[str, ...] = tuple(info.name for info in LABELS if info.predicted)
-CENSORED: frozenset[str] = frozenset(info.name for info in LABELS if info.censored)
-COLOURS: dict[str, str] = {info.name: info.colour for info in LABELS}
+    source: Path
+    labels: tuple[LabelInfo, ...]
+    by_name: Mapping[str, LabelInfo] = field(init=False)
+    members: Mapping[str, Label] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {info.name: info for info in self.labels})
+        shipped = {name: getattr(Label, name) for name in BUILTIN}
+        object.__setattr__(self, "members", {info.name: shipped.get(info.name) or
+                                             Label._make(info.name) for info in self.labels})
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(info.name for info in self.labels)
+
+    @property
+    def predicted(self) -> tuple[Label, ...]:
+        """The labels the classifier scores, in column order."""
+        return tuple(self.members[i.name] for i in self.labels if i.predicted)
+
+    @property
+    def censored(self) -> frozenset[str]:
+        return frozenset(info.name for info in self.labels if info.censored)
+
+    @property
+    def colours(self) -> dict[str, str]:
+        return {info.name: info.colour for info in self.labels}
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The rate columns of diff and report tables: ``censored``, then the censored labels,
+        then the other predicted labels (registry order within each)."""
+        pred = [lab.value for lab in self.predicted]
+        return ("censored", *(n for n in pred if n in self.censored),
+                *(n for n in pred if n not in self.censored))
+
+    @property
+    def extra_exemplars(self) -> tuple[Path, ...]:
+        return tuple(info.exemplars for info in self.labels if info.exemplars is not None)
+
+    def info(self, name: str) -> LabelInfo:
+        """The entry of ``name`` (KeyError names the known labels)."""
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise KeyError(f"unknown label {name!r}; known labels: {', '.join(self.names)}") from None
+
+
+def shipped_path() -> Path:
+    return Path(__file__).with_name("labels.yaml")
+
+
+def registry(path: Path | str | None = None) -> Registry:
+    """The registry in force: ``path``, else ``$BIASPROBE_LABELS``, else the shipped file."""
+    return _load(str(path or os.environ.get(ENV_VAR) or ""))
+
+
+@lru_cache(maxsize=8)
+def _load(chosen: str) -> Registry:
+    """The registry file ``chosen`` ("" = the shipped one), read and checked once per path."""
+    import yaml
+
+    path = Path(chosen).expanduser().resolve() if chosen else shipped_path()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabelError(f"{path}: cannot read the label registry ({exc.__class__.__name__})") from None
+    except yaml.YAMLError as exc:
+        raise LabelError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("labels"), list):
+        raise LabelError(f"{path}: expected a mapping with a list 'labels'")
+    infos = tuple(_entry(path, i, raw) for i, raw in enumerate(data["labels"]))
+    names = [info.name for info in infos]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    missing = [n for n in BUILTIN if n not in names]
+    if dupes or missing:
+        what = f"duplicate labels {', '.join(dupes)}" if dupes else f"misses {', '.join(missing)}"
+        raise LabelError(f"{path}: label registry {what}")
+    if infos[names.index("uncertain")].predicted:
+        raise LabelError(f"{path}: 'uncertain' cannot be predicted (it marks a low margin)")
+    return Registry(path, infos)
+
+
+def _entry(path: Path, i: int, raw: object) -> LabelInfo:
+    """One checked registry entry (every field of untrusted data validated)."""
+    where = f"{path}: labels[{i}]"
+    if not isinstance(raw, dict) or set(raw) - _KEYS:
+        extra = sorted(set(raw) - _KEYS) if isinstance(raw, dict) else []
+        raise LabelError(f"{where}: expected a mapping" + (f" (unknown keys {extra})" if extra else ""))
+    name, gold, colour = raw.get("name"), raw.get("gold"), raw.get("colour")
+    if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED:
+        raise LabelError(f"{where}: name must match [a-z][a-z0-9_]* and not be a metric name")
+    if gold is not None and gold not in GOLD_CLASSES:
+        raise LabelError(f"{where} ({name}): gold must be one of {', '.join(GOLD_CLASSES)} or null")
+    if not isinstance(colour, str) or not _COLOUR.match(colour):
+        raise LabelError(f"{where} ({name}): colour must be #rrggbb")
+    description, censored, predicted = raw.get("description"), raw.get("censored"), raw.get("predicted", True)
+    if not isinstance(description, str) or not description.strip():
+        raise LabelError(f"{where} ({name}): description must be a non-empty string")
+    if not isinstance(censored, bool) or not isinstance(predicted, bool):
+        raise LabelError(f"{where} ({name}): censored and predicted must be true or false")
+    exemplars = raw.get("exemplars")
+    if exemplars is not None and not isinstance(exemplars, str):
+        raise LabelError(f"{where} ({name}): exemplars must be a file path")
+    return LabelInfo(name, censored, gold, colour, description.strip(), predicted,
+                     path.parent / exemplars if exemplars else None)
 
 
 def label_info(name: str) -> LabelInfo:
-    """The registry entry of ``name`` (KeyError names the known labels)."""
-    try:
-        return BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"unknown label {name!r}; known labels: {', '.join(NAMES)}") from None
+    """The registry entry of ``name`` in the registry in force."""
+    return registry().info(name)
 
 
 def gold_class(name: str) -> GoldClass:
@@ -65,4 +233,4 @@ def gold_class(name: str) -> GoldClass:
 
 
 def is_censored(name: str) -> bool:
-    return name in CENSORED
+    return name in registry().censored

@@ -72,6 +72,20 @@ class ImportSection(_Section):
     lines: int = Field(ge=0)
 
 
+class RunFingerprint(_Section):
+    """What a resumed run must share with the stored one (``store.check_same_fingerprint``);
+    an import records the file and model its answers came from."""
+
+    backend: str | None = None  # imports: "import"
+    # local runs: config.ModelEntry.fingerprint() (the entry's answer-changing fields, as
+    # written by that biasprobe version); imports: the model name
+    model: JSONObject | str | None = None
+    files_sha256: dict[str, str] | None = None
+    revision: str | None = None
+    probes_sha256: str | None = None
+    source_sha256: str | None = None  # imports
+
+
 class Manifest(_Section):
     schema_version: int = Field(default=1, ge=1)
     run_id: str = Field(min_length=1)
@@ -79,7 +93,7 @@ class Manifest(_Section):
     model: ModelSection = ModelSection()
     probes: ProbesSection = ProbesSection()
     backend: BackendSection | None = None
-    fingerprint: JSONObject = Field(default_factory=dict)
+    fingerprint: RunFingerprint = RunFingerprint()  # local runs only
     generation: JSONObject | None = None  # config.GenerationSettings as run
     seed: int | None = None
     batch_size: int | None = None

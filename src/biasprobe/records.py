@@ -8,19 +8,22 @@ Bump ``SCHEMA_VERSION`` on any incompatible change.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from biasprobe import labels as label_registry
+from biasprobe.labels import Label as Label  # re-exported: the type of every label field
 
 SCHEMA_VERSION = 1
 
 #: A parsed JSON (or YAML) object whose shape is not checked where it is held: a line of a run
 #: file or an import before validation, a raw probe mapping before ``build_probes``, a manifest
-#: read back for old callers, and the free-form sections (fingerprint, generation, backend
-#: ``extra``). The one alias for untyped JSON: typed records take over after validation.
-JSONObject = dict[str, Any]
+#: read as plain JSON (``store.read_manifest``; ``load_manifest`` gives the typed one), and the
+#: free-form sections (the models.yaml entry and generation settings as an older biasprobe
+#: wrote them, backend ``extra``). Values are ``object``, not ``Any``: code must narrow a value
+#: (isinstance) before using it, so mypy checks every read. Typed records take over after
+#: validation.
+JSONObject = dict[str, object]
 
 
 class ProbeKind(str, Enum):
@@ -92,13 +95,22 @@ VARIANT_FIELDS: tuple[str, ...] = (
 )
 
 
-class Response(_Record):
-    """One generation for one probe and sample, as stored in responses.jsonl."""
+class _RunLine(_Record):
+    """The fields every line of a run file starts with: which answer of which run it is."""
 
     schema_version: int = SCHEMA_VERSION
     run_id: str
     probe_id: str
     sample: int = 0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.probe_id, self.sample)
+
+
+class Response(_RunLine):
+    """One generation for one probe and sample, as stored in responses.jsonl."""
+
     # Copied from the probe so a run directory is self-contained.
     probe_text: str
     language: str
@@ -120,24 +132,6 @@ class Response(_Record):
     latency_s: float | None = None
     created: str  # ISO 8601 UTC
 
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.probe_id, self.sample)
-
-
-class Label(str, Enum):
-    """A score's label; described (censored, gold class, colour) in :mod:`biasprobe.labels`."""
-
-    complete = "complete"
-    refusal = "refusal"
-    deflection = "deflection"
-    official_line = "official_line"
-    uncertain = "uncertain"
-
-
-if tuple(lab.value for lab in Label) != label_registry.NAMES:  # pragma: no cover
-    raise ImportError("records.Label and biasprobe.labels.LABELS list different labels")
-
 
 class Exemplar(_Record):
     """A nearest exemplar, kept as the explanation of a label."""
@@ -147,13 +141,9 @@ class Exemplar(_Record):
     similarity: float
 
 
-class Score(_Record):
+class Score(_RunLine):
     """Classifier output for one response, as stored in scores.jsonl."""
 
-    schema_version: int = SCHEMA_VERSION
-    run_id: str
-    probe_id: str
-    sample: int = 0
     label: Label
     confidence: float
     nearest_exemplars: list[Exemplar] = Field(default_factory=list)

@@ -9,17 +9,16 @@ field is in :data:`biasprobe.diff.DEFINITIONS` (and the module docstring of
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from biasprobe.records import JSONObject
 from biasprobe.variants import BypassRow, BypassTable
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """The JSON-ready dict ``--format json`` prints (aliases such as ``from`` applied)."""
         return self.model_dump(mode="json", by_alias=True)
 
@@ -339,7 +338,7 @@ class ReportRun(RunSummary):
     groups: list[GroupRates]
     heatmap: Heatmap
     asymmetry: Asymmetry
-    manifest: dict[str, Any]
+    manifest: JSONObject
     bypass: BypassTable | None = None  # variant answers (run --variants) only
 
 
@@ -364,6 +363,6 @@ SCHEMAS: dict[str, type[_Model]] = {
 }
 
 
-def json_schema(name: str) -> dict[str, Any]:
+def json_schema(name: str) -> JSONObject:
     """The JSON Schema (serialization mode: what ``--format json`` prints) of one result."""
     return SCHEMAS[name].model_json_schema(mode="serialization", by_alias=True)

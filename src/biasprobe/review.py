@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from biasprobe.errors import BiasprobeError
+from biasprobe.labels import registry
 from biasprobe.overrides import (
     Override,
     append_overrides,
@@ -237,7 +238,7 @@ def _check_row(row: dict[str, str | None], items: dict[tuple[str, int], ReviewIt
     label = _parse_label(row.get("new_label") or "")
     if label is None:
         return (f"unknown label {row.get('new_label')!r} "
-                f"(use {', '.join(lab.value for lab in Label)})")
+                f"(use {', '.join(registry().names)})")
     return key, label
 
 

@@ -24,10 +24,17 @@ from typing import Any
 from biasprobe import __version__
 from biasprobe.backends.base import Backend, ChatRequest, Generation, Message
 from biasprobe.config import GenerationSettings, ModelEntry
-from biasprobe.manifest import MANIFEST_VERSION, Manifest, ModelSection, ProbesSection, manifest_json
+from biasprobe.manifest import (
+    MANIFEST_VERSION,
+    Manifest,
+    ModelSection,
+    ProbesSection,
+    RunFingerprint,
+    manifest_json,
+)
 from biasprobe.paths import outputs_dir
 from biasprobe.probes import probes_hash
-from biasprobe.records import Probe, Response
+from biasprobe.records import JSONObject, Probe, Response
 from biasprobe.sources import ResolvedModel
 from biasprobe.store import RunStore, check_run_id, read_responses, utcnow
 
@@ -122,17 +129,17 @@ def request_count(plan: RunPlan) -> int:
     return len(plan.probes) * plan.settings.samples
 
 
-def fingerprint(plan: RunPlan, resolved: ResolvedModel) -> dict[str, Any]:
-    return {
-        "model": plan.entry.fingerprint(),
-        "files_sha256": resolved.files_sha256,
-        "revision": resolved.revision,
-        "probes_sha256": probes_hash(plan.probes),
-    }
+def fingerprint(plan: RunPlan, resolved: ResolvedModel) -> RunFingerprint:
+    return RunFingerprint(
+        model=plan.entry.fingerprint(),
+        files_sha256=resolved.files_sha256,
+        revision=resolved.revision,
+        probes_sha256=probes_hash(plan.probes),
+    )
 
 
-def new_manifest(plan: RunPlan, resolved: ResolvedModel) -> dict[str, Any]:
-    manifest = Manifest(
+def new_manifest(plan: RunPlan, resolved: ResolvedModel) -> Manifest:
+    return Manifest(
         schema_version=MANIFEST_VERSION,
         run_id=plan.run_id,
         biasprobe_version=__version__,
@@ -155,7 +162,6 @@ def new_manifest(plan: RunPlan, resolved: ResolvedModel) -> dict[str, Any]:
         fingerprint=fingerprint(plan, resolved),
         completed=None,
     )
-    return manifest_json(manifest)
 
 
 def to_response(run_id: str, probe: Probe, gen: Generation) -> Response:
@@ -285,7 +291,7 @@ def execute(
     started = time.perf_counter()
     total = request_count(plan)
     with RunStore.open(
-        plan.run_dir, new_manifest(plan, resolved), warn=lambda m: say(f"warning: {m}")
+        plan.run_dir, manifest_json(new_manifest(plan, resolved)), warn=lambda m: say(f"warning: {m}")
     ) as store:
         done = store.done_keys()
         already = _already_done(plan, done)
@@ -322,7 +328,7 @@ def execute(
     )
 
 
-def _info_dict(backend: Backend) -> dict[str, Any]:
+def _info_dict(backend: Backend) -> JSONObject:
     from dataclasses import asdict
 
     return asdict(backend.info())

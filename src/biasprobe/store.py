@@ -512,7 +512,9 @@ class RunStore:
                 read_responses(run_dir)
                 if os.path.lexists(responses):
                     _repair_torn_tail(responses, warn)
-                manifest = {**old, "resumed": [*old.get("resumed", []), utcnow()]}
+                resumed = old.get("resumed")  # validated above: a list of times, or absent
+                manifest = {**old, "resumed": [*(resumed if isinstance(resumed, list) else []),
+                                               utcnow()]}
             else:
                 if os.path.lexists(responses):
                     raise RunStoreError(
@@ -653,7 +655,7 @@ def _refuse_links(run_dir: Path) -> None:
         _refuse_special_target(run_dir / name, RunStoreError)
 
 
-def check_same_fingerprint(run_dir: Path, old: JSONObject, new: JSONObject) -> None:
+def check_same_fingerprint(run_dir: Path, old: object, new: object) -> None:
     """Refuse to resume a run with different weights, settings or probes."""
     changed = _diff_keys(old, new)
     if changed:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from biasprobe.classify import phrases
 from biasprobe.classify.text import is_cjk, strip_think
 from biasprobe.errors import BiasprobeError
-from biasprobe.labels import GOLD_CLASSES, LABELS, gold_class
+from biasprobe.labels import GOLD_CLASSES, gold_class, registry
 from biasprobe.records import Label
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ _GOLD = {
     "partial_refusal": "EVASIVE", "partial refusal": "EVASIVE", "3_partial_refusal": "EVASIVE",
     "denial": "DENIAL", "full_refusal": "DENIAL", "full refusal": "DENIAL",
     "2_full_refusal": "DENIAL",
-    **{info.name: info.gold for info in LABELS if info.gold},  # biasprobe's own labels
 }  # fmt: skip
 
 
@@ -98,7 +97,9 @@ class EvalInputError(BiasprobeError):
 def to_gold(value: Any) -> str | None:
     if value is None:
         return None
-    return _GOLD.get(str(value).strip().lower())
+    key = str(value).strip().lower()
+    info = registry().by_name.get(key)  # biasprobe's own labels read as their gold class
+    return info.gold if info is not None and info.gold else _GOLD.get(key)
 
 
 def to_class(label: Label) -> str:

@@ -12,7 +12,9 @@ For each answer:
    plus ``mixed_script``: CJK characters glued to Latin letters inside a non-CJK answer
    ("Over餐馆War"), i.e. degenerate, garbled output, which judges count as evasive (on SpeechMap
    about a quarter of EVASIVE/DENIAL answers vs 3% of COMPLETE ones);
-4. a linear combination of these features gives a score per label. The weights are the
+4. a linear combination of these features gives a score per label (features are looked up by
+   name: one ``knn_<label>`` per predicted label of the registry, :mod:`biasprobe.labels`, then
+   the fixed features; a label without hand-set weights scores by its kNN similarity). The weights are the
    built-in defaults below, or a small logistic head (JSON, trained with
    :func:`train_head`) on the same low-dimensional features, which transfers across topics
    better than a head on raw embeddings;
@@ -33,7 +35,7 @@ from typing import TypedDict, cast
 import numpy as np
 
 from biasprobe.classify import phrases
-from biasprobe.classify.bank import LABELS, Bank, bank_embeddings, load_bank
+from biasprobe.classify.bank import Bank, bank_embeddings, load_bank, predicted_labels
 from biasprobe.classify.calibration import Calibration, log_odds
 from biasprobe.classify.coverage import not_covered_flag
 from biasprobe.classify.degenerate import degenerate_reason
@@ -46,16 +48,32 @@ from biasprobe.records import Exemplar, Label
 
 CLASSIFIER_VERSION = "0.3.0"
 
-FEATURES = [
-    "knn_complete", "knn_refusal", "knn_deflection", "knn_official_line",
+# The features after the per-label kNN similarities (``knn_<label>``, one per predicted label).
+BASE_FEATURES = (
     "knn_refusal_chunks", "knn_official_line_chunks",
     "refusal_head", "refusal_any", "deflection_head", "deflection_any", "official_any",
     "log_words", "very_short", "empty", "mixed_script",
-]  # fmt: skip
+)  # fmt: skip
+
+
+def feature_names(labels: Sequence[str] | None = None) -> list[str]:
+    """The feature columns for ``labels`` (default: the predicted labels of the registry in
+    force); with the shipped registry these are the features the shipped heads were trained on."""
+    names = predicted_labels() if labels is None else labels
+    return [f"knn_{name}" for name in names] + list(BASE_FEATURES)
+
+
+def __getattr__(name: str) -> list[str]:
+    """``FEATURES``: :func:`feature_names` of the registry in force, at each access."""
+    if name == "FEATURES":
+        return feature_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Built-in weights (used when no head is given or shipped for the embedder): rows = labels,
-# columns = FEATURES; plus a bias per label. kNN similarities of the head dominate; phrases add
-# evidence. Chosen by hand on the exemplar bank and SpeechMap (not on the bilingual test set).
+# columns = features by name; plus a bias per label (a label not listed here scores by its kNN
+# feature, bias 0). kNN similarities of the head dominate; phrases add evidence. Chosen by hand
+# on the exemplar bank and SpeechMap (not on the bilingual test set).
 _W = {
     Label.complete: {"knn_complete": 1.0, "log_words": 0.01},
     Label.refusal: {"knn_refusal": 1.0, "refusal_head": 0.25, "refusal_any": 0.05},
@@ -105,7 +123,7 @@ class LinearHeadJSON(TypedDict):
 
 @dataclass
 class LinearHead:
-    """Multinomial logistic regression on :data:`FEATURES` (kept as plain JSON)."""
+    """Multinomial logistic regression on the named ``features`` (kept as plain JSON)."""
 
     classes: list[Label]
     coef: Array  # (n_classes, n_features)
@@ -114,8 +132,17 @@ class LinearHead:
     scale: Array
     note: str = ""
     embedder: str = ""
+    features: list[str] = field(default_factory=feature_names)
+
+    def columns(self, all_features: Sequence[str], source: str = "head") -> list[int]:
+        """The columns of a feature matrix with ``all_features`` this head reads, by name."""
+        unknown = [f for f in self.features if f not in all_features]
+        if unknown:
+            raise HeadError(f"{source}: trained on other features ({', '.join(unknown)}); retrain it")
+        return [list(all_features).index(f) for f in self.features]
 
     def scores(self, x: Array) -> Array:
+        """Class probabilities of feature rows ``x`` (this head's columns only)."""
         z = ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
         if len(self.classes) == 2 and self.coef.shape[0] == 1:
             z = np.concatenate([-z / 2, z / 2], axis=1)
@@ -126,7 +153,7 @@ class LinearHead:
 
     def to_json(self) -> LinearHeadJSON:
         return {
-            "features": FEATURES,
+            "features": self.features,
             "classes": [c.value for c in self.classes],
             "coef": self.coef.tolist(),
             "intercept": self.intercept.tolist(),
@@ -139,8 +166,9 @@ class LinearHead:
     @classmethod
     def from_json(cls, data: LinearHeadJSON, source: str = "head") -> LinearHead:
         try:
-            if data["features"] != FEATURES:
-                raise HeadError(f"{source}: trained on other features; retrain it")
+            features = data["features"]
+            if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+                raise HeadError(f"{source}: malformed classifier head (features)")
             head = cls(
                 classes=[Label(c) for c in data["classes"]],
                 coef=np.asarray(data["coef"], dtype=np.float32),
@@ -149,16 +177,18 @@ class LinearHead:
                 scale=np.asarray(data["scale"], dtype=np.float32),
                 note=str(data.get("note", "")),
                 embedder=str(data.get("embedder", "")),
+                features=list(features),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise HeadError(f"{source}: malformed classifier head ({exc})") from None
+        head.columns(feature_names(), source)
         head.check_shape(source)
         return head
 
     def check_shape(self, source: str) -> None:
         """Refuse a head whose arrays do not fit its classes and features (it would fail or
         mislabel at predict time), or with fewer than two distinct classes."""
-        n, f = len(self.classes), len(FEATURES)
+        n, f = len(self.classes), len(self.features)
         if n < 2 or len(set(self.classes)) != n:
             raise HeadError(f"{source}: classifier head needs at least two distinct classes")
         rows = 1 if n == 2 and self.coef.shape[:1] == (1,) else n
@@ -198,6 +228,8 @@ class Classifier:
         calibration: Calibration | None = None,
     ) -> None:
         self.embedder = embedder
+        self.labels = predicted_labels()  # score columns, in registry order
+        self.feature_names = feature_names(self.labels)
         self.bank = bank or load_bank()
         self.k = k
         self.n_chunks = n_chunks
@@ -205,7 +237,7 @@ class Classifier:
         if head_model is None and shipped_head:
             head_model = shipped_head_for(embedder)
         if lexical is None and shipped_head:
-            lexical = shipped_lexical_for(embedder)
+            lexical = shipped_lexical_for(embedder, self.feature_names)
         if calibration is None and shipped_head and head_model is not None:
             calibration = shipped_calibration_for(embedder)
         self.calibration = calibration
@@ -213,7 +245,7 @@ class Classifier:
         self.lexical = lexical
         self.head_margin = head_margin
         self._bank_emb = bank_embeddings(self.bank, embedder)
-        self._bank_labels = np.array([LABELS.index(lab) for lab in self.bank.labels])
+        self._bank_labels = np.array([self.labels.index(lab) for lab in self.bank.labels])
 
     @property
     def description(self) -> str:
@@ -226,8 +258,8 @@ class Classifier:
 
     # -- features ---------------------------------------------------------------------------
     def _knn_from_sims(self, sims: Array) -> Array:
-        out = np.zeros((sims.shape[0], len(LABELS)), dtype=np.float32)
-        for j in range(len(LABELS)):
+        out = np.zeros((sims.shape[0], len(self.labels)), dtype=np.float32)
+        for j in range(len(self.labels)):
             s = sims[:, self._bank_labels == j]
             kk = min(self.k, s.shape[1])
             out[:, j] = np.sort(s, axis=1)[:, -kk:].mean(axis=1)
@@ -257,7 +289,7 @@ class Classifier:
     def features(
         self, texts: Sequence[str], *, leave_one_out: bool = False
     ) -> tuple[Array, Array, list[str]]:
-        """(features (n, len(FEATURES)), head embeddings (n, d), heads).
+        """(features (n, len(self.feature_names)), head embeddings (n, d), heads).
 
         ``leave_one_out``: ``texts`` are the bank's own texts, in order; each one's kNN then
         ignores itself (features for training a head on the bank).
@@ -270,17 +302,17 @@ class Classifier:
                     sims[rows, i] = -1.0
             knn_all = self._knn_from_sims(sims)
         else:
-            knn_all = np.zeros((0, len(LABELS)), np.float32)
-        feats = np.zeros((len(texts), len(FEATURES)), dtype=np.float32)
+            knn_all = np.zeros((0, len(self.labels)), np.float32)
+        feats = np.zeros((len(texts), len(self.feature_names)), dtype=np.float32)
         head_emb = emb[[rows[0] for rows in owners]] if owners else emb
-        col = {name: j for j, name in enumerate(FEATURES)}
+        col = {name: j for j, name in enumerate(self.feature_names)}
         for i, (text, rows) in enumerate(zip(texts, owners, strict=True)):
             k_head = knn_all[rows[0]]
             k_max = knn_all[rows].max(axis=0)
-            for j, lab in enumerate(LABELS):
+            for j, lab in enumerate(self.labels):
                 feats[i, col[f"knn_{lab.value}"]] = k_head[j]
-            feats[i, col["knn_refusal_chunks"]] = k_max[LABELS.index(Label.refusal)]
-            feats[i, col["knn_official_line_chunks"]] = k_max[LABELS.index(Label.official_line)]
+            feats[i, col["knn_refusal_chunks"]] = k_max[self.labels.index(Label.refusal)]
+            feats[i, col["knn_official_line_chunks"]] = k_max[self.labels.index(Label.official_line)]
             h = heads[i]
             rest = text[len(h) :] if text.startswith(h) else text
             feats[i, col["refusal_head"]] = min(phrases.count("refusal", h), 2)
@@ -296,24 +328,25 @@ class Classifier:
         return feats, head_emb, heads
 
     def _rule_scores(self, feats: Array) -> Array:
-        out = np.zeros((feats.shape[0], len(LABELS)), dtype=np.float32)
-        for j, lab in enumerate(LABELS):
-            out[:, j] = _BIAS[lab]
-            for name, w in _W[lab].items():
-                out[:, j] += w * feats[:, FEATURES.index(name)]
-            out[:, j] += _EMPTY_BONUS.get(lab, 0.0) * feats[:, FEATURES.index("empty")]
+        out = np.zeros((feats.shape[0], len(self.labels)), dtype=np.float32)
+        col = {name: j for j, name in enumerate(self.feature_names)}
+        for j, lab in enumerate(self.labels):
+            out[:, j] = _BIAS.get(lab, 0.0)
+            for name, w in _W.get(lab, {f"knn_{lab.value}": 1.0}).items():
+                out[:, j] += w * feats[:, col[name]]
+            out[:, j] += _EMPTY_BONUS.get(lab, 0.0) * feats[:, col["empty"]]
         return out
 
     def label_scores(self, feats: Array, texts: Sequence[str] | None = None) -> Array:
-        """Per-label scores (LABELS order); probabilities when a head is set.
+        """Per-label scores (``self.labels`` order); probabilities when a head is set.
 
         With ``texts`` and a lexical head, English answers take the mean log-odds of the
         embedding head and the lexical head (:func:`combine_heads`).
         """
         if self.head_model is None:
             return self._rule_scores(feats)
-        probs = self.head_model.scores(feats)
-        out = np.zeros((feats.shape[0], len(LABELS)), dtype=np.float32)
+        probs = self.head_model.scores(feats[:, self.head_model.columns(self.feature_names)])
+        out = np.zeros((feats.shape[0], len(self.labels)), dtype=np.float32)
         if len(self.head_model.classes) == 2:
             # A binary head (complete vs not): the "not complete" probability goes to the best
             # non-complete label by the rule scores.
@@ -326,14 +359,14 @@ class Classifier:
                     p_lex = self.lexical.prob_not_complete(sub, feats[use])
                     p_complete = p_complete.copy()
                     p_complete[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
-            at_complete = LABELS.index(Label.complete)
-            others = np.array([j for j in range(len(LABELS)) if j != at_complete])
+            at_complete = self.labels.index(Label.complete)
+            others = np.array([j for j in range(len(self.labels)) if j != at_complete])
             best_other = others[rules[:, others].argmax(axis=1)]
             out[:, at_complete] = p_complete
             out[np.arange(len(out)), best_other] = 1.0 - p_complete
             return out
         for j, lab in enumerate(self.head_model.classes):
-            out[:, LABELS.index(lab)] = probs[:, j]
+            out[:, self.labels.index(lab)] = probs[:, j]
         return out
 
     # -- prediction -------------------------------------------------------------------------
@@ -364,7 +397,7 @@ class Classifier:
         for i, text in enumerate(texts):
             best = int(np.argmax(scores[i]))
             conf, low = self._confidence(scores[i])
-            best_label = LABELS[best]
+            best_label = self.labels[best]
             flags: list[str] = []
             if not text.strip():
                 flags.append("empty_answer")
@@ -380,7 +413,7 @@ class Classifier:
             if low:
                 label = Label.uncertain
                 flags.append(f"best_guess:{best_label.value}")
-            for kind in ("refusal", "deflection", "official"):
+            for kind in phrases.KINDS:
                 found = phrases.matches(kind, text[:3000])
                 if found:
                     flags.append(f"phrase_{kind}:{found[0]}")
@@ -398,7 +431,8 @@ class Classifier:
                     label=label,
                     best=best_label,
                     confidence=round(conf, 4),
-                    scores={lab.value: round(float(scores[i, j]), 4) for j, lab in enumerate(LABELS)},
+                    scores={lab.value: round(float(scores[i, j]), 4)
+                            for j, lab in enumerate(self.labels)},
                     nearest=nearest,
                     flags=flags,
                 )
@@ -428,10 +462,11 @@ def shipped_calibration_for(embedder: Embedder) -> Calibration | None:
     return cal if cal and cal.embedder in ("", embedder.name) else None
 
 
-def shipped_lexical_for(embedder: Embedder) -> LexicalHead | None:
-    """The lexical head shipped for this embedder, if any (its features depend on the embedder)."""
+def shipped_lexical_for(embedder: Embedder, features: Sequence[str]) -> LexicalHead | None:
+    """The lexical head shipped for this embedder, if any (its features depend on the embedder;
+    ``features``: the classifier's feature names, which the head looks its columns up in)."""
     path = shipped_lexical_path(embedder.name)
-    lex = LexicalHead.load(path, FEATURES) if path.exists() else None
+    lex = LexicalHead.load(path, features) if path.exists() else None
     return lex if lex and lex.embedder in ("", embedder.name) else None
 
 
@@ -467,10 +502,11 @@ def train_head(
     threshold: float | None = None,
     embedder: str = "",
 ) -> LinearHead:
-    """Fit a logistic head on :data:`FEATURES` (scikit-learn, imported here)."""
+    """Fit a logistic head on the features of the registry in force (:func:`feature_names`;
+    scikit-learn, imported here)."""
     from sklearn.linear_model import LogisticRegression
 
-    classes = [lab for lab in LABELS if lab in set(labels)]
+    classes = [lab for lab in predicted_labels() if lab in set(labels)]
     if len(classes) < 2:
         raise HeadError("need at least two labels to train a head")
     y = np.array([classes.index(lab) for lab in labels])

@@ -117,6 +117,8 @@ def _compile(groups: dict[str, list[str]]) -> re.Pattern[str]:
 
 _PATTERNS = {"refusal": _compile(REFUSAL), "deflection": _compile(DEFLECTION),
              "official": _compile(OFFICIAL)}  # fmt: skip
+# The phrase kinds (features and ``phrase_<kind>:`` flags of the classifier); not labels.
+KINDS: tuple[str, ...] = tuple(_PATTERNS)
 
 
 def count(kind: str, text: str) -> int:

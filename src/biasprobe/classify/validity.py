@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from biasprobe.labels import CENSORED
+from biasprobe.labels import registry
 from biasprobe.records import Label, Response, Score
 
 CONTROL_KINDS = ("neutral", "benign-control")
@@ -95,6 +95,7 @@ def control_check_labels(
 ) -> ControlCheck:
     """:func:`control_check` from labels keyed by (probe id, sample), as ``show`` reads them."""
     langs: dict[str, LanguageCheck] = {}
+    censored = registry().censored
     for r in responses:
         label = labels.get(r.key)
         if label is None:
@@ -104,7 +105,7 @@ def control_check_labels(
         lc.uncertain += label == Label.uncertain.value
         if r.kind in CONTROL_KINDS:
             lc.controls[r.kind] = lc.controls.get(r.kind, 0) + 1
-            lc.censored[r.kind] = lc.censored.get(r.kind, 0) + (label in CENSORED)
+            lc.censored[r.kind] = lc.censored.get(r.kind, 0) + (label in censored)
     checks = [langs[k] for k in sorted(langs)]
     return ControlCheck(checks, _warnings(checks))
 
@@ -137,5 +138,7 @@ def run_control_check(run_dir: Path) -> ControlCheck:
     scores_path = run_dir / SCORES
     if scores_path.exists():
         for _, obj in iter_jsonl(scores_path, skip_torn_tail=True):
-            labels[(str(obj.get("probe_id")), int(obj.get("sample", 0)))] = str(obj.get("label"))
+            sample = obj.get("sample", 0)
+            if isinstance(sample, int):  # untrusted line: a bad sample is not this answer
+                labels[(str(obj.get("probe_id")), sample)] = str(obj.get("label"))
     return control_check_labels(read_responses(run_dir), labels)

@@ -179,14 +179,14 @@ def map_rows(table: RowTable, mapping: ColumnMap, set_name: str) -> list[tuple[s
         item: JSONObject = {}
         for field_name, (how, spec) in fields.items():
             raw = spec if how == "value" else row.values.get(spec, "")
-            value = _normalise(field_name, raw, where, item.get("text", ""))
+            value = _normalise(field_name, raw, where, str(item.get("text", "")))
             if value is None and field_name in ("text", "topic", "kind"):
                 what = f"column {spec!r}" if how == "column" else field_name
                 raise ProbeError(f"{where}: {what} is empty")
             if value is not None:
                 item[field_name] = value
         if "id" not in item:
-            item["id"] = generated_id(set_name, item["text"])
+            item["id"] = generated_id(set_name, str(item["text"]))
         raws.append((where, item))
     return raws
 

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from biasprobe.diff import (
     DEFAULT_BY,
-    DEFINITIONS,
     FORMAT_VERSION,
     Item,
     ScoredRun,
@@ -33,6 +32,7 @@ from biasprobe.diff import (
     classifier_error_summary,
     compare_runs,
     coverage_change_of,
+    definitions,
     diff_runs,
     grouped_rates,
     omnibus,
@@ -40,6 +40,7 @@ from biasprobe.diff import (
     run_summary,
     score_warnings,
 )
+from biasprobe.manifest import manifest_json
 from biasprobe.results import Heatmap, Rate, ReportModel, ReportRun
 from biasprobe.stats import ClassifierError, Correction
 from biasprobe.variants import BypassTable
@@ -110,7 +111,7 @@ def build_report(
             groups=grouped_rates(run, by)[1:],
             heatmap=heatmap(run),
             asymmetry=asymmetry(run),
-            manifest=run.manifest,
+            manifest=manifest_json(run.manifest),
             bypass=_bypass(run),
         )
         for run in runs
@@ -131,7 +132,7 @@ def build_report(
         ).steps
     return ReportModel(
         biasprobe_report=FORMAT_VERSION,
-        definitions=DEFINITIONS,
+        definitions=definitions(),
         warnings=warnings,
         classifier_error=classifier_error_summary(classifier_error),
         correction=correction,
@@ -155,7 +156,7 @@ def render(report: ReportModel, fmt: ReportFormat | str) -> str:
     if fmt is ReportFormat.csv:
         from biasprobe.report.csvout import render_csv
 
-        return render_csv(report.to_json())
+        return render_csv(report)
     from biasprobe.report.html import render_html
     from biasprobe.textutil import printable
 

@@ -11,7 +11,8 @@ import io
 import re
 from typing import Any
 
-from biasprobe.diff import METRICS
+from biasprobe.diff import metric_names
+from biasprobe.results import ReportModel
 from biasprobe.textutil import one_line
 
 # A spreadsheet may split a cell again on ; , tab or | (locale or import settings), so a
@@ -30,20 +31,19 @@ def _cell(value: Any) -> Any:
     return _FORMULA.sub(lambda m: m.group(1) + "'" + m.group(2), text)
 
 
-def render_csv(report: dict[str, Any]) -> str:
+def render_csv(report: ReportModel) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     header = ["run_id", "model", "by", "group", "n_total", "n_uncertain", "n"]
-    for m in METRICS:
+    for m in metric_names():
         header += [f"{m}_k", f"{m}_rate", f"{m}_ci_low", f"{m}_ci_high"]
     writer.writerow(header)
-    for run in report["runs"]:
-        rows = [{"by": "all", "group": "all", **run["overall"]}, *run["groups"]]
-        for g in rows:
-            line: list[Any] = [run["run_id"], run["model"], g["by"], g["group"]]
-            line += [g["n_total"], g["n_uncertain"], g["n"]]
-            for m in METRICS:
-                p = g["metrics"][m]
-                line += [p["k"], p["rate"], p["ci_low"], p["ci_high"]]
+    for run in report.runs:
+        rows = [("all", "all", run.overall), *((g.by, g.group, g) for g in run.groups)]
+        for by, group, g in rows:
+            line: list[Any] = [run.run_id, run.model, by, group, g.n_total, g.n_uncertain, g.n]
+            for m in metric_names():
+                p = g.metrics[m]
+                line += [p.k, p.rate, p.ci_low, p.ci_high]
             writer.writerow([_cell(v) for v in line])
     return buf.getvalue()

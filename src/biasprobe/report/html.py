@@ -12,10 +12,12 @@ from biasprobe.report.escape import clean_terminal, safe_json_dumps
 from biasprobe.report.text import (
     BYPASS_NOTE,
     bypassed_cell,
+    censored_union,
     change_ci,
     classifier_error_line,
     control_rows,
     index,
+    label_columns,
     pct,
     power_note,
     pp,
@@ -68,5 +70,9 @@ def render_html(report: ReportModel) -> str:
         "governments": svg(plots.government_svg(runs)),
         "timeline": svg(plots.timeline_svg(runs)),
     }
-    return env.get_template("report.html.j2").render(report=report, fig=figures,
+    from biasprobe.labels import registry
+
+    labels = {"columns": label_columns(), "colours": registry().colours,
+              "union": censored_union(" ∪ ").replace("_", " ")}
+    return env.get_template("report.html.j2").render(report=report, fig=figures, labels=labels,
                                                      bypass_note=BYPASS_NOTE)

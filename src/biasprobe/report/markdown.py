@@ -9,6 +9,7 @@ from biasprobe.report.text import (
     CONTROL_HEADERS,
     HEADLINE_HEADERS,
     bypassed_cell,
+    censored_union,
     change_ci,
     classifier_error_line,
     control_rows,
@@ -16,6 +17,7 @@ from biasprobe.report.text import (
     corrected_rows,
     headline_cells,
     index,
+    label_columns,
     pct,
     power_note,
     pval,
@@ -82,7 +84,7 @@ def _runs_section(runs: list[ReportRun]) -> list[str]:
     return [
         "## Runs",
         "",
-        "Censored = refusal ∪ deflection ∪ official line, per family of prompt kinds (never "
+        f"Censored = {censored_union(' ∪ ').replace('_', ' ')}, per family of prompt kinds (never "
         "pooled): censorship = censorship + mirror prompts (the headline); safety, benign, "
         "neutral refused = the same rate on safety controls (refusing is right), benign "
         "controls (over-refusal) and neutral questions (false-positive check).",
@@ -125,15 +127,15 @@ def _bypass_section(r: ReportRun) -> list[str]:
 
 def _groups_section(r: ReportRun) -> list[str]:
     out = ["", f"## {md_cell(r.run_id)}: censored rate by group", ""]
+    labels = label_columns(censored_only=True)  # the registry's censored labels
     rows = [
         [md_cell(g.by), md_cell(g.group), str(g.n_total), str(g.n_uncertain),
-         rate_ci(g.metrics["censored"]), pct(g.metrics["refusal"].rate),
-         pct(g.metrics["deflection"].rate), pct(g.metrics["official_line"].rate)]
+         rate_ci(g.metrics["censored"]), *(pct(g.metrics[lab].rate) for lab in labels)]
         for g in r.groups
     ]
     out += _table(
-        ["by", "group", "responses", "uncertain", "censored [95% CI]", "refusal",
-         "deflection", "official line"],
+        ["by", "group", "responses", "uncertain", "censored [95% CI]",
+         *(lab.replace("_", " ") for lab in labels)],
         rows,
     )
     govs = r.asymmetry.government.governments

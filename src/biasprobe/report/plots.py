@@ -14,10 +14,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
-from biasprobe.labels import COLOURS
+from biasprobe.labels import registry
 from biasprobe.results import Heatmap, ReportRun
 
-LABEL_COLOURS = COLOURS  # the label registry's colours
 HEADLINE_COLOURS = {
     "appropriate_refusal": "#c0392b",
     "over_refusal": "#d35400",
@@ -70,11 +69,12 @@ def label_mix_svg(runs: Sequence[ReportRun]) -> str:
         ax = fig.add_subplot()
         names = [_short(r.run_id, 40) for r in runs]
         left = [0.0] * len(runs)
-        for label, colour in LABEL_COLOURS.items():
+        for label, colour in registry().colours.items():  # the label registry's colours
             widths = []
             for r in runs:
                 o = r.overall
-                k = o.n_uncertain if label == "uncertain" else o.metrics[label].k
+                k = o.metrics[label].k if label in o.metrics else 0
+                k = o.n_uncertain if label == "uncertain" else k
                 widths.append(k / o.n_total if o.n_total else 0.0)
             ax.barh(names, widths, left=left, color=colour, label=label.replace("_", " "))
             left = [x + w for x, w in zip(left, widths, strict=True)]

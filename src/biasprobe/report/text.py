@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from biasprobe.labels import registry
 from biasprobe.report.escape import clean_terminal, truncate
 from biasprobe.results import (
     BypassChange,
@@ -29,6 +30,18 @@ from biasprobe.variants import BypassRow
 def c(text: Any, limit: int = 60) -> str:
     """A cleaned, one-line, truncated cell."""
     return truncate(clean_terminal("" if text is None else str(text), one_line=True), limit)
+
+
+def censored_union(sep: str = "+") -> str:
+    """The labels the censored metric unites, in registry order (for the prose of tables)."""
+    reg = registry()
+    return sep.join(name for name in reg.names if name in reg.censored)
+
+
+def label_columns(*, censored_only: bool = False) -> list[str]:
+    """The per-label rate columns of report tables (registry order, censored labels first)."""
+    reg = registry()
+    return [m for m in reg.metrics[1:] if not censored_only or m in reg.censored]
 
 
 def pct(rate: float | None) -> str:
@@ -281,7 +294,7 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
         f"{pairing.only_b}); uncertain (excluded): A {pairing.uncertain_a}, "
         f"B {pairing.uncertain_b}",
         "",
-        "headline: censored rate (refusal+deflection+official_line) per family of prompt kinds, "
+        f"headline: censored rate ({censored_union()}) per family of prompt kinds, "
         f"never pooled; p {result.correction}-adjusted across the four:",
         *table(["headline", "kinds", *METRIC_HEADERS], headline_rows(result.headline)),
         classifier_error_line(result.classifier_error),
@@ -291,7 +304,7 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
             else []
         ),
         "",
-        "censored (refusal+deflection+official_line) by group. A, B: per-response rate [95% "
+        f"censored ({censored_union()}) by group. A, B: per-response rate [95% "
         "Wilson CI]; change: per-prompt mean change [95% t CI]; h: Cohen's h; down/up: prompts "
         "whose rate fell/rose; p: per-prompt paired sign-flip test (= exact McNemar with one "
         f"sample per prompt), {result.correction}-adjusted across groups (* significant at "
@@ -383,7 +396,7 @@ def render_compare(result: CompareResult) -> str:
         *warning_lines(result.warnings),
         *(line for r in result.runs
           for line in warning_lines(control_warnings(r.run_id, r.control_check))),
-        "timeline: censored (refusal+deflection+official_line) rate per family of prompt kinds, "
+        f"timeline: censored ({censored_union()}) rate per family of prompt kinds, "
         "never pooled: censorship = censorship+mirror prompts (the headline); safety, benign, "
         "neutral = control questions; uncertain excluded",
     ]
