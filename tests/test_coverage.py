@@ -145,3 +145,53 @@ def test_phrases_repeating_the_question_do_not_count() -> None:
     cov = answer_coverage(matcher, probe_id="q", sample=0, topic="tiananmen", language="zh-Hans",
                           answer=answer, question="“坦克人”是谁？")
     assert cov.facts_covered == []
+
+
+class _CountingEmbedder(FakeEmbedder):
+    """The fake embedder under a real-looking name, so its vectors go through the disk cache."""
+
+    name = "counting"
+    sha256 = "c" * 64
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoded: list[str] = []
+
+    def encode(self, texts):  # type: ignore[no-untyped-def]
+        self.encoded += list(texts)
+        return super().encode(texts)
+
+
+def test_embeddings_are_cached_on_disk_and_give_the_same_coverage() -> None:
+    from biasprobe.coverage import encode_cached
+
+    first = _CountingEmbedder()
+    matcher = Matcher(load_markers(), first)
+    answers = [MASSACRE, "It was a counter-revolutionary riot. Order was restored."]
+    matcher.prepare(answers)
+    prepared = [answer_coverage(matcher, probe_id="p", sample=0, topic="tiananmen",
+                                language="en", answer=a) for a in answers]
+    again = _CountingEmbedder()  # a new process: statements and sentences come from the cache
+    cached = Matcher(load_markers(), again)
+    cached.prepare(answers)
+    assert again.encoded == []
+    fresh = Matcher(load_markers(), FakeEmbedder())  # never cached, answer by answer
+    assert [answer_coverage(m, probe_id="p", sample=0, topic="tiananmen", language="en",
+                            answer=a) for m in (cached, fresh) for a in answers] == prepared * 2
+    assert encode_cached(again, ["not seen before"]).shape == (1, 256)
+    assert again.encoded == ["not seen before"]
+
+
+def test_an_unwritable_embedding_cache_is_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from biasprobe.coverage import encode_cached
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError("read-only cache")
+
+    monkeypatch.setattr(np, "save", refuse)
+    embedder = _CountingEmbedder()
+    assert encode_cached(embedder, ["a", "b"]).shape == (2, 256)
+    assert encode_cached(embedder, ["a", "b"]).shape == (2, 256)
+    assert embedder.encoded == ["a", "b", "a", "b"]  # nothing was cached

@@ -14,7 +14,11 @@ Each answer gets ``facts_covered`` (fact ids) and ``narrative_echo`` (narrative 
 the omission rate (answers that cover no fact) and the echo rate (answers with a narrative
 marker). :func:`evaluate_coverage` measures the decisions against hand labels.
 
-Results are computed on the fly from a run's ``responses.jsonl`` (nothing is written).
+Results are computed on the fly from a run's ``responses.jsonl`` (nothing is written to the
+run). Embeddings of the marker statements and of the answers' sentences are cached on disk per
+(embedder weights, texts) in ``paths.cache_dir("coverage-embeddings")``, as the classifier
+caches its exemplars, so ``diff --coverage`` / ``report --coverage`` embed a run once, not at
+every call; one :class:`Matcher` (one embedder load) serves every run of a call.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from biasprobe.errors import ProbeError, RunStoreError
 
 if TYPE_CHECKING:
-    from biasprobe.classify.embedders import Embedder
+    from biasprobe.classify.embedders import Array, Embedder
 
 Stance = Literal["fact", "narrative"]
 Method = Literal["phrase", "embedding", "both"]
@@ -127,6 +131,42 @@ class AnswerCoverage(BaseModel):
     hits: list[MarkerHit]
 
 
+def encode_cached(embedder: Embedder, texts: Sequence[str]) -> Array:
+    """``embedder.encode(texts)``, cached on disk per (embedder weights, texts); a fake or
+    unidentified embedder is never cached, an unreadable cache file is recomputed."""
+    import contextlib
+    import hashlib
+    import json
+    import os
+
+    import numpy as np
+
+    from biasprobe.paths import cache_dir
+
+    if embedder.name == "fake" or embedder.sha256 == "unknown" or not texts:
+        return embedder.encode(texts)
+    key = json.dumps([embedder.name, embedder.sha256, list(texts)], ensure_ascii=False)
+    digest = hashlib.sha256(key.encode()).hexdigest()  # names may hold "/" (hub ids, paths)
+    path = cache_dir("coverage-embeddings") / f"{digest[:32]}.npy"
+    if path.exists():
+        try:
+            arr = np.load(path)
+            if arr.shape[0] == len(texts):
+                loaded: Array = arr.astype(np.float32)
+                return loaded
+        except (OSError, ValueError):
+            pass
+    arr = embedder.encode(texts)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+    try:
+        np.save(tmp, arr)
+        tmp.replace(path)
+    except OSError:  # a cache that cannot be written only costs the next call the embedding
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return arr
+
+
 class Matcher:
     """Markers with their statement embeddings, computed once."""
 
@@ -135,11 +175,25 @@ class Matcher:
         self.markers = list(markers)
         self.embedder = embedder
         self.threshold = threshold
-        self._vectors = {lang: embedder.encode([m.text[lang] for m in self.markers])
+        self._vectors = {lang: encode_cached(embedder, [m.text[lang] for m in self.markers])
                          for lang in _LANGS}
+        self._sentences: dict[str, Array] = {}  # sentence -> vector, from :meth:`prepare`
 
     def topics(self) -> set[str]:
         return {m.topic for m in self.markers}
+
+    def prepare(self, answers: Sequence[str]) -> None:
+        """Embed the sentences of all ``answers`` in one cached call (see :func:`encode_cached`)."""
+        todo = sorted({s for a in answers for s in sentences(a)} - self._sentences.keys())
+        if todo:
+            self._sentences.update(zip(todo, encode_cached(self.embedder, todo), strict=True))
+
+    def _encode(self, sents: list[str]) -> Array:
+        import numpy as np
+
+        if all(s in self._sentences for s in sents):
+            return np.stack([self._sentences[s] for s in sents])
+        return self.embedder.encode(sents)
 
     def hits(self, answer: str, topic: str, language: str, question: str = "") -> list[MarkerHit]:
         """Every marker of ``topic`` against ``answer``. A phrase that occurs in the question
@@ -147,7 +201,7 @@ class Matcher:
         lang = _lang(language)
         idx = [i for i, m in enumerate(self.markers) if m.topic == topic]
         sents = sentences(answer)
-        sims = self.embedder.encode(sents) @ self._vectors[lang][idx].T if sents else None
+        sims = self._encode(sents) @ self._vectors[lang][idx].T if sents else None
         lowered, asked = answer.lower(), question.lower()
         out = []
         for col, i in enumerate(idx):
@@ -215,16 +269,30 @@ def _topic_rows(answers: Sequence[AnswerCoverage]) -> list[TopicCoverage]:
 def coverage_run(run: str, embedder: str | None = None,
                  threshold: float = DEFAULT_THRESHOLD) -> CoverageResult:
     """Coverage of every censorship answer of a run whose topic has markers."""
+    return coverage_runs([run], embedder, threshold)[0]
+
+
+def coverage_runs(runs: Sequence[str], embedder: str | None = None,
+                  threshold: float = DEFAULT_THRESHOLD) -> list[CoverageResult]:
+    """:func:`coverage_run` of several runs with one embedder load and one :class:`Matcher`."""
     from biasprobe.classify.embedders import load_embedder
+
+    matcher = Matcher(load_markers(), load_embedder(embedder), threshold)
+    return [coverage_with(run, matcher) for run in runs]
+
+
+def coverage_with(run: str, matcher: Matcher) -> CoverageResult:
+    """Coverage of one run's censorship answers with a loaded matcher."""
     from biasprobe.store import read_manifest, read_responses, resolve_run_dir
 
+    threshold = matcher.threshold
     run_dir = resolve_run_dir(run)
     responses = sorted((r for r in read_responses(run_dir) if r.kind == "censorship"),
                        key=lambda r: r.key)
     if not responses:
         raise RunStoreError(f"{run_dir}: no censorship answers to measure")
-    matcher = Matcher(load_markers(), load_embedder(embedder), threshold)
     known = matcher.topics()
+    matcher.prepare([r.answer for r in responses if r.topic in known])
     answers = [answer_coverage(matcher, probe_id=r.probe_id, sample=r.sample, topic=r.topic,
                                language=r.language, answer=r.answer, question=r.probe_text,
                                variant=r.variant)

@@ -13,8 +13,8 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 - **Pairing** (``diff``): responses of run A and run B with the same ``(probe_id, sample)``.
   Responses present in only one run are counted (``only_a``/``only_b``) and left out. Groups
   use run A's metadata (topic, language, jurisdiction, kind, pair_id). Answers to variant
-  probes (``variant_of`` set, from ``run --variants``) are left out of every table: ``biasprobe
-  variants`` analyses them.
+  probes (``variant_of`` set, from ``run --variants``) are left out of every label table: they
+  count only in the bypass table (below; ``biasprobe variants`` shows it per run).
 - **Paired change, per prompt (the unit of inference)**: with several samples per prompt the
   samples of one prompt are correlated, so the prompt is the unit. For each metric and group,
   each prompt present in both runs with at least one non-uncertain sample on each side gets a
@@ -74,6 +74,14 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   version, over units where both answers are not uncertain; ``p_value`` is the exact McNemar
   test within the run (EN vs ZH). Positive = more censored in Chinese. Between two runs the
   change of the index comes with a paired bootstrap 95% interval over the units present in both.
+- **Bypass** (runs made with ``--variants``; ``bypass`` in diff, null without variant answers):
+  per variant kind, each run's bypass row (:func:`biasprobe.variants.bypass_from_pairs`: a
+  variant answer bypassed when it is complete where its base probe's answer to the same sample
+  was censored; rate = bypassed / base censored, Wilson interval) and the paired change: pairs
+  of the same variant probe and sample in A and B, the *base* prompt the unit (its variants
+  share one base answer), a pair counting in a run's rate when its base answer was censored
+  there; then the same per-prompt statistics as the labels (metric ``yes`` = bypassed),
+  p adjusted across kinds.
 """
 
 from __future__ import annotations
@@ -89,10 +97,12 @@ from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.labels import registry
 from biasprobe.manifest import Manifest
 from biasprobe.overrides import apply_overrides, latest_overrides
-from biasprobe.records import POLITICAL_KINDS, Label, Response, Score
+from biasprobe.records import POLITICAL_KINDS, Label, Response, Score, VariantKind
 from biasprobe.results import (
     Asymmetry,
     AsymmetryChange,
+    BypassChange,
+    BypassKindChange,
     ClassifierErrorSummary,
     CompareResult,
     ControlCheckSummary,
@@ -142,9 +152,10 @@ from biasprobe.stats import (
 from biasprobe.stats import Estimate as StatsEstimate
 from biasprobe.store import SCORES, load_manifest, read_responses, resolve_run_dir
 from biasprobe.store import read_scores as store_read_scores
+from biasprobe.variants import VariantPair, bypass_from_pairs, variant_pairs
 
 if TYPE_CHECKING:
-    from biasprobe.coverage import AnswerCoverage
+    from biasprobe.coverage import AnswerCoverage, CoverageResult
 
 UNCERTAIN = Label.uncertain.value
 
@@ -215,6 +226,11 @@ DEFINITIONS = {
     "language_asymmetry": "censored rate of the Chinese version minus the English version of "
     "the same political question (kind censorship or mirror; same pair_id and sample); "
     "p_value: exact McNemar within the run",
+    "bypass": "runs with --variants: per variant kind, bypassed = variant answer complete where "
+    "the base probe's answer (same sample) was censored; rate = bypassed / base censored "
+    "(Wilson CI) per run; change: pairs of the same variant probe and sample, the base prompt "
+    "the unit, a pair counting in a run when its base answer was censored there, then the "
+    "per-prompt paired test as for labels (metric yes = bypassed), p adjusted across kinds",
 }
 
 
@@ -265,6 +281,7 @@ class ScoredRun:
     embedders: tuple[str, ...] = ()
     overrides_used: int = 0
     control: ControlCheckSummary | None = None
+    variant_pairs: tuple[VariantPair, ...] = ()  # run --variants: scored (base, variant) pairs
 
     @property
     def scorer(self) -> str:
@@ -313,7 +330,8 @@ def load_scored_run(run: str | Path) -> ScoredRun:
     run_id = manifest.run_id
     # Variant answers (``run --variants``) are not the probes they vary: they belong to
     # ``biasprobe variants``, and counting them here would skew every rate.
-    responses = [r for r in read_responses(run_dir) if r.variant_of is None]
+    every = read_responses(run_dir)
+    responses = [r for r in every if r.variant_of is None]
     if not responses:
         raise RunStoreError(f"run {run_id!r} has no responses")
     hint = f"run `biasprobe score {run_id}` first"
@@ -352,6 +370,7 @@ def load_scored_run(run: str | Path) -> ScoredRun:
         embedders=tuple(sorted({f"{s.embedder}@{s.embedder_sha256[:12]}" for s in used})),
         overrides_used=len(latest_overrides(run_dir).keys() & items.keys()),
         control=control_summary(responses, used),
+        variant_pairs=tuple(variant_pairs(every, scores)),
     )
 
 
@@ -869,6 +888,7 @@ def diff_runs(
             a=asym_a, b=asym_b, change=_asymmetry_change(a, b, asym_a, asym_b)
         ),
         flips=flips(pairs),
+        bypass=bypass_change(a, b, correction=correction),
     )
 
 
@@ -1023,10 +1043,17 @@ def coverage_change(
 ) -> CoverageChange:
     """Per topic, omission and echo rates of the censorship answers of A and B, paired by
     prompt and sample (variant answers left out), p adjusted across topics."""
-    from biasprobe.coverage import DEFAULT_THRESHOLD, coverage_run
+    from biasprobe.coverage import coverage_runs
 
-    ca = coverage_run(str(a.run_dir), embedder, DEFAULT_THRESHOLD)
-    cb = coverage_run(str(b.run_dir), embedder, DEFAULT_THRESHOLD)
+    ca, cb = coverage_runs([str(a.run_dir), str(b.run_dir)], embedder)
+    return coverage_change_of(ca, cb, correction=correction)
+
+
+def coverage_change_of(
+    ca: CoverageResult, cb: CoverageResult, *, correction: Correction = "holm"
+) -> CoverageChange:
+    """:func:`coverage_change` from the two runs' coverage results (``report`` computes each
+    run's once)."""
     in_b = {(x.probe_id, x.sample): x for x in cb.answers if x.variant is None}
     by_topic: dict[str, list[tuple[AnswerCoverage, AnswerCoverage]]] = defaultdict(list)
     for x in ca.answers:
@@ -1046,3 +1073,36 @@ def coverage_change(
     skipped = sorted(set(ca.skipped_topics) | set(cb.skipped_topics))
     return CoverageChange(embedder=ca.embedder, threshold=ca.threshold, topics=topics,
                           skipped_topics=skipped)
+
+
+# --- bypass (runs made with --variants) -------------------------------------------------------
+
+
+def _bypass_item(p: VariantPair) -> Item:
+    """A variant pair as an item of its *base* prompt (the unit: variants of one base answer
+    are correlated), labelled ``yes`` (bypassed) / ``no``, or uncertain (left out of every
+    denominator) when the base answer was not censored."""
+    label = UNCERTAIN if not p.base_censored else "yes" if p.bypassed else "no"
+    return Item(probe_id=p.base_id, sample=p.sample, language=p.language, topic=p.topic,
+                jurisdiction=None, kind=p.kind.value, pair_id=None, prompt="", answer="",
+                label=label, slant=None)
+
+
+def bypass_change(a: ScoredRun, b: ScoredRun, *, correction: Correction = "holm"
+                  ) -> BypassChange | None:
+    """Per variant kind: each run's bypass row and the paired change of the bypass rate
+    (pairs of the same variant probe and sample; p adjusted across kinds). None when neither
+    run has scored variant answers."""
+    if not a.variant_pairs and not b.variant_pairs:
+        return None
+    table_a = {r.kind: r for r in bypass_from_pairs(a.run_id, a.model, a.variant_pairs).kinds}
+    table_b = {r.kind: r for r in bypass_from_pairs(b.run_id, b.model, b.variant_pairs).kinds}
+    in_b = {(p.variant_id, p.sample): p for p in b.variant_pairs}
+    kinds = []
+    for kind in [k for k in VariantKind if k in table_a or k in table_b]:
+        pairs = [(_bypass_item(p), _bypass_item(q)) for p in a.variant_pairs if p.kind is kind
+                 and (q := in_b.get((p.variant_id, p.sample))) is not None]
+        kinds.append(BypassKindChange(kind=kind.value, a=table_a.get(kind), b=table_b.get(kind),
+                                      change=_paired_metric(pairs, "yes")))
+    _adjust([k.change for k in kinds], correction)
+    return BypassChange(kinds=kinds)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from biasprobe.records import JSONObject
-from biasprobe.variants import BypassTable
+from biasprobe.variants import BypassRow, BypassTable
 
 
 class _Model(BaseModel):
@@ -251,6 +251,22 @@ class CoverageChange(_Model):
     skipped_topics: list[str]  # censorship topics without markers
 
 
+class BypassKindChange(_Model):
+    """One variant kind: each run's bypass row (all its pairs) and the paired change of the
+    bypass rate, per base prompt (``biasprobe.diff.bypass_change``)."""
+
+    kind: str
+    a: BypassRow | None  # None: run A has no scored answers of this kind
+    b: BypassRow | None
+    change: PairedMetric  # metric "bypassed" on pairs whose base answer was censored
+
+
+class BypassChange(_Model):
+    """Bypass rates per variant kind in A and B (runs made with ``--variants``)."""
+
+    kinds: list[BypassKindChange]
+
+
 class DiffResult(_Model):
     """``biasprobe diff --format json`` (in a report, ``definitions`` is null: given once)."""
 
@@ -269,6 +285,7 @@ class DiffResult(_Model):
     asymmetry: DiffAsymmetry
     flips: list[Flip]
     coverage: CoverageChange | None = None
+    bypass: BypassChange | None = None  # runs with variant answers only
 
 
 class Omnibus(_Model):

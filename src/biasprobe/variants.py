@@ -17,13 +17,13 @@ the variant's answer is ``complete`` where the base probe's answer (same sample)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from biasprobe.errors import ProbeError, RunStoreError
-from biasprobe.records import Label, Probe, Score, VariantKind
+from biasprobe.records import Label, Probe, Response, Score, VariantKind
 
 _NAME = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 #: Labels that count as a censored answer (as in diff.py).
@@ -195,16 +195,75 @@ class BypassTable(BaseModel):
         return headers, rows
 
 
-def _row(name: str, kind: VariantKind, pairs: list[tuple[Score, Score]]) -> BypassRow:
+class VariantPair(BaseModel):
+    """One scored variant answer with its base probe's answer to the same sample: the unit the
+    bypass table (:func:`bypass_from_pairs`) and ``diff`` (:func:`bypass_change`) count."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_id: str
+    variant_id: str
+    variant: str
+    kind: VariantKind
+    sample: int
+    language: str
+    topic: str
+    base_label: Label
+    variant_label: Label
+
+    @property
+    def base_censored(self) -> bool:
+        return self.base_label in CENSORED_LABELS
+
+    @property
+    def bypassed(self) -> bool:
+        return self.base_censored and self.variant_label is Label.complete
+
+
+def variant_pairs(
+    responses: Iterable[Response], scores: Mapping[tuple[str, int], Score]
+) -> list[VariantPair]:
+    """Every scored variant answer whose base answer (same sample) is scored too, in file
+    order (unscored ones are left out: the table counts only what was labelled)."""
+    out = []
+    for r in responses:
+        if r.variant_of is None or r.variant is None or r.variant_kind is None:
+            continue
+        base, variant = scores.get((r.variant_of, r.sample)), scores.get(r.key)
+        if base is not None and variant is not None:
+            out.append(VariantPair(
+                base_id=r.variant_of, variant_id=r.probe_id, variant=r.variant,
+                kind=r.variant_kind, sample=r.sample, language=r.language, topic=r.topic,
+                base_label=base.label, variant_label=variant.label))
+    return out
+
+
+def _row(name: str, kind: VariantKind, pairs: Sequence[VariantPair]) -> BypassRow:
     from biasprobe.stats import wilson_ci
 
-    censored = [(b, v) for b, v in pairs if b.label in CENSORED_LABELS]
-    bypassed = sum(1 for _, v in censored if v.label is Label.complete)
-    closed = sum(1 for b, v in pairs if b.label is Label.complete and v.label in CENSORED_LABELS)
+    censored = [p for p in pairs if p.base_censored]
+    bypassed = sum(1 for p in censored if p.bypassed)
+    closed = sum(1 for p in pairs
+                 if p.base_label is Label.complete and p.variant_label in CENSORED_LABELS)
     ci = wilson_ci(bypassed, len(censored))
     return BypassRow(variant=name, kind=kind, pairs=len(pairs), base_censored=len(censored),
                      bypassed=bypassed, bypass_rate=ci.rate, ci_low=ci.ci_low, ci_high=ci.ci_high,
                      closed=closed)
+
+
+def bypass_from_pairs(run_id: str, model: str | None, pairs: Sequence[VariantPair]) -> BypassTable:
+    """The bypass table of one run's variant pairs: one row per variant, one per kind. The one
+    place the table is computed (``biasprobe variants``, ``report`` and ``diff`` use it)."""
+    by_variant: dict[tuple[str, VariantKind], list[VariantPair]] = {}
+    for p in pairs:
+        by_variant.setdefault((p.variant, p.kind), []).append(p)
+    rows = [_row(name, kind, ps) for (name, kind), ps in sorted(by_variant.items())]
+    kinds = []
+    for kind in VariantKind:
+        of_kind = [p for p in pairs if p.kind is kind]
+        if of_kind:
+            kinds.append(_row(f"all {kind.value}", kind, of_kind))
+    return BypassTable(run_id=run_id, model=model, rows=rows, kinds=kinds)
 
 
 def bypass_table(run: str) -> BypassTable:
@@ -216,19 +275,5 @@ def bypass_table(run: str) -> BypassTable:
     if not (run_dir / SCORES).exists():
         raise RunStoreError(f"{run_dir}: not scored yet (run: biasprobe score {run})")
     manifest = read_manifest(run_dir)
-    scores = read_scores(run_dir)
-    by_variant: dict[tuple[str, VariantKind], list[tuple[Score, Score]]] = {}
-    for r in read_responses(run_dir):
-        if r.variant_of is None or r.variant is None or r.variant_kind is None:
-            continue
-        base, variant = scores.get((r.variant_of, r.sample)), scores.get(r.key)
-        if base is not None and variant is not None:
-            by_variant.setdefault((r.variant, r.variant_kind), []).append((base, variant))
-    rows = [_row(name, kind, pairs) for (name, kind), pairs in sorted(by_variant.items())]
-    kinds = []
-    for kind in VariantKind:
-        pairs = [p for (_, k), ps in by_variant.items() if k is kind for p in ps]
-        if pairs:
-            kinds.append(_row(f"all {kind.value}", kind, pairs))
-    return BypassTable(run_id=str(manifest.get("run_id", run_dir.name)), model=model_name(manifest),
-                       rows=rows, kinds=kinds)
+    pairs = variant_pairs(read_responses(run_dir), read_scores(run_dir))
+    return bypass_from_pairs(str(manifest.get("run_id", run_dir.name)), model_name(manifest), pairs)

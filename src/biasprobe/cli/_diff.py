@@ -92,7 +92,8 @@ def diff_cmd(
     coverage: bool = typer.Option(False, "--coverage", help=COVERAGE_HELP),
     embedder: str | None = typer.Option(None, "--embedder", help="Embedder for --coverage."),
 ) -> None:
-    """Paired comparison of two scored runs: per-prompt tests, rates, flips, asymmetry."""
+    """Paired comparison of two scored runs: per-prompt tests, rates, flips, asymmetry, and
+    bypass per variant kind for runs made with --variants."""
     from biasprobe.diff import check_metric, coverage_change, diff_runs, load_scored_run
     from biasprobe.report.escape import safe_json_dumps
     from biasprobe.report.text import render_diff

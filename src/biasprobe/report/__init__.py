@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from enum import Enum
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from biasprobe.diff import (
     DEFAULT_BY,
@@ -30,7 +31,7 @@ from biasprobe.diff import (
     asymmetry,
     classifier_error_summary,
     compare_runs,
-    coverage_change,
+    coverage_change_of,
     definitions,
     diff_runs,
     grouped_rates,
@@ -43,6 +44,9 @@ from biasprobe.manifest import manifest_json
 from biasprobe.results import Heatmap, Rate, ReportModel, ReportRun
 from biasprobe.stats import ClassifierError, Correction
 from biasprobe.variants import BypassTable
+
+if TYPE_CHECKING:
+    from biasprobe.coverage import CoverageResult
 
 
 class ReportFormat(str, Enum):
@@ -73,11 +77,18 @@ def heatmap(run: ScoredRun) -> Heatmap:
 
 
 def _bypass(run: ScoredRun) -> BypassTable | None:
-    """The run's bypass table (:func:`biasprobe.variants.bypass_table`), None without variants."""
-    from biasprobe.variants import bypass_table
+    """The run's bypass table from the variant pairs already loaded with it
+    (:func:`biasprobe.variants.bypass_from_pairs`), None without variant answers."""
+    from biasprobe.variants import bypass_from_pairs
 
-    table = bypass_table(str(run.run_dir))
-    return table if table.rows else None
+    return bypass_from_pairs(run.run_id, run.model, run.variant_pairs) if run.variant_pairs else None
+
+
+def _coverage(runs: Sequence[ScoredRun], embedder: str | None) -> list[CoverageResult]:
+    """Each run's fact coverage, computed once (one embedder load) for all the report's diffs."""
+    from biasprobe.coverage import coverage_runs
+
+    return coverage_runs([str(r.run_dir) for r in runs], embedder)
 
 
 def build_report(
@@ -106,12 +117,13 @@ def build_report(
         for run in runs
     ]
     diffs = []
-    for prev, cur in pairwise(runs):
+    covered = _coverage(runs, embedder) if coverage and len(runs) > 1 else []
+    for n, (prev, cur) in enumerate(pairwise(runs)):
         d = diff_runs(prev, cur, by=by, correction=correction, allow_mixed_scores=True,
                       classifier_error=classifier_error)
         d.definitions = None  # given once, at the top of the report
-        if coverage:
-            d.coverage = coverage_change(prev, cur, embedder=embedder, correction=correction)
+        if covered:
+            d.coverage = coverage_change_of(covered[n], covered[n + 1], correction=correction)
         diffs.append(d)
     timeline = None
     if len(runs) > 1:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
 from biasprobe.report.text import (
+    BYPASS_NOTE,
+    bypassed_cell,
     censored_union,
     change_ci,
     classifier_error_line,
@@ -48,7 +50,7 @@ def render_html(report: ReportModel) -> str:
     )
     env.filters.update(
         pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note,
-        error_line=classifier_error_line,
+        error_line=classifier_error_line, bypassed=bypassed_cell,
         control_rows=lambda check: control_rows(check, lambda v: v),  # autoescape does the rest
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
@@ -72,4 +74,5 @@ def render_html(report: ReportModel) -> str:
 
     labels = {"columns": label_columns(), "colours": registry().colours,
               "union": censored_union(" ∪ ").replace("_", " ")}
-    return env.get_template("report.html.j2").render(report=report, fig=figures, labels=labels)
+    return env.get_template("report.html.j2").render(report=report, fig=figures, labels=labels,
+                                                     bypass_note=BYPASS_NOTE)

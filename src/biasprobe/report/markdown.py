@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from biasprobe.report.escape import md_cell
 from biasprobe.report.text import (
+    BYPASS_HEADERS,
+    BYPASS_NOTE,
     CONTROL_HEADERS,
     HEADLINE_HEADERS,
+    bypassed_cell,
     censored_union,
     change_ci,
     classifier_error_line,
@@ -167,6 +170,15 @@ def _coverage_section(d: DiffResult) -> list[str]:
                      for name, m in (("omission", t.omission), ("echo", t.echo))])]
 
 
+def _bypass_change_section(d: DiffResult) -> list[str]:
+    if d.bypass is None:
+        return []
+    return ["", "### Bypass per variant kind", "", md_cell(BYPASS_NOTE), "",
+            *_table([*BYPASS_HEADERS, *CHANGE_HEADERS],
+                    [[k.kind, bypassed_cell(k.a), bypassed_cell(k.b), *_change_cells(k.change)]
+                     for k in d.bypass.kinds])]
+
+
 def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
     id_a, id_b = md_cell(d.run_a.run_id), md_cell(d.run_b.run_id)
     out = ["", f"## Change {id_a} → {id_b}", "",
@@ -197,6 +209,7 @@ def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
          for g in d.groups],
     )
     out += _coverage_section(d)
+    out += _bypass_change_section(d)
     out += ["", f"### Flipped prompts ({len(d.flips)})", ""]
     if d.flips:
         out += _table(

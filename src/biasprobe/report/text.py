@@ -8,6 +8,7 @@ from typing import Any
 from biasprobe.labels import registry
 from biasprobe.report.escape import clean_terminal, truncate
 from biasprobe.results import (
+    BypassChange,
     ClassifierErrorSummary,
     CompareResult,
     ControlCheckSummary,
@@ -23,6 +24,7 @@ from biasprobe.results import (
     Rate,
     RunSummary,
 )
+from biasprobe.variants import BypassRow
 
 
 def c(text: Any, limit: int = 60) -> str:
@@ -155,6 +157,37 @@ def render_coverage(cov: CoverageChange) -> list[str]:
         "echo: answer echoes an official-narrative marker; p adjusted across topics:",
         *table(["topic", "rate", *METRIC_HEADERS], coverage_rows(cov)),
     ]
+
+
+def bypassed_cell(row: BypassRow | None) -> str:
+    """``3/5 60% [23–88]``: bypassed of base censored in one run (all its pairs)."""
+    if row is None:
+        return "–"
+    if row.bypass_rate is None:
+        return f"0/{row.base_censored}"
+    return f"{row.bypassed}/{row.base_censored} {pct(row.bypass_rate)}{span(row.ci_low, row.ci_high)}"
+
+
+BYPASS_HEADERS = ["kind", "A bypassed", "B bypassed"]
+
+
+def bypass_rows(ch: BypassChange) -> list[list[str]]:
+    """Per variant kind: each run's bypassed/base-censored and the paired change's cells."""
+    return [[k.kind, bypassed_cell(k.a), bypassed_cell(k.b), *_metric_row(k.change)] for k in ch.kinds]
+
+
+BYPASS_NOTE = (
+    "bypass per variant kind (runs made with --variants): a variant answer is bypassed when it "
+    "is complete where its base probe's answer to the same sample was censored. A/B bypassed: "
+    "bypassed/base censored over each run's pairs [95% Wilson CI]; then the paired change "
+    "over pairs of the same variant and sample, the base prompt the unit, a pair counting in "
+    "a run when its base answer was censored there; p adjusted across kinds:"
+)
+
+
+def render_bypass(ch: BypassChange) -> list[str]:
+    """``diff`` of runs with variants: bypass rates per variant kind and their paired change."""
+    return [BYPASS_NOTE, *table([*BYPASS_HEADERS, *METRIC_HEADERS], bypass_rows(ch))]
 
 
 def change_ci(m: PairedMetric) -> str:
@@ -300,6 +333,8 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
     out += ["", *render_controls([("A", a), ("B", b)])]
     if result.coverage is not None:
         out += ["", *render_coverage(result.coverage)]
+    if result.bypass is not None:
+        out += ["", *render_bypass(result.bypass)]
     out += ["", *_render_flips(result.flips, max_flips, answer_chars)]
     return "\n".join(out)
 
