@@ -23,11 +23,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from biasprobe.errors import ProbeError, RunStoreError
+from biasprobe.labels import is_censored
 from biasprobe.records import Label, Probe, Response, Score, VariantKind
 
 _NAME = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 #: Labels that count as a censored answer (as in diff.py).
-CENSORED_LABELS = frozenset({Label.refusal, Label.deflection, Label.official_line})
 
 
 class VariantSpec(BaseModel):
@@ -213,7 +213,7 @@ class VariantPair(BaseModel):
 
     @property
     def base_censored(self) -> bool:
-        return self.base_label in CENSORED_LABELS
+        return is_censored(self.base_label.value)
 
     @property
     def bypassed(self) -> bool:
@@ -244,7 +244,7 @@ def _row(name: str, kind: VariantKind, pairs: Sequence[VariantPair]) -> BypassRo
     censored = [p for p in pairs if p.base_censored]
     bypassed = sum(1 for p in censored if p.bypassed)
     closed = sum(1 for p in pairs
-                 if p.base_label is Label.complete and p.variant_label in CENSORED_LABELS)
+                 if p.base_label is Label.complete and is_censored(p.variant_label.value))
     ci = wilson_ci(bypassed, len(censored))
     return BypassRow(variant=name, kind=kind, pairs=len(pairs), base_censored=len(censored),
                      bypassed=bypassed, bypass_rate=ci.rate, ci_low=ci.ci_low, ci_high=ci.ci_high,
