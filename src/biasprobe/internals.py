@@ -329,14 +329,17 @@ def compute_internals(run: str | Path, *, direction_from: str | None = None,
         info = backend.info()
     finally:
         backend.close()
-    direction = external or build_direction(fwd.hidden, responses, info.model_id, run_id)
+    own = _own_direction(fwd.hidden, responses, info.model_id, run_id, needed=external is None)
+    direction = external or own
+    if direction is None:  # _own_direction raised already
+        raise RunStoreError("no censorship direction")
     if len(direction.layers) != fwd.hidden.shape[1] or direction.hidden_size != fwd.hidden.shape[2]:
         raise RunStoreError(
             f"direction from {direction.source_run!r} ({direction.model}: {len(direction.layers)} "
             f"layers x {direction.hidden_size}) does not fit this model ({fwd.hidden.shape[1]} x "
             f"{fwd.hidden.shape[2]}): only versions of one architecture share a direction")
-    if external is None:
-        _write_direction(run_dir, direction)
+    if own is not None:
+        _write_direction(run_dir, own)
     header = InternalsHeader(
         created=utcnow(), model=info.model_id, dtype=str(info.dtype), device=str(info.device),
         refusal_tokens=tokens, refusal_tokens_sha256=tokens_sha256(tokens),
@@ -348,6 +351,19 @@ def compute_internals(run: str | Path, *, direction_from: str | None = None,
     append_run_lines(run_dir, INTERNALS,
                      [header.model_dump_json()] + [r.model_dump_json() for r in records])
     return header
+
+
+def _own_direction(hidden: Matrix, responses: Sequence[Response], model: str, run_id: str,
+                   *, needed: bool) -> Direction | None:
+    """This run's own direction. Also built when the projections use another run's, so that
+    ``diff`` can give the cosine between two versions' directions; None there when the run
+    lacks controls (an error when it is the direction the projections need)."""
+    try:
+        return build_direction(hidden, responses, model, run_id)
+    except RunStoreError:
+        if needed:
+            raise
+        return None
 
 
 def _write_direction(run_dir: Path, direction: Direction) -> None:

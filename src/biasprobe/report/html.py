@@ -9,6 +9,7 @@ so the file opens offline and cannot phone home even if something slipped throug
 from __future__ import annotations
 
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
+from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 from biasprobe.report.text import (
     change_ci,
     classifier_error_line,
@@ -48,6 +49,8 @@ def render_html(report: ReportModel) -> str:
         pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note,
         error_line=classifier_error_line,
         control_rows=lambda check: control_rows(check, lambda v: v),  # autoescape does the rest
+        internals_intro=lambda ic: intro_lines(ic, str),
+        internals_rows=lambda ic: shift_rows(ic, str),
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.
@@ -65,5 +68,8 @@ def render_html(report: ReportModel) -> str:
         ],
         "governments": svg(plots.government_svg(runs)),
         "timeline": svg(plots.timeline_svg(runs)),
+        "internals": [svg(plots.internals_svg(d.internals)) if d.internals else None
+                      for d in report.diffs],
     }
-    return env.get_template("report.html.j2").render(report=report, fig=figures)
+    return env.get_template("report.html.j2").render(report=report, fig=figures,
+                                                     internals_headers=SHIFT_HEADERS)

@@ -18,6 +18,7 @@ from biasprobe.results import (
     GroupChange,
     HeadlineChange,
     HeadlineRate,
+    InternalsChange,
     PairedMetric,
     Rate,
     RunSummary,
@@ -142,6 +143,15 @@ def render_coverage(cov: CoverageChange) -> list[str]:
         "echo: answer echoes an official-narrative marker; p adjusted across topics:",
         *table(["topic", "rate", *METRIC_HEADERS], coverage_rows(cov)),
     ]
+
+
+def render_internals(ic: InternalsChange) -> list[str]:
+    """Refusal signals from the models' activations (both runs have internals.jsonl)."""
+    from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
+
+    return ["internals (refusal signals from activations and logits):",
+            *(f"  {line}" for line in intro_lines(ic, c)),
+            *table(SHIFT_HEADERS, shift_rows(ic, c))]
 
 
 def change_ci(m: PairedMetric) -> str:
@@ -287,6 +297,8 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
     out += ["", *render_controls([("A", a), ("B", b)])]
     if result.coverage is not None:
         out += ["", *render_coverage(result.coverage)]
+    if result.internals is not None:
+        out += ["", *render_internals(result.internals)]
     out += ["", *_render_flips(result.flips, max_flips, answer_chars)]
     return "\n".join(out)
 
