@@ -301,6 +301,39 @@ def test_run_with_internals(tiny_model: Path, tmp_path: Path,
     assert len(recs) == 14 and header.direction_source == "ti"
 
 
+def test_run_with_internals_loads_the_model_once(tiny_model: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pass reuses the model generation loaded; a resumed run with nothing left to
+    generate loads it for the pass."""
+    import biasprobe.internals as internals
+
+    models = tmp_path / "models.yaml"
+    models.write_text(json.dumps({"models": [{
+        "name": "tiny", "source": {"path": str(tiny_model)}, "device": "cpu", "dtype": "float32",
+        "reasoning": {"mode": "none"}, "generation": {"max_new_tokens": 2}}]}))
+    loads = []
+    real = internals.load_run_backend
+
+    def counting(*args: object, **kwargs: object) -> object:
+        loads.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(internals, "load_run_backend", counting)
+    args = ["run", "-m", "tiny", "--models", str(models), "--kind", "censorship", "--kind",
+            "neutral", "--no-score",
+            "--no-progress", "--internals", "--run-id", "once"]
+    code, _, err = cli(capsys, *args)
+    assert code == 0, err
+    assert loads == [] and "internals: 14 records" in err
+    first = read_internals(tmp_path / "outputs" / "once")
+    code, _, err = cli(capsys, *args)  # resumed: nothing to generate, the pass loads the model
+    assert code == 0, err
+    assert loads == [1]
+    again = read_internals(tmp_path / "outputs" / "once")
+    assert again[1] == first[1]  # same model, same prompts: the same records
+
+
 def test_run_with_internals_refuses_other_backends_before_generating(
         fake_models: Path, outputs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "run", "-m", "fake-censor", "--models", str(fake_models),

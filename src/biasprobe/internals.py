@@ -51,8 +51,9 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from biasprobe.backends.base import Backend, BackendInfo, ChatRequest, Generation
     from biasprobe.backends.transformers import TransformersBackend
-    from biasprobe.config import ModelEntry
+    from biasprobe.config import GenerationSettings, ModelEntry
 
     Matrix = NDArray[np.float32]
 
@@ -276,6 +277,27 @@ def load_direction(source: str) -> Direction:
 # --- the pass ------------------------------------------------------------------------------
 
 
+class KeptOpen:
+    """A backend handed to the runner without letting it close it, so that ``run --internals``
+    reuses the model generation loaded (one load instead of two); the caller closes it."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+
+    def info(self) -> BackendInfo:
+        return self.inner.info()
+
+    def generate(self, requests: list[ChatRequest],
+                 settings: GenerationSettings) -> list[Generation]:
+        return self.inner.generate(requests, settings)
+
+    def batch_hint(self) -> int | None:
+        return self.inner.batch_hint()
+
+    def close(self) -> None:
+        """Left to the caller (after the internals pass)."""
+
+
 def require_transformers(entry: ModelEntry) -> None:
     """Internals read the weights: only transformers-backend runs have them here."""
     if entry.backend != "transformers":
@@ -310,8 +332,12 @@ def load_run_backend(manifest: JSONObject, device: str | None,
 
 def compute_internals(run: str | Path, *, direction_from: str | None = None,
                       device: str | None = None, batch_size: int = CPU_BATCH,
-                      log: Callable[[str], None] = lambda _: None) -> InternalsHeader:
-    """Run the pass on every response of ``run`` and append it to ``internals.jsonl``."""
+                      log: Callable[[str], None] = lambda _: None,
+                      backend: TransformersBackend | None = None) -> InternalsHeader:
+    """Run the pass on every response of ``run`` and append it to ``internals.jsonl``.
+
+    ``backend``: the model already loaded by the generation that made the run (``run
+    --internals``), reused and left open; otherwise the run's model is loaded and closed here."""
     run_dir = run if isinstance(run, Path) else resolve_run_dir(run)
     manifest = read_manifest(run_dir)
     run_id = str(manifest["run_id"])
@@ -319,7 +345,9 @@ def compute_internals(run: str | Path, *, direction_from: str | None = None,
     if not responses:
         raise RunStoreError(f"run {run_id!r} has no responses")
     external = load_direction(direction_from) if direction_from else None
-    backend = load_run_backend(manifest, device, log)
+    owned = backend is None
+    if backend is None:
+        backend = load_run_backend(manifest, device, log)
     try:
         tokens = refusal_tokens(backend.tokenizer)
         start = time.perf_counter()
@@ -328,7 +356,8 @@ def compute_internals(run: str | Path, *, direction_from: str | None = None,
             f"{time.perf_counter() - start:.1f} s")
         info = backend.info()
     finally:
-        backend.close()
+        if owned:
+            backend.close()
     own = _own_direction(fwd.hidden, responses, info.model_id, run_id, needed=external is None)
     direction = external or own
     if direction is None:  # _own_direction raised already
