@@ -150,7 +150,7 @@ def render_internals(ic: InternalsChange) -> list[str]:
     from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 
     return ["internals (refusal signals from activations and logits):",
-            *(f"  {line}" for line in intro_lines(ic, c)),
+            *(f"  {line}" for line in intro_lines(ic, lambda t: c(t, 400))),
             *table(SHIFT_HEADERS, shift_rows(ic, c))]
 
 
