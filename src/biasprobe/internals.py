@@ -302,6 +302,10 @@ class KeptOpen:
     def close(self) -> None:
         """Left to the caller (after the internals pass)."""
 
+    def __getattr__(self, name: str) -> Any:
+        """Anything else a backend offers (methods added later included) comes from it."""
+        return getattr(self.inner, name)
+
 
 def require_transformers(entry: ModelEntry) -> None:
     """Internals read the weights: only transformers-backend runs have them here."""
