@@ -9,8 +9,8 @@ average (other jobs on a shared machine slow both parts).
 
 Usage::
 
-    .venv/bin/python benchmarks/internals_overhead.py                        # starter, 64 tokens
-    .venv/bin/python benchmarks/internals_overhead.py -p china-sensitive --limit 24 --json
+    .venv/bin/python benchmarks/internals_overhead.py        # starter censorship + neutral, 64
+    .venv/bin/python benchmarks/internals_overhead.py --max-new-tokens 32 --json
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +34,7 @@ def _cpu() -> str:
     return "unknown"
 
 
-def measure(probes: list[str], limit: int | None, max_new_tokens: int,
+def measure(probes: list[str], kinds: list[str], limit: int | None, max_new_tokens: int,
             model: str | None) -> dict[str, object]:
     """Load once, generate, run the internals pass on the loaded model; seconds of each."""
     import torch
@@ -46,7 +47,8 @@ def measure(probes: list[str], limit: int | None, max_new_tokens: int,
 
     entry = with_overrides(Registry.load().get(model or DEFAULT_MODEL),
                            generation={"max_new_tokens": max_new_tokens})
-    set_name, selected = load_probes(probes, Selection(limit=limit), ColumnMap.from_pairs([]))
+    set_name, selected = load_probes(probes, Selection(kinds=tuple(kinds), limit=limit),
+                                     ColumnMap.from_pairs([]))
     plan = RunPlan("bench-internals", entry, set_name, tuple(selected), entry.run_batch_size)
     resolved = resolve_model(entry, log=lambda _: None)
     start = time.perf_counter()
@@ -55,6 +57,7 @@ def measure(probes: list[str], limit: int | None, max_new_tokens: int,
     try:
         result = execute(plan, resolved, lambda: KeptOpen(backend), progress=False,
                          say=lambda _: None)
+        print(f"generation {result.elapsed_s:.1f} s", file=sys.stderr)  # kept if the pass fails
         start = time.perf_counter()
         header = compute_internals(result.run_dir, backend=backend)  # type: ignore[arg-type]
         internals_s = time.perf_counter() - start
@@ -74,6 +77,8 @@ def measure(probes: list[str], limit: int | None, max_new_tokens: int,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-p", "--probes", action="append", default=None)
+    ap.add_argument("--kind", action="append", default=None,
+                    help="probe kinds (default censorship and neutral: the direction needs both)")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("-m", "--model", default=None)
@@ -81,7 +86,8 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["BIASPROBE_OUTPUTS"] = tmp
-        out = measure(args.probes or ["starter"], args.limit, args.max_new_tokens, args.model)
+        out = measure(args.probes or ["starter"], args.kind or ["censorship", "neutral"],
+                      args.limit, args.max_new_tokens, args.model)
     if args.json:
         print(json.dumps(out))
         return
