@@ -205,6 +205,47 @@ def test_direction_from_another_run_and_shape_mismatch(tiny_model: Path, tmp_pat
         compute_internals("b", direction_from=str(tmp_path / "d.json"))
 
 
+def test_think_end_signals_for_answers_with_a_closed_think_block(tiny_model: Path,
+                                                                  outputs: Path) -> None:
+    """A forced think block on some stored answers: those get the signals at its end, from a
+    forward pass over prompt + trace + </think>; the others get none."""
+    from biasprobe.backends.transformers import TransformersBackend
+    from biasprobe.internals import think_text
+    from biasprobe.records import ThinkState
+
+    entry = _tiny_entry(tiny_model)
+    run_dir = _make_run(entry, "th")
+    path = run_dir / "responses.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for row in rows[:3]:
+        row.update(reasoning="The user asks about a sensitive event. I should be careful.",
+                   think_state="complete")
+    rows[3].update(reasoning="", think_state="empty")  # thought suppression
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    header = compute_internals("th")
+    _, recs = read_internals(run_dir)
+    assert [r.think_projection is not None for r in recs] == [True] * 4 + [False] * (len(recs) - 4)
+    assert all(set(r.think_projection or {}) == {str(x) for x in header.layers} for r in recs[:4])
+    text = think_text(Response.model_validate(rows[0]))
+    assert text is not None and text.endswith("careful.\n</think>\n\n") and "<think>\n" in text
+    backend = TransformersBackend(entry, resolve_model(entry, log=lambda _: None))
+    try:  # the same numbers as a forward pass over that text by hand
+        tokens = refusal_tokens(backend.tokenizer)
+        fwd = forward(backend, [text], [t.id for t in tokens])
+    finally:
+        backend.close()
+    assert recs[0].think_refusal_prob == pytest.approx(fwd.refusal_prob[0], abs=1e-5)
+    best = header.best_layer
+    unit = json.loads((run_dir / DIRECTION).read_text())["layers"][best]
+    by_hand = sum(float(h) * u for h, u in zip(fwd.hidden[0, best], unit, strict=True))
+    assert recs[0].think_projection is not None
+    assert recs[0].think_projection[str(best)] == pytest.approx(by_hand, rel=1e-3, abs=1e-4)
+    assert recs[0].think_projection != recs[0].projection  # another position, another state
+    assert Response.model_validate(rows[5]).think_state is ThinkState.none
+    summary = summarize_internals(run_dir)  # unscored: the think signals listed, AUROC None
+    assert {"think_projection", "think_refusal_prob"} <= {s.signal for s in summary.separation}
+
+
 # --- summary and CLI on hand-written files ---------------------------------------------------
 
 
@@ -299,6 +340,39 @@ def test_run_with_internals(tiny_model: Path, tmp_path: Path,
     assert "internals: 14 records" in err
     header, recs = read_internals(tmp_path / "outputs" / "ti")
     assert len(recs) == 14 and header.direction_source == "ti"
+
+
+def test_run_with_internals_loads_the_model_once(tiny_model: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pass reuses the model generation loaded; a resumed run with nothing left to
+    generate loads it for the pass."""
+    import biasprobe.internals as internals
+
+    models = tmp_path / "models.yaml"
+    models.write_text(json.dumps({"models": [{
+        "name": "tiny", "source": {"path": str(tiny_model)}, "device": "cpu", "dtype": "float32",
+        "reasoning": {"mode": "none"}, "generation": {"max_new_tokens": 2}}]}))
+    loads = []
+    real = internals.load_run_backend
+
+    def counting(*args: object, **kwargs: object) -> object:
+        loads.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(internals, "load_run_backend", counting)
+    args = ["run", "-m", "tiny", "--models", str(models), "--kind", "censorship", "--kind",
+            "neutral", "--no-score",
+            "--no-progress", "--internals", "--run-id", "once"]
+    code, _, err = cli(capsys, *args)
+    assert code == 0, err
+    assert loads == [] and "internals: 14 records" in err
+    first = read_internals(tmp_path / "outputs" / "once")
+    code, _, err = cli(capsys, *args)  # resumed: nothing to generate, the pass loads the model
+    assert code == 0, err
+    assert loads == [1]
+    again = read_internals(tmp_path / "outputs" / "once")
+    assert again[1] == first[1]  # same model, same prompts: the same records
 
 
 def test_run_with_internals_refuses_other_backends_before_generating(

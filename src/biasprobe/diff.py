@@ -857,7 +857,10 @@ def diff_runs(
     allow_mixed_scores: bool = False,
     classifier_error: ClassifierError | None = None,
 ) -> DiffResult:
-    """Everything ``biasprobe diff`` shows, as a typed result (deterministic)."""
+    """Everything ``biasprobe diff`` shows, as a typed result (deterministic); with an
+    internals section when both runs have ``internals.jsonl`` (:mod:`biasprobe.internals_diff`)."""
+    from biasprobe.internals_diff import internals_change
+
     by = check_dimensions(by)
     warnings = score_warnings([a, b], allow_mixed=allow_mixed_scores)
     keys = sorted(set(a.items) & set(b.items))
@@ -889,6 +892,7 @@ def diff_runs(
         ),
         flips=flips(pairs),
         bypass=bypass_change(a, b, correction=correction),
+        internals=internals_change(a, b, correction=correction),
     )
 
 

@@ -20,7 +20,9 @@ left-padded forward pass per prompt (no generation). Per response it records, in
 
 ``internals.jsonl`` is append-only: each pass appends one header line followed by its records;
 readers use the last complete pass. The direction goes to ``internals-direction.json``.
-Reasoning models: the signal is taken at the end of the prompt, not at the end of ``<think>``.
+Reasoning models: for answers with a closed think block, both signals are also taken at the end
+of it (``think_refusal_prob``, ``think_projection``: a forward pass over the prompt, the stored
+trace and ``</think>``), on the same direction.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from biasprobe.errors import BackendError, RunStoreError
-from biasprobe.records import JSONObject, Label, Response
+from biasprobe.records import JSONObject, Label, Response, ThinkState
 from biasprobe.store import (
     append_run_lines,
     atomic_write_json,
@@ -51,8 +53,9 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from biasprobe.backends.base import Backend, BackendInfo, ChatRequest, Generation
     from biasprobe.backends.transformers import TransformersBackend
-    from biasprobe.config import ModelEntry
+    from biasprobe.config import GenerationSettings, ModelEntry
 
     Matrix = NDArray[np.float32]
 
@@ -131,6 +134,9 @@ class InternalsRecord(_Model):
     refusal_prob: float = Field(ge=0.0, le=1.0)
     projection: dict[str, float]  # layer index (as a string: JSON keys) -> projection
     prompt_tokens: int
+    # reasoning answers with a closed think block: the same two signals at the end of it
+    think_refusal_prob: float | None = Field(default=None, ge=0.0, le=1.0)
+    think_projection: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -276,6 +282,31 @@ def load_direction(source: str) -> Direction:
 # --- the pass ------------------------------------------------------------------------------
 
 
+class KeptOpen:
+    """A backend handed to the runner without letting it close it, so that ``run --internals``
+    reuses the model generation loaded (one load instead of two); the caller closes it."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+
+    def info(self) -> BackendInfo:
+        return self.inner.info()
+
+    def generate(self, requests: list[ChatRequest],
+                 settings: GenerationSettings) -> list[Generation]:
+        return self.inner.generate(requests, settings)
+
+    def batch_hint(self) -> int | None:
+        return self.inner.batch_hint()
+
+    def close(self) -> None:
+        """Left to the caller (after the internals pass)."""
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else a backend offers (methods added later included) comes from it."""
+        return getattr(self.inner, name)
+
+
 def require_transformers(entry: ModelEntry) -> None:
     """Internals read the weights: only transformers-backend runs have them here."""
     if entry.backend != "transformers":
@@ -310,8 +341,12 @@ def load_run_backend(manifest: JSONObject, device: str | None,
 
 def compute_internals(run: str | Path, *, direction_from: str | None = None,
                       device: str | None = None, batch_size: int = CPU_BATCH,
-                      log: Callable[[str], None] = lambda _: None) -> InternalsHeader:
-    """Run the pass on every response of ``run`` and append it to ``internals.jsonl``."""
+                      log: Callable[[str], None] = lambda _: None,
+                      backend: TransformersBackend | None = None) -> InternalsHeader:
+    """Run the pass on every response of ``run`` and append it to ``internals.jsonl``.
+
+    ``backend``: the model already loaded by the generation that made the run (``run
+    --internals``), reused and left open; otherwise the run's model is loaded and closed here."""
     run_dir = run if isinstance(run, Path) else resolve_run_dir(run)
     manifest = read_manifest(run_dir)
     run_id = str(manifest["run_id"])
@@ -319,24 +354,28 @@ def compute_internals(run: str | Path, *, direction_from: str | None = None,
     if not responses:
         raise RunStoreError(f"run {run_id!r} has no responses")
     external = load_direction(direction_from) if direction_from else None
-    backend = load_run_backend(manifest, device, log)
+    owned = backend is None
+    if backend is None:
+        backend = load_run_backend(manifest, device, log)
     try:
         tokens = refusal_tokens(backend.tokenizer)
-        start = time.perf_counter()
-        fwd = forward(backend, [r.prompt for r in responses], [t.id for t in tokens], batch_size)
-        log(f"internals: forward pass over {len(responses)} prompts in "
-            f"{time.perf_counter() - start:.1f} s")
+        fwd, think_rows, think = _forward_all(backend, responses, [t.id for t in tokens],
+                                              batch_size, log)
         info = backend.info()
     finally:
-        backend.close()
-    direction = external or build_direction(fwd.hidden, responses, info.model_id, run_id)
+        if owned:
+            backend.close()
+    own = _own_direction(fwd.hidden, responses, info.model_id, run_id, needed=external is None)
+    direction = external or own
+    if direction is None:  # _own_direction raised already
+        raise RunStoreError("no censorship direction")
     if len(direction.layers) != fwd.hidden.shape[1] or direction.hidden_size != fwd.hidden.shape[2]:
         raise RunStoreError(
             f"direction from {direction.source_run!r} ({direction.model}: {len(direction.layers)} "
             f"layers x {direction.hidden_size}) does not fit this model ({fwd.hidden.shape[1]} x "
             f"{fwd.hidden.shape[2]}): only versions of one architecture share a direction")
-    if external is None:
-        _write_direction(run_dir, direction)
+    if own is not None:
+        _write_direction(run_dir, own)
     header = InternalsHeader(
         created=utcnow(), model=info.model_id, dtype=str(info.dtype), device=str(info.device),
         refusal_tokens=tokens, refusal_tokens_sha256=tokens_sha256(tokens),
@@ -345,9 +384,61 @@ def compute_internals(run: str | Path, *, direction_from: str | None = None,
         best_layer=direction.best_layer, n_records=len(responses),
     )
     records = _records(responses, fwd, direction, header.layers)
+    if think is not None:
+        _add_think(records, think_rows, think, direction, header.layers)
     append_run_lines(run_dir, INTERNALS,
                      [header.model_dump_json()] + [r.model_dump_json() for r in records])
     return header
+
+
+def think_text(r: Response, start: str = "<think>", end: str = "</think>") -> str | None:
+    """The prompt followed by the answer's think block, closed: where a reasoning model stands
+    when it starts its answer. None without a closed block (no reasoning, or truncated). The
+    trace is stored stripped, so the whitespace around it is normalised to one newline."""
+    if r.think_state not in (ThinkState.complete, ThinkState.empty):
+        return None
+    opening = "" if r.prompt.rstrip().endswith(start) else start + "\n"
+    return f"{r.prompt}{opening}{r.reasoning or ''}\n{end}\n\n"
+
+
+def _forward_all(backend: TransformersBackend, responses: Sequence[Response],
+                 token_ids: Sequence[int], batch_size: int, log: Callable[[str], None]
+                 ) -> tuple[Forward, list[int], Forward | None]:
+    """The forward pass over the prompts, and over the closed think blocks (reasoning answers
+    only; their row indices in ``responses`` come second)."""
+    start = time.perf_counter()
+    fwd = forward(backend, [r.prompt for r in responses], token_ids, batch_size)
+    texts = {i: t for i, r in enumerate(responses) if (t := think_text(r)) is not None}
+    think = forward(backend, list(texts.values()), token_ids, batch_size) if texts else None
+    log(f"internals: forward pass over {len(responses)} prompts"
+        f"{f' and {len(texts)} think blocks' if texts else ''} in "
+        f"{time.perf_counter() - start:.1f} s")
+    return fwd, list(texts), think
+
+
+def _add_think(records: list[InternalsRecord], rows: Sequence[int], think: Forward,
+               direction: Direction, layers: Sequence[int]) -> None:
+    """Fill the think-end signals of the reasoning answers (records are frozen: replaced)."""
+    import numpy as np
+
+    proj = np.einsum("nld,ld->nl", think.hidden, np.asarray(direction.layers, dtype=np.float32))
+    for j, i in enumerate(rows):
+        records[i] = records[i].model_copy(update={
+            "think_refusal_prob": think.refusal_prob[j],
+            "think_projection": {str(layer): float(proj[j, layer]) for layer in layers}})
+
+
+def _own_direction(hidden: Matrix, responses: Sequence[Response], model: str, run_id: str,
+                   *, needed: bool) -> Direction | None:
+    """This run's own direction. Also built when the projections use another run's, so that
+    ``diff`` can give the cosine between two versions' directions; None there when the run
+    lacks controls (an error when it is the direction the projections need)."""
+    try:
+        return build_direction(hidden, responses, model, run_id)
+    except RunStoreError:
+        if needed:
+            raise
+        return None
 
 
 def _write_direction(run_dir: Path, direction: Direction) -> None:
@@ -409,6 +500,9 @@ def read_internals(run_dir: Path) -> tuple[InternalsHeader, list[InternalsRecord
     header, records = complete[-1]
     wanted = {str(layer) for layer in header.layers}
     for rec in records:
+        if rec.think_projection is not None and not wanted <= set(rec.think_projection):
+            raise RunStoreError(f"{path}: record {rec.probe_id!r} lacks think projections for "
+                                f"layers {sorted(wanted - set(rec.think_projection))}")
         if not wanted <= set(rec.projection):
             raise RunStoreError(f"{path}: record {rec.probe_id!r} lacks projections for layers "
                                 f"{sorted(wanted - set(rec.projection))} named in its header")
@@ -452,10 +546,26 @@ class InternalsSummary(_Model):
 
 
 def _separate(recs: Sequence[InternalsRecord], labels: dict[tuple[str, int], Label],
-              value: Callable[[InternalsRecord], float]) -> tuple[float | None, int, int]:
-    pos = [value(r) for r in recs if labels.get((r.probe_id, r.sample)) in CENSORED_LABELS]
-    neg = [value(r) for r in recs if labels.get((r.probe_id, r.sample)) is Label.complete]
+              value: Callable[[InternalsRecord], float | None]) -> tuple[float | None, int, int]:
+    """AUROC censored vs complete over the records that have the signal (None: left out)."""
+    pos = [v for r in recs if labels.get((r.probe_id, r.sample)) in CENSORED_LABELS
+           and (v := value(r)) is not None]
+    neg = [v for r in recs if labels.get((r.probe_id, r.sample)) is Label.complete
+           and (v := value(r)) is not None]
     return auroc(pos, neg), len(pos), len(neg)
+
+
+def _think_signals(recs: Sequence[InternalsRecord], best: str
+                   ) -> list[tuple[str, int | None, Callable[[InternalsRecord], float | None]]]:
+    """The think-end signals, when any answer of the pass has them."""
+    if all(r.think_projection is None for r in recs):
+        return []
+
+    def proj(r: InternalsRecord) -> float | None:
+        return None if r.think_projection is None else r.think_projection[best]
+
+    return [("think_projection", int(best), proj),
+            ("think_refusal_prob", None, lambda r: r.think_refusal_prob)]
 
 
 def summarize_internals(run: str | Path) -> InternalsSummary:
@@ -487,9 +597,10 @@ def summarize_internals(run: str | Path) -> InternalsSummary:
             mean_refusal_prob=sum(r.refusal_prob for r in sub) / len(sub),
             n_censored=n_cens, n_complete=n_comp, auroc_projection=a_proj,
             auroc_refusal_prob=_separate(sub, labels, prob)[0]))
-    signals: list[tuple[str, int | None, Callable[[InternalsRecord], float]]] = [
+    signals: list[tuple[str, int | None, Callable[[InternalsRecord], float | None]]] = [
         ("projection", layer, proj(str(layer))) for layer in header.layers]
     signals.append(("refusal_prob", None, prob))
+    signals += _think_signals(recs, best)
     scopes: list[tuple[Literal["all", "censorship"], list[InternalsRecord]]] = [
         ("all", recs), ("censorship", [r for r in recs if r.kind in CENSORED_KINDS])]
     separation = [

@@ -267,6 +267,57 @@ class BypassChange(_Model):
     kinds: list[BypassKindChange]
 
 
+class InternalsShift(_Model):
+    """One group's paired change (B - A) of an internals signal, prompt as the unit: per-prompt
+    means (samples averaged), mean change with a 95% paired bootstrap interval, sign-flip p."""
+
+    group: str  # "all" or a topic
+    n_prompts: int
+    mean_a: float | None
+    mean_b: float | None
+    shift: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    p_adjusted: float | None = None
+    significant: bool = False
+
+
+class InternalsSide(_Model):
+    """One run's internals as the diff sees them (AUROCs over the paired answers)."""
+
+    run_id: str
+    model: str
+    layers: int | None  # hidden states (embeddings + blocks), from the run's direction file
+    hidden_size: int | None
+    direction_source: str
+    best_layer: int
+    auroc_probes_vs_controls: float | None  # projection: censorship probes vs controls
+    auroc_censored_vs_complete: float | None  # projection: labelled censored vs complete
+    auroc_refusal_prob: float | None  # refusal_prob: labelled censored vs complete
+
+
+class InternalsChange(_Model):
+    """``diff`` / ``report`` when both runs have ``internals.jsonl``. ``basis`` "shared": both
+    were measured on one direction (same hash: B computed with ``--direction-from A``), the
+    projection shift is in raw units at that direction's best layer; "own": each run on its own
+    direction at its own best layer, projections standardised (z over the paired answers of
+    that run), so only relative positions compare. ``cosine``: per layer, the cosine between
+    the two runs' own directions (same shape only)."""
+
+    basis: str
+    basis_note: str
+    layer_a: int
+    layer_b: int
+    cosine: dict[str, float] | None
+    a: InternalsSide
+    b: InternalsSide
+    n_pairs: int
+    projection: list[InternalsShift]
+    refusal_prob: list[InternalsShift]
+    notes: list[str]
+
+
 class DiffResult(_Model):
     """``biasprobe diff --format json`` (in a report, ``definitions`` is null: given once)."""
 
@@ -286,6 +337,7 @@ class DiffResult(_Model):
     flips: list[Flip]
     coverage: CoverageChange | None = None
     bypass: BypassChange | None = None  # runs with variant answers only
+    internals: InternalsChange | None = None  # both runs have internals.jsonl
 
 
 class Omnibus(_Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,6 +14,9 @@ from biasprobe.cli._models import ModelsFile
 from biasprobe.cli._probes import MapOption
 from biasprobe.errors import BiasprobeError
 from biasprobe.judgements import JudgeScope
+
+if TYPE_CHECKING:
+    from biasprobe.backends.base import Backend
 
 
 def run(
@@ -94,12 +98,27 @@ def run(
     rid = check_run_id(run_id) if run_id else default_run_id(entry.name, set_name)
     plan = RunPlan(rid, entry, set_name, tuple(selected), entry.run_batch_size)
     resolved = resolve_model(entry, log=say)
+    kept: list[Backend] = []  # run --internals: the generation's model, reused by the pass
+
+    def factory() -> Backend:
+        backend = load_backend(entry, resolved)
+        if not internals:
+            return backend
+        from biasprobe.internals import KeptOpen
+
+        kept.append(backend)
+        return KeptOpen(backend)
+
     try:
-        result = execute(plan, resolved, lambda: load_backend(entry, resolved),
-                         progress=progress, say=say)
+        result = execute(plan, resolved, factory, progress=progress, say=say)
+        if internals and result.generated and not result.interrupted:
+            _internals_pass(result.run_dir, device, say, kept[0])
     except KeyboardInterrupt:  # a second Ctrl-C: aborted mid-batch, whole records are saved
         say("interrupted: everything generated so far is saved; run the same command to resume")
         raise typer.Exit(130) from None
+    finally:
+        for backend in kept:
+            backend.close()
     done = result.already_done + result.generated
     say(f"{rid}: {done}/{result.total} responses in {result.run_dir} "
         f"({result.generated} new, {result.elapsed_s:.0f} s)")
@@ -111,8 +130,8 @@ def run(
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late second Ctrl-C: we are exiting
         say("interrupted: everything generated so far is saved; run the same command to resume")
         raise typer.Exit(130)
-    if internals and done:
-        _internals_pass(result.run_dir, device, say)
+    if internals and done and not result.generated:  # nothing generated: load it here
+        _internals_pass(result.run_dir, device, say, None)
     if score and done:
         from biasprobe.classify import score_run
 
@@ -124,10 +143,14 @@ def run(
             say(summary.combined_line())
 
 
-def _internals_pass(run_dir: Path, device: str | None, say: Callable[[str], None]) -> None:
+def _internals_pass(run_dir: Path, device: str | None, say: Callable[[str], None],
+                    loaded: Backend | None) -> None:
+    """``run --internals``: with the model generation loaded when it is a transformers one."""
+    from biasprobe.backends.transformers import TransformersBackend
     from biasprobe.internals import compute_internals
 
-    header = compute_internals(run_dir, device=device, log=say)
+    backend = loaded if isinstance(loaded, TransformersBackend) else None
+    header = compute_internals(run_dir, device=device, log=say, backend=backend)
     say(f"internals: {header.n_records} records in {run_dir / 'internals.jsonl'}")
 
 

@@ -9,6 +9,7 @@ so the file opens offline and cannot phone home even if something slipped throug
 from __future__ import annotations
 
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
+from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 from biasprobe.report.text import (
     BYPASS_NOTE,
     bypassed_cell,
@@ -52,6 +53,8 @@ def render_html(report: ReportModel) -> str:
         pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note,
         error_line=classifier_error_line, bypassed=bypassed_cell,
         control_rows=lambda check: control_rows(check, lambda v: v),  # autoescape does the rest
+        internals_intro=lambda ic: intro_lines(ic, str),
+        internals_rows=lambda ic: shift_rows(ic, str),
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.
@@ -69,10 +72,13 @@ def render_html(report: ReportModel) -> str:
         ],
         "governments": svg(plots.government_svg(runs)),
         "timeline": svg(plots.timeline_svg(runs)),
+        "internals": [svg(plots.internals_svg(d.internals)) if d.internals else None
+                      for d in report.diffs],
     }
     from biasprobe.labels import registry
 
     labels = {"columns": label_columns(), "colours": registry().colours,
               "union": censored_union(" ∪ ").replace("_", " ")}
     return env.get_template("report.html.j2").render(report=report, fig=figures, labels=labels,
-                                                     bypass_note=BYPASS_NOTE)
+                                                     bypass_note=BYPASS_NOTE,
+                                                     internals_headers=SHIFT_HEADERS)

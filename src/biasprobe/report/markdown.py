@@ -179,6 +179,16 @@ def _bypass_change_section(d: DiffResult) -> list[str]:
                      for k in d.bypass.kinds])]
 
 
+def _internals_section(d: DiffResult) -> list[str]:
+    from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
+
+    if d.internals is None:
+        return []
+    return ["", "### Internals (refusal signals from activations and logits)", "",
+            *(f"- {line}" for line in intro_lines(d.internals, md_cell)), "",
+            *_table(SHIFT_HEADERS, shift_rows(d.internals, md_cell))]
+
+
 def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
     id_a, id_b = md_cell(d.run_a.run_id), md_cell(d.run_b.run_id)
     out = ["", f"## Change {id_a} → {id_b}", "",
@@ -210,6 +220,7 @@ def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
     )
     out += _coverage_section(d)
     out += _bypass_change_section(d)
+    out += _internals_section(d)
     out += ["", f"### Flipped prompts ({len(d.flips)})", ""]
     if d.flips:
         out += _table(

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from biasprobe.labels import registry
-from biasprobe.results import Heatmap, ReportRun
+from biasprobe.results import Heatmap, InternalsChange, ReportRun
 
 HEADLINE_COLOURS = {
     "appropriate_refusal": "#c0392b",
@@ -190,4 +190,33 @@ def timeline_svg(runs: Sequence[ReportRun]) -> str | None:
         ax.set_ylabel("censored rate (uncertain excluded)")
         ax.legend(frameon=False, fontsize=8, ncols=4, loc="lower center",
                   bbox_to_anchor=(0.5, 1.0))
+        return _svg(fig)
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def internals_svg(ic: InternalsChange) -> str | None:
+    """Per group ("all", then topics): shift B - A of the projection and of the refusal-opening
+    probability, with 95% paired bootstrap intervals; a zero line in each panel."""
+    panels = [("projection shift" + (" (z)" if ic.basis == "own" else ""), ic.projection),
+              ("p(refusal opening) shift", ic.refusal_prob)]
+    if not any(r.shift is not None for _, rows in panels for r in rows):
+        return None
+    with _style():
+        fig = _figure(8, 1.0 + 0.3 * max(len(ic.projection), 1))
+        for n, (title, rows) in enumerate(panels):
+            ax = fig.add_subplot(1, 2, n + 1)
+            ys = [i for i, r in enumerate(rows) if r.shift is not None]
+            xs = [rows[i].shift or 0.0 for i in ys]
+            lo = [max(0.0, x - _or(rows[i].ci_low, x)) for x, i in zip(xs, ys, strict=True)]
+            hi = [max(0.0, _or(rows[i].ci_high, x) - x) for x, i in zip(xs, ys, strict=True)]
+            colours = [RUN_COLOURS[3] if rows[i].significant else "#333333" for i in ys]
+            ax.errorbar(xs, ys, xerr=[lo, hi], fmt="none", ecolor="#999999", capsize=2)
+            ax.scatter(xs, ys, c=colours, s=14, zorder=3)
+            ax.axvline(0, color="#666666", linewidth=0.8)
+            ax.set_yticks(range(len(rows)), [_short(r.group) if n == 0 else "" for r in rows])
+            ax.set_ylim(len(rows) - 0.5, -0.5)
+            ax.set_xlabel(title)
         return _svg(fig)

@@ -20,6 +20,7 @@ from biasprobe.results import (
     GroupChange,
     HeadlineChange,
     HeadlineRate,
+    InternalsChange,
     PairedMetric,
     Rate,
     RunSummary,
@@ -190,6 +191,15 @@ def render_bypass(ch: BypassChange) -> list[str]:
     return [BYPASS_NOTE, *table([*BYPASS_HEADERS, *METRIC_HEADERS], bypass_rows(ch))]
 
 
+def render_internals(ic: InternalsChange) -> list[str]:
+    """Refusal signals from the models' activations (both runs have internals.jsonl)."""
+    from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
+
+    return ["internals (refusal signals from activations and logits):",
+            *(f"  {line}" for line in intro_lines(ic, lambda t: c(t, 400))),
+            *table(SHIFT_HEADERS, shift_rows(ic, c))]
+
+
 def change_ci(m: PairedMetric) -> str:
     """Per-prompt change with its 95% interval, e.g. ``+22.4pp [+9.8, +35.0]``."""
     if m.prompt_change is None:
@@ -335,6 +345,8 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
         out += ["", *render_coverage(result.coverage)]
     if result.bypass is not None:
         out += ["", *render_bypass(result.bypass)]
+    if result.internals is not None:
+        out += ["", *render_internals(result.internals)]
     out += ["", *_render_flips(result.flips, max_flips, answer_chars)]
     return "\n".join(out)
 
