@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from biasprobe.errors import BackendError, RunStoreError
+from biasprobe.labels import registry
 from biasprobe.records import JSONObject, Label, Response, ThinkState
 from biasprobe.store import (
     append_run_lines,
@@ -63,7 +64,6 @@ INTERNALS = "internals.jsonl"
 DIRECTION = "internals-direction.json"
 CENSORED_KINDS = ("censorship",)
 CONTROL_KINDS = ("neutral", "benign-control")
-CENSORED_LABELS = (Label.refusal, Label.deflection, Label.official_line)
 LAYER_RULE = ("layers at 25/50/75% depth (hidden_states index round(f*L)) plus the layer whose "
               "projection best separates censorship probes from controls (AUROC, in-sample, "
               "on the run that built the direction)")
@@ -548,8 +548,9 @@ class InternalsSummary(_Model):
 def _separate(recs: Sequence[InternalsRecord], labels: dict[tuple[str, int], Label],
               value: Callable[[InternalsRecord], float | None]) -> tuple[float | None, int, int]:
     """AUROC censored vs complete over the records that have the signal (None: left out)."""
-    pos = [v for r in recs if labels.get((r.probe_id, r.sample)) in CENSORED_LABELS
-           and (v := value(r)) is not None]
+    censored = registry().censored
+    pos = [v for r in recs if (lab := labels.get((r.probe_id, r.sample))) is not None
+           and lab.value in censored and (v := value(r)) is not None]
     neg = [v for r in recs if labels.get((r.probe_id, r.sample)) is Label.complete
            and (v := value(r)) is not None]
     return auroc(pos, neg), len(pos), len(neg)

@@ -34,7 +34,6 @@ from pathlib import Path
 from biasprobe.diff import ScoredRun
 from biasprobe.internals import (
     CENSORED_KINDS,
-    CENSORED_LABELS,
     CONTROL_KINDS,
     DIRECTION,
     INTERNALS,
@@ -45,6 +44,7 @@ from biasprobe.internals import (
     load_direction,
     read_internals,
 )
+from biasprobe.labels import is_censored
 from biasprobe.results import InternalsChange, InternalsShift, InternalsSide
 from biasprobe.stats import (
     ALPHA,
@@ -56,7 +56,6 @@ from biasprobe.stats import (
 )
 
 Pair = tuple[InternalsRecord, InternalsRecord]
-CENSORED = frozenset(label.value for label in CENSORED_LABELS)
 SHARED_HOWTO = ("for a shift on one axis (same architecture), run `biasprobe internals compute "
                 "B --direction-from A` and diff again")
 
@@ -167,7 +166,8 @@ def _side(run: ScoredRun, header: InternalsHeader, direction: Direction | None,
         return r.projection[layer]
 
     def censored(r: InternalsRecord) -> bool:
-        return label(r) in CENSORED
+        name = label(r)
+        return name is not None and is_censored(name)
 
     def complete(r: InternalsRecord) -> bool:
         return label(r) == "complete"
