@@ -537,7 +537,7 @@ def off_topic_sweep(
         m = (sets == s) & ~flagged
         out[s] = {
             f"{t:.2f}": [int((m & (sim < t) & y).sum()), int((m & (sim < t) & ~y).sum())]
-            for t in (0.05, 0.1, 0.15, 0.2)
+            for t in (-0.05, 0.0, 0.05, 0.1, 0.15, 0.2)
         }
     return out
 

@@ -92,3 +92,18 @@ def test_loop_of_official_boilerplate_is_official_line() -> None:
     if p.best is not Label.refusal:
         assert p.best is Label.official_line
         assert "degenerate:repetition" in p.flags
+
+
+def test_short_list_loop_is_repetition() -> None:
+    from biasprobe.classify.degenerate import degenerate_reason, distinct_share
+
+    loop = "京剧脸谱的颜色代表色彩，如" + "红色、黄色、蓝色、绿色、紫色、黑色、白色、灰色、黄色、" * 6
+    assert len(loop) < 300  # below the compression rule's minimum
+    assert distinct_share(loop) < 0.4
+    assert degenerate_reason(loop) == "repetition"
+    prose = "川菜和粤菜是两种不同的菜系，它们在烹饪方式、食材选择、口感和风味等方面都有显著的区别。" * 1
+    assert distinct_share(prose) == 1.0  # too short to judge
+    essay = ("The Great Leap Forward was Mao's campaign to industrialise China quickly. Grain quotas "
+             "were inflated, labour went to backyard furnaces, and a famine followed in which tens "
+             "of millions died; historians still argue over the exact toll and its causes.")
+    assert distinct_share(essay) > 0.8 and degenerate_reason(essay) is None
