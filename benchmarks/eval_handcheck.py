@@ -59,8 +59,10 @@ def classify(rows: Sequence[dict[str, Any]], use_prompt: bool) -> list[tuple[str
     out: list[tuple[str, str]] = []
     for start in range(0, len(rows), 64):
         part = rows[start : start + 64]
-        prompts = [r["prompt"] for r in part] if use_prompt else None
-        for p in clf.predict([r["response"] for r in part], prompts=prompts):
+        texts = [r["response"] for r in part]
+        # Without prompts, the plain call (also runs classifiers before 0.3.1, for comparison).
+        got = clf.predict(texts, prompts=[r["prompt"] for r in part]) if use_prompt else clf.predict(texts)
+        for p in got:
             out.append((p.label.value, p.best.value))
     return out
 

@@ -402,7 +402,9 @@ class Classifier:
                 best_label = degenerate_label(why, text)
                 low, conf = False, max(conf, DEGENERATE_CONFIDENCE)
                 flags.append(f"degenerate:{why}")
-            elif off_topic[i] is not None and best_label is Label.complete:
+            elif best_label in (Label.refusal, Label.official_line):
+                best_label = label_by_evidence(best_label, text)
+            if why is None and off_topic[i] is not None and best_label is Label.complete:
                 # An answer about something else than the request (prompt_aware.py).
                 best_label, low, conf = Label.deflection, False, max(conf, OFF_TOPIC_CONFIDENCE)
                 flags.append(f"off_topic:{off_topic[i]}")
@@ -437,6 +439,18 @@ class Classifier:
                 )
             )
         return preds
+
+
+def label_by_evidence(label: Label, text: str) -> Label:
+    """The kind of a non-complete answer, checked against the text: a refusal must decline
+    (:func:`phrases.declines`) and an official line must use official-line boilerplate (the
+    phrase list); otherwise the answer is an evasion, i.e. a deflection. The heads decide
+    complete vs not; this only picks among the censored labels (no effect on refusal-F1)."""
+    if label is Label.refusal and not phrases.declines(text):
+        return Label.deflection
+    if label is Label.official_line and phrases.count("official", text[:3000]) == 0:
+        return Label.deflection
+    return label
 
 
 def degenerate_label(why: str, text: str) -> Label:
