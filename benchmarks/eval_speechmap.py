@@ -454,7 +454,10 @@ def grouped_main(args: argparse.Namespace) -> int:
     :func:`grouped_cv`) and ``v0.3`` (``lexical`` + degenerate rules), skipped with ``--no-cv``;
     ``shipped`` (the shipped heads, trained on the whole US/EU/Russia file: on ``gov`` not held
     out; on the China file nothing of it was seen) and ``shipped_v0.3`` (+ degenerate rules,
-    the default scoring path); ``zero_shot`` (built-in weights); ``baseline`` (substrings).
+    the default scoring path of 0.3.0); ``v0.4`` / ``shipped_v0.4``: the same with classifier
+    0.3.1's prompt-aware checks (:mod:`biasprobe.classify.prompt_aware`; the short-loop rule is
+    in both, through ``degenerate_reason``); ``zero_shot`` (built-in weights); ``baseline``
+    (substrings). Also printed: what the low-similarity rule would add at other thresholds.
     Calibration and ECE are for ``shipped_v0.3``; the calibration of each cell is fitted on the
     China rows of the other model and question groups only."""
     if not (args.data.exists() and CHINA.exists()):

@@ -361,19 +361,24 @@ class Classifier:
         return float(row[order[0]]), gap < self.head_margin
 
     def off_topic(
-        self, prompts: Sequence[str] | None, texts: Sequence[str], head_emb: Array
+        self, prompts: Sequence[str] | None, texts: Sequence[str], head_emb: Array, check: Array
     ) -> list[str | None]:
         """Per answer, why it does not address its request (:mod:`prompt_aware`), or None;
-        all None without prompts."""
+        all None without prompts. Only answers where ``check`` is true (those the heads call
+        complete: the checks change no other label) are looked at, so requests are embedded
+        only for them."""
+        out: list[str | None] = [None] * len(texts)
         if prompts is None:
-            return [None] * len(texts)
+            return out
         if len(prompts) != len(texts):
             raise ValueError("prompts and texts differ in length")
-        sim = prompt_similarity(self.embedder, [p or "" for p in prompts], head_emb)
-        return [
-            off_topic_reason(p or "", t, float(s))
-            for p, t, s in zip(prompts, texts, sim, strict=True)
-        ]
+        idx = [i for i in range(len(texts)) if check[i]]
+        if not idx:
+            return out
+        sim = prompt_similarity(self.embedder, [prompts[i] or "" for i in idx], head_emb[idx])
+        for i, s in zip(idx, sim, strict=True):
+            out[i] = off_topic_reason(prompts[i] or "", texts[i], float(s))
+        return out
 
     def predict(
         self, texts: Sequence[str], *, n_nearest: int = 3, prompts: Sequence[str] | None = None
@@ -386,7 +391,8 @@ class Classifier:
         feats, head_emb, _heads = self.features(texts)
         scores = self.label_scores(feats, texts)
         sims = head_emb @ self._bank_emb.T
-        off_topic = self.off_topic(prompts, texts, head_emb)
+        at_complete = LABELS.index(Label.complete)
+        off_topic = self.off_topic(prompts, texts, head_emb, scores.argmax(axis=1) == at_complete)
         preds: list[Prediction] = []
         for i, text in enumerate(texts):
             best = int(np.argmax(scores[i]))
