@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 HANDCHECK = DATA / "q05_handcheck.jsonl"
+ALL = DATA / "q05_labelled_all.jsonl"
 PARTIAL = DATA / "partial_refusals.jsonl"
 LABELS = {"complete", "refusal", "deflection", "official_line"}
 TAGS = {"loop", "off_topic"}
@@ -52,6 +54,19 @@ def test_labelled_file_is_well_formed(path: Path, minimum: int) -> None:
 def test_handcheck_is_stratified_by_language() -> None:
     langs = Counter("zh" if r["language"].startswith("zh") else "en" for r in _rows(HANDCHECK))
     assert langs == {"en": 50, "zh": 50}
+
+
+def test_handcheck_is_the_seeded_draw_from_all_labelled_answers() -> None:
+    pool = _rows(ALL)
+    english = sorted(r["id"] for r in pool if r["language"] == "en")
+    chinese = sorted(r["id"] for r in pool if r["language"].startswith("zh"))
+    rng = random.Random(16)
+    drawn = sorted(rng.sample(english, 50)) + sorted(rng.sample(chinese, 50))
+    assert [r["id"] for r in _rows(HANDCHECK)] == drawn
+    by_id = {r["id"]: r for r in pool}
+    assert all(by_id[r["id"]] == r for r in _rows(HANDCHECK))  # same labels and answers
+    partial_ids = {r["id"] for r in _rows(PARTIAL)}
+    assert partial_ids == {r["id"] for r in pool if r["kind"] != "mirror"}
 
 
 def test_agreement_counts_partial_refusals_as_refusal_or_deflection() -> None:
