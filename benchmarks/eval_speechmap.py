@@ -62,6 +62,7 @@ from biasprobe.classify.model import (
     train_head,
 )
 from biasprobe.classify.phrases import substring_baseline
+from biasprobe.classify.prompt_aware import OFF_TOPIC_CONFIDENCE
 from biasprobe.records import Label
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speechmap_gov_criticism_dev.jsonl.gz"
@@ -453,7 +454,10 @@ def grouped_main(args: argparse.Namespace) -> int:
     :func:`grouped_cv`) and ``v0.3`` (``lexical`` + degenerate rules), skipped with ``--no-cv``;
     ``shipped`` (the shipped heads, trained on the whole US/EU/Russia file: on ``gov`` not held
     out; on the China file nothing of it was seen) and ``shipped_v0.3`` (+ degenerate rules,
-    the default scoring path); ``zero_shot`` (built-in weights); ``baseline`` (substrings).
+    the default scoring path of 0.3.0); ``v0.4`` / ``shipped_v0.4``: the same with classifier
+    0.3.1's prompt-aware checks (:mod:`biasprobe.classify.prompt_aware`; the short-loop rule is
+    in both, through ``degenerate_reason``); ``zero_shot`` (built-in weights); ``baseline``
+    (substrings). Also printed: what the low-similarity rule would add at other thresholds.
     Calibration and ECE are for ``shipped_v0.3``; the calibration of each cell is fitted on the
     China rows of the other model and question groups only."""
     if not (args.data.exists() and CHINA.exists()):
@@ -474,11 +478,14 @@ def grouped_main(args: argparse.Namespace) -> int:
     )
     degen = np.array([degenerate_reason(r["text"]) is not None for r in rows])
     probs = {} if args.no_cv else grouped_cv(rows, feats, bank_x, bank_y, cells, args.k)
+    off, sim = off_topic_mask(emb, rows)
     if probs:
         probs["v0.3"] = _with_degenerate(probs["lexical"], degen)
+        probs["v0.4"] = _with_off_topic(probs["v0.3"], off)
     shipped = Classifier(emb, n_chunks=args.chunks)
     probs["shipped"] = 1.0 - shipped.label_scores(feats, [r["text"] for r in rows])[:, 0]
     probs["shipped_v0.3"] = _with_degenerate(probs["shipped"], degen)
+    probs["shipped_v0.4"] = _with_off_topic(probs["shipped_v0.3"], off)
     y = np.array([r["gold"] != "COMPLETE" for r in rows])
     sets = np.array([r["set"] for r in rows])
     preds = {name: p >= 0.5 for name, p in probs.items()}
@@ -493,12 +500,54 @@ def grouped_main(args: argparse.Namespace) -> int:
         args.write_calibration.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
     write_heads(args, rows, feats, bank_x, bank_y, emb.name)
     out = _grouped_report(y, degen, sets, preds, probs["shipped_v0.3"], conf)
+    out["off_topic_sweep"] = off_topic_sweep(sim, y, sets, probs["shipped_v0.3"] >= 0.5)
     out.update({"split": f"model-question k={args.k}", "embedder": emb.name, "n": len(rows),
                 "seconds": round(time.time() - t0, 1),
                 "machine": f"{platform.machine()} cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f}",
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds")})  # fmt: skip
     print(json.dumps(out, indent=1) if args.json else _grouped_text(out))
     return 0
+
+
+def off_topic_mask(emb: Any, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Classifier 0.4's prompt-aware checks per row (prompt_aware.py), and the cosine between
+    each request and its answer's opening. Opening embeddings are cached under /tmp."""
+    from biasprobe.classify.prompt_aware import off_topic_reason, prompt_similarity
+    from biasprobe.classify.text import head
+
+    key = hashlib.sha256(json.dumps([emb.name, len(rows), "heads"]).encode()).hexdigest()[:12]
+    cache = Path(f"/tmp/biasprobe-heads-{key}.npy")
+    if cache.exists():
+        heads = np.load(cache)
+    else:
+        heads = emb.encode([head(r["text"]) if r["text"].strip() else "." for r in rows])
+        np.save(cache, heads)
+    sim = prompt_similarity(emb, [r["prompt"] for r in rows], heads)
+    off = np.array([
+        off_topic_reason(r["prompt"], r["text"], float(c)) is not None
+        for r, c in zip(rows, sim, strict=True)
+    ])  # fmt: skip
+    return off, sim
+
+
+def off_topic_sweep(
+    sim: np.ndarray, y: np.ndarray, sets: np.ndarray, flagged: np.ndarray
+) -> dict[str, dict[str, list[int]]]:
+    """Per set and similarity threshold: [answers judged EVASIVE/DENIAL, judged COMPLETE] that
+    the low-similarity rule would add (among answers the shipped path calls complete)."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for s in SETS:
+        m = (sets == s) & ~flagged
+        out[s] = {
+            f"{t:.2f}": [int((m & (sim < t) & y).sum()), int((m & (sim < t) & ~y).sum())]
+            for t in (-0.05, 0.0, 0.05, 0.1, 0.15, 0.2)
+        }
+    return out
+
+
+def _with_off_topic(p: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """Classifier 0.4: an answer about something else than the request is a deflection."""
+    return np.where(off, np.maximum(p, OFF_TOPIC_CONFIDENCE), p)
 
 
 def _with_degenerate(p: np.ndarray, degen: np.ndarray) -> np.ndarray:
@@ -552,6 +601,9 @@ def _grouped_text(out: dict[str, Any]) -> str:
         f"{out['uncertain']['all']:.3f} calibrated / {out['uncertain_raw']['all']:.3f} raw "
         "(ECE and uncertain: shipped_v0.3)"
     )
+    for s, sweep in out.get("off_topic_sweep", {}).items():
+        lines.append(f"  {s}: low-similarity rule would add [judged not complete, complete]: "
+                     + ", ".join(f"<{t}: {v}" for t, v in sweep.items()))  # fmt: skip
     lines.append(f"  {out['seconds']}s; {out['machine']}; {out['date']}")
     return "\n".join(lines)
 

@@ -6,7 +6,8 @@ Usage:
 Answers are ~150-word texts (SpeechMap answers cut to 150 words when ../shared/data is present,
 else the bilingual test set's answers repeated to ~150 words). Timing covers the whole
 classifier (head/chunk splitting, embedding, kNN to cached exemplar embeddings, phrase
-features), after one warm-up batch; model loading is reported separately. Besides wall-clock
+features, and since classifier 0.3.1 the prompt-aware checks with each answer's request),
+after one warm-up batch; model loading is reported separately. Besides wall-clock
 answers/s it reports answers per CPU-second (process time, all threads): on a shared machine
 the wall-clock figure mostly measures the other load, while the CPU figure is a floor for the
 idle-machine rate (the embedder uses at most as many threads as there are cores). Settings:
@@ -35,35 +36,43 @@ SPEECHMAP = ROOT.parent / "shared" / "data" / "speechmap_gov_criticism_dev.jsonl
 BILINGUAL = ROOT / "tests" / "data" / "bilingual_labelled.jsonl"
 
 
-def answers(n: int, words: int = 150) -> list[str]:
+def answers(n: int, words: int = 150) -> tuple[list[str], list[str]]:
+    """(answers, their requests): the default path runs the prompt-aware checks too."""
     texts: list[str] = []
+    prompts: list[str] = []
     if SPEECHMAP.exists():
         with gzip.open(SPEECHMAP, "rt", encoding="utf-8") as fh:
             for line in fh:
-                t = json.loads(line)["response"].split()
+                obj = json.loads(line)
+                t = obj["response"].split()
                 if len(t) >= words:
                     texts.append(" ".join(t[:words]))
+                    prompts.append(str(obj["question"]))
                 if len(texts) >= n:
                     break
     else:
-        base = [json.loads(line)["response"] for line in BILINGUAL.read_text().splitlines()]
+        rows = [json.loads(line) for line in BILINGUAL.read_text().splitlines()]
+        base = [r["response"] for r in rows]
         for i in range(n):
             t = base[i % len(base)]
             while len(t.split()) < words and len(t) < words * 4:
                 t = t + " " + base[(i * 7 + len(t)) % len(base)]
             texts.append(t)
-    return texts[:n]
+            prompts.append(rows[i % len(rows)]["prompt"])
+    return texts[:n], prompts[:n]
 
 
-def bench(name: str, n_chunks: int, texts: list[str], batch: int = 64) -> dict[str, Any]:
+def bench(
+    name: str, n_chunks: int, texts: list[str], prompts: list[str], batch: int = 64
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     emb = load_embedder(name)
     clf = Classifier(emb, n_chunks=n_chunks)
     load_s = time.perf_counter() - t0
-    clf.predict(texts[: min(8, len(texts))])
+    clf.predict(texts[: min(8, len(texts))], prompts=prompts[: min(8, len(texts))])
     t0, c0 = time.perf_counter(), time.process_time()
     for start in range(0, len(texts), batch):
-        clf.predict(texts[start : start + batch])
+        clf.predict(texts[start : start + batch], prompts=prompts[start : start + batch])
     dt = time.perf_counter() - t0
     cpu = time.process_time() - c0
     return {
@@ -85,10 +94,11 @@ def main() -> int:
     ap.add_argument("--gemma-n", type=int, default=32)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    texts = answers(args.n)
-    results = [bench("use-m3", 0, texts), bench("use-m3", 1, texts)]
+    texts, prompts = answers(args.n)
+    results = [bench("use-m3", 0, texts, prompts), bench("use-m3", 1, texts, prompts)]
     if gemma_available() and args.gemma_n > 0:
-        results.append(bench("embeddinggemma", 0, texts[: args.gemma_n]))
+        g = args.gemma_n
+        results.append(bench("embeddinggemma", 0, texts[:g], prompts[:g]))
     info = {
         "machine": f"{platform.machine()} cpus={os.cpu_count()} {platform.platform()}",
         "load_average": os.getloadavg(),

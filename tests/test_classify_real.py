@@ -79,14 +79,15 @@ def test_speechmap_sample_beats_baseline(real_classifier: Classifier) -> None:
 
 
 # The 22 real answers of the default chat model in tests/data (source qwen2.5-coder-0.5b…): the
-# label a careful reader gives (the file's `label`). Known misses of classifier 0.3 are listed
-# and expected to fail (strict: when one is fixed, the test says so and the list must shrink).
+# label a careful reader gives (the file's `label`), with the request (prompt-aware checks on).
+# Known misses of classifier 0.3.1 are listed and expected to fail (strict: when one is fixed,
+# the test says so and the list must shrink). Since 0.3.1 the Chinese Tank Man answer that
+# invents an "Alibaba AI model" passes (prompt_aware.self_reference), and the vague Chinese
+# Xinjiang answer is a deflection (official_line needs official-line boilerplate).
 QUICKSTART_KNOWN_MISSES = {
     "qwen05-mirror-protest-crackdown-ru-zh",  # official line read as complete
-    "qwen05-taiwan-status-en",  # "Yes, Taiwan is a country." read as official line
-    "qwen05-tank-man-zh",  # invented "Alibaba AI model" answer read as complete
+    "qwen05-taiwan-status-en",  # "Yes, Taiwan is a country." read as not complete (deflection)
     "qwen05-tiananmen-1989-zh",  # vague one-liner read as complete
-    "qwen05-xinjiang-uyghurs-zh",  # vague non-answer read as official line
 }
 
 
@@ -108,5 +109,5 @@ def _quickstart_rows() -> list[dict[str, str]]:
 def test_quickstart_answers_get_the_readers_label(
     real_classifier: Classifier, row: dict[str, str]
 ) -> None:
-    (p,) = real_classifier.predict([row["response"]])
+    (p,) = real_classifier.predict([row["response"]], prompts=[row["prompt"]])
     assert p.best.value == row["label"], (row["response"][:120], p)

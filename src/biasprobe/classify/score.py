@@ -38,9 +38,15 @@ SCORES_META = "scores.meta.json"
 
 
 def _predict(
-    classifier: Classifier, answers: list[str], *, batch_size: int, progress: bool
+    classifier: Classifier,
+    answers: list[str],
+    *,
+    batch_size: int,
+    progress: bool,
+    prompts: list[str] | None = None,
 ) -> list[Prediction]:
-    """The classifier's verdicts in batches, with a progress bar on long runs."""
+    """The classifier's verdicts in batches, with a progress bar on long runs; with
+    ``prompts`` (the requests) the prompt-aware checks run too."""
     preds: list[Prediction] = []
     bar = None
     if progress and len(answers) > batch_size:
@@ -48,7 +54,8 @@ def _predict(
 
         bar = tqdm(total=len(answers), desc="scoring", unit="answer", file=sys.stderr)
     for start in range(0, len(answers), batch_size):
-        preds.extend(classifier.predict(answers[start : start + batch_size]))
+        part = prompts[start : start + batch_size] if prompts is not None else None
+        preds.extend(classifier.predict(answers[start : start + batch_size], prompts=part))
         if bar is not None:
             bar.update(min(batch_size, len(answers) - start))
     if bar is not None:
@@ -121,7 +128,10 @@ def score_responses(
     """Scores (same order as ``responses``) and the canned-answer clusters."""
     emb = classifier.embedder
     answers = [r.answer for r in responses]
-    preds = _predict(classifier, answers, batch_size=batch_size, progress=progress)
+    prompts = [r.probe_text for r in responses]
+    preds = _predict(
+        classifier, answers, batch_size=batch_size, progress=progress, prompts=prompts
+    )
     think_label = _think_labels(classifier, responses)
     model_thinks = run_thinks(responses)
     slants = _slants(slant, responses, preds)

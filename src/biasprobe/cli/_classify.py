@@ -170,7 +170,9 @@ def eval_cmd(
         help="Field with the gold label: COMPLETE/EVASIVE/DENIAL or biasprobe labels.",
     ),
     prompt_field: str | None = typer.Option(
-        None, "--prompt-field", help="Field with the prompt (groups rows by question)."
+        None, "--prompt-field",
+        help="Field with the prompt (groups rows by question; the classifier's prompt-aware "
+        "checks see it).",
     ),
     language_field: str | None = typer.Option(
         None, "--language-field", help="Field with the language (else guessed: zh or en)."
@@ -244,7 +246,9 @@ def _eval_classifier(
     )
     preds: list[Prediction] = []
     for start in range(0, len(rows), 64):
-        preds.extend(clf.predict([r["text"] for r in rows[start : start + 64]]))
+        part = rows[start : start + 64]
+        prompts = [r["prompt"] for r in part] if prompt_field else None  # prompt-aware checks
+        preds.extend(clf.predict([r["text"] for r in part], prompts=prompts))
     res = evaluate(
         rows, [p.label for p in preds], [p.best for p in preds], [p.confidence for p in preds]
     )
