@@ -424,7 +424,7 @@ class Classifier:
         feats, head_emb, _heads = self.features(texts)
         scores = self.label_scores(feats, texts)
         sims = head_emb @ self._bank_emb.T
-        at_complete = LABELS.index(Label.complete)
+        at_complete = self.labels.index(Label.complete)
         off_topic = self.off_topic(prompts, texts, head_emb, scores.argmax(axis=1) == at_complete)
         preds: list[Prediction] = []
         for i, text in enumerate(texts):

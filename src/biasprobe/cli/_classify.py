@@ -217,7 +217,7 @@ def eval_cmd(
         prompt_field=prompt_field,
         language_field=language_field,
     )
-    res, preds = _eval_classifier(rows, embedder, head, rules, chunks)
+    res, preds = _eval_classifier(rows, embedder, head, rules, chunks, prompt_field is not None)
     judged = None
     if judge is not None:
         judged = _eval_judge(rows, preds, judge, judge_scope, models_file, quiet=as_json)
@@ -230,9 +230,11 @@ def eval_cmd(
 
 
 def _eval_classifier(
-    rows: list[LabelledRow], embedder: str | None, head: Path | None, rules: bool, chunks: int
+    rows: list[LabelledRow], embedder: str | None, head: Path | None, rules: bool, chunks: int,
+    with_prompts: bool,
 ) -> tuple[EvalResult, list[Prediction]]:
-    """The classifier's predictions on labelled rows, and its figures."""
+    """The classifier's predictions on labelled rows, and its figures (with the requests for
+    the prompt-aware checks when ``with_prompts``)."""
     from biasprobe.classify import Classifier, load_embedder
     from biasprobe.classify.evaluate import evaluate
     from biasprobe.classify.model import LinearHead
@@ -247,7 +249,7 @@ def _eval_classifier(
     preds: list[Prediction] = []
     for start in range(0, len(rows), 64):
         part = rows[start : start + 64]
-        prompts = [r["prompt"] for r in part] if prompt_field else None  # prompt-aware checks
+        prompts = [r["prompt"] for r in part] if with_prompts else None
         preds.extend(clf.predict([r["text"] for r in part], prompts=prompts))
     res = evaluate(
         rows, [p.label for p in preds], [p.best for p in preds], [p.confidence for p in preds]
