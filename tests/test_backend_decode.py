@@ -138,3 +138,37 @@ def test_cpu_slots_from_knee_and_memory(tiny_model: Path, monkeypatch: pytest.Mo
     extra = backend.info().extra
     assert extra["decode"] == "continuous" and extra["matmul_knee"] in tb.KNEE_ROWS
     assert 5 <= extra["micro_batch"] <= extra["matmul_knee"]  # short prompts: more fit
+
+
+@pytest.mark.slow
+def test_real_model_greedy_identical_to_naive_loop() -> None:
+    """The default model in float32, 6 prompts (EN and ZH) x 24 tokens through 4 slots: the
+    continuous loop's answers equal a one-prompt-at-a-time ``generate`` loop's."""
+    import torch
+
+    from biasprobe.backends import load_backend, resolve_model
+    from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
+    from biasprobe.probes import load_probes
+
+    entry = with_overrides(Registry.load().get(DEFAULT_MODEL), dtype="float32", device="cpu",
+                           batch_size=4, decode="continuous")
+    backend: Any = load_backend(entry, resolve_model(entry, log=lambda _: None))
+    _, probes = load_probes(["china-sensitive"])
+    picked = probes[:: max(1, len(probes) // 6)][:6]
+    requests = [ChatRequest((p.id, 0), (Message("user", p.text),)) for p in picked]
+    try:
+        gens = backend.generate(requests, GenerationSettings(max_new_tokens=24))
+        eos = sorted(backend.eos_ids)[0]
+        naive = []
+        for r in requests:
+            enc = backend.tokenizer(backend.render(r), return_tensors="pt",
+                                    add_special_tokens=False)
+            with torch.inference_mode():
+                out = backend.model.generate(**enc, max_new_tokens=24, do_sample=False,
+                                             pad_token_id=eos)
+            ids = out[0, enc["input_ids"].shape[1]:].tolist()
+            ids = ids[: ids.index(eos)] if eos in ids else ids
+            naive.append(str(backend.tokenizer.decode(ids, skip_special_tokens=False)).strip())
+        assert [g.answer for g in gens] == naive
+    finally:
+        backend.close()
