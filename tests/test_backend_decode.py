@@ -138,6 +138,8 @@ def test_cpu_slots_from_knee_and_memory(tiny_model: Path, monkeypatch: pytest.Mo
     extra = backend.info().extra
     assert extra["decode"] == "continuous" and extra["matmul_knee"] in tb.KNEE_ROWS
     assert 5 <= extra["micro_batch"] <= extra["matmul_knee"]  # short prompts: more fit
+    backend.knee = 128
+    assert backend.batch_hint() == 512  # the runner hands four rounds of slots
 
 
 @pytest.mark.slow

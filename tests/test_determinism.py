@@ -108,6 +108,7 @@ def test_transformers_batch_hint(tiny_model: Path, batch_size: int | str, device
                                        "decode": decode})
     backend = TransformersBackend(entry, ResolvedModel(path=tiny_model, revision=None, files_sha256={}))
     backend.device = device  # the GPU branch decides from the device only; no GPU needed
+    backend.knee = 16  # the CPU hint: four rounds of the knee, at least 256
     try:
         assert backend.batch_hint() == expected
         extra = backend.info().extra  # recorded in the manifest, refreshed after generation

@@ -42,8 +42,9 @@ CPU_AUTO_BATCH = 64
 GPU_AUTO_RUN_BATCH = 256
 MPS_AUTO_BATCH = 16
 MAX_AUTO_BATCH = 512
-# Requests per runner call on CPU with ``batch_size: auto`` and continuous decoding: more than the
-# slots, so that finished sequences are replaced by waiting prompts (slots: :func:`cpu_slots`).
+# Requests per runner call on CPU with ``batch_size: auto`` and continuous decoding, at least (four
+# times the matmul knee where that is more), so that finished sequences are replaced by waiting
+# prompts (slots: :func:`cpu_slots`).
 CPU_CONTINUOUS_RUN_BATCH = 256
 # Sequence counts tried by :func:`matmul_knee`, and the share of the best rate that counts as
 # "stopped growing".
@@ -385,8 +386,14 @@ class TransformersBackend:
         if self.device == "cuda":
             return GPU_AUTO_RUN_BATCH  # micro-batches still size themselves from free memory
         if self.device == "cpu" and self.decode == "continuous":
-            return CPU_CONTINUOUS_RUN_BATCH
+            # four rounds of slots, so that finished answers are replaced by waiting prompts
+            return max(CPU_CONTINUOUS_RUN_BATCH, 4 * self._knee())
         return None
+
+    def _knee(self) -> int:
+        if self.knee is None:
+            self.knee = matmul_knee(self.model)[0]
+        return self.knee
 
     def render(self, request: ChatRequest) -> str:
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
@@ -427,9 +434,7 @@ class TransformersBackend:
         if self.micro_batch is not None:
             return self.micro_batch
         if self.device == "cpu":
-            if self.knee is None:
-                self.knee = matmul_knee(self.model)[0]
-            return cpu_slots(self.model, self.knee, prompt_tokens, max_new_tokens)
+            return cpu_slots(self.model, self._knee(), prompt_tokens, max_new_tokens)
         return auto_batch_size(self.model, self.device, prompt_tokens, max_new_tokens)
 
     def _generate_continuous(
