@@ -8,7 +8,10 @@ sent as single-turn chats through the model's chat template), same ``max_new_tok
   (``batch_size`` = ``--pipeline-batch-size``, default the same as biasprobe's batch);
 - ``biasprobe``: the registry entry's backend through ``biasprobe.runner.execute`` (length-sorted
   batches, results streamed to a run directory; ``--batch-size auto`` lets the backend size
-  its micro-batches).
+  its micro-batches); with the transformers backend this is continuous batching
+  (``decode: auto``, backends/decode.py) where the model allows it;
+- ``biasprobe-generate``: the same with ``decode: generate`` (one ``model.generate`` call per
+  micro-batch, the path before continuous batching).
 
 Each method runs in a fresh subprocess (so peak RSS is its own) after loading the model; the
 timed part is generation only (plus, for biasprobe, writing the run). Printed: responses/s,
@@ -44,7 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-METHODS = ("naive", "pipeline", "biasprobe")
+METHODS = ("naive", "pipeline", "biasprobe", "biasprobe-generate")
 
 
 def peak_rss_mib() -> float:
@@ -237,9 +240,11 @@ def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.perf_counter() - start
     else:
         from biasprobe.backends import load_backend
+        from biasprobe.config import with_overrides
         from biasprobe.runner import RunPlan, execute
         from biasprobe.store import read_responses
 
+        entry = with_overrides(entry, decode="generate" if method == "biasprobe-generate" else None)
         backend = load_backend(entry, resolved)
         load_s = time.perf_counter() - t_load
         with tempfile.TemporaryDirectory() as tmp:
@@ -255,7 +260,8 @@ def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
                 _time_scoring(Path(tmp) / "bench", len(probes), answers)
         micro = getattr(backend, "micro_batch", None)
         hint = backend.batch_hint() if entry.batch_size == "auto" else None
-        answers["__batch__"] = f"runner {hint or entry.run_batch_size}, micro-batch {micro}"
+        answers["__batch__"] = (f"runner {hint or entry.run_batch_size}, micro-batch {micro}, "
+                                f"decode {getattr(backend, 'decode', '-')}")
         rows = min(micro or hint or entry.run_batch_size, len(probes))
         torch_dtype = str(getattr(backend, "dtype", entry.dtype))
     return {
@@ -410,11 +416,15 @@ def main(argv: list[str] | None = None) -> int:
         gpu = f"  (GPU peak {r['peak_gpu_mib']:.0f} MiB)" if r.get("peak_gpu_mib") else ""
         print(f"{method:<11}{r['responses_per_s']:>8.2f}{r['tokens_per_s']:>9.1f}{r['tokens']:>8}"
               f"{r['elapsed_s']:>9.1f}{r['peak_rss_mib']:>14.0f}{speed:>9}{same_s:>15}{gpu}")
-    if "biasprobe" in results:
-        a = results["biasprobe"]["answers"]
-        print(f"biasprobe batches: {a.get('__batch__')}")
-        if "__score__" in a:
-            print(f"scoring: {a['__score__']}")
+    for name in ("biasprobe", "biasprobe-generate"):
+        if name in results:
+            a = results[name]["answers"]
+            print(f"{name} batches: {a.get('__batch__')}")
+            if "__score__" in a:
+                print(f"scoring: {a['__score__']}")
+    if "biasprobe" in results and "pipeline" in results:
+        ratio = results["biasprobe"]["tokens_per_s"] / results["pipeline"]["tokens_per_s"]
+        print(f"biasprobe vs batched pipeline: {ratio:.2f}x tokens/s (target >= 1.5x in float32)")
     if base and "biasprobe" in results:
         speedup = results["biasprobe"]["tokens_per_s"] / base["tokens_per_s"]
         rspeed = results["biasprobe"]["responses_per_s"] / base["responses_per_s"]

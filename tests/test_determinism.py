@@ -94,17 +94,21 @@ def test_tiny_transformers_model_is_deterministic(tiny_model: Path, temperature:
         assert _run(other, "c", limit=3) != first  # the seed really drives the sampling
 
 
-@pytest.mark.parametrize(("batch_size", "device", "expected"),
-                         [("auto", "cpu", None), ("auto", "cuda", 256), (4, "cuda", None)])
+@pytest.mark.parametrize(("batch_size", "device", "decode", "expected"),
+                         [("auto", "cpu", "generate", None), ("auto", "cpu", "auto", 256),
+                          ("auto", "cuda", "auto", 256), (4, "cuda", "auto", None),
+                          (4, "cpu", "continuous", None)])
 def test_transformers_batch_hint(tiny_model: Path, batch_size: int | str, device: str,
-                                 expected: int | None) -> None:
+                                 decode: str, expected: int | None) -> None:
     from biasprobe.backends.transformers import TransformersBackend
     from biasprobe.sources import ResolvedModel
 
     entry = ModelEntry.model_validate({"name": "tiny", "source": {"path": str(tiny_model)},
-                                       "device": "cpu", "dtype": "float32", "batch_size": batch_size})
+                                       "device": "cpu", "dtype": "float32", "batch_size": batch_size,
+                                       "decode": decode})
     backend = TransformersBackend(entry, ResolvedModel(path=tiny_model, revision=None, files_sha256={}))
     backend.device = device  # the GPU branch decides from the device only; no GPU needed
+    backend.knee = 16  # the CPU hint: four rounds of the knee, at least 256
     try:
         assert backend.batch_hint() == expected
         extra = backend.info().extra  # recorded in the manifest, refreshed after generation

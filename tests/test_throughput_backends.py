@@ -97,6 +97,7 @@ def test_openai_source_schema() -> None:
 def test_fingerprint_of_existing_entries_is_unchanged() -> None:
     fp = _entry().fingerprint()
     assert "quantization" not in fp and "batch_size" not in fp
+    assert "decode" not in fp and _entry(decode="generate").fingerprint() == fp  # resumes either way
     assert _entry(quantization="4bit").fingerprint()["quantization"] == "4bit"
     with pytest.raises(ValueError, match="quantization"):
         ModelEntry.model_validate({"name": "s", "quantization": "8bit",

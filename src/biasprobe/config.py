@@ -165,6 +165,10 @@ class ModelEntry(_Strict):
     batch_size: int | Literal["auto"] = Field(
         default=8, description="prompts per generate() call; 'auto' (or 0): found by the backend"
     )
+    decode: Literal["auto", "continuous", "generate"] = Field(
+        default="auto", description="transformers backend: continuous batching (own decode loop) "
+        "or one model.generate call per batch; auto: continuous where the model allows it"
+    )
     trust_remote_code: bool = False
     allow_pickle: bool = False
     weights_sha256: dict[str, Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
@@ -214,9 +218,9 @@ class ModelEntry(_Strict):
         return _registry().get(self.backend).batch_for(self)
 
     def fingerprint(self) -> JSONObject:
-        """Fields that change what the model answers (description, batch size and transport
-        settings of a server excluded)."""
-        data = self.model_dump(mode="json", exclude={"description", "batch_size"})
+        """Fields that change what the model answers (description, batch size, decode loop and
+        transport settings of a server excluded)."""
+        data = self.model_dump(mode="json", exclude={"description", "batch_size", "decode"})
         if data.get("quantization") is None:
             data.pop("quantization", None)  # runs made before the field existed still resume
         if isinstance(self.source, OpenAISource):

@@ -19,13 +19,16 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from biasprobe.backends.base import BackendInfo, ChatRequest, Generation, with_prefill
 from biasprobe.config import GenerationSettings, ModelEntry
 from biasprobe.errors import BackendError
 from biasprobe.reasoning import split_completion, splits_reasoning
 from biasprobe.sources import ResolvedModel, use_safetensors
+
+if TYPE_CHECKING:
+    from biasprobe.backends.decode import Sampling
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -39,6 +42,14 @@ CPU_AUTO_BATCH = 64
 GPU_AUTO_RUN_BATCH = 256
 MPS_AUTO_BATCH = 16
 MAX_AUTO_BATCH = 512
+# Requests per runner call on CPU with ``batch_size: auto`` and continuous decoding, at least (four
+# times the matmul knee where that is more), so that finished sequences are replaced by waiting
+# prompts (slots: :func:`cpu_slots`).
+CPU_CONTINUOUS_RUN_BATCH = 256
+# Sequence counts tried by :func:`matmul_knee`, and the share of the best rate that counts as
+# "stopped growing".
+KNEE_ROWS = (16, 32, 64, 128, 256, 512)
+KNEE_SHARE = 0.9
 
 
 def pick_device(requested: str) -> str:
@@ -130,6 +141,69 @@ def run_halving_on_oom(
     return results, size
 
 
+def _text_config(model: Any) -> Any:
+    return model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+
+
+def kv_bytes_per_token(model: Any) -> int:
+    """Bytes of K and V one sequence adds to the cache per token (all layers)."""
+    import torch
+
+    cfg = _text_config(model)
+    layers = int(getattr(cfg, "num_hidden_layers", 32))
+    heads = int(getattr(cfg, "num_attention_heads", 32))
+    kv_heads = int(getattr(cfg, "num_key_value_heads", None) or heads)
+    head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // heads)
+    elem = torch.finfo(model.dtype).bits // 8 if model.dtype.is_floating_point else 2
+    return 2 * layers * kv_heads * head_dim * elem
+
+
+def matmul_knee(model: Any) -> tuple[int, dict[int, float]]:
+    """Where more sequences per step stop paying on this CPU: the smallest row count in
+    ``KNEE_ROWS`` whose rate on the model's MLP matmul (hidden x intermediate, its dtype, the
+    current thread count) reaches ``KNEE_SHARE`` of the best rate. Returns it and the rates
+    (rows/s per row count). About half a second."""
+    import torch
+
+    cfg = _text_config(model)
+    hidden = int(cfg.hidden_size)
+    inter = int(getattr(cfg, "intermediate_size", 4 * hidden))
+    weight = torch.randn(inter, hidden, dtype=model.dtype)
+    rates: dict[int, float] = {}
+    with torch.inference_mode():
+        for rows in KNEE_ROWS:
+            x = torch.randn(rows, hidden, dtype=model.dtype)
+            torch.nn.functional.linear(x, weight)  # warm-up
+            reps, start = 0, time.perf_counter()
+            while reps < 2 or time.perf_counter() - start < 0.05:
+                torch.nn.functional.linear(x, weight)
+                reps += 1
+            rates[rows] = rows * reps / (time.perf_counter() - start)
+    best = max(rates.values())
+    return min(r for r, rate in rates.items() if rate >= KNEE_SHARE * best), rates
+
+
+def available_ram() -> int | None:
+    """MemAvailable from /proc/meminfo in bytes (None where there is none)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def cpu_slots(model: Any, knee: int, prompt_tokens: int, max_new_tokens: int) -> int:
+    """Sequences decoded together on CPU: the matmul knee, unless half the available RAM cannot
+    hold that many KV caches (prompt + new tokens) plus float32 logits and sampling buffers."""
+    vocab = int(getattr(_text_config(model), "vocab_size", 32000))
+    per_seq = kv_bytes_per_token(model) * (prompt_tokens + max_new_tokens) + 4 * 4 * vocab
+    free = available_ram()
+    by_memory = MAX_AUTO_BATCH if free is None else int(0.5 * free / per_seq)
+    return max(1, min(knee, by_memory, MAX_AUTO_BATCH))
+
+
 def auto_batch_size(model: Any, device: str, prompt_tokens: int, max_new_tokens: int) -> int:
     """A first guess of the micro-batch size: how many sequences' KV caches (plus headroom for
     activations and logits) fit in 70% of the free GPU memory. Fixed sizes on CPU and MPS."""
@@ -139,19 +213,21 @@ def auto_batch_size(model: Any, device: str, prompt_tokens: int, max_new_tokens:
         return CPU_AUTO_BATCH
     import torch
 
-    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
-    layers = int(getattr(cfg, "num_hidden_layers", 32))
-    heads = int(getattr(cfg, "num_attention_heads", 32))
-    kv_heads = int(getattr(cfg, "num_key_value_heads", None) or heads)
-    head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // heads)
+    cfg = _text_config(model)
     vocab = int(getattr(cfg, "vocab_size", 32000))
     elem = torch.finfo(model.dtype).bits // 8 if model.dtype.is_floating_point else 2
-    tokens = prompt_tokens + max_new_tokens
-    per_seq = 2 * layers * kv_heads * head_dim * elem * tokens  # K and V
+    per_seq = kv_bytes_per_token(model) * (prompt_tokens + max_new_tokens)
     per_seq += 4 * vocab * 2  # fp32 logits of the last position (and a copy)
     per_seq += 4 * cfg.hidden_size * prompt_tokens * elem  # prefill activations (rough)
     free = sum(torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count()))
     return max(1, min(MAX_AUTO_BATCH, int(0.7 * free / (per_seq * 1.3))))
+
+
+def _empty_cuda_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _require_bitsandbytes(mode: str) -> None:
@@ -194,10 +270,29 @@ class TransformersBackend:
         # auto: estimated on the first call, then kept (and halved on OOM)
         self.micro_batch: int | None = entry.batch_size if isinstance(entry.batch_size, int) else None
         self.oom_events = 0
+        # continuous batching (backends/decode.py) where the model allows it, else generate()
+        self.decode, self.decode_note = self._pick_decode()
+        self.knee: int | None = None  # measured on the first CPU call with batch_size: auto
         self._versions = {
             "torch": torch.__version__,
             "transformers": transformers.__version__,
         }
+
+    def _pick_decode(self) -> tuple[str, str | None]:
+        """("continuous" | "generate", why continuous was not taken)."""
+        from biasprobe.backends.decode import self_check, unsupported_settings
+
+        if self.entry.decode == "generate":
+            return "generate", None
+        setting = unsupported_settings(self.model.generation_config)
+        reason = (f"its generation config sets {setting}" if setting
+                  else self_check(self.model, int(self.tokenizer.pad_token_id)))
+        if reason is None:
+            return "continuous", None
+        if self.entry.decode == "continuous":
+            raise BackendError(f"{self.entry.name}: decode: continuous does not fit this model "
+                               f"({reason}); use decode: generate (or auto)")
+        return "generate", reason
 
     def _load_tokenizer(self, path: str) -> Any:
         """The tokenizer, padding on the left (batched generation), pad = eos where missing."""
@@ -279,13 +374,26 @@ class TransformersBackend:
                 "batch_size": self.entry.batch_size,
                 "micro_batch": self.micro_batch,  # after any halving on out-of-memory
                 "oom_events": self.oom_events,
+                "decode": self.decode,
+                "decode_fallback": self.decode_note,
+                "matmul_knee": self.knee,
             },
         )
 
     def batch_hint(self) -> int | None:
-        if isinstance(self.entry.batch_size, int) or self.device != "cuda":
+        if isinstance(self.entry.batch_size, int):
             return None
-        return GPU_AUTO_RUN_BATCH  # micro-batches still size themselves from free memory
+        if self.device == "cuda":
+            return GPU_AUTO_RUN_BATCH  # micro-batches still size themselves from free memory
+        if self.device == "cpu" and self.decode == "continuous":
+            # four rounds of slots, so that finished answers are replaced by waiting prompts
+            return max(CPU_CONTINUOUS_RUN_BATCH, 4 * self._knee())
+        return None
+
+    def _knee(self) -> int:
+        if self.knee is None:
+            self.knee = matmul_knee(self.model)[0]
+        return self.knee
 
     def render(self, request: ChatRequest) -> str:
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
@@ -301,6 +409,8 @@ class TransformersBackend:
             return []
         prompts = [with_prefill(self.render(r), r.prefill, self.entry.reasoning.start)[0]
                    if r.prefill else self.render(r) for r in requests]
+        if self.decode == "continuous":
+            return self._generate_continuous(requests, prompts, settings)
         items = list(zip(requests, prompts, strict=True))
         size = self.micro_batch
         if size is None:
@@ -309,17 +419,63 @@ class TransformersBackend:
             self.micro_batch = size
 
         def shrink(new_size: int) -> None:
-            import torch
-
             self.oom_events += 1
             self.micro_batch = new_size
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+            _empty_cuda_cache()
 
         results, self.micro_batch = run_halving_on_oom(
             items, size, lambda chunk: self._generate_batch(chunk, settings), on_oom=shrink
         )
         return results
+
+    def _slots(self, prompt_tokens: int, max_new_tokens: int) -> int:
+        """Sequences decoded together: the explicit batch size, or (auto) from free GPU memory,
+        or on CPU from the matmul knee and free RAM (:func:`cpu_slots`)."""
+        if self.micro_batch is not None:
+            return self.micro_batch
+        if self.device == "cpu":
+            return cpu_slots(self.model, self._knee(), prompt_tokens, max_new_tokens)
+        return auto_batch_size(self.model, self.device, prompt_tokens, max_new_tokens)
+
+    def _generate_continuous(
+        self, requests: list[ChatRequest], prompts: list[str], settings: GenerationSettings
+    ) -> list[Generation]:
+        """All requests through one continuous-batching loop; on out-of-memory the slot count is
+        halved and the call redone (each prompt's seed is its own, so answers do not change)."""
+        from biasprobe.backends.decode import ContinuousDecoder, Job
+
+        ids = [list(self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+        jobs = [Job(x, None if settings.greedy else batch_seed(settings.seed, [r]))
+                for x, r in zip(ids, requests, strict=True)]
+        self.micro_batch = self._slots(max(len(x) for x in ids), settings.max_new_tokens)
+        sampling = self._sampling(settings)
+        while True:
+            decoder = ContinuousDecoder(self.model, self.eos_ids,
+                                        int(self.tokenizer.pad_token_id), self.micro_batch)
+            try:
+                done = decoder.run(jobs, settings.max_new_tokens, sampling)
+                break
+            except BaseException as exc:
+                if not is_oom(exc) or self.micro_batch == 1:
+                    raise
+            del decoder  # outside the except block, so the cache tensors are freed
+            self.oom_events += 1
+            self.micro_batch = max(1, self.micro_batch // 2)
+            _empty_cuda_cache()
+        return [self._to_generation(r, p, str(self.tokenizer.decode(d.tokens,
+                                                                    skip_special_tokens=False)),
+                                    d.stopped, len(x), len(d.tokens), d.latency_s)
+                for r, p, x, d in zip(requests, prompts, ids, done, strict=True)]
+
+    def _sampling(self, settings: GenerationSettings) -> Sampling:
+        """The entry's temperature/top-p with the generation config's top-k and repetition
+        penalty, as ``generate`` would combine them."""
+        from biasprobe.backends.decode import Sampling
+
+        cfg = self.model.generation_config
+        return Sampling(greedy=settings.greedy, temperature=settings.temperature,
+                        top_p=settings.top_p, top_k=cfg.top_k,
+                        repetition_penalty=float(cfg.repetition_penalty or 1.0))
 
     def _generate_batch(
         self, items: Sequence[tuple[ChatRequest, str]], settings: GenerationSettings

@@ -1,0 +1,71 @@
+"""Continuous batching against ``generate`` on one loaded backend, interleaved (A B A B ...).
+
+On a machine shared with other jobs, methods timed one after another in separate processes see
+different loads; alternating the two decode paths of the *same* backend object in one process
+gives a ratio that the load shifts less. Prints tokens/s per round, the mean ratio, how many
+answers the two paths share, and the matmul ceiling (benchmarks/throughput.py) at the batch size::
+
+    PYTHONPATH=src .venv/bin/python benchmarks/decode_ab.py --prompts 16 --max-new-tokens 16 --dtype float32
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--prompts", type=int, default=16)
+    ap.add_argument("--max-new-tokens", type=int, default=16)
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from throughput import cpu_isa, cpu_model, matmul_ceiling, pick_prompts, weight_shapes
+
+    from biasprobe.backends import load_backend, resolve_model
+    from biasprobe.backends.base import ChatRequest, Message
+    from biasprobe.config import DEFAULT_MODEL, GenerationSettings, Registry, with_overrides
+
+    torch.set_num_threads(args.threads)
+    n = args.prompts
+    entry = with_overrides(Registry.load().get(DEFAULT_MODEL), dtype=args.dtype, device="cpu",
+                           batch_size=n)
+    backend: Any = load_backend(entry, resolve_model(entry, log=lambda _: None))
+    probes = sorted(pick_prompts(n), key=lambda p: len(p.text))
+    requests = [ChatRequest((p.id, 0), (Message("user", p.text),)) for p in probes]
+    settings = GenerationSettings(max_new_tokens=args.max_new_tokens)
+    rates: dict[str, list[float]] = {"generate": [], "continuous": []}
+    answers: dict[str, list[str]] = {}
+    for r in range(args.rounds):
+        for mode in rates:
+            backend.decode = mode
+            start = time.perf_counter()
+            gens = backend.generate(requests, settings)
+            dt = time.perf_counter() - start
+            tokens = sum(g.tokens_out or 0 for g in gens)
+            rates[mode].append(tokens / dt)
+            answers[mode] = [g.answer for g in gens]
+            print(f"round {r} {mode:<10} {tokens} tokens {dt:6.1f} s {tokens / dt:6.1f} tok/s, "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+    same = sum(a == b for a, b in zip(answers["generate"], answers["continuous"], strict=True))
+    gen, cont = (sum(v) / len(v) for v in rates.values())
+    print(f"{args.dtype}: generate {gen:.1f} tok/s, continuous {cont:.1f} tok/s "
+          f"({cont / gen:.2f}x); same answers {same}/{n}")
+    c = matmul_ceiling(weight_shapes(Path(backend.resolved.path)), n, args.dtype, args.threads)
+    best = max(rates["continuous"])
+    print(f"{cpu_model()} ({cpu_isa()}); ceiling at {n} rows: {c['gflops']:.0f} GFLOP/s = "
+          f"{c['tok_per_s']:.1f} tok/s; continuous best round {best / c['tok_per_s']:.0%} of it; "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
