@@ -46,6 +46,9 @@ MAX_AUTO_BATCH = 512
 # times the matmul knee where that is more), so that finished sequences are replaced by waiting
 # prompts (slots: :func:`cpu_slots`).
 CPU_CONTINUOUS_RUN_BATCH = 256
+# ... and at most this many, so that a crash or Ctrl-C loses at most one call's answers (the
+# runner saves after each call) and progress is reported at a useful grain.
+CPU_CONTINUOUS_RUN_BATCH_MAX = 1024
 # Sequence counts tried by :func:`matmul_knee`, and the share of the best rate that counts as
 # "stopped growing".
 KNEE_ROWS = (16, 32, 64, 128, 256, 512)
@@ -387,7 +390,7 @@ class TransformersBackend:
             return GPU_AUTO_RUN_BATCH  # micro-batches still size themselves from free memory
         if self.device == "cpu" and self.decode == "continuous":
             # four rounds of slots, so that finished answers are replaced by waiting prompts
-            return max(CPU_CONTINUOUS_RUN_BATCH, 4 * self._knee())
+            return min(CPU_CONTINUOUS_RUN_BATCH_MAX, max(CPU_CONTINUOUS_RUN_BATCH, 4 * self._knee()))
         return None
 
     def _knee(self) -> int:
