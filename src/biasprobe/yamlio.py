@@ -52,15 +52,24 @@ def read_user_file(path: Path, error: type[BiasprobeError], what: str, fmt: str)
         raise error(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def read_yaml(path: Path, error: type[BiasprobeError], what: str) -> Any:
-    """Parse a YAML file; every failure is ``error`` with one line naming the file."""
-    raw = read_user_file(path, error, what, f"{what} YAML")
+def read_user_text(
+    path: Path, error: type[BiasprobeError], what: str, fmt: str, *, bom: bool = False
+) -> tuple[str, bytes]:
+    """The text and bytes of a UTF-8 file the user named (``bom``: a leading BOM is dropped);
+    a file that is not UTF-8, or is empty, is one ``error`` line."""
+    raw = read_user_file(path, error, what, fmt)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError as exc:
-        raise error(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+        raise error(f"{path}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8 first") from None
     if not text.strip():
         raise error(f"{path}: {what} file is empty")
+    return text, raw
+
+
+def read_yaml(path: Path, error: type[BiasprobeError], what: str) -> Any:
+    """Parse a YAML file; every failure is ``error`` with one line naming the file."""
+    text, _raw = read_user_text(path, error, what, f"{what} YAML")
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

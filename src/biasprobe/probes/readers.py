@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import Path
 
 from biasprobe.errors import ProbeError
-from biasprobe.yamlio import one_line, read_user_file
+from biasprobe.yamlio import one_line, read_user_text
 
 #: Largest file a reader accepts (a prompt set is small; this stops accidents, not attacks).
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -66,15 +66,9 @@ def infer_format(path: Path) -> RowFormat:
 def _decode(path: Path) -> tuple[str, str]:
     import hashlib
 
-    raw = read_user_file(path, ProbeError, "prompt", "prompt")
+    text, raw = read_user_text(path, ProbeError, "prompt", "prompt", bom=True)
     if len(raw) > MAX_FILE_BYTES:
         raise ProbeError(f"{path}: {len(raw):,} bytes; the limit for a prompt file is {MAX_FILE_BYTES:,}")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ProbeError(f"{path}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8 first") from None
-    if not text.strip():
-        raise ProbeError(f"{path}: prompt file is empty")
     return text, hashlib.sha256(raw).hexdigest()
 
 
