@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import typer
 
@@ -17,6 +17,25 @@ if TYPE_CHECKING:
     from biasprobe.classify.model import Prediction
     from biasprobe.classify.validity import ControlCheck
     from biasprobe.records import Label
+
+
+
+class JudgedEval(TypedDict):
+    """``eval-classifier --judge``: the judge's share, and the figures alone and combined."""
+
+    judge: str
+    judge_sha256: str | None
+    prompt_sha256: str
+    scope: str
+    answers: int
+    asked: int
+    unparseable: int
+    decided: int
+    agrees_with_classifier: int
+    judge_alone: EvalResult | None
+    classifier_on_judged: EvalResult | None
+    combined: EvalResult
+
 
 EMBEDDER_HELP = (
     "Embedder: use-m3 (default, fast, multilingual), embeddinggemma (more languages, slower "
@@ -263,7 +282,7 @@ def _eval_classifier(
 def _eval_judge(
     rows: list[LabelledRow], preds: list[Prediction], judge: str, scope: JudgeScope,
     models_file: Path | None, *, quiet: bool,
-) -> dict[str, Any]:
+) -> JudgedEval:
     """eval-classifier --judge: classifier alone, judge alone, combined (all on FILE's rows)."""
     from biasprobe.classify.evaluate import evaluate
     from biasprobe.classify.judge import judge_predictions, open_judge
@@ -285,19 +304,19 @@ def _eval_judge(
         return evaluate([rows[i] for i in i_list], labels, labels) if i_list else None
 
     best = [p.best for p in preds]
-    return {
-        "judge": model.name, "judge_sha256": model.sha256, "prompt_sha256": model.prompt.sha256,
-        "scope": scope.value, "answers": len(rows), "asked": len(got.asked),
-        "unparseable": got.unparseable, "decided": got.decided,
-        "agrees_with_classifier": sum(got.verdicts[i] is best[i] for i in idx),
-        "judge_alone": subset(idx, [got.verdicts[i] for i in idx]),
-        "classifier_on_judged": subset(idx, [best[i] for i in idx]),
-        "combined": evaluate(rows, got.combined, [c if c is not Label.uncertain else best[i]
+    return JudgedEval(
+        judge=model.name, judge_sha256=model.sha256, prompt_sha256=model.prompt.sha256,
+        scope=scope.value, answers=len(rows), asked=len(got.asked),
+        unparseable=got.unparseable, decided=got.decided,
+        agrees_with_classifier=sum(got.verdicts[i] is best[i] for i in idx),
+        judge_alone=subset(idx, [got.verdicts[i] for i in idx]),
+        classifier_on_judged=subset(idx, [best[i] for i in idx]),
+        combined=evaluate(rows, got.combined, [c if c is not Label.uncertain else best[i]
                                                   for i, c in enumerate(got.combined)]),
-    }
+    )
 
 
-def _print_judged(res: EvalResult, j: dict[str, Any]) -> None:
+def _print_judged(res: EvalResult, j: JudgedEval) -> None:
     """The classifier alone, combined, and both on the answers the judge labelled."""
     typer.echo(f"judge {j['judge']} (scope {j['scope']}): asked about {j['asked']} of "
                f"{j['answers']} answers, {j['unparseable']} unparseable replies; the judge set "
