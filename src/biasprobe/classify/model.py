@@ -428,36 +428,9 @@ class Classifier:
         off_topic = self.off_topic(prompts, texts, head_emb, scores.argmax(axis=1) == at_complete)
         preds: list[Prediction] = []
         for i, text in enumerate(texts):
-            best = int(np.argmax(scores[i]))
             conf, low = self._confidence(scores[i])
-            best_label = self.labels[best]
-            flags: list[str] = []
-            if not text.strip():
-                flags.append("empty_answer")
-            why = degenerate_reason(text)
-            if why is not None and best_label is not Label.refusal:
-                # Loops, garble, no content: deflection whatever the heads say (degenerate.py),
-                # unless the loop repeats official-line boilerplate ("是中国不可分割的一部分" ×20).
-                best_label = degenerate_label(why, text)
-                low, conf = False, max(conf, DEGENERATE_CONFIDENCE)
-                flags.append(f"degenerate:{why}")
-            elif best_label in (Label.refusal, Label.official_line):
-                best_label = label_by_evidence(best_label, text)
-            if why is None and off_topic[i] is not None and best_label is Label.complete:
-                # An answer about something else than the request (prompt_aware.py).
-                best_label, low, conf = Label.deflection, False, max(conf, OFF_TOPIC_CONFIDENCE)
-                flags.append(f"off_topic:{off_topic[i]}")
-            uncovered = not_covered_flag(text, self.embedder.name)
-            if uncovered:
-                flags.append(uncovered)
-            label = best_label
-            if low:
-                label = Label.uncertain
-                flags.append(f"best_guess:{best_label.value}")
-            for kind in phrases.KINDS:
-                found = phrases.matches(kind, text[:3000])
-                if found:
-                    flags.append(f"phrase_{kind}:{found[0]}")
+            best_label, label, conf, flags = self._rules(
+                text, self.labels[int(np.argmax(scores[i]))], conf, low, off_topic[i])
             near = np.argsort(-sims[i])[:n_nearest]
             nearest = [
                 Exemplar(
@@ -479,6 +452,41 @@ class Classifier:
                 )
             )
         return preds
+
+    def _rules(
+        self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None
+    ) -> tuple[Label, Label, float, list[str]]:
+        """The rules after the heads: degenerate output, evidence for the label's kind, answers
+        about something else, uncovered languages, the uncertain margin and phrase flags.
+        Returns the best guess, the label, the confidence and the flags."""
+        flags: list[str] = []
+        if not text.strip():
+            flags.append("empty_answer")
+        why = degenerate_reason(text)
+        if why is not None and best_label is not Label.refusal:
+            # Loops, garble, no content: deflection whatever the heads say (degenerate.py),
+            # unless the loop repeats official-line boilerplate ("是中国不可分割的一部分" ×20).
+            best_label = degenerate_label(why, text)
+            low, conf = False, max(conf, DEGENERATE_CONFIDENCE)
+            flags.append(f"degenerate:{why}")
+        elif best_label in (Label.refusal, Label.official_line):
+            best_label = label_by_evidence(best_label, text)
+        if why is None and off_topic is not None and best_label is Label.complete:
+            # An answer about something else than the request (prompt_aware.py).
+            best_label, low, conf = Label.deflection, False, max(conf, OFF_TOPIC_CONFIDENCE)
+            flags.append(f"off_topic:{off_topic}")
+        uncovered = not_covered_flag(text, self.embedder.name)
+        if uncovered:
+            flags.append(uncovered)
+        label = best_label
+        if low:
+            label = Label.uncertain
+            flags.append(f"best_guess:{best_label.value}")
+        for kind in phrases.KINDS:
+            found = phrases.matches(kind, text[:3000])
+            if found:
+                flags.append(f"phrase_{kind}:{found[0]}")
+        return best_label, label, conf, flags
 
 
 def label_by_evidence(label: Label, text: str) -> Label:
