@@ -24,20 +24,13 @@ import time
 from pathlib import Path
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
 def measure(probes: list[str], kinds: list[str], limit: int | None, max_new_tokens: int,
             model: str | None) -> dict[str, object]:
     """Load once, generate, run the internals pass on the loaded model; seconds of each."""
     import torch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from throughput import cpu_isa, cpu_model
 
     from biasprobe.backends import load_backend, resolve_model
     from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
@@ -69,7 +62,7 @@ def measure(probes: list[str], kinds: list[str], limit: int | None, max_new_toke
         "load_s": round(load_s, 1), "generation_s": round(result.elapsed_s, 1),
         "internals_s": round(internals_s, 1),
         "internals_share_of_generation": round(internals_s / result.elapsed_s, 3),
-        "cpu": _cpu(), "torch_threads": torch.get_num_threads(),
+        "cpu": cpu_model(), "isa": cpu_isa(), "torch_threads": torch.get_num_threads(),
         "loadavg": [round(x, 1) for x in os.getloadavg()],
     }
 
