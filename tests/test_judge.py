@@ -25,9 +25,9 @@ from biasprobe.importer import import_file
 from biasprobe.judgements import (
     JUDGEMENTS,
     Judgement,
-    JudgeScope,
     read_judgements,
 )
+from biasprobe.judgescope import JudgeScope
 from biasprobe.overrides import append_overrides, make_override
 from biasprobe.records import Label, Score
 from biasprobe.store import SCORES

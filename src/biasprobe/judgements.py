@@ -25,30 +25,21 @@ Writes go through :func:`biasprobe.store.append_run_lines` (run lock held, links
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from enum import Enum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from biasprobe import labels as label_registry
+from biasprobe.judgescope import JUDGE_BELOW
 from biasprobe.records import SCHEMA_VERSION, Label, Score
 from biasprobe.store import append_run_lines, read_side_records
 
 JUDGEMENTS = "judgements.jsonl"
-#: Below this confidence the judge decides (the classifier's ``uncertain`` cut is 0.575-0.6).
-JUDGE_BELOW = 0.75
 NOT_COVERED_FLAG = "language_not_covered:"
 _SHA256 = r"^[0-9a-f]{64}$"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 Key = tuple[str, int]
-
-
-class JudgeScope(str, Enum):
-    """Which answers ``--judge`` asks about: the unsure ones (default) or all of them."""
-
-    uncertain = "uncertain"
-    all = "all"
 
 
 class Judgement(BaseModel):

@@ -31,7 +31,6 @@ from biasprobe.config import GenerationSettings, ModelEntry
 from biasprobe.errors import BiasprobeError, ConfigError
 from biasprobe.judgements import (
     Judgement,
-    JudgeScope,
     append_judgements,
     apply_judgements,
     is_unsure,
@@ -39,6 +38,7 @@ from biasprobe.judgements import (
     read_judgements,
     unsure,
 )
+from biasprobe.judgescope import JudgeScope
 from biasprobe.paths import package_file
 from biasprobe.records import Label, Response, Score
 

@@ -9,7 +9,7 @@ import typer
 
 from biasprobe.cli._common import OutputFormat, print_json, print_table
 from biasprobe.cli._models import ModelsFile
-from biasprobe.judgements import JUDGE_BELOW, JudgeScope
+from biasprobe.judgescope import JUDGE_BELOW, JudgeScope
 
 if TYPE_CHECKING:
     from biasprobe.classify.evaluate import EvalResult, LabelledRow

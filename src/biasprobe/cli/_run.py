@@ -13,7 +13,7 @@ from biasprobe.cli._common import OutputFormat, print_json, print_table
 from biasprobe.cli._models import ModelsFile
 from biasprobe.cli._probes import MapOption
 from biasprobe.errors import BiasprobeError
-from biasprobe.judgements import JudgeScope
+from biasprobe.judgescope import JudgeScope
 
 if TYPE_CHECKING:
     from biasprobe.backends.base import Backend
