@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from biasprobe.errors import ProbeError, RunStoreError
+from biasprobe.errors import BiasprobeError, ProbeError, RunStoreError
 
 if TYPE_CHECKING:
     from biasprobe.classify.embedders import Array, Embedder
@@ -136,12 +136,13 @@ def encode_cached(embedder: Embedder, texts: Sequence[str]) -> Array:
     unidentified embedder is never cached, an unreadable cache file is recomputed."""
     import contextlib
     import hashlib
+    import io
     import json
-    import os
 
     import numpy as np
 
     from biasprobe.paths import cache_dir
+    from biasprobe.store import write_atomic
 
     if embedder.name == "fake" or embedder.sha256 == "unknown" or not texts:
         return embedder.encode(texts)
@@ -157,13 +158,11 @@ def encode_cached(embedder: Embedder, texts: Sequence[str]) -> Array:
         except (OSError, ValueError):
             pass
     arr = embedder.encode(texts)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-    try:
-        np.save(tmp, arr)
-        tmp.replace(path)
-    except OSError:  # a cache that cannot be written only costs the next call the embedding
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    # a cache that cannot be written (or is a link) only costs the next call the embedding
+    with contextlib.suppress(OSError, BiasprobeError):
+        buf = io.BytesIO()
+        np.save(buf, arr)
+        write_atomic(path, buf.getvalue())
     return arr
 
 
