@@ -175,9 +175,13 @@ def _load(chosen: str) -> Registry:
     """The registry file ``chosen`` ("" = the shipped one), read and checked once per path."""
     import yaml
 
+    from biasprobe.yamlio import read_user_file
+
     path = Path(chosen).expanduser().resolve() if chosen else shipped_path()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # bounded, and a FIFO or device is refused instead of read (BIASPROBE_LABELS is user input)
+        data = yaml.safe_load(read_user_file(path, LabelError, "label registry",
+                                             "label registry YAML").decode("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise LabelError(f"{path}: cannot read the label registry ({exc.__class__.__name__})") from None
     except yaml.YAMLError as exc:
