@@ -8,7 +8,9 @@ CLI's own ``main`` (the same code path as the console command), and prints one J
 ``before_kib`` the peak after the imports, before the run. Run it in a fresh process per N, with
 ``BIASPROBE_OUTPUTS`` pointing at a scratch directory::
 
-    python benchmarks/fake_run_memory.py 20000
+    python benchmarks/fake_run_memory.py 20000 [jsonl|yaml]
+
+(``yaml``: the same probes as a YAML set, which is parsed whole: see ``probes/stream.py``.)
 
 The fake backend is the CLI's (``backend: fake`` in a models file written next to the probes),
 with its test-only call log switched off (it keeps every request for assertions).
@@ -49,18 +51,22 @@ class UnloggedFake(fake.FakeBackend):
 
 
 def write_probe_file(path: Path, n: int) -> None:
-    """N prompts of varied length (5 to 240 characters), one JSON object a line."""
+    """N prompts of varied length (13 to 258 characters): one JSON object a line (``.jsonl``),
+    or a YAML probe set (``.yaml``, its ``probes`` list written in JSON flow style)."""
+    yaml = path.suffix == ".yaml"
     with path.open("w", encoding="utf-8") as fh:
+        if yaml:
+            fh.write("name: synthetic\nprobes:\n")
         for i in range(n):
             row = {"id": f"p{i:05d}", "text": f"Question {i}: " + "words " * (i % 40),
                    "language": "en", "topic": "t", "kind": "neutral"}
-            fh.write(json.dumps(row) + "\n")
+            fh.write(("  - " if yaml else "") + json.dumps(row) + "\n")
 
 
-def main(n: int) -> dict[str, int]:
+def main(n: int, fmt: str = "jsonl") -> dict[str, int | str]:
     scratch = Path(tempfile.mkdtemp(prefix="biasprobe-mem-"))
     try:
-        probes, models = scratch / "synthetic.jsonl", scratch / "models.yaml"
+        probes, models = scratch / f"synthetic.{fmt}", scratch / "models.yaml"
         write_probe_file(probes, n)
         models.write_text(MODELS, encoding="utf-8")
         fake.FakeBackend = UnloggedFake  # type: ignore[misc]  # what _load_fake constructs
@@ -78,8 +84,8 @@ def main(n: int) -> dict[str, int]:
         written = sum(1 for _ in fh)
     if written != n:
         raise SystemExit(f"wrote {written} of {n} responses")
-    return {"n": n, "peak_kib": peak, "before_kib": before}
+    return {"n": n, "format": fmt, "peak_kib": peak, "before_kib": before}
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]))))
+    print(json.dumps(main(int(sys.argv[1]), *sys.argv[2:3])))
