@@ -205,3 +205,12 @@ def test_run_from_a_file_matches_the_probes_hash(tmp_path: Path, fake_models: Pa
 
 def test_stream_type_is_what_run_passes() -> None:
     assert isinstance(scan_probes(["starter"]), ProbeStream)
+
+
+def test_length_windows_sort_within_each_window_only() -> None:
+    from biasprobe.runner import length_windows
+
+    probes = [Probe(id=f"p{i}", text="x" * n, language="en", topic="t", kind=ProbeKind.neutral)
+              for i, n in enumerate([5, 1, 3, 2, 2, 9, 1])]
+    assert [p.id for p in length_windows(probes, 3)] == ["p1", "p2", "p0", "p3", "p4", "p5", "p6"]
+    assert [p.id for p in length_windows(probes, 100)] == ["p1", "p6", "p3", "p4", "p2", "p0", "p5"]
