@@ -154,7 +154,8 @@ PEAK_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fake_run_mem
 
 
 def peak_rss_kib(n: int, outputs: Path) -> dict[str, int]:
-    """``peak_kib`` of a fake run of ``n`` prompts and ``before_kib``, the peak before it."""
+    """``peak_kib``, the total peak RSS of ``biasprobe run`` on a file of ``n`` prompts (fake
+    backend, a fresh process), and ``before_kib``, the peak after the imports."""
     env = {**os.environ, "BIASPROBE_OUTPUTS": str(outputs)}
     out = subprocess.run([sys.executable, str(PEAK_SCRIPT), str(n)], capture_output=True,
                          text=True, env=env, check=True, timeout=600)
@@ -162,20 +163,13 @@ def peak_rss_kib(n: int, outputs: Path) -> dict[str, int]:
     return result
 
 
-def test_memory_stays_flat_as_runs_grow(tmp_path: Path) -> None:
-    small = peak_rss_kib(200, tmp_path / "a")
-    large = peak_rss_kib(2000, tmp_path / "b")
-    assert large["peak_kib"] <= small["peak_kib"] * 1.10, (small, large)
-
-
-def test_run_itself_adds_no_memory_per_prompt(tmp_path: Path) -> None:
-    """Requests are built lazily: what the run adds on top of the probes (held by the caller)
-    grows by at most 5% of the small run's peak from 200 to 20,000 prompts."""
+def test_total_peak_rss_grows_at_most_5_percent_from_200_to_20000_prompts(tmp_path: Path) -> None:
+    """The probes are streamed from the file (checked in one pass, read again by chunks) and
+    the requests built per batch: the whole process's peak barely moves with the run's size
+    (measured +1.4%; before the lazy path, +142%)."""
     small = peak_rss_kib(200, tmp_path / "a")
     large = peak_rss_kib(20_000, tmp_path / "b")
-    added_small = small["peak_kib"] - small["before_kib"]
-    added_large = large["peak_kib"] - large["before_kib"]
-    assert added_large <= added_small + 0.05 * small["peak_kib"], (small, large)
+    assert large["peak_kib"] <= small["peak_kib"] * 1.05, (small, large)
 
 
 def test_lazy_batches_keep_the_length_order_and_skip_done() -> None:

@@ -2,6 +2,10 @@
 
 The run's *fingerprint* (model entry, weight and tokenizer hashes, generation settings, probe
 content hash) is stored in the manifest; re-running the same run id resumes only if it matches.
+Memory stays flat as runs grow: the probes can be a :class:`~biasprobe.probes.stream.ProbeStream`
+(what ``biasprobe run`` passes: checked, counted and hashed before the run, read again lazily),
+and the runner takes them a window at a time (sorted by length within it), builds each batch's
+requests only when it sends them, and keeps only the (probe id, sample) keys already written.
 Ctrl-C stops after the current batch; a second Ctrl-C aborts at once. Either way everything
 already generated is on disk and the same command resumes.
 """
@@ -13,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -34,6 +38,7 @@ from biasprobe.manifest import (
 )
 from biasprobe.paths import outputs_dir
 from biasprobe.probes import probes_hash
+from biasprobe.probes.stream import ProbeStream
 from biasprobe.records import JSONObject, Probe, Response
 from biasprobe.sources import ResolvedModel
 from biasprobe.store import RunStore, check_run_id, read_responses, utcnow
@@ -44,12 +49,29 @@ class RunPlan:
     run_id: str
     entry: ModelEntry
     probe_set: str
-    probes: tuple[Probe, ...]
+    probes: Sequence[Probe] | ProbeStream
     batch_size: int
 
     @property
     def settings(self) -> GenerationSettings:
         return self.entry.generation
+
+    @property
+    def probe_count(self) -> int:
+        return len(self.probes)
+
+    @property
+    def probes_sha256(self) -> str:
+        """The probe hash of the fingerprint (a stream's was taken by its scan)."""
+        if isinstance(self.probes, ProbeStream):
+            return self.probes.sha256
+        return probes_hash(self.probes)
+
+    @property
+    def has_follow_ups(self) -> bool:
+        if isinstance(self.probes, ProbeStream):
+            return self.probes.has_follow_ups
+        return any(p.follow_up is not None for p in self.probes)
 
     @property
     def run_dir(self) -> Path:
@@ -81,18 +103,38 @@ def _first_turn(probe: Probe, default_system: str | None) -> tuple[Message, ...]
     return ((Message("system", system),) if system else ()) + (Message("user", probe.text),)
 
 
+#: Fewest probes sorted by length together (more with large batches: 4 batches a window).
+LENGTH_WINDOW = 256
+
+
 def by_length(probes: Iterable[Probe]) -> list[Probe]:
     """Shortest prompt first, ties in probe order: similar lengths waste less padding."""
     return sorted(probes, key=lambda p: len(p.text))
 
 
+def length_windows(probes: Iterable[Probe], window: int) -> Iterator[Probe]:
+    """``probes`` shortest first within consecutive windows of ``window`` (all of a set no
+    larger than that), so that a large run holds one window, not every probe."""
+    it = iter(probes)
+    while chunk := list(islice(it, window)):
+        chunk = by_length(chunk)
+        yield from chunk
+        del chunk
+
+
+def window_for(batch_size: int) -> int:
+    return max(LENGTH_WINDOW, 4 * batch_size)
+
+
 def build_requests(
-    plan: RunPlan, done: Container[tuple[str, int]] = frozenset()
+    plan: RunPlan, done: Container[tuple[str, int]] = frozenset(), window: int | None = None
 ) -> Iterator[tuple[Probe, ChatRequest]]:
-    """First-turn requests not in ``done``, shortest prompt first, built one at a time (so a
-    large run never holds them all); follow-up variants come later (:func:`follow_up_requests`)."""
+    """First-turn requests not in ``done``, shortest prompt first within windows of
+    ``window`` probes (default: :func:`window_for` the plan's batch size), built one at a time
+    (so a large run never holds them all); follow-up variants come later
+    (:func:`follow_up_requests`)."""
     system = plan.entry.system_prompt
-    for probe in by_length(plan.probes):
+    for probe in length_windows(plan.probes, window or window_for(plan.batch_size)):
         if probe.follow_up is not None:
             continue
         messages = _first_turn(probe, system)
@@ -126,7 +168,7 @@ def follow_up_requests(
 
 
 def request_count(plan: RunPlan) -> int:
-    return len(plan.probes) * plan.settings.samples
+    return plan.probe_count * plan.settings.samples
 
 
 def fingerprint(plan: RunPlan, resolved: ResolvedModel) -> RunFingerprint:
@@ -134,7 +176,7 @@ def fingerprint(plan: RunPlan, resolved: ResolvedModel) -> RunFingerprint:
         model=plan.entry.fingerprint(),
         files_sha256=resolved.files_sha256,
         revision=resolved.revision,
-        probes_sha256=probes_hash(plan.probes),
+        probes_sha256=plan.probes_sha256,
     )
 
 
@@ -153,7 +195,7 @@ def new_manifest(plan: RunPlan, resolved: ResolvedModel) -> Manifest:
             tokenizer_sha256=resolved.tokenizer_sha256,
         ),
         probes=ProbesSection(
-            set=plan.probe_set, count=len(plan.probes), sha256=probes_hash(plan.probes)
+            set=plan.probe_set, count=plan.probe_count, sha256=plan.probes_sha256
         ),
         generation=plan.settings.model_dump(mode="json"),
         seed=plan.settings.seed,
@@ -233,14 +275,18 @@ def graceful_interrupt(stop: StopFlag, say: Callable[[str], None]) -> Iterator[N
         signal.signal(signal.SIGINT, previous)
 
 
+def _batch_size(plan: RunPlan, backend: Backend) -> int:
+    if plan.entry.batch_size == "auto":
+        return backend.batch_hint() or plan.batch_size
+    return plan.batch_size
+
+
 def _generate(
     plan: RunPlan, backend: Backend, store: RunStore, pending: Iterable[tuple[Probe, ChatRequest]],
     stop: StopFlag, bar: Any,
 ) -> int:
     """Generate ``pending`` batch by batch into the store; stops early when ``stop`` is set."""
-    size = plan.batch_size
-    if plan.entry.batch_size == "auto":
-        size = backend.batch_hint() or size
+    size = _batch_size(plan, backend)
     generated = 0
     for batch in batches(pending, size):
         if stop:
@@ -256,7 +302,7 @@ def _generate(
 def _pending_follow_ups(plan: RunPlan, store: RunStore) -> list[tuple[Probe, ChatRequest]]:
     """Follow-ups not yet answered, shortest prompt first; reads the run back only if the
     plan has follow-ups at all."""
-    if not any(p.follow_up is not None for p in plan.probes):
+    if not plan.has_follow_ups:
         return []
     answers = {r.key: r.answer for r in read_responses(store.run_dir)}  # its keys: all done
     requests, _ = follow_up_requests(plan, answers)
@@ -268,8 +314,8 @@ def _already_done(plan: RunPlan, done: set[tuple[str, int]]) -> int:
     """How many of the plan's (probe, sample) keys are in ``done`` (0 at once for a new run)."""
     if not done:
         return 0
-    ids = {p.id for p in plan.probes}
-    return sum(1 for pid, sample in done if pid in ids and 0 <= sample < plan.settings.samples)
+    samples = plan.settings.samples
+    return sum(1 for p in plan.probes for sample in range(samples) if (p.id, sample) in done)
 
 
 def execute(
@@ -306,7 +352,7 @@ def execute(
                     disable=not progress, file=sys.stderr, dynamic_ncols=True,
                 )
                 with bar, graceful_interrupt(stop, say):
-                    first = build_requests(plan, done)
+                    first = build_requests(plan, done, window_for(_batch_size(plan, backend)))
                     generated = _generate(plan, backend, store, first, stop, bar)
                     if not stop:
                         follow = _pending_follow_ups(plan, store)

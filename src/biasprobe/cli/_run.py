@@ -64,7 +64,8 @@ def run(
     """Generate answers of MODEL to probe sets into outputs/RUN_ID/ (resumable), then score them."""
     from biasprobe.backends import load_backend, resolve_model
     from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
-    from biasprobe.probes import ColumnMap, Selection, load_probes
+    from biasprobe.probes import ColumnMap, Selection
+    from biasprobe.probes.stream import scan_probes, variant_expander
     from biasprobe.runner import RunPlan, default_run_id, execute
     from biasprobe.store import check_run_id
 
@@ -89,14 +90,13 @@ def run(
 
         require_transformers(entry)  # before generating anything
     selection = Selection(tuple(topic), tuple(language), tuple(kind), limit)
-    set_name, selected = load_probes(probes, selection, ColumnMap.from_pairs(mapping))
-    if variants:
-        from biasprobe.variants import expand_variants, load_variant_file
-
-        selected = expand_variants(selected, variants, load_variant_file(variants_file))
-        set_name += "+variants"
+    # checked and hashed in one pass now (bad input fails before anything is written), then
+    # read again lazily by the runner: a large set is never held in memory
+    expand = variant_expander(variants, variants_file) if variants else None
+    selected = scan_probes(probes, selection, ColumnMap.from_pairs(mapping), expand)
+    set_name = selected.name + ("+variants" if variants else "")
     rid = check_run_id(run_id) if run_id else default_run_id(entry.name, set_name)
-    plan = RunPlan(rid, entry, set_name, tuple(selected), entry.run_batch_size)
+    plan = RunPlan(rid, entry, set_name, selected, entry.run_batch_size)
     resolved = resolve_model(entry, log=say)
     kept: list[Backend] = []  # run --internals: the generation's model, reused by the pass
 

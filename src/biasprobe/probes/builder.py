@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from biasprobe.errors import ProbeError
 from biasprobe.probes.languages import canonical_language, check_file_language, validate_jurisdiction
-from biasprobe.probes.readers import RowTable
+from biasprobe.probes.readers import Row, RowTable
 from biasprobe.records import JSONObject, Probe
 from biasprobe.yamlio import validation_message
 
@@ -173,9 +174,15 @@ def _normalise(field_name: str, value: str, where: str, text: str) -> str | None
 def map_rows(table: RowTable, mapping: ColumnMap, set_name: str) -> list[tuple[str, JSONObject]]:
     """Rows -> raw probe dicts (with a location for messages), ready for :func:`build_probes`."""
     fields = mapping.resolved(table.columns, str(table.path))
-    raws: list[tuple[str, JSONObject]] = []
-    for row in table.rows:
-        where = f"{table.path}: line {row.line}"
+    return list(iter_mapped(table.rows, fields, table.path, set_name))
+
+
+def iter_mapped(
+    rows: Iterable[Row], fields: Mapping[str, tuple[str, str]], path: Path, set_name: str
+) -> Iterator[tuple[str, JSONObject]]:
+    """:func:`map_rows` one row at a time; ``fields`` from :meth:`ColumnMap.resolved`."""
+    for row in rows:
+        where = f"{path}: line {row.line}"
         item: JSONObject = {}
         for field_name, (how, spec) in fields.items():
             raw = spec if how == "value" else row.values.get(spec, "")
@@ -187,15 +194,20 @@ def map_rows(table: RowTable, mapping: ColumnMap, set_name: str) -> list[tuple[s
                 item[field_name] = value
         if "id" not in item:
             item["id"] = generated_id(set_name, str(item["text"]))
-        raws.append((where, item))
-    return raws
+        yield where, item
 
 
 def build_probes(
-    raws: Sequence[tuple[str, JSONObject]], defaults: Mapping[str, str | None]
+    raws: Iterable[tuple[str, JSONObject]], defaults: Mapping[str, str | None]
 ) -> list[Probe]:
     """Validate raw probe dicts into Probe records; ``defaults`` fill fields a dict lacks."""
-    probes: list[Probe] = []
+    return list(iter_probes(raws, defaults))
+
+
+def iter_probes(
+    raws: Iterable[tuple[str, JSONObject]], defaults: Mapping[str, str | None]
+) -> Iterator[Probe]:
+    """:func:`build_probes` one probe at a time (for streaming a large file)."""
     for where, raw in raws:
         try:
             probe = Probe.model_validate({**defaults, **raw})
@@ -213,5 +225,4 @@ def build_probes(
                 validate_jurisdiction(probe.jurisdiction)
         except ValueError as exc:
             raise ProbeError(f"{where}: {exc}") from None
-        probes.append(probe)
-    return probes
+        yield probe

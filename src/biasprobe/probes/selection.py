@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from biasprobe.errors import ProbeError
 from biasprobe.probes.builder import ColumnMap
 from biasprobe.probes.languages import canonical_language, validate_jurisdiction
-from biasprobe.probes.sets import load_sets
 from biasprobe.records import Probe, ProbeKind
 
 
@@ -28,17 +27,22 @@ class Selection:
     jurisdictions: tuple[str, ...] = ()
 
     def apply(self, probes: Sequence[Probe]) -> list[Probe]:
+        keeps = self.predicate()
+        out = [p for p in probes if keeps(p)]
+        return out[: self.limit] if self.limit is not None else out
+
+    def predicate(self) -> Callable[[Probe], bool]:
+        """Whether one probe passes the filters (``limit`` aside), for streaming."""
         kinds = {ProbeKind(k).value for k in self.kinds} if self.kinds else set()
         jurisdictions = {j.upper() for j in self.jurisdictions}
-        out = [
-            p
-            for p in probes
-            if (not self.topics or p.topic in self.topics)
-            and (not self.languages or p.language in self.languages)
-            and (not kinds or p.kind.value in kinds)
-            and (not jurisdictions or (p.jurisdiction or "") in jurisdictions)
-        ]
-        return out[: self.limit] if self.limit is not None else out
+
+        def keeps(p: Probe) -> bool:
+            return ((not self.topics or p.topic in self.topics)
+                    and (not self.languages or p.language in self.languages)
+                    and (not kinds or p.kind.value in kinds)
+                    and (not jurisdictions or (p.jurisdiction or "") in jurisdictions))
+
+        return keeps
 
 
 def _normalise_selection(selection: Selection) -> Selection:
@@ -67,21 +71,9 @@ def load_probes(
 ) -> tuple[str, list[Probe]]:
     """Load and select probes from sets (``mapping``: for CSV / JSONL / text files among them).
 
-    Returns (combined set name, probes)."""
-    if not names:
-        raise ProbeError("no probe set given")
-    selection = _normalise_selection(selection)
-    sets = load_sets(names, mapping)
-    probes = [p for s in sets for p in s.probes]
-    if selection.topics:
-        known = {p.topic for p in probes}
-        unknown = [t for t in selection.topics if t not in known]
-        if unknown:
-            shown = ", ".join(sorted(known))
-            raise ProbeError(f"unknown topic {unknown[0]!r} in these sets; topics: {shown}")
-    selected = selection.apply(probes)
-    if not selected:
-        raise ProbeError(
-            "the selection matches no probes (check --topic / --language / --kind / --jurisdiction)"
-        )
-    return "+".join(s.name for s in sets), selected
+    Returns (combined set name, probes). The checks are :func:`~biasprobe.probes.stream.scan_probes`';
+    a run streams the probes instead of holding them (see :mod:`biasprobe.probes.stream`)."""
+    from biasprobe.probes.stream import scan_probes
+
+    stream = scan_probes(names, selection, mapping)
+    return stream.name, list(stream)

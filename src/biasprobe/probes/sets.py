@@ -78,13 +78,17 @@ def probes_hash(probes: Iterable[Probe]) -> str:
     """sha256 over the canonical JSON of the probes, in order."""
     h = hashlib.sha256()
     for p in probes:
-        data = p.model_dump(mode="json")
-        for key in VARIANT_FIELDS:  # unset variant fields: the hash of a plain probe is unchanged
-            if data.get(key) is None:
-                data.pop(key, None)
-        h.update(json.dumps(data, sort_keys=True, ensure_ascii=False).encode())
-        h.update(b"\n")
+        h.update(probe_line(p))
     return h.hexdigest()
+
+
+def probe_line(probe: Probe) -> bytes:
+    """One probe's line of :func:`probes_hash`: its canonical JSON and a newline."""
+    data = probe.model_dump(mode="json")
+    for key in VARIANT_FIELDS:  # unset variant fields: the hash of a plain probe is unchanged
+        if data.get(key) is None:
+            data.pop(key, None)
+    return json.dumps(data, sort_keys=True, ensure_ascii=False).encode() + b"\n"
 
 
 def builtin_dir() -> Path:
