@@ -19,7 +19,7 @@ threshold may be chosen on; ``test``: the held-out half, the honest figure), ove
 language: coverage (share of non-null slant per hand label), Spearman between the slant and
 the hand label (official = +1, neutral = 0, independent = -1) on the non-null on-topic answers
 with a bootstrap 95% interval (2,000 resamples, seed 0), how many off_topic answers got a null
-slant and how many on-topic answers did.
+slant and how many on-topic answers did, and the mean slant per hand label.
 """
 
 from __future__ import annotations
@@ -147,6 +147,11 @@ def summarise(rows: Sequence[dict[str, Any]], slants: Sequence[float | None]) ->
     xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
     rho = spearman(xs, ys)
     on_topic = [s for s, la in zip(slants, labels, strict=True) if la in LABEL_VALUE]
+    means = {
+        lab: round(float(np.mean(got)), 3) if got else None
+        for lab in LABEL_VALUE
+        for got in [[s for s, la in zip(slants, labels, strict=True) if la == lab and s is not None]]
+    }
     return {
         "n": len(rows),
         "coverage": coverage,
@@ -157,6 +162,7 @@ def summarise(rows: Sequence[dict[str, Any]], slants: Sequence[float | None]) ->
         "off_topic_n": coverage[OFF_TOPIC]["n"],
         "on_topic_null": sum(s is None for s in on_topic),
         "on_topic_n": len(on_topic),
+        "mean_slant": means,
     }
 
 
@@ -176,19 +182,20 @@ def evaluate(rows: Sequence[dict[str, Any]], slants: Sequence[float | None]) -> 
 def render(result: dict[str, Any]) -> str:
     lines = [
         "cell       n   spearman [95% CI]        (n)   off_topic null   on-topic null   "
-        "coverage official/neutral/independent/off_topic",
+        "coverage official/neutral/independent/off_topic   mean slant off/neu/ind",
     ]
     for cell, s in result.items():
         ci = s["spearman_ci95"]
         rho = "   n/a" if s["spearman"] is None else f"{s['spearman']:+.3f}"
         ci_s = f"[{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else " " * 14
+        mean = " ".join("n/a" if v is None else f"{v:+.2f}" for v in s["mean_slant"].values())
         cov = " ".join(
             f"{c['non_null']}/{c['n']}" for c in (s["coverage"][lab] for lab in LABELS)
         )
         lines.append(
             f"{cell:<9} {s['n']:>3}   {rho} {ci_s}  ({s['spearman_n']:>3})   "
             f"{s['off_topic_null']:>3}/{s['off_topic_n']:<3}        "
-            f"{s['on_topic_null']:>3}/{s['on_topic_n']:<3}       {cov}"
+            f"{s['on_topic_null']:>3}/{s['on_topic_n']:<3}       {cov:<22} {mean}"
         )
     return "\n".join(lines)
 
