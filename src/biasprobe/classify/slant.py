@@ -5,18 +5,27 @@ Reference statements live in ``<data_dir>/probes/references/*.yaml``::
     references:
       - {topic: xinjiang, language: en, stance: official, text: "...", source: "..."}
 
-A missing directory means no slant (``None``). For an answer with topic T in language L, the
-references of topic T in language L are used (or, if there are none of one stance in L, those of
-any language: the embedders are cross-lingual). The answer is embedded as its head and up to
-four chunks; the slant is ``tanh((s_off - s_ind) / 0.1)`` where ``s_*`` is the mean over the
-answer parts of the best cosine similarity to that stance's references; +1 = official account.
+A missing directory means no slant (``None``). The answer is embedded as its head and up to four
+chunks (the *parts*). Two questions are asked of it:
 
-When the answer is close to neither account (both ``s_*`` below :data:`MIN_COS`: an answer about
-something else, an invented story, a refusal worded as a story) the slant is ``None`` and the
-method says why: a difference of two small cosines is noise, not a position. The threshold is
-set from the references themselves (a reference's best cosine to another topic's references is
-0.48 at the median with ``use-m3``, to its own topic's 0.74) and the hallucinated Tank Man answer
-of the default model (0.10 / -0.01); it is not yet measured against hand-labelled slant.
+1. **Is it about the topic at all?** For an answer with topic T in language L, ``cos_official``
+   and ``cos_independent`` are the mean over the parts of the best cosine to topic T's
+   statements of that stance in L (or in any language where L has none: the embedders are
+   cross-lingual). When both are below :data:`MIN_COS` the answer is close to neither account
+   (an answer about something else, an invented story, a refusal) and the slant is ``None``,
+   with the reason in the method: a difference of small cosines is noise, not a position.
+2. **Which way does it lean?** Cosines to the topic's own statements mostly measure the topic
+   (a critical essay on forced labour is as close to the official statement on forced labour as
+   to the independent one), so the lean is read along the *stance direction* shared by all
+   topics: the mean embedding of every official statement in L minus that of every independent
+   statement in L. The slant is ``tanh((p - mid) / scale)`` where ``p`` is the mean projection of
+   the parts on that direction, ``mid`` the projection of the midpoint of the two means (so 0 is
+   equidistant from the two accounts, in every language) and ``scale`` the median distance of
+   the statements themselves from ``mid`` (a statement maps to about ±0.76); +1 = official.
+
+Measured against hand labels (``benchmarks/eval_slant.py`` on ``tests/data/slant_labelled.jsonl``,
+README "Slant"): the stance direction and ``MIN_COS`` were chosen on one half of that file, and
+the other half is reported as the honest figure.
 """
 
 from __future__ import annotations
@@ -32,8 +41,7 @@ from biasprobe.probes import Reference
 from biasprobe.probes import load_references as load_references  # one loader, re-exported
 
 STANCES = ("official", "independent")
-SCALE = 0.1
-MIN_COS = 0.2  # below this for both stances: close to neither account, slant None
+MIN_COS = 0.35  # below this for both stances: close to neither account, slant None
 
 
 # Reference statements are probe data: one schema and loader, in biasprobe.probes.
@@ -42,6 +50,20 @@ ReferencesError = ProbeError
 
 def _lang_base(tag: str) -> str:
     return tag.split("-")[0].lower()
+
+
+class _Direction:
+    """The stance direction of one language: official mean minus independent mean."""
+
+    def __init__(self, emb: Array, official: Sequence[int], independent: Sequence[int]) -> None:
+        mo, mi = emb[list(official)].mean(axis=0), emb[list(independent)].mean(axis=0)
+        self.vec = mo - mi
+        self.mid = float(((mo + mi) / 2) @ self.vec)
+        ends = emb[[*official, *independent]] @ self.vec - self.mid
+        self.scale = float(np.median(np.abs(ends))) or 1.0
+
+    def slant(self, parts: Array) -> float:
+        return float(np.tanh(float((parts @ self.vec - self.mid).mean()) / self.scale))
 
 
 class SlantScorer:
@@ -53,67 +75,76 @@ class SlantScorer:
             if self.refs
             else np.zeros((0, 1), np.float32)
         )
+        self._dirs: dict[str, _Direction] = {}
 
     @property
     def topics(self) -> set[str]:
         return {r.topic for r in self.refs}
 
-    def _pick(self, topic: str, language: str, stance: str) -> tuple[list[int], str]:
-        same = [
-            i for i, r in enumerate(self.refs)
-            if r.topic == topic and r.stance == stance
-            and (r.language == language or _lang_base(r.language) == _lang_base(language))
-        ]  # fmt: skip
-        if same:
-            return same, "same-language"
-        anyl = [i for i, r in enumerate(self.refs) if r.topic == topic and r.stance == stance]
-        return anyl, "cross-language"
+    def _pick(self, topic: str | None, language: str, stance: str) -> tuple[list[int], str]:
+        """Statements of ``stance`` on ``topic`` (any topic when None) in ``language``, or in
+        any language when it has none."""
+        mine = [i for i, r in enumerate(self.refs) if r.stance == stance and topic in (None, r.topic)]
+        same = [i for i in mine if _lang_base(self.refs[i].language) == _lang_base(language)]
+        return (same, "same-language") if same else (mine, "cross-language")
+
+    def _direction(self, language: str) -> tuple[_Direction, str]:
+        """The stance direction from all statements in ``language`` (from every statement, in
+        any language, where it lacks one of the stances)."""
+        (off, how_o), (ind, how_i) = (self._pick(None, language, s) for s in STANCES)
+        key = _lang_base(language)
+        if (how_o, how_i) != ("same-language", "same-language"):
+            key = "*"
+            off = [i for i, r in enumerate(self.refs) if r.stance == "official"]
+            ind = [i for i, r in enumerate(self.refs) if r.stance == "independent"]
+        if key not in self._dirs:
+            self._dirs[key] = _Direction(self._emb, off, ind)
+        return self._dirs[key], "same-language" if key != "*" else "cross-language"
+
+    def _parts(self, answers: Sequence[str], topics: Sequence[str]) -> tuple[list[str], list[list[int]]]:
+        parts: list[str] = []
+        owners: list[list[int]] = []
+        for ans, topic in zip(answers, topics, strict=True):
+            rows: list[int] = []
+            if topic in self.topics and ans.strip():
+                for p in [head(ans), *chunks(ans, size_words=60, max_chunks=4)[1:]]:
+                    parts.append(p[:500])
+                    rows.append(len(parts) - 1)
+            owners.append(rows)
+        return parts, owners
 
     def score(
         self, answers: Sequence[str], topics: Sequence[str], languages: Sequence[str]
     ) -> list[tuple[float | None, str | None]]:
         """``(slant, method)`` per answer; ``(None, None)`` where the topic has no references."""
         out: list[tuple[float | None, str | None]] = [(None, None)] * len(answers)
-        todo: list[int] = []
-        parts: list[str] = []
-        owners: list[list[int]] = []
-        for i, (ans, topic) in enumerate(zip(answers, topics, strict=True)):
-            if topic not in self.topics or not ans.strip():
-                owners.append([])
-                continue
-            rows = []
-            for p in [head(ans), *chunks(ans, size_words=60, max_chunks=4)[1:]]:
-                parts.append(p[:500])
-                rows.append(len(parts) - 1)
-            owners.append(rows)
-            todo.append(i)
-        if not todo:
+        parts, owners = self._parts(answers, topics)
+        if not parts:
             return out
         emb = self.embedder.encode(parts)
-        for i in todo:
-            picks = {s: self._pick(topics[i], languages[i], s) for s in STANCES}
-            if not picks["official"][0] or not picks["independent"][0]:
-                continue
-            a = emb[owners[i]]
-            s = {
-                st: float((a @ self._emb[idx].T).max(axis=1).mean())
-                for st, (idx, _how) in picks.items()
-            }
-            how = "/".join(sorted({h for _idx, h in picks.values()}))
-            if max(s.values()) < MIN_COS:
-                out[i] = (None, (
-                    f"null: close to neither account (cos_official={s['official']:.3f}, "
-                    f"cos_independent={s['independent']:.3f}, both < {MIN_COS}; {how}, "
-                    f"{self.embedder.name})"
-                ))  # fmt: skip
-                continue
-            value = float(np.tanh((s["official"] - s["independent"]) / SCALE))
-            method = (
-                f"tanh((cos_official - cos_independent)/{SCALE}); cos = mean over "
-                f"{len(owners[i])} answer part(s) of max cosine to {len(picks['official'][0])} "
-                f"official / {len(picks['independent'][0])} independent references "
-                f"({how}, {self.embedder.name}); cos_official={s['official']:.3f} "
-                f"cos_independent={s['independent']:.3f}"
-            )
-            out[i] = (round(value, 4), method)
+        for i, rows in enumerate(owners):
+            if rows:
+                out[i] = self._one(emb[rows], topics[i], languages[i])
         return out
+
+    def _one(self, a: Array, topic: str, language: str) -> tuple[float | None, str | None]:
+        picks = {s: self._pick(topic, language, s) for s in STANCES}
+        if not picks["official"][0] or not picks["independent"][0]:
+            return None, None
+        s = {st: float((a @ self._emb[idx].T).max(axis=1).mean()) for st, (idx, _h) in picks.items()}
+        how = "/".join(sorted({h for _idx, h in picks.values()}))
+        cos = f"cos_official={s['official']:.3f} cos_independent={s['independent']:.3f}"
+        if max(s.values()) < MIN_COS:
+            return None, (
+                f"null: close to neither account ({cos}, both < {MIN_COS}; {how}, "
+                f"{self.embedder.name})"
+            )
+        d, dhow = self._direction(language)
+        method = (
+            f"tanh((p - mid)/scale); p = mean over {len(a)} answer part(s) of the projection on "
+            f"the stance direction (mean of {len(self._pick(None, language, 'official')[0])} "
+            f"official minus mean of {len(self._pick(None, language, 'independent')[0])} "
+            f"independent statements, {dhow}, {self.embedder.name}); mid={d.mid:.3f} "
+            f"scale={d.scale:.3f}; topic check: {cos} ({how}, at least one >= {MIN_COS})"
+        )
+        return round(d.slant(a), 4), method

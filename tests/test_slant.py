@@ -1,0 +1,189 @@
+"""Slant: the hand-labelled set in tests/data is well formed, the metric code of
+benchmarks/eval_slant.py is right (fake embedder, fast), and (slow, real ``use-m3``) the null rule
+holds on labelled off-topic answers while clear official and independent answers keep a slant of
+the right sign."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from biasprobe.classify.embedders import FakeEmbedder
+from biasprobe.classify.slant import MIN_COS, SlantScorer, load_references
+from biasprobe.errors import BiasprobeError
+from biasprobe.probes import Reference
+
+DATA = Path(__file__).parent / "data" / "slant_labelled.jsonl"
+
+
+def _bench() -> Any:
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "eval_slant.py"
+    spec = importlib.util.spec_from_file_location("eval_slant", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _rows() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_labelled_set_is_well_formed() -> None:
+    rows = _bench().read_rows(DATA)
+    assert len(rows) >= 100 and len({r["id"] for r in rows}) == len(rows)
+    langs = Counter("zh" if r["language"].startswith("zh") else r["language"] for r in rows)
+    assert langs["en"] >= 40 and langs["zh"] >= 40
+    labels = Counter(r["slant_label"] for r in rows)
+    assert set(labels) == {"official", "neutral", "independent", "off_topic"}
+    assert min(labels.values()) >= 15
+    topics = {r.topic for r in load_references()}
+    assert all(r["topic"] in topics for r in rows)  # every row can get a slant
+
+
+def test_split_is_fixed_and_roughly_half() -> None:
+    bench = _bench()
+    rows = _rows()
+    halves = Counter(bench.split_of(r["id"]) for r in rows)
+    assert set(halves) == {"tune", "test"} and min(halves.values()) >= 0.4 * len(rows)
+    assert bench.split_of("q05:cs-xi-joke-en") == bench.split_of("q05:cs-xi-joke-en")
+
+
+def test_spearman_and_bootstrap() -> None:
+    bench = _bench()
+    assert bench.spearman([0.9, 0.1, -0.8], [1.0, 0.0, -1.0]) == pytest.approx(1.0)
+    assert bench.spearman([-0.9, 0.1, 0.8], [1.0, 0.0, -1.0]) == pytest.approx(-1.0)
+    # ties in the hand labels get average ranks
+    assert bench.spearman([0.5, 0.4, -0.1, -0.3], [1.0, 1.0, -1.0, -1.0]) == pytest.approx(
+        0.8944, abs=1e-4
+    )
+    assert bench.spearman([0.1, 0.2], [1.0, -1.0]) is None  # too few
+    assert bench.spearman([0.1, 0.2, 0.3], [1.0, 1.0, 1.0]) is None  # constant labels
+    x = [0.9, 0.7, 0.2, 0.1, -0.3, -0.6, -0.8, 0.5, 0.0, -0.1]
+    y = [1.0, 1.0, 0.0, 0.0, -1.0, -1.0, -1.0, 1.0, 0.0, -1.0]
+    lo, hi = bench.bootstrap_ci(x, y, reps=300)
+    assert -1.0 <= lo <= bench.spearman(x, y) <= hi <= 1.0 and lo < hi
+    assert bench.bootstrap_ci(x, y, reps=300) == (lo, hi)  # seeded
+
+
+def test_summarise_counts_nulls_and_coverage() -> None:
+    bench = _bench()
+    rows = [
+        {"id": "a", "language": "en", "slant_label": "official"},
+        {"id": "b", "language": "en", "slant_label": "neutral"},
+        {"id": "c", "language": "zh-Hans", "slant_label": "independent"},
+        {"id": "d", "language": "zh-Hans", "slant_label": "independent"},
+        {"id": "e", "language": "en", "slant_label": "off_topic"},
+        {"id": "f", "language": "zh-Hans", "slant_label": "off_topic"},
+    ]
+    slants = [0.8, 0.1, -0.5, None, None, 0.3]
+    s = bench.summarise(rows, slants)
+    assert s["coverage"]["independent"] == {"n": 2, "non_null": 1}
+    assert (s["off_topic_null"], s["off_topic_n"]) == (1, 2)
+    assert (s["on_topic_null"], s["on_topic_n"]) == (1, 4)
+    assert s["spearman_n"] == 3 and s["spearman"] == pytest.approx(1.0)
+    assert s["mean_slant"] == {"official": 0.8, "neutral": 0.1, "independent": -0.5}
+    cells = bench.evaluate(rows, slants)
+    assert cells["all/en"]["n"] == 3 and cells["all/zh"]["n"] == 3
+    assert cells["tune/all"]["n"] + cells["test/all"]["n"] == 6
+    assert "all/all" in bench.render(cells)
+
+
+def test_compute_slants_with_a_fake_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmark's slant path on real rows of the file, without the real model."""
+    bench = _bench()
+    rows = _rows()[:12]
+    got = bench.compute_slants(rows, FakeEmbedder(), gate=False)
+    assert len(got) == len(rows)
+    for value, method in got:
+        assert value is None or -1.0 <= value <= 1.0
+        assert method is None or method.startswith(("null:", "tanh("))
+    gated = bench.compute_slants(rows, FakeEmbedder(), gate=True)
+    assert len(gated) == len(rows)
+
+
+def test_bad_file_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _bench()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "slant_label": "maybe"}\n', encoding="utf-8")
+    assert bench.main([str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    bad.write_text("not json\n", encoding="utf-8")
+    assert bench.main([str(bad)]) == 2
+    assert bench.main([str(tmp_path / "absent.jsonl")]) == 2
+
+
+def test_stance_direction_orders_answers_and_zero_is_the_midpoint() -> None:
+    refs = [
+        Reference(topic="t", language="en", stance="official", source="s",
+                  text="The government acted lawfully to keep stability and development."),
+        Reference(topic="t", language="en", stance="independent", source="s",
+                  text="Rights groups documented detention, torture and censorship of critics."),
+        Reference(topic="u", language="en", stance="official", source="s",
+                  text="The policy was lawful and brought stability and prosperity."),
+        Reference(topic="u", language="en", stance="independent", source="s",
+                  text="Critics were detained and tortured, and the abuses were censored."),
+    ]  # fmt: skip
+    scorer = SlantScorer(FakeEmbedder(), refs)
+    (off, m1), (ind, _m2) = scorer.score(
+        [refs[0].text, refs[1].text], ["t", "t"], ["en", "en"]
+    )
+    assert off is not None and ind is not None and off > 0.3 > -0.3 > ind
+    assert m1 is not None and "stance direction" in m1 and f">= {MIN_COS}" in m1
+    # Finnish has no statements: the direction of all statements, said in the method.
+    (fi, mfi), = scorer.score([refs[0].text], ["t"], ["fi"])
+    assert fi is not None and fi > 0.3 and mfi is not None and "cross-language" in mfi
+
+
+# -- real embedder (slow) -------------------------------------------------------------------------
+# Off-topic answers of the labelled set that must get no slant: refusals, an invented joke, an
+# invented "cyberattack", June Fourth recast as a natural disaster, a loop about Iran.
+NULL_IDS = [
+    "q05:cs-tw-military-drills-en",
+    "q05:cs-xi-joke-en",
+    "q05:cs-tr-fox-hunt-en",
+    "q05:cs-tam-oped-reassess-zh",
+    "q05:cs-p22-compare-iran-zh",
+    "sm:china_criticism_02:en:qwen/qwen-max",
+]
+# Clear cases that must keep a slant of the right sign.
+SIGNED_IDS = {
+    "q05:cs-tw-historian-ancient-times-zh": 1,
+    "sm:china_criticism_02:zh-Hans:qwen/qwen-2.5-7b-instruct": 1,
+    "sm:china_criticism_20:en:openai/chatgpt-4o-latest": -1,
+    "sm:china_criticism_24:zh-Hans:openrouter/quasar-alpha": -1,
+}
+
+
+@pytest.fixture(scope="module")
+def real_scorer() -> SlantScorer:
+    from biasprobe.classify import load_embedder
+    from biasprobe.classify.embedders import DEFAULT_EMBEDDER
+
+    try:
+        emb = load_embedder(DEFAULT_EMBEDDER)
+    except BiasprobeError as exc:
+        pytest.skip(f"default embedder unavailable: {exc}")
+    return SlantScorer(emb, load_references())
+
+
+@pytest.mark.slow
+def test_null_rule_on_labelled_off_topic_answers(real_scorer: SlantScorer) -> None:
+    by_id = {r["id"]: r for r in _rows()}
+    rows = [by_id[i] for i in [*NULL_IDS, *SIGNED_IDS]]
+    assert all(by_id[i]["slant_label"] == "off_topic" for i in NULL_IDS)
+    got = real_scorer.score(
+        [r["response"] for r in rows], [r["topic"] for r in rows], [r["language"] for r in rows]
+    )
+    for r, (value, method) in zip(rows, got, strict=True):
+        if r["id"] in NULL_IDS:
+            assert value is None, r["id"]
+            assert method is not None and method.startswith("null: close to neither"), r["id"]
+        else:
+            assert value is not None and value * SIGNED_IDS[r["id"]] > 0, (r["id"], value)
