@@ -1,7 +1,7 @@
 """Scoring speed: answers per second for answers of about 150 words, per embedder setting.
 
 Usage:
-    .venv/bin/python benchmarks/scoring.py [--n 256] [--gemma-n 32] [--json]
+    .venv/bin/python benchmarks/scoring.py [--n 256] [--gemma-n 32] [--workers 2] [--json]
 
 Answers are ~150-word texts (SpeechMap answers cut to 150 words when ../shared/data is present,
 else the bilingual test set's answers repeated to ~150 words). Timing covers the whole
@@ -12,8 +12,11 @@ answers/s it reports answers per CPU-second (process time, all threads): on a sh
 the wall-clock figure mostly measures the other load, while the CPU figure is a floor for the
 idle-machine rate (the embedder uses at most as many threads as there are cores). Settings:
 - ``use-m3`` (default): USE multilingual, the answer's opening only (``--chunks 0``);
+- the same with its micro-batches shared among ``--workers`` threads (BIASPROBE_EMBED_WORKERS;
+  the default is one, this row shows what a second one gives on this machine);
 - ``use-m3`` with one more chunk (``--chunks 1``), slower and scanning more of the text;
 - ``embeddinggemma``: EmbeddingGemma-300M (when pulled), opening only, fewer answers.
+It prints the CPU model and vector extensions, and the dtype each embedder computes in.
 """
 
 from __future__ import annotations
@@ -23,17 +26,20 @@ import gzip
 import json
 import os
 import platform
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from biasprobe.classify.embedders import gemma_available, load_embedder
+from biasprobe.classify.embedders import Embedder, UseEmbedder, gemma_available, load_embedder
 from biasprobe.classify.model import Classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEECHMAP = ROOT.parent / "shared" / "data" / "speechmap_gov_criticism_dev.jsonl.gz"
 BILINGUAL = ROOT / "tests" / "data" / "bilingual_labelled.jsonl"
+# What each embedder computes in (use-m3: numpy float32 from weights stored as uint8).
+DTYPES = {"use-m3": "float32 (numpy; uint8-stored weights)", "embeddinggemma-300m": "float32 (torch)"}
 
 
 def answers(n: int, words: int = 150) -> tuple[list[str], list[str]]:
@@ -63,10 +69,15 @@ def answers(n: int, words: int = 150) -> tuple[list[str], list[str]]:
 
 
 def bench(
-    name: str, n_chunks: int, texts: list[str], prompts: list[str], batch: int = 64
+    name: str, n_chunks: int, texts: list[str], prompts: list[str], batch: int = 64,
+    workers: int | None = None,
 ) -> dict[str, Any]:
+    """``workers``: use-m3's embedding threads for this row (BIASPROBE_EMBED_WORKERS). Each
+    use-m3 row gets a new embedder, so none starts with another row's tokenizer memo."""
     t0 = time.perf_counter()
-    emb = load_embedder(name)
+    emb: Embedder = UseEmbedder() if name == "use-m3" else load_embedder(name)
+    if isinstance(emb, UseEmbedder) and workers is not None:
+        emb.workers = workers
     clf = Classifier(emb, n_chunks=n_chunks)
     load_s = time.perf_counter() - t0
     clf.predict(texts[: min(8, len(texts))], prompts=prompts[: min(8, len(texts))])
@@ -77,6 +88,8 @@ def bench(
     cpu = time.process_time() - c0
     return {
         "embedder": emb.name,
+        "workers": getattr(emb, "workers", 1),
+        "dtype": DTYPES.get(emb.name, "float32"),
         "chunks": n_chunks,
         "answers": len(texts),
         "mean_words": round(sum(len(t.split()) for t in texts) / len(texts), 1),
@@ -93,14 +106,23 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--gemma-n", type=int, default=32)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="also time the default with this many embedding threads (1: skip)")
     args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    from throughput import cpu_isa, cpu_model
+
     texts, prompts = answers(args.n)
     results = [bench("use-m3", 0, texts, prompts), bench("use-m3", 1, texts, prompts)]
+    if args.workers > 1:  # the opening-only default with micro-batches shared among threads
+        results.insert(1, bench("use-m3", 0, texts, prompts, workers=args.workers))
     if gemma_available() and args.gemma_n > 0:
         g = args.gemma_n
         results.append(bench("embeddinggemma", 0, texts[:g], prompts[:g]))
     info = {
         "machine": f"{platform.machine()} cpus={os.cpu_count()} {platform.platform()}",
+        "cpu": cpu_model(),
+        "isa": cpu_isa(),
         "load_average": os.getloadavg(),
         "threads": os.environ.get("BIASPROBE_EMBED_THREADS", "default"),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -110,11 +132,13 @@ def main() -> int:
         print(json.dumps(info, indent=2))
         return 0
     print(f"{info['machine']}; {info['date']}; load average {info['load_average']}")
+    print(f"CPU: {info['cpu']} ({info['isa']}); embed threads: {info['threads']}")
     for r in results:
         print(
-            f"  {r['embedder']:22s} chunks={r['chunks']}  {r['answers_per_s']:7.1f} answers/s "
+            f"  {r['embedder']:22s} chunks={r['chunks']} workers={r['workers']} "
+            f"{r['answers_per_s']:7.1f} answers/s "
             f"({r['answers_per_cpu_s']:.1f} per CPU-second) "
-            f"({r['answers']} answers, ~{r['mean_words']} words; load {r['load_s']}s)"
+            f"({r['answers']} answers, ~{r['mean_words']} words; load {r['load_s']}s; {r['dtype']})"
         )
     return 0
 

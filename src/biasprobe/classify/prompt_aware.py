@@ -74,13 +74,21 @@ def self_reference(prompt: str, answer: str) -> bool:
     return False
 
 
-def prompt_similarity(embedder: Embedder, prompts: Sequence[str], heads: Array) -> Array:
+def prompt_similarity(
+    embedder: Embedder, prompts: Sequence[str], heads: Array, memo: dict[str, Array] | None = None
+) -> Array:
     """Cosine between each request and the embedding of its answer's opening (``heads``: the
-    classifier's head embeddings, unit length). Requests are embedded once each."""
-    uniq = sorted(set(prompts))
-    emb = embedder.encode(uniq) if uniq else np.zeros((0, heads.shape[1]), np.float32)
-    at = {p: i for i, p in enumerate(uniq)}
-    rows = emb[[at[p] for p in prompts]] if prompts else emb
+    classifier's head embeddings, unit length). Requests are embedded once each; with ``memo``
+    (request -> embedding, kept by the caller across calls: a run asks the same request of
+    many answers, in several batches) only requests not in it are embedded, and added to it."""
+    memo = {} if memo is None else memo
+    new = sorted({p for p in prompts if p not in memo})
+    if new:
+        for p, row in zip(new, embedder.encode(new), strict=True):
+            memo[p] = row
+    if not prompts:
+        return np.zeros(0, dtype=np.float32)
+    rows = np.stack([memo[p] for p in prompts])
     return np.asarray((rows * heads).sum(axis=1), dtype=np.float32)
 
 
