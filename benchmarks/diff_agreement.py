@@ -326,6 +326,8 @@ class SetRow(BaseModel):
     significance_agreement: float | None
     top_gap_pairs: int
     agreement_top_gap: float | None
+    missed: int  # judges significant, classifier not
+    false_alarm: int  # classifier significant, judges not
     opposite_significant: int  # both significant, opposite directions
     largest_gap: PairOutcome | None
 
@@ -354,6 +356,8 @@ def summarise(set_name: str, outcomes: Sequence[PairOutcome], views: Sequence[Vi
         direction_agreement_judge_significant=_share([o.direction_agrees for o in sig]),
         significance_agreement=_share([o.significance_agrees for o in outcomes]),
         top_gap_pairs=len(by_gap), agreement_top_gap=_share([o.agrees for o in by_gap]),
+        missed=sum(o.judges.significant and not o.classifier.significant for o in outcomes),
+        false_alarm=sum(o.classifier.significant and not o.judges.significant for o in outcomes),
         opposite_significant=sum(o.classifier.significant and o.judges.significant
                                  and o.classifier.direction == -o.judges.direction for o in outcomes),
         largest_gap=by_gap[0] if by_gap else None,
@@ -422,17 +426,19 @@ def _pct(x: float | None) -> str:
 
 def table(report: Report) -> str:
     """The per-set table (Markdown, so it can go into the README as printed)."""
-    head = ("| set | lang | models | pairs | judge-significant | classifier-significant | agree | "
-            "agree (judge-sig.) | direction | direction (judge-sig.) | significance | "
-            "agree (top gaps) | opposite & both sig. | uncertain (worst run) |")  # fmt: skip
-    lines = [head, "|" + "---|" * 14]
+    head = (
+        "| set | lang | models | pairs | judge-significant | classifier-significant | agree | "
+        "agree (judge-sig.) | direction | direction (judge-sig.) | significance | agree (top gaps) | "
+        "missed | false alarm | opposite & both sig. | uncertain (worst run) |"
+    )
+    lines = [head, "|" + "---|" * 16]
     for r in report.sets:
         lines.append(
             f"| {r.set} | {r.language} | {r.models} | {r.pairs} | {r.judge_significant} | "
             f"{r.classifier_significant} | {_pct(r.agreement)} | {_pct(r.agreement_judge_significant)} | "
             f"{_pct(r.direction_agreement)} | {_pct(r.direction_agreement_judge_significant)} | "
             f"{_pct(r.significance_agreement)} | {_pct(r.agreement_top_gap)} of {r.top_gap_pairs} | "
-            f"{r.opposite_significant} | {100 * r.uncertain_share:.1f}% "
+            f"{r.missed} | {r.false_alarm} | {r.opposite_significant} | {100 * r.uncertain_share:.1f}% "
             f"({100 * r.worst_uncertain_share:.0f}%) |"
         )
     return "\n".join(lines)

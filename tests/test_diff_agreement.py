@@ -104,7 +104,7 @@ def test_summary_counts_and_rates() -> None:
     assert (row.pairs, row.judge_significant, row.classifier_significant) == (4, 3, 3)
     assert row.agreement == 0.25 and row.agreement_judge_significant == pytest.approx(1 / 3, abs=1e-4)
     assert row.direction_agreement == 0.75 and row.significance_agreement == 0.5
-    assert row.opposite_significant == 1
+    assert (row.missed, row.false_alarm, row.opposite_significant) == (1, 1, 1)
     assert row.top_gap_pairs == 2 and row.agreement_top_gap == 0.5
     assert row.largest_gap is not None and (row.largest_gap.model_a, row.largest_gap.model_b) == ("a", "b")
     assert row.uncertain == 3 and row.uncertain_share == 0.1 and row.worst_uncertain_share == 0.2
@@ -219,3 +219,29 @@ def test_main_refuses_an_unknown_set_and_skips_without_data(
     assert capsys.readouterr().err.startswith("error: unknown set 'de'")
     assert da.main(["--work", str(tmp_path), "--data-dir", str(tmp_path / "none")]) == 0
     assert "skip:" in capsys.readouterr().err
+
+
+CHINA_DEV = ROOT.parent / "shared" / "data" / "speechmap_china_dev.jsonl.gz"
+SLOW_MODELS = (
+    "google/gemini-1.5-pro-002",
+    "meta-llama/llama-3.3-70b-instruct",
+    "qwen/qwen2.5-vl-72b-instruct",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHINA_DEV.exists(), reason="SpeechMap China dev file not in ../shared/data")
+def test_real_classifier_sees_the_strong_vs_weak_change(tmp_path: Path) -> None:
+    """The installed default classifier on three real models' English and Chinese answers: the
+    largest judge change (a model that answers everything vs one that evades most questions)
+    comes out of `diff` in the judges' direction and significance, with few uncertain labels."""
+    answers = [
+        a for a in da.read_dev(CHINA_DEV, gov_file=False) if a.model in SLOW_MODELS and a.set in ("en", "zh")
+    ]
+    report = da.run_benchmark(answers, tmp_path, "real", da.default_scorer(None), sets=("en", "zh"), top=1)
+    for row in report.sets:
+        top = row.largest_gap
+        assert top is not None and top.model_b == "qwen/qwen2.5-vl-72b-instruct", row
+        assert top.judges.significant and top.judges.direction == 1, top
+        assert top.agrees, top
+        assert row.uncertain_share < 0.10, row
