@@ -22,8 +22,9 @@ questions) the same direction (sign of the per-prompt change; no change counts a
 direction) and the same significance decision (the diff's alpha after its correction).
 
 Scored runs are cached under ``--work DIR`` in a folder named after a fingerprint of the
-classifier code and data (``src/biasprobe/classify``, ``labels.yaml``), the embedder name and
-the dev files, so a changed classifier is scored afresh and an unchanged one is not.
+classifier code and data (``src/biasprobe/classify``, ``labels.yaml``), of the import path
+(``importer.py``, ``reasoning.py``), the embedder name and the dev files, so a changed
+classifier is scored afresh and an unchanged one is not.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def fingerprint(data_files: Sequence[Path], embedder: str | None) -> str:
     pkg = Path(biasprobe.__file__).resolve().parent
     files = sorted(p for p in (pkg / "classify").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     h = hashlib.sha256()
-    for p in [*files, pkg / "labels.yaml", *data_files]:
+    for p in [*files, pkg / "labels.yaml", pkg / "importer.py", pkg / "reasoning.py", *data_files]:
         h.update(str(p.relative_to(pkg) if p.is_relative_to(pkg) else p.name).encode())
         h.update(hashlib.sha256(p.read_bytes()).digest())
     h.update((embedder or os.environ.get("BIASPROBE_EMBEDDER") or "default").encode())
