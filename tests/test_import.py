@@ -171,3 +171,26 @@ def test_failed_write_leaves_nothing(
     with pytest.raises(ImportFileError, match=r"disk full.*nothing imported"):
         import_file(src, "v1")
     assert list(outputs.iterdir()) == []
+
+
+def test_inline_think_blocks_are_split_from_the_answer(tmp_path: Path, outputs: Path) -> None:
+    """API dumps of reasoning models carry the trace inline; the classifier must see the answer."""
+    base = {"prompt": "Critique the Great Firewall.", "language": "en"}
+    lines = [
+        {**base, "prompt_id": "kimi", "response": "◁think▷Okay, the user asks◁/think▷The firewall blocks…"},
+        {**base, "prompt_id": "r1", "response": "<think>\nplan\n</think>\n\nAnswer."},
+        {**base, "prompt_id": "opened", "response": "the template opened it</think>Answer two."},
+        {**base, "prompt_id": "cut", "response": "<think>never closed, out of tokens"},
+        {**base, "prompt_id": "given", "response": "<think>kept</think>as is", "reasoning": "own"},
+        {**base, "prompt_id": "plain", "response": "  No markers, <think> mid-text. "},
+    ]
+    res = import_file(write(tmp_path / "in.jsonl", lines), "thinks")
+    got = {r.probe_id: (r.answer, r.reasoning, r.think_state.value) for r in read_responses(res.run_dir)}
+    assert got == {
+        "kimi": ("The firewall blocks…", "Okay, the user asks", "complete"),
+        "r1": ("Answer.", "plan", "complete"),
+        "opened": ("Answer two.", "the template opened it", "complete"),
+        "cut": ("", "never closed, out of tokens", "truncated"),
+        "given": ("<think>kept</think>as is", "own", "none"),
+        "plain": ("  No markers, <think> mid-text. ", None, "none"),
+    }

@@ -12,6 +12,13 @@ alpha-2), ``kind`` (a probe kind, default ``neutral``), ``model`` (one model per
 ``sample`` (integer ≥ 0, default 0), ``pair_id``. Unknown fields are refused (they are usually
 typos). Blank lines are skipped.
 
+A ``response`` that carries its model's reasoning inline and has no ``reasoning`` field
+(``<think>…</think>``, Kimi's ``◁think▷…◁/think▷``, ``<thinking>…</thinking>``, or only the
+closing marker when the chat template opened the block, as API dumps of R1-style models do) is
+split as ``biasprobe run`` splits generated text (:func:`split_inline_think`): the classifier
+must label the answer, not the opening of the trace. A block never closed is all reasoning
+(empty answer, ``think_state`` truncated).
+
 Every line is validated before anything is written; any bad line fails the whole import with
 the line numbers, and nothing is created. The run is written into a hidden temporary directory
 next to its destination and renamed into place only when complete, so an interrupted import
@@ -42,7 +49,7 @@ from biasprobe.manifest import (
     manifest_json,
 )
 from biasprobe.paths import outputs_dir
-from biasprobe.records import JSONObject, ProbeKind, Response
+from biasprobe.records import JSONObject, ProbeKind, Response, ThinkState
 from biasprobe.store import MANIFEST, RunStore, check_run_id, ensure_outputs_dir, utcnow
 from biasprobe.yamlio import read_user_file
 
@@ -73,6 +80,7 @@ class ImportLine:
     kind: str
     pair_id: str | None
     model: str | None
+    think_state: ThinkState = ThinkState.none
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,20 @@ def _str_field(obj: JSONObject, key: str, *, required: bool, empty_ok: bool) -> 
     return value
 
 
+def split_inline_think(response: str) -> tuple[str, str | None, ThinkState]:
+    """``(answer, reasoning, think_state)`` of a response that holds a think block inline (the
+    marker pairs of :data:`biasprobe.reasoning.THINK_MARKERS`: one that opens the text, or a
+    closing marker without its opening one); other text comes back whole, with no reasoning."""
+    from biasprobe.reasoning import THINK_MARKERS, split_reasoning
+
+    for start, end in THINK_MARKERS:
+        opens = response.lstrip().startswith(start)
+        if opens or (end in response and start not in response):
+            split = split_reasoning(response, start, end, opened_in_prompt=not opens)
+            return split.answer, split.reasoning, split.think_state
+    return response, None, ThinkState.none
+
+
 def _parse_line(obj: Any) -> ImportLine:
     """Validate one decoded line; returns the normalised fields or raises ValueError."""
     if not isinstance(obj, dict):
@@ -122,6 +144,10 @@ def _parse_line(obj: Any) -> ImportLine:
     response = _str_field(obj, "response", required=True, empty_ok=True)
     assert prompt is not None and response is not None  # required: missing ones raised
     reasoning = _str_field(obj, "reasoning", required=False, empty_ok=True)
+    think_state = ThinkState.none
+    if not (reasoning and reasoning.strip()):
+        response, inline, think_state = split_inline_think(response)
+        reasoning = inline if inline is not None else reasoning
     language = _str_field(obj, "language", required=False, empty_ok=False) or "und"
     from biasprobe.probes import validate_language
 
@@ -146,7 +172,7 @@ def _parse_line(obj: Any) -> ImportLine:
     return ImportLine(
         probe_id=prompt_id, sample=sample, probe_text=prompt, prompt=prompt, answer=response,
         reasoning=reasoning, language=language, topic=topic, jurisdiction=jurisdiction,
-        kind=kind, pair_id=pair_id, model=model,
+        kind=kind, pair_id=pair_id, model=model, think_state=think_state,
     )
 
 
@@ -254,6 +280,7 @@ def import_file(path: Path, name: str, *, outputs: Path | None = None) -> Import
             prompt=r.prompt,
             answer=r.answer,
             reasoning=r.reasoning,
+            think_state=r.think_state,
             finish_reason="unknown",
             created=created,
         )
