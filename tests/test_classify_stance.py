@@ -116,7 +116,7 @@ def test_cjk_head_roundtrip_and_classifier_path(
 
 
 def test_cjk_head_needs_chinese_of_both_classes() -> None:
-    texts = _ZH_COMPLETE + ["The government censored the press."]
+    texts = [*_ZH_COMPLETE, "The government censored the press."]
     with pytest.raises(LexicalHeadError):
         train_cjk_lexical(texts, np.zeros((len(texts), len(FEATURES))), np.array([0, 0, 0, 0, 1]),
                           FEATURES)  # fmt: skip
