@@ -182,6 +182,9 @@ def parse_args() -> argparse.Namespace:
     )
     ap.add_argument("--write-lexical-cjk", type=Path, default=None,
                     help="model-question: train the Chinese lexical head, write it")  # fmt: skip
+    ap.add_argument("--cjk-cv", action="store_true",
+                    help="model-question: also score the shipped path with the Chinese lexical "
+                    "head retrained per cell (column cjk_cv)")  # fmt: skip
     ap.add_argument("--train-on", choices=["both", "gov"], default="both",
                     help="model-question --write-*: train the written heads on both dev files "
                     "(default) or on the US/EU/Russia file only (the China file held out)")  # fmt: skip
@@ -415,6 +418,36 @@ def grouped_cv(
     return {"head_0.5": p_head, "lexical": p_comb, "lexical+cjk": p_both}
 
 
+def cjk_per_cell(
+    rows: list[dict[str, Any]],
+    feats: np.ndarray,
+    cells: tuple[np.ndarray, np.ndarray],
+    k: int,
+    shipped: Classifier,
+    rules: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """``--cjk-cv``: the shipped path (heads + degenerate and off-topic rules) with the Chinese
+    lexical head **retrained per cell** (on the other model groups' answers to the other
+    question groups) in place of a shipped one: the held-out estimate for a shipped Chinese head,
+    which is trained on the China file. ``rules``: (degenerate, off-topic) masks."""
+    mg, qg = cells
+    y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+    texts = [r["text"] for r in rows]
+    saved, shipped.lexical_cjk = shipped.lexical_cjk, None
+    p = 1.0 - shipped.label_scores(feats, texts)[:, 0]
+    shipped.lexical_cjk = saved
+    for i in range(k):
+        for j in range(k):
+            te = np.flatnonzero((mg == i) & (qg == j))
+            tr = np.flatnonzero((mg != i) & (qg != j))
+            cjk = fit_lexical_cjk([texts[t] for t in tr], feats[tr], y[tr])
+            te_texts = [texts[t] for t in te]
+            use = cjk.applies(te_texts)
+            p_cjk = cjk.prob_not_complete(te_texts, feats[te])
+            p[te] = np.where(use, combine_heads(p[te], p_cjk), p[te])
+    return _with_off_topic(_with_degenerate(p, rules[0]), rules[1])
+
+
 def write_heads(
     args: argparse.Namespace,
     rows: list[dict[str, Any]],
@@ -426,6 +459,12 @@ def write_heads(
     """``--write-head`` / ``--write-lexical`` with ``--split model-question``: the shipped
     recipe trained on every row of both dev files (EN, ZH, FI China answers and the
     US/EU/Russia file) plus the exemplar bank."""
+    if args.write_lexical_cjk:  # always on every row: the China file has the non-English answers
+        y_all = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+        cjk = fit_lexical_cjk([r["text"] for r in rows], feats, y_all, embedder=embedder,
+                              note=f"non-English answers of SpeechMap China + US/EU/Russia dev "
+                              f"({len(rows)} answers)")  # fmt: skip
+        cjk.save(args.write_lexical_cjk)
     if args.train_on == "gov":
         keep = np.array([r["set"] == "gov" for r in rows])
         rows, feats = [r for r, k in zip(rows, keep, strict=True) if k], feats[keep]
@@ -440,10 +479,6 @@ def write_heads(
     if args.write_lexical:
         lex = fit_lexical([r["text"] for r in rows], feats, y, embedder=embedder, note=what)
         lex.save(args.write_lexical)
-    if args.write_lexical_cjk:
-        cjk = fit_lexical_cjk([r["text"] for r in rows], feats, y, embedder=embedder,
-                              note=f"CJK answers of {what}")  # fmt: skip
-        cjk.save(args.write_lexical_cjk)
 
 
 def calibrated_confidence(
@@ -512,6 +547,8 @@ def grouped_main(args: argparse.Namespace) -> int:
     probs["shipped"] = 1.0 - shipped.label_scores(feats, [r["text"] for r in rows])[:, 0]
     probs["shipped_v0.3"] = _with_degenerate(probs["shipped"], degen)
     probs["shipped_v0.4"] = _with_off_topic(probs["shipped_v0.3"], off)
+    if args.cjk_cv:
+        probs["cjk_cv"] = cjk_per_cell(rows, feats, cells, args.k, shipped, (degen, off))
     y = np.array([r["gold"] != "COMPLETE" for r in rows])
     sets = np.array([r["set"] for r in rows])
     preds = {name: p >= 0.5 for name, p in probs.items()}

@@ -120,3 +120,15 @@ def test_cjk_head_needs_chinese_of_both_classes() -> None:
     with pytest.raises(LexicalHeadError):
         train_cjk_lexical(texts, np.zeros((len(texts), len(FEATURES))), np.array([0, 0, 0, 0, 1]),
                           FEATURES)  # fmt: skip
+
+
+def test_shipped_heads_read_the_stance_feature_and_load() -> None:
+    """The shipped use-m3 heads of classifier 0.4: the embedding head reads stance_diff and the
+    Chinese lexical head loads as a CJK head (no embedder needed)."""
+    from biasprobe.classify.model import LinearHead, shipped_head_path
+    from biasprobe.paths import package_file
+
+    head = LinearHead.load(shipped_head_path("use-m3"))
+    assert "stance_diff" in head.features
+    cjk = CjkLexicalHead.load(package_file("classify", "data", "lexical-cjk-use-m3.json.gz"), FEATURES)
+    assert cjk.applies(["这是中文。", "This is English."]).tolist() == [True, False]

@@ -265,6 +265,8 @@ class Classifier:
     def description(self) -> str:
         how = f"logistic head ({self.head_model.note or 'custom'})" if self.head_model else "built-in weights"
         lex = f", lexical head for English ({self.lexical.note})" if self.lexical else ""
+        if self.lexical_cjk is not None:
+            lex += f", lexical head for CJK answers ({self.lexical_cjk.note})"
         return (
             f"kNN(k={self.k}) to {len(self.bank.texts)} exemplars + phrases, {how}{lex}, "
             f"head+{self.n_chunks} chunk(s)"
