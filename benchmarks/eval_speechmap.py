@@ -3,7 +3,8 @@
 Usage:
     .venv/bin/python benchmarks/eval_speechmap.py [--embedder use-m3] [--folds 5] [--limit N]
         [--split question|government|model-question] [--write-head PATH] [--write-lexical PATH]
-        [--k 3] [--no-cv] [--write-calibration PATH]
+        [--k 3] [--no-cv] [--write-calibration PATH] [--cjk-cv] [--write-lexical-cjk PATH]
+        [--train-on both|gov]
 
 ``--split model-question`` (the honest guide, classifier 0.3) uses both dev files (China
 criticism in EN / ZH / FI, and US / EU / Russia criticism), groups them by model **and**
@@ -518,6 +519,11 @@ def grouped_main(args: argparse.Namespace) -> int:
     0.3.1's prompt-aware checks (:mod:`biasprobe.classify.prompt_aware`; the short-loop rule is
     in both, through ``degenerate_reason``); ``zero_shot`` (built-in weights); ``baseline``
     (substrings). Also printed: what the low-similarity rule would add at other thresholds.
+    Classifier 0.4: ``lexical+cjk`` / ``v0.5`` (per-cell recipe + the Chinese lexical head) and,
+    with ``--cjk-cv``, ``cjk_cv`` (the shipped path with the Chinese lexical head retrained per
+    cell, :func:`cjk_per_cell`: the held-out figure for Chinese, whose shipped head is trained on
+    the China file; ``--write-lexical-cjk`` writes that head, ``--train-on gov`` keeps the
+    embedding and English heads off the China file).
     Calibration and ECE are for ``shipped_v0.3``; the calibration of each cell is fitted on the
     China rows of the other model and question groups only."""
     if not (args.data.exists() and CHINA.exists()):
