@@ -3,7 +3,8 @@
 Usage:
     .venv/bin/python benchmarks/eval_speechmap.py [--embedder use-m3] [--folds 5] [--limit N]
         [--split question|government|model-question] [--write-head PATH] [--write-lexical PATH]
-        [--k 3] [--no-cv] [--write-calibration PATH]
+        [--k 3] [--no-cv] [--write-calibration PATH] [--cjk-cv] [--write-lexical-cjk PATH]
+        [--train-on both|gov]
 
 ``--split model-question`` (the honest guide, classifier 0.3) uses both dev files (China
 criticism in EN / ZH / FI, and US / EU / Russia criticism), groups them by model **and**
@@ -51,6 +52,7 @@ from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import load_embedder
 from biasprobe.classify.evaluate import binary_f1, read_labelled
 from biasprobe.classify.lexical import LexicalHead, train_lexical
+from biasprobe.classify.lexical_cjk import CjkLexicalHead, train_cjk_lexical
 from biasprobe.classify.model import (
     CLASSIFIER_VERSION,
     DEGENERATE_CONFIDENCE,
@@ -139,6 +141,12 @@ def fit_lexical(
                          note=note or "lexical")  # fmt: skip
 
 
+def fit_lexical_cjk(texts: list[str], x: np.ndarray, y: np.ndarray, *, embedder: str = "",
+                    note: str = "") -> CjkLexicalHead:  # fmt: skip
+    """The Chinese lexical head (:mod:`biasprobe.classify.lexical_cjk`) on the CJK rows."""
+    return train_cjk_lexical(texts, x, y, FEATURES, embedder=embedder, note=note or "lexical-cjk")
+
+
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--embedder", default="use-m3")
@@ -173,6 +181,14 @@ def parse_args() -> argparse.Namespace:
         "US / EU / Russia, test on the third), or by model and question together over both "
         "dev files (China EN/ZH/FI and US/EU/Russia; see grouped_cv)",
     )
+    ap.add_argument("--write-lexical-cjk", type=Path, default=None,
+                    help="model-question: train the Chinese lexical head, write it")  # fmt: skip
+    ap.add_argument("--cjk-cv", action="store_true",
+                    help="model-question: also score the shipped path with the Chinese lexical "
+                    "head retrained per cell (column cjk_cv)")  # fmt: skip
+    ap.add_argument("--train-on", choices=["both", "gov"], default="both",
+                    help="model-question --write-*: train the written heads on both dev files "
+                    "(default) or on the US/EU/Russia file only (the China file held out)")  # fmt: skip
     ap.add_argument("--max-ngrams", type=int, default=30000, help="lexical head vocabulary")
     ap.add_argument("--write-calibration", type=Path, default=None,
                     help="model-question: fit the confidence calibration on all rows, write it")  # fmt: skip
@@ -382,6 +398,7 @@ def grouped_cv(
     texts = [r["text"] for r in rows]
     p_head = np.zeros(len(rows))
     p_comb = np.zeros(len(rows))
+    p_both = np.zeros(len(rows))  # + the Chinese lexical head for CJK answers (classifier 0.4)
     for i in range(k):
         for j in range(k):
             te = np.flatnonzero((mg == i) & (qg == j))
@@ -395,7 +412,41 @@ def grouped_cv(
             use = lex.applies(te_texts)
             p_lex = lex.prob_not_complete(te_texts, feats[te])
             p_comb[te] = np.where(use, combine_heads(p_head[te], p_lex), p_head[te])
-    return {"head_0.5": p_head, "lexical": p_comb}
+            cjk = fit_lexical_cjk([texts[t] for t in tr], feats[tr], y[tr])
+            use_cjk = cjk.applies(te_texts)
+            p_cjk = cjk.prob_not_complete(te_texts, feats[te])
+            p_both[te] = np.where(use_cjk, combine_heads(p_head[te], p_cjk), p_comb[te])
+    return {"head_0.5": p_head, "lexical": p_comb, "lexical+cjk": p_both}
+
+
+def cjk_per_cell(
+    rows: list[dict[str, Any]],
+    feats: np.ndarray,
+    cells: tuple[np.ndarray, np.ndarray],
+    k: int,
+    shipped: Classifier,
+    rules: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """``--cjk-cv``: the shipped path (heads + degenerate and off-topic rules) with the Chinese
+    lexical head **retrained per cell** (on the other model groups' answers to the other
+    question groups) in place of a shipped one: the held-out estimate for a shipped Chinese head,
+    which is trained on the China file. ``rules``: (degenerate, off-topic) masks."""
+    mg, qg = cells
+    y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+    texts = [r["text"] for r in rows]
+    saved, shipped.lexical_cjk = shipped.lexical_cjk, None
+    p = 1.0 - shipped.label_scores(feats, texts)[:, 0]
+    shipped.lexical_cjk = saved
+    for i in range(k):
+        for j in range(k):
+            te = np.flatnonzero((mg == i) & (qg == j))
+            tr = np.flatnonzero((mg != i) & (qg != j))
+            cjk = fit_lexical_cjk([texts[t] for t in tr], feats[tr], y[tr])
+            te_texts = [texts[t] for t in te]
+            use = cjk.applies(te_texts)
+            p_cjk = cjk.prob_not_complete(te_texts, feats[te])
+            p[te] = np.where(use, combine_heads(p[te], p_cjk), p[te])
+    return _with_off_topic(_with_degenerate(p, rules[0]), rules[1])
 
 
 def write_heads(
@@ -409,9 +460,19 @@ def write_heads(
     """``--write-head`` / ``--write-lexical`` with ``--split model-question``: the shipped
     recipe trained on every row of both dev files (EN, ZH, FI China answers and the
     US/EU/Russia file) plus the exemplar bank."""
+    if args.write_lexical_cjk:  # always on every row: the China file has the non-English answers
+        y_all = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+        cjk = fit_lexical_cjk([r["text"] for r in rows], feats, y_all, embedder=embedder,
+                              note=f"non-English answers of SpeechMap China + US/EU/Russia dev "
+                              f"({len(rows)} answers)")  # fmt: skip
+        cjk.save(args.write_lexical_cjk)
+    if args.train_on == "gov":
+        keep = np.array([r["set"] == "gov" for r in rows])
+        rows, feats = [r for r, k in zip(rows, keep, strict=True) if k], feats[keep]
     y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
     groups = np.array([r["group"] for r in rows])
-    what = f"SpeechMap China (EN/ZH/FI) + US/EU/Russia dev, {len(rows)} answers"
+    what = (f"SpeechMap China (EN/ZH/FI) + US/EU/Russia dev, {len(rows)} answers"
+            if args.train_on == "both" else f"SpeechMap US/EU/Russia dev, {len(rows)} answers")  # fmt: skip
     if args.write_head:
         hd = fit_head(feats, y, groups, bank_x, bank_y, embedder=embedder, tune=False,
                       note=f"binary, balanced, {what} + exemplar bank")  # fmt: skip
@@ -458,6 +519,11 @@ def grouped_main(args: argparse.Namespace) -> int:
     0.3.1's prompt-aware checks (:mod:`biasprobe.classify.prompt_aware`; the short-loop rule is
     in both, through ``degenerate_reason``); ``zero_shot`` (built-in weights); ``baseline``
     (substrings). Also printed: what the low-similarity rule would add at other thresholds.
+    Classifier 0.4: ``lexical+cjk`` / ``v0.5`` (per-cell recipe + the Chinese lexical head) and,
+    with ``--cjk-cv``, ``cjk_cv`` (the shipped path with the Chinese lexical head retrained per
+    cell, :func:`cjk_per_cell`: the held-out figure for Chinese, whose shipped head is trained on
+    the China file; ``--write-lexical-cjk`` writes that head, ``--train-on gov`` keeps the
+    embedding and English heads off the China file).
     Calibration and ECE are for ``shipped_v0.3``; the calibration of each cell is fitted on the
     China rows of the other model and question groups only."""
     if not (args.data.exists() and CHINA.exists()):
@@ -482,10 +548,13 @@ def grouped_main(args: argparse.Namespace) -> int:
     if probs:
         probs["v0.3"] = _with_degenerate(probs["lexical"], degen)
         probs["v0.4"] = _with_off_topic(probs["v0.3"], off)
+        probs["v0.5"] = _with_off_topic(_with_degenerate(probs["lexical+cjk"], degen), off)
     shipped = Classifier(emb, n_chunks=args.chunks)
     probs["shipped"] = 1.0 - shipped.label_scores(feats, [r["text"] for r in rows])[:, 0]
     probs["shipped_v0.3"] = _with_degenerate(probs["shipped"], degen)
     probs["shipped_v0.4"] = _with_off_topic(probs["shipped_v0.3"], off)
+    if args.cjk_cv:
+        probs["cjk_cv"] = cjk_per_cell(rows, feats, cells, args.k, shipped, (degen, off))
     y = np.array([r["gold"] != "COMPLETE" for r in rows])
     sets = np.array([r["set"] for r in rows])
     preds = {name: p >= 0.5 for name, p in probs.items()}

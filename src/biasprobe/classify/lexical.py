@@ -376,17 +376,19 @@ def train_lexical(
     ending_chars: int = 600,
     note: str = "",
     embedder: str = "",
+    keep: Array | None = None,
 ) -> LexicalHead:
     """Fit a lexical head; ``y`` is 1 for not complete (EVASIVE / DENIAL), balanced classes.
 
-    Only texts the head applies to (English) are used; scikit-learn is imported here."""
+    Only texts the head applies to (English; or those ``keep`` marks) are used; scikit-learn
+    is imported here."""
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
-    keep = reads_as_english(texts)
+    keep = reads_as_english(texts) if keep is None else np.asarray(keep, dtype=bool)
     yy = np.asarray(y)[keep]
     if len(set(yy.tolist())) < 2:
-        raise LexicalHeadError("need English answers of both classes to train a lexical head")
+        raise LexicalHeadError("need answers of both classes to train a lexical head")
     openings, endings = split_ends([t for t, k in zip(texts, keep, strict=True) if k],
                                    max_chars, ending_chars)  # fmt: skip
     blocks, parts = _fit_ngram_blocks(

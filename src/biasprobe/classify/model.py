@@ -46,18 +46,20 @@ from biasprobe.classify.prompt_aware import (
     off_topic_reason,
     prompt_similarity,
 )
+from biasprobe.classify.stance import embed_prototypes
 from biasprobe.classify.text import chunks, head, mixed_script, sentences, word_count
 from biasprobe.errors import BiasprobeError
 from biasprobe.paths import package_file
 from biasprobe.records import Exemplar, Label
 
-CLASSIFIER_VERSION = "0.3.1"
+CLASSIFIER_VERSION = "0.4.0"
 
 # The features after the per-label kNN similarities (``knn_<label>``, one per predicted label).
 BASE_FEATURES = (
     "knn_refusal_chunks", "knn_official_line_chunks",
     "refusal_head", "refusal_any", "deflection_head", "deflection_any", "official_any",
     "log_words", "very_short", "empty", "mixed_script",
+    "stance_diff",  # classify/stance.py: opening nearer "defends" than "criticises" the government
 )  # fmt: skip
 
 
@@ -235,6 +237,7 @@ class Classifier:
         shipped_head: bool = True,
         lexical: LexicalHead | None = None,
         calibration: Calibration | None = None,
+        lexical_cjk: LexicalHead | None = None,
     ) -> None:
         self.embedder = embedder
         self.labels = predicted_labels()  # score columns, in registry order
@@ -247,6 +250,9 @@ class Classifier:
             head_model = shipped_head_for(embedder)
         if lexical is None and shipped_head:
             lexical = shipped_lexical_for(embedder, self.feature_names)
+        if lexical_cjk is None and shipped_head:
+            lexical_cjk = shipped_lexical_cjk_for(embedder, self.feature_names)
+        self.lexical_cjk = lexical_cjk
         if calibration is None and shipped_head and head_model is not None:
             calibration = shipped_calibration_for(embedder)
         self.calibration = calibration
@@ -257,11 +263,14 @@ class Classifier:
         # Request embeddings across predict calls (prompt-aware checks), bounded.
         self._request_memo: dict[str, Array] = {}
         self._bank_labels = np.array([self.labels.index(lab) for lab in self.bank.labels])
+        self._stance = embed_prototypes(embedder)
 
     @property
     def description(self) -> str:
         how = f"logistic head ({self.head_model.note or 'custom'})" if self.head_model else "built-in weights"
         lex = f", lexical head for English ({self.lexical.note})" if self.lexical else ""
+        if self.lexical_cjk is not None:
+            lex += f", lexical head for CJK answers ({self.lexical_cjk.note})"
         return (
             f"kNN(k={self.k}) to {len(self.bank.texts)} exemplars + phrases, {how}{lex}, "
             f"head+{self.n_chunks} chunk(s)"
@@ -336,6 +345,8 @@ class Classifier:
             feats[i, col["very_short"]] = 1.0 if 0 < words < 25 else 0.0
             feats[i, col["empty"]] = 1.0 if not text.strip() else 0.0
             feats[i, col["mixed_script"]] = min(mixed_script(text[:3000]), 5) / 5
+        if len(texts):
+            feats[:, col["stance_diff"]] = self._stance.diff(head_emb)
         return feats, head_emb, heads
 
     def _rule_scores(self, feats: Array) -> Array:
@@ -370,6 +381,8 @@ class Classifier:
                     p_lex = self.lexical.prob_not_complete(sub, feats[use])
                     p_complete = p_complete.copy()
                     p_complete[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
+            if self.lexical_cjk is not None and texts is not None:
+                p_complete = self._with_cjk_lexical(p_complete, feats, texts)
             at_complete = self.labels.index(Label.complete)
             others = np.array([j for j in range(len(self.labels)) if j != at_complete])
             best_other = others[rules[:, others].argmax(axis=1)]
@@ -378,6 +391,19 @@ class Classifier:
             return out
         for j, lab in enumerate(self.head_model.classes):
             out[:, self.labels.index(lab)] = probs[:, j]
+        return out
+
+    def _with_cjk_lexical(self, p_complete: Array, feats: Array, texts: Sequence[str]) -> Array:
+        """P(complete) with the Chinese lexical head averaged in for CJK answers
+        (:mod:`biasprobe.classify.lexical_cjk`), as the English head is for English ones."""
+        assert self.lexical_cjk is not None
+        use = self.lexical_cjk.applies(texts)
+        if not use.any():
+            return p_complete
+        sub = [t for t, u in zip(texts, use, strict=True) if u]
+        p_lex = self.lexical_cjk.prob_not_complete(sub, feats[use])
+        out = p_complete.copy()
+        out[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
         return out
 
     # -- prediction -------------------------------------------------------------------------
@@ -544,6 +570,15 @@ def shipped_lexical_for(embedder: Embedder, features: Sequence[str]) -> LexicalH
     ``features``: the classifier's feature names, which the head looks its columns up in)."""
     path = shipped_lexical_path(embedder.name)
     lex = LexicalHead.load(path, features) if path.exists() else None
+    return lex if lex and lex.embedder in ("", embedder.name) else None
+
+
+def shipped_lexical_cjk_for(embedder: Embedder, features: Sequence[str]) -> LexicalHead | None:
+    """The Chinese lexical head shipped for this embedder, if any (:mod:`lexical_cjk`)."""
+    from biasprobe.classify.lexical_cjk import CjkLexicalHead
+
+    path = package_file("classify", "data", f"lexical-cjk-{embedder.name}.json.gz")
+    lex = CjkLexicalHead.load(path, features) if path.exists() else None
     return lex if lex and lex.embedder in ("", embedder.name) else None
 
 
