@@ -192,12 +192,12 @@ def _healthy(port: int) -> bool:
 
 @contextlib.contextmanager
 def serve(gguf: Path, slots: int = 16, *, ctx_per_slot: int = 1024, threads: int | None = None,
-          binary: Path | None = None, model: str = "default",
+          binary: Path | None = None, model: str = "default", port: int | None = None,
           startup_s: float = 300.0) -> Iterator[Server]:
-    """Serve ``gguf`` on 127.0.0.1 (free port), ``slots`` parallel sequences of
-    ``ctx_per_slot`` tokens each; yields once ``/health`` answers 200; stopped on exit."""
+    """Serve ``gguf`` on 127.0.0.1 (``port``, default a free one), ``slots`` parallel sequences
+    of ``ctx_per_slot`` tokens each; yields once ``/health`` answers 200; stopped on exit."""
     exe = binary or ensure_llama_server()
-    port = free_port()
+    port = port or free_port()
     cmd = [str(exe), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port),
            "--parallel", str(slots), "--ctx-size", str(slots * ctx_per_slot),
            "--threads", str(threads or os.cpu_count() or 2), "--alias", model, "--no-webui",
@@ -244,12 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("build", help="print the llama-server path, building it once if needed")
     sv = sub.add_parser("serve", help="serve a GGUF until Ctrl-C")
     sv.add_argument("--gguf", type=Path, default=None, help="default: the default model's GGUF")
-    sv.add_argument("--slots", type=int, default=16)
+    sv.add_argument("--slots", type=int, default=16, help="parallel sequences")
+    sv.add_argument("--port", type=int, default=None, help="default: a free port")
     args = ap.parse_args(argv)
     if args.cmd == "build":
         print(ensure_llama_server())
         return 0
-    with serve(args.gguf or default_gguf(), args.slots) as server:
+    with serve(args.gguf or default_gguf(), args.slots, port=args.port) as server:
         print(f"serving {server.model!r} at {server.base_url} (Ctrl-C stops)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.process.wait()
