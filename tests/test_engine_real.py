@@ -48,6 +48,57 @@ def test_env_binary_must_be_executable(tmp_path: Path, monkeypatch: pytest.Monke
         ls.ensure_llama_server()
 
 
+FAKE_SERVER = """\
+import http.server, sys, time
+args = sys.argv[1:]
+if "--fail" in " ".join(args):
+    print("boom: cannot load model", flush=True)
+    sys.exit(3)
+port = int(args[args.index("--port") + 1])
+time.sleep(0.5)  # not healthy at once
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+print("args", " ".join(args), flush=True)
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+"""
+
+
+def _fake_binary(tmp_path: Path) -> Path:
+    exe = tmp_path / "llama-server"
+    exe.write_text(f"#!{sys.executable}\n{FAKE_SERVER}")
+    exe.chmod(0o755)
+    return exe
+
+
+def test_serve_waits_for_health_and_stops_the_server(tmp_path: Path) -> None:
+    ls = _llama_server()
+    gguf = tmp_path / "m.gguf"
+    with ls.serve(gguf, slots=3, ctx_per_slot=256, binary=_fake_binary(tmp_path),
+                  model="m") as server:
+        assert server.base_url.startswith("http://127.0.0.1:") and server.base_url.endswith("/v1")
+        assert server.process.poll() is None
+        logged = server.log_path.read_text()
+        assert "--parallel 3" in logged and "--ctx-size 768" in logged and "--alias m" in logged
+    assert server.process.poll() is not None  # stopped on exit
+    assert not server.log_path.exists()
+
+
+def test_serve_reports_a_server_that_exits(tmp_path: Path) -> None:
+    ls = _llama_server()
+    with pytest.raises(RuntimeError, match="exited with 3"), \
+            ls.serve(tmp_path / "--fail.gguf", binary=_fake_binary(tmp_path)):
+        pass
+
+
 @pytest.mark.slow
 def test_llama_server_engine_end_to_end(tmp_path: Path, outputs: Path) -> None:
     ls = _llama_server()
