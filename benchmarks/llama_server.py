@@ -15,8 +15,8 @@ listed, AVX-512F when ``avx512f`` is) and go into the cache key. ``BIASPROBE_LLA
 names a binary to use instead (no build).
 
 :func:`serve` starts the server on 127.0.0.1 on a free port with ``slots`` parallel sequences,
-waits for ``GET /health`` and stops it on exit; the OpenAI-compatible API is at
-``http://127.0.0.1:PORT/v1``.
+waits for ``GET /health`` and stops it on exit (and, on Linux, when the caller dies); the
+OpenAI-compatible API is at ``http://127.0.0.1:PORT/v1``.
 
 Command line: ``python benchmarks/llama_server.py build`` prints the binary's path (building if
 needed); ``python benchmarks/llama_server.py serve --gguf FILE`` serves until Ctrl-C.
@@ -30,6 +30,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -182,6 +183,17 @@ class Server:
     log_path: Path
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux the server gets SIGTERM when its parent dies, so
+    a killed benchmark or test leaves no server behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
@@ -206,7 +218,8 @@ def serve(gguf: Path, slots: int = 16, *, ctx_per_slot: int = 1024, threads: int
                                      delete=False) as log_file:
         log_path = Path(log_file.name)
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL,
+                                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     try:
         deadline = time.monotonic() + startup_s
         while not _healthy(port):
