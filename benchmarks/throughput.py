@@ -11,7 +11,13 @@ sent as single-turn chats through the model's chat template), same ``max_new_tok
   its micro-batches); with the transformers backend this is continuous batching
   (``decode: auto``, backends/decode.py) where the model allows it;
 - ``biasprobe-generate``: the same with ``decode: generate`` (one ``model.generate`` call per
-  micro-batch, the path before continuous batching).
+  micro-batch, the path before continuous batching);
+- ``engine``: what a CPU user would run instead, llama.cpp's ``llama-server`` serving the
+  default model's GGUF (Q4_K_M weights as shipped, llama.cpp's own kernels; built once by
+  benchmarks/llama_server.py) on 127.0.0.1 with ``--engine-slots`` parallel sequences, driven
+  through biasprobe's OpenAI-compatible backend and ``runner.execute`` (``--no-engine`` skips it).
+  Its peak RSS is the server's (``VmHWM``); its ceiling is the matmul ceiling at its slot count
+  in the best torch dtype the CPU has natively (bf16 with AVX-512 BF16 / AMX, else float32).
 
 Each method runs in a fresh subprocess (so peak RSS is its own) after loading the model; the
 timed part is generation only (plus, for biasprobe, writing the run). Printed: responses/s,
@@ -30,6 +36,7 @@ Usage::
     BIASPROBE_HOME=/tmp/bphome .venv/bin/python benchmarks/throughput.py            # 64 x 64
     .venv/bin/python benchmarks/throughput.py --quick                               # 16 x 16
     .venv/bin/python benchmarks/throughput.py --methods biasprobe --batch-size 16
+    .venv/bin/python benchmarks/throughput.py --methods engine --engine-slots 64  # llama.cpp only
 """
 
 from __future__ import annotations
@@ -47,7 +54,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-METHODS = ("naive", "pipeline", "biasprobe", "biasprobe-generate")
+METHODS = ("naive", "pipeline", "biasprobe", "biasprobe-generate", "engine")
+ENGINE_DTYPE = "q4_k_m (llama.cpp)"
 
 
 def peak_rss_mib() -> float:
@@ -160,7 +168,8 @@ def print_ceilings(results: dict[str, dict[str, Any]], args: argparse.Namespace)
     print(f"CPU: {cpu_model()}; ISA: {cpu_isa()}")
     for method, r in results.items():
         c = matmul_ceiling(shapes, r["rows"], r["torch_dtype"], args.threads)
-        print(f"  {method:<10} rows {r['rows']:>3}, {r['torch_dtype']}: ceiling {c['gflops']:.0f} "
+        weights = f" ({r['dtype']} weights)" if method == "engine" else ""
+        print(f"  {method:<10} rows {r['rows']:>3}, {r['torch_dtype']}{weights}: ceiling {c['gflops']:.0f} "
               f"GFLOP/s = {c['tok_per_s']:.1f} tok/s at {c['gflop_per_token']:.2f} GFLOP/token; "
               f"reached {r['tokens_per_s'] / c['tok_per_s']:.0%}")
 
@@ -185,7 +194,75 @@ def _load_plain(entry: Any, resolved: Any) -> tuple[Any, Any, set[int]]:
     return model, tok, eos_ids
 
 
+def best_torch_dtype() -> str:
+    """bf16 where the CPU has it natively (AVX-512 BF16 / AMX), else float32."""
+    isa = cpu_isa()
+    return "torch.bfloat16" if ("BF16" in isa or "AMX" in isa) else "torch.float32"
+
+
+def _server_peak_rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def engine_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """llama.cpp's server on the default GGUF, driven through the OpenAI-compatible backend."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import llama_server
+
+    from biasprobe.backends import load_backend, resolve_model
+    from biasprobe.config import ModelEntry
+    from biasprobe.runner import RunPlan, execute
+    from biasprobe.store import read_responses
+
+    probes = pick_prompts(args.prompts)
+    slots = min(args.engine_slots, len(probes))
+    binary = llama_server.ensure_llama_server()
+    gguf = llama_server.default_gguf()
+    t_load = time.perf_counter()
+    with llama_server.serve(gguf, slots, ctx_per_slot=512, threads=args.threads, binary=binary,
+                            model=gguf.stem) as server:
+        load_s = time.perf_counter() - t_load
+        entry = ModelEntry.model_validate({
+            "name": "engine", "batch_size": len(probes),
+            "source": {"openai": server.model, "base_url": server.base_url,
+                       "max_concurrency": slots, "timeout_s": 3600, "max_retries": 2},
+            "generation": {"max_new_tokens": args.max_new_tokens, "temperature": 0.0,
+                           "samples": 1},
+        })
+        resolved = resolve_model(entry, log=lambda _: None)
+        backend = load_backend(entry, resolved)
+        answers: dict[str, str] = {}
+        tokens = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["BIASPROBE_OUTPUTS"] = tmp
+            plan = RunPlan("bench", entry, "bench", tuple(probes), len(probes))
+            start = time.perf_counter()
+            execute(plan, resolved, lambda: backend, progress=False, say=lambda _: None)
+            elapsed = time.perf_counter() - start
+            for r in read_responses(Path(tmp) / "bench"):
+                tokens += r.tokens_out or 0
+                answers[r.probe_id] = r.answer
+        peak = _server_peak_rss_mib(server.process.pid)
+    answers["__batch__"] = f"llama-server {binary}, {slots} slots, {gguf.name}"
+    return {
+        "method": "engine", "prompts": len(probes), "max_new_tokens": args.max_new_tokens,
+        "load_s": load_s, "elapsed_s": elapsed, "responses_per_s": len(probes) / elapsed,
+        "tokens": tokens, "tokens_per_s": tokens / elapsed,
+        "peak_rss_mib": peak if peak is not None else float("nan"), "peak_gpu_mib": None,
+        "answers": answers, "threads": args.threads, "dtype": ENGINE_DTYPE,
+        "batch_size": str(slots), "rows": slots, "torch_dtype": best_torch_dtype(),
+    }
+
+
 def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
+    if method == "engine":
+        return engine_worker(args)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -363,6 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--quick", action="store_true", help="16 prompts x 16 new tokens")
+    ap.add_argument("--no-engine", action="store_true",
+                    help="skip the llama.cpp engine row (builds llama-server once if absent)")
+    ap.add_argument("--engine-slots", type=int, default=16,
+                    help="llama-server parallel sequences (--parallel) for the engine row")
     ap.add_argument("--no-memory", action="store_true", help="skip the 200/2,000/20,000 memory check")
     ap.add_argument("--no-ceiling", action="store_true", help="skip the matmul ceiling")
     ap.add_argument("--score", action="store_true", help="also time scoring of biasprobe's run")
@@ -383,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--quick"]
     for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
+        if method == "engine" and args.no_engine:
+            continue
         if method not in METHODS:
             raise SystemExit(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
         cmd = [sys.executable, __file__, *passthrough, "--prompts", str(args.prompts),
@@ -399,8 +482,8 @@ def main(argv: list[str] | None = None) -> int:
 
     base = results.get("naive")
     print()
-    print(f"{'method':<11}{'resp/s':>8}{'tok/s':>9}{'tokens':>8}{'time s':>9}{'peak RSS MiB':>14}"
-          f"{'speedup':>9}{'same as naive':>15}")
+    print(f"{'method':<19}{'dtype':<20}{'resp/s':>8}{'tok/s':>9}{'tokens':>8}{'time s':>9}"
+          f"{'peak RSS MiB':>14}{'speedup':>9}{'same as naive':>15}")
     for method, r in results.items():
         speed = f"{r['tokens_per_s'] / base['tokens_per_s']:.2f}x" if base else "-"
         if base:
@@ -410,9 +493,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             same_s = "-"
         gpu = f"  (GPU peak {r['peak_gpu_mib']:.0f} MiB)" if r.get("peak_gpu_mib") else ""
-        print(f"{method:<11}{r['responses_per_s']:>8.2f}{r['tokens_per_s']:>9.1f}{r['tokens']:>8}"
+        dtype = r["dtype"] if method == "engine" else r["torch_dtype"].removeprefix("torch.")
+        print(f"{method:<19}{dtype:<20}{r['responses_per_s']:>8.2f}{r['tokens_per_s']:>9.1f}{r['tokens']:>8}"
               f"{r['elapsed_s']:>9.1f}{r['peak_rss_mib']:>14.0f}{speed:>9}{same_s:>15}{gpu}")
-    for name in ("biasprobe", "biasprobe-generate"):
+    for name in ("biasprobe", "biasprobe-generate", "engine"):
         if name in results:
             a = results[name]["answers"]
             print(f"{name} batches: {a.get('__batch__')}")
@@ -421,6 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     if "biasprobe" in results and "pipeline" in results:
         ratio = results["biasprobe"]["tokens_per_s"] / results["pipeline"]["tokens_per_s"]
         print(f"biasprobe vs batched pipeline: {ratio:.2f}x tokens/s (target >= 1.5x in float32)")
+    if "engine" in results and "biasprobe" in results:
+        ratio = results["biasprobe"]["tokens_per_s"] / results["engine"]["tokens_per_s"]
+        print(f"biasprobe vs llama.cpp engine ({ENGINE_DTYPE} weights): {ratio:.2f}x tokens/s")
     if base and "biasprobe" in results:
         speedup = results["biasprobe"]["tokens_per_s"] / base["tokens_per_s"]
         rspeed = results["biasprobe"]["responses_per_s"] / base["responses_per_s"]
