@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -217,8 +218,6 @@ def engine_worker(args: argparse.Namespace) -> dict[str, Any]:
 
     from biasprobe.backends import load_backend, resolve_model
     from biasprobe.config import ModelEntry
-    from biasprobe.runner import RunPlan, execute
-    from biasprobe.store import read_responses
 
     probes = pick_prompts(args.prompts)
     slots = min(args.engine_slots, len(probes))
@@ -237,17 +236,8 @@ def engine_worker(args: argparse.Namespace) -> dict[str, Any]:
         })
         resolved = resolve_model(entry, log=lambda _: None)
         backend = load_backend(entry, resolved)
-        answers: dict[str, str] = {}
-        tokens = 0
-        with tempfile.TemporaryDirectory() as tmp:
-            os.environ["BIASPROBE_OUTPUTS"] = tmp
-            plan = RunPlan("bench", entry, "bench", tuple(probes), len(probes))
-            start = time.perf_counter()
-            execute(plan, resolved, lambda: backend, progress=False, say=lambda _: None)
-            elapsed = time.perf_counter() - start
-            for r in read_responses(Path(tmp) / "bench"):
-                tokens += r.tokens_out or 0
-                answers[r.probe_id] = r.answer
+        elapsed, tokens, answers = run_through_runner(entry, resolved, backend, probes,
+                                                      len(probes))
         peak = _server_peak_rss_mib(server.process.pid)
     answers["__batch__"] = f"llama-server {binary}, {slots} slots, {gguf.name}"
     return {
@@ -318,23 +308,13 @@ def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
     else:
         from biasprobe.backends import load_backend
         from biasprobe.config import with_overrides
-        from biasprobe.runner import RunPlan, execute
-        from biasprobe.store import read_responses
 
         entry = with_overrides(entry, decode="generate" if method == "biasprobe-generate" else None)
         backend = load_backend(entry, resolved)
         load_s = time.perf_counter() - t_load
-        with tempfile.TemporaryDirectory() as tmp:
-            os.environ["BIASPROBE_OUTPUTS"] = tmp
-            plan = RunPlan("bench", entry, "bench", tuple(probes), entry.run_batch_size)
-            start = time.perf_counter()
-            execute(plan, resolved, lambda: backend, progress=False, say=lambda _: None)
-            elapsed = time.perf_counter() - start
-            for r in read_responses(Path(tmp) / "bench"):
-                tokens += r.tokens_out or 0
-                answers[r.probe_id] = r.answer
-            if args.score:
-                _time_scoring(Path(tmp) / "bench", len(probes), answers)
+        score = (lambda run_dir, got: _time_scoring(run_dir, len(probes), got)) if args.score else None
+        elapsed, tokens, answers = run_through_runner(entry, resolved, backend, probes,
+                                                      entry.run_batch_size, after=score)
         micro = getattr(backend, "micro_batch", None)
         hint = backend.batch_hint() if entry.batch_size == "auto" else None
         answers["__batch__"] = (f"runner {hint or entry.run_batch_size}, micro-batch {micro}, "
@@ -350,6 +330,32 @@ def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
         "dtype": str(entry.dtype), "batch_size": str(entry.batch_size), "rows": rows,
         "torch_dtype": torch_dtype,
     }
+
+
+def run_through_runner(
+    entry: Any, resolved: Any, backend: Any, probes: list[Any], batch: int,
+    after: Callable[[Path, dict[str, str]], None] | None = None,
+) -> tuple[float, int, dict[str, str]]:
+    """biasprobe's own path: ``runner.execute`` into a scratch run directory; (seconds of
+    generation, tokens counted as biasprobe stores them, answers by probe id). ``after(run_dir,
+    answers)`` runs before the scratch directory is removed (the scoring timing)."""
+    from biasprobe.runner import RunPlan, execute
+    from biasprobe.store import read_responses
+
+    answers: dict[str, str] = {}
+    tokens = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["BIASPROBE_OUTPUTS"] = tmp
+        plan = RunPlan("bench", entry, "bench", tuple(probes), batch)
+        start = time.perf_counter()
+        execute(plan, resolved, lambda: backend, progress=False, say=lambda _: None)
+        elapsed = time.perf_counter() - start
+        for r in read_responses(Path(tmp) / "bench"):
+            tokens += r.tokens_out or 0
+            answers[r.probe_id] = r.answer
+        if after is not None:
+            after(Path(tmp) / "bench", answers)
+    return elapsed, tokens, answers
 
 
 def _time_scoring(run_dir: Path, n: int, sink: dict[str, str]) -> None:
