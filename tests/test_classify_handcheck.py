@@ -4,7 +4,6 @@ stays at the level measured in the README."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 from collections import Counter
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from bench_helpers import load_benchmark
 
 DATA = Path(__file__).parent / "data"
 HANDCHECK = DATA / "q05_handcheck.jsonl"
@@ -27,12 +28,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _bench() -> Any:
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "eval_handcheck.py"
-    spec = importlib.util.spec_from_file_location("eval_handcheck", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("eval_handcheck")
 
 
 @pytest.mark.parametrize(

@@ -4,27 +4,21 @@ synthetic SpeechMap-shaped file (fake embedder; the real run is the slow test at
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench_helpers import load_benchmark
+
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [f"china_criticism_{i:02d}" for i in range(1, 13)]
 
 
 def _bench() -> Any:
-    path = ROOT / "benchmarks" / "diff_agreement.py"
-    spec = importlib.util.spec_from_file_location("diff_agreement", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["diff_agreement"] = mod  # pydantic resolves the module's annotations through it
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("diff_agreement")
 
 
 da = _bench()

@@ -8,7 +8,6 @@ only when cmake, ninja or a C++ compiler is missing."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,17 +17,13 @@ from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "llama_server.py"
+from bench_helpers import load_benchmark
+
 REFUSAL_MARKERS = ("sorry", "can't", "cannot", "unable", "not able", "无法", "抱歉", "不能")
 
 
 def _llama_server() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("llama_server", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("llama_server")
 
 
 def test_isa_flags_never_native_and_follow_cpuinfo() -> None:

@@ -5,7 +5,6 @@ the right sign."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections import Counter
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bench_helpers import load_benchmark
 from biasprobe.classify.embedders import FakeEmbedder
 from biasprobe.classify.slant import MIN_COS, SlantScorer, load_references
 from biasprobe.errors import BiasprobeError
@@ -22,12 +22,7 @@ DATA = Path(__file__).parent / "data" / "slant_labelled.jsonl"
 
 
 def _bench() -> Any:
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "eval_slant.py"
-    spec = importlib.util.spec_from_file_location("eval_slant", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("eval_slant")
 
 
 def _rows() -> list[dict[str, Any]]:
