@@ -15,7 +15,7 @@ typos). Blank lines are skipped.
 A ``response`` that carries its model's reasoning inline and has no ``reasoning`` field
 (``<think>…</think>``, Kimi's ``◁think▷…◁/think▷``, ``<thinking>…</thinking>``, or only the
 closing marker when the chat template opened the block, as API dumps of R1-style models do) is
-split as ``biasprobe run`` splits generated text (:func:`split_inline_think`): the classifier
+split as ``biasprobe run`` splits generated text (:func:`biasprobe.reasoning.split_inline`): the classifier
 must label the answer, not the opening of the trace. A block never closed is all reasoning
 (empty answer, ``think_state`` truncated).
 
@@ -49,6 +49,7 @@ from biasprobe.manifest import (
     manifest_json,
 )
 from biasprobe.paths import outputs_dir
+from biasprobe.reasoning import split_inline
 from biasprobe.records import JSONObject, ProbeKind, Response, ThinkState
 from biasprobe.store import MANIFEST, RunStore, check_run_id, ensure_outputs_dir, utcnow
 from biasprobe.yamlio import read_user_file
@@ -111,20 +112,6 @@ def _str_field(obj: JSONObject, key: str, *, required: bool, empty_ok: bool) -> 
     return value
 
 
-def split_inline_think(response: str) -> tuple[str, str | None, ThinkState]:
-    """``(answer, reasoning, think_state)`` of a response that holds a think block inline (the
-    marker pairs of :data:`biasprobe.reasoning.THINK_MARKERS`: one that opens the text, or a
-    closing marker without its opening one); other text comes back whole, with no reasoning."""
-    from biasprobe.reasoning import THINK_MARKERS, split_reasoning
-
-    for start, end in THINK_MARKERS:
-        opens = response.lstrip().startswith(start)
-        if opens or (end in response and start not in response):
-            split = split_reasoning(response, start, end, opened_in_prompt=not opens)
-            return split.answer, split.reasoning, split.think_state
-    return response, None, ThinkState.none
-
-
 def _parse_line(obj: Any) -> ImportLine:
     """Validate one decoded line; returns the normalised fields or raises ValueError."""
     if not isinstance(obj, dict):
@@ -145,9 +132,9 @@ def _parse_line(obj: Any) -> ImportLine:
     assert prompt is not None and response is not None  # required: missing ones raised
     reasoning = _str_field(obj, "reasoning", required=False, empty_ok=True)
     think_state = ThinkState.none
-    if not (reasoning and reasoning.strip()):
-        response, inline, think_state = split_inline_think(response)
-        reasoning = inline if inline is not None else reasoning
+    split = None if reasoning and reasoning.strip() else split_inline(response)
+    if split is not None:
+        response, reasoning, think_state = split.answer, split.reasoning, split.think_state
     language = _str_field(obj, "language", required=False, empty_ok=False) or "und"
     from biasprobe.probes import validate_language
 

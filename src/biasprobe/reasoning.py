@@ -51,16 +51,21 @@ def split_reasoning(
 THINK_MARKERS = (("<think>", "</think>"), ("◁think▷", "◁/think▷"), ("<thinking>", "</thinking>"))
 
 
-def strip_think(text: str) -> tuple[str, str | None]:
-    """``(answer, reasoning or None)`` for text of unknown format (labelled evaluation files):
-    the first marker pair that opens the text, or closes a block the prompt opened, splits it.
-    An unclosed block counts as all reasoning (the answer is then empty)."""
+def split_inline(text: str) -> Split | None:
+    """The split of text of unknown format (labelled evaluation files, imported answers) by the
+    first marker pair that opens it or closes a block the prompt opened; None when no pair
+    does. An unclosed block counts as all reasoning (the answer is then empty, truncated)."""
     for start, end in THINK_MARKERS:
         opens = text.lstrip().startswith(start)
         if opens or (end in text and start not in text):
-            split = split_reasoning(text, start, end, opened_in_prompt=not opens)
-            return split.answer, split.reasoning
-    return text.strip(), None
+            return split_reasoning(text, start, end, opened_in_prompt=not opens)
+    return None
+
+
+def strip_think(text: str) -> tuple[str, str | None]:
+    """``(answer, reasoning or None)`` by :func:`split_inline`; text with no block, stripped."""
+    split = split_inline(text)
+    return (text.strip(), None) if split is None else (split.answer, split.reasoning)
 
 
 def detect_think_markers(chat_template: str | None, model_name: str, start: str = "<think>") -> bool:
