@@ -374,15 +374,10 @@ class Classifier:
             # non-complete label by the rule scores.
             rules = self._rule_scores(feats)
             p_complete = probs[:, self.head_model.classes.index(Label.complete)]
-            if self.lexical is not None and texts is not None:
-                use = self.lexical.applies(texts)
-                if use.any():
-                    sub = [t for t, u in zip(texts, use, strict=True) if u]
-                    p_lex = self.lexical.prob_not_complete(sub, feats[use])
-                    p_complete = p_complete.copy()
-                    p_complete[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
-            if self.lexical_cjk is not None and texts is not None:
-                p_complete = self._with_cjk_lexical(p_complete, feats, texts)
+            if texts is not None:  # English answers: the lexical head; CJK ones: lexical_cjk
+                for lexical in (self.lexical, self.lexical_cjk):
+                    if lexical is not None:
+                        p_complete = _with_lexical(lexical, p_complete, feats, texts)
             at_complete = self.labels.index(Label.complete)
             others = np.array([j for j in range(len(self.labels)) if j != at_complete])
             best_other = others[rules[:, others].argmax(axis=1)]
@@ -391,19 +386,6 @@ class Classifier:
             return out
         for j, lab in enumerate(self.head_model.classes):
             out[:, self.labels.index(lab)] = probs[:, j]
-        return out
-
-    def _with_cjk_lexical(self, p_complete: Array, feats: Array, texts: Sequence[str]) -> Array:
-        """P(complete) with the Chinese lexical head averaged in for CJK answers
-        (:mod:`biasprobe.classify.lexical_cjk`), as the English head is for English ones."""
-        assert self.lexical_cjk is not None
-        use = self.lexical_cjk.applies(texts)
-        if not use.any():
-            return p_complete
-        sub = [t for t, u in zip(texts, use, strict=True) if u]
-        p_lex = self.lexical_cjk.prob_not_complete(sub, feats[use])
-        out = p_complete.copy()
-        out[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
         return out
 
     # -- prediction -------------------------------------------------------------------------
@@ -580,6 +562,21 @@ def shipped_lexical_cjk_for(embedder: Embedder, features: Sequence[str]) -> Lexi
     path = package_file("classify", "data", f"lexical-cjk-{embedder.name}.json.gz")
     lex = CjkLexicalHead.load(path, features) if path.exists() else None
     return lex if lex and lex.embedder in ("", embedder.name) else None
+
+
+def _with_lexical(lexical: LexicalHead, p_complete: Array, feats: Array,
+                  texts: Sequence[str]) -> Array:
+    """P(complete) with ``lexical``'s log-odds averaged in (:func:`combine_heads`) for the answers
+    it :meth:`~LexicalHead.applies` to: English for the English head, CJK for
+    :mod:`biasprobe.classify.lexical_cjk`; the other answers keep the embedding head's."""
+    use = lexical.applies(texts)
+    if not use.any():
+        return p_complete
+    sub = [t for t, u in zip(texts, use, strict=True) if u]
+    p_lex = lexical.prob_not_complete(sub, feats[use])
+    out = p_complete.copy()
+    out[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
+    return out
 
 
 def combine_heads(p_head: Array, p_lexical: Array) -> Array:
