@@ -550,9 +550,7 @@ def shipped_calibration_for(embedder: Embedder) -> Calibration | None:
 def shipped_lexical_for(embedder: Embedder, features: Sequence[str]) -> LexicalHead | None:
     """The lexical head shipped for this embedder, if any (its features depend on the embedder;
     ``features``: the classifier's feature names, which the head looks its columns up in)."""
-    path = shipped_lexical_path(embedder.name)
-    lex = LexicalHead.load(path, features) if path.exists() else None
-    return lex if lex and lex.embedder in ("", embedder.name) else None
+    return _load_shipped(LexicalHead, shipped_lexical_path(embedder.name), embedder, features)
 
 
 def shipped_lexical_cjk_for(embedder: Embedder, features: Sequence[str]) -> LexicalHead | None:
@@ -560,7 +558,13 @@ def shipped_lexical_cjk_for(embedder: Embedder, features: Sequence[str]) -> Lexi
     from biasprobe.classify.lexical_cjk import CjkLexicalHead
 
     path = package_file("classify", "data", f"lexical-cjk-{embedder.name}.json.gz")
-    lex = CjkLexicalHead.load(path, features) if path.exists() else None
+    return _load_shipped(CjkLexicalHead, path, embedder, features)
+
+
+def _load_shipped(kind: type[LexicalHead], path: Path, embedder: Embedder,
+                  features: Sequence[str]) -> LexicalHead | None:
+    """A shipped lexical head of ``kind`` at ``path``, if there is one made for ``embedder``."""
+    lex = kind.load(path, features) if path.exists() else None
     return lex if lex and lex.embedder in ("", embedder.name) else None
 
 
