@@ -100,6 +100,15 @@ class NgramPart:
             self._words[word] = ids
         return ids
 
+    def warm(self, docs: Sequence[str]) -> None:
+        """Fill the memo with the words of ``docs`` (what :meth:`counts` looks up), so that a
+        later :meth:`counts` of them only reads it: the classifier does this while the
+        embedder's matrix products (which release the GIL) run in another thread."""
+        word_ids = self._word_ids
+        for d in docs:
+            for w in _WHITE_SPACES.sub(" ", d.lower()).split():
+                word_ids(w)
+
     def counts(self, docs: Sequence[str]) -> Any:
         """The raw n-gram counts of ``docs`` (float32 CSR, sorted indices), as scikit-learn's
         ``CountVectorizer.transform`` builds them for this vocabulary."""
@@ -203,6 +212,14 @@ class LexicalHead:
     def applies(self, texts: Sequence[str]) -> Array:
         """Which texts the head scores; the rest keep the embedding head."""
         return reads_as_english(texts, self.min_english)
+
+    def warm(self, texts: Sequence[str]) -> None:
+        """Fill the n-gram memos for the texts of ``texts`` the head :meth:`applies` to (see
+        :meth:`NgramPart.warm`); changes no result."""
+        sub = [t for t, u in zip(texts, self.applies(texts), strict=True) if u]
+        openings, endings = split_ends(sub, self.max_chars, self.ending_chars)
+        self.opening.warm(openings)
+        self.ending.warm(endings)
 
     def prob_not_complete(self, texts: Sequence[str], feats: Array) -> Array:
         """P(not complete) per text (whether or not the head :meth:`applies` to it); ``feats``

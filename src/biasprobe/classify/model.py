@@ -303,8 +303,25 @@ class Classifier:
                         parts.append(c[:400])
                         rows.append(len(parts) - 1)
             owners.append(rows)
-        emb = self.embedder.encode(parts) if parts else np.zeros((0, 1), np.float32)
+        emb = self._encode_warming(parts, texts) if parts else np.zeros((0, 1), np.float32)
         return emb, owners, heads
+
+    def _encode_warming(self, parts: list[str], texts: Sequence[str]) -> Array:
+        """The embedder's encode of ``parts``, run in a helper thread while this one fills the
+        lexical heads' n-gram memos for ``texts`` (:meth:`LexicalHead.warm`). numpy's matrix
+        products release the GIL, so on two cores the memo work is mostly hidden; the memos are
+        pure caches and each thread touches only its own (the tokenizer's, the heads'), so every
+        figure is the same as computed one after the other."""
+        lexical = [lex for lex in (self.lexical, self.lexical_cjk) if lex is not None]
+        if not lexical or len(parts) < 2:
+            return self.embedder.encode(parts)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(self.embedder.encode, parts)
+            for lex in lexical:
+                lex.warm(texts)
+            return pending.result()
 
     def features(
         self, texts: Sequence[str], *, leave_one_out: bool = False
