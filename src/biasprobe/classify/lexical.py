@@ -314,7 +314,7 @@ def word_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
     w = f" {word} "
     out: list[str] = []
     for n in range(ngram_range[0], ngram_range[1] + 1):
-        out.extend(w[i : i + n] for i in range(max(1, len(w) - n + 1)))
+        out += [w[i : i + n] for i in range(max(1, len(w) - n + 1))]
         if len(w) <= n:
             break
     return out

@@ -130,7 +130,7 @@ def _find(kind: str, text: str) -> list[str]:
     phrase: every match is one of the fragments, so when none of them occurs in the text (plain
     substring tests, in C) the scan would find nothing and is skipped."""
     t = _canon(text)
-    if not any(f in t for f in _FRAGMENTS[kind]):
+    if not any(map(t.__contains__, _FRAGMENTS[kind])):
         return []
     return _PATTERNS[kind].findall(t)
 
