@@ -158,3 +158,25 @@ def test_embedding_errors_in_the_helper_thread_reach_the_caller() -> None:
     clf.embedder = Failing()
     with pytest.raises(RuntimeError, match="embedder broke"):
         clf.predict(["one answer here.", "another answer here."])
+
+
+def test_script_shares_are_the_list_counts() -> None:
+    """``is_cjk`` counts by removal and ``english_share`` by ``map``: the same as the lists of
+    matches they replace, on every text of the corpus (Chinese ones included)."""
+    import re
+
+    from biasprobe.classify import lexical, text
+
+    def is_cjk_lists(t: str) -> bool:
+        letters = re.findall(r"\w", t)
+        return bool(letters) and len(text._CJK.findall(t)) / len(letters) > 0.3
+
+    def english_share_lists(t: str) -> float:
+        words = lexical._WORD.findall(t[:3000].lower())
+        return sum(w in lexical._ENGLISH for w in words) / len(words) if words else 0.0
+
+    texts = [*_corpus(), "漢字", "漢字 abc", "ab 漢", "，。", "\u3000漢\u3000x", "한국어 text"]
+    assert any(map(text.is_cjk, texts)) and not all(map(text.is_cjk, texts))
+    for t in texts:
+        assert text.is_cjk(t) == is_cjk_lists(t), t
+        assert lexical.english_share(t) == english_share_lists(t), t

@@ -57,7 +57,7 @@ def english_share(text: str, max_chars: int = 3000) -> float:
     """Share of the words of ``text`` (its first ``max_chars`` characters) that are common
     English function words: ~0.3 for English prose, 0 for Chinese, Russian or Finnish."""
     words = _WORD.findall(text[:max_chars].lower())
-    return sum(w in _ENGLISH for w in words) / len(words) if words else 0.0
+    return sum(map(_ENGLISH.__contains__, words)) / len(words) if words else 0.0
 
 
 def _vectorizer(ngram_range: tuple[int, int], **kw: Any) -> Any:
@@ -114,8 +114,8 @@ class NgramPart:
         ``CountVectorizer.transform`` builds them for this vocabulary."""
         import scipy.sparse as sp
 
-        word_ids = self._word_ids
-        rows = [b"".join([word_ids(w) for w in _WHITE_SPACES.sub(" ", d.lower()).split()])
+        word_ids, memo = self._word_ids, self._words.get  # memo first: most words are in it
+        rows = [b"".join([memo(w) or word_ids(w) for w in _WHITE_SPACES.sub(" ", d.lower()).split()])
                 for d in docs]  # fmt: skip
         size = np.dtype(np.intc).itemsize  # the memo holds array("i") bytes, i.e. C ints
         lens = np.array([len(r) // size for r in rows], dtype=np.int64)
