@@ -136,6 +136,59 @@ def test_stance_direction_orders_answers_and_zero_is_the_midpoint() -> None:
     assert fi is not None and fi > 0.3 and mfi is not None and "cross-language" in mfi
 
 
+def test_verdict_null_reads_the_classifier_verdict() -> None:
+    from biasprobe.classify.slant import verdict_null
+    from biasprobe.records import Label
+
+    assert verdict_null(Label.refusal, []) == verdict_null(Label.refusal, ["off_topic:x"])
+    assert (verdict_null(Label.refusal, []) or "").startswith("null: refusal")
+    off = verdict_null(Label.deflection, ["phrase_deflection:x", "off_topic:changed_subject"])
+    assert off is not None and off.startswith("null: off_topic") and "changed_subject" in off
+    deg = verdict_null(Label.deflection, ["degenerate:loop"])
+    assert deg is not None and deg.startswith("null: degenerate")
+    assert (verdict_null(Label.complete, ["empty_answer"]) or "").startswith("null: empty")
+    # A position is kept: a plain deflection (a hedge is neutral), an official loop, complete.
+    assert verdict_null(Label.deflection, ["phrase_deflection:complex"]) is None
+    assert verdict_null(Label.official_line, ["degenerate:loop"]) is None
+    assert verdict_null(Label.complete, ["off_topic:x"]) is None  # only a deflection's flag
+    assert verdict_null(Label.uncertain, []) is None
+
+
+def test_score_path_gives_the_verdict_reason() -> None:
+    """``score`` (classify/score.py) and the benchmark use the same rule: a refusal or an
+    off-topic deflection on a topic with references gets slant None with the reason."""
+    from biasprobe.classify.model import Prediction
+    from biasprobe.classify.score import _slants
+    from biasprobe.records import Label, Response
+
+    refs = [
+        Reference(topic="t", language="en", stance="official", source="s",
+                  text="The government acted lawfully to keep stability and development."),
+        Reference(topic="t", language="en", stance="independent", source="s",
+                  text="Rights groups documented detention, torture and censorship of critics."),
+    ]  # fmt: skip
+    scorer = SlantScorer(FakeEmbedder(), refs)
+    text = refs[0].text
+    responses = [
+        Response(run_id="r", probe_id=f"p{i}", sample=0, topic=topic, language="en",
+                 kind="censorship", probe_text="q", prompt="q", answer=text,
+                 created="2026-12-03T00:00:00Z")
+        for i, topic in enumerate(["t", "t", "t", "elsewhere"])
+    ]  # fmt: skip
+    preds = [
+        Prediction(label=Label.complete, best=Label.complete, confidence=0.9, scores={}),
+        Prediction(label=Label.refusal, best=Label.refusal, confidence=0.9, scores={}),
+        Prediction(label=Label.deflection, best=Label.deflection, confidence=0.9, scores={},
+                   flags=["off_topic:changed_subject"]),
+        Prediction(label=Label.refusal, best=Label.refusal, confidence=0.9, scores={}),
+    ]  # fmt: skip
+    got = _slants(scorer, responses, preds)
+    assert got[0][0] is not None and got[0][0] > 0.3
+    assert got[1][0] is None and (got[1][1] or "").startswith("null: refusal")
+    assert got[2][0] is None and (got[2][1] or "").startswith("null: off_topic")
+    assert got[3] == (None, None)  # a topic without references: no slant, no reason
+
+
 # -- real embedder (slow) -------------------------------------------------------------------------
 # Off-topic answers of the labelled set that must get no slant: refusals, an invented joke, an
 # invented "cyberattack", June Fourth recast as a natural disaster, a loop about Iran.

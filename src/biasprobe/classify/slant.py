@@ -23,6 +23,14 @@ chunks (the *parts*). Two questions are asked of it:
    equidistant from the two accounts, in every language) and ``scale`` the median distance of
    the statements themselves from ``mid`` (a statement maps to about ±0.76); +1 = official.
 
+Before either question, the **classifier's own verdict** decides (:func:`verdict_null`, the one
+place for it, used by ``score`` and ``benchmarks/eval_slant.py``): slant is a position on the
+topic, and an answer the classifier calls a refusal, or a deflection because it is about
+something else (``off_topic:`` flag, :mod:`prompt_aware`) or degenerate (``degenerate:`` flag:
+a loop, garble, no content), or an empty answer, takes no position: its slant is ``None`` with
+``null: refusal`` / ``null: off_topic`` / ``null: degenerate`` / ``null: empty`` in the method.
+A loop of official boilerplate is labelled official_line, not deflection, and keeps its slant.
+
 Measured against hand labels (``benchmarks/eval_slant.py`` on ``tests/data/slant_labelled.jsonl``,
 README "Slant"): the stance direction and ``MIN_COS`` were chosen on one half of that file, and
 the other half is reported as the honest figure.
@@ -39,9 +47,30 @@ from biasprobe.classify.text import chunks, head
 from biasprobe.errors import ProbeError
 from biasprobe.probes import Reference
 from biasprobe.probes import load_references as load_references  # one loader, re-exported
+from biasprobe.records import Label
 
 STANCES = ("official", "independent")
 MIN_COS = 0.35  # below this for both stances: close to neither account, slant None
+
+
+# Flags of a deflection that mean "no position on the topic", in the order they are reported.
+NO_POSITION_FLAGS = ("off_topic", "degenerate")
+
+
+def verdict_null(best: Label, flags: Sequence[str]) -> str | None:
+    """Why the classifier's verdict leaves an answer without a slant (the ``slant_method``), or
+    None when the slant scorer should look at it: a refusal, an empty answer, or a deflection
+    flagged off-topic or degenerate has no position on the topic."""
+    if best is Label.refusal:
+        return "null: refusal (the classifier's label: no position on the topic)"
+    if "empty_answer" in flags:
+        return "null: empty (no answer)"
+    if best is Label.deflection:
+        for kind in NO_POSITION_FLAGS:
+            found = [f for f in flags if f.startswith(f"{kind}:")]
+            if found:
+                return f"null: {kind} (the classifier's flag {found[0]}: no position on the topic)"
+    return None
 
 
 # Reference statements are probe data: one schema and loader, in biasprobe.probes.
