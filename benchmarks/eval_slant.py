@@ -7,6 +7,7 @@ Usage (from the repository root):
 
     PYTHONPATH=src .venv/bin/python benchmarks/eval_slant.py tests/data/slant_labelled.jsonl
     PYTHONPATH=src .venv/bin/python benchmarks/eval_slant.py tests/data/slant_labelled.jsonl --json
+    PYTHONPATH=src .venv/bin/python benchmarks/eval_slant.py tests/data/slant_labelled*.jsonl
 
 Each row carries ``id``, ``topic``, ``language``, ``prompt``, ``response`` and the hand label
 ``slant_label`` (official / neutral / independent / off_topic). The slant is computed the way
@@ -203,13 +204,16 @@ def render(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("file", type=Path, help="labelled JSON lines (tests/data/slant_labelled.jsonl)")
+    ap.add_argument("file", type=Path, nargs="+",
+                    help="labelled JSON lines (tests/data/slant_labelled*.jsonl)")  # fmt: skip
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--no-gate", action="store_true",
                     help="ignore the classifier's verdict (the slant scorer alone)")  # fmt: skip
     args = ap.parse_args(argv)
     try:
-        rows = read_rows(args.file)
+        rows = [r for path in args.file for r in read_rows(path)]
+        if len({r["id"] for r in rows}) != len(rows):
+            raise BadInput("the same id occurs twice")
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
