@@ -136,6 +136,25 @@ def test_stance_direction_orders_answers_and_zero_is_the_midpoint() -> None:
     assert fi is not None and fi > 0.3 and mfi is not None and "cross-language" in mfi
 
 
+def test_direction_is_the_english_statements_for_every_language() -> None:
+    """DIRECTION_LANGUAGE: a Chinese answer is read along the English statements' direction;
+    without English statements of both stances, along its own language's."""
+    refs = [
+        Reference(topic="t", language=lang, stance=stance, source="s", text=text)
+        for lang, stance, text in [
+            ("en", "official", "The government acted lawfully to keep stability."),
+            ("en", "independent", "Rights groups documented detention and torture of critics."),
+            ("zh-Hans", "official", "政府依法行事，维护了社会稳定。"),
+            ("zh-Hans", "independent", "人权组织记录了对批评者的拘押和酷刑。"),
+        ]
+    ]
+    ((zh, mzh),) = SlantScorer(FakeEmbedder(), refs).score([refs[2].text], ["t"], ["zh-Hans"])
+    assert zh is not None and mzh is not None and "statements in en, cross-language" in mzh
+    only_zh = [r for r in refs if r.language == "zh-Hans"]
+    ((own, mown),) = SlantScorer(FakeEmbedder(), only_zh).score([refs[2].text], ["t"], ["zh-Hans"])
+    assert own is not None and own > 0.3 and mown is not None and "in zh, same-language" in mown
+
+
 def test_verdict_null_reads_the_classifier_verdict() -> None:
     from biasprobe.classify.slant import verdict_null
     from biasprobe.records import Label
