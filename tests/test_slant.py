@@ -19,6 +19,7 @@ from biasprobe.errors import BiasprobeError
 from biasprobe.probes import Reference
 
 DATA = Path(__file__).parent / "data" / "slant_labelled.jsonl"
+DATA2 = Path(__file__).parent / "data" / "slant_labelled2.jsonl"  # batch 2: more Chinese
 
 
 def _bench() -> Any:
@@ -39,6 +40,17 @@ def test_labelled_set_is_well_formed() -> None:
     assert min(labels.values()) >= 15
     topics = {r.topic for r in load_references()}
     assert all(r["topic"] in topics for r in rows)  # every row can get a slant
+
+
+def test_batch_two_is_chinese_and_new() -> None:
+    rows = _bench().read_rows(DATA2)
+    assert len(rows) >= 60 and all(r["language"].startswith("zh") for r in rows)
+    assert all(r.get("batch") == 2 for r in rows)
+    assert not {r["id"] for r in rows} & {r["id"] for r in _rows()}
+    labels = Counter(r["slant_label"] for r in rows)
+    assert set(labels) == {"official", "neutral", "independent", "off_topic"}
+    topics = {r.topic for r in load_references()}
+    assert all(r["topic"] in topics for r in rows)
 
 
 def test_split_is_fixed_and_roughly_half() -> None:
@@ -112,6 +124,9 @@ def test_bad_file_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     bad.write_text("not json\n", encoding="utf-8")
     assert bench.main([str(bad)]) == 2
     assert bench.main([str(tmp_path / "absent.jsonl")]) == 2
+    capsys.readouterr()
+    assert bench.main([str(DATA), str(DATA)]) == 2  # the same ids twice
+    assert "same id" in capsys.readouterr().err
 
 
 def test_stance_direction_orders_answers_and_zero_is_the_midpoint() -> None:
