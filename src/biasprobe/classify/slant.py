@@ -53,10 +53,10 @@ from biasprobe.records import Label
 STANCES = ("official", "independent")
 MIN_COS = 0.35  # below this for both stances: close to neither account, slant None
 # The stance direction is taken from the statements in this language for answers in every
-# language: on the tune half of the hand-labelled set (batches 1 and 2) the English direction
+# language: on the tune half of the hand-labelled sets (batches 1 and 2) the English direction
 # ranked Chinese answers better than the Chinese statements' own direction (Spearman 0.81 vs
-# 0.77) and English ones as well; the direction of both languages together was worse in English
-# (0.52 vs 0.66). README "Slant against hand labels".
+# 0.77); the direction of both languages together was worse in English (0.52 vs 0.66).
+# README "Slant against hand labels".
 DIRECTION_LANGUAGE = "en"
 
 
