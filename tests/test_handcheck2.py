@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-
 from bench_helpers import load_benchmark
 
 DATA = Path(__file__).parent / "data"
