@@ -50,3 +50,10 @@ def test_varied_or_finished_answers_are_not_loops() -> None:
     assert degenerate_reason(VARIED) is None
     assert not truncated(FINISHED) and degenerate_reason(FINISHED) is None
     assert periodic_repeats("short") == 0.0
+
+
+def test_z_array_is_the_longest_common_prefix_with_each_suffix() -> None:
+    from biasprobe.classify.degenerate import z_array
+
+    assert z_array("aabxaab") == [0, 1, 0, 0, 3, 1, 0]
+    assert z_array("") == []

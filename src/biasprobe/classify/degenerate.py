@@ -18,8 +18,6 @@ import re
 import zlib
 from collections import Counter
 
-import numpy as np
-
 from biasprobe.classify.text import is_cjk, mixed_script, sentences
 
 TAIL_CHARS = 1500  # the end of the answer, where a loop sits when it ran to the token limit
@@ -87,20 +85,32 @@ def repeated_sentences(text: str, min_chars: int = 15) -> tuple[int, float]:
     return max(counts.values()), repeats / len(sents)
 
 
+def z_array(s: str) -> list[int]:
+    """``z[i]``: length of the longest common prefix of ``s`` and ``s[i:]`` (the Z-function,
+    linear time)."""
+    n = len(s)
+    z = [0] * n
+    left = right = 0
+    for i in range(1, n):
+        k = min(right - i, z[i - left]) if i < right else 0
+        while i + k < n and s[k] == s[i + k]:
+            k += 1
+        z[i] = k
+        if i + k > right:
+            left, right = i, i + k
+    return z
+
+
 def periodic_repeats(text: str) -> float:
     """How many times the end of ``text`` repeats one unit of at least
     :data:`PERIODIC_MIN_UNIT` characters (numbers and white space normalised): the length of the
-    longest periodic stretch that runs to the end, over its period; 0.0 if none."""
+    longest periodic stretch that runs to the end, over its period; 0.0 if none. On the reversed
+    text, the stretch with period ``p`` is ``p`` plus the Z-function at ``p``."""
     t = _SPACE.sub("", _DIGITS.sub("0", text.strip()))[-PERIODIC_WINDOW:]
-    codes = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)
-    n = len(codes)
-    best = 0.0
     shortest = PERIODIC_MIN_UNIT["cjk" if is_cjk(t) else "latin"]
-    for period in range(shortest, min(n // 2, PERIODIC_MAX_UNIT) + 1):
-        differ = np.flatnonzero(codes[:-period] != codes[period:])
-        run = n - period - (int(differ[-1]) + 1 if len(differ) else 0)
-        best = max(best, (run + period) / period)
-    return best
+    z = z_array(t[::-1])
+    periods = range(shortest, min(len(t) // 2, PERIODIC_MAX_UNIT) + 1)
+    return max(((z[p] + p) / p for p in periods), default=0.0)
 
 
 def truncated(text: str) -> bool:
