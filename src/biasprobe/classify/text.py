@@ -50,9 +50,14 @@ def mixed_script(text: str) -> int:
     return len(_MIXED.findall(text))
 
 
+_NOT_WORD = re.compile(r"\W+")
+
+
 def is_cjk(text: str) -> bool:
-    letters = re.findall(r"\w", text)
-    return bool(letters) and len(_CJK.findall(text)) / len(letters) > 0.3
+    """More than 30% of the word characters (``\\w``) are CJK. Counted as what a removal
+    leaves (every character is ``\\w`` or ``\\W``), not as lists of one-character matches."""
+    letters = len(_NOT_WORD.sub("", text))
+    return bool(letters) and (len(text) - len(_CJK.sub("", text))) / letters > 0.3
 
 
 def head(text: str, n: int = 2, max_chars: int = 320) -> str:
