@@ -262,6 +262,7 @@ class TransformersBackend:
         self.device_map: str | None = None
         kwargs = self._model_kwargs(path)
         self.model: Any = self._load_model(path, kwargs)
+        self.fused = self._fuse()
         self.input_device = self.model.device if self.device_map is not None else self.device
         gen_cfg = self.model.generation_config
         eos = gen_cfg.eos_token_id if gen_cfg.eos_token_id is not None else self.tokenizer.eos_token_id
@@ -280,6 +281,15 @@ class TransformersBackend:
             "torch": torch.__version__,
             "transformers": transformers.__version__,
         }
+
+    def _fuse(self) -> str:
+        """Fewer, larger ops per layer on CPU (backends/fused.py; checked against the stock
+        logits at load, reverted when they differ): what was done, or why not."""
+        if self.device != "cpu" or self.device_map is not None or self.entry.quantization:
+            return "not fused: only unsharded, unquantized models on CPU"
+        from biasprobe.backends.fused import fuse
+
+        return fuse(self.model).describe()
 
     def _pick_decode(self) -> tuple[str, str | None]:
         """("continuous" | "generate", why continuous was not taken)."""
@@ -379,6 +389,7 @@ class TransformersBackend:
                 "oom_events": self.oom_events,
                 "decode": self.decode,
                 "decode_fallback": self.decode_note,
+                "fused": self.fused,
                 "matmul_knee": self.knee,
             },
         )
