@@ -102,3 +102,40 @@ def test_fuse_refuses_models_it_does_not_fit(tiny_model: Path) -> None:
     assert all(torch.equal(a, b) for a, b in zip(_probe_logits(model), before, strict=True))
     del layer.mlp.down_proj  # a layer without the expected modules
     assert "MLP" in (fuse(model).refused or "")
+
+
+def test_shared_prefix_prefilled_once_answers_match_naive(tiny_model: Path) -> None:
+    """Prompts that share a long system message: the prefix is prefilled once and copied into
+    each slot; greedy answers still equal the naive loop's (and the unshared path's)."""
+    from biasprobe.backends import decode
+    from biasprobe.backends.base import ChatRequest, Message
+    from test_determinism import WORDS
+
+    system = Message("system", " ".join(WORDS[5:17]))
+    requests = [ChatRequest(r.key, (system, *r.messages)) for r in _requests(9)]
+    backend = _backend(tiny_model, batch_size=3, decode="continuous")
+    ids = [backend.tokenizer(backend.render(r), add_special_tokens=False)["input_ids"]
+           for r in requests]
+    shared = decode.shared_prefix([decode.Job(list(x)) for x in ids])
+    assert shared >= decode.SHARED_PREFIX_MIN and all(len(x) > shared for x in ids)
+    prefills: list[int] = []
+    plain = decode.ContinuousDecoder._prefill_prefix
+
+    def counting(self: Any, prefix: list[int], cache: Any) -> None:
+        prefills.append(len(prefix))
+        plain(self, prefix, cache)
+
+    decode.ContinuousDecoder._prefill_prefix = counting  # type: ignore[method-assign]
+    try:
+        gens = backend.generate(requests, GenerationSettings(max_new_tokens=10))
+    finally:
+        decode.ContinuousDecoder._prefill_prefix = plain  # type: ignore[method-assign]
+    assert prefills == [shared]
+    reference = _backend(tiny_model, decode="generate")
+    _to_stock(reference.model)
+    assert [g.answer for g in gens] == [a.strip() for a in _naive(reference, requests, 10)]
+    backend.share_prefix = False
+    unshared = backend.generate(requests, GenerationSettings(max_new_tokens=10))
+    assert [g.answer for g in unshared] == [g.answer for g in gens]
+    assert len({g.answer for g in gens}) > 2  # not one answer repeated
+    assert decode.shared_prefix([decode.Job([1, 2, 3]), decode.Job([4, 5])]) == 0

@@ -206,12 +206,12 @@ def _probe_logits(model: Any) -> list[Any]:
     ids = torch.tensor([[i % vocab for i in (3, 5, 7, 11, 13)]], device=model.device)
     with torch.inference_mode():
         out = model(input_ids=ids, use_cache=True)
-        logits, past = [out.logits[0, -1].float()], out.past_key_values
+        logits, past = [out.logits[0, -1].float()], out.cache
         for token in (17, 19):
             step = torch.tensor([[token % vocab]], device=model.device)
             out = model(input_ids=step, cache=past, use_cache=True)
             logits.append(out.logits[0, -1].float())
-            past = out.past_key_values
+            past = out.cache
     return logits
 
 
