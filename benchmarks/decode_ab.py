@@ -31,7 +31,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--against", choices=("generate", "stock"), default="generate",
-                    help="the other arm: decode: generate, or continuous on the unfused modules")
+                    help="the other arm: decode: generate, or continuous on the unfused modules "
+                    "without the shared-prefix prefill (as before both)")
     ap.add_argument("--no-ceiling", action="store_true")
     args = ap.parse_args()
     import torch
@@ -63,6 +64,7 @@ def main() -> None:
             backend.decode = "generate" if mode == "generate" else "continuous"
             for parent, name, module in (swaps if mode == "stock" else fused):
                 setattr(parent, name, module)
+            backend.share_prefix = mode != "stock"
             start, cpu = time.perf_counter(), time.process_time()
             gens = backend.generate(requests, settings)
             dt, dcpu = time.perf_counter() - start, time.process_time() - cpu
