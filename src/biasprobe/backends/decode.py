@@ -9,13 +9,13 @@ prefilled into it (waiting prompts sorted by length, prefilled in groups of simi
 prompt-length bucketing); the LM head runs only on the rows still generating; when no prompt is
 waiting the cache is compacted so the tail of a run does not drag empty rows along. A prefix
 every prompt of the run shares (on chat models, the template's system prompt: about half of the
-default model's prompt tokens on the shipped sets) is prefilled once and its K/V copied into each
-slot, so each prompt's prefill covers only its own tokens.
+default model's prompt tokens on 64 china-sensitive prompts) is prefilled once and its K/V
+copied into each slot, so each prompt's prefill covers only its own tokens.
 
 Decisions match ``generate``: greedy is the argmax of the same float32 logits (after a
-repetition penalty when the generation config has one; plain greedy takes the argmax of the
-head's bf16 logits, the same token without a float32 copy of the logits); sampling applies temperature, top-k
-and top-p with transformers' own warpers, drawing each prompt's tokens from its own
+repetition penalty when the generation config has one; plain greedy takes the first maximum of
+the head's bf16 logits: the same token, without a float32 copy); sampling applies temperature,
+top-k and top-p with transformers' own warpers, drawing each prompt's tokens from its own
 ``torch.Generator`` (seeded per prompt, so answers do not depend on what else is in the batch).
 A generation config with any other logits processor is reported by :func:`unsupported_settings`
 and the backend falls back to ``generate``.
@@ -43,9 +43,9 @@ UNSUPPORTED = (
 )
 # tokens per prefill forward (several prompts of similar length share one)
 PREFILL_TOKENS = 4096
-# a prefix shared by every prompt of a run (the chat template's system prompt: 23 of the default
-# model's ~49 prompt tokens on the shipped sets) is prefilled once and its K/V copied into each
-# slot when it is at least this long
+# a prefix shared by every prompt of a run (the chat template's system prompt: 24 of the
+# default model's 49 prompt tokens on 64 china-sensitive prompts) is prefilled once and its K/V
+# copied into each slot when it is at least this long
 SHARED_PREFIX_MIN = 8
 
 
