@@ -139,3 +139,17 @@ def test_shared_prefix_prefilled_once_answers_match_naive(tiny_model: Path) -> N
     assert [g.answer for g in unshared] == [g.answer for g in gens]
     assert len({g.answer for g in gens}) > 2  # not one answer repeated
     assert decode.shared_prefix([decode.Job([1, 2, 3]), decode.Job([4, 5])]) == 0
+
+
+def test_bf16_fused_logits_bitwise_stock(tiny_model: Path) -> None:
+    """In bf16 the fused RMSNorm keeps the stock rounding (upcast, normalise, downcast, weight)."""
+    import torch
+
+    from biasprobe.backends.fused import _probe_logits
+
+    fused = _backend(tiny_model, decode="generate", dtype="bfloat16")
+    assert fused.model.dtype == torch.bfloat16 and fused.fused == "8 modules fused"
+    stock = _backend(tiny_model, decode="generate", dtype="bfloat16")
+    _to_stock(stock.model)
+    assert all(torch.equal(a, b) for a, b in zip(_probe_logits(fused.model),
+                                                 _probe_logits(stock.model), strict=True))
