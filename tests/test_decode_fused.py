@@ -139,6 +139,7 @@ def test_shared_prefix_prefilled_once_answers_match_naive(tiny_model: Path) -> N
     assert [g.answer for g in unshared] == [g.answer for g in gens]
     assert len({g.answer for g in gens}) > 2  # not one answer repeated
     assert decode.shared_prefix([decode.Job([1, 2, 3]), decode.Job([4, 5])]) == 0
+    assert decode.shared_prefix([decode.Job(list(ids[0]))]) == 0  # one prompt: nothing to share
 
 
 def test_bf16_fused_logits_bitwise_stock(tiny_model: Path) -> None:

@@ -332,7 +332,9 @@ class ContinuousDecoder:
 
 def shared_prefix(jobs: list[Job]) -> int:
     """Tokens every job starts with (leaving each at least one of its own), or 0 when fewer
-    than ``SHARED_PREFIX_MIN``."""
+    than ``SHARED_PREFIX_MIN`` or only one job (nothing to share)."""
+    if len(jobs) < 2:
+        return 0
     first, n = jobs[0].ids, min(len(j.ids) for j in jobs) - 1
     for job in jobs[1:]:
         n = next((k for k in range(n) if job.ids[k] != first[k]), n)
