@@ -318,7 +318,8 @@ def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
         micro = getattr(backend, "micro_batch", None)
         hint = backend.batch_hint() if entry.batch_size == "auto" else None
         answers["__batch__"] = (f"runner {hint or entry.run_batch_size}, micro-batch {micro}, "
-                                f"decode {getattr(backend, 'decode', '-')}")
+                                f"decode {getattr(backend, 'decode', '-')}, "
+                                f"{getattr(backend, 'fused', '-')}")
         rows = min(micro or hint or entry.run_batch_size, len(probes))
         torch_dtype = str(getattr(backend, "dtype", entry.dtype))
     return {

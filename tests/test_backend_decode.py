@@ -145,7 +145,8 @@ def test_cpu_slots_from_knee_and_memory(tiny_model: Path, monkeypatch: pytest.Mo
 @pytest.mark.slow
 def test_real_model_greedy_identical_to_naive_loop() -> None:
     """The default model in float32, 6 prompts (EN and ZH) x 24 tokens through 4 slots: the
-    continuous loop's answers equal a one-prompt-at-a-time ``generate`` loop's."""
+    continuous loop's answers (fused modules, shared system-prompt prefix) equal a
+    one-prompt-at-a-time ``generate`` loop's on the stock modules."""
     import torch
 
     from biasprobe.backends import load_backend, resolve_model
@@ -160,6 +161,8 @@ def test_real_model_greedy_identical_to_naive_loop() -> None:
     requests = [ChatRequest((p.id, 0), (Message("user", p.text),)) for p in picked]
     try:
         gens = backend.generate(requests, GenerationSettings(max_new_tokens=24))
+        assert backend.fused.endswith("modules fused")  # backends/fused.py on CPU
+        backend.fusion.revert()  # the reference runs on the stock modules
         eos = sorted(backend.eos_ids)[0]
         naive = []
         for r in requests:

@@ -7,11 +7,15 @@ for finished rows. Here a fixed number of *slots* each own a preallocated KV cac
 (``SlotCache``); a finished sequence frees its slot at once and the next waiting prompt is
 prefilled into it (waiting prompts sorted by length, prefilled in groups of similar length:
 prompt-length bucketing); the LM head runs only on the rows still generating; when no prompt is
-waiting the cache is compacted so the tail of a run does not drag empty rows along.
+waiting the cache is compacted so the tail of a run does not drag empty rows along. A prefix
+every prompt of the run shares (on chat models, the template's system prompt: about half of the
+default model's prompt tokens on 64 china-sensitive prompts) is prefilled once and its K/V
+copied into each slot, so each prompt's prefill covers only its own tokens.
 
 Decisions match ``generate``: greedy is the argmax of the same float32 logits (after a
-repetition penalty when the generation config has one); sampling applies temperature, top-k
-and top-p with transformers' own warpers, drawing each prompt's tokens from its own
+repetition penalty when the generation config has one; plain greedy takes the first maximum of
+the head's bf16 logits: the same token, without a float32 copy); sampling applies temperature,
+top-k and top-p with transformers' own warpers, drawing each prompt's tokens from its own
 ``torch.Generator`` (seeded per prompt, so answers do not depend on what else is in the batch).
 A generation config with any other logits processor is reported by :func:`unsupported_settings`
 and the backend falls back to ``generate``.
@@ -39,6 +43,10 @@ UNSUPPORTED = (
 )
 # tokens per prefill forward (several prompts of similar length share one)
 PREFILL_TOKENS = 4096
+# a prefix shared by every prompt of a run (the chat template's system prompt: 24 of the
+# default model's 49 prompt tokens on 64 china-sensitive prompts) is prefilled once and its K/V
+# copied into each slot when it is at least this long
+SHARED_PREFIX_MIN = 8
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,9 @@ class SlotCache:
     """K/V per layer, preallocated as [slots, kv_heads, max_len, head_dim] on the first write.
 
     Before each forward the decoder sets ``prefill_rows`` (a prefill: write the group's K/V at
-    positions 0.. of those slots and attend only within the prompt) or ``positions`` (a decode
+    positions ``prefill_start``.. of those slots, after the shared prefix's K/V saved by
+    :meth:`save_prefix` when ``prefill_start`` > 0, and attend to prefix + prompt) or
+    ``positions`` (a decode
     step over slots 0..width-1: write one token per slot at its position, attend to the first
     ``kv_len`` positions; the mask hides what a slot has not written)."""
 
@@ -93,6 +103,8 @@ class SlotCache:
         self.k: dict[int, Any] = {}
         self.v: dict[int, Any] = {}
         self.prefill_rows: Any = None
+        self.prefill_start = 0
+        self.prefix: dict[int, tuple[Any, Any]] = {}
         self.positions: Any = None
         self.kv_len = 0
 
@@ -110,14 +122,25 @@ class SlotCache:
             self._alloc(key, layer_idx)
         k_all, v_all = self.k[layer_idx], self.v[layer_idx]
         if self.prefill_rows is not None:
-            width = key.shape[2]
-            k_all[self.prefill_rows, :, :width] = key
-            v_all[self.prefill_rows, :, :width] = value
-            return key, value
+            rows, start = self.prefill_rows, self.prefill_start
+            end = start + key.shape[2]
+            k_all[rows, :, start:end] = key
+            v_all[rows, :, start:end] = value
+            if not start:
+                return key, value
+            prefix_k, prefix_v = self.prefix[layer_idx]
+            k_all[rows, :, :start] = prefix_k
+            v_all[rows, :, :start] = prefix_v
+            return k_all[rows, :, :end], v_all[rows, :, :end]
         rows = torch.arange(key.shape[0], device=key.device)
         k_all[rows, :, self.positions] = key[:, :, 0]
         v_all[rows, :, self.positions] = value[:, :, 0]
         return k_all[: key.shape[0], :, : self.kv_len], v_all[: key.shape[0], :, : self.kv_len]
+
+    def save_prefix(self, slot: int, length: int) -> None:
+        """Keep this slot's first ``length`` positions as the shared prefix (every layer)."""
+        self.prefix = {layer: (self.k[layer][slot, :, :length].clone(),
+                               self.v[layer][slot, :, :length].clone()) for layer in self.k}
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return self.kv_len
@@ -156,6 +179,9 @@ class ContinuousDecoder:
         self.slots = max(1, slots)
         self.device = next(model.parameters()).device
         self._cache = SlotCache(1, 1)  # replaced per run
+        self._prefix = 0  # tokens of the run's shared prefix in every slot's cache (0: none)
+        #: prefill a prefix every prompt shares once (False: each prompt whole, as before)
+        self.share_prefix = True
         #: when a dict: each job's float32 logits per step (for :func:`self_check`)
         self.trace: dict[int, list[Any]] | None = None
 
@@ -170,11 +196,14 @@ class ContinuousDecoder:
         slots = min(self.slots, len(jobs))
         cache = self._cache = SlotCache(slots, max(len(j.ids) for j in jobs) + max_new)
         table: list[_Slot | None] = [None] * slots
+        self._prefix = shared_prefix(jobs) if self.share_prefix else 0
         seen = None
         if sampling.repetition_penalty != 1.0:
             seen = torch.zeros(slots, self.head.weight.shape[0], dtype=torch.bool,
                                device=self.device)
         with torch.inference_mode():
+            if self._prefix:
+                self._prefill_prefix(jobs[0].ids[: self._prefix], cache)
             while queue or any(s is not None for s in table):
                 free = [i for i, s in enumerate(table) if s is None]
                 busy = len(table) - len(free)
@@ -199,17 +228,21 @@ class ContinuousDecoder:
                 break
             group.append(queue.popleft())
         lengths = [len(jobs[i].ids) for i in group]
-        width = max(lengths)
+        start = self._prefix  # the shared prefix is in the cache already: prefill the rest
+        width = max(lengths) - start
         ids = torch.full((len(group), width), self.pad_id, dtype=torch.long)
         for row, i in enumerate(group):
-            ids[row, : lengths[row]] = torch.tensor(jobs[i].ids)
-        length_t = torch.tensor(lengths)
+            ids[row, : lengths[row] - start] = torch.tensor(jobs[i].ids[start:])
+        length_t = torch.tensor(lengths) - start
         pos = torch.arange(width)
         mask = (pos[None, :] <= pos[:, None])[None] & (pos[None, None, :] < length_t[:, None, None])
+        if start:
+            mask = torch.cat([torch.ones(len(group), width, start, dtype=torch.bool), mask], -1)
         rows = torch.tensor(free[: len(group)])
-        cache.prefill_rows, cache.kv_len = rows.to(self.device), width
-        hidden = self._forward(ids, pos.expand(len(group), width), mask[:, None])
-        cache.prefill_rows = None
+        cache.prefill_rows, cache.prefill_start = rows.to(self.device), start
+        cache.kv_len = start + width
+        hidden = self._forward(ids, (pos + start).expand(len(group), width), mask[:, None])
+        cache.prefill_rows, cache.prefill_start = None, 0
         last = hidden[torch.arange(len(group)), length_t - 1]
         now = time.perf_counter()
         for row, i in enumerate(group):
@@ -222,6 +255,17 @@ class ContinuousDecoder:
                 seen[free[row]] = False
                 seen[free[row], torch.tensor(jobs[i].ids, device=self.device)] = True
         self._choose(last, [int(s) for s in rows], table, seen, sampling, max_new, results)
+
+    def _prefill_prefix(self, ids: list[int], cache: SlotCache) -> None:
+        """The shared prefix through slot 0 (free at the start of a run), kept in the cache."""
+        import torch
+
+        pos = torch.arange(len(ids))
+        mask = (pos[None, :] <= pos[:, None])[None, None]
+        cache.prefill_rows, cache.kv_len = torch.tensor([0], device=self.device), len(ids)
+        self._forward(torch.tensor([ids]), pos[None], mask)
+        cache.prefill_rows = None
+        cache.save_prefix(0, len(ids))
 
     def _step(self, table: list[_Slot | None], cache: SlotCache, seen: Any, sampling: Sampling,
               max_new: int, results: list[Decoded]) -> None:
@@ -248,7 +292,9 @@ class ContinuousDecoder:
         """Next token for these slots from their last hidden states; finish the ended ones."""
         import torch
 
-        logits = self.head(hidden.to(self.head.weight.device)).float()
+        logits = self.head(hidden.to(self.head.weight.device))
+        if not (sampling.greedy and seen is None and self.trace is None):
+            logits = logits.float()  # greedy alone: argmax of bf16 = argmax of its exact upcast
         index = torch.tensor(slots, device=logits.device)
         if seen is not None:
             penalty = sampling.repetition_penalty
@@ -284,12 +330,25 @@ class ContinuousDecoder:
         return [table[i] for i in busy], seen
 
 
+def shared_prefix(jobs: list[Job]) -> int:
+    """Tokens every job starts with (leaving each at least one of its own), or 0 when fewer
+    than ``SHARED_PREFIX_MIN`` or only one job (nothing to share)."""
+    if len(jobs) < 2:
+        return 0
+    first, n = jobs[0].ids, min(len(j.ids) for j in jobs) - 1
+    for job in jobs[1:]:
+        n = next((k for k in range(n) if job.ids[k] != first[k]), n)
+    return n if n >= SHARED_PREFIX_MIN else 0
+
+
 def _pick(logits: Any, generators: list[Any], sampling: Sampling) -> list[int]:
     """Greedy argmax, or one draw per row from its own generator after transformers' warpers."""
     import torch
 
     if sampling.greedy:
-        return [int(t) for t in logits.argmax(dim=-1).tolist()]
+        # max().indices: the same first-maximum index as argmax (ties, NaN), about 3x faster in
+        # bf16 on CPU (a [64, 151936] row block: 20 vs 60 ms on one core)
+        return [int(t) for t in logits.max(dim=-1).indices.tolist()]
     from transformers.generation.logits_process import (
         TemperatureLogitsWarper,
         TopKLogitsWarper,

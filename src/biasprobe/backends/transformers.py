@@ -29,6 +29,7 @@ from biasprobe.sources import ResolvedModel, use_safetensors
 
 if TYPE_CHECKING:
     from biasprobe.backends.decode import Sampling
+    from biasprobe.backends.fused import Fused
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -262,6 +263,9 @@ class TransformersBackend:
         self.device_map: str | None = None
         kwargs = self._model_kwargs(path)
         self.model: Any = self._load_model(path, kwargs)
+        self.fusion: Fused | None = None  # what backends/fused.py swapped (for an A/B)
+        self.fused = self._fuse()
+        self.share_prefix = True  # continuous decoding prefills a prefix all prompts share once
         self.input_device = self.model.device if self.device_map is not None else self.device
         gen_cfg = self.model.generation_config
         eos = gen_cfg.eos_token_id if gen_cfg.eos_token_id is not None else self.tokenizer.eos_token_id
@@ -280,6 +284,17 @@ class TransformersBackend:
             "torch": torch.__version__,
             "transformers": transformers.__version__,
         }
+
+    def _fuse(self) -> str:
+        """Fewer, larger ops per layer on CPU (backends/fused.py; checked against the stock
+        logits at load, reverted when they differ): what was done, or why not."""
+        from biasprobe.backends.fused import Fused, fuse
+
+        if self.device != "cpu" or self.device_map is not None or self.entry.quantization:
+            self.fusion = Fused(refused="only unsharded, unquantized models on CPU")
+        else:
+            self.fusion = fuse(self.model)
+        return self.fusion.describe()
 
     def _pick_decode(self) -> tuple[str, str | None]:
         """("continuous" | "generate", why continuous was not taken)."""
@@ -379,6 +394,7 @@ class TransformersBackend:
                 "oom_events": self.oom_events,
                 "decode": self.decode,
                 "decode_fallback": self.decode_note,
+                "fused": self.fused,
                 "matmul_knee": self.knee,
             },
         )
@@ -455,6 +471,7 @@ class TransformersBackend:
         while True:
             decoder = ContinuousDecoder(self.model, self.eos_ids,
                                         int(self.tokenizer.pad_token_id), self.micro_batch)
+            decoder.share_prefix = self.share_prefix
             try:
                 done = decoder.run(jobs, settings.max_new_tokens, sampling)
                 break

@@ -1,0 +1,259 @@
+"""Fewer, larger CPU ops per decoder layer: a load-time module swap for Llama/Qwen2-style models.
+
+Why: a torch profile of the continuous decoder (backends/decode.py) on the default model spent
+about as much CPU time in small elementwise ops as in matmuls. Per layer the stock modules run
+RMSNorm as ~8 ops (float32 upcast, pow, mean, add, rsqrt, mul, downcast, mul) twice, three
+separate q/k/v projections, rotary embeddings on q and k separately (8 ops), and gate/up as two
+matmuls. On a 2-core CPU each op is a thread fork/join, so the count matters as much as the bytes.
+The swap here, per layer:
+
+- ``RMSNorm`` -> ``torch.nn.functional.rms_norm`` (one fused kernel) in float32; in bf16/fp16
+  the same kernel on the float32 upcast, then the downcast and the weight as in the stock
+  module (4 ops instead of 8: the fully fused bf16 kernel rounds once instead of twice, and
+  with it fewer greedy bf16 answers of the default model matched the stock path, 23 of 32
+  against 25 with the shared prefix on in both). Bitwise the stock result in both dtypes.
+- q/k/v -> one matmul on the concatenated weights (and biases), and the rotary embedding
+  applied to q and k heads together; the attention itself is the model's own attention
+  function, except a masked SDPA prefill (the continuous decoder's), which calls SDPA with
+  ``enable_gqa`` instead of copying each K/V head per query head (transformers' ``repeat_kv``).
+  Bitwise the stock result (the same dot products and elementwise formula).
+- gate/up -> one matmul on the concatenated weights, then ``silu`` in place times up. Bitwise
+  the stock result.
+
+The concatenated weights are new tensors and the original ``Linear`` modules are pointed at
+views of them, so the weights are held once. :func:`fuse` swaps only modules whose structure it
+recognises (attribute names and shapes), then compares the model's logits with the unswapped
+model's on a short prompt (prefill and decode steps through the model's own cache) and reverts
+everything when they differ beyond rounding; :meth:`Fused.revert` puts the stock modules back
+(used by benchmarks/decode_ab.py for a same-process A/B).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# logits may differ by this share of their largest magnitude (bitwise equal expected; bf16 has
+# the self-check's batched-vs-unbatched allowance); a wrong fusion is off by ~1
+TOLERANCE = {"float32": 1e-5, "other": 0.05}
+
+
+def _torch_nn() -> Any:
+    import torch
+
+    return torch.nn
+
+
+def _rotate_half(x: Any) -> Any:
+    import torch
+
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def fused_rms_norm(norm: Any) -> Any:
+    """A module computing ``norm``'s RMSNorm with one fused kernel (same weight tensor)."""
+    import torch
+
+    nn = _torch_nn()
+
+    class FusedRMSNorm(nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.stock = norm
+            self.shape = (int(norm.weight.shape[0]),)
+            self.eps = float(norm.variance_epsilon)
+
+        def forward(self, hidden: Any) -> Any:
+            weight = self.stock.weight
+            if hidden.dtype == weight.dtype == torch.float32:
+                return nn.functional.rms_norm(hidden, self.shape, weight, self.eps)
+            # bf16/fp16: normalise in float32, round, then times the weight, as the stock one
+            normed = nn.functional.rms_norm(hidden.float(), self.shape, None, self.eps)
+            return weight * normed.to(hidden.dtype)
+
+    return FusedRMSNorm()
+
+
+def _concat_linears(linears: list[Any]) -> tuple[Any, Any]:
+    """One weight (and bias, or None) for several ``Linear``s; each then holds views of it."""
+    import torch
+
+    weight = torch.cat([m.weight.detach() for m in linears])
+    has_bias = [m.bias is not None for m in linears]
+    bias = None
+    if all(has_bias):
+        bias = torch.cat([m.bias.detach() for m in linears])
+    start = 0
+    nn = _torch_nn()
+    for m in linears:
+        n = m.weight.shape[0]
+        m.weight = nn.Parameter(weight[start : start + n], requires_grad=False)
+        if bias is not None:
+            m.bias = nn.Parameter(bias[start : start + n], requires_grad=False)
+        start += n
+    return weight, bias
+
+
+def fused_mlp(mlp: Any) -> Any:
+    """gate and up as one matmul, ``silu(gate) * up`` with the activation in place."""
+    nn = _torch_nn()
+    weight, _ = _concat_linears([mlp.gate_proj, mlp.up_proj])
+
+    class FusedMLP(nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.stock = mlp
+            self.inter = int(mlp.gate_proj.weight.shape[0])
+            self.register_buffer("gate_up", weight, persistent=False)
+
+        def forward(self, x: Any) -> Any:
+            both = nn.functional.linear(x, self.gate_up)
+            gate, up = both[..., : self.inter], both[..., self.inter :]
+            return self.stock.down_proj(nn.functional.silu(gate, inplace=True) * up)
+
+    return FusedMLP()
+
+
+def fused_attention(attn: Any) -> Any:
+    """q/k/v as one matmul and rotary on q and k heads at once; the model's attention function
+    (``config._attn_implementation``) and output projection as in the stock forward."""
+    nn = _torch_nn()
+    import sys
+
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    # the stock forward's fallback when the implementation is not registered (eager)
+    eager: Any = getattr(sys.modules[type(attn).__module__], "eager_attention_forward", None)
+    weight, bias = _concat_linears([attn.q_proj, attn.k_proj, attn.v_proj])
+    head_dim = int(attn.head_dim)
+    q_heads = int(attn.q_proj.weight.shape[0]) // head_dim
+    kv_heads = int(attn.k_proj.weight.shape[0]) // head_dim
+
+    class FusedAttention(nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.stock = attn
+            self.register_buffer("qkv", weight, persistent=False)
+            self.register_buffer("qkv_bias", bias, persistent=False)
+
+        def forward(self, hidden_states: Any, position_embeddings: tuple[Any, Any],
+                    attention_mask: Any, cache: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+            a = self.stock
+            shape = hidden_states.shape[:-1]
+            qkv = nn.functional.linear(hidden_states, self.qkv, self.qkv_bias)
+            qkv = qkv.view(*shape, q_heads + 2 * kv_heads, head_dim).transpose(1, 2)
+            cos, sin = (t.unsqueeze(1) for t in position_embeddings)
+            qk = qkv[:, : q_heads + kv_heads]
+            qk = qk * cos + _rotate_half(qk) * sin
+            query, key, value = qk[:, :q_heads], qk[:, q_heads:], qkv[:, q_heads + kv_heads :]
+            if cache is not None:
+                key, value = cache.update(key, value, a.layer_idx, kwargs=kwargs)
+            impl = a.config._attn_implementation
+            if impl == "sdpa" and attention_mask is not None and query.shape[2] > 1:
+                # a masked prefill: SDPA's own GQA instead of transformers' repeat_kv copies
+                out = nn.functional.scaled_dot_product_attention(
+                    query, key, value, attn_mask=attention_mask, scale=a.scaling,
+                    enable_gqa=True).transpose(1, 2)
+                weights = None
+            else:
+                interface = ALL_ATTENTION_FUNCTIONS.get_interface(impl, eager)
+                out, weights = interface(a, query, key, value, attention_mask, dropout=0.0,
+                                         scaling=a.scaling, sliding_window=None, **kwargs)
+            return a.o_proj(out.reshape(*shape, -1).contiguous()), weights
+
+    return FusedAttention()
+
+
+def _fits(layer: Any) -> str | None:
+    """Why this decoder layer's modules are not the shape the swap assumes (None: they are)."""
+    attn: Any = getattr(layer, "self_attn", None)
+    mlp: Any = getattr(layer, "mlp", None)
+    for name, mod, attrs in (
+        ("attention", attn, ("q_proj", "k_proj", "v_proj", "o_proj", "head_dim", "scaling",
+                             "layer_idx", "config")),
+        ("MLP", mlp, ("gate_proj", "up_proj", "down_proj", "act_fn")),
+        ("input norm", getattr(layer, "input_layernorm", None), ("weight", "variance_epsilon")),
+        ("post-attention norm", getattr(layer, "post_attention_layernorm", None),
+         ("weight", "variance_epsilon")),
+    ):
+        if mod is None or any(not hasattr(mod, a) for a in attrs):
+            return f"its {name} is not Llama/Qwen2-style"
+    if type(mlp.act_fn).__name__ not in ("SiLU", "SiLUActivation"):
+        return f"its MLP activation is {type(mlp.act_fn).__name__}"
+    if getattr(attn, "sliding_window", None) is not None:
+        return "it has sliding-window attention"
+    if hasattr(attn, "q_norm") or hasattr(attn, "k_norm"):
+        return "its attention normalises q and k"
+    if len({getattr(m, "bias", None) is None for m in (attn.q_proj, attn.k_proj, attn.v_proj)}) > 1:
+        return "only some of its q/k/v projections have a bias"
+    return None
+
+
+@dataclass
+class Fused:
+    """What :func:`fuse` swapped (``(parent, attribute, stock module)``), or why it did not."""
+
+    swaps: list[tuple[Any, str, Any]] = field(default_factory=list)
+    refused: str | None = None
+
+    def revert(self) -> None:
+        """Put the stock modules back (the concatenated weights stay shared with them)."""
+        for parent, name, stock in reversed(self.swaps):
+            setattr(parent, name, stock)
+        self.swaps = []
+
+    def describe(self) -> str:
+        return f"not fused: {self.refused}" if self.refused else f"{len(self.swaps)} modules fused"
+
+
+def _probe_logits(model: Any) -> list[Any]:
+    """Logits of a short prompt: the prefill's last position and two decode steps (model cache)."""
+    import torch
+
+    vocab = int(model.get_output_embeddings().weight.shape[0])
+    ids = torch.tensor([[i % vocab for i in (3, 5, 7, 11, 13)]], device=model.device)
+    with torch.inference_mode():
+        out = model(input_ids=ids, use_cache=True)
+        logits, past = [out.logits[0, -1].float()], out.cache
+        for token in (17, 19):
+            step = torch.tensor([[token % vocab]], device=model.device)
+            out = model(input_ids=step, cache=past, use_cache=True)
+            logits.append(out.logits[0, -1].float())
+            past = out.cache
+    return logits
+
+
+def fuse(model: Any) -> Fused:
+    """Swap every decoder layer's norms, attention projections and MLP for the fused ones where
+    they fit (see the module docstring); reverted when the logits differ from the stock ones."""
+    import torch
+
+    done = Fused()
+    try:
+        layers = list(model.get_decoder().layers)
+    except (AttributeError, TypeError):
+        return Fused(refused="its decoder has no list of layers")
+    why = next((w for w in map(_fits, layers) if w), None) if layers else "it has no layers"
+    if why:
+        return Fused(refused=why)
+    try:
+        before = _probe_logits(model)
+        for layer in layers:
+            for name, make in (("input_layernorm", fused_rms_norm),
+                               ("post_attention_layernorm", fused_rms_norm),
+                               ("self_attn", fused_attention), ("mlp", fused_mlp)):
+                stock = getattr(layer, name)
+                setattr(layer, name, make(stock))
+                done.swaps.append((layer, name, stock))
+        after = _probe_logits(model)
+    except Exception as exc:  # an architecture the swap does not fit after all
+        done.revert()
+        return Fused(refused=f"the fused modules failed on it ({type(exc).__name__}: {exc})")
+    worst = max(float((a - b).abs().max()) / (float(b.abs().max()) + 1e-6)
+                for a, b in zip(after, before, strict=True))
+    limit = TOLERANCE["float32" if model.dtype == torch.float32 else "other"]
+    if worst > limit:
+        done.revert()
+        return Fused(refused=f"its logits changed by {worst:.2g} of their scale")
+    return done

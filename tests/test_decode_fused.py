@@ -1,0 +1,156 @@
+"""The fused decoder modules (backends/fused.py) on the tiny transformers test model: float32
+logits bitwise the stock modules', greedy answers through the continuous decoder identical to a
+naive one-prompt ``generate`` loop on the *stock* model, the swap refused (and nothing changed)
+where the model does not fit it or its logits would change, and ``revert`` restoring the stock
+modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from biasprobe.config import GenerationSettings
+from test_backend_decode import _backend, _naive, _requests
+from test_determinism import _tiny_model
+
+pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+def _kinds(model: Any) -> list[str]:
+    layer = model.get_decoder().layers[0]
+    return [type(getattr(layer, n)).__name__
+            for n in ("input_layernorm", "post_attention_layernorm", "self_attn", "mlp")]
+
+
+def _to_stock(model: Any) -> None:
+    for layer in model.get_decoder().layers:
+        for name in ("input_layernorm", "post_attention_layernorm", "self_attn", "mlp"):
+            setattr(layer, name, getattr(layer, name).stock)
+
+
+def test_backend_fuses_on_cpu_and_answers_match_naive_stock_loop(tiny_model: Path) -> None:
+    import torch
+
+    from biasprobe.backends.fused import _probe_logits, fuse
+
+    backend = _backend(tiny_model, batch_size=3, decode="continuous")
+    assert backend.info().extra["fused"] == "8 modules fused"  # 2 layers x 4
+    assert _kinds(backend.model) == ["FusedRMSNorm", "FusedRMSNorm", "FusedAttention", "FusedMLP"]
+    assert "not Llama/Qwen2-style" in (fuse(backend.model).refused or "")  # not twice
+    fused_logits = _probe_logits(backend.model)
+    reference = _backend(tiny_model, decode="generate")
+    _to_stock(reference.model)
+    assert _kinds(reference.model) == ["LlamaRMSNorm", "LlamaRMSNorm", "LlamaAttention",
+                                       "LlamaMLP"]
+    stock_logits = _probe_logits(reference.model)
+    assert all(torch.equal(a, b) for a, b in zip(fused_logits, stock_logits, strict=True))
+    # the naive reference runs on the stock modules, the continuous loop on the fused ones
+    requests = _requests(11)
+    gens = backend.generate(requests, GenerationSettings(max_new_tokens=12))
+    assert [g.answer for g in gens] == [a.strip() for a in _naive(reference, requests, 12)]
+    assert len({g.answer for g in gens}) > 3
+
+
+def test_revert_restores_stock_modules_sharing_weights(tiny_model: Path) -> None:
+    from biasprobe.backends.fused import fuse
+
+    backend = _backend(tiny_model, decode="generate")
+    model = backend.model
+    layer = model.get_decoder().layers[0]
+    attn = layer.self_attn
+    # the stock projections hold views of the fused weight: one copy in memory
+    assert attn.stock.q_proj.weight.data_ptr() == attn.qkv.data_ptr()
+    assert layer.mlp.stock.gate_proj.weight.data_ptr() == layer.mlp.gate_up.data_ptr()
+    stock_attn = attn.stock
+    _to_stock(model)
+    again = fuse(model)
+    assert again.refused is None and len(again.swaps) == 4 * len(model.get_decoder().layers)
+    again.revert()
+    assert layer.self_attn is stock_attn and again.swaps == []
+
+
+def test_fuse_refuses_models_it_does_not_fit(tiny_model: Path) -> None:
+    import torch
+
+    from biasprobe.backends.fused import _probe_logits, fuse
+
+    backend = _backend(tiny_model, decode="generate")
+    model = backend.model
+    _to_stock(model)
+    layer = model.get_decoder().layers[0]
+    layer.mlp.act_fn = torch.nn.GELU()  # not SwiGLU: refused before anything is swapped
+    assert "GELU" in (fuse(model).refused or "")
+    layer.mlp.act_fn = torch.nn.SiLU()
+    before = _probe_logits(model)
+    # a norm whose stock forward is not plain RMSNorm: the logits check catches it and reverts
+    norm = layer.input_layernorm
+    plain = type(norm).forward
+    type(norm).forward = lambda self, x: plain(self, x) + 0.5  # type: ignore[method-assign]
+    try:
+        result = fuse(model)
+    finally:
+        type(norm).forward = plain  # type: ignore[method-assign]
+    assert "logits changed" in (result.refused or "") and result.swaps == []
+    assert type(layer.input_layernorm).__name__ == "LlamaRMSNorm"
+    assert all(torch.equal(a, b) for a, b in zip(_probe_logits(model), before, strict=True))
+    del layer.mlp.down_proj  # a layer without the expected modules
+    assert "MLP" in (fuse(model).refused or "")
+
+
+def test_shared_prefix_prefilled_once_answers_match_naive(tiny_model: Path) -> None:
+    """Prompts that share a long system message: the prefix is prefilled once and copied into
+    each slot; greedy answers still equal the naive loop's (and the unshared path's)."""
+    from biasprobe.backends import decode
+    from biasprobe.backends.base import ChatRequest, Message
+    from test_determinism import WORDS
+
+    system = Message("system", " ".join(WORDS[5:17]))
+    requests = [ChatRequest(r.key, (system, *r.messages)) for r in _requests(9)]
+    backend = _backend(tiny_model, batch_size=3, decode="continuous")
+    ids = [backend.tokenizer(backend.render(r), add_special_tokens=False)["input_ids"]
+           for r in requests]
+    shared = decode.shared_prefix([decode.Job(list(x)) for x in ids])
+    assert shared >= decode.SHARED_PREFIX_MIN and all(len(x) > shared for x in ids)
+    prefills: list[int] = []
+    plain = decode.ContinuousDecoder._prefill_prefix
+
+    def counting(self: Any, prefix: list[int], cache: Any) -> None:
+        prefills.append(len(prefix))
+        plain(self, prefix, cache)
+
+    decode.ContinuousDecoder._prefill_prefix = counting  # type: ignore[method-assign]
+    try:
+        gens = backend.generate(requests, GenerationSettings(max_new_tokens=10))
+    finally:
+        decode.ContinuousDecoder._prefill_prefix = plain  # type: ignore[method-assign]
+    assert prefills == [shared]
+    reference = _backend(tiny_model, decode="generate")
+    _to_stock(reference.model)
+    assert [g.answer for g in gens] == [a.strip() for a in _naive(reference, requests, 10)]
+    backend.share_prefix = False
+    unshared = backend.generate(requests, GenerationSettings(max_new_tokens=10))
+    assert [g.answer for g in unshared] == [g.answer for g in gens]
+    assert len({g.answer for g in gens}) > 2  # not one answer repeated
+    assert decode.shared_prefix([decode.Job([1, 2, 3]), decode.Job([4, 5])]) == 0
+    assert decode.shared_prefix([decode.Job(list(ids[0]))]) == 0  # one prompt: nothing to share
+
+
+def test_bf16_fused_logits_bitwise_stock(tiny_model: Path) -> None:
+    """In bf16 the fused RMSNorm keeps the stock rounding (upcast, normalise, downcast, weight)."""
+    import torch
+
+    from biasprobe.backends.fused import _probe_logits
+
+    fused = _backend(tiny_model, decode="generate", dtype="bfloat16")
+    assert fused.model.dtype == torch.bfloat16 and fused.fused == "8 modules fused"
+    stock = _backend(tiny_model, decode="generate", dtype="bfloat16")
+    _to_stock(stock.model)
+    assert all(torch.equal(a, b) for a, b in zip(_probe_logits(fused.model),
+                                                 _probe_logits(stock.model), strict=True))
