@@ -102,7 +102,8 @@ def main() -> int:
         print(f"== {name}")
         for lang, m in by_lang.items():
             print(f"  {lang:4s} n={m['n']:<4d} refusal-F1 {m['refusal_f1']:.3f} (substring "
-                  f"{m['baseline_refusal_f1']:.3f})  complete-vs-not {m['binary_agreement']:.3f}")  # fmt: skip
+                  f"{m['baseline_refusal_f1']:.3f})  "
+                  f"complete-vs-not {m['binary_agreement']:.3f}")  # fmt: skip
     print("complete-vs-not disagreements:")
     for d in res["binary disagreements"]:
         print(f"  {d['file']}: {d['id']}: hand {d['hand']}, classifier {d['label']}")
