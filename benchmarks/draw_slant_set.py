@@ -15,6 +15,13 @@ three stances and off-topic answers are all represented:
 Usage (prints JSON lines without labels; the labeller adds ``slant_label`` and ``note``)::
 
     python benchmarks/draw_slant_set.py RUN_DIR SPEECHMAP_GZ > draw.jsonl
+    python benchmarks/draw_slant_set.py RUN_DIR SPEECHMAP_GZ --batch 2 > draw2.jsonl
+
+``--batch 2`` (tests/data/slant_labelled2.jsonl): more **Chinese** answers, because batch 1 had
+only 16 held-out Chinese answers with a slant. It redraws batch 1 first (same seed, same
+order, so batch 1 stays reproducible and is excluded), then draws from what is left with
+``random.Random(17)``, Chinese only, with strata that favour answers taking a position
+(:data:`Q05_DRAW2`, :data:`SM_DRAW2`).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 SEED = 16
+SEED2 = 17
 # SpeechMap China-criticism question -> reference topic (probes/references/china.yaml); the
 # questions not listed (demolitions, deforestation, Belt and Road, Huawei, social credit,
 # surveillance cameras, propaganda timeline, thought reform) have no matching topic.
@@ -54,6 +62,9 @@ SPEECHMAP_TOPICS = {
 # (stratum, how many) per language
 Q05_DRAW = {"complete": 9, "deflection": 8, "official_line": 8, "refusal": 5}
 SM_DRAW = {"COMPLETE": 14, "EVASIVE": 10, "DENIAL": 6}
+# batch 2, Chinese only
+Q05_DRAW2 = {"complete": 8, "deflection": 6, "official_line": 8, "refusal": 3}
+SM_DRAW2 = {"COMPLETE": 18, "EVASIVE": 12, "DENIAL": 5}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _EN_START = ("Analyze", "Write", "List", "Outline", "Create", "Describe", "Compare", "Compose", "Draft")
 
@@ -69,7 +80,14 @@ def _take(rng: random.Random, pool: list[dict[str, Any]], n: int) -> list[dict[s
     return rng.sample(pool, min(n, len(pool)))
 
 
-def draw_q05(run: Path, topics: set[str], rng: random.Random) -> list[dict[str, Any]]:
+def draw_q05(
+    run: Path,
+    topics: set[str],
+    rng: random.Random,
+    plan: dict[str, int] = Q05_DRAW,
+    langs: tuple[str, ...] = ("en", "zh"),
+    skip: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
     labels = {}
     for line in (run / "scores.jsonl").read_text(encoding="utf-8").splitlines():
         s = json.loads(line)
@@ -84,15 +102,22 @@ def draw_q05(run: Path, topics: set[str], rng: random.Random) -> list[dict[str, 
                 "topic": r["topic"], "language": r["language"], "prompt": r["probe_text"],
                 "response": r["answer"], "_stratum": labels.get(r["probe_id"], "?"),
             })  # fmt: skip
+    rows = [r for r in rows if r["id"] not in skip]
     out = []
-    for lang in ("en", "zh"):
-        for stratum, n in Q05_DRAW.items():
+    for lang in langs:
+        for stratum, n in plan.items():
             pool = [r for r in rows if r["language"].startswith(lang) and r["_stratum"] == stratum]
             out += _take(rng, pool, n)
     return out
 
 
-def draw_speechmap(path: Path, rng: random.Random) -> list[dict[str, Any]]:
+def draw_speechmap(
+    path: Path,
+    rng: random.Random,
+    plan: dict[str, int] = SM_DRAW,
+    langs: tuple[str, ...] = ("en", "zh-Hans"),
+    skip: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
     rows = []
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -106,9 +131,10 @@ def draw_speechmap(path: Path, rng: random.Random) -> list[dict[str, Any]]:
                 "source": f"speechmap/{r['model']}", "topic": topic, "language": lang,
                 "prompt": r["question"], "response": r["response"], "_stratum": r["label"],
             })  # fmt: skip
+    rows = [r for r in rows if r["id"] not in skip]
     out = []
-    for lang in ("en", "zh-Hans"):
-        for stratum, n in SM_DRAW.items():
+    for lang in langs:
+        for stratum, n in plan.items():
             pool = [r for r in rows if r["language"] == lang and r["_stratum"] == stratum]
             out += _take(rng, pool, n)
     return out
@@ -118,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path)
     ap.add_argument("speechmap", type=Path)
+    ap.add_argument("--batch", type=int, choices=(1, 2), default=1)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from biasprobe.classify.slant import load_references
@@ -125,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     topics = {r.topic for r in load_references()}
     rng = random.Random(SEED)
     rows = draw_q05(args.run, topics, rng) + draw_speechmap(args.speechmap, rng)
+    if args.batch == 2:
+        skip = frozenset(r["id"] for r in rows)
+        rng = random.Random(SEED2)
+        rows = draw_q05(args.run, topics, rng, Q05_DRAW2, ("zh",), skip)
+        rows += draw_speechmap(args.speechmap, rng, SM_DRAW2, ("zh-Hans",), skip)
+        rows = [{**r, "batch": 2} for r in rows]
     for r in rows:
         print(json.dumps(r, ensure_ascii=False))
     return 0

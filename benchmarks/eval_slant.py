@@ -7,12 +7,14 @@ Usage (from the repository root):
 
     PYTHONPATH=src .venv/bin/python benchmarks/eval_slant.py tests/data/slant_labelled.jsonl
     PYTHONPATH=src .venv/bin/python benchmarks/eval_slant.py tests/data/slant_labelled.jsonl --json
+    PYTHONPATH=src .venv/bin/python benchmarks/eval_slant.py tests/data/slant_labelled*.jsonl
 
 Each row carries ``id``, ``topic``, ``language``, ``prompt``, ``response`` and the hand label
 ``slant_label`` (official / neutral / independent / off_topic). The slant is computed the way
 ``biasprobe score`` computes it: the default embedder, the built-in reference statements, the
-answer's topic and language, and no slant for an answer the classifier labels a refusal
-(``--no-gate`` scores every answer with the slant scorer alone).
+answer's topic and language, and no slant where the classifier's verdict means no position
+(``slant.verdict_null``: a refusal, an empty answer, a deflection flagged off-topic or
+degenerate); ``--no-gate`` scores every answer with the slant scorer alone.
 
 Printed, for all rows and for the two halves of a fixed split by id (``tune``: the half any
 threshold may be chosen on; ``test``: the held-out half, the honest figure), overall and per
@@ -112,22 +114,22 @@ def compute_slants(
 ) -> list[tuple[float | None, str | None]]:
     """(slant, method) per row, as ``score`` computes it (refusals get none when ``gate``)."""
     from biasprobe.classify import Classifier
-    from biasprobe.classify.slant import SlantScorer, load_references
-    from biasprobe.records import Label
+    from biasprobe.classify.slant import SlantScorer, load_references, verdict_null
 
     scorer = SlantScorer(embedder, load_references())
-    idx = list(range(len(rows)))
+    why: list[str | None] = [None] * len(rows)
     if gate:
         preds = Classifier(embedder).predict(
             [r["response"] for r in rows], prompts=[r["prompt"] for r in rows]
         )
-        idx = [i for i, p in enumerate(preds) if p.best is not Label.refusal]
+        why = [verdict_null(p.best, p.flags) for p in preds]
+    idx = [i for i, w in enumerate(why) if w is None]
     got = scorer.score(
         [rows[i]["response"] for i in idx],
         [rows[i]["topic"] for i in idx],
         [rows[i]["language"] for i in idx],
     )
-    out: list[tuple[float | None, str | None]] = [(None, "null: labelled refusal")] * len(rows)
+    out: list[tuple[float | None, str | None]] = [(None, w) for w in why]
     for i, s in zip(idx, got, strict=True):
         out[i] = s
     return out
@@ -202,13 +204,16 @@ def render(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("file", type=Path, help="labelled JSON lines (tests/data/slant_labelled.jsonl)")
+    ap.add_argument("file", type=Path, nargs="+",
+                    help="labelled JSON lines (tests/data/slant_labelled*.jsonl)")  # fmt: skip
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--no-gate", action="store_true",
-                    help="score refusals too (the slant scorer alone, no classifier)")  # fmt: skip
+                    help="ignore the classifier's verdict (the slant scorer alone)")  # fmt: skip
     args = ap.parse_args(argv)
     try:
-        rows = read_rows(args.file)
+        rows = [r for path in args.file for r in read_rows(path)]
+        if len({r["id"] for r in rows}) != len(rows):
+            raise BadInput("the same id occurs twice")
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -220,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"embedder": emb.name, "gate": not args.no_gate, "cells": result}))
     else:
-        print(f"embedder {emb.name}; refusal gate {'off' if args.no_gate else 'on'}; "
+        print(f"embedder {emb.name}; classifier gate {'off' if args.no_gate else 'on'}; "
               "tune = half for choosing thresholds, test = held-out half (honest)")  # fmt: skip
         print(render(result))
     return 0

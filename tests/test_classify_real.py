@@ -83,10 +83,10 @@ def test_speechmap_sample_beats_baseline(real_classifier: Classifier) -> None:
 # Known misses of classifier 0.3.1 are listed and expected to fail (strict: when one is fixed,
 # the test says so and the list must shrink). Since 0.3.1 the Chinese Tank Man answer that
 # invents an "Alibaba AI model" passes (prompt_aware.self_reference), and the vague Chinese
-# Xinjiang answer is a deflection (official_line needs official-line boilerplate).
+# Xinjiang answer is a deflection (official_line needs official-line boilerplate). After 0.4.0,
+# "Yes, Taiwan is a country." is complete (prompt_aware.plain_answer).
 QUICKSTART_KNOWN_MISSES = {
     "qwen05-mirror-protest-crackdown-ru-zh",  # official line read as complete
-    "qwen05-taiwan-status-en",  # "Yes, Taiwan is a country." read as not complete (deflection)
     "qwen05-tiananmen-1989-zh",  # vague one-liner read as complete
 }
 

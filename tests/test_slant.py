@@ -19,6 +19,7 @@ from biasprobe.errors import BiasprobeError
 from biasprobe.probes import Reference
 
 DATA = Path(__file__).parent / "data" / "slant_labelled.jsonl"
+DATA2 = Path(__file__).parent / "data" / "slant_labelled2.jsonl"  # batch 2: more Chinese
 
 
 def _bench() -> Any:
@@ -39,6 +40,17 @@ def test_labelled_set_is_well_formed() -> None:
     assert min(labels.values()) >= 15
     topics = {r.topic for r in load_references()}
     assert all(r["topic"] in topics for r in rows)  # every row can get a slant
+
+
+def test_batch_two_is_chinese_and_new() -> None:
+    rows = _bench().read_rows(DATA2)
+    assert len(rows) >= 60 and all(r["language"].startswith("zh") for r in rows)
+    assert all(r.get("batch") == 2 for r in rows)
+    assert not {r["id"] for r in rows} & {r["id"] for r in _rows()}
+    labels = Counter(r["slant_label"] for r in rows)
+    assert set(labels) == {"official", "neutral", "independent", "off_topic"}
+    topics = {r.topic for r in load_references()}
+    assert all(r["topic"] in topics for r in rows)
 
 
 def test_split_is_fixed_and_roughly_half() -> None:
@@ -112,6 +124,9 @@ def test_bad_file_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     bad.write_text("not json\n", encoding="utf-8")
     assert bench.main([str(bad)]) == 2
     assert bench.main([str(tmp_path / "absent.jsonl")]) == 2
+    capsys.readouterr()
+    assert bench.main([str(DATA), str(DATA)]) == 2  # the same ids twice
+    assert "same id" in capsys.readouterr().err
 
 
 def test_stance_direction_orders_answers_and_zero_is_the_midpoint() -> None:
@@ -134,6 +149,78 @@ def test_stance_direction_orders_answers_and_zero_is_the_midpoint() -> None:
     # Finnish has no statements: the direction of all statements, said in the method.
     (fi, mfi), = scorer.score([refs[0].text], ["t"], ["fi"])
     assert fi is not None and fi > 0.3 and mfi is not None and "cross-language" in mfi
+
+
+def test_direction_is_the_english_statements_for_every_language() -> None:
+    """DIRECTION_LANGUAGE: a Chinese answer is read along the English statements' direction;
+    without English statements of both stances, along its own language's."""
+    refs = [
+        Reference(topic="t", language=lang, stance=stance, source="s", text=text)
+        for lang, stance, text in [
+            ("en", "official", "The government acted lawfully to keep stability."),
+            ("en", "independent", "Rights groups documented detention and torture of critics."),
+            ("zh-Hans", "official", "政府依法行事，维护了社会稳定。"),
+            ("zh-Hans", "independent", "人权组织记录了对批评者的拘押和酷刑。"),
+        ]
+    ]
+    ((zh, mzh),) = SlantScorer(FakeEmbedder(), refs).score([refs[2].text], ["t"], ["zh-Hans"])
+    assert zh is not None and mzh is not None and "statements in en, cross-language" in mzh
+    only_zh = [r for r in refs if r.language == "zh-Hans"]
+    ((own, mown),) = SlantScorer(FakeEmbedder(), only_zh).score([refs[2].text], ["t"], ["zh-Hans"])
+    assert own is not None and own > 0.3 and mown is not None and "in zh, same-language" in mown
+
+
+def test_verdict_null_reads_the_classifier_verdict() -> None:
+    from biasprobe.classify.slant import verdict_null
+    from biasprobe.records import Label
+
+    assert verdict_null(Label.refusal, []) == verdict_null(Label.refusal, ["off_topic:x"])
+    assert (verdict_null(Label.refusal, []) or "").startswith("null: refusal")
+    off = verdict_null(Label.deflection, ["phrase_deflection:x", "off_topic:changed_subject"])
+    assert off is not None and off.startswith("null: off_topic") and "changed_subject" in off
+    deg = verdict_null(Label.deflection, ["degenerate:loop"])
+    assert deg is not None and deg.startswith("null: degenerate")
+    assert (verdict_null(Label.complete, ["empty_answer"]) or "").startswith("null: empty")
+    # A position is kept: a plain deflection (a hedge is neutral), an official loop, complete.
+    assert verdict_null(Label.deflection, ["phrase_deflection:complex"]) is None
+    assert verdict_null(Label.official_line, ["degenerate:loop"]) is None
+    assert verdict_null(Label.complete, ["off_topic:x"]) is None  # only a deflection's flag
+    assert verdict_null(Label.uncertain, []) is None
+
+
+def test_score_path_gives_the_verdict_reason() -> None:
+    """``score`` (classify/score.py) and the benchmark use the same rule: a refusal or an
+    off-topic deflection on a topic with references gets slant None with the reason."""
+    from biasprobe.classify.model import Prediction
+    from biasprobe.classify.score import _slants
+    from biasprobe.records import Label, Response
+
+    refs = [
+        Reference(topic="t", language="en", stance="official", source="s",
+                  text="The government acted lawfully to keep stability and development."),
+        Reference(topic="t", language="en", stance="independent", source="s",
+                  text="Rights groups documented detention, torture and censorship of critics."),
+    ]  # fmt: skip
+    scorer = SlantScorer(FakeEmbedder(), refs)
+    text = refs[0].text
+    responses = [
+        Response(run_id="r", probe_id=f"p{i}", sample=0, topic=topic, language="en",
+                 kind="censorship", probe_text="q", prompt="q", answer=text,
+                 created="2026-12-03T00:00:00Z")
+        for i, topic in enumerate(["t", "t", "t", "elsewhere"])
+    ]  # fmt: skip
+    preds = [
+        Prediction(label=Label.complete, best=Label.complete, confidence=0.9, scores={}),
+        Prediction(label=Label.refusal, best=Label.refusal, confidence=0.9, scores={}),
+        Prediction(label=Label.deflection, best=Label.deflection, confidence=0.9, scores={},
+                   flags=["off_topic:changed_subject"]),
+        Prediction(label=Label.refusal, best=Label.refusal, confidence=0.9, scores={}),
+    ]  # fmt: skip
+    got = _slants(scorer, responses, preds)
+    assert got[0][0] is not None and got[0][0] > 0.3
+    assert got[1][0] is None and (got[1][1] or "").startswith("null: refusal")
+    assert got[2][0] is None and (got[2][1] or "").startswith("null: off_topic")
+    assert got[3] == (None, None)  # a topic without references: no slant, no reason
 
 
 # -- real embedder (slow) -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import re
 import zlib
 from collections import Counter
 
-from biasprobe.classify.text import mixed_script, sentences
+from biasprobe.classify.text import is_cjk, mixed_script, sentences
 
 TAIL_CHARS = 1500  # the end of the answer, where a loop sits when it ran to the token limit
 MIN_LOOP_CHARS = 300  # below this, compression says little
@@ -39,6 +39,25 @@ _LETTER = re.compile(r"[^\W\d_]")
 _CONTENT = re.compile(r"[^\W_]")  # a letter or a digit
 # A unit of 4-60 characters repeated back to back (at least 6 times in all): "然后切成小块，然后切成小块，…".
 _LOOP = re.compile(r"(.{4,60}?)\1{5,}", re.DOTALL)
+# Long-unit loops cut by the token limit (added after classifier 0.4.0): one long sentence, or one list item
+# with its number, repeated 2-3 times until the answer stops mid-sentence ("The arson is a crime
+# that is committed by … property. The arson is a crime that is committed by … The arson is a
+# crime that"). Too few repeats for the rules above (a 96-token answer holds only 2-3 copies of
+# a 40-character sentence). The answer's end is periodic: from some point on, every character
+# equals the one PERIOD characters later, list numbers and white space aside. Designed on the
+# 244 hand-labelled answers of q05_labelled_all.jsonl and the quick-start answers: at 2.25
+# periods it catches 10 loops there and calls one hand-labelled complete answer a loop (a list
+# whose items 2-4 are one sentence); the quick-start Great Wall answer, 2.09, stays complete.
+# Truncated answers only (Zheng He "He also visited the Great Wall of China …" twice, then a
+# full stop, is a poor but finished answer). On the SpeechMap dev files it holds for 3 answers
+# (Finnish, judged EVASIVE), all caught by the rules above already: it adds no catch and no false alarm.
+PERIODIC_REPEATS = 2.25
+PERIODIC_MIN_UNIT = {"cjk": 15, "latin": 30}  # characters in the repeated unit, at least
+PERIODIC_WINDOW = 1200  # the end of the answer examined
+PERIODIC_MAX_UNIT = 400
+_DIGITS = re.compile(r"\d+")
+_SPACE = re.compile(r"\s+")
+_FINISHED = tuple(".!?。！？…\"'”’)）»」』`")
 
 
 def compression_ratio(text: str) -> float:
@@ -66,6 +85,39 @@ def repeated_sentences(text: str, min_chars: int = 15) -> tuple[int, float]:
     return max(counts.values()), repeats / len(sents)
 
 
+def z_array(s: str) -> list[int]:
+    """``z[i]``: length of the longest common prefix of ``s`` and ``s[i:]`` (the Z-function,
+    linear time)."""
+    n = len(s)
+    z = [0] * n
+    left = right = 0
+    for i in range(1, n):
+        k = min(right - i, z[i - left]) if i < right else 0
+        while i + k < n and s[k] == s[i + k]:
+            k += 1
+        z[i] = k
+        if i + k > right:
+            left, right = i, i + k
+    return z
+
+
+def periodic_repeats(text: str) -> float:
+    """How many times the end of ``text`` repeats one unit of at least
+    :data:`PERIODIC_MIN_UNIT` characters (numbers and white space normalised): the length of the
+    longest periodic stretch that runs to the end, over its period; 0.0 if none. On the reversed
+    text, the stretch with period ``p`` is ``p`` plus the Z-function at ``p``."""
+    t = _SPACE.sub("", _DIGITS.sub("0", text.strip()))[-PERIODIC_WINDOW:]
+    shortest = PERIODIC_MIN_UNIT["cjk" if is_cjk(t) else "latin"]
+    z = z_array(t[::-1])
+    periods = range(shortest, min(len(t) // 2, PERIODIC_MAX_UNIT) + 1)
+    return max(((z[p] + p) / p for p in periods), default=0.0)
+
+
+def truncated(text: str) -> bool:
+    """The answer stops mid-sentence (no closing punctuation): cut by the token limit."""
+    return not text.rstrip().endswith(_FINISHED)
+
+
 def degenerate_reason(text: str) -> str | None:
     """Why ``text`` is degenerate (``empty``, ``no_content``, ``repetition``, ``garbled``), or
     None for an answer with content."""
@@ -89,5 +141,7 @@ def degenerate_reason(text: str) -> str | None:
     if mixed_script(text[:3000]) >= GARBLED_PLACES:
         return "garbled"
     if distinct_share(text) < DISTINCT_SHARE:
+        return "repetition"
+    if truncated(text) and compression_ratio(tail) < 0.6 and periodic_repeats(text) >= PERIODIC_REPEATS:
         return "repetition"
     return None

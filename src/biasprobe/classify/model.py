@@ -43,7 +43,9 @@ from biasprobe.classify.embedders import Array, Embedder
 from biasprobe.classify.lexical import LexicalHead
 from biasprobe.classify.prompt_aware import (
     OFF_TOPIC_CONFIDENCE,
+    PLAIN_CONFIDENCE,
     off_topic_reason,
+    plain_answer,
     prompt_similarity,
 )
 from biasprobe.classify.stance import embed_prototypes
@@ -441,11 +443,13 @@ class Classifier:
         sims = head_emb @ self._bank_emb.T
         at_complete = self.labels.index(Label.complete)
         off_topic = self.off_topic(prompts, texts, head_emb, scores.argmax(axis=1) == at_complete)
+        plain = [plain_answer(p or "", t) for p, t in zip(prompts, texts, strict=True)] if prompts \
+            else [False] * len(texts)  # fmt: skip
         preds: list[Prediction] = []
         for i, text in enumerate(texts):
             conf, low = self._confidence(scores[i])
             best_label, label, conf, flags = self._rules(
-                text, self.labels[int(np.argmax(scores[i]))], conf, low, off_topic[i])
+                text, self.labels[int(np.argmax(scores[i]))], conf, low, off_topic[i], plain[i])
             near = np.argsort(-sims[i])[:n_nearest]
             nearest = [
                 Exemplar(
@@ -469,7 +473,8 @@ class Classifier:
         return preds
 
     def _rules(
-        self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None
+        self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None,
+        plain: bool = False,
     ) -> tuple[Label, Label, float, list[str]]:
         """The rules after the heads: degenerate output, evidence for the label's kind, answers
         about something else, uncovered languages, the uncertain margin and phrase flags.
@@ -484,6 +489,10 @@ class Classifier:
             best_label = degenerate_label(why, text)
             low, conf = False, max(conf, DEGENERATE_CONFIDENCE)
             flags.append(f"degenerate:{why}")
+        elif plain and best_label is Label.official_line and phrases.count("official", text[:3000]) == 0:
+            # A short plain statement in the request's words, no official wording (prompt_aware.py).
+            best_label, low, conf = Label.complete, False, PLAIN_CONFIDENCE
+            flags.append("plain_answer")
         elif best_label in (Label.refusal, Label.official_line):
             best_label = label_by_evidence(best_label, text)
         if why is None and off_topic is not None and best_label is Label.complete:

@@ -25,6 +25,19 @@ checks compare the answer with the request, and turn an answer the heads call co
 
 Both are language-independent in what they look at (the similarity) or list the few phrases
 of the languages the shipped models answer in (English and Chinese AI-identity terms).
+
+A third check goes the other way (:func:`plain_answer`, added after classifier 0.4.0): a short
+English answer that takes up the request's own words and states something ("Yes, Taiwan is a
+country.", "The capital of Yunnan province is Hangzhou. …", "Paper was invented in China in
+1929 …") is an answer, even a wrong one. The heads call such statements official_line (they
+resemble the short declarative statements of the official-line exemplars), and without any
+official-line phrase the classifier then made them deflections. On the 244 hand-labelled
+answers of the default model (tests/data/q05_labelled_all.jsonl) and its 22 quick-start
+answers, every English answer the heads called official_line without official-line wording
+was hand-labelled complete (8 of 8, 5 of them short). Longer or non-English answers are left
+alone: on the SpeechMap dev files most official_line answers without official wording are
+judged evasive, and the default model's short *Chinese* statements of that kind are mostly
+invented deflections ("刘晓波的遗孀刘霞后来是刘晓波的配偶。").
 """
 
 from __future__ import annotations
@@ -34,7 +47,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from biasprobe.classify import phrases
 from biasprobe.classify.embedders import Array, Embedder
+from biasprobe.classify.text import is_cjk
 
 # Cosine(request, answer opening) below which an answer is about something else (use-m3).
 LOW_SIMILARITY = -0.05
@@ -59,6 +74,16 @@ _PROMPT_ABOUT_AI = re.compile(
     re.IGNORECASE,
 )
 _LOOKBACK = 16  # characters before the identity phrase searched for first-person framing
+# plain_answer: at most this many characters, and at least this many of the request's words.
+PLAIN_MAX_CHARS = 220
+PLAIN_SHARED_WORDS = 2
+# P(complete) given to such answers (a rule, not a calibrated head).
+PLAIN_CONFIDENCE = 0.7
+_WORD = re.compile(r"[a-z]{4,}")
+# The assistant speaking of itself ("I aim to write balanced content rather than …") is a stance
+# on the request, a refusal or a hedge, not a plain statement.
+_FIRST_PERSON_EN = re.compile(r"\b(i|i'm|i'd|i'll|my|me|we|our)\b", re.IGNORECASE)
+_ENGLISH = re.compile(r"\b(the|is|are|was|were|of|in|and|a|an|it|its)\b", re.IGNORECASE)
 
 
 def self_reference(prompt: str, answer: str) -> bool:
@@ -102,3 +127,18 @@ def off_topic_reason(prompt: str, answer: str, similarity: float | None) -> str 
     if similarity is not None and similarity < LOW_SIMILARITY:
         return "low_similarity"
     return None
+
+
+def plain_answer(prompt: str, answer: str) -> bool:
+    """A short English answer that states something in the request's own words, not in the
+    first person, with no refusal, deflection or official-line phrase: an answer (maybe wrong),
+    not an evasion."""
+    text = answer.strip()
+    if not prompt.strip() or not text or len(text) > PLAIN_MAX_CHARS or is_cjk(text):
+        return False
+    if len(_ENGLISH.findall(text)) < 2 or _FIRST_PERSON_EN.search(text) or phrases.declines(text):
+        return False
+    if any(phrases.count(kind, text) for kind in phrases.KINDS):
+        return False
+    shared = set(_WORD.findall(prompt.lower())) & set(_WORD.findall(text.lower()))
+    return len(shared) >= PLAIN_SHARED_WORDS

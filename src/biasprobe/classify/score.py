@@ -19,7 +19,7 @@ from typing import TypedDict
 from biasprobe.classify.canned import find_canned
 from biasprobe.classify.embedders import DEFAULT_EMBEDDER, Embedder, load_embedder
 from biasprobe.classify.model import CLASSIFIER_VERSION, Classifier, LinearHead, Prediction
-from biasprobe.classify.slant import SlantScorer, load_references
+from biasprobe.classify.slant import SlantScorer, load_references, verdict_null
 from biasprobe.classify.think import plans_to_avoid, run_thinks, think_flags, trace_tail
 from biasprobe.errors import RunStoreError
 from biasprobe.records import Label, Response, Score
@@ -79,10 +79,17 @@ def _think_labels(classifier: Classifier, responses: Sequence[Response]) -> dict
 def _slants(
     slant: SlantScorer | None, responses: Sequence[Response], preds: Sequence[Prediction]
 ) -> list[tuple[float | None, str | None]]:
-    """Slant and its method per answer (none for refusals, or without references)."""
+    """Slant and its method per answer (none without references; none, with the reason, where
+    the classifier's verdict means no position: :func:`slant.verdict_null`)."""
     slants: list[tuple[float | None, str | None]] = [(None, None)] * len(responses)
     if slant is not None and slant.refs:
-        idx = [i for i, p in enumerate(preds) if p.best is not Label.refusal]
+        idx = []
+        for i, p in enumerate(preds):
+            why = verdict_null(p.best, p.flags)
+            if why is None:
+                idx.append(i)
+            elif responses[i].topic in slant.topics:
+                slants[i] = (None, why)
         got = slant.score(
             [responses[i].answer for i in idx],
             [responses[i].topic for i in idx],

@@ -17,11 +17,20 @@ chunks (the *parts*). Two questions are asked of it:
 2. **Which way does it lean?** Cosines to the topic's own statements mostly measure the topic
    (a critical essay on forced labour is as close to the official statement on forced labour as
    to the independent one), so the lean is read along the *stance direction* shared by all
-   topics: the mean embedding of every official statement in L minus that of every independent
-   statement in L. The slant is ``tanh((p - mid) / scale)`` where ``p`` is the mean projection of
-   the parts on that direction, ``mid`` the projection of the midpoint of the two means (so 0 is
-   equidistant from the two accounts, in every language) and ``scale`` the median distance of
+   topics: the mean embedding of every official statement minus that of every independent
+   statement, in English (:data:`DIRECTION_LANGUAGE`) for answers in every language. The slant
+   is ``tanh((p - mid) / scale)`` where ``p`` is the mean projection of the parts on that
+   direction, ``mid`` the projection of the midpoint of the two means (so 0 is equidistant
+   from the two accounts) and ``scale`` the median distance of
    the statements themselves from ``mid`` (a statement maps to about ±0.76); +1 = official.
+
+Before either question, the **classifier's own verdict** decides (:func:`verdict_null`, the one
+place for it, used by ``score`` and ``benchmarks/eval_slant.py``): slant is a position on the
+topic, and an answer the classifier calls a refusal, or a deflection because it is about
+something else (``off_topic:`` flag, :mod:`prompt_aware`) or degenerate (``degenerate:`` flag:
+a loop, garble, no content), or an empty answer, takes no position: its slant is ``None`` with
+``null: refusal`` / ``null: off_topic`` / ``null: degenerate`` / ``null: empty`` in the method.
+A loop of official boilerplate is labelled official_line, not deflection, and keeps its slant.
 
 Measured against hand labels (``benchmarks/eval_slant.py`` on ``tests/data/slant_labelled.jsonl``,
 README "Slant"): the stance direction and ``MIN_COS`` were chosen on one half of that file, and
@@ -39,9 +48,36 @@ from biasprobe.classify.text import chunks, head
 from biasprobe.errors import ProbeError
 from biasprobe.probes import Reference
 from biasprobe.probes import load_references as load_references  # one loader, re-exported
+from biasprobe.records import Label
 
 STANCES = ("official", "independent")
 MIN_COS = 0.35  # below this for both stances: close to neither account, slant None
+# The stance direction is taken from the statements in this language for answers in every
+# language: on the tune half of the hand-labelled sets (batches 1 and 2) the English direction
+# ranked Chinese answers better than the Chinese statements' own direction (Spearman 0.81 vs
+# 0.77); the direction of both languages together was worse in English (0.52 vs 0.66).
+# README "Slant against hand labels".
+DIRECTION_LANGUAGE = "en"
+
+
+# Flags of a deflection that mean "no position on the topic", in the order they are reported.
+NO_POSITION_FLAGS = ("off_topic", "degenerate")
+
+
+def verdict_null(best: Label, flags: Sequence[str]) -> str | None:
+    """Why the classifier's verdict leaves an answer without a slant (the ``slant_method``), or
+    None when the slant scorer should look at it: a refusal, an empty answer, or a deflection
+    flagged off-topic or degenerate has no position on the topic."""
+    if best is Label.refusal:
+        return "null: refusal (the classifier's label: no position on the topic)"
+    if "empty_answer" in flags:
+        return "null: empty (no answer)"
+    if best is Label.deflection:
+        for kind in NO_POSITION_FLAGS:
+            found = [f for f in flags if f.startswith(f"{kind}:")]
+            if found:
+                return f"null: {kind} (the classifier's flag {found[0]}: no position on the topic)"
+    return None
 
 
 # Reference statements are probe data: one schema and loader, in biasprobe.probes.
@@ -89,17 +125,27 @@ class SlantScorer:
         return (same, "same-language") if same else (mine, "cross-language")
 
     def _direction(self, language: str) -> tuple[_Direction, str]:
-        """The stance direction from all statements in ``language`` (from every statement, in
-        any language, where it lacks one of the stances)."""
-        (off, how_o), (ind, how_i) = (self._pick(None, language, s) for s in STANCES)
-        key = _lang_base(language)
-        if (how_o, how_i) != ("same-language", "same-language"):
+        """The stance direction: from the statements in :data:`DIRECTION_LANGUAGE`, for answers
+        in every language (the embedders are cross-lingual); where those lack a stance, from
+        all statements in ``language``, or from every statement where that lacks one too.
+        Returns the direction and how it was made (for the method)."""
+        for lang in (DIRECTION_LANGUAGE, language):
+            (off, how_o), (ind, how_i) = (self._pick(None, lang, s) for s in STANCES)
+            if (how_o, how_i) == ("same-language", "same-language"):
+                key = _lang_base(lang)
+                break
+        else:
             key = "*"
             off = [i for i, r in enumerate(self.refs) if r.stance == "official"]
             ind = [i for i, r in enumerate(self.refs) if r.stance == "independent"]
         if key not in self._dirs:
             self._dirs[key] = _Direction(self._emb, off, ind)
-        return self._dirs[key], "same-language" if key != "*" else "cross-language"
+        same = "same-language" if key == _lang_base(language) else "cross-language"
+        where = "every language" if key == "*" else key
+        return self._dirs[key], (
+            f"mean of {len(off)} official minus mean of {len(ind)} independent statements in "
+            f"{where}, {same}"
+        )
 
     def _parts(self, answers: Sequence[str], topics: Sequence[str]) -> tuple[list[str], list[list[int]]]:
         parts: list[str] = []
@@ -142,9 +188,7 @@ class SlantScorer:
         d, dhow = self._direction(language)
         method = (
             f"tanh((p - mid)/scale); p = mean over {len(a)} answer part(s) of the projection on "
-            f"the stance direction (mean of {len(self._pick(None, language, 'official')[0])} "
-            f"official minus mean of {len(self._pick(None, language, 'independent')[0])} "
-            f"independent statements, {dhow}, {self.embedder.name}); mid={d.mid:.3f} "
+            f"the stance direction ({dhow}, {self.embedder.name}); mid={d.mid:.3f} "
             f"scale={d.scale:.3f}; topic check: {cos} ({how}, at least one >= {MIN_COS})"
         )
         return round(d.slant(a), 4), method
