@@ -443,14 +443,16 @@ class Classifier:
         sims = head_emb @ self._bank_emb.T
         at_complete = self.labels.index(Label.complete)
         off_topic = self.off_topic(prompts, texts, head_emb, scores.argmax(axis=1) == at_complete)
-        plain = [plain_answer(p or "", t) for p, t in zip(prompts, texts, strict=True)] if prompts \
-            else [False] * len(texts)  # fmt: skip
+        asked = prompts or None
         preds: list[Prediction] = []
         for i, text in enumerate(texts):
             conf, low = self._confidence(scores[i])
+            heads_label = self.labels[int(np.argmax(scores[i]))]
+            # the plain-answer rule only ever turns the heads' official_line into complete
+            plain = asked is not None and heads_label is Label.official_line \
+                and plain_answer(asked[i] or "", text)  # fmt: skip
             best_label, label, conf, flags = self._rules(
-                text, self.labels[int(np.argmax(scores[i]))], conf, low, off_topic[i], plain[i],
-                checks[i])
+                text, heads_label, conf, low, off_topic[i], plain, checks[i])
             near = np.argsort(-sims[i])[:n_nearest]
             nearest = [
                 Exemplar(
@@ -493,13 +495,12 @@ class Classifier:
 
     def _rules(
         self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None,
-        plain: bool = False, checks: TextChecks | None = None,
+        plain: bool, checks: TextChecks,
     ) -> tuple[Label, Label, float, list[str]]:
         """The rules after the heads: degenerate output, evidence for the label's kind, answers
         about something else, uncovered languages, the uncertain margin and phrase flags.
-        Returns the best guess, the label, the confidence and the flags. ``checks``: the text's
-        :func:`text_checks`, when made ahead."""
-        checks = checks or text_checks(text, self.embedder.name)
+        Returns the best guess, the label, the confidence and the flags. ``plain``: the text is
+        a :func:`plain_answer` to its request; ``checks``: the text's :func:`text_checks`."""
         flags: list[str] = []
         if not text.strip():
             flags.append("empty_answer")
@@ -510,7 +511,7 @@ class Classifier:
             best_label = degenerate_label(why, text)
             low, conf = False, max(conf, DEGENERATE_CONFIDENCE)
             flags.append(f"degenerate:{why}")
-        elif plain and best_label is Label.official_line and phrases.count("official", text[:3000]) == 0:
+        elif plain and best_label is Label.official_line and not checks.phrases["official"]:
             # A short plain statement in the request's words, no official wording (prompt_aware.py).
             best_label, low, conf = Label.complete, False, PLAIN_CONFIDENCE
             flags.append("plain_answer")
