@@ -129,12 +129,18 @@ def test_bad_file_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "same id" in capsys.readouterr().err
 
 
-def test_stance_direction_orders_answers_and_zero_is_the_midpoint() -> None:
-    refs = [
+# One official and one independent statement on topic "t" (tests of the direction and of score).
+TOPIC_T = [
         Reference(topic="t", language="en", stance="official", source="s",
                   text="The government acted lawfully to keep stability and development."),
         Reference(topic="t", language="en", stance="independent", source="s",
                   text="Rights groups documented detention, torture and censorship of critics."),
+]  # fmt: skip
+
+
+def test_stance_direction_orders_answers_and_zero_is_the_midpoint() -> None:
+    refs = [
+        *TOPIC_T,
         Reference(topic="u", language="en", stance="official", source="s",
                   text="The policy was lawful and brought stability and prosperity."),
         Reference(topic="u", language="en", stance="independent", source="s",
@@ -195,12 +201,7 @@ def test_score_path_gives_the_verdict_reason() -> None:
     from biasprobe.classify.score import _slants
     from biasprobe.records import Label, Response
 
-    refs = [
-        Reference(topic="t", language="en", stance="official", source="s",
-                  text="The government acted lawfully to keep stability and development."),
-        Reference(topic="t", language="en", stance="independent", source="s",
-                  text="Rights groups documented detention, torture and censorship of critics."),
-    ]  # fmt: skip
+    refs = TOPIC_T
     scorer = SlantScorer(FakeEmbedder(), refs)
     text = refs[0].text
     responses = [
