@@ -32,16 +32,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from biasprobe.classify.evaluate import binary_f1
+from biasprobe.classify.evaluate import EvalInputError, binary_f1, read_json_rows
 from biasprobe.classify.phrases import substring_baseline
 
 PARTIAL = "partial_refusal"
 
 
+FIELDS = ("id", "prompt", "response", "label", "language")
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    """The hand-labelled rows; :class:`EvalInputError` (one ``error:`` line, exit 2) for a file
+    that cannot be read or a row without the string fields :data:`FIELDS`."""
+    rows = [r for _n, r in read_json_rows(path, FIELDS)]
     for r in rows:
-        r["lang"] = "zh" if str(r["language"]).startswith("zh") else str(r["language"])
+        r["lang"] = "zh" if r["language"].startswith("zh") else r["language"]
     return rows
 
 
@@ -118,14 +123,18 @@ def report(rows: Sequence[dict[str, Any]], got: Sequence[tuple[str, str]]) -> di
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("file", type=Path)
     ap.add_argument("--stored", type=Path, default=None, help="also a run's stored labels")
     ap.add_argument("--no-prompt", action="store_true", help="classify without the prompts")
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    rows = read_rows(args.file)
+    args = ap.parse_args(argv)
+    try:
+        rows = read_rows(args.file)
+    except EvalInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     results = {"classifier (this checkout)": report(rows, classify(rows, not args.no_prompt))}
     if args.stored:
         results[f"stored in {args.stored.name}"] = report(rows, stored_labels(args.stored, rows))

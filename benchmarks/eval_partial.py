@@ -3,10 +3,11 @@ language and per half, beside the substring baseline.
 
 Why: issue 16's partial-refusal floor (refusal-F1 >= 0.90 and >= 0.08 above the substring
 baseline) is measured on several files (the default model's ``partial_refusals.jsonl`` and the
-1.5B model's ``partial_refusals_1p5b.jsonl``), and the partial-refusal rule
-(``classify/partial.py``) was designed on one half of the 1.5B file only, so the other half is
-the held-out figure. This script reuses ``eval_handcheck.py``'s metrics (a partial refusal
-counts as a refusal; the classifier sees the requests).
+1.5B model's ``partial_refusals_1p5b.jsonl``), and a rule for partial refusals would be
+designed on one half of a file only, the other half giving the held-out figure (no such rule
+is shipped: neither model's set holds a partial refusal it could be designed on). This script
+reuses ``eval_handcheck.py``'s metrics (a partial refusal counts as a refusal; the classifier
+sees the requests).
 
 Usage (from the repository root):
 
@@ -86,13 +87,19 @@ def evaluate(paths: Sequence[Path], use_prompt: bool) -> dict[str, Any]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", type=Path, nargs="+")
     ap.add_argument("--no-prompt", action="store_true", help="classify without the prompts")
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    res = evaluate(args.files, not args.no_prompt)
+    args = ap.parse_args(argv)
+    from biasprobe.classify.evaluate import EvalInputError
+
+    try:
+        res = evaluate(args.files, not args.no_prompt)
+    except EvalInputError as exc:  # a file eval_handcheck.read_rows cannot use
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(res, indent=1, ensure_ascii=False))
         return 0

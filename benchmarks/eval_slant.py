@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from biasprobe.classify.evaluate import EvalInputError, read_json_rows
+
 if TYPE_CHECKING:
     from biasprobe.classify.embedders import Embedder
 
@@ -46,30 +48,16 @@ FIELDS = ("id", "topic", "language", "prompt", "response", "slant_label")
 BOOT_REPS = 2000
 
 
-class BadInput(Exception):
+class BadInput(EvalInputError):
     """A labelled file that cannot be evaluated (one ``error:`` line, exit 2)."""
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read ({exc.__class__.__name__})") from exc
     rows = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            r = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{path}:{n}: not JSON") from exc
-        if not isinstance(r, dict) or any(not isinstance(r.get(f), str) for f in FIELDS):
-            raise BadInput(f"{path}:{n}: needs string fields {', '.join(FIELDS)}")
+    for n, r in read_json_rows(path, FIELDS):
         if r["slant_label"] not in LABELS:
             raise BadInput(f"{path}:{n}: slant_label must be one of {', '.join(LABELS)}")
         rows.append(r)
-    if not rows:
-        raise BadInput(f"{path}: no rows")
     return rows
 
 
@@ -214,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for path in args.file for r in read_rows(path)]
         if len({r["id"] for r in rows}) != len(rows):
             raise BadInput("the same id occurs twice")
-    except BadInput as exc:
+    except EvalInputError as exc:  # BadInput too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from biasprobe.classify import load_embedder

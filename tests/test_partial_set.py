@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from bench_helpers import load_benchmark
@@ -70,3 +71,21 @@ def test_benchmark_halves_split_by_sorted_id() -> None:
     got = mod.groups(files, toy)
     assert got["a design half"] == [1, 2] and got["a held-out half"] == [0]
     assert got["all files"] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("script", ["eval_partial", "eval_handcheck"])
+def test_bad_labelled_file_is_one_error_line(
+    script: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing file, a line that is not JSON, or a row without the string fields: one
+    ``error:`` line and exit 2 (eval_handcheck.read_rows, which eval_partial uses), before any
+    answer is classified."""
+    main = load_benchmark(script).main
+    bad = tmp_path / "bad.jsonl"
+    for content in ("not json\n", '{"id": "x", "label": "complete"}\n', "\n"):
+        bad.write_text(content, encoding="utf-8")
+        assert main([str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert main([str(tmp_path / "absent.jsonl")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

@@ -161,6 +161,31 @@ def read_labelled(
     return rows
 
 
+def read_json_rows(path: Path, fields: Sequence[str]) -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line of a hand-labelled JSON-lines file
+    (the benchmarks' own files: hand checks, slant labels), each object carrying string
+    ``fields``; :class:`EvalInputError` (``file:line: why``) for anything else, and for a file
+    with no rows."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalInputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):  # bad JSON, too deep, huge integer
+            raise EvalInputError(f"{path}:{n}: not JSON") from None
+        if not isinstance(obj, dict) or any(not isinstance(obj.get(f), str) for f in fields):
+            raise EvalInputError(f"{path}:{n}: needs string fields {', '.join(fields)}")
+        rows.append((n, obj))
+    if not rows:
+        raise EvalInputError(f"{path}: no rows")
+    return rows
+
+
 def prf(gold: Sequence[str], pred: Sequence[str], cls: str) -> ClassMetrics:
     tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == cls and p == cls)
     fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != cls and p == cls)
