@@ -14,7 +14,7 @@ import gzip
 import json
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -106,22 +106,16 @@ def to_class(label: Label) -> str:
     return gold_class(label.value)
 
 
-def read_labelled(
-    path: Path,
-    *,
-    text_field: str = "response",
-    label_field: str = "label",
-    prompt_field: str | None = None,
-    language_field: str | None = None,
-) -> list[LabelledRow]:
-    """Rows with keys text, gold, prompt, language, group (question) from JSONL or JSONL.gz."""
+def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line of a JSON-lines file (``.gz`` read
+    through gzip): the one reader of the labelled files, so every one fails the same way, with
+    :class:`EvalInputError` (``file:line: why``) for a missing or unreadable file, a line that is
+    not JSON or one that is not an object."""
     if not path.exists():
         raise EvalInputError(f"{path}: file not found")
     if not path.is_file():  # a folder, FIFO or device would fail late or hang
         raise EvalInputError(f"{path}: not a regular file")
     opener = gzip.open if path.suffix == ".gz" else open
-    rows: list[LabelledRow] = []
-    skipped = Counter[str]()
     try:
         with opener(path, "rt", encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
@@ -133,25 +127,40 @@ def read_labelled(
                     raise EvalInputError(f"{path}:{lineno}: not JSON") from None
                 if not isinstance(obj, dict):
                     raise EvalInputError(f"{path}:{lineno}: not a JSON object")
-                if text_field not in obj:
-                    raise EvalInputError(f"{path}:{lineno}: no field {text_field!r}")
-                gold = to_gold(obj.get(label_field))
-                if gold is None:
-                    skipped[str(obj.get(label_field))] += 1
-                    continue
-                text = obj[text_field] if isinstance(obj[text_field], str) else ""
-                answer, _reasoning = strip_think(text)
-                prompt = str(obj.get(prompt_field, "")) if prompt_field else ""
-                lang = obj.get(language_field) if language_field else None
-                if not lang:
-                    lang = "zh" if is_cjk(answer or prompt) else "en"
-                group = obj.get("question_id") or prompt or obj.get("question") or str(lineno)
-                rows.append(
-                    {"text": answer, "gold": gold, "prompt": prompt, "language": str(lang),
-                     "group": str(group)}
-                )  # fmt: skip
+                yield lineno, obj
     except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
-        raise EvalInputError(f"{path}: cannot read ({exc})") from None
+        raise EvalInputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+
+
+def read_labelled(
+    path: Path,
+    *,
+    text_field: str = "response",
+    label_field: str = "label",
+    prompt_field: str | None = None,
+    language_field: str | None = None,
+) -> list[LabelledRow]:
+    """Rows with keys text, gold, prompt, language, group (question) from JSONL or JSONL.gz."""
+    rows: list[LabelledRow] = []
+    skipped = Counter[str]()
+    for lineno, obj in json_objects(path):
+        if text_field not in obj:
+            raise EvalInputError(f"{path}:{lineno}: no field {text_field!r}")
+        gold = to_gold(obj.get(label_field))
+        if gold is None:
+            skipped[str(obj.get(label_field))] += 1
+            continue
+        text = obj[text_field] if isinstance(obj[text_field], str) else ""
+        answer, _reasoning = strip_think(text)
+        prompt = str(obj.get(prompt_field, "")) if prompt_field else ""
+        lang = obj.get(language_field) if language_field else None
+        if not lang:
+            lang = "zh" if is_cjk(answer or prompt) else "en"
+        group = obj.get("question_id") or prompt or obj.get("question") or str(lineno)
+        rows.append(
+            {"text": answer, "gold": gold, "prompt": prompt, "language": str(lang),
+             "group": str(group)}
+        )  # fmt: skip
     if not rows:
         shown = ", ".join(f"{k!r}" for k in list(skipped)[:5])
         raise EvalInputError(
@@ -166,19 +175,9 @@ def read_json_rows(path: Path, fields: Sequence[str]) -> list[tuple[int, dict[st
     (the benchmarks' own files: hand checks, slant labels), each object carrying string
     ``fields``; :class:`EvalInputError` (``file:line: why``) for anything else, and for a file
     with no rows."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalInputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
     rows: list[tuple[int, dict[str, Any]]] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):  # bad JSON, too deep, huge integer
-            raise EvalInputError(f"{path}:{n}: not JSON") from None
-        if not isinstance(obj, dict) or any(not isinstance(obj.get(f), str) for f in fields):
+    for n, obj in json_objects(path):
+        if any(not isinstance(obj.get(f), str) for f in fields):
             raise EvalInputError(f"{path}:{n}: needs string fields {', '.join(fields)}")
         rows.append((n, obj))
     if not rows:
