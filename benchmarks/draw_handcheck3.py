@@ -49,8 +49,7 @@ def excluded_ids(paths: Iterable[Path]) -> set[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", type=Path, help="the q05-full run folder")
-    ap.add_argument("labelled", type=Path, nargs="+",
-                    help="files whose ids are excluded (q05_labelled_all.jsonl, q05_handcheck2.jsonl)")  # fmt: skip
+    ap.add_argument("labelled", type=Path, nargs="+", help="files whose ids are excluded")
     args = ap.parse_args()
     from biasprobe.store import read_responses
 
