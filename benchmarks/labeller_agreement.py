@@ -72,11 +72,11 @@ def _groups(rows: Sequence[dict[str, Any]]) -> dict[str, list[int]]:
     return groups
 
 
-def _pair_stats(a: Sequence[str], b: Sequence[str]) -> dict[str, Any]:
+def _pair_stats(a: Sequence[str | bool], b: Sequence[str | bool]) -> dict[str, Any]:
     n = len(a)
     return {
         "agreement": round(sum(x == y for x, y in zip(a, b, strict=True)) / n, 3) if n else None,
-        "kappa": cohen_kappa(a, b),
+        "kappa": cohen_kappa([str(x) for x in a], [str(y) for y in b]),
     }
 
 
