@@ -1,0 +1,67 @@
+"""Draw the answers of the third hand check (tests/data/q05_handcheck3.jsonl), before labelling.
+
+Why a third draw: in the round after classifier 0.4.1 the Chinese rules and the other-language
+path are rewritten by developers who read the first two hand checks' disagreements, so
+``q05_labelled_all.jsonl`` and ``q05_handcheck2.jsonl`` became design sets. This draw is the
+blind set that measures that round: every answer of the full run ``q05-full`` (840 answers of the
+default model to ``-p china-sensitive -p mirror -p controls``) whose probe id is in neither
+file (496 left: 290 English, 206 Chinese). Same logic as ``draw_handcheck2.py`` with another
+seed: probe ids sorted per language (English; Simplified and Traditional Chinese together), then
+``rng = random.Random(SEED)``, ``rng.sample(english, 50)``, ``rng.sample(chinese, 50)``, each
+sorted. The draw knows nothing of the answers or their labels (it reads ``responses.jsonl`` only).
+
+Usage (prints JSON lines without labels; the labeller adds ``label``, ``tags`` and ``note``)::
+
+    python benchmarks/draw_handcheck3.py RUN_DIR tests/data/q05_labelled_all.jsonl \\
+        tests/data/q05_handcheck2.jsonl > draw.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections.abc import Iterable
+from pathlib import Path
+
+SEED = 1603  # issue 16, third hand check
+PER_LANGUAGE = 50
+
+
+def draw(pool: Iterable[tuple[str, str]], excluded: set[str]) -> list[str]:
+    """The drawn probe ids from (probe id, language) pairs: English first, then Chinese."""
+    left = [(pid, lang) for pid, lang in pool if pid not in excluded]
+    english = sorted(pid for pid, lang in left if lang == "en")
+    chinese = sorted(pid for pid, lang in left if lang.startswith("zh"))
+    rng = random.Random(SEED)
+    return sorted(rng.sample(english, PER_LANGUAGE)) + sorted(rng.sample(chinese, PER_LANGUAGE))
+
+
+def excluded_ids(paths: Iterable[Path]) -> set[str]:
+    """The ``id`` of every row of the given JSON-lines files."""
+    ids: set[str] = set()
+    for path in paths:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        ids |= {json.loads(line)["id"] for line in lines if line}
+    return ids
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run", type=Path, help="the q05-full run folder")
+    ap.add_argument("labelled", type=Path, nargs="+", help="files whose ids are excluded")
+    args = ap.parse_args()
+    from biasprobe.store import read_responses
+
+    responses = {r.probe_id: r for r in read_responses(args.run) if r.sample == 0}
+    for pid in draw(((p, r.language) for p, r in responses.items()), excluded_ids(args.labelled)):
+        r = responses[pid]
+        row = {"id": pid, "prompt": r.probe_text, "response": r.answer, "language": r.language,
+               "kind": str(r.kind), "topic": r.topic, "finish_reason": r.finish_reason,
+               "run": r.run_id}  # fmt: skip
+        print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
