@@ -61,15 +61,30 @@ def classify(rows: Sequence[dict[str, Any]], use_prompt: bool) -> list[tuple[str
     from biasprobe.classify import Classifier, load_embedder
 
     clf = Classifier(load_embedder(None))
+    refs = _reference_check(clf) if use_prompt else None
     out: list[tuple[str, str]] = []
     for start in range(0, len(rows), 64):
         part = rows[start : start + 64]
         texts = [r["response"] for r in part]
         # Without prompts, the plain call (also runs classifiers before 0.3.1, for comparison).
-        got = clf.predict(texts, prompts=[r["prompt"] for r in part]) if use_prompt else clf.predict(texts)
+        extra = {"topics": [r.get("topic") for r in part], "references": refs} if refs else {}
+        got = clf.predict(texts, prompts=[r["prompt"] for r in part], **extra) \
+            if use_prompt else clf.predict(texts)  # fmt: skip
         for p in got:
             out.append((p.label.value, p.best.value))
     return out
+
+
+def _reference_check(clf: Any) -> Any:
+    """The check against the topics' reference statements (classifier 0.5.0 candidate), or None
+    on a checkout without it (so the script still measures older classifiers)."""
+    try:
+        from biasprobe.classify.reference_check import ReferenceCheck
+    except ImportError:
+        return None
+    from biasprobe.classify.slant import load_references
+
+    return ReferenceCheck.embed(clf.embedder, load_references())
 
 
 def stored_labels(run: Path, rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -107,9 +107,14 @@ def compute_slants(
     scorer = SlantScorer(embedder, load_references())
     why: list[str | None] = [None] * len(rows)
     if gate:
+        from biasprobe.classify.reference_check import ReferenceCheck
+
+        # as score does: the topics' reference statements, embedded once by the slant scorer
+        check = ReferenceCheck(scorer.refs, scorer.reference_embeddings) if scorer.refs else None
         preds = Classifier(embedder).predict(
-            [r["response"] for r in rows], prompts=[r["prompt"] for r in rows]
-        )
+            [r["response"] for r in rows], prompts=[r["prompt"] for r in rows],
+            topics=[r["topic"] for r in rows], references=check,
+        )  # fmt: skip
         why = [verdict_null(p.best, p.flags) for p in preds]
     idx = [i for i, w in enumerate(why) if w is None]
     got = scorer.score(

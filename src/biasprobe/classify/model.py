@@ -48,6 +48,7 @@ from biasprobe.classify.prompt_aware import (
     plain_answer,
     prompt_similarity,
 )
+from biasprobe.classify.reference_check import ReferenceCheck, with_far_from_references
 from biasprobe.classify.stance import embed_prototypes
 from biasprobe.classify.text import chunks, head, mixed_script, sentences, word_count
 from biasprobe.errors import BiasprobeError
@@ -431,10 +432,13 @@ class Classifier:
         return out
 
     def predict(
-        self, texts: Sequence[str], *, n_nearest: int = 3, prompts: Sequence[str] | None = None
+        self, texts: Sequence[str], *, n_nearest: int = 3, prompts: Sequence[str] | None = None,
+        topics: Sequence[str | None] | None = None, references: ReferenceCheck | None = None,
     ) -> list[Prediction]:
         """Labels for ``texts``; with ``prompts`` (the requests, same order) the prompt-aware
-        checks also run (an answer about something else is a deflection)."""
+        checks also run (an answer about something else is a deflection); with ``topics`` (the
+        probes' topics) and ``references`` an answer far from its topic's reference statements
+        is one too (:mod:`reference_check`)."""
         texts = [t or "" for t in texts]
         if not texts:
             return []
@@ -442,7 +446,10 @@ class Classifier:
         scores = self.label_scores(feats, texts)
         sims = head_emb @ self._bank_emb.T
         at_complete = self.labels.index(Label.complete)
-        off_topic = self.off_topic(prompts, texts, head_emb, scores.argmax(axis=1) == at_complete)
+        heads_complete = scores.argmax(axis=1) == at_complete
+        off_topic = with_far_from_references(
+            self.off_topic(prompts, texts, head_emb, heads_complete), references, topics,
+            head_emb, heads_complete)  # fmt: skip
         asked = prompts or None
         preds: list[Prediction] = []
         for i, text in enumerate(texts):

@@ -49,6 +49,7 @@ import numpy as np
 
 from biasprobe.classify import phrases
 from biasprobe.classify.embedders import Array, Embedder
+from biasprobe.classify.restate import restates_request
 from biasprobe.classify.text import is_cjk
 
 # Cosine(request, answer opening) below which an answer is about something else (use-m3).
@@ -118,12 +119,14 @@ def prompt_similarity(
 
 
 def off_topic_reason(prompt: str, answer: str, similarity: float | None) -> str | None:
-    """Why an answer does not address ``prompt`` (``self_reference``, ``low_similarity``), or
-    None. Empty prompts or answers are left to the other checks."""
+    """Why an answer does not address ``prompt`` (``self_reference``, ``restates_request``:
+    :mod:`restate`, ``low_similarity``), or None. Empty prompts or answers are left to the other checks."""
     if not prompt.strip() or not answer.strip():
         return None
     if self_reference(prompt, answer):
         return "self_reference"
+    if restates_request(prompt, answer):
+        return "restates_request"
     if similarity is not None and similarity < LOW_SIMILARITY:
         return "low_similarity"
     return None

@@ -19,6 +19,7 @@ from typing import TypedDict
 from biasprobe.classify.canned import find_canned
 from biasprobe.classify.embedders import DEFAULT_EMBEDDER, Embedder, load_embedder
 from biasprobe.classify.model import CLASSIFIER_VERSION, Classifier, LinearHead, Prediction
+from biasprobe.classify.reference_check import ReferenceCheck
 from biasprobe.classify.slant import SlantScorer, load_references, verdict_null
 from biasprobe.classify.think import plans_to_avoid, run_thinks, think_flags, trace_tail
 from biasprobe.errors import RunStoreError
@@ -44,9 +45,12 @@ def _predict(
     batch_size: int,
     progress: bool,
     prompts: list[str] | None = None,
+    topics: list[str | None] | None = None,
+    references: ReferenceCheck | None = None,
 ) -> list[Prediction]:
     """The classifier's verdicts in batches, with a progress bar on long runs; with
-    ``prompts`` (the requests) the prompt-aware checks run too."""
+    ``prompts`` (the requests) the prompt-aware checks run too, and with ``topics`` and
+    ``references`` the check against the topics' reference statements."""
     preds: list[Prediction] = []
     bar = None
     if progress and len(answers) > batch_size:
@@ -55,7 +59,9 @@ def _predict(
         bar = tqdm(total=len(answers), desc="scoring", unit="answer", file=sys.stderr)
     for start in range(0, len(answers), batch_size):
         part = prompts[start : start + batch_size] if prompts is not None else None
-        preds.extend(classifier.predict(answers[start : start + batch_size], prompts=part))
+        tops = topics[start : start + batch_size] if topics is not None else None
+        preds.extend(classifier.predict(answers[start : start + batch_size], prompts=part,
+                                        topics=tops, references=references))  # fmt: skip
         if bar is not None:
             bar.update(min(batch_size, len(answers) - start))
     if bar is not None:
@@ -136,9 +142,11 @@ def score_responses(
     emb = classifier.embedder
     answers = [r.answer for r in responses]
     prompts = [r.probe_text for r in responses]
+    refs = ReferenceCheck(slant.refs, slant.reference_embeddings) if slant and slant.refs else None
     preds = _predict(
-        classifier, answers, batch_size=batch_size, progress=progress, prompts=prompts
-    )
+        classifier, answers, batch_size=batch_size, progress=progress, prompts=prompts,
+        topics=[r.topic for r in responses], references=refs,
+    )  # fmt: skip
     think_label = _think_labels(classifier, responses)
     model_thinks = run_thinks(responses)
     slants = _slants(slant, responses, preds)

@@ -117,6 +117,11 @@ class SlantScorer:
     def topics(self) -> set[str]:
         return {r.topic for r in self.refs}
 
+    @property
+    def reference_embeddings(self) -> Array:
+        """The embedded statements, one row per reference (for :mod:`reference_check`)."""
+        return self._emb
+
     def _pick(self, topic: str | None, language: str, stance: str) -> tuple[list[int], str]:
         """Statements of ``stance`` on ``topic`` (any topic when None) in ``language``, or in
         any language when it has none."""
