@@ -99,9 +99,10 @@ class DiskCachedEmbedder:
     """An embedder whose rows are kept on disk per text (saved every ``every`` texts), so an
     interrupted embedding run resumes where it stopped."""
 
-    def __init__(self, inner: Any, path: Path, every: int = 64) -> None:
-        self.inner, self.path, self.every = inner, path, every
-        self.name, self.sha256 = inner.name, "unknown"  # keeps bank_embeddings off the shared cache
+    def __init__(self, load: Any, path: Path, every: int = 64) -> None:
+        self.load, self.path, self.every = load, path, every
+        self.inner: Any = None  # loaded on the first text not on disk
+        self.name, self.sha256 = "embeddinggemma-300m", "unknown"  # "unknown": no shared cache
         self.memo: dict[str, np.ndarray] = {}
         if path.exists():
             z = np.load(path, allow_pickle=False)
@@ -117,6 +118,7 @@ class DiskCachedEmbedder:
         todo = sorted({t for t in texts if t not in self.memo}, key=len)
         for k in range(0, len(todo), self.every):
             part = todo[k : k + self.every]
+            self.inner = self.inner or self.load()
             self.memo.update(zip(part, self.inner.encode(part), strict=True))
             self.save()
             print(f"  gemma: {min(k + self.every, len(todo))}/{len(todo)} texts", file=sys.stderr)
@@ -137,7 +139,9 @@ def load_gemma(bf16: bool) -> Any:
 
 def gemma_features(rows: list[dict[str, Any]], cache: Path, bf16: bool) -> dict[str, np.ndarray]:
     """EmbeddingGemma features, opening embeddings and bank features of ``rows``."""
-    emb = DiskCachedEmbedder(load_gemma(bf16), cache / f"gemma-texts-{'bf16' if bf16 else 'fp32'}.npz")
+    emb = DiskCachedEmbedder(
+        lambda: load_gemma(bf16), cache / f"gemma-texts-{'bf16' if bf16 else 'fp32'}.npz"
+    )
     clf = Classifier(emb, shipped_head=False)
     t0 = time.time()
     feats, heads, _ = clf.features([r["text"] for r in rows])
@@ -259,8 +263,8 @@ def main() -> int:
     p_def, degen, off = default_path(rows, cells, args.cache)
     # EmbeddingGemma rows: the China file (EN / ZH / FI), + every N-th US/EU/Russia answer.
     gov_i = np.cumsum([r["set"] == "gov" for r in rows])
-    keep = np.array([r["set"] != "gov" or (args.gov_every and gov_i[n] % args.gov_every == 0)
-                     for n, r in enumerate(rows)])  # fmt: skip
+    keep = np.array([r["set"] != "gov" or bool(args.gov_every and gov_i[n] % args.gov_every == 0)
+                     for n, r in enumerate(rows)], dtype=bool)  # fmt: skip
     sub = [r for r, k in zip(rows, keep, strict=True) if k]
     sub_cells = (cells[0][keep], cells[1][keep])
     g = gemma_features(sub, args.cache, bf16=not args.fp32)
