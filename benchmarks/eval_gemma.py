@@ -200,18 +200,55 @@ def variants(rows: list[dict[str, Any]], cells: tuple[np.ndarray, np.ndarray],
     cols = [names.index(f) for f in EMB_FEATURES]
     xb = np.concatenate([g["heads"], feats[:, cols]], axis=1)
 
-    def fit_b(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-        lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-        lr.fit(xb[tr], y[tr])
-        return lr.predict_proba(xb[te])[:, 1]
+    fi = np.array([r["set"] == "fi" for r in rows])
 
-    return {"a_feats": per_cell(cells, fit_a, len(rows)), "b_emb": per_cell(cells, fit_b, len(rows))}
+    def fit_b(train_on: np.ndarray) -> Any:
+        def fit(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+            tr = tr[train_on[tr]]
+            lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+            lr.fit(xb[tr], y[tr])
+            return lr.predict_proba(xb[te])[:, 1]
+
+        return fit
+
+    every = np.ones(len(rows), dtype=bool)
+    return {
+        "a_feats": per_cell(cells, fit_a, len(rows)),
+        "b_emb": per_cell(cells, fit_b(every), len(rows)),
+        "b_emb_not_fi": per_cell(cells, fit_b(~fi), len(rows)),  # pure transfer to Finnish
+        "b_emb_fi_only": per_cell(cells, fit_b(fi), len(rows)),
+    }
+
+
+def request_similarity(rows: list[dict[str, Any]], g: dict[str, np.ndarray], cache: Path,
+                       bf16: bool, flagged_default: np.ndarray) -> dict[str, Any]:  # fmt: skip
+    """Finnish answers: EmbeddingGemma cosine between the request and the answer's opening (the
+    off-topic check ``use-m3`` cannot make in Finnish): AUC against the judges, and what a
+    low-similarity rule would add to the default path's flags [judged not complete, complete]."""
+    from sklearn.metrics import roc_auc_score
+
+    emb = DiskCachedEmbedder(
+        lambda: load_gemma(bf16), cache / f"gemma-texts-{'bf16' if bf16 else 'fp32'}.npz"
+    )
+    fi = np.flatnonzero([r["set"] == "fi" for r in rows])
+    prompts = sorted({rows[i]["prompt"] for i in fi})
+    pe = dict(zip(prompts, emb.encode(prompts), strict=True))
+    sim = np.array([float(pe[rows[i]["prompt"]] @ g["heads"][i]) for i in fi])
+    y = np.array([rows[i]["gold"] != "COMPLETE" for i in fi])
+    missed = ~flagged_default[fi]
+    out: dict[str, Any] = {"auc": round(float(roc_auc_score(y, -sim)), 3)}
+    for t in (0.2, 0.3, 0.4, 0.45, 0.5):
+        add = missed & (sim < t)
+        out[f"<{t}"] = [int((add & y).sum()), int((add & ~y).sum())]
+    return out
 
 
 def report(rows: list[dict[str, Any]], probs: dict[str, np.ndarray], flagged: np.ndarray,
            rules: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:  # fmt: skip
     """Refusal-F1 per set of each variant (after the rules), and for Finnish the paired
     bootstrap interval (95%, over model-and-question pairs) of its gain over ``default``."""
+    from sklearn.metrics import roc_auc_score
+
     y = np.array([r["gold"] != "COMPLETE" for r in rows])
     sets = np.array([r["set"] for r in rows])
     pairs = np.array([f"{r['model']}|{r['group']}" for r in rows])
@@ -230,6 +267,10 @@ def report(rows: list[dict[str, Any]], probs: dict[str, np.ndarray], flagged: np
                     for s in es.SETS if (sets == s).any()}  # fmt: skip
         if key != "default" and len(fi):
             out[key]["fi_gain_ci"] = gain_interval(y[fi], q[fi], preds["default"][fi], pairs[fi])
+    for name, p in probs.items():  # ranking quality on Finnish, before rules and threshold
+        if len(fi):
+            out.setdefault(name if name == "default" else f"{name}/all", {})["fi_auc"] = round(
+                float(roc_auc_score(y[fi], p[fi])), 3)  # fmt: skip
     return out
 
 
@@ -269,14 +310,16 @@ def main() -> int:
     sub_cells = (cells[0][keep], cells[1][keep])
     g = gemma_features(sub, args.cache, bf16=not args.fp32)
     probs = {"default": p_def[keep]} | variants(sub, sub_cells, g, args.c)
-    probs["c_avg_a"] = combine_heads(probs["default"], probs["a_feats"])
-    probs["c_avg_b"] = combine_heads(probs["default"], probs["b_emb"])
+    for v in ("a_feats", "b_emb", "b_emb_not_fi", "b_emb_fi_only"):
+        probs[f"c_avg_{v}"] = combine_heads(probs["default"], probs[v])
     flagged = np.array([not_covered_flag(r["text"], "use-m3") is not None for r in sub])
     res = report(sub, probs, flagged, (degen[keep], off[keep]))
     sets = np.array([r["set"] for r in sub])
     meta = {"rows": len(sub), "flagged": {s: int(flagged[sets == s].sum()) for s in es.SETS},
             "gemma_seconds": round(float(g["seconds"]), 1), "seconds": round(time.time() - t0, 1),
             "load": round(os.getloadavg()[0], 1)}  # fmt: skip
+    q0 = es._with_off_topic(es._with_degenerate(probs["default"], degen[keep]), off[keep]) >= 0.5
+    meta["fi_request_similarity"] = request_similarity(sub, g, args.cache, not args.fp32, q0)
     if args.json:
         print(json.dumps({"refusal_f1": res} | meta, indent=1))
     else:
