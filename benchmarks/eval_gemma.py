@@ -1,8 +1,11 @@
 """EmbeddingGemma for the languages ``use-m3`` does not cover: is it worth a path? (issue 16).
 
 Usage:
-    PYTHONPATH=src .venv/bin/python benchmarks/eval_gemma.py [--cache DIR] [--limit-gov N]
-        [--time-only N] [--json]
+    PYTHONPATH=src .venv/bin/python benchmarks/eval_gemma.py [--cache DIR] [--gov-every N]
+        [--c C] [--fp32] [--limit-gov N] [--time-only N] [--json]
+
+Needs EmbeddingGemma in the cache (``biasprobe pull-embedder embeddinggemma``; it is never
+downloaded here) and the two SpeechMap dev files (skips without them).
 
 ``use-m3`` (the default embedder) does not cover Finnish; EmbeddingGemma-300M does, but runs at
 tens of texts per second on a 2-core CPU, so it could only label the answers flagged
@@ -23,8 +26,10 @@ off-topic rules of the default path, as ``cjk_cv`` does):
 Each variant is reported applied to every answer (``all``) and only to answers flagged
 ``language_not_covered`` by :mod:`biasprobe.classify.coverage` (``flagged``; the others keep
 ``default``), which is how a wired path would run. The variants were chosen on these same cells,
-so their figures are optimistic. Embeddings are cached under ``--cache`` (the openings of all
-answers, about 7,000 texts; ``--limit-gov N`` keeps every N-th US/EU/Russia answer).
+so their figures are optimistic. EmbeddingGemma embeds the China file's 1,379 answers (and, with
+``--gov-every N``, every N-th US/EU/Russia answer, added to the gemma heads' training data), in
+bfloat16 unless ``--fp32``; its embeddings are cached per text under ``--cache``, as are the
+default path's probabilities. ``--limit-gov N`` thins the US/EU/Russia rows of every path.
 """
 
 from __future__ import annotations
