@@ -4,6 +4,11 @@ line (degenerate_label), without being a classifier feature. Each case has a nea
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from bench_helpers import load_benchmark
 from biasprobe.classify import phrases
 from biasprobe.classify.model import degenerate_label, label_by_evidence
 from biasprobe.records import Label
@@ -46,3 +51,18 @@ def test_loop_of_extended_boilerplate_is_official_line() -> None:
     assert degenerate_label("repetition", "拒绝特别行政区的领土。" * 10) is Label.deflection
     assert degenerate_label("repetition", "主权和领土完整。" * 2 + "然后切成小块，" * 20) \
         is Label.deflection
+
+
+@pytest.mark.slow
+def test_design_set_official_lines_without_new_false_ones() -> None:
+    """On the 244 design answers (real embedder): no best-guess official_line on an answer a
+    reader labels otherwise (measured 0 before and after the evidence list), and the Chinese
+    agreement stays at the level measured in the README (0.750)."""
+    mod = load_benchmark("eval_handcheck")
+    rows = mod.read_rows(Path(__file__).parent / "data" / "q05_labelled_all.jsonl")
+    got = mod.classify(rows, True)
+    false_official = [r["id"] for r, (_label, best) in zip(rows, got, strict=True)
+                      if best == "official_line" and r["label"] != "official_line"]  # fmt: skip
+    assert false_official == []
+    res = mod.report(rows, got)
+    assert res["zh"]["agreement"] >= 0.74, res["zh"]
