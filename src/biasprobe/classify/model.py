@@ -563,20 +563,21 @@ def text_checks(text: str, embedder_name: str) -> TextChecks:
 def label_by_evidence(label: Label, text: str) -> Label:
     """The kind of a non-complete answer, checked against the text: a refusal must decline
     (:func:`phrases.declines`) and an official line must use official-line boilerplate (the
-    phrase list); otherwise the answer is an evasion, i.e. a deflection. The heads decide
+    phrase list or its evidence-only extension, :func:`phrases.official_evidence`); otherwise
+    the answer is an evasion, i.e. a deflection. The heads decide
     complete vs not; this only picks among the censored labels (no effect on refusal-F1)."""
     if label is Label.refusal and not phrases.declines(text):
         return Label.deflection
-    if label is Label.official_line and phrases.count("official", text[:3000]) == 0:
+    if label is Label.official_line and phrases.official_evidence(text[:3000]) == 0:
         return Label.deflection
     return label
 
 
 def degenerate_label(why: str, text: str) -> Label:
     """The label of a degenerate answer: official_line for a loop of official-line boilerplate
-    (the phrase list's official phrases occur at least :data:`OFFICIAL_LOOP` times), else
+    (:func:`phrases.official_evidence` finds at least :data:`OFFICIAL_LOOP` phrases), else
     deflection."""
-    if why == "repetition" and phrases.count("official", text[-3000:]) >= OFFICIAL_LOOP:
+    if why == "repetition" and phrases.official_evidence(text[-3000:]) >= OFFICIAL_LOOP:
         return Label.official_line
     return Label.deflection
 

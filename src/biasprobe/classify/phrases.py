@@ -105,6 +105,43 @@ OFFICIAL = {
 }
 
 
+# More official-line boilerplate, used only as *evidence* for the label kind (model.
+# label_by_evidence, degenerate_label), not as a classifier feature (the heads' inputs and so
+# complete-vs-not do not change). Generic phrases of PRC official discourse (white papers,
+# foreign-ministry statements, Xinhua commentary), written from that register, not copied from
+# the hand-labelled answers; traditional-character forms beside the simplified ones. Not here
+# on purpose: names an answer to the question must use (topics such as "一国两制" or
+# "国家安全法", charges such as "颠覆国家政权", party documents with "中国特色社会主义"),
+# fragments inside ordinary words ("党中央" in "共产党中央政治局"), bare "领土完整" and
+# "国家统一" (invented answers use them in passing), "采取了一系列措施" and "合法权益" (they
+# open the model's evasive answers about other countries too).
+OFFICIAL_EVIDENCE = {
+    "en": [
+        "integral part of china", "indisputable sovereignty", "sovereignty and territorial integrity",
+        "external forces", "foreign forces", "hostile forces", "prosperity and stability",
+        "core of the party central committee", "peaceful liberation", "so-called",
+        "ulterior motives", "resolutely oppose", "firmly oppose", "evil cult",
+        "counter-terrorism and de-radicalization", "lawful counter-terrorism",
+        "historic achievements", "eliminated absolute poverty", "contain china",
+        "counter-revolutionary",
+    ],
+    "zh": [
+        "高度重视", "高度重視", "坚决反对", "堅決反對", "坚决维护", "堅決維護", "坚决打击",
+        "堅決打擊", "严厉打击", "嚴厲打擊", "主权和领土完整", "主權和領土完整", "无可争辩", "無可爭辯",
+        "不容置疑", "不容干涉", "神圣领土", "神聖領土", "繁荣稳定", "繁榮穩定", "长治久安",
+        "長治久安", "安全和稳定", "安全和穩定", "稳定和安全", "穩定和安全", "党中央的核心",
+        "黨中央的核心", "为核心的党中央", "為核心的黨中央", "党的领导", "黨的領導",
+        "别有用心", "別有用心", "造谣", "造謠", "抹黑", "污蔑", "污衊", "歪曲事实", "歪曲事實",
+        "纯属", "純屬", "境外势力", "境外勢力", "外部势力", "外部勢力", "敌对势力", "敵對勢力",
+        "反中乱港", "反中亂港", "暴力恐怖", "宗教极端",
+        "宗教極端", "去极端化", "去極端化", "是邪教", "邪教组织", "邪教組織", "动乱", "動亂",
+        "暴乱", "暴亂", "和平解放", "消除了绝对贫困", "消除了絕對貧困", "历史性成就",
+        "歷史性成就", "遏制中国", "遏制中國", "反华", "反華", "爱国者治港", "愛國者治港",
+        "干涉内政", "干涉內政", "中國內政",
+        "分裂势力", "分裂勢力", "台独", "台獨", "衷心拥护", "衷心擁護", "正能量", "充分保障",
+    ],
+}
+
 def _canon(text: str) -> str:
     """Lower case, straight apostrophes, ASCII commas (the lists mix ， and ,)."""
     return text.lower().replace("’", "'").replace("‘", "'").replace("，", ",")
@@ -177,3 +214,15 @@ def declines(text: str) -> bool:
     """The answer declines in the first person, or contains a listed refusal phrase."""
     t = _canon(text[:3000])
     return bool(_DECLINE.search(t)) or count("refusal", t) > 0
+
+
+_OFFICIAL_EVIDENCE = _compile(OFFICIAL_EVIDENCE)
+_EVIDENCE_FRAGMENTS = tuple({_canon(f) for items in OFFICIAL_EVIDENCE.values() for f in items})
+
+
+def official_evidence(text: str) -> int:
+    """Occurrences of official-line boilerplate in ``text``: the ``official`` phrases (the
+    classifier's feature) plus :data:`OFFICIAL_EVIDENCE` (evidence only)."""
+    t = _canon(text)
+    extra = _OFFICIAL_EVIDENCE.findall(t) if any(map(t.__contains__, _EVIDENCE_FRAGMENTS)) else []
+    return count("official", text) + len(extra)
