@@ -11,6 +11,8 @@ the mean ratio, how many answers the two paths share, and the matmul ceiling
     PYTHONPATH=src .venv/bin/python benchmarks/decode_ab.py --prompts 16 --max-new-tokens 16 --dtype float32
     PYTHONPATH=src .venv/bin/python benchmarks/decode_ab.py --against stock --prompts 64 \
         --max-new-tokens 64 --dtype bfloat16
+    PYTHONPATH=src .venv/bin/python benchmarks/decode_ab.py --against unpacked --prompts 64 \
+        --max-new-tokens 32 --dtype bfloat16
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ def main() -> None:
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--against", choices=("generate", "stock"), default="generate",
+    ap.add_argument("--against", choices=("generate", "stock", "unpacked"), default="generate",
                     help="the other arm: decode: generate, or continuous on the unfused modules "
-                    "without the shared-prefix prefill (as before both)")
+                    "without the shared-prefix prefill (as before both), or continuous on the "
+                    "fused modules without the prepacked bf16 weights")
     ap.add_argument("--no-ceiling", action="store_true")
     args = ap.parse_args()
     import torch
@@ -55,6 +58,15 @@ def main() -> None:
     other = args.against
     swaps = backend.fusion.swaps if backend.fusion else []
     fused = [(parent, name, getattr(parent, name)) for parent, name, _ in swaps]
+    arms = {"stock": swaps, "continuous": fused, "generate": fused}
+    if other == "unpacked":  # the fused modules built again without packing; the stock head
+        from biasprobe.backends.fused import fuse
+
+        backend.fusion.revert()
+        plain = fuse(backend.model, pack=False)
+        arms["unpacked"] = [(parent, name, getattr(parent, name)) for parent, name, _ in plain.swaps]
+        arms["unpacked"] += [(parent, name, stock) for parent, name, stock in swaps
+                             if name == "lm_head"]
     print(f"fused: {backend.fused}", flush=True)
     rates: dict[str, list[float]] = {other: [], "continuous": []}
     cpu_rates: dict[str, list[float]] = {other: [], "continuous": []}
@@ -62,7 +74,7 @@ def main() -> None:
     for r in range(args.rounds):
         for mode in rates:
             backend.decode = "generate" if mode == "generate" else "continuous"
-            for parent, name, module in (swaps if mode == "stock" else fused):
+            for parent, name, module in arms[mode]:
                 setattr(parent, name, module)
             backend.share_prefix = mode != "stock"
             start, cpu = time.perf_counter(), time.process_time()

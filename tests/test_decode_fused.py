@@ -146,11 +146,57 @@ def test_bf16_fused_logits_bitwise_stock(tiny_model: Path) -> None:
     """In bf16 the fused RMSNorm keeps the stock rounding (upcast, normalise, downcast, weight)."""
     import torch
 
-    from biasprobe.backends.fused import _probe_logits
+    from biasprobe.backends.fused import _probe_logits, can_pack
 
     fused = _backend(tiny_model, decode="generate", dtype="bfloat16")
-    assert fused.model.dtype == torch.bfloat16 and fused.fused == "8 modules fused"
+    packed = ", bf16 weights and LM head prepacked (oneDNN)" if can_pack(torch.bfloat16) else ""
+    assert fused.model.dtype == torch.bfloat16 and fused.fused == f"8 modules fused{packed}"
     stock = _backend(tiny_model, decode="generate", dtype="bfloat16")
-    _to_stock(stock.model)
+    stock.fusion.revert()  # the stock modules and LM head
+    assert _kinds(stock.model)[2] == "LlamaAttention"
+    assert type(stock.model.lm_head).__name__ == "Linear"
     assert all(torch.equal(a, b) for a, b in zip(_probe_logits(fused.model),
                                                  _probe_logits(stock.model), strict=True))
+
+
+def test_packed_linear_bitwise_f_linear_at_any_rows() -> None:
+    """The prepacked bf16 product (backends/fused.py) is F.linear's result bitwise, for row
+    counts other than the one the layout was packed for, 3-D inputs, with and without bias."""
+    import torch
+
+    from biasprobe.backends.fused import can_pack, packed_linear
+
+    if not can_pack(torch.bfloat16):
+        pytest.skip("no native bf16 in oneDNN on this CPU")
+    gen = torch.Generator().manual_seed(0)
+    weight = torch.randn(96, 40, generator=gen).to(torch.bfloat16)
+    bias = torch.randn(96, generator=gen).to(torch.bfloat16)
+    for b in (None, bias):
+        linear = packed_linear(weight, b)
+        with torch.inference_mode():
+            for shape in ((1, 40), (7, 40), (64, 40), (130, 40), (3, 5, 40)):
+                x = torch.randn(*shape, generator=gen).to(torch.bfloat16)
+                assert torch.equal(linear(x), torch.nn.functional.linear(x, weight, b))
+            x = torch.randn(40, 6, generator=gen).to(torch.bfloat16).t()  # not contiguous
+            assert torch.equal(linear(x), torch.nn.functional.linear(x, weight, b))
+
+
+def test_bf16_packed_continuous_answers_equal_unpacked(tiny_model: Path) -> None:
+    """bf16 continuous decoding through the prepacked weights and LM head gives the same greedy
+    answers as through the fused modules without packing (and as the model's own generate)."""
+    import torch
+
+    from biasprobe.backends.fused import can_pack, fuse
+
+    if not can_pack(torch.bfloat16):
+        pytest.skip("no native bf16 in oneDNN on this CPU")
+    backend = _backend(tiny_model, batch_size=3, decode="continuous", dtype="bfloat16")
+    assert backend.fusion.packed and type(backend.model.lm_head).__name__ == "PackedLinear"
+    requests = _requests(9)
+    settings = GenerationSettings(max_new_tokens=10)
+    packed = [g.answer for g in backend.generate(requests, settings)]
+    backend.fusion.revert()
+    backend.fusion = fuse(backend.model, pack=False)
+    assert not backend.fusion.packed and type(backend.model.lm_head).__name__ == "Linear"
+    assert [g.answer for g in backend.generate(requests, settings)] == packed
+    assert len(set(packed)) > 3

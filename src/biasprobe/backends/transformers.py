@@ -293,8 +293,15 @@ class TransformersBackend:
         if self.device != "cpu" or self.device_map is not None or self.entry.quantization:
             self.fusion = Fused(refused="only unsharded, unquantized models on CPU")
         else:
-            self.fusion = fuse(self.model)
+            self.fusion = fuse(self.model, pack=self._room_to_pack())
         return self.fusion.describe()
+
+    def _room_to_pack(self) -> bool:
+        """Whether half the available RAM holds a prepacked copy of the weights (about the
+        model's parameter bytes; backends/fused.py packs bf16 weights only)."""
+        ram = available_ram()
+        size = sum(p.numel() * p.element_size() for p in self.model.parameters())
+        return ram is None or size <= ram // 2
 
     def _pick_decode(self) -> tuple[str, str | None]:
         """("continuous" | "generate", why continuous was not taken)."""
