@@ -18,9 +18,9 @@ idle-machine rate (the embedder uses at most as many threads as there are cores)
 - ``embeddinggemma``: EmbeddingGemma-300M (when pulled), opening only, fewer answers.
 It prints the CPU model and vector extensions, the load average, and the dtype each embedder
 computes in. ``--profile`` adds a run of the default path in one thread with the wall-clock
-seconds of each stage (features with the embedding, lexical memo fill, text checks, label
-scores, prompt-aware checks, rules, the rest; and the use-m3 encode split into tokenising and
-matrix products), to see where the time goes.
+seconds of each stage (features with the embedding, the lexical heads' n-gram log-odds, text
+checks, label scores, prompt-aware checks, rules, the rest; and the use-m3 encode split into
+tokenising and matrix products), to see where the time goes.
 """
 
 from __future__ import annotations
@@ -110,9 +110,9 @@ def bench(
 # openings in features, requests in the prompt-aware checks).
 STAGES = (
     ("features: embedding, kNN, stance, phrase features", True),
-    ("lexical heads: memo fill (warm)", True),
+    ("lexical heads: applies, n-gram log-odds (text_logits)", True),
     ("text checks: degenerate, language, phrase flags", True),
-    ("label scores: heads, lexical TF-IDF", True),
+    ("label scores: heads (lexical log-odds made ahead)", True),
     ("prompt-aware (requests embedded, self-reference)", True),
     ("rules after the heads", True),
     ("of these, use-m3 encode (openings and requests)", False),
@@ -128,7 +128,7 @@ def _stage_targets() -> list[tuple[Any, str]]:
     from biasprobe.classify import lexical, model
     from biasprobe.classify.embedders import WordCachedTokenizer
 
-    return [(model.Classifier, "features"), (lexical.LexicalHead, "warm"),
+    return [(model.Classifier, "features"), (lexical.LexicalHead, "text_logits"),
             (model, "text_checks"), (model.Classifier, "label_scores"),
             (model.Classifier, "off_topic"), (model.Classifier, "_rules"),
             (UseEmbedder, "encode"), (WordCachedTokenizer, "piece_ids"),
@@ -155,10 +155,10 @@ def profile(texts: list[str], prompts: list[str], batch: int = 64) -> list[tuple
 
     def in_turn(self: Any, batch_texts: list[str]) -> Any:
         feats, head_emb, _ = self.features(batch_texts)
-        for lexical in (self.lexical, self.lexical_cjk):
-            if lexical is not None:
-                lexical.warm(batch_texts)
-        return feats, head_emb, [model.text_checks(t, self.embedder.name) for t in batch_texts]
+        made = [lex.text_logits(batch_texts) if lex is not None else None
+                for lex in self.lexical_heads()]  # fmt: skip
+        checks = [model.text_checks(t, self.embedder.name) for t in batch_texts]
+        return feats, head_emb, checks, made
 
     saved = [(obj, attr, getattr(obj, attr)) for obj, attr in _stage_targets()]
     overlap = model.Classifier._features_and_checks

@@ -40,7 +40,7 @@ from biasprobe.classify.calibration import Calibration, log_odds
 from biasprobe.classify.coverage import not_covered_flag
 from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import Array, Embedder
-from biasprobe.classify.lexical import LexicalHead
+from biasprobe.classify.lexical import LexicalHead, TextLogits
 from biasprobe.classify.prompt_aware import (
     OFF_TOPIC_CONFIDENCE,
     PLAIN_CONFIDENCE,
@@ -361,11 +361,16 @@ class Classifier:
             out[:, j] += _EMPTY_BONUS.get(lab, 0.0) * feats[:, col["empty"]]
         return out
 
-    def label_scores(self, feats: Array, texts: Sequence[str] | None = None) -> Array:
+    def label_scores(
+        self, feats: Array, texts: Sequence[str] | None = None,
+        text_logits: Sequence[TextLogits | None] | None = None,
+    ) -> Array:
         """Per-label scores (``self.labels`` order); probabilities when a head is set.
 
         With ``texts`` and a lexical head, English answers take the mean log-odds of the
-        embedding head and the lexical head (:func:`combine_heads`).
+        embedding head and the lexical head (:func:`combine_heads`). ``text_logits``: the
+        lexical heads' :meth:`~LexicalHead.text_logits` for ``texts`` if already made (in
+        :meth:`lexical_heads` order).
         """
         if self.head_model is None:
             return self._rule_scores(feats)
@@ -377,9 +382,10 @@ class Classifier:
             rules = self._rule_scores(feats)
             p_complete = probs[:, self.head_model.classes.index(Label.complete)]
             if texts is not None:  # English answers: the lexical head; CJK ones: lexical_cjk
-                for lexical in (self.lexical, self.lexical_cjk):
+                made = text_logits or [None] * len(self.lexical_heads())
+                for lexical, pre in zip(self.lexical_heads(), made, strict=True):
                     if lexical is not None:
-                        p_complete = _with_lexical(lexical, p_complete, feats, texts)
+                        p_complete = _with_lexical(lexical, p_complete, feats, texts, pre)
             at_complete = self.labels.index(Label.complete)
             others = np.array([j for j in range(len(self.labels)) if j != at_complete])
             best_other = others[rules[:, others].argmax(axis=1)]
@@ -438,8 +444,8 @@ class Classifier:
         texts = [t or "" for t in texts]
         if not texts:
             return []
-        feats, head_emb, checks = self._features_and_checks(texts)
-        scores = self.label_scores(feats, texts)
+        feats, head_emb, checks, text_logits = self._features_and_checks(texts)
+        scores = self.label_scores(feats, texts, text_logits)
         sims = head_emb @ self._bank_emb.T
         at_complete = self.labels.index(Label.complete)
         off_topic = self.off_topic(prompts, texts, head_emb, scores.argmax(axis=1) == at_complete)
@@ -475,23 +481,33 @@ class Classifier:
             )
         return preds
 
-    def _features_and_checks(self, texts: list[str]) -> tuple[Array, Array, list[TextChecks]]:
+    def lexical_heads(self) -> tuple[LexicalHead | None, LexicalHead | None]:
+        """The English and the Chinese lexical head (None where there is none)."""
+        return self.lexical, self.lexical_cjk
+
+    def _features_and_checks(
+        self, texts: list[str]
+    ) -> tuple[Array, Array, list[TextChecks], list[TextLogits | None]]:
         """:meth:`features` (head embeddings, features) run in a helper thread while this one
-        fills the lexical heads' n-gram memos (:meth:`LexicalHead.warm`) and makes each text's
-        :class:`TextChecks`. numpy's matrix products in the embedder release the GIL, so on two
-        cores this work is mostly hidden behind them. Every figure is the one computed in turn:
-        the memos are pure caches and each thread touches only its own (the tokenizer's there,
-        the lexical heads' here); the checks are functions of the text."""
+        makes the lexical heads' :meth:`~LexicalHead.text_logits` and each text's
+        :class:`TextChecks`, then helps the embedder with what is left of the batch
+        (``assist``, where the embedder has it). numpy's matrix products release the GIL, so on
+        two cores both threads work until the embeddings are made. Every figure is the one
+        computed in turn: the memos are pure caches and each thread touches only its own (the
+        tokenizer's there, the lexical heads' here); the checks and n-gram log-odds are
+        functions of the text; each micro-batch is embedded whole by one thread."""
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(self.features, texts)
-            for lexical in (self.lexical, self.lexical_cjk):
-                if lexical is not None:
-                    lexical.warm(texts)
+            made = [lex.text_logits(texts) if lex is not None else None
+                    for lex in self.lexical_heads()]  # fmt: skip
             checks = [text_checks(t, self.embedder.name) for t in texts]
+            assist = getattr(self.embedder, "assist", None)
+            if assist is not None:
+                assist()
             feats, head_emb, _heads = pending.result()
-        return feats, head_emb, checks
+        return feats, head_emb, checks, made
 
     def _rules(
         self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None,
@@ -618,15 +634,16 @@ def _load_shipped(kind: type[LexicalHead], path: Path, embedder: Embedder,
 
 
 def _with_lexical(lexical: LexicalHead, p_complete: Array, feats: Array,
-                  texts: Sequence[str]) -> Array:
+                  texts: Sequence[str], made: TextLogits | None = None) -> Array:
     """P(complete) with ``lexical``'s log-odds averaged in (:func:`combine_heads`) for the answers
     it :meth:`~LexicalHead.applies` to: English for the English head, CJK for
-    :mod:`biasprobe.classify.lexical_cjk`; the other answers keep the embedding head's."""
-    use = lexical.applies(texts)
+    :mod:`biasprobe.classify.lexical_cjk`; the other answers keep the embedding head's.
+    ``made``: its :meth:`~LexicalHead.text_logits` of ``texts``, if already made."""
+    use = lexical.applies(texts) if made is None else made.use
     if not use.any():
         return p_complete
     sub = [t for t, u in zip(texts, use, strict=True) if u]
-    p_lex = lexical.prob_not_complete(sub, feats[use])
+    p_lex = lexical.prob_not_complete(sub, feats[use], None if made is None else made.z)
     out = p_complete.copy()
     out[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
     return out
