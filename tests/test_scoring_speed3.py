@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +101,7 @@ def test_assisted_use_m3_encode_is_usem3s(monkeypatch: pytest.MonkeyPatch) -> No
     owner = threading.Thread(target=lambda: got.append(emb.encode(texts)), name="owner")
     owner.start()
     while emb._job is None and owner.is_alive():
-        pass  # until the owner has made its micro-batches
+        time.sleep(0.001)  # until the owner has made its micro-batches
     started.set()
     emb.assist()
     owner.join(60)
@@ -150,3 +151,23 @@ def test_label_scores_with_text_logits_are_the_plain_ones() -> None:
     feats, _emb, _ = clf.features(texts)
     made = [head.text_logits(texts) if head is not None else None for head in clf.lexical_heads()]
     assert np.array_equal(clf.label_scores(feats, texts, made), clf.label_scores(feats, texts))
+
+
+def test_text_features_made_apart_are_the_features_columns() -> None:
+    """The classifier's own thread makes the text-only columns while the helper thread makes
+    the embedding ones (``text_part=False``): put together they are :meth:`features`."""
+    from biasprobe.classify.model import TEXT_FEATURES
+
+    clf = Classifier(FakeEmbedder(), shipped_head=False)
+    texts, _ = _bilingual()
+    texts += ODD
+    whole, emb, heads = clf.features(texts)
+    apart, emb2, heads2 = clf.features(texts, text_part=False)
+    text = clf.text_features(texts)
+    cols = [clf.feature_names.index(name) for name in TEXT_FEATURES]
+    assert not apart[:, cols].any() and text[:, cols].any()
+    others = [j for j in range(len(clf.feature_names)) if j not in cols]
+    assert not text[:, others].any()
+    apart[:, cols] = text[:, cols]
+    assert np.array_equal(apart, whole) and np.array_equal(emb, emb2) and heads == heads2
+    assert np.array_equal(clf.text_features(texts, heads), text)

@@ -63,6 +63,11 @@ BASE_FEATURES = (
     "log_words", "very_short", "empty", "mixed_script",
     "stance_diff",  # classify/stance.py: opening nearer "defends" than "criticises" the government
 )  # fmt: skip
+# Those made from the text alone (Classifier.text_features), not from its embedding.
+TEXT_FEATURES = (
+    "refusal_head", "refusal_any", "deflection_head", "deflection_any", "official_any",
+    "log_words", "very_short", "empty", "mixed_script",
+)  # fmt: skip
 
 
 def feature_names(labels: Sequence[str] | None = None) -> list[str]:
@@ -309,12 +314,13 @@ class Classifier:
         return emb, owners, heads
 
     def features(
-        self, texts: Sequence[str], *, leave_one_out: bool = False
+        self, texts: Sequence[str], *, leave_one_out: bool = False, text_part: bool = True
     ) -> tuple[Array, Array, list[str]]:
         """(features (n, len(self.feature_names)), head embeddings (n, d), heads).
 
         ``leave_one_out``: ``texts`` are the bank's own texts, in order; each one's kNN then
-        ignores itself (features for training a head on the bank).
+        ignores itself (features for training a head on the bank). ``text_part=False``: the
+        columns of :meth:`text_features` are left 0 (the caller makes them meanwhile).
         """
         emb, owners, heads = self.embed_parts(texts)
         if len(emb):
@@ -325,17 +331,30 @@ class Classifier:
             knn_all = self._knn_from_sims(sims)
         else:
             knn_all = np.zeros((0, len(self.labels)), np.float32)
-        feats = np.zeros((len(texts), len(self.feature_names)), dtype=np.float32)
+        if text_part:
+            feats = self.text_features(texts, heads)
+        else:
+            feats = np.zeros((len(texts), len(self.feature_names)), dtype=np.float32)
         head_emb = emb[[rows[0] for rows in owners]] if owners else emb
         col = {name: j for j, name in enumerate(self.feature_names)}
-        for i, (text, rows) in enumerate(zip(texts, owners, strict=True)):
+        for i, rows in enumerate(owners):
             k_head = knn_all[rows[0]]
             k_max = knn_all[rows].max(axis=0)
             for j, lab in enumerate(self.labels):
                 feats[i, col[f"knn_{lab.value}"]] = k_head[j]
             feats[i, col["knn_refusal_chunks"]] = k_max[self.labels.index(Label.refusal)]
             feats[i, col["knn_official_line_chunks"]] = k_max[self.labels.index(Label.official_line)]
-            h = heads[i]
+        if len(texts):
+            feats[:, col["stance_diff"]] = self._stance.diff(head_emb)
+        return feats, head_emb, heads
+
+    def text_features(self, texts: Sequence[str], heads: Sequence[str] | None = None) -> Array:
+        """The features made from the text alone (:data:`TEXT_FEATURES`: phrase counts,
+        length, mixed script), the other columns 0; ``heads``: the texts' openings, if made."""
+        feats = np.zeros((len(texts), len(self.feature_names)), dtype=np.float32)
+        col = {name: j for j, name in enumerate(self.feature_names)}
+        for i, text in enumerate(texts):
+            h = heads[i] if heads is not None else (head(text) if text.strip() else "")
             rest = text[len(h) :] if text.startswith(h) else text
             feats[i, col["refusal_head"]] = min(phrases.count("refusal", h), 2)
             feats[i, col["refusal_any"]] = min(phrases.count("refusal", rest[:3000]), 2)
@@ -347,9 +366,7 @@ class Classifier:
             feats[i, col["very_short"]] = 1.0 if 0 < words < 25 else 0.0
             feats[i, col["empty"]] = 1.0 if not text.strip() else 0.0
             feats[i, col["mixed_script"]] = min(mixed_script(text[:3000]), 5) / 5
-        if len(texts):
-            feats[:, col["stance_diff"]] = self._stance.diff(head_emb)
-        return feats, head_emb, heads
+        return feats
 
     def _rule_scores(self, feats: Array) -> Array:
         out = np.zeros((feats.shape[0], len(self.labels)), dtype=np.float32)
@@ -489,8 +506,8 @@ class Classifier:
         self, texts: list[str]
     ) -> tuple[Array, Array, list[TextChecks], list[TextLogits | None]]:
         """:meth:`features` (head embeddings, features) run in a helper thread while this one
-        makes the lexical heads' :meth:`~LexicalHead.text_logits` and each text's
-        :class:`TextChecks`, then helps the embedder with what is left of the batch
+        makes the :meth:`text_features`, the lexical heads' :meth:`~LexicalHead.text_logits`
+        and each text's :class:`TextChecks`, then helps the embedder with what is left of the batch
         (``assist``, where the embedder has it). numpy's matrix products release the GIL, so on
         two cores both threads work until the embeddings are made. Every figure is the one
         computed in turn: the memos are pure caches and each thread touches only its own (the
@@ -499,7 +516,8 @@ class Classifier:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(self.features, texts)
+            pending = pool.submit(self.features, texts, text_part=False)
+            text_feats = self.text_features(texts)
             made = [lex.text_logits(texts) if lex is not None else None
                     for lex in self.lexical_heads()]  # fmt: skip
             checks = [text_checks(t, self.embedder.name) for t in texts]
@@ -507,6 +525,8 @@ class Classifier:
             if assist is not None:
                 assist()
             feats, head_emb, _heads = pending.result()
+        cols = [self.feature_names.index(name) for name in TEXT_FEATURES]
+        feats[:, cols] = text_feats[:, cols]
         return feats, head_emb, checks, made
 
     def _rules(
