@@ -171,3 +171,21 @@ def test_text_features_made_apart_are_the_features_columns() -> None:
     apart[:, cols] = text[:, cols]
     assert np.array_equal(apart, whole) and np.array_equal(emb, emb2) and heads == heads2
     assert np.array_equal(clf.text_features(texts, heads), text)
+
+
+def test_word_ids_are_the_word_ngrams_looked_up() -> None:
+    """The memo's n-gram lookup without the n-gram list is :func:`word_ngrams` looked up in the
+    vocabulary, in the same order, for words shorter and longer than every n."""
+    from biasprobe.classify.lexical import NgramPart, word_ngrams
+
+    words = ["a", "ab", "abc", "abcd", "abcdef", "中国", "不可分割的一部分", "x" * 40, "’s", "e.g."]
+    words += [w.lower() for t in _random_texts(60, seed=2) for w in t.split()]
+    for ngram_range in ((2, 5), (1, 3), (3, 3)):
+        grams = sorted({g for w in words for g in word_ngrams(w, ngram_range)})
+        vocab = grams[::3]  # some in the vocabulary, some not
+        part = NgramPart(vocab, np.ones(len(vocab), np.float32), np.ones(len(vocab), np.float32),
+                         ngram_range)  # fmt: skip
+        index = {g: i for i, g in enumerate(vocab)}
+        for w in words:
+            want = [index[g] for g in word_ngrams(w, ngram_range) if g in index]
+            assert np.frombuffer(part._word_ids(w), dtype=np.intc).tolist() == want

@@ -113,7 +113,13 @@ class NgramPart:
         (lowercased, no whitespace), padded with spaces as ``char_wb`` pads it."""
         ids = self._words.get(word)
         if ids is None:
-            found = [j for j in map(self._index.get, word_ngrams(word, self.ngram_range)) if j is not None]
+            # word_ngrams(word, self.ngram_range) looked up, without building the n-gram list:
+            # n from low to high, stopping at the first n the padded word is no longer than.
+            get, w, (low, high) = self._index.get, f" {word} ", self.ngram_range
+            size = len(w)
+            found = [j for n in range(low, min(high, max(low, size)) + 1)
+                     for i in range(max(1, size - n + 1))
+                     if (j := get(w[i : i + n])) is not None]  # fmt: skip
             ids = array("i", found).tobytes()
             if len(self._words) >= MAX_CACHED_WORDS:
                 self._words.clear()
