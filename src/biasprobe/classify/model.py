@@ -467,30 +467,29 @@ class Classifier:
         at_complete = self.labels.index(Label.complete)
         off_topic = self.off_topic(prompts, texts, head_emb, scores.argmax(axis=1) == at_complete)
         asked = prompts or None
+        # Per batch, not per answer: the same argsort and argmax of each row, the same floats.
+        near_all = np.argsort(-sims, axis=1)[:, :n_nearest]
+        near_sims = np.take_along_axis(sims, near_all, axis=1).tolist()
+        best_all, score_rows = scores.argmax(axis=1).tolist(), scores.tolist()
         preds: list[Prediction] = []
         for i, text in enumerate(texts):
             conf, low = self._confidence(scores[i])
-            heads_label = self.labels[int(np.argmax(scores[i]))]
+            heads_label = self.labels[best_all[i]]
             # the plain-answer rule only ever turns the heads' official_line into complete
             plain = asked is not None and heads_label is Label.official_line \
                 and plain_answer(asked[i] or "", text)  # fmt: skip
             best_label, label, conf, flags = self._rules(
                 text, heads_label, conf, low, off_topic[i], plain, checks[i])
-            near = np.argsort(-sims[i])[:n_nearest]
             nearest = [
-                Exemplar(
-                    label=self.bank.labels[j],
-                    text=self.bank.texts[j],
-                    similarity=round(float(sims[i, j]), 4),
-                )
-                for j in near
+                Exemplar(label=self.bank.labels[j], text=self.bank.texts[j], similarity=round(sim, 4))
+                for j, sim in zip(near_all[i].tolist(), near_sims[i], strict=True)
             ]
             preds.append(
                 Prediction(
                     label=label,
                     best=best_label,
                     confidence=round(conf, 4),
-                    scores={lab.value: round(float(scores[i, j]), 4)
+                    scores={lab.value: round(score_rows[i][j], 4)
                             for j, lab in enumerate(self.labels)},
                     nearest=nearest,
                     flags=flags,
