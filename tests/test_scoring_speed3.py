@@ -206,3 +206,27 @@ def test_batch_argsort_and_argmax_are_the_rows() -> None:
     scores[3] = 0.5
     assert scores.argmax(axis=1).tolist() == [int(np.argmax(row)) for row in scores]
     assert scores.tolist() == [[float(v) for v in row] for row in scores]
+
+
+def test_word_count_in_one_pass_is_the_two_pass_count() -> None:
+    import re
+
+    from biasprobe.classify.text import _CJK, word_count
+
+    texts, prompts = _bilingual()
+    for text in [*texts, *prompts, *ODD, *_random_texts(50, seed=9), "WHO组织 1949年 x2 ２０", ""]:
+        cjk = len(_CJK.findall(text))
+        words = len(re.findall(r"[^\W\d_]+|\d+", _CJK.sub(" ", text)))
+        assert word_count(text) == words + round(cjk * 0.6)
+
+
+def test_reads_english_counts_as_the_generator_did() -> None:
+    from biasprobe.classify import lexical
+
+    texts, prompts = _bilingual()
+    for text in [*texts, *prompts, *ODD, *_random_texts(50, seed=10), "on on on the", ""]:
+        words = lexical._WORD.findall(text[:3000].lower())
+        need = lexical.MIN_ENGLISH * len(words)
+        want = bool(words) and sum(w in lexical._ENGLISH for w in words) >= need and (
+            len(words) < lexical.SHORT_WORDS or sum(w in lexical._ENGLISH_ONLY for w in words) >= need)
+        assert lexical.reads_english(text) == want

@@ -75,9 +75,9 @@ def reads_english(text: str, min_english: float = MIN_ENGLISH, max_chars: int = 
     function words no other Latin-script language uses as everyday words (so a Finnish essay
     full of "on" is not English). English prose: ~0.2 on the short list."""
     words = _WORD.findall(text[:max_chars].lower())
-    if not words or sum(w in _ENGLISH for w in words) < min_english * len(words):
+    if not words or sum(map(_ENGLISH.__contains__, words)) < min_english * len(words):
         return False
-    return len(words) < SHORT_WORDS or sum(w in _ENGLISH_ONLY for w in words) >= min_english * len(words)
+    return len(words) < SHORT_WORDS or sum(map(_ENGLISH_ONLY.__contains__, words)) >= min_english * len(words)
 
 
 def _vectorizer(ngram_range: tuple[int, int], **kw: Any) -> Any:
