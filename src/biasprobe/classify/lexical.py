@@ -75,9 +75,9 @@ def reads_english(text: str, min_english: float = MIN_ENGLISH, max_chars: int = 
     function words no other Latin-script language uses as everyday words (so a Finnish essay
     full of "on" is not English). English prose: ~0.2 on the short list."""
     words = _WORD.findall(text[:max_chars].lower())
-    if not words or sum(w in _ENGLISH for w in words) < min_english * len(words):
+    if not words or sum(map(_ENGLISH.__contains__, words)) < min_english * len(words):
         return False
-    return len(words) < SHORT_WORDS or sum(w in _ENGLISH_ONLY for w in words) >= min_english * len(words)
+    return len(words) < SHORT_WORDS or sum(map(_ENGLISH_ONLY.__contains__, words)) >= min_english * len(words)
 
 
 def _vectorizer(ngram_range: tuple[int, int], **kw: Any) -> Any:
@@ -113,21 +113,18 @@ class NgramPart:
         (lowercased, no whitespace), padded with spaces as ``char_wb`` pads it."""
         ids = self._words.get(word)
         if ids is None:
-            found = [j for j in map(self._index.get, word_ngrams(word, self.ngram_range)) if j is not None]
+            # word_ngrams(word, self.ngram_range) looked up, without building the n-gram list:
+            # n from low to high, stopping at the first n the padded word is no longer than.
+            get, w, (low, high) = self._index.get, f" {word} ", self.ngram_range
+            size = len(w)
+            found = [j for n in range(low, min(high, max(low, size)) + 1)
+                     for i in range(max(1, size - n + 1))
+                     if (j := get(w[i : i + n])) is not None]  # fmt: skip
             ids = array("i", found).tobytes()
             if len(self._words) >= MAX_CACHED_WORDS:
                 self._words.clear()
             self._words[word] = ids
         return ids
-
-    def warm(self, docs: Sequence[str]) -> None:
-        """Fill the memo with the words of ``docs`` (what :meth:`counts` looks up), so that a
-        later :meth:`counts` of them only reads it: the classifier does this while the
-        embedder's matrix products (which release the GIL) run in another thread."""
-        word_ids = self._word_ids
-        for d in docs:
-            for w in _WHITE_SPACES.sub(" ", d.lower()).split():
-                word_ids(w)
 
     def counts(self, docs: Sequence[str]) -> Any:
         """The raw n-gram counts of ``docs`` (float32 CSR, sorted indices), as scikit-learn's
@@ -208,6 +205,14 @@ class LexicalHeadJSON(TypedDict):
     embedder: str
 
 
+@dataclass(frozen=True)
+class TextLogits:
+    """A lexical head's text-only work for one batch (:meth:`LexicalHead.text_logits`)."""
+
+    use: Array  # bool per text: the head applies to it
+    z: Array  # n-gram log-odds of the texts it applies to, in order
+
+
 @dataclass
 class LexicalHead:
     """Logistic regression on char n-gram TF-IDF + scaled features (see the module docstring)."""
@@ -233,27 +238,31 @@ class LexicalHead:
         """Which texts the head scores; the rest keep the embedding head."""
         return reads_as_english(texts, self.min_english)
 
-    def warm(self, texts: Sequence[str]) -> None:
-        """Fill the n-gram memos for the texts of ``texts`` the head :meth:`applies` to (see
-        :meth:`NgramPart.warm`); changes no result."""
-        sub = [t for t, u in zip(texts, self.applies(texts), strict=True) if u]
-        openings, endings = split_ends(sub, self.max_chars, self.ending_chars)
-        self.opening.warm(openings)
-        self.ending.warm(endings)
+    def text_logits(self, texts: Sequence[str]) -> TextLogits:
+        """Which of ``texts`` the head :meth:`applies` to, and their n-gram log-odds: the part
+        of :meth:`prob_not_complete` that depends on the text alone, so the classifier makes
+        it while the embedder's matrix products (which release the GIL) run in another
+        thread, and asks :meth:`applies` once per batch."""
+        use = self.applies(texts)
+        return TextLogits(use, self.ngram_logits([t for t, u in zip(texts, use, strict=True) if u]))
 
-    def prob_not_complete(self, texts: Sequence[str], feats: Array) -> Array:
+    def ngram_logits(self, texts: Sequence[str]) -> Array:
+        """The opening's and the weighted ending's n-gram log-odds of each text."""
+        openings, endings = split_ends(texts, self.max_chars, self.ending_chars)
+        z: Array = self.opening.logits(openings) + self.ending_weight * self.ending.logits(endings)
+        return z
+
+    def prob_not_complete(self, texts: Sequence[str], feats: Array,
+                          ngram_z: Array | None = None) -> Array:
         """P(not complete) per text (whether or not the head :meth:`applies` to it); ``feats``
-        is the classifier's feature matrix for the same texts."""
+        is the classifier's feature matrix for the same texts; ``ngram_z``: their
+        :meth:`ngram_logits` if already made (the same sum, in the same order)."""
         if not len(texts):
             return np.zeros(0, dtype=np.float32)
-        openings, endings = split_ends(texts, self.max_chars, self.ending_chars)
         x_feats = scale_features(feats[:, self.columns], self.mean, self.scale, self.feature_weight)
-        z = (
-            self.opening.logits(openings)
-            + self.ending_weight * self.ending.logits(endings)
-            + x_feats @ self.coef_features
-            + self.intercept
-        )
+        if ngram_z is None:
+            ngram_z = self.ngram_logits(texts)
+        z = ngram_z + x_feats @ self.coef_features + self.intercept
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float32)
 
     # -- storage ----------------------------------------------------------------------------

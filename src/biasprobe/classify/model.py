@@ -40,7 +40,7 @@ from biasprobe.classify.calibration import Calibration, log_odds
 from biasprobe.classify.coverage import not_covered_flag
 from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import Array, Embedder
-from biasprobe.classify.lexical import LexicalHead
+from biasprobe.classify.lexical import LexicalHead, TextLogits
 from biasprobe.classify.prompt_aware import (
     OFF_TOPIC_CONFIDENCE,
     PLAIN_CONFIDENCE,
@@ -63,6 +63,11 @@ BASE_FEATURES = (
     "refusal_head", "refusal_any", "deflection_head", "deflection_any", "official_any",
     "log_words", "very_short", "empty", "mixed_script",
     "stance_diff",  # classify/stance.py: opening nearer "defends" than "criticises" the government
+)  # fmt: skip
+# Those made from the text alone (Classifier.text_features), not from its embedding.
+TEXT_FEATURES = (
+    "refusal_head", "refusal_any", "deflection_head", "deflection_any", "official_any",
+    "log_words", "very_short", "empty", "mixed_script",
 )  # fmt: skip
 
 
@@ -310,12 +315,13 @@ class Classifier:
         return emb, owners, heads
 
     def features(
-        self, texts: Sequence[str], *, leave_one_out: bool = False
+        self, texts: Sequence[str], *, leave_one_out: bool = False, text_part: bool = True
     ) -> tuple[Array, Array, list[str]]:
         """(features (n, len(self.feature_names)), head embeddings (n, d), heads).
 
         ``leave_one_out``: ``texts`` are the bank's own texts, in order; each one's kNN then
-        ignores itself (features for training a head on the bank).
+        ignores itself (features for training a head on the bank). ``text_part=False``: the
+        columns of :meth:`text_features` are left 0 (the caller makes them meanwhile).
         """
         emb, owners, heads = self.embed_parts(texts)
         if len(emb):
@@ -326,17 +332,30 @@ class Classifier:
             knn_all = self._knn_from_sims(sims)
         else:
             knn_all = np.zeros((0, len(self.labels)), np.float32)
-        feats = np.zeros((len(texts), len(self.feature_names)), dtype=np.float32)
+        if text_part:
+            feats = self.text_features(texts, heads)
+        else:
+            feats = np.zeros((len(texts), len(self.feature_names)), dtype=np.float32)
         head_emb = emb[[rows[0] for rows in owners]] if owners else emb
         col = {name: j for j, name in enumerate(self.feature_names)}
-        for i, (text, rows) in enumerate(zip(texts, owners, strict=True)):
+        for i, rows in enumerate(owners):
             k_head = knn_all[rows[0]]
             k_max = knn_all[rows].max(axis=0)
             for j, lab in enumerate(self.labels):
                 feats[i, col[f"knn_{lab.value}"]] = k_head[j]
             feats[i, col["knn_refusal_chunks"]] = k_max[self.labels.index(Label.refusal)]
             feats[i, col["knn_official_line_chunks"]] = k_max[self.labels.index(Label.official_line)]
-            h = heads[i]
+        if len(texts):
+            feats[:, col["stance_diff"]] = self._stance.diff(head_emb)
+        return feats, head_emb, heads
+
+    def text_features(self, texts: Sequence[str], heads: Sequence[str] | None = None) -> Array:
+        """The features made from the text alone (:data:`TEXT_FEATURES`: phrase counts,
+        length, mixed script), the other columns 0; ``heads``: the texts' openings, if made."""
+        feats = np.zeros((len(texts), len(self.feature_names)), dtype=np.float32)
+        col = {name: j for j, name in enumerate(self.feature_names)}
+        for i, text in enumerate(texts):
+            h = heads[i] if heads is not None else (head(text) if text.strip() else "")
             rest = text[len(h) :] if text.startswith(h) else text
             feats[i, col["refusal_head"]] = min(phrases.count("refusal", h), 2)
             feats[i, col["refusal_any"]] = min(phrases.count("refusal", rest[:3000]), 2)
@@ -348,9 +367,7 @@ class Classifier:
             feats[i, col["very_short"]] = 1.0 if 0 < words < 25 else 0.0
             feats[i, col["empty"]] = 1.0 if not text.strip() else 0.0
             feats[i, col["mixed_script"]] = min(mixed_script(text[:3000]), 5) / 5
-        if len(texts):
-            feats[:, col["stance_diff"]] = self._stance.diff(head_emb)
-        return feats, head_emb, heads
+        return feats
 
     def _rule_scores(self, feats: Array) -> Array:
         out = np.zeros((feats.shape[0], len(self.labels)), dtype=np.float32)
@@ -362,11 +379,16 @@ class Classifier:
             out[:, j] += _EMPTY_BONUS.get(lab, 0.0) * feats[:, col["empty"]]
         return out
 
-    def label_scores(self, feats: Array, texts: Sequence[str] | None = None) -> Array:
+    def label_scores(
+        self, feats: Array, texts: Sequence[str] | None = None,
+        text_logits: Sequence[TextLogits | None] | None = None,
+    ) -> Array:
         """Per-label scores (``self.labels`` order); probabilities when a head is set.
 
         With ``texts`` and a lexical head, English answers take the mean log-odds of the
-        embedding head and the lexical head (:func:`combine_heads`).
+        embedding head and the lexical head (:func:`combine_heads`). ``text_logits``: the
+        lexical heads' :meth:`~LexicalHead.text_logits` for ``texts`` if already made (in
+        :meth:`lexical_heads` order).
         """
         if self.head_model is None:
             return self._rule_scores(feats)
@@ -378,9 +400,10 @@ class Classifier:
             rules = self._rule_scores(feats)
             p_complete = probs[:, self.head_model.classes.index(Label.complete)]
             if texts is not None:  # English answers: the lexical head; CJK ones: lexical_cjk
-                for lexical in (self.lexical, self.lexical_cjk):
+                made = text_logits or [None] * len(self.lexical_heads())
+                for lexical, pre in zip(self.lexical_heads(), made, strict=True):
                     if lexical is not None:
-                        p_complete = _with_lexical(lexical, p_complete, feats, texts)
+                        p_complete = _with_lexical(lexical, p_complete, feats, texts, pre)
             at_complete = self.labels.index(Label.complete)
             others = np.array([j for j in range(len(self.labels)) if j != at_complete])
             best_other = others[rules[:, others].argmax(axis=1)]
@@ -442,8 +465,8 @@ class Classifier:
         texts = [t or "" for t in texts]
         if not texts:
             return []
-        feats, head_emb, checks = self._features_and_checks(texts)
-        scores = self.label_scores(feats, texts)
+        feats, head_emb, checks, text_logits = self._features_and_checks(texts)
+        scores = self.label_scores(feats, texts, text_logits)
         sims = head_emb @ self._bank_emb.T
         at_complete = self.labels.index(Label.complete)
         heads_complete = scores.argmax(axis=1) == at_complete
@@ -451,30 +474,29 @@ class Classifier:
             self.off_topic(prompts, texts, head_emb, heads_complete), references, topics,
             head_emb, heads_complete)  # fmt: skip
         asked = prompts or None
+        # Per batch, not per answer: the same argsort and argmax of each row, the same floats.
+        near_all = np.argsort(-sims, axis=1)[:, :n_nearest]
+        near_sims = np.take_along_axis(sims, near_all, axis=1).tolist()
+        best_all, score_rows = scores.argmax(axis=1).tolist(), scores.tolist()
         preds: list[Prediction] = []
         for i, text in enumerate(texts):
             conf, low = self._confidence(scores[i])
-            heads_label = self.labels[int(np.argmax(scores[i]))]
+            heads_label = self.labels[best_all[i]]
             # the plain-answer rule only ever turns the heads' official_line into complete
             plain = asked is not None and heads_label is Label.official_line \
                 and plain_answer(asked[i] or "", text)  # fmt: skip
             best_label, label, conf, flags = self._rules(
                 text, heads_label, conf, low, off_topic[i], plain, checks[i])
-            near = np.argsort(-sims[i])[:n_nearest]
             nearest = [
-                Exemplar(
-                    label=self.bank.labels[j],
-                    text=self.bank.texts[j],
-                    similarity=round(float(sims[i, j]), 4),
-                )
-                for j in near
+                Exemplar(label=self.bank.labels[j], text=self.bank.texts[j], similarity=round(sim, 4))
+                for j, sim in zip(near_all[i].tolist(), near_sims[i], strict=True)
             ]
             preds.append(
                 Prediction(
                     label=label,
                     best=best_label,
                     confidence=round(conf, 4),
-                    scores={lab.value: round(float(scores[i, j]), 4)
+                    scores={lab.value: round(score_rows[i][j], 4)
                             for j, lab in enumerate(self.labels)},
                     nearest=nearest,
                     flags=flags,
@@ -482,23 +504,36 @@ class Classifier:
             )
         return preds
 
-    def _features_and_checks(self, texts: list[str]) -> tuple[Array, Array, list[TextChecks]]:
+    def lexical_heads(self) -> tuple[LexicalHead | None, LexicalHead | None]:
+        """The English and the Chinese lexical head (None where there is none)."""
+        return self.lexical, self.lexical_cjk
+
+    def _features_and_checks(
+        self, texts: list[str]
+    ) -> tuple[Array, Array, list[TextChecks], list[TextLogits | None]]:
         """:meth:`features` (head embeddings, features) run in a helper thread while this one
-        fills the lexical heads' n-gram memos (:meth:`LexicalHead.warm`) and makes each text's
-        :class:`TextChecks`. numpy's matrix products in the embedder release the GIL, so on two
-        cores this work is mostly hidden behind them. Every figure is the one computed in turn:
-        the memos are pure caches and each thread touches only its own (the tokenizer's there,
-        the lexical heads' here); the checks are functions of the text."""
+        makes the :meth:`text_features`, the lexical heads' :meth:`~LexicalHead.text_logits`
+        and each text's :class:`TextChecks`, then helps the embedder with what is left of the batch
+        (``assist``, where the embedder has it). numpy's matrix products release the GIL, so on
+        two cores both threads work until the embeddings are made. Every figure is the one
+        computed in turn: the memos are pure caches and each thread touches only its own (the
+        tokenizer's there, the lexical heads' here); the checks and n-gram log-odds are
+        functions of the text; each micro-batch is embedded whole by one thread."""
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(self.features, texts)
-            for lexical in (self.lexical, self.lexical_cjk):
-                if lexical is not None:
-                    lexical.warm(texts)
+            pending = pool.submit(self.features, texts, text_part=False)
+            text_feats = self.text_features(texts)
+            made = [lex.text_logits(texts) if lex is not None else None
+                    for lex in self.lexical_heads()]  # fmt: skip
             checks = [text_checks(t, self.embedder.name) for t in texts]
+            assist = getattr(self.embedder, "assist", None)
+            if assist is not None:
+                assist()
             feats, head_emb, _heads = pending.result()
-        return feats, head_emb, checks
+        cols = [self.feature_names.index(name) for name in TEXT_FEATURES]
+        feats[:, cols] = text_feats[:, cols]
+        return feats, head_emb, checks, made
 
     def _rules(
         self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None,
@@ -626,15 +661,16 @@ def _load_shipped(kind: type[LexicalHead], path: Path, embedder: Embedder,
 
 
 def _with_lexical(lexical: LexicalHead, p_complete: Array, feats: Array,
-                  texts: Sequence[str]) -> Array:
+                  texts: Sequence[str], made: TextLogits | None = None) -> Array:
     """P(complete) with ``lexical``'s log-odds averaged in (:func:`combine_heads`) for the answers
     it :meth:`~LexicalHead.applies` to: English for the English head, CJK for
-    :mod:`biasprobe.classify.lexical_cjk`; the other answers keep the embedding head's."""
-    use = lexical.applies(texts)
+    :mod:`biasprobe.classify.lexical_cjk`; the other answers keep the embedding head's.
+    ``made``: its :meth:`~LexicalHead.text_logits` of ``texts``, if already made."""
+    use = lexical.applies(texts) if made is None else made.use
     if not use.any():
         return p_complete
     sub = [t for t, u in zip(texts, use, strict=True) if u]
-    p_lex = lexical.prob_not_complete(sub, feats[use])
+    p_lex = lexical.prob_not_complete(sub, feats[use], None if made is None else made.z)
     out = p_complete.copy()
     out[use] = 1.0 - combine_heads(1.0 - p_complete[use], p_lex)
     return out

@@ -11,6 +11,8 @@ from biasprobe.reasoning import strip_think as strip_think  # re-exported
 _SENT_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])|\n+")
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s*|[-*+]\s+|\d+[.)]\s+|>\s*)")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_HAS_WORD = re.compile(r"\w")
+_WORDS = re.compile(r"[^\W\d_]+|\d+")
 
 
 def clean(text: str) -> str:
@@ -22,15 +24,15 @@ def sentences(text: str) -> list[str]:
     out = []
     for part in _SENT_END.split(clean(text)):
         part = _MARKDOWN.sub("", part).strip()
-        if part and re.search(r"\w", part):
+        if part and _HAS_WORD.search(part):
             out.append(part)
     return out
 
 
 def word_count(text: str) -> int:
     """Words for space-separated scripts; CJK characters count as ~0.6 word each."""
-    cjk = len(_CJK.findall(text))
-    return len(re.findall(r"[^\W\d_]+|\d+", _CJK.sub(" ", text))) + round(cjk * 0.6)
+    spaced, cjk = _CJK.subn(" ", text)  # one pass: the text without CJK, and their count
+    return len(_WORDS.findall(spaced)) + round(cjk * 0.6)
 
 
 _MIXED = re.compile(
