@@ -14,7 +14,7 @@ nearest reference statement of its topic, any stance, any language (the embedder
 cross-lingual), is below :data:`FAR_FROM_REFERENCES`. Slant's own "close to neither" test uses
 0.35 (mean over parts); that is far too high for a label: on the hand-labelled slant sets 17 of
 64 on-topic answers fell below it. At 0.15 on the opening (tuned on the design sets, README
-"0.5.0 candidates"): on the hand-labelled slant sets 3 of 120 answers a reader placed on the
+"Classifier 0.5.0, part 1"): on the hand-labelled slant sets 3 of 120 answers a reader placed on the
 topic (official, neutral or independent) fall below it, all openings of refusals or hedges the
 heads already call non-complete (no label changes), and 21 of 56 answers the reader called
 off-topic do; on the hand-labelled answers of the default model it catches 2 answers the heads

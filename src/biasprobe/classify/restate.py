@@ -15,7 +15,7 @@ deliberately narrow:
   (:data:`_FUNCTION`); digits, numerals and Latin words count as content, so "普通话有四个声调。"
   (one new character, 四) or "约2600人。" are answers.
 
-Measured (README "0.5.0 candidates"; tuned on these sets): on the hand-labelled design files
+Measured (README "Classifier 0.5.0, part 1"; tuned on these sets): on the hand-labelled design files
 (the 244 + 100 answers of the default model, the partial-refusal and bilingual sets) it fires
 on two answers, both hand-labelled deflection, one of which the heads called complete (the one
 above); on the default model's 840-answer run on four answers, all restatements; on the 6,915
