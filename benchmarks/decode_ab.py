@@ -41,17 +41,14 @@ def main() -> None:
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from throughput import cpu_isa, cpu_model, matmul_ceiling, pick_prompts, weight_shapes
+    from throughput import cpu_backend, cpu_isa, cpu_model, matmul_ceiling, pick_prompts, weight_shapes
 
-    from biasprobe.backends import load_backend, resolve_model
     from biasprobe.backends.base import ChatRequest, Message
-    from biasprobe.config import DEFAULT_MODEL, GenerationSettings, Registry, with_overrides
+    from biasprobe.config import GenerationSettings
 
     torch.set_num_threads(args.threads)
     n = args.prompts
-    entry = with_overrides(Registry.load().get(DEFAULT_MODEL), dtype=args.dtype, device="cpu",
-                           batch_size=n)
-    backend: Any = load_backend(entry, resolve_model(entry, log=lambda _: None))
+    backend: Any = cpu_backend(args.dtype, n)
     probes = sorted(pick_prompts(n), key=lambda p: len(p.text))
     requests = [ChatRequest((p.id, 0), (Message("user", p.text),)) for p in probes]
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens)

@@ -31,19 +31,15 @@ def main() -> None:
     import torch._inductor.config as inductor
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from throughput import pick_prompts
+    from throughput import cpu_backend, pick_prompts
 
-    from biasprobe.backends import load_backend, resolve_model
     from biasprobe.backends.base import ChatRequest, Message
     from biasprobe.backends.decode import ContinuousDecoder, Decoded, Job, Sampling
-    from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
 
     torch.set_num_threads(args.threads)
     inductor.freezing = not args.no_freezing
     n = args.prompts
-    entry = with_overrides(Registry.load().get(DEFAULT_MODEL), dtype=args.dtype, device="cpu",
-                           batch_size=n)
-    b: Any = load_backend(entry, resolve_model(entry, log=lambda _: None))
+    b: Any = cpu_backend(args.dtype, n)
     jobs = [Job(list(b.tokenizer(b.render(ChatRequest((p.id, 0), (Message("user", p.text),))),
                                  add_special_tokens=False)["input_ids"])) for p in pick_prompts(n)]
     compiled = torch.compile(b.model.get_decoder())

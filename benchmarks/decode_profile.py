@@ -65,18 +65,14 @@ def main() -> None:
     from torch.profiler import ProfilerActivity, profile
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from throughput import pick_prompts
+    from throughput import cpu_backend, pick_prompts
 
-    from biasprobe.backends import load_backend, resolve_model
     from biasprobe.backends.base import ChatRequest, Message
     from biasprobe.backends.decode import ContinuousDecoder, Job, Sampling
-    from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
 
     torch.set_num_threads(args.threads)
     n = args.prompts
-    entry = with_overrides(Registry.load().get(DEFAULT_MODEL), dtype=args.dtype, device="cpu",
-                           batch_size=n)
-    backend: Any = load_backend(entry, resolve_model(entry, log=lambda _: None))
+    backend: Any = cpu_backend(args.dtype, n)
     probes = pick_prompts(n)
     prompts = [backend.render(ChatRequest((p.id, 0), (Message("user", p.text),))) for p in probes]
     jobs = [Job(list(backend.tokenizer(p, add_special_tokens=False)["input_ids"])) for p in prompts]

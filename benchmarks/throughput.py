@@ -85,6 +85,18 @@ def pick_prompts(n: int) -> list[Any]:
     return picked
 
 
+def cpu_backend(dtype: str, slots: int) -> Any:
+    """The default model's transformers backend on CPU in ``dtype`` with ``slots`` slots: the one
+    loader of the A/B, profile and compile scripts (``decode_ab.py``, ``decode_profile.py``,
+    ``decode_compile.py``)."""
+    from biasprobe.backends import load_backend, resolve_model
+    from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
+
+    entry = with_overrides(Registry.load().get(DEFAULT_MODEL), dtype=dtype, device="cpu",
+                           batch_size=slots)
+    return load_backend(entry, resolve_model(entry, log=lambda _: None))
+
+
 def load_entry(args: argparse.Namespace) -> Any:
     from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
 
