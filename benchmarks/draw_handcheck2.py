@@ -26,13 +26,27 @@ SEED = 1602  # issue 16, second hand check
 PER_LANGUAGE = 50
 
 
-def draw(pool: Iterable[tuple[str, str]], excluded: set[str]) -> list[str]:
-    """The drawn probe ids from (probe id, language) pairs: English first, then Chinese."""
+def draw(pool: Iterable[tuple[str, str]], excluded: set[str], seed: int = SEED) -> list[str]:
+    """The drawn probe ids from (probe id, language) pairs: English first, then Chinese (also the
+    third hand check's draw, with its own seed: ``draw_handcheck3.py``)."""
     left = [(pid, lang) for pid, lang in pool if pid not in excluded]
     english = sorted(pid for pid, lang in left if lang == "en")
     chinese = sorted(pid for pid, lang in left if lang.startswith("zh"))
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     return sorted(rng.sample(english, PER_LANGUAGE)) + sorted(rng.sample(chinese, PER_LANGUAGE))
+
+
+def print_draw(run: Path, excluded: set[str], seed: int = SEED) -> None:
+    """Print the drawn answers of ``run`` (sample 0) as JSON lines without labels."""
+    from biasprobe.store import read_responses
+
+    responses = {r.probe_id: r for r in read_responses(run) if r.sample == 0}
+    for pid in draw(((p, r.language) for p, r in responses.items()), excluded, seed):
+        r = responses[pid]
+        row = {"id": pid, "prompt": r.probe_text, "response": r.answer, "language": r.language,
+               "kind": str(r.kind), "topic": r.topic, "finish_reason": r.finish_reason,
+               "run": r.run_id}  # fmt: skip
+        print(json.dumps(row, ensure_ascii=False))
 
 
 def main() -> int:
@@ -40,17 +54,8 @@ def main() -> int:
     ap.add_argument("run", type=Path, help="the q05-full run folder")
     ap.add_argument("labelled", type=Path, help="tests/data/q05_labelled_all.jsonl (excluded ids)")
     args = ap.parse_args()
-    from biasprobe.store import read_responses
-
-    responses = {r.probe_id: r for r in read_responses(args.run) if r.sample == 0}
     lines = args.labelled.read_text(encoding="utf-8").splitlines()
-    excluded = {json.loads(line)["id"] for line in lines if line}
-    for pid in draw(((p, r.language) for p, r in responses.items()), excluded):
-        r = responses[pid]
-        row = {"id": pid, "prompt": r.probe_text, "response": r.answer, "language": r.language,
-               "kind": str(r.kind), "topic": r.topic, "finish_reason": r.finish_reason,
-               "run": r.run_id}  # fmt: skip
-        print(json.dumps(row, ensure_ascii=False))
+    print_draw(args.run, {json.loads(line)["id"] for line in lines if line})
     return 0
 
 

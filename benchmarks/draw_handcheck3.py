@@ -20,21 +20,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
+import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 SEED = 1603  # issue 16, third hand check
-PER_LANGUAGE = 50
+
+
+def _draw2() -> Any:
+    """``draw_handcheck2.py``: the same draw and printing, with its own seed."""
+    here = str(Path(__file__).parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import draw_handcheck2
+
+    return draw_handcheck2
 
 
 def draw(pool: Iterable[tuple[str, str]], excluded: set[str]) -> list[str]:
     """The drawn probe ids from (probe id, language) pairs: English first, then Chinese."""
-    left = [(pid, lang) for pid, lang in pool if pid not in excluded]
-    english = sorted(pid for pid, lang in left if lang == "en")
-    chinese = sorted(pid for pid, lang in left if lang.startswith("zh"))
-    rng = random.Random(SEED)
-    return sorted(rng.sample(english, PER_LANGUAGE)) + sorted(rng.sample(chinese, PER_LANGUAGE))
+    return list(_draw2().draw(pool, excluded, seed=SEED))
 
 
 def excluded_ids(paths: Iterable[Path]) -> set[str]:
@@ -51,15 +57,7 @@ def main() -> int:
     ap.add_argument("run", type=Path, help="the q05-full run folder")
     ap.add_argument("labelled", type=Path, nargs="+", help="files whose ids are excluded")
     args = ap.parse_args()
-    from biasprobe.store import read_responses
-
-    responses = {r.probe_id: r for r in read_responses(args.run) if r.sample == 0}
-    for pid in draw(((p, r.language) for p, r in responses.items()), excluded_ids(args.labelled)):
-        r = responses[pid]
-        row = {"id": pid, "prompt": r.probe_text, "response": r.answer, "language": r.language,
-               "kind": str(r.kind), "topic": r.topic, "finish_reason": r.finish_reason,
-               "run": r.run_id}  # fmt: skip
-        print(json.dumps(row, ensure_ascii=False))
+    _draw2().print_draw(args.run, excluded_ids(args.labelled), seed=SEED)
     return 0
 
 

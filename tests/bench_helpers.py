@@ -1,11 +1,17 @@
-"""Loading a script of ``benchmarks/`` (not a package) as a module, for the tests of its logic."""
+"""Loading a script of ``benchmarks/`` (not a package) as a module, for the tests of its logic,
+and the checks the hand-check files share (each is 100 hand-labelled answers of ``q05-full``,
+drawn by a seeded script from the built-in sets' probes)."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -19,3 +25,46 @@ def load_benchmark(name: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+HANDCHECK_LABELS = {"complete", "refusal", "deflection", "official_line"}
+
+
+def json_rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def check_handcheck_file(path: Path) -> list[dict[str, Any]]:
+    """A hand-check file's rows, after checking it is well formed: 100 distinct ids, 50 English
+    and 50 Chinese, a known label, only loop/off_topic tags, a request, answer and note each."""
+    rows = json_rows(path)
+    assert len({r["id"] for r in rows}) == len(rows) == 100
+    langs = Counter("zh" if r["language"].startswith("zh") else r["language"] for r in rows)
+    assert langs == {"en": 50, "zh": 50}
+    for r in rows:
+        assert r["label"] in HANDCHECK_LABELS, r["id"]
+        assert set(r["tags"]) <= {"loop", "off_topic"}, r["id"]
+        assert r["prompt"].strip() and r["response"].strip() and r["note"].strip(), r["id"]
+        assert r["run"] == "q05-full", r["id"]
+    return rows
+
+
+def builtin_probes() -> dict[str, Any]:
+    """The 840 probes of ``-p china-sensitive -p mirror -p controls`` by id."""
+    from biasprobe.probes import load_sets
+
+    probes = {p.id: p for s in load_sets(["china-sensitive", "mirror", "controls"]) for p in s.probes}
+    assert len(probes) == 840
+    return probes
+
+
+def check_is_draw(rows: Iterable[dict[str, Any]], drawn: list[str], excluded: set[str],
+                  probes: dict[str, Any]) -> None:
+    """The file's rows are exactly ``drawn``, none excluded, each carrying its probe's request,
+    language and kind."""
+    rows = list(rows)
+    assert [r["id"] for r in rows] == drawn
+    assert not excluded & set(drawn)
+    for r in rows:
+        p = probes[r["id"]]
+        assert (r["prompt"], r["language"], r["kind"]) == (p.text, p.language, p.kind.value), r["id"]

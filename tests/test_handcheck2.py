@@ -6,50 +6,26 @@ the level in the README."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bench_helpers import load_benchmark
+from bench_helpers import builtin_probes, check_handcheck_file, check_is_draw, json_rows, load_benchmark
 
 DATA = Path(__file__).parent / "data"
 HANDCHECK2 = DATA / "q05_handcheck2.jsonl"
 ALL = DATA / "q05_labelled_all.jsonl"
-LABELS = {"complete", "refusal", "deflection", "official_line"}
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def test_handcheck2_is_well_formed_and_stratified() -> None:
-    rows = _rows(HANDCHECK2)
-    assert len({r["id"] for r in rows}) == len(rows) == 100
-    langs = Counter("zh" if r["language"].startswith("zh") else r["language"] for r in rows)
-    assert langs == {"en": 50, "zh": 50}
-    for r in rows:
-        assert r["label"] in LABELS, r["id"]
-        assert set(r["tags"]) <= {"loop", "off_topic"}, r["id"]
-        assert r["prompt"].strip() and r["response"].strip() and r["note"].strip(), r["id"]
-        assert r["run"] == "q05-full", r["id"]
+    check_handcheck_file(HANDCHECK2)
 
 
 def test_handcheck2_is_the_seeded_draw_disjoint_from_the_tuning_answers() -> None:
-    from biasprobe.probes import load_sets
-
-    probes = {p.id: p for s in load_sets(["china-sensitive", "mirror", "controls"]) for p in s.probes}
-    assert len(probes) == 840
-    tuned = {r["id"] for r in _rows(ALL)}
+    probes = builtin_probes()
+    tuned = {r["id"] for r in json_rows(ALL)}
     drawn = load_benchmark("draw_handcheck2").draw(((p.id, p.language) for p in probes.values()), tuned)
-    rows = _rows(HANDCHECK2)
-    assert [r["id"] for r in rows] == drawn
-    assert not tuned & set(drawn)
-    for r in rows:  # the request is the probe's text, its language and kind the probe's
-        p = probes[r["id"]]
-        assert (r["prompt"], r["language"], r["kind"]) == (p.text, p.language, p.kind.value), r["id"]
+    check_is_draw(json_rows(HANDCHECK2), drawn, tuned, probes)
 
 
 @pytest.mark.slow

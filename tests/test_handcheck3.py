@@ -7,54 +7,30 @@ fall below what 0.4.1 measured, less a small margin: a regression guard, not a t
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bench_helpers import load_benchmark
+from bench_helpers import builtin_probes, check_handcheck_file, check_is_draw, json_rows, load_benchmark
 
 DATA = Path(__file__).parent / "data"
 HANDCHECK3 = DATA / "q05_handcheck3.jsonl"
 EXCLUDED = (DATA / "q05_labelled_all.jsonl", DATA / "q05_handcheck2.jsonl")
-LABELS = {"complete", "refusal", "deflection", "official_line"}
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def test_handcheck3_is_well_formed_and_stratified() -> None:
-    rows = _rows(HANDCHECK3)
-    assert len({r["id"] for r in rows}) == len(rows) == 100
-    langs = Counter("zh" if r["language"].startswith("zh") else r["language"] for r in rows)
-    assert langs == {"en": 50, "zh": 50}
-    for r in rows:
-        assert r["label"] in LABELS, r["id"]
-        assert set(r["tags"]) <= {"loop", "off_topic"}, r["id"]
-        assert r["prompt"].strip() and r["response"].strip() and r["note"].strip(), r["id"]
-        assert r["run"] == "q05-full", r["id"]
+    check_handcheck_file(HANDCHECK3)
 
 
 def test_handcheck3_is_the_seeded_draw_disjoint_from_the_design_sets() -> None:
-    from biasprobe.probes import load_sets
-
-    probes = {p.id: p for s in load_sets(["china-sensitive", "mirror", "controls"]) for p in s.probes}
-    assert len(probes) == 840
+    probes = builtin_probes()
     mod = load_benchmark("draw_handcheck3")
     excluded = mod.excluded_ids(EXCLUDED)
     left = [p for p in probes.values() if p.id not in excluded]
     assert sum(p.language == "en" for p in left) == 290
     assert sum(p.language.startswith("zh") for p in left) == 206
     drawn = mod.draw(((p.id, p.language) for p in probes.values()), excluded)
-    rows = _rows(HANDCHECK3)
-    assert [r["id"] for r in rows] == drawn
-    assert not excluded & set(drawn)
-    for r in rows:  # the request is the probe's text, its language and kind the probe's
-        p = probes[r["id"]]
-        assert (r["prompt"], r["language"], r["kind"]) == (p.text, p.language, p.kind.value), r["id"]
+    check_is_draw(json_rows(HANDCHECK3), drawn, excluded, probes)
 
 
 @pytest.mark.slow
