@@ -63,8 +63,9 @@ PERIODIC_MAX_UNIT = 400
 # NEAR_MIN_CHARS characters) that share at least NEAR_JACCARD of their character 3-grams with an
 # earlier sentence are near-repeats; the answer loops when they hold NEAR_SHARE of its sentence
 # characters, or NEAR_SHARE_CUT when it stops mid-sentence (cut by the token limit). Chinese
-# answers only: English sentences share many 3-grams by their function words (on the SpeechMap
-# US/EU/Russia file the same test flags 56 English answers judged COMPLETE). Tuned on the hand-
+# answers only: English sentences share many n-grams by their function words (on the SpeechMap
+# US/EU/Russia file a first version, with character bigrams, flagged 56 English answers judged
+# COMPLETE). Tuned on the hand-
 # labelled design sets (README "0.6.0 candidates"): among 453 Chinese answers judged complete
 # (hand labels of the default model's answers, partial-refusal sets, bilingual set, and the
 # SpeechMap China file's COMPLETE answers) none reaches it (highest 0.42, finished; 0.37 cut).
