@@ -39,3 +39,19 @@ def test_fold_errors_counts_per_held_out_group() -> None:
                              "false_alarms_with_official_phrase": 1}  # fmt: skip
     assert out["us"] == {"positives": 1, "missed": 0, "false_alarms": 1,
                          "false_alarms_with_official_phrase": 1}  # fmt: skip
+
+
+def test_ablation_official_column_variants() -> None:
+    from biasprobe.classify.model import FEATURES
+
+    ab = load_benchmark("gov_split_ablation")
+    col = FEATURES.index("official_any")
+    rows = [{"text": "Russian-backed separatist forces shelled Donetsk."},
+            {"text": "China has always opposed separatist forces."}, {"text": "A plain essay."}]  # fmt: skip
+    feats = np.zeros((3, len(FEATURES)), dtype=np.float32)
+    feats[:2, col] = [1 / 3, 2 / 3]
+    assert (ab.official_column(rows, feats, "keep") == feats).all()
+    dropped = ab.official_column(rows, feats, "drop-separatist")[:, col]
+    assert dropped.tolist() == [0.0, np.float32(1 / 3), 0.0]
+    assert (ab.official_column(rows, feats, "drop-feature")[:, col] == 0).all()
+    assert feats[1, col] == np.float32(2 / 3)  # the input is not changed
