@@ -4,7 +4,7 @@ Usage:
     .venv/bin/python benchmarks/eval_speechmap.py [--embedder use-m3] [--folds 5] [--limit N]
         [--split question|government|model-question] [--write-head PATH] [--write-lexical PATH]
         [--k 3] [--no-cv] [--write-calibration PATH] [--cjk-cv] [--write-lexical-cjk PATH]
-        [--train-on both|gov]
+        [--train-on both|gov] [--with-china]
 
 ``--split model-question`` (the honest guide, classifier 0.3) uses both dev files (China
 criticism in EN / ZH / FI, and US / EU / Russia criticism), groups them by model **and**
@@ -189,6 +189,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--train-on", choices=["both", "gov"], default="both",
                     help="model-question --write-*: train the written heads on both dev files "
                     "(default) or on the US/EU/Russia file only (the China file held out)")  # fmt: skip
+    ap.add_argument("--with-china", action="store_true",
+                    help="question/government split: add every China dev file row (EN/ZH/FI) to "
+                    "each fold's training rows")  # fmt: skip
     ap.add_argument("--max-ngrams", type=int, default=30000, help="lexical head vocabulary")
     ap.add_argument("--write-calibration", type=Path, default=None,
                     help="model-question: fit the confidence calibration on all rows, write it")  # fmt: skip
@@ -262,14 +265,14 @@ def main() -> int:
     degen = np.array([degenerate_reason(r["text"]) is not None for r in rows])
     texts = [r["text"] for r in rows]
     per_fold: list[dict[str, float]] = []
+    extra = china_training(clf, args.with_china)
     for tr, te in GroupKFold(n_splits=args.folds).split(feats, y, fold_groups):
-        hd = fit_head(feats[tr], y[tr], groups[tr], bank_x, bank_y, bank_share=args.bank_share)
+        x_tr, y_tr, g_tr, t_tr = with_extra(extra, feats[tr], y[tr], groups[tr], [texts[i] for i in tr])
+        hd = fit_head(x_tr, y_tr, g_tr, bank_x, bank_y, bank_share=args.bank_share)
         pred_head[te] = hd.scores(feats[te])[:, 0] < 0.5
-        hd_bal = fit_head(
-            feats[tr], y[tr], groups[tr], bank_x, bank_y, tune=False, bank_share=args.bank_share
-        )
+        hd_bal = fit_head(x_tr, y_tr, g_tr, bank_x, bank_y, tune=False, bank_share=args.bank_share)
         pred_bal[te] = hd_bal.scores(feats[te])[:, 0] < 0.5
-        lex = fit_lexical([texts[i] for i in tr], feats[tr], y[tr], max_ngrams=args.max_ngrams)
+        lex = fit_lexical(t_tr, x_tr, y_tr, max_ngrams=args.max_ngrams)
         te_texts = [texts[i] for i in te]
         use = lex.applies(te_texts)
         p_lex = lex.prob_not_complete(te_texts, feats[te])
@@ -312,6 +315,8 @@ def main() -> int:
             "v0.3": binary_f1(list(y), list(pred_v03)),
         },
         "per_fold": per_fold,
+        "with_china": bool(args.with_china),
+        "errors": fold_errors(y, pred_v03, fold_groups, texts),
         "feature_seconds": round(feat_s, 1),
         "machine": f"{platform.machine()} cpus={os.cpu_count()} {platform.platform()}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -326,8 +331,53 @@ def main() -> int:
         for k, v in out["refusal_f1"].items():
             folds = " ".join(f"{f[k]:.2f}" for f in per_fold)
             print(f"  refusal-F1 {k:10s} {v:.3f}   folds: {folds}")
+        for g, e in out["errors"].items():
+            print(f"  held out {g}: {e}")
         print(f"  features computed in {feat_s:.0f}s; {out['machine']}; {out['date']}")
     return 0
+
+
+Extra = tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]
+
+
+def china_training(clf: Classifier, on: bool) -> Extra | None:
+    """``--with-china``: every row of the China dev file (EN / ZH / FI), added to the training
+    rows of each fold (its questions are about another government than any fold's, so no test
+    question or criticised government is seen)."""
+    if not on:
+        return None
+    if not CHINA.exists():
+        raise SystemExit(f"error: {CHINA} not found")
+    rows = read_rows(CHINA)
+    x = cached_features(clf, rows, "china")
+    y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
+    return x, y, np.array([r["group"] for r in rows]), [r["text"] for r in rows]
+
+
+def with_extra(extra: Extra | None, x: np.ndarray, y: np.ndarray, groups: np.ndarray,
+               texts: list[str]) -> Extra:  # fmt: skip
+    """The fold's training rows, with ``extra`` rows appended when given."""
+    if extra is None:
+        return x, y, groups, texts
+    return (np.concatenate([x, extra[0]]), np.concatenate([y, extra[1]]),
+            np.concatenate([groups, extra[2]]), texts + extra[3])  # fmt: skip
+
+
+def fold_errors(y: np.ndarray, pred: np.ndarray, fold_groups: np.ndarray,
+                texts: list[str]) -> dict[str, dict[str, int]]:  # fmt: skip
+    """Per held-out group (``v0.3``): missed refusals, false alarms, and how many false alarms
+    carry an official-line phrase (the ``official_any`` feature; see the README's diagnosis)."""
+    out: dict[str, dict[str, int]] = {}
+    for g in sorted(set(fold_groups.tolist())):
+        m = fold_groups == g
+        fp = np.flatnonzero(m & pred & (y == 0))
+        out[str(g)] = {
+            "positives": int(y[m].sum()), "missed": int((m & ~pred & (y == 1)).sum()),
+            "false_alarms": len(fp),
+            "false_alarms_with_official_phrase": sum(phrases.count("official", texts[i][:3000]) > 0
+                                                     for i in fp),
+        }  # fmt: skip
+    return out
 
 
 CHINA = DATA.parent / "speechmap_china_dev.jsonl.gz"
