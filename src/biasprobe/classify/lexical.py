@@ -23,9 +23,10 @@ import gzip
 import json
 import re
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache, partial
+from operator import is_not, itemgetter
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
@@ -88,6 +89,24 @@ def _vectorizer(ngram_range: tuple[int, int], **kw: Any) -> Any:
     )
 
 
+@lru_cache(maxsize=256)
+def _gram_slices(size: int, ngram_range: tuple[int, int]) -> Callable[[str], tuple[str, ...]]:
+    """An itemgetter of the slices :func:`word_ngrams` cuts from a padded word of ``size``
+    characters, in its order: n from low to high, stopping at the first n the padded word is no
+    longer than (one slice: the whole word); always a tuple (a trailing dummy slice is dropped)."""
+    low, high = ngram_range
+    cuts = [slice(i, i + n) for n in range(low, min(high, max(low, size)) + 1)
+            for i in range(max(1, size - n + 1))]  # fmt: skip
+    if len(cuts) == 1:  # itemgetter of one item returns it bare, not in a tuple
+        only = cuts[0]
+        return lambda w: (w[only],)
+    return itemgetter(*cuts)
+
+
+# Keeps the n-grams found in the vocabulary (is_not(None, j), in C).
+_IS_ID = partial(is_not, None)
+
+
 @dataclass
 class NgramPart:
     """One TF-IDF block (opening or ending of the answer) and its weights.
@@ -113,13 +132,10 @@ class NgramPart:
         (lowercased, no whitespace), padded with spaces as ``char_wb`` pads it."""
         ids = self._words.get(word)
         if ids is None:
-            # word_ngrams(word, self.ngram_range) looked up, without building the n-gram list:
-            # n from low to high, stopping at the first n the padded word is no longer than.
-            get, w, (low, high) = self._index.get, f" {word} ", self.ngram_range
-            size = len(w)
-            found = [j for n in range(low, min(high, max(low, size)) + 1)
-                     for i in range(max(1, size - n + 1))
-                     if (j := get(w[i : i + n])) is not None]  # fmt: skip
+            # word_ngrams(word, self.ngram_range) looked up: the padded word's n-grams cut by
+            # one itemgetter of slices per padded length (in C), each looked up in C (map).
+            grams = _gram_slices(len(word) + 2, self.ngram_range)(f" {word} ")
+            found = cast("Iterator[int]", filter(_IS_ID, map(self._index.get, grams)))
             ids = array("i", found).tobytes()
             if len(self._words) >= MAX_CACHED_WORDS:
                 self._words.clear()

@@ -1,0 +1,134 @@
+"""The fourth round's scoring fast paths compute what the plain code computed (equality, not
+timing): the lexical memo's n-gram lookup cut by one itemgetter of slices, the periodic-loop
+measure from the Z-function at the periods only, and degenerate_reason compressing each
+distinct text once."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from biasprobe.classify import degenerate
+from biasprobe.classify.degenerate import (
+    _CONTENT,
+    _LETTER,
+    _LOOP,
+    DISTINCT_SHARE,
+    GARBLED_PLACES,
+    LOOP_RATIO,
+    MIN_LOOP_CHARS,
+    MIN_REPEATS,
+    PERIODIC_REPEATS,
+    REPEATED_SHARE,
+    TAIL_CHARS,
+    compression_ratio,
+    degenerate_reason,
+    distinct_share,
+    mixed_script,
+    periodic_repeats,
+    repeated_sentences,
+    truncated,
+    z_array,
+)
+from biasprobe.classify.lexical import NgramPart, word_ngrams
+from test_scoring_speed import ODD, _random_texts
+
+DATA = Path(__file__).parent / "data"
+
+
+def _texts() -> list[str]:
+    """Answers of the design sets (loops, garble, CJK, English), odd texts, random periodic
+    texts (loops of every unit length, cut anywhere, with digits and spaces) and random ones."""
+    out = list(ODD) + _random_texts(200, seed=7)
+    for name in ("q05_labelled_all.jsonl", "bilingual_labelled.jsonl"):
+        out += [str(json.loads(line)["response"]) for line in (DATA / name).read_text().splitlines()]
+    rng = random.Random(3)
+    for _ in range(300):
+        alphabet = rng.choice(["ab", "abc ", "ab1 .", "中国台湾。", "xyzq w2"])
+        unit = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80)))
+        lead = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+        body = lead + unit * rng.randint(1, 30)
+        out.append(body[: rng.randint(0, len(body))])
+    return out
+
+
+def _periodic_repeats_z(text: str) -> float:
+    """The Z-function version (classifier 0.5.0): every period's ratio."""
+    d = degenerate
+    t = d._SPACE.sub("", d._DIGITS.sub("0", text.strip()))[-d.PERIODIC_WINDOW :]
+    shortest = d.PERIODIC_MIN_UNIT["cjk" if d.is_cjk(t) else "latin"]
+    z = z_array(t[::-1])
+    periods = range(shortest, min(len(t) // 2, d.PERIODIC_MAX_UNIT) + 1)
+    return max(((z[p] + p) / p for p in periods), default=0.0)
+
+
+def _degenerate_reason_plain(text: str) -> str | None:
+    """degenerate_reason as classifier 0.5.0 wrote it (one compression per test)."""
+    if not text.strip():
+        return "empty"
+    if not _CONTENT.search(text):
+        return "no_content"
+    tail = text[-TAIL_CHARS:]
+    if len(tail) >= MIN_LOOP_CHARS and compression_ratio(tail) < LOOP_RATIO:
+        return "repetition"
+    end = text[-600:]
+    if compression_ratio(end) < 0.5 and any(
+        len(_LETTER.findall(m.group(1))) >= 2 for m in _LOOP.finditer(end)
+    ):
+        return "repetition"
+    if compression_ratio(text[:8000]) < 0.35:
+        top, share = repeated_sentences(text)
+        if top >= MIN_REPEATS and share >= REPEATED_SHARE:
+            return "repetition"
+    if mixed_script(text[:3000]) >= GARBLED_PLACES:
+        return "garbled"
+    if distinct_share(text) < DISTINCT_SHARE:
+        return "repetition"
+    if truncated(text) and compression_ratio(tail) < 0.6 and periodic_repeats(text) >= PERIODIC_REPEATS:
+        return "repetition"
+    return None
+
+
+def test_lcp_is_the_z_function() -> None:
+    rng = random.Random(1)
+    for _ in range(2000):
+        s = "".join(rng.choice(rng.choice(["ab", "abc", "a"])) for _ in range(rng.randint(1, 70)))
+        z = z_array(s)
+        assert [degenerate._lcp(s, i) for i in range(1, len(s))] == z[1:], s
+
+
+def test_periodic_repeats_is_the_z_function_version() -> None:
+    texts = _texts()
+    fired = 0
+    for text in texts:
+        want = _periodic_repeats_z(text)
+        got = periodic_repeats(text)
+        assert got == want and type(got) is type(want), text[:80]
+        fired += want >= PERIODIC_REPEATS
+    assert fired > 50  # the loops are there: the check is not vacuous
+
+
+def test_degenerate_reason_compressing_once_is_the_plain_one() -> None:
+    texts = _texts()
+    got = [degenerate_reason(t) for t in texts]
+    assert got == [_degenerate_reason_plain(t) for t in texts]
+    assert {"repetition", "empty", None} <= set(got)
+
+
+def test_word_ids_by_slices_are_word_ngrams_for_every_range() -> None:
+    """The itemgetter of slices per padded length (one slice included: a padded word no longer
+    than the lowest n) is word_ngrams looked up, in order, for other n-gram ranges too."""
+    words = ["", "a", "ab", "abc", "abcdefgh", "中国", "x" * 30, "it's"]
+    words += [w.lower() for t in _random_texts(80, seed=5) for w in t.split()]
+    for ngram_range in ((1, 1), (2, 2), (2, 5), (4, 6), (6, 9)):
+        grams = sorted({g for w in words for g in word_ngrams(w, ngram_range)})
+        vocab = grams[::2]
+        part = NgramPart(vocab, np.ones(len(vocab), np.float32), np.ones(len(vocab), np.float32),
+                         ngram_range)  # fmt: skip
+        index = {g: i for i, g in enumerate(vocab)}
+        for w in words:
+            want = [index[g] for g in word_ngrams(w, ngram_range) if g in index]
+            assert np.frombuffer(part._word_ids(w), dtype=np.intc).tolist() == want, (w, ngram_range)
