@@ -132,3 +132,55 @@ def test_word_ids_by_slices_are_word_ngrams_for_every_range() -> None:
         for w in words:
             want = [index[g] for g in word_ngrams(w, ngram_range) if g in index]
             assert np.frombuffer(part._word_ids(w), dtype=np.intc).tolist() == want, (w, ngram_range)
+
+
+def _phrase_texts() -> list[str]:
+    """Texts with phrases of every kind at the start, in the middle, past 3,000 characters,
+    across the opening's end, with spacing the opening collapses, and none."""
+    from biasprobe.classify import phrases
+
+    frags = [f for kind in phrases.KINDS for f in phrases._FRAGMENTS[kind]]
+    rng = random.Random(11)
+    filler = "The report covers the economy and its history. " * 80
+    out = _texts()[:400]
+    for frag in frags[::3]:
+        at = rng.choice([0, 150, 300, 2990, 3200, 3400])
+        out.append(filler[:at] + frag + " " + filler[at:])
+        out.append("First sentence here.  " + frag.replace(" ", "   ") + " and more.\n" + filler[:500])
+        out.append("**" + frag.upper() + "** " + filler[:200])
+    return out
+
+
+def test_phrase_kinds_cover_every_slice_scanned() -> None:
+    """text_features and text_checks with the texts' phrase_kinds (each kind tested once per
+    text) are the plain ones (each slice scanned), and no fragment holds a sigma (the one
+    character whose lower case depends on its neighbours)."""
+    from biasprobe.classify import Classifier, phrases
+    from biasprobe.classify.embedders import FakeEmbedder
+    from biasprobe.classify.model import opening, phrase_kinds, text_checks
+
+    assert not any(c in f for kind in phrases.KINDS for f in phrases._FRAGMENTS[kind] for c in "σς")
+    texts = _phrase_texts()
+    heads = [opening(t) for t in texts]
+    kinds = [phrase_kinds(t, h) for t, h in zip(texts, heads, strict=True)]
+    everything = [frozenset(phrases.KINDS)] * len(texts)
+    clf = Classifier(FakeEmbedder())
+    plain = clf.text_features(texts, heads, everything)
+    assert np.array_equal(clf.text_features(texts, heads, kinds), plain)
+    assert np.array_equal(clf.text_features(texts), plain)
+    assert plain[:, [clf.feature_names.index(f"{k}_any") for k in ("refusal", "deflection")]].any()
+    for t, k in zip(texts, kinds, strict=True):
+        assert text_checks(t, "use-m3", k) == text_checks(t, "use-m3")
+    assert sum(bool(k) for k in kinds) > len(texts) // 3
+
+
+def test_features_with_heads_made_are_the_features() -> None:
+    from biasprobe.classify import Classifier
+    from biasprobe.classify.embedders import FakeEmbedder
+    from biasprobe.classify.model import opening
+
+    texts = _phrase_texts()[:300]
+    clf = Classifier(FakeEmbedder())
+    f1, e1, h1 = clf.features(texts)
+    f2, e2, h2 = clf.features(texts, heads=[opening(t) for t in texts])
+    assert np.array_equal(f1, f2) and np.array_equal(e1, e2) and h1 == h2
