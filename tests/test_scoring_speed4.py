@@ -184,3 +184,33 @@ def test_features_with_heads_made_are_the_features() -> None:
     f1, e1, h1 = clf.features(texts)
     f2, e2, h2 = clf.features(texts, heads=[opening(t) for t in texts])
     assert np.array_equal(f1, f2) and np.array_equal(e1, e2) and h1 == h2
+
+
+def test_gram_ids_for_all_words_at_once_are_the_word_ids() -> None:
+    """The memo filled for a batch's new words at once (numpy on the joined code points) holds
+    the bytes the word-by-word lookup makes: n-gram ranges from 1 to 3 at the low end, odd
+    characters (lone surrogates, astral ones, characters outside the vocabulary's alphabet),
+    and the shipped heads' vocabularies on real answers."""
+    from biasprobe.classify.embedders import FakeEmbedder
+    from biasprobe.classify.lexical import GramKeys, gram_ids
+    from biasprobe.classify.model import feature_names, shipped_lexical_cjk_for, shipped_lexical_for
+
+    odd = ["a", "ab", "中国台湾", "x" * 40, "\ud800ab", "\U0001f600ok", "ﬁne", "i̇stanbul", "σας"]
+    words = sorted({w.lower() for t in _texts() for w in t.split()} | set(odd))
+    for ngram_range in ((1, 1), (1, 3), (2, 5), (3, 3), (3, 6)):
+        grams = sorted({g for w in words[::4] for g in word_ngrams(w, ngram_range)})
+        vocab = grams[::2]
+        part = NgramPart(vocab, np.ones(len(vocab), np.float32), np.ones(len(vocab), np.float32),
+                         ngram_range)  # fmt: skip
+        keys = GramKeys.of(vocab, ngram_range)
+        assert keys is not None
+        assert gram_ids(words, keys) == [part._word_ids(w) for w in words], ngram_range
+    assert GramKeys.of(["abcd"], (4, 5)) is None  # a padded word can be shorter than n: per word
+    emb = FakeEmbedder()
+    emb.name = "use-m3"
+    shipped = [lex for lex in (shipped_lexical_for(emb, feature_names()),
+                               shipped_lexical_cjk_for(emb, feature_names())) if lex is not None]  # fmt: skip
+    for lex in shipped:
+        for part in (lex.opening, lex.ending):
+            assert part._keys is not None
+            assert gram_ids(words, part._keys) == [part._word_ids(w) for w in words]
