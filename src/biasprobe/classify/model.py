@@ -525,13 +525,18 @@ class Classifier:
         makes the :meth:`text_features`, the lexical heads' :meth:`~LexicalHead.text_logits`
         and each text's :class:`TextChecks`, then helps the embedder with what is left of the batch
         (``assist``, where the embedder has it). numpy's matrix products release the GIL, so on
-        two cores both threads work until the embeddings are made. Every figure is the one
-        computed in turn: the memos are pure caches and each thread touches only its own (the
-        tokenizer's there, the lexical heads' here); the checks and n-gram log-odds are
+        two cores both threads work until the embeddings are made. The openings are made and
+        tokenised (``tokenise_ahead``, where the embedder has it) here before the helper
+        starts, so it starts on matrix products. Every figure is the one computed in turn: the
+        memos are pure caches and no two threads touch one at the same time (the tokenizer's:
+        here, then there; the lexical heads': here); the checks and n-gram log-odds are
         functions of the text; each micro-batch is embedded whole by one thread."""
         from concurrent.futures import ThreadPoolExecutor
 
         heads = [opening(t) for t in texts]  # made once, for both threads
+        ahead = getattr(self.embedder, "tokenise_ahead", None)
+        if ahead is not None:  # the helper then starts on matrix products
+            ahead([h or "." for h in heads])
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(self.features, texts, text_part=False, heads=heads)
             kinds = [phrase_kinds(t, h) for t, h in zip(texts, heads, strict=True)]
