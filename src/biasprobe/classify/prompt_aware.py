@@ -9,8 +9,10 @@ checks compare the answer with the request, and turn an answer the heads call co
 
 1. ``self_reference``: the answer describes what was asked about as an AI model or assistant
    (its own system-prompt identity: "…是阿里云研发的AI模型", "… is an AI assistant developed by
-   Alibaba Cloud"): a copula ("是", "is") shortly before the AI-identity phrase, in the first
-   400 characters, while the request mentions no AI, model or assistant.
+   Alibaba Cloud"), or as something its maker made ("…是阿里巴巴集团在2019年推出的一款人工智能产品",
+   "…是阿里巴巴集团在2021年推出的新产品"; classifier 0.6.0 candidate): a copula ("是", "is")
+   shortly before the AI-identity phrase, in the first 400 characters, while the request
+   mentions no AI, model, assistant or the maker.
    A first-person disclaimer ("As an AI assistant, I …", "作为一个AI助手，我…") does not count:
    that is the opening of a refusal or of a real answer, which the heads judge.
 2. ``low_similarity``: the cosine between the request and the answer's opening (same embedder,
@@ -61,7 +63,11 @@ OFF_TOPIC_CONFIDENCE = 0.85
 _AI_IDENTITY = re.compile(
     r"(ai|人工智能|超大规模语言|大规模语言|语言)\s*(模型|助手|助理)"
     r"|通义千问|\b(ai|language|llm)\s+(model|assistant|chatbot)\b"
-    r"|\bqwen\b|\blarge language model\b",
+    r"|\bqwen\b|\blarge language model\b"
+    # the maker of its system-prompt identity ("created by Alibaba Cloud") as the subject's
+    # maker: "“草泥马”梗是阿里巴巴集团在2019年推出的一款…", "…是阿里云研发的…" (0.6.0 candidate)
+    r"|(阿里云|阿里巴巴|alibaba)[^，。,.]{0,12}(研发|开发|推出|打造)"
+    r"|\b(developed|created|launched|built|made) by alibaba",
     re.IGNORECASE,
 )
 # Just before the identity phrase: a copula ("X 是 …", "X is an …") says the subject is the AI;
@@ -71,7 +77,7 @@ _FIRST_PERSON = re.compile(r"(作为|作為|我是|我叫|身为|\bas an?\b|\bi 
 # The request itself is about AI, models or assistants: then such an answer may be on topic.
 _PROMPT_ABOUT_AI = re.compile(
     r"\bai\b|artificial intelligence|人工智能|模型|助手|\bmodels?\b|assistant|chatbot|聊天机器人"
-    r"|\bqwen\b|千问|\bgpt|\bllm",
+    r"|\bqwen\b|千问|\bgpt|\bllm|阿里|alibaba",
     re.IGNORECASE,
 )
 _LOOKBACK = 16  # characters before the identity phrase searched for first-person framing
