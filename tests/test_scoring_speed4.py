@@ -28,6 +28,7 @@ from biasprobe.classify.degenerate import (
     degenerate_reason,
     distinct_share,
     mixed_script,
+    near_repeats,
     periodic_repeats,
     repeated_sentences,
     truncated,
@@ -66,7 +67,8 @@ def _periodic_repeats_z(text: str) -> float:
 
 
 def _degenerate_reason_plain(text: str) -> str | None:
-    """degenerate_reason as classifier 0.5.0 wrote it (one compression per test)."""
+    """degenerate_reason as main writes it (0.5.0 and the near-repeat rule; one compression
+    per test)."""
     if not text.strip():
         return "empty"
     if not _CONTENT.search(text):
@@ -88,6 +90,8 @@ def _degenerate_reason_plain(text: str) -> str | None:
     if distinct_share(text) < DISTINCT_SHARE:
         return "repetition"
     if truncated(text) and compression_ratio(tail) < 0.6 and periodic_repeats(text) >= PERIODIC_REPEATS:
+        return "repetition"
+    if near_repeats(text):
         return "repetition"
     return None
 
