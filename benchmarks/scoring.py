@@ -19,8 +19,9 @@ idle-machine rate (the embedder uses at most as many threads as there are cores)
 - ``embeddinggemma``: EmbeddingGemma-300M (when pulled), opening only, fewer answers.
 It prints the CPU model and vector extensions, the load average, and the dtype each embedder
 computes in. ``--profile`` adds a run of the default path in one thread with the wall-clock
-seconds of each stage (features with the embedding, the lexical heads' n-gram log-odds, text
-checks, label scores, prompt-aware checks, rules, the rest; and the use-m3 encode split into
+seconds of each stage (openings, phrase kinds, features with the embedding, text-only
+features, the lexical heads' n-gram log-odds, text checks, label scores, prompt-aware checks,
+rules, the rest; and the use-m3 encode split into
 tokenising and matrix products), to see where the time goes. ``--threads`` adds a run of the
 default path as it runs (helper thread and all) with the CPU time each stage spent in each
 thread (``time.thread_time``: time other processes take from the cores is not counted).
@@ -112,7 +113,10 @@ def bench(
 # order of :func:`_stage_targets`. The use-m3 rows are spread over two stages (answers'
 # openings in features, requests in the prompt-aware checks).
 STAGES = (
-    ("features: embedding, kNN, stance, phrase features", True),
+    ("openings (made once per batch)", True),
+    ("phrase kinds (one test per kind and text)", True),
+    ("features: embedding, kNN, stance", True),
+    ("text-only features: phrase counts, length, script", True),
     ("lexical heads: applies, n-gram log-odds (text_logits)", True),
     ("text checks: degenerate, language, phrase flags", True),
     ("label scores: heads (lexical log-odds made ahead)", True),
@@ -131,7 +135,8 @@ def _stage_targets() -> list[tuple[Any, str]]:
     from biasprobe.classify import lexical, model
     from biasprobe.classify.embedders import WordCachedTokenizer
 
-    return [(model.Classifier, "features"), (lexical.LexicalHead, "text_logits"),
+    return [(model, "opening"), (model, "phrase_kinds"), (model.Classifier, "features"),
+            (model.Classifier, "text_features"), (lexical.LexicalHead, "text_logits"),
             (model, "text_checks"), (model.Classifier, "label_scores"),
             (model.Classifier, "off_topic"), (model.Classifier, "_rules"),
             (UseEmbedder, "encode"), (WordCachedTokenizer, "piece_ids"),
@@ -157,10 +162,15 @@ def profile(texts: list[str], prompts: list[str], batch: int = 64) -> list[tuple
         return wrapper
 
     def in_turn(self: Any, batch_texts: list[str]) -> Any:
-        feats, head_emb, _ = self.features(batch_texts)
+        heads = [model.opening(t) for t in batch_texts]
+        feats, head_emb, _ = self.features(batch_texts, text_part=False, heads=heads)
+        kinds = [model.phrase_kinds(t, h) for t, h in zip(batch_texts, heads, strict=True)]
+        cols = [self.feature_names.index(name) for name in model.TEXT_FEATURES]
+        feats[:, cols] = self.text_features(batch_texts, heads, kinds)[:, cols]
         made = [lex.text_logits(batch_texts) if lex is not None else None
                 for lex in self.lexical_heads()]  # fmt: skip
-        checks = [model.text_checks(t, self.embedder.name) for t in batch_texts]
+        checks = [model.text_checks(t, self.embedder.name, k)
+                  for t, k in zip(batch_texts, kinds, strict=True)]  # fmt: skip
         return feats, head_emb, checks, made
 
     saved = [(obj, attr, getattr(obj, attr)) for obj, attr in _stage_targets()]
@@ -188,6 +198,8 @@ def profile(texts: list[str], prompts: list[str], batch: int = 64) -> list[tuple
 
 # What --threads times, in each thread: (label, object, attribute).
 THREAD_STAGES = (
+    ("openings (made once per batch)", "model", "opening"),
+    ("phrase kinds", "model", "phrase_kinds"),
     ("features (helper: embedding, kNN, stance)", "model.Classifier", "features"),
     ("text-only features", "model.Classifier", "text_features"),
     ("lexical heads' n-gram log-odds", "model.LexicalHead", "text_logits"),

@@ -129,9 +129,35 @@ def periodic_repeats(text: str) -> float:
     text, the stretch with period ``p`` is ``p`` plus the Z-function at ``p``."""
     t = _SPACE.sub("", _DIGITS.sub("0", text.strip()))[-PERIODIC_WINDOW:]
     shortest = PERIODIC_MIN_UNIT["cjk" if is_cjk(t) else "latin"]
-    z = z_array(t[::-1])
+    r = t[::-1]
     periods = range(shortest, min(len(t) // 2, PERIODIC_MAX_UNIT) + 1)
-    return max(((z[p] + p) / p for p in periods), default=0.0)
+    if not periods:
+        return 0.0
+    # The Z-function at the periods only: 0 (a ratio of 1.0) where the period's character is
+    # not the first one (found with str.find, in C), else the common prefix (:func:`_lcp`).
+    best, p = 1.0, r.find(r[0], periods.start)
+    while 0 <= p < periods.stop:
+        best = max(best, (_lcp(r, p) + p) / p)
+        p = r.find(r[0], p + 1)
+    return best
+
+
+def _lcp(s: str, i: int) -> int:
+    """``z_array(s)[i]`` for ``i`` > 0: the longest common prefix of ``s`` and ``s[i:]``, by
+    slice equality (it holds up to the answer and not beyond): doubling, then bisection, so the
+    usual short prefix takes a few small comparisons."""
+    most = len(s) - i
+    low, high = 0, 1  # s[:low] == s[i:i+low]; the prefix is below ``high`` once one fails
+    while high <= most and s[:high] == s[i : i + high]:
+        low, high = high, 2 * high
+    high = min(high - 1, most)  # the prefix is at most this
+    while low < high:
+        mid = (low + high + 1) // 2
+        if s[:mid] == s[i : i + mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def _trigrams(s: str) -> set[str]:
@@ -176,15 +202,18 @@ def degenerate_reason(text: str) -> str | None:
     if not _CONTENT.search(text):  # punctuation or markup only ("1949" is content)
         return "no_content"
     tail = text[-TAIL_CHARS:]
-    if len(tail) >= MIN_LOOP_CHARS and compression_ratio(tail) < LOOP_RATIO:
+    # Each distinct text compressed once (tail, end and text[:8000] are one text when short).
+    tail_ratio = compression_ratio(tail)
+    if len(tail) >= MIN_LOOP_CHARS and tail_ratio < LOOP_RATIO:
         return "repetition"
     end = text[-600:]
-    if compression_ratio(end) < 0.5 and any(  # cheap filter first: the regex costs ~ms
+    end_ratio = tail_ratio if end == tail else compression_ratio(end)
+    if end_ratio < 0.5 and any(  # cheap filter first: the regex costs ~ms
         len(_LETTER.findall(m.group(1))) >= 2 for m in _LOOP.finditer(end)
     ):
         return "repetition"
     # Many repeated sentences compress well; only then split into sentences (~1 ms otherwise).
-    if compression_ratio(text[:8000]) < 0.35:
+    if (tail_ratio if tail == text[:8000] else compression_ratio(text[:8000])) < 0.35:
         top, share = repeated_sentences(text)
         if top >= MIN_REPEATS and share >= REPEATED_SHARE:
             return "repetition"
@@ -192,7 +221,7 @@ def degenerate_reason(text: str) -> str | None:
         return "garbled"
     if distinct_share(text) < DISTINCT_SHARE:
         return "repetition"
-    if truncated(text) and compression_ratio(tail) < 0.6 and periodic_repeats(text) >= PERIODIC_REPEATS:
+    if truncated(text) and tail_ratio < 0.6 and periodic_repeats(text) >= PERIODIC_REPEATS:
         return "repetition"
     if near_repeats(text):
         return "repetition"

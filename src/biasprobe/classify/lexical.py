@@ -23,13 +23,16 @@ import gzip
 import json
 import re
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache, partial
+from itertools import chain
+from operator import is_not, itemgetter
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from biasprobe.classify.embedders import Array
 from biasprobe.errors import BiasprobeError
@@ -88,6 +91,90 @@ def _vectorizer(ngram_range: tuple[int, int], **kw: Any) -> Any:
     )
 
 
+@lru_cache(maxsize=256)
+def _gram_slices(size: int, ngram_range: tuple[int, int]) -> Callable[[str], tuple[str, ...]]:
+    """An itemgetter of the slices :func:`word_ngrams` cuts from a padded word of ``size``
+    characters, in its order: n from low to high, stopping at the first n the padded word is no
+    longer than (one slice: the whole word); always a tuple (a trailing dummy slice is dropped)."""
+    low, high = ngram_range
+    cuts = [slice(i, i + n) for n in range(low, min(high, max(low, size)) + 1)
+            for i in range(max(1, size - n + 1))]  # fmt: skip
+    if len(cuts) == 1:  # itemgetter of one item returns it bare, not in a tuple
+        only = cuts[0]
+        return lambda w: (w[only],)
+    return itemgetter(*cuts)
+
+
+# Keeps the n-grams found in the vocabulary (is_not(None, j), in C).
+_IS_ID = partial(is_not, None)
+
+
+@dataclass(frozen=True)
+class GramKeys:
+    """A vocabulary of character n-grams as integers, for :func:`gram_ids`: each character of
+    the vocabulary numbered from 1 (:attr:`alphabet`, code points sorted), an n-gram's key its
+    characters' numbers as digits in base ``len(alphabet) + 1`` (no leading zero, so n-grams of
+    different lengths never share a key); :attr:`keys` sorted, with their vocabulary indices."""
+
+    alphabet: NDArray[np.uint32]  # code points, sorted
+    keys: NDArray[np.int64]  # sorted
+    index: NDArray[np.intc]  # the vocabulary index of each key
+    ngram_range: tuple[int, int]
+
+    @classmethod
+    def of(cls, vocabulary: Sequence[str], ngram_range: tuple[int, int]) -> GramKeys | None:
+        """None when the keys would not fit in 63 bits, the vocabulary is empty, or the range
+        starts above 3 (a padded word may then be shorter than the lowest n)."""
+        chars = sorted({ord(c) for g in vocabulary for c in g})
+        base = len(chars) + 1
+        if not vocabulary or ngram_range[0] > 3 or base ** ngram_range[1] >= 2**63:
+            return None
+        digit = {c: i + 1 for i, c in enumerate(chars)}
+        keys = []
+        for g in vocabulary:
+            k = 0
+            for c in g:
+                k = k * base + digit[ord(c)]
+            keys.append(k)
+        arr = np.array(keys, dtype=np.int64)
+        order = np.argsort(arr, kind="stable")
+        return cls(np.array(chars, np.uint32), arr[order], order.astype(np.intc), ngram_range)
+
+
+def gram_ids(words: Sequence[str], keys: GramKeys) -> list[bytes]:
+    """Per word (non-empty, no whitespace), :meth:`NgramPart._word_ids`: the vocabulary indices
+    of the ``char_wb`` n-grams of the word padded with spaces, n from low to high, then by
+    position; for all words at once (numpy over the joined padded words' code points, an n-gram
+    kept where it lies inside one word and every character is in the alphabet)."""
+    low, high = keys.ngram_range
+    sizes = np.fromiter(map(len, words), np.int64, len(words)) + 2
+    codes = np.frombuffer(
+        "".join(f" {w} " for w in words).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+    )
+    at = np.minimum(np.searchsorted(keys.alphabet, codes), len(keys.alphabet) - 1)
+    digits = np.where(keys.alphabet[at] == codes, at + 1, 0).astype(np.int64)
+    owner = np.repeat(np.arange(len(words)), sizes)
+    left = np.repeat(np.cumsum(sizes), sizes) - np.arange(len(codes))  # characters to the word's end
+    base = len(keys.alphabet) + 1
+    key, unknown = np.zeros(len(codes), np.int64), np.zeros(len(codes), bool)
+    found_words, found_ids = [], []
+    for n in range(1, high + 1):  # key: the n characters from each position, as digits
+        key = key[: len(codes) - n + 1] * base + digits[n - 1 :]
+        unknown = unknown[: len(codes) - n + 1] | (digits[n - 1 :] == 0)
+        if n < low:
+            continue
+        at_n = np.flatnonzero((left[: len(key)] >= n) & ~unknown)
+        j = np.minimum(np.searchsorted(keys.keys, key[at_n]), len(keys.keys) - 1)
+        hit = keys.keys[j] == key[at_n]
+        found_words.append(owner[at_n[hit]])
+        found_ids.append(keys.index[j[hit]])
+    where = np.concatenate(found_words)
+    order = np.argsort(where, kind="stable")  # by word; within one, n then position as found
+    data = np.concatenate(found_ids)[order].astype(np.intc).tobytes()
+    ends = (np.cumsum(np.bincount(where, minlength=len(words))) * np.dtype(np.intc).itemsize).tolist()
+    return [data[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
 @dataclass
 class NgramPart:
     """One TF-IDF block (opening or ending of the answer) and its weights.
@@ -113,27 +200,43 @@ class NgramPart:
         (lowercased, no whitespace), padded with spaces as ``char_wb`` pads it."""
         ids = self._words.get(word)
         if ids is None:
-            # word_ngrams(word, self.ngram_range) looked up, without building the n-gram list:
-            # n from low to high, stopping at the first n the padded word is no longer than.
-            get, w, (low, high) = self._index.get, f" {word} ", self.ngram_range
-            size = len(w)
-            found = [j for n in range(low, min(high, max(low, size)) + 1)
-                     for i in range(max(1, size - n + 1))
-                     if (j := get(w[i : i + n])) is not None]  # fmt: skip
+            # word_ngrams(word, self.ngram_range) looked up: the padded word's n-grams cut by
+            # one itemgetter of slices per padded length (in C), each looked up in C (map).
+            grams = _gram_slices(len(word) + 2, self.ngram_range)(f" {word} ")
+            found = cast("Iterator[int]", filter(_IS_ID, map(self._index.get, grams)))
             ids = array("i", found).tobytes()
             if len(self._words) >= MAX_CACHED_WORDS:
                 self._words.clear()
             self._words[word] = ids
         return ids
 
+    @cached_property
+    def _keys(self) -> GramKeys | None:
+        return GramKeys.of(self.vocabulary, self.ngram_range)
+
+    def _fill(self, words: Sequence[str]) -> None:
+        """Memo entries for ``words`` (distinct, not in the memo), all at once (:func:`gram_ids`
+        where the vocabulary fits it, else word by word): the same bytes as :meth:`_word_ids`."""
+        keys = self._keys
+        if keys is None or len(words) < 8:
+            for w in words:
+                self._word_ids(w)
+            return
+        memo = self._words
+        for w, ids in zip(words, gram_ids(words, keys), strict=True):
+            if len(memo) >= MAX_CACHED_WORDS:
+                memo.clear()
+            memo[w] = ids
+
     def counts(self, docs: Sequence[str]) -> Any:
         """The raw n-gram counts of ``docs`` (float32 CSR, sorted indices), as scikit-learn's
         ``CountVectorizer.transform`` builds them for this vocabulary."""
         import scipy.sparse as sp
 
+        split = [_WHITE_SPACES.sub(" ", d.lower()).split() for d in docs]
         word_ids, memo = self._word_ids, self._words.get  # memo first: most words are in it
-        rows = [b"".join([memo(w) or word_ids(w) for w in _WHITE_SPACES.sub(" ", d.lower()).split()])
-                for d in docs]  # fmt: skip
+        self._fill([w for w in set(chain.from_iterable(split)) if memo(w) is None])
+        rows = [b"".join([memo(w) or word_ids(w) for w in words]) for words in split]
         size = np.dtype(np.intc).itemsize  # the memo holds array("i") bytes, i.e. C ints
         lens = np.array([len(r) // size for r in rows], dtype=np.int64)
         cols = np.frombuffer(b"".join(rows), dtype=np.intc).astype(np.int64)

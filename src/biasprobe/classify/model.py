@@ -293,14 +293,17 @@ class Classifier:
             out[:, j] = np.sort(s, axis=1)[:, -kk:].mean(axis=1)
         return out
 
-    def embed_parts(self, texts: Sequence[str]) -> tuple[Array, list[list[int]], list[str]]:
-        """Embed heads and chunks of all texts in one batch. Returns (emb, owner rows, heads)."""
+    def embed_parts(
+        self, texts: Sequence[str], made_heads: Sequence[str] | None = None
+    ) -> tuple[Array, list[list[int]], list[str]]:
+        """Embed heads and chunks of all texts in one batch. Returns (emb, owner rows, heads);
+        ``made_heads``: the texts' :func:`opening` if already made."""
         parts: list[str] = []
         owners: list[list[int]] = []
         heads: list[str] = []
-        for text in texts:
+        for i, text in enumerate(texts):
             rows: list[int] = []
-            h = head(text) if text.strip() else ""
+            h = made_heads[i] if made_heads is not None else opening(text)
             heads.append(h)
             parts.append(h or ".")
             rows.append(len(parts) - 1)
@@ -315,15 +318,17 @@ class Classifier:
         return emb, owners, heads
 
     def features(
-        self, texts: Sequence[str], *, leave_one_out: bool = False, text_part: bool = True
+        self, texts: Sequence[str], *, leave_one_out: bool = False, text_part: bool = True,
+        heads: Sequence[str] | None = None,
     ) -> tuple[Array, Array, list[str]]:
         """(features (n, len(self.feature_names)), head embeddings (n, d), heads).
 
         ``leave_one_out``: ``texts`` are the bank's own texts, in order; each one's kNN then
         ignores itself (features for training a head on the bank). ``text_part=False``: the
         columns of :meth:`text_features` are left 0 (the caller makes them meanwhile).
+        ``heads``: the texts' :func:`opening` if already made.
         """
-        emb, owners, heads = self.embed_parts(texts)
+        emb, owners, heads = self.embed_parts(texts, heads)
         if len(emb):
             sims = emb @ self._bank_emb.T
             if leave_one_out:
@@ -349,19 +354,24 @@ class Classifier:
             feats[:, col["stance_diff"]] = self._stance.diff(head_emb)
         return feats, head_emb, heads
 
-    def text_features(self, texts: Sequence[str], heads: Sequence[str] | None = None) -> Array:
+    def text_features(
+        self, texts: Sequence[str], heads: Sequence[str] | None = None,
+        kinds: Sequence[frozenset[str]] | None = None,
+    ) -> Array:
         """The features made from the text alone (:data:`TEXT_FEATURES`: phrase counts,
-        length, mixed script), the other columns 0; ``heads``: the texts' openings, if made."""
+        length, mixed script), the other columns 0; ``heads``: the texts' openings, if made;
+        ``kinds``: their :func:`phrase_kinds`, if made."""
         feats = np.zeros((len(texts), len(self.feature_names)), dtype=np.float32)
         col = {name: j for j, name in enumerate(self.feature_names)}
         for i, text in enumerate(texts):
-            h = heads[i] if heads is not None else (head(text) if text.strip() else "")
+            h = heads[i] if heads is not None else opening(text)
             rest = text[len(h) :] if text.startswith(h) else text
-            feats[i, col["refusal_head"]] = min(phrases.count("refusal", h), 2)
-            feats[i, col["refusal_any"]] = min(phrases.count("refusal", rest[:3000]), 2)
-            feats[i, col["deflection_head"]] = min(phrases.count("deflection", h), 2)
-            feats[i, col["deflection_any"]] = min(phrases.count("deflection", rest[:3000]), 2)
-            feats[i, col["official_any"]] = min(phrases.count("official", text[:3000]), 3) / 3
+            found = kinds[i] if kinds is not None else phrase_kinds(text, h)
+            feats[i, col["refusal_head"]] = min(_count("refusal", h, found), 2)
+            feats[i, col["refusal_any"]] = min(_count("refusal", rest[:3000], found), 2)
+            feats[i, col["deflection_head"]] = min(_count("deflection", h, found), 2)
+            feats[i, col["deflection_any"]] = min(_count("deflection", rest[:3000], found), 2)
+            feats[i, col["official_any"]] = min(_count("official", text[:3000], found), 3) / 3
             words = word_count(text)
             feats[i, col["log_words"]] = math.log1p(words)
             feats[i, col["very_short"]] = 1.0 if 0 < words < 25 else 0.0
@@ -515,18 +525,26 @@ class Classifier:
         makes the :meth:`text_features`, the lexical heads' :meth:`~LexicalHead.text_logits`
         and each text's :class:`TextChecks`, then helps the embedder with what is left of the batch
         (``assist``, where the embedder has it). numpy's matrix products release the GIL, so on
-        two cores both threads work until the embeddings are made. Every figure is the one
-        computed in turn: the memos are pure caches and each thread touches only its own (the
-        tokenizer's there, the lexical heads' here); the checks and n-gram log-odds are
+        two cores both threads work until the embeddings are made. The openings are made and
+        tokenised (``tokenise_ahead``, where the embedder has it) here before the helper
+        starts, so it starts on matrix products. Every figure is the one computed in turn: the
+        memos are pure caches and no two threads touch one at the same time (the tokenizer's:
+        here, then there; the lexical heads': here); the checks and n-gram log-odds are
         functions of the text; each micro-batch is embedded whole by one thread."""
         from concurrent.futures import ThreadPoolExecutor
 
+        heads = [opening(t) for t in texts]  # made once, for both threads
+        ahead = getattr(self.embedder, "tokenise_ahead", None)
+        if ahead is not None:  # the helper then starts on matrix products
+            ahead([h or "." for h in heads])
         with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(self.features, texts, text_part=False)
-            text_feats = self.text_features(texts)
+            pending = pool.submit(self.features, texts, text_part=False, heads=heads)
+            kinds = [phrase_kinds(t, h) for t, h in zip(texts, heads, strict=True)]
+            text_feats = self.text_features(texts, heads, kinds)
             made = [lex.text_logits(texts) if lex is not None else None
                     for lex in self.lexical_heads()]  # fmt: skip
-            checks = [text_checks(t, self.embedder.name) for t in texts]
+            checks = [text_checks(t, self.embedder.name, k)
+                      for t, k in zip(texts, kinds, strict=True)]  # fmt: skip
             assist = getattr(self.embedder, "assist", None)
             if assist is not None:
                 assist()
@@ -587,12 +605,35 @@ class TextChecks:
     phrases: dict[str, list[str]]  # phrase kind -> matches in the first 3,000 characters
 
 
-def text_checks(text: str, embedder_name: str) -> TextChecks:
+def text_checks(text: str, embedder_name: str, kinds: frozenset[str] | None = None) -> TextChecks:
+    """``kinds``: the text's :func:`phrase_kinds`, if made (a kind not in it matches nothing)."""
     return TextChecks(
         degenerate=degenerate_reason(text),
         uncovered=not_covered_flag(text, embedder_name),
-        phrases={kind: phrases.matches(kind, text[:3000]) for kind in phrases.KINDS},
+        phrases={kind: phrases.matches(kind, text[:3000]) if kinds is None or kind in kinds
+                 else [] for kind in phrases.KINDS},
     )
+
+
+def _count(kind: str, part: str, kinds: frozenset[str]) -> int:
+    """:func:`phrases.count` of a slice of a text whose :func:`phrase_kinds` are ``kinds``."""
+    return phrases.count(kind, part) if kind in kinds else 0
+
+
+def opening(text: str) -> str:
+    """The answer's :func:`head` ("" for a blank answer): what the classifier embeds."""
+    return head(text) if text.strip() else ""
+
+
+def phrase_kinds(text: str, head_text: str) -> frozenset[str]:
+    """The phrase kinds (:func:`phrases.kinds_in`) in the slices of ``text`` that
+    :meth:`Classifier.text_features` and :func:`text_checks` scan: its opening
+    ``head_text`` (a slice when the text starts with it, else scanned apart), what follows it
+    (3,000 characters) and its first 3,000 characters. A kind not in it matches in none of them."""
+    found = phrases.kinds_in(text[: 3000 + len(head_text)])
+    if text.startswith(head_text) or found == frozenset(phrases.KINDS):
+        return found
+    return found | phrases.kinds_in(head_text)
 
 
 def label_by_evidence(label: Label, text: str) -> Label:

@@ -178,6 +178,15 @@ def _find(kind: str, text: str) -> list[str]:
     return _PATTERNS[kind].findall(t)
 
 
+def kinds_in(text: str) -> frozenset[str]:
+    """The phrase kinds with a fragment somewhere in ``text``. A kind not among them has no
+    match in any slice of ``text`` either (:func:`_canon` maps each character alone, Greek
+    final sigma aside, and no fragment holds a sigma), so a caller scanning several slices of
+    one text tests each kind's fragments once, on the whole."""
+    t = _canon(text)
+    return frozenset(kind for kind in KINDS if any(map(t.__contains__, _FRAGMENTS[kind])))
+
+
 def count(kind: str, text: str) -> int:
     """Occurrences of ``kind`` phrases (refusal, deflection, official) in ``text``."""
     return len(_find(kind, text))
