@@ -15,6 +15,7 @@ smaller size, so nothing is lost. ``device: auto`` with several GPUs, or ``quant
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -54,6 +55,8 @@ CPU_CONTINUOUS_RUN_BATCH_MAX = 1024
 # "stopped growing".
 KNEE_ROWS = (16, 32, 64, 128, 256, 512)
 KNEE_SHARE = 0.9
+# Set to 0 to keep the CPU weights unpacked (see :func:`pack_allowed`).
+PACK_ENV = "BIASPROBE_PACK"
 
 
 def pick_device(requested: str) -> str:
@@ -187,6 +190,13 @@ def matmul_knee(model: Any) -> tuple[int, dict[int, float]]:
     return min(r for r, rate in rates.items() if rate >= KNEE_SHARE * best), rates
 
 
+def pack_allowed() -> bool:
+    """Whether prepacking the weights (backends/fused.py) is allowed: not with
+    ``BIASPROBE_PACK=0`` in the environment, which keeps every product ``F.linear``'s (float32
+    logits bitwise the stock model's) at the cost of speed."""
+    return os.environ.get(PACK_ENV, "1").strip() != "0"
+
+
 def available_ram() -> int | None:
     """MemAvailable from /proc/meminfo in bytes (None where there is none)."""
     try:
@@ -293,12 +303,12 @@ class TransformersBackend:
         if self.device != "cpu" or self.device_map is not None or self.entry.quantization:
             self.fusion = Fused(refused="only unsharded, unquantized models on CPU")
         else:
-            self.fusion = fuse(self.model, pack=self._room_to_pack())
+            self.fusion = fuse(self.model, pack=self._room_to_pack() and pack_allowed())
         return self.fusion.describe()
 
     def _room_to_pack(self) -> bool:
         """Whether half the available RAM holds a prepacked copy of the weights (about the
-        model's parameter bytes; backends/fused.py packs bf16 weights only)."""
+        model's parameter bytes; backends/fused.py packs float32 and, with native bf16, bf16)."""
         ram = available_ram()
         size = sum(p.numel() * p.element_size() for p in self.model.parameters())
         return ram is None or size <= ram // 2
