@@ -136,6 +136,18 @@ def main() -> None:
         timer.on = timer.record = False
 
     decode.ContinuousDecoder._step = step  # type: ignore[method-assign]
+    prefills: list[tuple[float, int, int]] = []  # (seconds, real tokens, padded tokens)
+    plain_prefill = decode.ContinuousDecoder._prefill
+
+    def prefill(self: Any, jobs: list[Any], queue: Any, free: list[int], *rest: Any) -> None:
+        waiting = list(queue)
+        start = CLOCK[0]()
+        plain_prefill(self, jobs, queue, free, *rest)
+        taken = waiting[: len(waiting) - len(queue)]
+        lengths = [len(jobs[i].ids) - self._prefix for i in taken]
+        prefills.append((CLOCK[0]() - start, sum(lengths), len(lengths) * max(lengths)))
+
+    decode.ContinuousDecoder._prefill = prefill  # type: ignore[method-assign]
     probes = sorted(pick_prompts(args.prompts), key=lambda p: len(p.text))
     requests = [ChatRequest((p.id, 0), (Message("user", p.text),)) for p in probes]
     start = CLOCK[0]()
@@ -147,6 +159,10 @@ def main() -> None:
     print(f"{tokens} tokens in {wall:.1f} s ({tokens / wall:.1f} tok/s); decode steps "
           f"{sum(steps):.1f} s ({len(steps)} steps), prefill and the rest {wall - sum(steps):.1f} s; "
           f"load {os.getloadavg()[0]:.1f}")
+    spent, real, padded = (sum(p[k] for p in prefills) for k in range(3))
+    print(f"prefills: {len(prefills)} calls, {spent:.1f} s, {real} prompt tokens (after the shared "
+          f"prefix) in {padded} padded positions ({1 - real / max(1, padded):.0%} padding); the "
+          f"rest outside decode steps and prefills {wall - sum(steps) - spent:.1f} s")
     busy = sum(b for b, _ in rows)
     width = sum(w for _, w in rows)
     print(f"rows per decode step: busy {busy / len(rows):.1f} on average, width {width / len(rows):.1f} "

@@ -12,9 +12,10 @@ every prompt of the run shares (on chat models, the template's system prompt: ab
 default model's prompt tokens on 64 china-sensitive prompts) is prefilled once and its K/V
 copied into each slot, so each prompt's prefill covers only its own tokens.
 
-Decisions match ``generate``: greedy is the argmax of the same float32 logits (after a
-repetition penalty when the generation config has one; plain greedy takes the first maximum of
-the head's bf16 logits: the same token, without a float32 copy); sampling applies temperature,
+Decisions match ``generate``: greedy is the argmax of the same float32 logits (within rounding
+where backends/fused.py prepacked float32 weights; after a repetition penalty when the
+generation config has one; plain greedy takes the first maximum of the head's bf16 logits: the
+same token, without a float32 copy); sampling applies temperature,
 top-k and top-p with transformers' own warpers, drawing each prompt's tokens from its own
 ``torch.Generator`` (seeded per prompt, so answers do not depend on what else is in the batch).
 A generation config with any other logits processor is reported by :func:`unsupported_settings`
