@@ -130,6 +130,8 @@ def test_cpu_slots_from_knee_and_memory(tiny_model: Path, monkeypatch: pytest.Mo
     knee, rates = tb.matmul_knee(backend.model)
     assert knee in tb.KNEE_ROWS and set(rates) == set(tb.KNEE_ROWS)
     assert rates[knee] >= tb.KNEE_SHARE * max(rates.values())
+    knee, rates = tb.matmul_knee(backend.model, packed=True)  # the prepacked product's knee
+    assert knee in tb.KNEE_ROWS and rates[knee] >= tb.KNEE_SHARE * max(rates.values())
     assert tb.cpu_slots(backend.model, 64, 100, 50) == 64  # plenty of RAM: the knee
     per_seq = tb.kv_bytes_per_token(backend.model) * 150 + 16 * len(WORDS)
     monkeypatch.setattr(tb, "available_ram", lambda: 10 * per_seq)

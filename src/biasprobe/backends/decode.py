@@ -44,6 +44,13 @@ UNSUPPORTED = (
 )
 # tokens per prefill forward (several prompts of similar length share one)
 PREFILL_TOKENS = 4096
+# ... and a group stops taking longer prompts once padding them all to the longest would make
+# more than this share of its positions padding, if it already has PREFILL_MIN_TOKENS prompt
+# tokens (enough rows for the products to run near full speed). One group of the 64-prompt
+# benchmark was 37% padding (1,601 prompt tokens in 2,560 positions; a quarter of the CPU time
+# of a 64 x 64 bf16 run went to that prefill: benchmarks/decode_split.py).
+PREFILL_PADDING = 0.15
+PREFILL_MIN_TOKENS = 256
 # a prefix shared by every prompt of a run (the chat template's system prompt: 24 of the
 # default model's 49 prompt tokens on 64 china-sensitive prompts) is prefilled once and its K/V
 # copied into each slot when it is at least this long
@@ -208,8 +215,11 @@ class ContinuousDecoder:
             while queue or any(s is not None for s in table):
                 free = [i for i, s in enumerate(table) if s is None]
                 busy = len(table) - len(free)
-                if queue and free and (busy == 0 or len(free) >= min(len(queue), slots // 8 or 1)):
+                # groups of similar length one after another until the free slots are taken
+                while queue and free and (busy == 0 or len(free) >= min(len(queue), slots // 8 or 1)):
                     self._prefill(jobs, queue, free, table, cache, seen, sampling, max_new, results)
+                    free = [i for i, s in enumerate(table) if s is None]
+                    busy = len(table) - len(free)
                 if not queue and table and sum(s is not None for s in table) <= len(table) * 3 // 4:
                     table, seen = self._compact(table, cache, seen)
                 if any(s is not None for s in table):
@@ -223,13 +233,19 @@ class ContinuousDecoder:
         import torch
 
         group: list[int] = []
+        start = self._prefix  # the shared prefix is in the cache already: prefill the rest
+        real = 0  # prompt tokens of the group (after the shared prefix)
         while queue and len(group) < len(free):
             width = len(jobs[queue[0]].ids)  # the queue is sorted: the newest is the longest
             if group and (len(group) + 1) * width > PREFILL_TOKENS:
                 break
+            own = width - start
+            if group and real >= PREFILL_MIN_TOKENS and (
+                    real + own < (1 - PREFILL_PADDING) * (len(group) + 1) * own):
+                break
             group.append(queue.popleft())
+            real += own
         lengths = [len(jobs[i].ids) for i in group]
-        start = self._prefix  # the shared prefix is in the cache already: prefill the rest
         width = max(lengths) - start
         ids = torch.full((len(group), width), self.pad_id, dtype=torch.long)
         for row, i in enumerate(group):

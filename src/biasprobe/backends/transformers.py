@@ -165,25 +165,30 @@ def kv_bytes_per_token(model: Any) -> int:
     return 2 * layers * kv_heads * head_dim * elem
 
 
-def matmul_knee(model: Any) -> tuple[int, dict[int, float]]:
+def matmul_knee(model: Any, packed: bool = False) -> tuple[int, dict[int, float]]:
     """Where more sequences per step stop paying on this CPU: the smallest row count in
     ``KNEE_ROWS`` whose rate on the model's MLP matmul (hidden x intermediate, its dtype, the
-    current thread count) reaches ``KNEE_SHARE`` of the best rate. Returns it and the rates
-    (rows/s per row count). About half a second."""
+    current thread count; through the prepacked product of backends/fused.py when ``packed``,
+    as the backend then multiplies) reaches ``KNEE_SHARE`` of the best rate. Returns it and the
+    rates (rows/s per row count). About half a second."""
     import torch
+
+    from biasprobe.backends.fused import packed_linear
 
     cfg = _text_config(model)
     hidden = int(cfg.hidden_size)
     inter = int(getattr(cfg, "intermediate_size", 4 * hidden))
     weight = torch.randn(inter, hidden, dtype=model.dtype)
+    product: Any = packed_linear(weight, None) if packed else (
+        lambda x: torch.nn.functional.linear(x, weight))
     rates: dict[int, float] = {}
     with torch.inference_mode():
         for rows in KNEE_ROWS:
             x = torch.randn(rows, hidden, dtype=model.dtype)
-            torch.nn.functional.linear(x, weight)  # warm-up
+            product(x)  # warm-up
             reps, start = 0, time.perf_counter()
             while reps < 2 or time.perf_counter() - start < 0.05:
-                torch.nn.functional.linear(x, weight)
+                product(x)
                 reps += 1
             rates[rows] = rows * reps / (time.perf_counter() - start)
     best = max(rates.values())
@@ -428,7 +433,7 @@ class TransformersBackend:
 
     def _knee(self) -> int:
         if self.knee is None:
-            self.knee = matmul_knee(self.model)[0]
+            self.knee = matmul_knee(self.model, bool(self.fusion and self.fusion.packed))[0]
         return self.knee
 
     def render(self, request: ChatRequest) -> str:
