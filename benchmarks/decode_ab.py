@@ -40,6 +40,9 @@ def main() -> None:
                     "without the shared-prefix prefill (as before both), or continuous on the "
                     "fused modules without the prepacked weights, or continuous with prefill "
                     "groups not split by padding (decode.PREFILL_PADDING = 1)")
+    ap.add_argument("--prefill-padding", type=float, default=None,
+                    help="decode.PREFILL_PADDING for both arms (1: prefill groups never split "
+                    "by padding)")
     ap.add_argument("--no-ceiling", action="store_true")
     args = ap.parse_args()
     import torch
@@ -61,6 +64,8 @@ def main() -> None:
     swaps = backend.fusion.swaps if backend.fusion else []
     fused = [(parent, name, getattr(parent, name)) for parent, name, _ in swaps]
     arms = {"stock": swaps, "continuous": fused, "generate": fused, "whole-prefill": fused}
+    if args.prefill_padding is not None:
+        decode.PREFILL_PADDING = args.prefill_padding
     padding = decode.PREFILL_PADDING
     if other == "unpacked":  # the fused modules built again without packing; the stock head
         from biasprobe.backends.fused import fuse
