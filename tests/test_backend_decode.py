@@ -72,6 +72,33 @@ def test_greedy_identical_to_naive_loop(tiny_model: Path, penalty: float) -> Non
         [(g.answer, g.tokens_out, g.finish_reason, g.tokens_in) for g in olds]
 
 
+def test_prefill_groups_split_by_padding(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prompts of very different lengths are prefilled in several groups (none over the padding
+    share once it has PREFILL_MIN_TOKENS), and the greedy answers stay the naive loop's."""
+    from biasprobe.backends import decode
+
+    backend = _backend(tiny_model, batch_size=6, decode="continuous")  # its self-check prefills
+    monkeypatch.setattr(decode, "PREFILL_MIN_TOKENS", 8)
+    groups: list[list[int]] = []
+    plain = decode.ContinuousDecoder._prefill
+
+    def spy(self: Any, jobs: list[Any], queue: Any, *rest: Any) -> None:
+        before = list(queue)
+        plain(self, jobs, queue, *rest)
+        groups.append([len(jobs[i].ids) - self._prefix for i in before[: len(before) - len(queue)]])
+
+    monkeypatch.setattr(decode.ContinuousDecoder, "_prefill", spy)
+    words = WORDS[5:]
+    requests = [ChatRequest((f"p{i}", 0), (Message("user", " ".join(
+        words[(i * 5 + j) % len(words)] for j in range(n))),)) for i, n in enumerate((1, 2, 3, 30, 31, 60))]
+    gens = backend.generate(requests, GenerationSettings(max_new_tokens=8))
+    assert len(groups) >= 3 and sum(map(len, groups)) == 6
+    for g in groups:  # each group within the padding share, except when it had too few tokens
+        assert sum(g[:-1]) < decode.PREFILL_MIN_TOKENS or \
+            sum(g) >= (1 - decode.PREFILL_PADDING) * len(g) * max(g)
+    assert [g.answer for g in gens] == [a.strip() for a in _naive(backend, requests, 8)]
+
+
 def test_sampling_is_per_prompt(tiny_model: Path) -> None:
     settings = GenerationSettings(max_new_tokens=10, temperature=1.0, seed=5, samples=2)
     requests = [ChatRequest((r.key[0], s), r.messages) for r in _requests(6) for s in (0, 1)]
