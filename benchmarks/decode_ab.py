@@ -14,7 +14,7 @@ the mean ratio, how many answers the two paths share, and the matmul ceiling
     PYTHONPATH=src .venv/bin/python benchmarks/decode_ab.py --against unpacked --prompts 64 \
         --max-new-tokens 32 --dtype bfloat16
     PYTHONPATH=src .venv/bin/python benchmarks/decode_ab.py --against whole-prefill --prompts 64 \
-        --max-new-tokens 64 --dtype bfloat16
+        --max-new-tokens 64 --dtype bfloat16 --prefill-padding 0.15
 """
 
 from __future__ import annotations
@@ -39,10 +39,11 @@ def main() -> None:
                     help="the other arm: decode: generate, or continuous on the unfused modules "
                     "without the shared-prefix prefill (as before both), or continuous on the "
                     "fused modules without the prepacked weights, or continuous with prefill "
-                    "groups not split by padding (decode.PREFILL_PADDING = 1)")
+                    "groups not split by padding (decode.PREFILL_PADDING = 1, the default; "
+                    "the other arm then runs with --prefill-padding, e.g. 0.15)")
     ap.add_argument("--prefill-padding", type=float, default=None,
-                    help="decode.PREFILL_PADDING for both arms (1: prefill groups never split "
-                    "by padding)")
+                    help="decode.PREFILL_PADDING for both arms, except that --against "
+                    "whole-prefill runs its arm at 1 (never split by padding)")
     ap.add_argument("--no-ceiling", action="store_true")
     args = ap.parse_args()
     import torch

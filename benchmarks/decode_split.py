@@ -102,6 +102,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--flush-denormal", action="store_true")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    ap.add_argument("--prefill-padding", type=float, default=None,
+                    help="decode.PREFILL_PADDING (1: prefill groups never split by padding)")
     args = ap.parse_args()
     import torch
 
@@ -113,6 +115,8 @@ def main() -> None:
     from biasprobe.config import GenerationSettings
 
     torch.set_num_threads(args.threads)
+    if args.prefill_padding is not None:
+        decode.PREFILL_PADDING = args.prefill_padding
     if args.clock == "cpu":
         CLOCK[0] = time.process_time
     if args.flush_denormal:

@@ -73,12 +73,14 @@ def test_greedy_identical_to_naive_loop(tiny_model: Path, penalty: float) -> Non
 
 
 def test_prefill_groups_split_by_padding(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Prompts of very different lengths are prefilled in several groups (none over the padding
-    share once it has PREFILL_MIN_TOKENS), and the greedy answers stay the naive loop's."""
+    """With a padding limit (decode.PREFILL_PADDING, off by default), prompts of very different
+    lengths are prefilled in several groups (none over the padding share once it has
+    PREFILL_MIN_TOKENS), and the greedy answers stay the naive loop's."""
     from biasprobe.backends import decode
 
     backend = _backend(tiny_model, batch_size=6, decode="continuous")  # its self-check prefills
     monkeypatch.setattr(decode, "PREFILL_MIN_TOKENS", 8)
+    monkeypatch.setattr(decode, "PREFILL_PADDING", 0.15)  # off by default
     groups: list[list[int]] = []
     plain = decode.ContinuousDecoder._prefill
 

@@ -46,10 +46,12 @@ UNSUPPORTED = (
 PREFILL_TOKENS = 4096
 # ... and a group stops taking longer prompts once padding them all to the longest would make
 # more than this share of its positions padding, if it already has PREFILL_MIN_TOKENS prompt
-# tokens (enough rows for the products to run near full speed). One group of the 64-prompt
-# benchmark was 37% padding (1,601 prompt tokens in 2,560 positions; a quarter of the CPU time
-# of a 64 x 64 bf16 run went to that prefill: benchmarks/decode_split.py).
-PREFILL_PADDING = 0.15
+# tokens. Off (1.0): one group of the 64-prompt benchmark is 37% padding (1,601 prompt tokens in
+# 2,560 positions), but split at 0.15 into 4 groups (13% padding) the bf16 prefill took 4.0-4.2 s
+# of wall clock against 3.2 s for the one group (2 threads, load ~2; benchmarks/decode_split.py
+# --prefill-padding), though less CPU with one thread (decode_ab.py --against whole-prefill:
+# 1.19x tokens per CPU-second); smaller groups cost more than their padding here.
+PREFILL_PADDING = 1.0
 PREFILL_MIN_TOKENS = 256
 # a prefix shared by every prompt of a run (the chat template's system prompt: 24 of the
 # default model's 49 prompt tokens on 64 china-sensitive prompts) is prefilled once and its K/V
