@@ -13,6 +13,8 @@ the mean ratio, how many answers the two paths share, and the matmul ceiling
         --max-new-tokens 64 --dtype bfloat16
     PYTHONPATH=src .venv/bin/python benchmarks/decode_ab.py --against unpacked --prompts 64 \
         --max-new-tokens 32 --dtype bfloat16
+    PYTHONPATH=src .venv/bin/python benchmarks/decode_ab.py --against whole-prefill --prompts 64 \
+        --max-new-tokens 64 --dtype bfloat16 --prefill-padding 0.15
 """
 
 from __future__ import annotations
@@ -32,10 +34,16 @@ def main() -> None:
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--against", choices=("generate", "stock", "unpacked"), default="generate",
+    ap.add_argument("--against", choices=("generate", "stock", "unpacked", "whole-prefill"),
+                    default="generate",
                     help="the other arm: decode: generate, or continuous on the unfused modules "
                     "without the shared-prefix prefill (as before both), or continuous on the "
-                    "fused modules without the prepacked bf16 weights")
+                    "fused modules without the prepacked weights, or continuous with prefill "
+                    "groups not split by padding (decode.PREFILL_PADDING = 1, the default; "
+                    "the other arm then runs with --prefill-padding, e.g. 0.15)")
+    ap.add_argument("--prefill-padding", type=float, default=None,
+                    help="decode.PREFILL_PADDING for both arms, except that --against "
+                    "whole-prefill runs its arm at 1 (never split by padding)")
     ap.add_argument("--no-ceiling", action="store_true")
     args = ap.parse_args()
     import torch
@@ -43,6 +51,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from throughput import cpu_backend, cpu_isa, cpu_model, matmul_ceiling, pick_prompts, weight_shapes
 
+    from biasprobe.backends import decode
     from biasprobe.backends.base import ChatRequest, Message
     from biasprobe.config import GenerationSettings
 
@@ -55,7 +64,10 @@ def main() -> None:
     other = args.against
     swaps = backend.fusion.swaps if backend.fusion else []
     fused = [(parent, name, getattr(parent, name)) for parent, name, _ in swaps]
-    arms = {"stock": swaps, "continuous": fused, "generate": fused}
+    arms = {"stock": swaps, "continuous": fused, "generate": fused, "whole-prefill": fused}
+    if args.prefill_padding is not None:
+        decode.PREFILL_PADDING = args.prefill_padding
+    padding = decode.PREFILL_PADDING
     if other == "unpacked":  # the fused modules built again without packing; the stock head
         from biasprobe.backends.fused import fuse
 
@@ -74,6 +86,7 @@ def main() -> None:
             for parent, name, module in arms[mode]:
                 setattr(parent, name, module)
             backend.share_prefix = mode != "stock"
+            decode.PREFILL_PADDING = 1.0 if mode == "whole-prefill" else padding
             start, cpu = time.perf_counter(), time.process_time()
             gens = backend.generate(requests, settings)
             dt, dcpu = time.perf_counter() - start, time.process_time() - cpu

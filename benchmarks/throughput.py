@@ -152,9 +152,10 @@ def matmul_ceiling(shapes: list[tuple[int, int, int]], rows: int, dtype: str,
     """Time ``rows`` x in @ in x out for each weight shape in ``dtype``: the rate a decoding
     step would reach if it were nothing but the model's matmuls (model FLOPs per token =
     2 x matmul parameters; attention over the cache and everything else not counted). Where
-    the backend prepacks bf16 weights for oneDNN (backends/fused.py ``can_pack``), each shape
-    is also timed through the packed product and the faster of the two counts: the ceiling is
-    the fastest matmul this machine offers, not the one a method happens to use."""
+    the backend prepacks weights for oneDNN (float32, and bf16 with native bf16:
+    backends/fused.py ``can_pack``), each shape is also timed through the packed product and the
+    faster of the two counts: the ceiling is the fastest matmul this machine offers, not the
+    one a method happens to use."""
     import torch
 
     from biasprobe.backends.fused import can_pack, packed_linear

@@ -72,6 +72,35 @@ def test_greedy_identical_to_naive_loop(tiny_model: Path, penalty: float) -> Non
         [(g.answer, g.tokens_out, g.finish_reason, g.tokens_in) for g in olds]
 
 
+def test_prefill_groups_split_by_padding(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a padding limit (decode.PREFILL_PADDING, off by default), prompts of very different
+    lengths are prefilled in several groups (none over the padding share once it has
+    PREFILL_MIN_TOKENS), and the greedy answers stay the naive loop's."""
+    from biasprobe.backends import decode
+
+    backend = _backend(tiny_model, batch_size=6, decode="continuous")  # its self-check prefills
+    monkeypatch.setattr(decode, "PREFILL_MIN_TOKENS", 8)
+    monkeypatch.setattr(decode, "PREFILL_PADDING", 0.15)  # off by default
+    groups: list[list[int]] = []
+    plain = decode.ContinuousDecoder._prefill
+
+    def spy(self: Any, jobs: list[Any], queue: Any, *rest: Any) -> None:
+        before = list(queue)
+        plain(self, jobs, queue, *rest)
+        groups.append([len(jobs[i].ids) - self._prefix for i in before[: len(before) - len(queue)]])
+
+    monkeypatch.setattr(decode.ContinuousDecoder, "_prefill", spy)
+    words = WORDS[5:]
+    requests = [ChatRequest((f"p{i}", 0), (Message("user", " ".join(
+        words[(i * 5 + j) % len(words)] for j in range(n))),)) for i, n in enumerate((1, 2, 3, 30, 31, 60))]
+    gens = backend.generate(requests, GenerationSettings(max_new_tokens=8))
+    assert len(groups) >= 3 and sum(map(len, groups)) == 6
+    for g in groups:  # each group within the padding share, except when it had too few tokens
+        assert sum(g[:-1]) < decode.PREFILL_MIN_TOKENS or \
+            sum(g) >= (1 - decode.PREFILL_PADDING) * len(g) * max(g)
+    assert [g.answer for g in gens] == [a.strip() for a in _naive(backend, requests, 8)]
+
+
 def test_sampling_is_per_prompt(tiny_model: Path) -> None:
     settings = GenerationSettings(max_new_tokens=10, temperature=1.0, seed=5, samples=2)
     requests = [ChatRequest((r.key[0], s), r.messages) for r in _requests(6) for s in (0, 1)]
@@ -130,6 +159,8 @@ def test_cpu_slots_from_knee_and_memory(tiny_model: Path, monkeypatch: pytest.Mo
     knee, rates = tb.matmul_knee(backend.model)
     assert knee in tb.KNEE_ROWS and set(rates) == set(tb.KNEE_ROWS)
     assert rates[knee] >= tb.KNEE_SHARE * max(rates.values())
+    knee, rates = tb.matmul_knee(backend.model, packed=True)  # the prepacked product's knee
+    assert knee in tb.KNEE_ROWS and rates[knee] >= tb.KNEE_SHARE * max(rates.values())
     assert tb.cpu_slots(backend.model, 64, 100, 50) == 64  # plenty of RAM: the knee
     per_seq = tb.kv_bytes_per_token(backend.model) * 150 + 16 * len(WORDS)
     monkeypatch.setattr(tb, "available_ram", lambda: 10 * per_seq)

@@ -35,11 +35,13 @@ def _to_stock(model: Any) -> None:
             setattr(layer, name, getattr(layer, name).stock)
 
 
-def test_backend_fuses_on_cpu_and_answers_match_naive_stock_loop(tiny_model: Path) -> None:
+def test_backend_fuses_on_cpu_and_answers_match_naive_stock_loop(
+        tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
     from biasprobe.backends.fused import _probe_logits, fuse
 
+    monkeypatch.setenv("BIASPROBE_PACK", "0")  # unpacked: float32 logits bitwise the stock ones
     backend = _backend(tiny_model, batch_size=3, decode="continuous")
     assert backend.info().extra["fused"] == "8 modules fused"  # 2 layers x 4
     assert _kinds(backend.model) == ["FusedRMSNorm", "FusedRMSNorm", "FusedAttention", "FusedMLP"]
@@ -200,3 +202,60 @@ def test_bf16_packed_continuous_answers_equal_unpacked(tiny_model: Path) -> None
     assert not backend.fusion.packed and type(backend.model.lm_head).__name__ == "Linear"
     assert [g.answer for g in backend.generate(requests, settings)] == packed
     assert len(set(packed)) > 3
+
+
+def test_packed_linear_float32_within_tolerance_of_f_linear() -> None:
+    """The prepacked float32 product is F.linear's within the load check's float32 tolerance
+    (relative to the largest output), at any row count, 3-D and non-contiguous inputs, with and
+    without bias; it is not required to be bitwise (oneDNN sums in another order)."""
+    import torch
+
+    from biasprobe.backends.fused import TOLERANCE, can_pack, packed_linear
+
+    if not can_pack(torch.float32):
+        pytest.skip("torch has no oneDNN here")
+    gen = torch.Generator().manual_seed(0)
+    weight = torch.randn(96, 200, generator=gen) * 0.05
+    bias = torch.randn(96, generator=gen) * 0.05
+    for b in (None, bias):
+        linear = packed_linear(weight, b)
+        with torch.inference_mode():
+            inputs = [torch.randn(*shape, generator=gen) for shape in ((1, 200), (7, 200),
+                                                                     (64, 200), (3, 5, 200))]
+            inputs.append(torch.randn(200, 6, generator=gen).t())  # not contiguous
+            for x in inputs:
+                ref = torch.nn.functional.linear(x, weight, b)
+                got = linear(x)
+                assert got.shape == ref.shape and got.dtype == torch.float32
+                worst = float((got - ref).abs().max()) / float(ref.abs().max())
+                assert worst <= TOLERANCE["float32"], worst
+
+
+def test_float32_packed_answers_match_naive_stock_loop(tiny_model: Path) -> None:
+    """float32 is prepacked by default where oneDNN is available (weights and LM head); greedy
+    continuous answers through the packed products equal a naive one-prompt ``generate`` loop on
+    the stock, unpacked modules; ``BIASPROBE_PACK=0`` keeps the weights unpacked."""
+    import torch
+
+    from biasprobe.backends.fused import can_pack
+
+    if not can_pack(torch.float32):
+        pytest.skip("torch has no oneDNN here")
+    backend = _backend(tiny_model, batch_size=3, decode="continuous")
+    assert backend.fusion.packed and type(backend.model.lm_head).__name__ == "PackedLinear"
+    assert backend.fused == "8 modules fused, float32 weights and LM head prepacked (oneDNN)"
+    assert type(backend.model.get_decoder().layers[0].mlp.down).__name__ == "PackedLinear"
+    requests = _requests(11)
+    gens = backend.generate(requests, GenerationSettings(max_new_tokens=12))
+    reference = _backend(tiny_model, decode="generate")
+    reference.fusion.revert()
+    assert type(reference.model.lm_head).__name__ == "Linear"
+    assert [g.answer for g in gens] == [a.strip() for a in _naive(reference, requests, 12)]
+    assert len({g.answer for g in gens}) > 3
+
+
+def test_pack_opt_out(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BIASPROBE_PACK", "0")
+    backend = _backend(tiny_model, decode="generate")
+    assert not backend.fusion.packed and backend.fused == "8 modules fused"
+    assert type(backend.model.lm_head).__name__ == "Linear"

@@ -12,9 +12,10 @@ every prompt of the run shares (on chat models, the template's system prompt: ab
 default model's prompt tokens on 64 china-sensitive prompts) is prefilled once and its K/V
 copied into each slot, so each prompt's prefill covers only its own tokens.
 
-Decisions match ``generate``: greedy is the argmax of the same float32 logits (after a
-repetition penalty when the generation config has one; plain greedy takes the first maximum of
-the head's bf16 logits: the same token, without a float32 copy); sampling applies temperature,
+Decisions match ``generate``: greedy is the argmax of the same float32 logits (within rounding
+where backends/fused.py prepacked float32 weights; after a repetition penalty when the
+generation config has one; plain greedy takes the first maximum of the head's bf16 logits: the
+same token, without a float32 copy); sampling applies temperature,
 top-k and top-p with transformers' own warpers, drawing each prompt's tokens from its own
 ``torch.Generator`` (seeded per prompt, so answers do not depend on what else is in the batch).
 A generation config with any other logits processor is reported by :func:`unsupported_settings`
@@ -43,6 +44,15 @@ UNSUPPORTED = (
 )
 # tokens per prefill forward (several prompts of similar length share one)
 PREFILL_TOKENS = 4096
+# ... and a group stops taking longer prompts once padding them all to the longest would make
+# more than this share of its positions padding, if it already has PREFILL_MIN_TOKENS prompt
+# tokens. Off (1.0): one group of the 64-prompt benchmark is 37% padding (1,601 prompt tokens in
+# 2,560 positions), but split at 0.15 into 4 groups (13% padding) the bf16 prefill took 4.0-4.2 s
+# of wall clock against 3.2 s for the one group (2 threads, load ~2; benchmarks/decode_split.py
+# --prefill-padding), though less CPU with one thread (decode_ab.py --against whole-prefill:
+# 1.19x tokens per CPU-second); smaller groups cost more than their padding here.
+PREFILL_PADDING = 1.0
+PREFILL_MIN_TOKENS = 256
 # a prefix shared by every prompt of a run (the chat template's system prompt: 24 of the
 # default model's 49 prompt tokens on 64 china-sensitive prompts) is prefilled once and its K/V
 # copied into each slot when it is at least this long
@@ -207,8 +217,11 @@ class ContinuousDecoder:
             while queue or any(s is not None for s in table):
                 free = [i for i, s in enumerate(table) if s is None]
                 busy = len(table) - len(free)
-                if queue and free and (busy == 0 or len(free) >= min(len(queue), slots // 8 or 1)):
+                # groups of similar length one after another until the free slots are taken
+                while queue and free and (busy == 0 or len(free) >= min(len(queue), slots // 8 or 1)):
                     self._prefill(jobs, queue, free, table, cache, seen, sampling, max_new, results)
+                    free = [i for i, s in enumerate(table) if s is None]
+                    busy = len(table) - len(free)
                 if not queue and table and sum(s is not None for s in table) <= len(table) * 3 // 4:
                     table, seen = self._compact(table, cache, seen)
                 if any(s is not None for s in table):
@@ -222,13 +235,19 @@ class ContinuousDecoder:
         import torch
 
         group: list[int] = []
+        start = self._prefix  # the shared prefix is in the cache already: prefill the rest
+        real = 0  # prompt tokens of the group (after the shared prefix)
         while queue and len(group) < len(free):
             width = len(jobs[queue[0]].ids)  # the queue is sorted: the newest is the longest
             if group and (len(group) + 1) * width > PREFILL_TOKENS:
                 break
+            own = width - start
+            if group and real >= PREFILL_MIN_TOKENS and (
+                    real + own < (1 - PREFILL_PADDING) * (len(group) + 1) * own):
+                break
             group.append(queue.popleft())
+            real += own
         lengths = [len(jobs[i].ids) for i in group]
-        start = self._prefix  # the shared prefix is in the cache already: prefill the rest
         width = max(lengths) - start
         ids = torch.full((len(group), width), self.pad_id, dtype=torch.long)
         for row, i in enumerate(group):

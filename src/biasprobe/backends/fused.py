@@ -20,18 +20,26 @@ The swap here, per layer:
 - gate/up -> one matmul on the concatenated weights, then ``silu`` in place times up. Bitwise
   the stock result.
 
-In bfloat16 on a CPU whose oneDNN has native bf16 (AVX-512 BF16 / AMX), the swap also *prepacks*
-every projection's weight (q/k/v, output, gate/up, down, and the LM head) into oneDNN's blocked
-layout once at load (``torch.ops.mkldnn._reorder_linear_weight``, as inductor's freezing pass
-does) and multiplies through ``torch.ops.mkldnn._linear_pointwise``: ``F.linear`` re-lays the
-weight out on every call. On a one-thread micro-benchmark at 64 rows (the model's weight shapes,
-loaded machine) the packed product was 1.4-1.8x faster for the layer weights and about 2-3x for
-the 151,936-row LM head, and **bitwise** the ``F.linear`` result at every row count tried (1 to
-700). The packed copies are held next to the originals (the stock modules, the embedding the
-head is tied to, and ``revert`` need them): about the model's size again in RAM, so
-:func:`fuse` packs only when asked (the backend asks when half the available RAM holds them).
-float32 is not packed: oneDNN's and MKL's packed float32 products differ from ``F.linear`` in the
-last bits (1e-4), which can change greedy answers, and answers must stay the naive loop's.
+The swap also *prepacks* every projection's weight (q/k/v, output, gate/up, down, and the LM
+head) into oneDNN's blocked layout once at load (``torch.ops.mkldnn._reorder_linear_weight``, as
+inductor's freezing pass does) and multiplies through ``torch.ops.mkldnn._linear_pointwise``:
+``F.linear`` re-lays the weight out on every call. Where (:func:`can_pack`): float32 wherever torch
+has oneDNN (its brgemm kernels run on AVX2 as well as AVX-512: checked with
+``ONEDNN_MAX_CPU_ISA=AVX2``), bfloat16 only where oneDNN has native bf16 (AVX-512 BF16 / AMX).
+On a one-thread micro-benchmark at 64 rows (the model's weight shapes, loaded machine) the packed
+bf16 product was 1.4-1.8x faster for the layer weights and about 2-3x for the 151,936-row LM
+head, and **bitwise** the ``F.linear`` result at every row count tried (1 to 700). Packed float32
+(two threads, 64 rows, all the model's matmuls) ran 1.7x as fast as ``F.linear`` with AVX-512 and
+1.2x with oneDNN and MKL held to AVX2, but is *not* bitwise: oneDNN sums in another order than
+MKL, so products differ in the last bits, 5-9e-7 of their scale at 1 to 64 rows, the same order
+as batching itself (the same rows through ``F.linear`` 7 or 64 at a time against one at a time: 1.5-6e-7).
+Greedy answers are therefore the argmax of float32 logits that differ from ``generate``'s by
+rounding, as a batched ``generate`` already does; benchmarks/decode_agree.py counts how often
+that changes an answer (README, Throughput and scaling). ``BIASPROBE_PACK=0`` keeps every product
+``F.linear``'s (backends/transformers.py). The packed copies are held next to the originals (the
+stock modules, the embedding the head is tied to, and ``revert`` need them): about the model's
+size again in RAM, so :func:`fuse` packs only when asked (the backend asks when half the available
+RAM holds them).
 
 The concatenated weights are new tensors and the original ``Linear`` modules are pointed at
 views of them, so the weights are held once. :func:`fuse` swaps only modules whose structure it
@@ -46,8 +54,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# logits may differ by this share of their largest magnitude (bitwise equal expected; bf16 has
-# the self-check's batched-vs-unbatched allowance); a wrong fusion is off by ~1
+# logits may differ by this share of their largest magnitude (unpacked: bitwise equal expected;
+# packed float32: rounding, 3.7e-6 on the default model; bf16 has the self-check's
+# batched-vs-unbatched allowance); a wrong fusion is off by ~1
 TOLERANCE = {"float32": 1e-5, "other": 0.05}
 # the row count oneDNN picks its blocked weight layout for (any row count gives the same result)
 PACK_ROWS = 64
@@ -60,16 +69,21 @@ def _torch_nn() -> Any:
 
 
 def can_pack(dtype: Any) -> bool:
-    """Whether ``dtype`` weights are prepacked here: bfloat16 with oneDNN's native bf16."""
+    """Whether ``dtype`` weights are prepacked here: float32 wherever torch has oneDNN, bfloat16
+    only with oneDNN's native bf16 (AVX-512 BF16 / AMX)."""
     import torch
 
     mkldnn: Any = torch.backends.mkldnn
-    return bool(dtype == torch.bfloat16 and mkldnn.is_available()
-                and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    if not mkldnn.is_available():
+        return False
+    if dtype == torch.float32:
+        return True
+    return bool(dtype == torch.bfloat16 and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def packed_linear(weight: Any, bias: Any) -> Any:
-    """``F.linear(x, weight, bias)`` through oneDNN's prepacked bf16 weight (same result)."""
+    """``F.linear(x, weight, bias)`` through oneDNN's prepacked weight (bf16: the same result
+    bitwise; float32: within rounding, see the module docstring)."""
     import torch
 
     nn = _torch_nn()
@@ -255,7 +269,8 @@ class Fused:
 
     swaps: list[tuple[Any, str, Any]] = field(default_factory=list)
     refused: str | None = None
-    packed: bool = False  # bf16 weights prepacked for oneDNN (see the module docstring)
+    packed: bool = False  # weights prepacked for oneDNN (see the module docstring)
+    dtype: str = ""  # the packed weights' dtype ("float32", "bf16"), named by describe()
 
     def revert(self) -> None:
         """Put the stock modules back (the concatenated weights stay shared with them)."""
@@ -267,7 +282,7 @@ class Fused:
         if self.refused:
             return f"not fused: {self.refused}"
         layers = sum(name != "lm_head" for _, name, _ in self.swaps)
-        packed = ", bf16 weights and LM head prepacked (oneDNN)" if self.packed else ""
+        packed = f", {self.dtype} weights and LM head prepacked (oneDNN)" if self.packed else ""
         return f"{layers} modules fused{packed}"
 
 
@@ -297,7 +312,8 @@ def fuse(model: Any, pack: bool = False) -> Fused:
     import torch
 
     pack = pack and can_pack(model.dtype)
-    done = Fused(packed=pack)
+    name = str(model.dtype).removeprefix("torch.")
+    done = Fused(packed=pack, dtype="bf16" if name == "bfloat16" else name)
     try:
         layers = list(model.get_decoder().layers)
     except (AttributeError, TypeError):

@@ -15,6 +15,7 @@ smaller size, so nothing is lost. ``device: auto`` with several GPUs, or ``quant
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -54,6 +55,8 @@ CPU_CONTINUOUS_RUN_BATCH_MAX = 1024
 # "stopped growing".
 KNEE_ROWS = (16, 32, 64, 128, 256, 512)
 KNEE_SHARE = 0.9
+# Set to 0 to keep the CPU weights unpacked (see :func:`pack_allowed`).
+PACK_ENV = "BIASPROBE_PACK"
 
 
 def pick_device(requested: str) -> str:
@@ -162,29 +165,41 @@ def kv_bytes_per_token(model: Any) -> int:
     return 2 * layers * kv_heads * head_dim * elem
 
 
-def matmul_knee(model: Any) -> tuple[int, dict[int, float]]:
+def matmul_knee(model: Any, packed: bool = False) -> tuple[int, dict[int, float]]:
     """Where more sequences per step stop paying on this CPU: the smallest row count in
     ``KNEE_ROWS`` whose rate on the model's MLP matmul (hidden x intermediate, its dtype, the
-    current thread count) reaches ``KNEE_SHARE`` of the best rate. Returns it and the rates
-    (rows/s per row count). About half a second."""
+    current thread count; through the prepacked product of backends/fused.py when ``packed``,
+    as the backend then multiplies) reaches ``KNEE_SHARE`` of the best rate. Returns it and the
+    rates (rows/s per row count). About half a second."""
     import torch
+
+    from biasprobe.backends.fused import packed_linear
 
     cfg = _text_config(model)
     hidden = int(cfg.hidden_size)
     inter = int(getattr(cfg, "intermediate_size", 4 * hidden))
     weight = torch.randn(inter, hidden, dtype=model.dtype)
+    product: Any = packed_linear(weight, None) if packed else (
+        lambda x: torch.nn.functional.linear(x, weight))
     rates: dict[int, float] = {}
     with torch.inference_mode():
         for rows in KNEE_ROWS:
             x = torch.randn(rows, hidden, dtype=model.dtype)
-            torch.nn.functional.linear(x, weight)  # warm-up
+            product(x)  # warm-up
             reps, start = 0, time.perf_counter()
             while reps < 2 or time.perf_counter() - start < 0.05:
-                torch.nn.functional.linear(x, weight)
+                product(x)
                 reps += 1
             rates[rows] = rows * reps / (time.perf_counter() - start)
     best = max(rates.values())
     return min(r for r, rate in rates.items() if rate >= KNEE_SHARE * best), rates
+
+
+def pack_allowed() -> bool:
+    """Whether prepacking the weights (backends/fused.py) is allowed: not with
+    ``BIASPROBE_PACK=0`` in the environment, which keeps every product ``F.linear``'s (float32
+    logits bitwise the stock model's) at the cost of speed."""
+    return os.environ.get(PACK_ENV, "1").strip() != "0"
 
 
 def available_ram() -> int | None:
@@ -293,12 +308,12 @@ class TransformersBackend:
         if self.device != "cpu" or self.device_map is not None or self.entry.quantization:
             self.fusion = Fused(refused="only unsharded, unquantized models on CPU")
         else:
-            self.fusion = fuse(self.model, pack=self._room_to_pack())
+            self.fusion = fuse(self.model, pack=self._room_to_pack() and pack_allowed())
         return self.fusion.describe()
 
     def _room_to_pack(self) -> bool:
         """Whether half the available RAM holds a prepacked copy of the weights (about the
-        model's parameter bytes; backends/fused.py packs bf16 weights only)."""
+        model's parameter bytes; backends/fused.py packs float32 and, with native bf16, bf16)."""
         ram = available_ram()
         size = sum(p.numel() * p.element_size() for p in self.model.parameters())
         return ram is None or size <= ram // 2
@@ -418,7 +433,7 @@ class TransformersBackend:
 
     def _knee(self) -> int:
         if self.knee is None:
-            self.knee = matmul_knee(self.model)[0]
+            self.knee = matmul_knee(self.model, bool(self.fusion and self.fusion.packed))[0]
         return self.knee
 
     def render(self, request: ChatRequest) -> str:
