@@ -192,7 +192,7 @@ def test_real_model_greedy_identical_to_naive_loop() -> None:
     requests = [ChatRequest((p.id, 0), (Message("user", p.text),)) for p in picked]
     try:
         gens = backend.generate(requests, GenerationSettings(max_new_tokens=24))
-        assert backend.fused.endswith("modules fused")  # backends/fused.py on CPU
+        assert "modules fused" in backend.fused  # backends/fused.py on CPU (and packed)
         backend.fusion.revert()  # the reference runs on the stock modules
         eos = sorted(backend.eos_ids)[0]
         naive = []
