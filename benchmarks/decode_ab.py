@@ -49,7 +49,15 @@ def main() -> None:
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from throughput import cpu_backend, cpu_isa, cpu_model, matmul_ceiling, pick_prompts, weight_shapes
+    from throughput import (
+        cpu_backend,
+        cpu_isa,
+        cpu_model,
+        matmul_ceiling,
+        packing_arms,
+        pick_prompts,
+        weight_shapes,
+    )
 
     from biasprobe.backends import decode
     from biasprobe.backends.base import ChatRequest, Message
@@ -69,13 +77,7 @@ def main() -> None:
         decode.PREFILL_PADDING = args.prefill_padding
     padding = decode.PREFILL_PADDING
     if other == "unpacked":  # the fused modules built again without packing; the stock head
-        from biasprobe.backends.fused import fuse
-
-        backend.fusion.revert()
-        plain = fuse(backend.model, pack=False)
-        arms["unpacked"] = [(parent, name, getattr(parent, name)) for parent, name, _ in plain.swaps]
-        arms["unpacked"] += [(parent, name, stock) for parent, name, stock in swaps
-                             if name == "lm_head"]
+        arms["unpacked"] = packing_arms(backend)["unpacked"]
     print(f"fused: {backend.fused}", flush=True)
     rates: dict[str, list[float]] = {other: [], "continuous": []}
     cpu_rates: dict[str, list[float]] = {other: [], "continuous": []}

@@ -71,19 +71,6 @@ def compare(tokenizer: Any, ids: list[str], a: list[str], b: list[str], label: s
     return len(differ)
 
 
-def arms(backend: Any) -> dict[str, list[tuple[Any, str, Any]]]:
-    """The packed and the unpacked module sets of one model, to swap in per arm."""
-    from biasprobe.backends.fused import fuse
-
-    swaps = backend.fusion.swaps
-    packed = [(parent, name, getattr(parent, name)) for parent, name, _ in swaps]
-    backend.fusion.revert()
-    plain = fuse(backend.model, pack=False)
-    unpacked = [(parent, name, getattr(parent, name)) for parent, name, _ in plain.swaps]
-    unpacked += [(parent, name, stock) for parent, name, stock in swaps if name == "lm_head"]
-    return {"packed": packed, "unpacked": unpacked}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dtype", default="float32")
@@ -100,7 +87,7 @@ def main() -> None:
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from throughput import cpu_backend, cpu_isa, cpu_model
+    from throughput import cpu_backend, cpu_isa, cpu_model, packing_arms
 
     from biasprobe.backends.base import ChatRequest, Message
     from biasprobe.config import GenerationSettings
@@ -114,7 +101,7 @@ def main() -> None:
           flush=True)
     if not backend.fusion.packed:
         raise SystemExit(f"nothing to compare: the weights were not packed ({backend.fused})")
-    modules = arms(backend)
+    modules = packing_arms(backend)
     size = args.chunk or len(probes)
     differ = done = 0
     for first in range(0, len(probes), size):

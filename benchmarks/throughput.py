@@ -87,14 +87,30 @@ def pick_prompts(n: int) -> list[Any]:
 
 def cpu_backend(dtype: str, slots: int) -> Any:
     """The default model's transformers backend on CPU in ``dtype`` with ``slots`` slots: the one
-    loader of the A/B, profile and compile scripts (``decode_ab.py``, ``decode_profile.py``,
-    ``decode_compile.py``)."""
+    loader of the A/B, profile, compile, agreement and split scripts (``decode_ab.py``,
+    ``decode_profile.py``, ``decode_compile.py``, ``decode_agree.py``, ``decode_split.py``)."""
     from biasprobe.backends import load_backend, resolve_model
     from biasprobe.config import DEFAULT_MODEL, Registry, with_overrides
 
     entry = with_overrides(Registry.load().get(DEFAULT_MODEL), dtype=dtype, device="cpu",
                            batch_size=slots)
     return load_backend(entry, resolve_model(entry, log=lambda _: None))
+
+
+def packing_arms(backend: Any) -> dict[str, list[tuple[Any, str, Any]]]:
+    """The packed and the unpacked module sets of one backend's model, as ``(parent, name,
+    module)`` to swap in per arm: the fused modules as loaded (packed), then the fused modules
+    built again without packing, with the stock LM head (decode_ab.py ``--against unpacked``,
+    decode_agree.py). Reverts the backend's fusion; the stock modules stay in its old swaps."""
+    from biasprobe.backends.fused import fuse
+
+    swaps = backend.fusion.swaps
+    packed = [(parent, name, getattr(parent, name)) for parent, name, _ in swaps]
+    backend.fusion.revert()
+    plain = fuse(backend.model, pack=False)
+    unpacked = [(parent, name, getattr(parent, name)) for parent, name, _ in plain.swaps]
+    unpacked += [(parent, name, stock) for parent, name, stock in swaps if name == "lm_head"]
+    return {"packed": packed, "unpacked": unpacked}
 
 
 def load_entry(args: argparse.Namespace) -> Any:
