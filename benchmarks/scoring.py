@@ -143,23 +143,47 @@ def _stage_targets() -> list[tuple[Any, str]]:
             (NumpyBackend, "_encode_batch")]  # fmt: skip
 
 
+def timed_predict(targets: list[tuple[str, Any, str]], texts: list[str], prompts: list[str],
+                  batch: int, clock: Any, total_clock: Any,
+                  key: Any) -> tuple[dict[str, float], float]:
+    """The default path (use-m3, opening only) over ``texts`` with each ``(label, object,
+    attribute)`` of ``targets`` wrapped in a timer on ``clock`` (seconds summed under
+    ``key(label)``), and the whole run timed on ``total_clock``; a fresh classifier and one
+    warm-up batch first (untimed, as :func:`bench`); the attributes are put back after."""
+    spent: dict[str, float] = {}
+
+    def timed(label: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            t0 = clock()
+            try:
+                return fn(*args, **kw)
+            finally:
+                k = key(label)
+                spent[k] = spent.get(k, 0.0) + clock() - t0
+        return wrapper
+
+    saved = [(obj, attr, getattr(obj, attr)) for _, obj, attr in targets]
+    try:
+        clf = Classifier(UseEmbedder(), n_chunks=0)
+        clf.predict(texts[:8], prompts=prompts[:8])
+        for (label, _, _), (obj, attr, fn) in zip(targets, saved, strict=True):
+            setattr(obj, attr, timed(label, fn))
+        t0 = total_clock()
+        for start in range(0, len(texts), batch):
+            clf.predict(texts[start : start + batch], prompts=prompts[start : start + batch])
+        total = total_clock() - t0
+    finally:
+        for obj, attr, fn in saved:
+            setattr(obj, attr, fn)
+    return spent, total
+
+
 def profile(texts: list[str], prompts: list[str], batch: int = 64) -> list[tuple[str, float]]:
     """Seconds per stage of the default path (use-m3, opening only), one thread: the helper
     thread of ``Classifier._features_and_checks`` is replaced by the same calls in turn, so the
     top-level stages add up to the total. Each stage's function is wrapped with a wall-clock
     timer; a fresh classifier, one warm-up batch, as :func:`bench`."""
     from biasprobe.classify import model
-
-    spent: dict[str, float] = {}
-
-    def timed(label: str, fn: Any) -> Any:
-        def wrapper(*args: Any, **kw: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return fn(*args, **kw)
-            finally:
-                spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
-        return wrapper
 
     def in_turn(self: Any, batch_texts: list[str]) -> Any:
         heads = [model.opening(t) for t in batch_texts]
@@ -173,22 +197,15 @@ def profile(texts: list[str], prompts: list[str], batch: int = 64) -> list[tuple
                   for t, k in zip(batch_texts, kinds, strict=True)]  # fmt: skip
         return feats, head_emb, checks, made
 
-    saved = [(obj, attr, getattr(obj, attr)) for obj, attr in _stage_targets()]
+    targets = [(label, obj, attr) for (label, _), (obj, attr) in zip(STAGES, _stage_targets(),
+                                                                      strict=True)]
     overlap = model.Classifier._features_and_checks
     try:
         model.Classifier._features_and_checks = in_turn  # type: ignore[method-assign]
-        clf = Classifier(UseEmbedder(), n_chunks=0)
-        clf.predict(texts[:8], prompts=prompts[:8])
-        for (label, _), (obj, attr, fn) in zip(STAGES, saved, strict=True):
-            setattr(obj, attr, timed(label, fn))
-        t0 = time.perf_counter()
-        for start in range(0, len(texts), batch):
-            clf.predict(texts[start : start + batch], prompts=prompts[start : start + batch])
-        total = time.perf_counter() - t0
+        spent, total = timed_predict(targets, texts, prompts, batch, time.perf_counter,
+                                     time.perf_counter, lambda label: label)
     finally:
         model.Classifier._features_and_checks = overlap  # type: ignore[method-assign]
-        for obj, attr, fn in saved:
-            setattr(obj, attr, fn)
     rows = [(label, spent.get(label, 0.0)) for label, _ in STAGES]
     top = sum(t for (_, top_level), (_, t) in zip(STAGES, rows, strict=True) if top_level)
     rest = ("rest of predict (records, nearest exemplars, confidence)", total - top)
@@ -226,32 +243,14 @@ def thread_profile(texts: list[str], prompts: list[str], batch: int = 64) -> dic
     owners = {"model.Classifier": model.Classifier, "model.LexicalHead": model.LexicalHead,
               "model": model, "UseEmbedder": UseEmbedder, "NumpyBackend": NumpyBackend,
               "WordCachedTokenizer": WordCachedTokenizer}  # fmt: skip
-    spent: dict[str, float] = {}
 
-    def timed(label: str, fn: Any) -> Any:
-        def wrapper(*args: Any, **kw: Any) -> Any:
-            where = "main" if threading.current_thread() is threading.main_thread() else "helper"
-            t0 = time.thread_time()
-            try:
-                return fn(*args, **kw)
-            finally:
-                key = f"{label} [{where}]"
-                spent[key] = spent.get(key, 0.0) + time.thread_time() - t0
-        return wrapper
+    def in_thread(label: str) -> str:
+        where = "main" if threading.current_thread() is threading.main_thread() else "helper"
+        return f"{label} [{where}]"
 
-    saved = [(owners[obj], attr, getattr(owners[obj], attr)) for _, obj, attr in THREAD_STAGES]
-    try:
-        clf = Classifier(UseEmbedder(), n_chunks=0)
-        clf.predict(texts[:8], prompts=prompts[:8])
-        for (label, _, _), (obj, attr, fn) in zip(THREAD_STAGES, saved, strict=True):
-            setattr(obj, attr, timed(label, fn))
-        c0 = time.process_time()
-        for start in range(0, len(texts), batch):
-            clf.predict(texts[start : start + batch], prompts=prompts[start : start + batch])
-        cpu = time.process_time() - c0
-    finally:
-        for obj, attr, fn in saved:
-            setattr(obj, attr, fn)
+    targets = [(label, owners[obj], attr) for label, obj, attr in THREAD_STAGES]
+    spent, cpu = timed_predict(targets, texts, prompts, batch, time.thread_time,
+                               time.process_time, in_thread)
     rows = {key: round(1000 * t / len(texts), 2) for key, t in sorted(spent.items())}
     return {"process_cpu_ms_per_answer": round(1000 * cpu / len(texts), 2), "ms_per_answer": rows}
 
