@@ -18,7 +18,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 _FINNISH = frozenset(
     [
         "ja", "on", "ei", "että", "se", "ovat", "oli", "kuin", "mutta", "tai", "myös", "joka",
-        "jotka", "sekä", "tämä", "nämä", "hän", "he", "ole", "olla", "voi", "kun", "niin", "sen",
+        # not "he" (Finnish "they"): English "He was … He spent …" would read as Finnish
+        "jotka", "sekä", "tämä", "nämä", "hän", "ole", "olla", "voi", "kun", "niin", "sen",
         "siitä", "mukaan", "kanssa", "jälkeen", "vuonna", "koska",
     ]
 )
