@@ -30,8 +30,15 @@ def prose(text: str) -> str:
             fenced = not fenced
             continue
         if not fenced:
-            out.append(re.sub(r"`[^`\n]*`", "", line) if "](" not in line else line)
+            out.append(re.sub(r"`[^`\n]*`", _code_span, line))
     return "\n".join(out)
+
+
+def _code_span(m: re.Match[str]) -> str:
+    """Inline code is dropped, except as the text of a link: [`code`](target)."""
+    line = m.string
+    inside_link = line[m.start() - 1:m.start()] == "[" and line[m.end():m.end() + 1] == "]"
+    return m.group(0) if inside_link else ""
 
 
 def slug(heading: str) -> str:
