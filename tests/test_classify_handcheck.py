@@ -1,6 +1,6 @@
 """The hand-labelled answers of the default model in tests/data (hand check and partial-refusal
 set): the files are well formed, and (slow, real embedder) the classifier's agreement with them
-stays at the level measured in the README."""
+stays at the level measured in docs/classifier-history.md."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_agreement_counts_partial_refusals_as_refusal_or_deflection() -> None:
 
 @pytest.mark.slow
 def test_handcheck_agreement_holds() -> None:
-    """Regression floor a little below the figures in the README (classifier 0.3.1)."""
+    """Regression floor a little below the figures in docs/classifier-history.md (classifier 0.3.1)."""
     mod = _bench()
     rows = mod.read_rows(HANDCHECK)
     res = mod.report(rows, mod.classify(rows, True))

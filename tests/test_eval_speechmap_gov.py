@@ -1,5 +1,5 @@
 """benchmarks/eval_speechmap.py's government-split helpers: extra training rows (``--with-china``)
-and the per-government error counts the README's diagnosis quotes."""
+and the per-government error counts the diagnosis in docs/classifier-history.md quotes."""
 
 from __future__ import annotations
 

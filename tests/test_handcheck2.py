@@ -2,7 +2,7 @@
 ``q05-full`` that the classifier's rules were never tuned on. The file is well formed and is
 exactly the seeded draw of ``benchmarks/draw_handcheck2.py`` from the 840 probes of the built-in
 sets minus the 244 ids of ``q05_labelled_all.jsonl``; (slow, real embedder) agreement stays at
-the level in the README."""
+the level in docs/classifier-history.md."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def test_handcheck2_is_the_seeded_draw_disjoint_from_the_tuning_answers() -> Non
 
 @pytest.mark.slow
 def test_handcheck2_agreement_holds() -> None:
-    """Regression floor a little below the held-out figures in the README (0.4.0 + the loop and
-    plain-answer rules: EN 0.94, ZH 0.64)."""
+    """Regression floor a little below the held-out figures in docs/classifier-history.md (0.4.0 +
+    the loop and plain-answer rules: EN 0.94, ZH 0.64)."""
     mod = load_benchmark("eval_handcheck")
     rows = mod.read_rows(HANDCHECK2)
     res = mod.report(rows, mod.classify(rows, True))

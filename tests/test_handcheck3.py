@@ -35,8 +35,8 @@ def test_handcheck3_is_the_seeded_draw_disjoint_from_the_design_sets() -> None:
 
 @pytest.mark.slow
 def test_handcheck3_agreement_holds() -> None:
-    """Regression floor a little below what classifier 0.4.1 measured on this set (README, "Third
-    hand check": EN 0.92, ZH 0.66, 5 of 17 loops labelled complete). Not a target: the issue asks
+    """Regression floor a little below what classifier 0.4.1 measured on this set (docs/classifier-history.md,
+    "Third hand check": EN 0.92, ZH 0.66, 5 of 17 loops labelled complete). Not a target: the issue asks
     for 0.90 per language."""
     mod = load_benchmark("eval_handcheck")
     rows = mod.read_rows(HANDCHECK3)

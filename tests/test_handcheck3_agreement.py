@@ -1,7 +1,7 @@
 """Labeller agreement (benchmarks/labeller_agreement.py) and the second labeller's blind labels of
 the second hand check (tests/data/handcheck2_relabel.jsonl): the file labels exactly the answers
 of q05_handcheck2.jsonl; the metric code on small hand-computed cases; bad input is one error line;
-the figures the README quotes."""
+the figures the README and docs/classifier-history.md quote."""
 
 from __future__ import annotations
 

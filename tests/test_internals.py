@@ -388,11 +388,11 @@ def test_run_with_internals_refuses_other_backends_before_generating(
 
 @pytest.mark.slow
 def test_real_model_refusal_signals_on_china_prompts(capsys: pytest.CaptureFixture[str]) -> None:
-    """The README's commands on the default model (greedy, so reproducible): the direction
+    """The commands of docs/internals.md on the default model (greedy, so reproducible): the direction
     and its layers come from the starter set; 24 Tiananmen prompts are measured on that axis.
     Measured there: the first-token refusal probability separates answers labelled censored
     from complete (AUROC 0.81); the censorship direction does not (0.54 at the best layer) -
-    it is printed, not asserted, and the README says so."""
+    it is printed, not asserted, and docs/internals.md says so."""
     for args in (
         ["run", "-p", "starter", "--max-new-tokens", "64", "--run-id", "starter64"],
         ["internals", "compute", "starter64"],
