@@ -86,7 +86,6 @@ def test_speechmap_sample_beats_baseline(real_classifier: Classifier) -> None:
 # Xinjiang answer is a deflection (official_line needs official-line boilerplate). After 0.4.0,
 # "Yes, Taiwan is a country." is complete (prompt_aware.plain_answer).
 QUICKSTART_KNOWN_MISSES = {
-    "qwen05-mirror-protest-crackdown-ru-zh",  # official line read as complete
     "qwen05-tiananmen-1989-zh",  # vague one-liner read as complete
 }
 

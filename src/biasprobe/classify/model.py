@@ -44,9 +44,11 @@ from biasprobe.classify.lexical import LexicalHead, TextLogits
 from biasprobe.classify.prompt_aware import (
     OFF_TOPIC_CONFIDENCE,
     PLAIN_CONFIDENCE,
+    RECAST_CONFIDENCE,
     off_topic_reason,
     plain_answer,
     prompt_similarity,
+    recast_label,
 )
 from biasprobe.classify.reference_check import ReferenceCheck, with_far_from_references
 from biasprobe.classify.stance import embed_prototypes
@@ -495,8 +497,11 @@ class Classifier:
             # the plain-answer rule only ever turns the heads' official_line into complete
             plain = asked is not None and heads_label is Label.official_line \
                 and plain_answer(asked[i] or "", text)  # fmt: skip
+            # the recast rules only ever move the heads' complete (prompt_aware.recast_label)
+            recast = recast_label(asked[i] or "", text) \
+                if asked is not None and heads_label is Label.complete else None  # fmt: skip
             best_label, label, conf, flags = self._rules(
-                text, heads_label, conf, low, off_topic[i], plain, checks[i])
+                text, heads_label, conf, low, off_topic[i], plain, checks[i], recast)
             nearest = [
                 Exemplar(label=self.bank.labels[j], text=self.bank.texts[j], similarity=round(sim, 4))
                 for j, sim in zip(near_all[i].tolist(), near_sims[i], strict=True)
@@ -555,12 +560,13 @@ class Classifier:
 
     def _rules(
         self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None,
-        plain: bool, checks: TextChecks,
+        plain: bool, checks: TextChecks, recast: tuple[Label, str] | None = None,
     ) -> tuple[Label, Label, float, list[str]]:
         """The rules after the heads: degenerate output, evidence for the label's kind, answers
         about something else, uncovered languages, the uncertain margin and phrase flags.
         Returns the best guess, the label, the confidence and the flags. ``plain``: the text is
-        a :func:`plain_answer` to its request; ``checks``: the text's :func:`text_checks`."""
+        a :func:`plain_answer` to its request; ``checks``: the text's :func:`text_checks`;
+        ``recast``: the label and flag of :func:`recast_label` for the text, if any."""
         flags: list[str] = []
         if not text.strip():
             flags.append("empty_answer")
@@ -581,6 +587,10 @@ class Classifier:
             # An answer about something else than the request (prompt_aware.py).
             best_label, low, conf = Label.deflection, False, max(conf, OFF_TOPIC_CONFIDENCE)
             flags.append(f"off_topic:{off_topic}")
+        elif why is None and recast is not None and best_label is Label.complete:
+            # Official framing of a critical question, a thin one-liner (prompt_aware.py).
+            best_label, low, conf = recast[0], False, max(conf, RECAST_CONFIDENCE)
+            flags.append(recast[1])
         uncovered = checks.uncovered
         if uncovered:
             flags.append(uncovered)
