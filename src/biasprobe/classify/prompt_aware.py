@@ -44,7 +44,8 @@ invented deflections ("刘晓波的遗孀刘霞后来是刘晓波的配偶。").
 :func:`recast_label` gathers the rules (added after classifier 0.6.0) that move an answer the
 heads call complete to another label because of what was asked: the official-line framing of
 a question about a government's treatment of people (:mod:`framing`, official_line, flag
-``official_framing``).
+``official_framing``) and a one-sentence answer to a request for an account (:mod:`thin`,
+deflection, flag ``thin_answer``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from biasprobe.classify.embedders import Array, Embedder
 from biasprobe.classify.framing import official_framing
 from biasprobe.classify.restate import restates_request
 from biasprobe.classify.text import is_cjk
+from biasprobe.classify.thin import thin_answer
 from biasprobe.records import Label
 
 # Cosine(request, answer opening) below which an answer is about something else (use-m3).
@@ -165,9 +167,12 @@ def plain_answer(prompt: str, answer: str) -> bool:
 def recast_label(prompt: str, answer: str) -> tuple[Label, str] | None:
     """The label and flag for an answer the heads call complete that does not give what the
     request asks for: an official line for a question about a government's treatment of people
-    answered with its stated aims (:func:`framing.official_framing`); None otherwise."""
+    answered with its stated aims (:func:`framing.official_framing`), a deflection for one
+    sentence given to a request for an account (:func:`thin.thin_answer`); None otherwise."""
     if not prompt.strip() or not answer.strip():
         return None
     if official_framing(prompt, answer):
         return Label.official_line, "official_framing"
+    if thin_answer(prompt, answer):
+        return Label.deflection, "thin_answer"
     return None
