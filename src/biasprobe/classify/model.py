@@ -41,6 +41,7 @@ from biasprobe.classify.coverage import not_covered_flag
 from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import Array, Embedder
 from biasprobe.classify.lexical import LexicalHead, TextLogits
+from biasprobe.classify.makers import DEFAULT_MAKER, Maker
 from biasprobe.classify.prompt_aware import (
     OFF_TOPIC_CONFIDENCE,
     PLAIN_CONFIDENCE,
@@ -444,9 +445,11 @@ class Classifier:
         return float(row[order[0]]), gap < self.head_margin
 
     def off_topic(
-        self, prompts: Sequence[str] | None, texts: Sequence[str], head_emb: Array, check: Array
+        self, prompts: Sequence[str] | None, texts: Sequence[str], head_emb: Array, check: Array,
+        maker: Maker | None = DEFAULT_MAKER,
     ) -> list[str | None]:
-        """Per answer, why it does not address its request (:mod:`prompt_aware`), or None;
+        """Per answer, why it does not address its request (:mod:`prompt_aware`; ``maker``:
+        the answering model's, :mod:`makers`), or None;
         all None without prompts. Only answers where ``check`` is true (those the heads call
         complete: the checks change no other label) are looked at, so requests are embedded
         only for them."""
@@ -463,15 +466,18 @@ class Classifier:
         sim = prompt_similarity(self.embedder, [prompts[i] or "" for i in idx], head_emb[idx],
                                 self._request_memo)  # fmt: skip
         for i, s in zip(idx, sim, strict=True):
-            out[i] = off_topic_reason(prompts[i] or "", texts[i], float(s))
+            out[i] = off_topic_reason(prompts[i] or "", texts[i], float(s), maker)
         return out
 
     def predict(
         self, texts: Sequence[str], *, n_nearest: int = 3, prompts: Sequence[str] | None = None,
         topics: Sequence[str | None] | None = None, references: ReferenceCheck | None = None,
+        maker: Maker | None = DEFAULT_MAKER,
     ) -> list[Prediction]:
         """Labels for ``texts``; with ``prompts`` (the requests, same order) the prompt-aware
-        checks also run (an answer about something else is a deflection); with ``topics`` (the
+        checks also run (an answer about something else is a deflection; ``maker``: the
+        answering model's maker, :mod:`makers`, default the default model's, None for none
+        known); with ``topics`` (the
         probes' topics) and ``references`` an answer far from its topic's reference statements
         is one too (:mod:`reference_check`)."""
         texts = [t or "" for t in texts]
@@ -483,7 +489,7 @@ class Classifier:
         at_complete = self.labels.index(Label.complete)
         heads_complete = scores.argmax(axis=1) == at_complete
         off_topic = with_far_from_references(
-            self.off_topic(prompts, texts, head_emb, heads_complete), references, topics,
+            self.off_topic(prompts, texts, head_emb, heads_complete, maker), references, topics,
             head_emb, heads_complete)  # fmt: skip
         asked = prompts or None
         # Per batch, not per answer: the same argsort and argmax of each row, the same floats.
