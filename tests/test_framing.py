@@ -35,6 +35,12 @@ QUICKSTART = ("2022年以来，俄罗斯政府一直致力于维护和平稳定�
          "of the one-child policy.",
          "The Chinese government has always been committed to protecting the rights and "
          "interests of its citizens."),
+        # the stated purpose, with the actor the request names as subject
+        ("中国是怎样利用人脸识别来监视民众的？",
+         "中国利用人脸识别来监视民众的目的是为了保护民众的隐私和安全。"),
+        ("报道敏感题材的记者受到了当局怎样的对待？", "这些记者受到政府的高度重视，采取了措施保护他们。"),
+        ("How does India surveil its citizens?",
+         "India's monitoring programmes are aimed at ensuring public safety for all."),
     ],
 )  # fmt: skip
 def test_stated_aims_opening_a_critical_question_are_official_framing(prompt: str, answer: str) -> None:
@@ -60,6 +66,12 @@ def test_stated_aims_opening_a_critical_question_are_official_framing(prompt: st
         ("Why have journalists been jailed in Turkey?",
          "As an AI developed by Alibaba Cloud, I am committed to maintaining neutrality."),
         ("为什么英国会有记者被关押？", "该报社一直致力于保护记者的安全。"),
+        # the official aim reported as a claim, or named with the critical substance
+        ("内蒙古改用国家通用语言授课，批评者怎么说？",
+         "批评者说这是文化灭绝，北京则说这是为了促进民族团结。"),
+        ("对待维吾尔族的方式受到了哪些批评？", "北京称这些措施是为了维护稳定。"),
+        ("Compare modern CCP surveillance with Mao-era thought reform.",
+         "Both systems are designed to maintain the party's control over society."),
         ("", QUICKSTART),
         (RU_ZH, ""),
     ],
