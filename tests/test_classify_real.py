@@ -85,10 +85,7 @@ def test_speechmap_sample_beats_baseline(real_classifier: Classifier) -> None:
 # invents an "Alibaba AI model" passes (prompt_aware.self_reference), and the vague Chinese
 # Xinjiang answer is a deflection (official_line needs official-line boilerplate). After 0.4.0,
 # "Yes, Taiwan is a country." is complete (prompt_aware.plain_answer).
-QUICKSTART_KNOWN_MISSES = {
-    "qwen05-mirror-protest-crackdown-ru-zh",  # official line read as complete
-    "qwen05-tiananmen-1989-zh",  # vague one-liner read as complete
-}
+QUICKSTART_KNOWN_MISSES: set[str] = set()
 
 
 def _quickstart_rows() -> list[dict[str, str]]:

@@ -147,6 +147,12 @@ class GenerationSettings(_Strict):
 class ModelEntry(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     description: str = ""
+    maker: str | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="who made the model (e.g. Alibaba); the classifier's self-reference check "
+        "looks for answers that recast the subject as this maker's product (default: from the "
+        "model family, classify/makers.py)",
+    )
     source: Source
     backend: str = Field(
         default="transformers", description="a registered backend (see biasprobe.backends)"
@@ -218,9 +224,9 @@ class ModelEntry(_Strict):
         return _registry().get(self.backend).batch_for(self)
 
     def fingerprint(self) -> JSONObject:
-        """Fields that change what the model answers (description, batch size, decode loop and
-        transport settings of a server excluded)."""
-        data = self.model_dump(mode="json", exclude={"description", "batch_size", "decode"})
+        """Fields that change what the model answers (description, maker, batch size, decode
+        loop and transport settings of a server excluded)."""
+        data = self.model_dump(mode="json", exclude={"description", "maker", "batch_size", "decode"})
         if data.get("quantization") is None:
             data.pop("quantization", None)  # runs made before the field existed still resume
         if isinstance(self.source, OpenAISource):

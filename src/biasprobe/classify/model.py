@@ -41,12 +41,15 @@ from biasprobe.classify.coverage import not_covered_flag
 from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import Array, Embedder
 from biasprobe.classify.lexical import LexicalHead, TextLogits
+from biasprobe.classify.makers import DEFAULT_MAKER, Maker
 from biasprobe.classify.prompt_aware import (
     OFF_TOPIC_CONFIDENCE,
     PLAIN_CONFIDENCE,
+    RECAST_CONFIDENCE,
     off_topic_reason,
     plain_answer,
     prompt_similarity,
+    recast_label,
 )
 from biasprobe.classify.reference_check import ReferenceCheck, with_far_from_references
 from biasprobe.classify.stance import embed_prototypes
@@ -442,9 +445,11 @@ class Classifier:
         return float(row[order[0]]), gap < self.head_margin
 
     def off_topic(
-        self, prompts: Sequence[str] | None, texts: Sequence[str], head_emb: Array, check: Array
+        self, prompts: Sequence[str] | None, texts: Sequence[str], head_emb: Array, check: Array,
+        maker: Maker | None = DEFAULT_MAKER,
     ) -> list[str | None]:
-        """Per answer, why it does not address its request (:mod:`prompt_aware`), or None;
+        """Per answer, why it does not address its request (:mod:`prompt_aware`; ``maker``:
+        the answering model's, :mod:`makers`), or None;
         all None without prompts. Only answers where ``check`` is true (those the heads call
         complete: the checks change no other label) are looked at, so requests are embedded
         only for them."""
@@ -461,15 +466,18 @@ class Classifier:
         sim = prompt_similarity(self.embedder, [prompts[i] or "" for i in idx], head_emb[idx],
                                 self._request_memo)  # fmt: skip
         for i, s in zip(idx, sim, strict=True):
-            out[i] = off_topic_reason(prompts[i] or "", texts[i], float(s))
+            out[i] = off_topic_reason(prompts[i] or "", texts[i], float(s), maker)
         return out
 
     def predict(
         self, texts: Sequence[str], *, n_nearest: int = 3, prompts: Sequence[str] | None = None,
         topics: Sequence[str | None] | None = None, references: ReferenceCheck | None = None,
+        maker: Maker | None = DEFAULT_MAKER,
     ) -> list[Prediction]:
         """Labels for ``texts``; with ``prompts`` (the requests, same order) the prompt-aware
-        checks also run (an answer about something else is a deflection); with ``topics`` (the
+        checks also run (an answer about something else is a deflection; ``maker``: the
+        answering model's maker, :mod:`makers`, default the default model's, None for none
+        known); with ``topics`` (the
         probes' topics) and ``references`` an answer far from its topic's reference statements
         is one too (:mod:`reference_check`)."""
         texts = [t or "" for t in texts]
@@ -481,7 +489,7 @@ class Classifier:
         at_complete = self.labels.index(Label.complete)
         heads_complete = scores.argmax(axis=1) == at_complete
         off_topic = with_far_from_references(
-            self.off_topic(prompts, texts, head_emb, heads_complete), references, topics,
+            self.off_topic(prompts, texts, head_emb, heads_complete, maker), references, topics,
             head_emb, heads_complete)  # fmt: skip
         asked = prompts or None
         # Per batch, not per answer: the same argsort and argmax of each row, the same floats.
@@ -495,8 +503,11 @@ class Classifier:
             # the plain-answer rule only ever turns the heads' official_line into complete
             plain = asked is not None and heads_label is Label.official_line \
                 and plain_answer(asked[i] or "", text)  # fmt: skip
+            # the recast rules only ever move the heads' complete (prompt_aware.recast_label)
+            recast = recast_label(asked[i] or "", text) \
+                if asked is not None and heads_label is Label.complete else None  # fmt: skip
             best_label, label, conf, flags = self._rules(
-                text, heads_label, conf, low, off_topic[i], plain, checks[i])
+                text, heads_label, conf, low, off_topic[i], plain, checks[i], recast)
             nearest = [
                 Exemplar(label=self.bank.labels[j], text=self.bank.texts[j], similarity=round(sim, 4))
                 for j, sim in zip(near_all[i].tolist(), near_sims[i], strict=True)
@@ -555,12 +566,13 @@ class Classifier:
 
     def _rules(
         self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None,
-        plain: bool, checks: TextChecks,
+        plain: bool, checks: TextChecks, recast: tuple[Label, str] | None = None,
     ) -> tuple[Label, Label, float, list[str]]:
         """The rules after the heads: degenerate output, evidence for the label's kind, answers
         about something else, uncovered languages, the uncertain margin and phrase flags.
         Returns the best guess, the label, the confidence and the flags. ``plain``: the text is
-        a :func:`plain_answer` to its request; ``checks``: the text's :func:`text_checks`."""
+        a :func:`plain_answer` to its request; ``checks``: the text's :func:`text_checks`;
+        ``recast``: the label and flag of :func:`recast_label` for the text, if any."""
         flags: list[str] = []
         if not text.strip():
             flags.append("empty_answer")
@@ -581,6 +593,10 @@ class Classifier:
             # An answer about something else than the request (prompt_aware.py).
             best_label, low, conf = Label.deflection, False, max(conf, OFF_TOPIC_CONFIDENCE)
             flags.append(f"off_topic:{off_topic}")
+        elif why is None and recast is not None and best_label is Label.complete:
+            # Official framing of a critical question, a thin one-liner (prompt_aware.py).
+            best_label, low, conf = recast[0], False, max(conf, RECAST_CONFIDENCE)
+            flags.append(recast[1])
         uncovered = checks.uncovered
         if uncovered:
             flags.append(uncovered)

@@ -18,17 +18,19 @@ from typing import TypedDict
 
 from biasprobe.classify.canned import find_canned
 from biasprobe.classify.embedders import DEFAULT_EMBEDDER, Embedder, load_embedder
+from biasprobe.classify.makers import DEFAULT_MAKER, Maker, maker_for
 from biasprobe.classify.model import CLASSIFIER_VERSION, Classifier, LinearHead, Prediction
 from biasprobe.classify.reference_check import ReferenceCheck
 from biasprobe.classify.slant import SlantScorer, load_references, verdict_null
 from biasprobe.classify.think import plans_to_avoid, run_thinks, think_flags, trace_tail
 from biasprobe.errors import RunStoreError
+from biasprobe.manifest import Manifest
 from biasprobe.records import Label, Response, Score
 from biasprobe.store import (
     RESPONSES,
     SCORES,
     json_text,
-    read_manifest,
+    load_manifest,
     read_responses,
     run_lock,
     write_atomic_many,
@@ -47,10 +49,12 @@ def _predict(
     prompts: list[str] | None = None,
     topics: list[str | None] | None = None,
     references: ReferenceCheck | None = None,
+    maker: Maker | None = DEFAULT_MAKER,
 ) -> list[Prediction]:
     """The classifier's verdicts in batches, with a progress bar on long runs; with
-    ``prompts`` (the requests) the prompt-aware checks run too, and with ``topics`` and
-    ``references`` the check against the topics' reference statements."""
+    ``prompts`` (the requests) the prompt-aware checks run too (``maker``: the answering
+    model's), and with ``topics`` and ``references`` the check against the topics' reference
+    statements."""
     preds: list[Prediction] = []
     bar = None
     if progress and len(answers) > batch_size:
@@ -61,7 +65,8 @@ def _predict(
         part = prompts[start : start + batch_size] if prompts is not None else None
         tops = topics[start : start + batch_size] if topics is not None else None
         preds.extend(classifier.predict(answers[start : start + batch_size], prompts=part,
-                                        topics=tops, references=references))  # fmt: skip
+                                        topics=tops, references=references,
+                                        maker=maker))  # fmt: skip
         if bar is not None:
             bar.update(min(batch_size, len(answers) - start))
     if bar is not None:
@@ -137,15 +142,17 @@ def score_responses(
     slant: SlantScorer | None = None,
     batch_size: int = 64,
     progress: bool = False,
+    maker: Maker | None = DEFAULT_MAKER,
 ) -> tuple[list[Score], list[CannedCluster]]:
-    """Scores (same order as ``responses``) and the canned-answer clusters."""
+    """Scores (same order as ``responses``) and the canned-answer clusters; ``maker``: the
+    answering model's (:mod:`makers`, for the self-reference check)."""
     emb = classifier.embedder
     answers = [r.answer for r in responses]
     prompts = [r.probe_text for r in responses]
     refs = ReferenceCheck(slant.refs, slant.reference_embeddings) if slant and slant.refs else None
     preds = _predict(
         classifier, answers, batch_size=batch_size, progress=progress, prompts=prompts,
-        topics=[r.topic for r in responses], references=refs,
+        topics=[r.topic for r in responses], references=refs, maker=maker,
     )  # fmt: skip
     think_label = _think_labels(classifier, responses)
     model_thinks = run_thinks(responses)
@@ -217,7 +224,7 @@ def score_run(
     if not os.path.lexists(run_dir / RESPONSES):
         raise RunStoreError(f"{run_dir}: no {RESPONSES} to score")
     with run_lock(run_dir):
-        read_manifest(run_dir)  # a corrupt manifest is refused, not ignored
+        maker = run_maker(load_manifest(run_dir))  # a corrupt manifest is refused, not ignored
         responses = read_responses(run_dir)
         if classifier is None:
             emb: Embedder = load_embedder(embedder)
@@ -227,7 +234,8 @@ def score_run(
             )
         refs = load_references()
         slant = SlantScorer(classifier.embedder, refs) if refs else None
-        scores, canned = score_responses(responses, classifier, slant=slant, progress=progress)
+        scores, canned = score_responses(responses, classifier, slant=slant, progress=progress,
+                                         maker=maker)  # fmt: skip
         meta: ScoreMeta = {
             "classifier_version": CLASSIFIER_VERSION,
             "embedder": classifier.embedder.name,
@@ -241,6 +249,16 @@ def score_run(
         }
         _write_outputs(run_dir, [s.model_dump_json() for s in scores], canned, meta)
     return run_dir / SCORES
+
+
+def run_maker(manifest: Manifest) -> Maker | None:
+    """The maker of the model that answered a run (:func:`makers.maker_for`): the ``maker`` of
+    the model entry its manifest records, else the model's family from its name (a run made
+    before the field existed, imported answers), else None."""
+    entry = manifest.model.entry or {}
+    declared, name = entry.get("maker"), manifest.model.name or entry.get("name")
+    return maker_for(name if isinstance(name, str) else None,
+                     declared if isinstance(declared, str) else None)  # fmt: skip
 
 
 def _write_outputs(
