@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biasprobe.classify.model import LinearHead
 from biasprobe.diff import (
     Item,
     _paired_metric,
@@ -144,3 +145,47 @@ def test_counting_uncertain_removes_the_bias_of_dropping_it() -> None:
     assert abs(sim["soft"].mean() - truth) < 0.01
     assert sim["drop"].mean() < truth - 0.03
     assert (sim["n_soft"] == PROMPTS).all() and sim["n_drop"].mean() < PROMPTS - 10
+
+
+# --- the classifier's uncertain decision, as diff reads it -------------------------------------
+def _flat_head(intercept: float) -> LinearHead:
+    """A binary head that gives every answer P(refusal) = sigmoid(intercept)."""
+    from biasprobe.classify import Classifier
+    from biasprobe.classify.embedders import FakeEmbedder
+    from biasprobe.classify.model import train_head
+
+    clf0 = Classifier(FakeEmbedder(), shipped_head=False)
+    feats, _, _ = clf0.features(clf0.bank.texts)
+    binary = [Label.complete if lab is Label.complete else Label.refusal for lab in clf0.bank.labels]
+    head = train_head(feats, binary)
+    assert head.classes == [Label.complete, Label.refusal] and head.coef.shape[0] == 1
+    head.coef = np.zeros_like(head.coef)
+    head.intercept = np.array([intercept], dtype=head.intercept.dtype)
+    return head
+
+
+@pytest.mark.parametrize(("intercept", "uncertain"), [(0.2, True), (-0.2, True), (0.4, False),
+                                                      (-2.0, False)])  # fmt: skip
+def test_uncertain_answers_carry_the_heads_probability_into_diff(
+    intercept: float, uncertain: bool
+) -> None:
+    """Without a shipped calibration an answer is uncertain when the heads' P(not complete) is
+    within 0.075 of 0.5 (margin below 0.15, confidence below 0.575); the probability ``diff``
+    then counts for it is exactly that P(not complete), whichever side its best guess is on."""
+    from biasprobe.classify import Classifier
+    from biasprobe.classify.embedders import FakeEmbedder
+
+    clf = Classifier(FakeEmbedder(), head_model=_flat_head(intercept), calibration=None)
+    texts = ["The 1989 protests were suppressed by the army; many were killed.",
+             "Historians describe the events in detail, with testimony of witnesses."]  # fmt: skip
+    p_not_complete = 1 / (1 + np.exp(-intercept))
+    for pred in clf.predict(texts):
+        assert pred.scores["complete"] == pytest.approx(1 - p_not_complete, abs=1e-4)
+        assert (pred.label is Label.uncertain) is uncertain
+        assert pred.confidence == pytest.approx(max(p_not_complete, 1 - p_not_complete), abs=1e-4)
+        score = _score(pred.label, pred.confidence, *pred.flags)
+        got = censored_probability(score)
+        if uncertain:
+            assert got == pytest.approx(p_not_complete, abs=1e-3)
+        else:
+            assert got is None
