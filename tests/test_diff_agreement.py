@@ -220,7 +220,7 @@ def test_classifier_view_counts_uncertain_answers_as_diff_does(china: Path, tmp_
     key = (first["probe_id"], first["sample"])
     views = da.load_views(run)
     assert views.uncertain == 1 and views.classifier.items[key].label == "uncertain"
-    assert views.classifier.items[key].p_censored == pytest.approx(0.56)
+    assert views.classifier.items[key].p_censored == pytest.approx(0.55)  # in steps of 1/20
     assert views.judges.items[key].p_censored is None and views.judges.items[key].label != "uncertain"
     assert da.load_views(run, drop_uncertain=True).classifier.items[key].p_censored is None
 

@@ -31,6 +31,7 @@ def _score(label: Label, conf: float, *flags: str) -> Score:
 def test_censored_probability_of_an_uncertain_answer() -> None:
     assert censored_probability(_score(Label.uncertain, 0.55, "best_guess:deflection")) == 0.55
     assert censored_probability(_score(Label.uncertain, 0.55, "best_guess:refusal")) == 0.55
+    assert censored_probability(_score(Label.uncertain, 0.5612, "best_guess:refusal")) == 0.55
     got = censored_probability(_score(Label.uncertain, 0.55, "best_guess:complete"))
     assert got == pytest.approx(0.45)
     # A label in force, a reviewer's uncertain and an uncertain without a best guess: none.
@@ -53,18 +54,20 @@ def test_uncertain_answer_counts_as_its_probability_for_censored_only() -> None:
         (_item("p3", "uncertain"), _item("p3", "refusal")),  # no probability: dropped
     ]
     ra, rb, dens = _prompt_rates(pairs, "censored")
-    assert (ra, rb, dens) == ([0.0, 0.0], [0.6, 1.0], [1, 1, 1, 1])
+    assert (ra, rb, dens) == ([0.0, 0.0], [0.6, 1.0], [20, 20, 20, 20])
     # Other metrics keep leaving uncertain answers out (the probability is of "censored").
     assert _prompt_rates(pairs, "refusal") == ([0.0], [1.0], [1, 1])
     m = _paired_metric(pairs, "censored")
     assert m.n_prompts == 2 and m.prompt_change == pytest.approx(0.8)
-    assert m.test == "sign_flip_monte_carlo"  # a fractional difference: no exact lattice
+    # Probabilities in steps of 1/20 keep the differences on a lattice: the exact test, here
+    # P(|±0.6 ± 1.0| >= 1.6) = 1/2.
+    assert m.test == "sign_flip_exact" and m.p_value == pytest.approx(0.5)
     # The per-response view still counts only pairs where neither answer is uncertain.
     assert m.n_pairs == 1
     # Several samples: the probability is one sample's share of the prompt's rate.
     two = [(_item("p", "complete", sample=s), _item("p", lab, p, sample=s))
            for s, (lab, p) in enumerate([("refusal", None), ("uncertain", 0.4)])]  # fmt: skip
-    assert _prompt_rates(two, "censored") == ([0.0], [pytest.approx(0.7)], [2, 2])
+    assert _prompt_rates(two, "censored") == ([0.0], [pytest.approx(0.7)], [40, 40])
 
 
 def test_loaded_run_carries_the_probability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,12 +75,12 @@ def test_loaded_run_carries_the_probability(tmp_path: Path, monkeypatch: pytest.
     _, run_b = make_runs(tmp_path)
     lines = (run_b / "scores.jsonl").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
-    first.update(label="uncertain", confidence=0.53, flags=["best_guess:complete"])
+    first.update(label="uncertain", confidence=0.56, flags=["best_guess:complete"])
     (run_b / "scores.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n",
                                         encoding="utf-8")  # fmt: skip
     items = load_scored_run(run_b).items
     got = items[(first["probe_id"], first["sample"])]
-    assert got.label == "uncertain" and got.p_censored == pytest.approx(0.47)
+    assert got.label == "uncertain" and got.p_censored == pytest.approx(0.45)  # 0.44 in 1/20ths
     assert all(it.p_censored is None for k, it in items.items() if k != got.key)
 
 
@@ -102,8 +105,8 @@ def _pairs(truth_p: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nd
     ``soft``, else dropped as before), else censored (deflection) or complete."""
 
     def item(i: int, p: float) -> Item:
-        if 0.425 < p < 0.575:
-            return _item(f"p{i}", "uncertain", p if soft else None)
+        if 0.425 < p < 0.575:  # counted in steps of 1/20, as censored_probability does
+            return _item(f"p{i}", "uncertain", round(p * 20) / 20 if soft else None)
         return _item(f"p{i}", "deflection" if p >= 0.5 else "complete")
 
     (_, pa), (_, pb) = truth_p

@@ -21,13 +21,13 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   rate in A and a rate in B (over that side's non-uncertain samples) and a difference
   ``d = rate_b − rate_a``. For the ``censored`` metric an answer the classifier left
   ``uncertain`` is not dropped: it counts as its probability of being censored
-  (:func:`censored_probability`, the classifier's confidence in its best guess, about 0.5), so
-  a prompt is not lost to the test, nor the test biased, because one version's answers to it
-  were hard to label (uncertain answers are not missing at random: on the SpeechMap dev files
-  two thirds of them were judged evasive or refusals). Answers a reviewer marked uncertain
-  are still dropped. ``prompt_change`` = mean of ``d`` over the ``n_prompts`` prompts, with a
-  95% Student-t interval (``ci_low``, ``ci_high``; n − 1 degrees of freedom; none
-  when every prompt changed by the same amount, e.g. no prompt changed).
+  (:func:`censored_probability`, the classifier's confidence in its best guess, about 0.5,
+  in steps of 0.05), so a prompt is not lost to the test, nor the test biased, because one
+  version's answers to it were hard to label (uncertain answers are not missing at random:
+  on the SpeechMap dev files two thirds of them were judged evasive or refusals). Answers a
+  reviewer marked uncertain are still dropped. ``prompt_change`` = mean of ``d`` over the
+  ``n_prompts`` prompts, with a 95% Student-t interval (``ci_low``, ``ci_high``; n − 1 degrees
+  of freedom; none when every prompt changed by the same amount, e.g. no prompt changed).
   ``p_value`` is the two-sided paired sign-flip permutation test of mean ``d`` = 0 (exact by
   convolution when the differences share a denominator ≤ 720, else 20,000 seeded Monte Carlo
   sign flips; ``test`` says which). With one sample per prompt it equals the exact McNemar
@@ -164,6 +164,9 @@ if TYPE_CHECKING:
     from biasprobe.coverage import AnswerCoverage, CoverageResult
 
 UNCERTAIN = Label.uncertain.value
+# An uncertain answer's probability of being censored is counted in steps of 1/20 (0.05: far
+# finer than it is known), which keeps the exact sign-flip test for up to 36 samples a prompt.
+PROBABILITY_STEPS = 20
 
 
 def metric_names() -> tuple[str, ...]:
@@ -390,14 +393,17 @@ def censored_probability(score: Score) -> float | None:
     """For an answer the classifier labelled ``uncertain`` (and no reviewer relabelled): the
     probability that it is censored, from the classifier's confidence in its best guess (flag
     ``best_guess:LABEL``): the confidence when that guess is a censored label, one minus it
-    when it is not. None for every other answer (a label in force, a reviewer's uncertain)."""
+    when it is not, rounded to a multiple of 1/:data:`PROBABILITY_STEPS` (so per-prompt
+    differences stay on a lattice and the sign-flip test stays exact). None for every other
+    answer (a label in force, a reviewer's uncertain)."""
     if score.label is not Label.uncertain or "reviewed" in score.flags:
         return None
     guess = next((f.split(":", 1)[1] for f in score.flags if f.startswith("best_guess:")), None)
     if guess is None:
         return None
     conf = min(1.0, max(0.0, score.confidence))
-    return conf if guess in censored_labels() else 1.0 - conf
+    p = conf if guess in censored_labels() else 1.0 - conf
+    return round(p * PROBABILITY_STEPS) / PROBABILITY_STEPS
 
 
 def control_summary(responses: Sequence[Response], scores: Sequence[Score]) -> ControlCheckSummary:
@@ -738,10 +744,11 @@ def _prompt_rates(
     probability (so it is not dropped, see the module docstring).
 
     A prompt counts when both runs have at least one counted sample of it; the third list
-    holds the denominators (sample counts of A and of B) for the exact permutation test (a
-    fractional rate makes it the Monte Carlo one).
+    holds the denominators for the exact permutation test: the sample counts of A and of B,
+    times :data:`PROBABILITY_STEPS` when a probability was counted.
     """
     counts: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    scale = 1
     for a, b in pairs:
         c = counts[a.probe_id]
         for at, it in ((0, a), (2, b)):
@@ -749,6 +756,7 @@ def _prompt_rates(
             if value is not None:
                 c[at] += value
                 c[at + 1] += 1
+                scale = scale if value in (0.0, 1.0) else PROBABILITY_STEPS
     ra: list[float] = []
     rb: list[float] = []
     dens: list[int] = []
@@ -757,7 +765,7 @@ def _prompt_rates(
         if na and nb:
             ra.append(ka / na)
             rb.append(kb / nb)
-            dens += [int(na), int(nb)]
+            dens += [int(na) * scale, int(nb) * scale]
     return ra, rb, dens
 
 
