@@ -24,6 +24,9 @@ on two of these runs shows the judges' view.
 A pair **agrees** when both diffs give the censorship headline (censorship and mirror
 questions) the same direction (sign of the per-prompt change; no change counts as its own
 direction) and the same significance decision (the diff's alpha after its correction).
+With uncertain answers counted as probabilities the classifier's change is seldom exactly 0,
+so where the judges see no change at all the directions often differ by a point or two: read
+the judge-significant columns first.
 
 Scored runs are cached under ``--work DIR`` in a folder named after a fingerprint of the
 classifier code and data (``src/biasprobe/classify``, ``labels.yaml``), of the import path
