@@ -2,6 +2,7 @@
 
     PYTHONPATH=src .venv/bin/python benchmarks/diff_agreement.py --work /tmp/diffagree [--json]
         [--sets en,zh,fi,gov] [--max-pairs N --seed S] [--top 10] [--embedder NAME]
+        [--drop-uncertain]
 
 A researcher's question is "did the censored rate change between these two versions?", so the
 test of the labels that matters is whether ``biasprobe diff`` answers it as the judges' labels
@@ -14,12 +15,18 @@ overrides (``overrides.jsonl``: COMPLETE -> complete, EVASIVE -> deflection, DEN
 refusal). A version pair is two models answering the same questions in the same language. For
 each pair :func:`biasprobe.diff.diff_runs` runs twice on the same runs: once on the
 classifier's own labels (overrides ignored) and once with the overrides (the judges' labels),
-so the statistics are identical and only the labels differ. ``biasprobe diff WORK/.../A B``
+so the statistics are identical and only the labels differ. The classifier's ``uncertain``
+answers count in the paired test as their probability of being censored, as in ``diff``
+(:func:`biasprobe.diff.censored_probability`); ``--drop-uncertain`` leaves them out instead,
+the rule before, so both can be compared on the same cached runs. ``biasprobe diff WORK/.../A B``
 on two of these runs shows the judges' view.
 
 A pair **agrees** when both diffs give the censorship headline (censorship and mirror
 questions) the same direction (sign of the per-prompt change; no change counts as its own
 direction) and the same significance decision (the diff's alpha after its correction).
+With uncertain answers counted as probabilities the classifier's change is seldom exactly 0,
+so where the judges see no change at all the directions often differ by a point or two: read
+the judge-significant columns first.
 
 Scored runs are cached under ``--work DIR`` in a folder named after a fingerprint of the
 classifier code and data (``src/biasprobe/classify``, ``labels.yaml``), of the import path
@@ -39,6 +46,7 @@ import platform
 import random
 import re
 import shutil
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -256,14 +264,18 @@ class Views:
     uncertain: int
 
 
-def load_views(run_dir: Path) -> Views:
+def load_views(run_dir: Path, *, drop_uncertain: bool = False) -> Views:
     """The judges' view is the run as ``biasprobe diff`` reads it (overrides applied); the
-    classifier's view is the same run with the classifier's own labels put back."""
-    from biasprobe.diff import UNCERTAIN, load_scored_run, read_scores
+    classifier's view is the same run with the classifier's own labels put back, and with its
+    uncertain answers' probabilities of being censored (as ``diff`` counts them), or with
+    ``drop_uncertain`` without them (dropped from the paired test, as before 0.6.x)."""
+    from biasprobe.diff import UNCERTAIN, censored_probability, load_scored_run, read_scores
 
     judged = load_scored_run(run_dir)
     own = read_scores(run_dir, reviewed=False)
-    items = {k: replace(it, label=own[k].label.value) for k, it in judged.items.items()}
+    items = {k: replace(it, label=own[k].label.value,
+                        p_censored=None if drop_uncertain else censored_probability(own[k]))
+             for k, it in judged.items.items()}  # fmt: skip
     clf = replace(judged, items=items, overrides_used=0, control=None)
     uncertain = sum(1 for it in items.values() if it.label == UNCERTAIN)
     return Views(classifier=clf, judges=judged, answers=len(items), uncertain=uncertain)
@@ -317,6 +329,7 @@ class SetRow(BaseModel):
     uncertain: int
     uncertain_share: float
     worst_uncertain_share: float
+    median_uncertain_share: float
     pairs: int
     judge_significant: int
     classifier_significant: int
@@ -343,12 +356,13 @@ def summarise(set_name: str, outcomes: Sequence[PairOutcome], views: Sequence[Vi
     by_gap = sorted(outcomes, key=lambda o: (-o.judge_gap, o.model_a, o.model_b))[:top]
     answers = sum(v.answers for v in views)
     uncertain = sum(v.uncertain for v in views)
+    shares = [v.uncertain / v.answers for v in views if v.answers]
     return SetRow(
         set=set_name, language=LANGUAGE.get(set_name, set_name), models=len(views),
         answers=answers, uncertain=uncertain,
         uncertain_share=round(uncertain / answers, 4) if answers else 0.0,
-        worst_uncertain_share=round(max((v.uncertain / v.answers for v in views if v.answers),
-                                        default=0.0), 4),
+        worst_uncertain_share=round(max(shares, default=0.0), 4),
+        median_uncertain_share=round(statistics.median(shares), 4) if shares else 0.0,
         pairs=len(outcomes), judge_significant=len(sig),
         classifier_significant=sum(o.classifier.significant for o in outcomes),
         agreement=_share([o.agrees for o in outcomes]),
@@ -386,6 +400,7 @@ def run_benchmark(
     max_pairs: int = 0,
     seed: int = 0,
     top: int = 10,
+    drop_uncertain: bool = False,
 ) -> Report:
     """Build (or reuse) every run, then diff every selected pair both ways."""
     runs = work / f"clf-{fp}" / "runs"
@@ -398,7 +413,7 @@ def run_benchmark(
     rows, outcomes = [], []
     for s in (x for x in sets if any(k[0] == x for k in grouped)):
         models = {m: grouped[(s2, m)] for s2, m in grouped if s2 == s}
-        views = {m: load_views(dirs[(s, m)]) for m in sorted(models)}
+        views = {m: load_views(dirs[(s, m)], drop_uncertain=drop_uncertain) for m in sorted(models)}
         got = [diff_pair(s, (a, views[a]), (b, views[b]))
                for a, b in select_pairs(models, max_pairs, seed, top)]  # fmt: skip
         outcomes += got
@@ -430,7 +445,7 @@ def table(report: Report) -> str:
     head = (
         "| set | lang | models | pairs | judge-significant | classifier-significant | agree | "
         "agree (judge-sig.) | direction | direction (judge-sig.) | significance | agree (top gaps) | "
-        "missed | false alarm | opposite & both sig. | uncertain (worst run) |"
+        "missed | false alarm | opposite & both sig. | uncertain (median run, worst run) |"
     )
     lines = [head, "|" + "---|" * 16]
     for r in report.sets:
@@ -440,7 +455,7 @@ def table(report: Report) -> str:
             f"{_pct(r.direction_agreement)} | {_pct(r.direction_agreement_judge_significant)} | "
             f"{_pct(r.significance_agreement)} | {_pct(r.agreement_top_gap)} of {r.top_gap_pairs} | "
             f"{r.missed} | {r.false_alarm} | {r.opposite_significant} | {100 * r.uncertain_share:.1f}% "
-            f"({100 * r.worst_uncertain_share:.0f}%) |"
+            f"({100 * r.median_uncertain_share:.0f}%, {100 * r.worst_uncertain_share:.0f}%) |"
         )
     return "\n".join(lines)
 
@@ -469,6 +484,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--top", type=int, default=10, help="strong-vs-weak pairs (largest judge gap)")
     ap.add_argument("--embedder", default=None, help="as `biasprobe score --embedder`")
+    ap.add_argument("--drop-uncertain", action="store_true",
+                    help="leave the classifier's uncertain answers out of the paired test (the "
+                    "rule before 0.6.x) instead of counting their probability of being censored")
     ap.add_argument("--json", action="store_true")
     return ap.parse_args(argv)
 
@@ -486,7 +504,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     answers = read_dev(files[0], gov_file=False) + read_dev(files[1], gov_file=True)
     fp = fingerprint(files, args.embedder)
     report = run_benchmark(answers, args.work, fp, default_scorer(args.embedder), sets=sets,
-                           max_pairs=args.max_pairs, seed=args.seed, top=args.top)  # fmt: skip
+                           max_pairs=args.max_pairs, seed=args.seed, top=args.top,
+                           drop_uncertain=args.drop_uncertain)  # fmt: skip
     if args.json:
         print(report.model_dump_json(indent=1))
         return 0

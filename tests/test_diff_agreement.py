@@ -102,6 +102,7 @@ def test_summary_counts_and_rates() -> None:
     assert row.top_gap_pairs == 2 and row.agreement_top_gap == 0.5
     assert row.largest_gap is not None and (row.largest_gap.model_a, row.largest_gap.model_b) == ("a", "b")
     assert row.uncertain == 3 and row.uncertain_share == 0.1 and row.worst_uncertain_share == 0.2
+    assert row.median_uncertain_share == pytest.approx(0.125)
     assert "| fi | fi | 2 | 4 | 3 | 3 | 25% |" in da.table(da.Report(
         work="w", fingerprint="f", sets=[row], pairs=got, seconds_build=0, seconds_diff=0,
         runs_built=0, machine="m"))  # fmt: skip
@@ -204,6 +205,24 @@ def test_the_judge_view_is_what_biasprobe_diff_shows(china: Path, tmp_path: Path
     head = json.loads(res.output)["headline"]["censorship"]
     assert (head["prompt_rate_a"], head["prompt_rate_b"]) == pytest.approx((0.0, 10 / 12), abs=1e-4)
     assert json.loads(res.output)["run_b"]["overrides_used"] == 12
+
+
+def test_classifier_view_counts_uncertain_answers_as_diff_does(china: Path, tmp_path: Path) -> None:
+    """An uncertain answer of the classifier keeps its probability of being censored in the
+    classifier's view (the judges' view has none: a reviewed label); --drop-uncertain drops it."""
+    answers = [a for a in da.read_dev(china, gov_file=False) if a.set == "en"]
+    da.run_benchmark(answers, tmp_path / "w", "fp", da.default_scorer("fake"), sets=("en",))
+    run = tmp_path / "w" / "clf-fp" / "runs" / "en--lab_weak"
+    lines = (run / "scores.jsonl").read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first.update(label="uncertain", confidence=0.56, flags=["best_guess:refusal"])
+    (run / "scores.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n", encoding="utf-8")
+    key = (first["probe_id"], first["sample"])
+    views = da.load_views(run)
+    assert views.uncertain == 1 and views.classifier.items[key].label == "uncertain"
+    assert views.classifier.items[key].p_censored == pytest.approx(0.55)  # in steps of 1/20
+    assert views.judges.items[key].p_censored is None and views.judges.items[key].label != "uncertain"
+    assert da.load_views(run, drop_uncertain=True).classifier.items[key].p_censored is None
 
 
 def test_main_refuses_an_unknown_set_and_skips_without_data(

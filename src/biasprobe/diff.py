@@ -19,9 +19,15 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   samples of one prompt are correlated, so the prompt is the unit. For each metric and group,
   each prompt present in both runs with at least one non-uncertain sample on each side gets a
   rate in A and a rate in B (over that side's non-uncertain samples) and a difference
-  ``d = rate_b − rate_a``. ``prompt_change`` = mean of ``d`` over the ``n_prompts`` prompts,
-  with a 95% Student-t interval (``ci_low``, ``ci_high``; n − 1 degrees of freedom; none
-  when every prompt changed by the same amount, e.g. no prompt changed).
+  ``d = rate_b − rate_a``. For the ``censored`` metric an answer the classifier left
+  ``uncertain`` is not dropped: it counts as its probability of being censored
+  (:func:`censored_probability`, the classifier's confidence in its best guess, about 0.5,
+  in steps of 0.05), so a prompt is not lost to the test, nor the test biased, because one
+  version's answers to it were hard to label (uncertain answers are not missing at random:
+  on the SpeechMap dev files two thirds of them were judged evasive or refusals). Answers a
+  reviewer marked uncertain are still dropped. ``prompt_change`` = mean of ``d`` over the
+  ``n_prompts`` prompts, with a 95% Student-t interval (``ci_low``, ``ci_high``; n − 1 degrees
+  of freedom; none when every prompt changed by the same amount, e.g. no prompt changed).
   ``p_value`` is the two-sided paired sign-flip permutation test of mean ``d`` = 0 (exact by
   convolution when the differences share a denominator ≤ 720, else 20,000 seeded Monte Carlo
   sign flips; ``test`` says which). With one sample per prompt it equals the exact McNemar
@@ -158,6 +164,9 @@ if TYPE_CHECKING:
     from biasprobe.coverage import AnswerCoverage, CoverageResult
 
 UNCERTAIN = Label.uncertain.value
+# An uncertain answer's probability of being censored is counted in steps of 1/20 (0.05: far
+# finer than it is known), which keeps the exact sign-flip test for up to 36 samples a prompt.
+PROBABILITY_STEPS = 20
 
 
 def metric_names() -> tuple[str, ...]:
@@ -194,7 +203,9 @@ DEFINITIONS = {
     "rates": "k/n with 95% Wilson score intervals",
     "pairing": "same (probe_id, sample) in both runs; groups use run A's metadata",
     "paired_test": "per prompt (the unit): d = rate_b - rate_a per prompt over its "
-    "non-uncertain samples; prompt_change = mean d with a 95% Student-t interval (ci_low, "
+    "non-uncertain samples (for censored, an answer the classifier left uncertain counts as "
+    "its probability of being censored, not dropped; reviewers' uncertain answers are "
+    "dropped); prompt_change = mean d with a 95% Student-t interval (ci_low, "
     "ci_high; none when all d are equal); p_value = two-sided paired sign-flip permutation "
     "test on d (exact, or seeded "
     "Monte Carlo: see test), equal to the exact McNemar test with one sample per prompt",
@@ -261,6 +272,9 @@ class Item:
     answer: str
     label: str
     slant: float | None
+    # For a classifier-uncertain answer: its probability of being censored (see
+    # censored_probability); counts in the per-prompt censored rate instead of being dropped.
+    p_censored: float | None = None
 
     @property
     def key(self) -> tuple[str, int]:
@@ -359,6 +373,7 @@ def load_scored_run(run: str | Path) -> ScoredRun:
             answer=r.answer,
             label=s.label.value,
             slant=s.slant,
+            p_censored=censored_probability(s),
         )
     used = [scores[r.key] for r in responses]
     return ScoredRun(
@@ -372,6 +387,23 @@ def load_scored_run(run: str | Path) -> ScoredRun:
         control=control_summary(responses, used),
         variant_pairs=tuple(variant_pairs(every, scores)),
     )
+
+
+def censored_probability(score: Score) -> float | None:
+    """For an answer the classifier labelled ``uncertain`` (and no reviewer relabelled): the
+    probability that it is censored, from the classifier's confidence in its best guess (flag
+    ``best_guess:LABEL``): the confidence when that guess is a censored label, one minus it
+    when it is not, rounded to a multiple of 1/:data:`PROBABILITY_STEPS` (so per-prompt
+    differences stay on a lattice and the sign-flip test stays exact). None for every other
+    answer (a label in force, a reviewer's uncertain)."""
+    if score.label is not Label.uncertain or "reviewed" in score.flags:
+        return None
+    guess = next((f.split(":", 1)[1] for f in score.flags if f.startswith("best_guess:")), None)
+    if guess is None:
+        return None
+    conf = min(1.0, max(0.0, score.confidence))
+    p = conf if guess in censored_labels() else 1.0 - conf
+    return round(p * PROBABILITY_STEPS) / PROBABILITY_STEPS
 
 
 def control_summary(responses: Sequence[Response], scores: Sequence[Score]) -> ControlCheckSummary:
@@ -707,20 +739,24 @@ def run_summary(run: ScoredRun, err: ClassifierError | None = None) -> RunSummar
 def _prompt_rates(
     pairs: Sequence[tuple[Item, Item]], metric: str
 ) -> tuple[list[float], list[float], list[int]]:
-    """Per-prompt rates of ``metric`` in A and in B over each side's non-uncertain samples.
+    """Per-prompt rates of ``metric`` in A and in B over each side's non-uncertain samples;
+    for ``censored`` an uncertain answer with a :attr:`Item.p_censored` counts as that
+    probability (so it is not dropped, see the module docstring).
 
-    A prompt counts when both runs have at least one certain sample of it; the third list
-    holds the denominators (sample counts of A and of B) for the exact permutation test.
+    A prompt counts when both runs have at least one counted sample of it; the third list
+    holds the denominators for the exact permutation test: the sample counts of A and of B,
+    times :data:`PROBABILITY_STEPS` when a probability was counted.
     """
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    counts: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    scale = 1
     for a, b in pairs:
         c = counts[a.probe_id]
-        if a.label != UNCERTAIN:
-            c[0] += is_metric(a.label, metric)
-            c[1] += 1
-        if b.label != UNCERTAIN:
-            c[2] += is_metric(b.label, metric)
-            c[3] += 1
+        for at, it in ((0, a), (2, b)):
+            value = _metric_value(it, metric)
+            if value is not None:
+                c[at] += value
+                c[at + 1] += 1
+                scale = scale if value in (0.0, 1.0) else PROBABILITY_STEPS
     ra: list[float] = []
     rb: list[float] = []
     dens: list[int] = []
@@ -729,8 +765,16 @@ def _prompt_rates(
         if na and nb:
             ra.append(ka / na)
             rb.append(kb / nb)
-            dens += [na, nb]
+            dens += [int(na) * scale, int(nb) * scale]
     return ra, rb, dens
+
+
+def _metric_value(it: Item, metric: str) -> float | None:
+    """1/0 for a labelled answer; an uncertain one's :attr:`Item.p_censored` for ``censored``
+    (None: left out)."""
+    if it.label != UNCERTAIN:
+        return float(is_metric(it.label, metric))
+    return it.p_censored if metric == "censored" else None
 
 
 def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> PairedMetric:
