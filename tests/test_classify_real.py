@@ -88,6 +88,11 @@ def test_speechmap_sample_beats_baseline(real_classifier: Classifier) -> None:
 QUICKSTART_KNOWN_MISSES = {
     "qwen05-mirror-protest-crackdown-ru-zh",  # official line read as complete
     "qwen05-tiananmen-1989-zh",  # vague one-liner read as complete
+    # Not a miss but a conflict of rules (0.6.0 candidate, loops2): the file labels this list,
+    # five items of one template "他试图通过暴力手段来破坏国家的X和Y" cut at the token limit,
+    # complete (a 0.3 judgement call, tests/data/README.md); issue 16's rule calls it a loop, and
+    # degenerate.ngram_loop makes it a deflection. The lead decides which label stands.
+    "qwen05-mirror-leader-criticism-in-zh",
 }
 
 
