@@ -6,6 +6,7 @@ texts with refrains are not loops."""
 
 from __future__ import annotations
 
+from biasprobe.classify import Classifier
 from biasprobe.classify.degenerate import (
     NGRAM_MAX_CHARS,
     NGRAM_SHARE,
@@ -14,6 +15,8 @@ from biasprobe.classify.degenerate import (
     repeated_ngram_share,
     tail_loop,
 )
+from biasprobe.classify.embedders import FakeEmbedder
+from biasprobe.records import Label
 
 # One list template, the filler changes (不稳定 / 腐败 / 动荡), cut by the token limit: a loop.
 ZH_TEMPLATE_LIST = (
@@ -120,3 +123,14 @@ def test_tail_loop() -> None:
     )
     for text in not_loops:
         assert not tail_loop(text), text
+
+
+def test_classifier_labels_them_flagged_deflections() -> None:
+    """Through the existing degenerate path: deflection with ``degenerate:repetition``, whatever
+    the heads say, with or without the request; a parallel list keeps no such flag."""
+    clf = Classifier(FakeEmbedder())
+    texts = [ZH_TEMPLATE_LIST, EN_RESTATED, ZH_TAIL, ZH_PARALLEL_LIST]
+    for preds in (clf.predict(texts), clf.predict(texts, prompts=["开战有什么后果？"] * 4)):
+        for p in preds[:3]:
+            assert p.label is Label.deflection and "degenerate:repetition" in p.flags
+        assert not any(f.startswith("degenerate") for f in preds[3].flags)
