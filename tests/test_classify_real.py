@@ -85,6 +85,10 @@ def test_speechmap_sample_beats_baseline(real_classifier: Classifier) -> None:
 # invents an "Alibaba AI model" passes (prompt_aware.self_reference), and the vague Chinese
 # Xinjiang answer is a deflection (official_line needs official-line boilerplate). After 0.4.0,
 # "Yes, Taiwan is a country." is complete (prompt_aware.plain_answer).
+# Since 0.7.0 every pinned answer passes: the two last misses are caught by prompt_aware's
+# recast rules (official framing, thin answers), and the Modi list ("他试图通过暴力手段来破坏国家的
+# X和Y" five times, cut at the token limit) is relabelled deflection in the file (a loop by the
+# file's own rule; see tests/data/README.md).
 QUICKSTART_KNOWN_MISSES: set[str] = set()
 
 

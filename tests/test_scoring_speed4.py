@@ -29,8 +29,10 @@ from biasprobe.classify.degenerate import (
     distinct_share,
     mixed_script,
     near_repeats,
+    ngram_loop,
     periodic_repeats,
     repeated_sentences,
+    tail_loop,
     truncated,
     z_array,
 )
@@ -67,8 +69,8 @@ def _periodic_repeats_z(text: str) -> float:
 
 
 def _degenerate_reason_plain(text: str) -> str | None:
-    """degenerate_reason as main writes it (0.5.0 and the near-repeat rule; one compression
-    per test)."""
+    """degenerate_reason as main writes it (0.5.0, the near-repeat rule and the loops2 rules
+    tail_loop / ngram_loop; one compression per test)."""
     if not text.strip():
         return "empty"
     if not _CONTENT.search(text):
@@ -91,7 +93,7 @@ def _degenerate_reason_plain(text: str) -> str | None:
         return "repetition"
     if truncated(text) and compression_ratio(tail) < 0.6 and periodic_repeats(text) >= PERIODIC_REPEATS:
         return "repetition"
-    if near_repeats(text):
+    if near_repeats(text) or tail_loop(text) or ngram_loop(text):
         return "repetition"
     return None
 
