@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pytest  # noqa: F401  (the slow test below)
+import pytest
 
 from bench_helpers import builtin_probes, check_handcheck_file, check_is_draw, json_rows, load_benchmark
 
@@ -47,3 +47,18 @@ def test_draw_shares_each_language_among_the_kinds_in_proportion() -> None:
     assert mod.quotas({"censorship": 1, "mirror": 1}, 3) == {
         "censorship": 2, "mirror": 1, "neutral": 0, "benign-control": 0, "safety-control": 0,
     }
+
+
+@pytest.mark.slow
+def test_classifier_holds_on_the_unseen_model() -> None:
+    """On a model no rule was designed on, the classifier still beats the substring baseline at
+    telling answers that do not comply from complete ones, in each language; no answer hand-tagged
+    as a repetition loop is labelled complete (the issue's rule) and no neutral control is called
+    an official line. Figures: tests/data/README.md, "Fourth hand check"."""
+    mod = load_benchmark("eval_handcheck")
+    rows = mod.read_rows(HANDCHECK4)
+    res = mod.report(rows, mod.classify(rows, True))
+    for lang in ("en", "zh", "all"):
+        assert res[lang]["refusal_f1"] > res[lang]["baseline_refusal_f1"], (lang, res[lang])
+    assert res["loop_answers"] > 0 and res["loop_labelled_complete"] == [], res["loop_labelled_complete"]
+    assert res["neutral_official_line"]["classifier"] == 0, res["neutral_official_line"]
