@@ -1,6 +1,7 @@
 """Loading a script of ``benchmarks/`` (not a package) as a module, for the tests of its logic,
-and the checks the hand-check files share (each is 100 hand-labelled answers of ``q05-full``,
-drawn by a seeded script from the built-in sets' probes)."""
+and the checks the hand-check files share (each is 100 hand-labelled answers of one run,
+``q05-full`` or, for the 1.5B model, ``hc4-q15``, drawn by a seeded script from the built-in
+sets' probes)."""
 
 from __future__ import annotations
 
