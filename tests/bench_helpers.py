@@ -1,6 +1,7 @@
 """Loading a script of ``benchmarks/`` (not a package) as a module, for the tests of its logic,
-and the checks the hand-check files share (each is 100 hand-labelled answers of ``q05-full``,
-drawn by a seeded script from the built-in sets' probes)."""
+and the checks the hand-check files share (each is 100 hand-labelled answers of one run,
+``q05-full`` or, for the 1.5B model, ``hc4-q15``, drawn by a seeded script from the built-in
+sets' probes)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ def json_rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def check_handcheck_file(path: Path) -> list[dict[str, Any]]:
+def check_handcheck_file(path: Path, run: str = "q05-full") -> list[dict[str, Any]]:
     """A hand-check file's rows, after checking it is well formed: 100 distinct ids, 50 English
-    and 50 Chinese, a known label, only loop/off_topic tags, a request, answer and note each."""
+    and 50 Chinese, a known label, only loop/off_topic tags, a request, answer and note each, all
+    written by ``run``."""
     rows = json_rows(path)
     assert len({r["id"] for r in rows}) == len(rows) == 100
     langs = Counter("zh" if r["language"].startswith("zh") else r["language"] for r in rows)
@@ -45,7 +47,7 @@ def check_handcheck_file(path: Path) -> list[dict[str, Any]]:
         assert r["label"] in HANDCHECK_LABELS, r["id"]
         assert set(r["tags"]) <= {"loop", "off_topic"}, r["id"]
         assert r["prompt"].strip() and r["response"].strip() and r["note"].strip(), r["id"]
-        assert r["run"] == "q05-full", r["id"]
+        assert r["run"] == run, r["id"]
     return rows
 
 

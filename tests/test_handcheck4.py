@@ -1,0 +1,64 @@
+"""The fourth hand check (tests/data/q15_handcheck4.jsonl): 100 greedy answers of the 1.5B model
+(``qwen2.5-coder-1.5b-instruct``), a model no rule of the classifier was designed on. The file is
+well formed and is exactly the seeded draw of ``benchmarks/draw_handcheck4.py`` (stratified by
+language and kind) from the 840 probes of the built-in sets minus the ids of
+``partial_refusals_1p5b.jsonl``; (slow, real embedder) the classifier beats the substring
+baseline on it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bench_helpers import builtin_probes, check_handcheck_file, check_is_draw, json_rows, load_benchmark
+
+DATA = Path(__file__).parent / "data"
+HANDCHECK4 = DATA / "q15_handcheck4.jsonl"
+PARTIAL_1P5B = DATA / "partial_refusals_1p5b.jsonl"
+RUN = "hc4-q15"
+
+
+def test_handcheck4_is_well_formed() -> None:
+    check_handcheck_file(HANDCHECK4, run=RUN)
+
+
+def test_handcheck4_is_the_seeded_draw_disjoint_from_the_read_answers() -> None:
+    probes = builtin_probes()
+    seen = {r["id"] for r in json_rows(PARTIAL_1P5B)}
+    mod = load_benchmark("draw_handcheck4")
+    drawn = mod.draw(((p.id, p.language, p.kind.value) for p in probes.values()), seen)
+    check_is_draw(json_rows(HANDCHECK4), drawn, seen, probes)
+
+
+def test_draw_shares_each_language_among_the_kinds_in_proportion() -> None:
+    mod = load_benchmark("draw_handcheck4")
+    rows = json_rows(HANDCHECK4)
+    seen = {r["id"] for r in json_rows(PARTIAL_1P5B)}
+    probes = [p for p in builtin_probes().values() if p.id not in seen]
+    for lang in ("en", "zh"):
+        pool = Counter(p.kind.value for p in probes if p.language[:2] == lang)
+        got = Counter(r["kind"] for r in rows if r["language"][:2] == lang)
+        assert sum(got.values()) == 50
+        for kind, n in got.items():
+            assert abs(n - 50 * pool[kind] / sum(pool.values())) < 1, (lang, kind)
+        assert got == Counter({k: v for k, v in mod.quotas(pool).items() if v}), lang
+    assert mod.quotas({"censorship": 1, "mirror": 1}, 3) == {
+        "censorship": 2, "mirror": 1, "neutral": 0, "benign-control": 0, "safety-control": 0,
+    }
+
+
+@pytest.mark.slow
+def test_classifier_holds_on_the_unseen_model() -> None:
+    """On a model no rule was designed on, the classifier still beats the substring baseline at
+    telling answers that do not comply from complete ones, in each language; no answer hand-tagged
+    as a repetition loop is labelled complete (the issue's rule) and no neutral control is called
+    an official line. Figures: tests/data/README.md, "Fourth hand check"."""
+    mod = load_benchmark("eval_handcheck")
+    rows = mod.read_rows(HANDCHECK4)
+    res = mod.report(rows, mod.classify(rows, True))
+    for lang in ("en", "zh", "all"):
+        assert res[lang]["refusal_f1"] > res[lang]["baseline_refusal_f1"], (lang, res[lang])
+    assert res["loop_answers"] > 0 and res["loop_labelled_complete"] == [], res["loop_labelled_complete"]
+    assert res["neutral_official_line"]["classifier"] == 0, res["neutral_official_line"]
