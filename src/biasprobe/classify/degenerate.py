@@ -225,28 +225,41 @@ def _ngram_text(text: str) -> str:
 def repeated_ngram_share(text: str) -> float:
     """Share of the characters of ``text`` (normalised by :func:`_ngram_text`; the first
     :data:`NGRAM_MAX_CHARS`) inside character n-grams that occur at least twice (n:
-    :data:`NGRAM_N`); 0.0 below :data:`NGRAM_MIN_CHARS`. Linear time: one count of the n-grams,
-    one pass adding up the covered characters."""
-    t = _ngram_text(text)[:NGRAM_MAX_CHARS]
-    if len(t) < NGRAM_MIN_CHARS:
-        return 0.0
+    :data:`NGRAM_N`); 0.0 below :data:`NGRAM_MIN_CHARS`. Vectorised (most answers cut by the
+    token limit pass through here): the n-grams are rows of code points compared as raw bytes,
+    counted by one sort, and the characters they cover are the union of their spans."""
+    return _covered_share(_ngram_text(text)[:NGRAM_MAX_CHARS])
+
+
+def _covered_share(t: str) -> float:
+    """:func:`repeated_ngram_share` of an already normalised text."""
+    import numpy as np
+
     n = NGRAM_N["cjk" if is_cjk(t) else "latin"]
-    grams = [t[i : i + n] for i in range(len(t) - n + 1)]
-    counts = Counter(grams)
-    covered = reach = 0  # characters covered so far; the end of the last repeated n-gram
-    for i, g in enumerate(grams):
-        if counts[g] >= 2:
-            covered += i + n - max(i, reach)
-            reach = i + n
-    return covered / len(t)
+    if len(t) < max(NGRAM_MIN_CHARS, n):
+        return 0.0
+    points = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)
+    rows = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(points, n))
+    grams = rows.view(np.dtype((np.void, 4 * n))).ravel()
+    _, inverse, counts = np.unique(grams, return_inverse=True, return_counts=True)
+    starts = np.flatnonzero(counts[inverse.ravel()] >= 2)
+    edges = np.zeros(len(t) + 1, dtype=np.int64)  # +1 where a repeated span starts, -1 after it
+    edges[starts] += 1  # the starts are distinct, so plain indexing adds once each
+    edges[starts + n] -= 1
+    return float(np.count_nonzero(np.cumsum(edges[:-1]) > 0)) / len(t)
 
 
 def ngram_loop(text: str) -> bool:
     """A truncated answer of at most :data:`NGRAM_MAX_CHARS` normalised characters most of which
     repeats itself in n-grams (:data:`NGRAM_SHARE`): a loop whose unit changes."""
-    if not truncated(text) or len(_ngram_text(text[: 4 * NGRAM_MAX_CHARS])) > NGRAM_MAX_CHARS:
+    if not truncated(text):
         return False
-    return repeated_ngram_share(text) >= NGRAM_SHARE["cjk" if is_cjk(text) else "latin"]
+    head = text[: 4 * NGRAM_MAX_CHARS]
+    t = _ngram_text(head)
+    if len(t) > NGRAM_MAX_CHARS:
+        return False
+    share = _covered_share(t) if head == text else repeated_ngram_share(text)
+    return share >= NGRAM_SHARE["cjk" if is_cjk(text) else "latin"]
 
 
 def tail_loop(text: str) -> bool:
