@@ -6,6 +6,8 @@ texts with refrains are not loops."""
 
 from __future__ import annotations
 
+import pytest
+
 from biasprobe.classify import Classifier
 from biasprobe.classify.degenerate import (
     NGRAM_MAX_CHARS,
@@ -134,3 +136,35 @@ def test_classifier_labels_them_flagged_deflections() -> None:
         for p in preds[:3]:
             assert p.label is Label.deflection and "degenerate:repetition" in p.flags
         assert not any(f.startswith("degenerate") for f in preds[3].flags)
+
+
+def _counted_share(text: str) -> float:
+    """The repeated-n-gram share by counting the strings themselves (the definition)."""
+    from collections import Counter
+
+    from biasprobe.classify import degenerate
+
+    t = degenerate._ngram_text(text)[: degenerate.NGRAM_MAX_CHARS]
+    n = degenerate.NGRAM_N["cjk" if degenerate.is_cjk(t) else "latin"]
+    if len(t) < max(degenerate.NGRAM_MIN_CHARS, n):
+        return 0.0
+    grams = [t[i : i + n] for i in range(len(t) - n + 1)]
+    counts = Counter(grams)
+    covered = reach = 0
+    for i, g in enumerate(grams):
+        if counts[g] >= 2:
+            covered += i + n - max(i, reach)
+            reach = i + n
+    return covered / len(t)
+
+
+def test_hash_collisions_do_not_change_the_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With base 0 every n-gram's hash is its first code point, so nearly all collide: the
+    string comparison behind the hashes must still give the counted share exactly."""
+    from biasprobe.classify import degenerate
+
+    texts = [ZH_PARALLEL_LIST, EN_PARALLEL_LIST, ZH_TEMPLATE_LIST, "abc def ghi " * 30]
+    expected = [_counted_share(t) for t in texts]
+    assert [repeated_ngram_share(t) for t in texts] == expected
+    monkeypatch.setattr(degenerate, "_HASH_BASE", 0)
+    assert [repeated_ngram_share(t) for t in texts] == expected

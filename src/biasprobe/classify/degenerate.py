@@ -95,6 +95,7 @@ NGRAM_N = {"cjk": 6, "latin": 14}
 NGRAM_SHARE = {"cjk": 0.65, "latin": 0.75}
 NGRAM_MIN_CHARS = 60
 NGRAM_MAX_CHARS = 2000
+_HASH_BASE = 1000003  # of the n-gram hashes (a prime; any odd base works, collisions are checked)
 _NGRAM_NORM = re.compile(r"[\s*#_`>|\-]+")
 # A short unit (2-8 characters, two letters at least) said 6 times back to back at the very end of
 # the answer: "…铜锌、铜锡、铜锌、铜锌、铜锌、铜锌、铜" (a list loop), "被击倒，被击倒，被击倒，…".
@@ -232,17 +233,24 @@ def repeated_ngram_share(text: str) -> float:
 
 
 def _covered_share(t: str) -> float:
-    """:func:`repeated_ngram_share` of an already normalised text."""
+    """:func:`repeated_ngram_share` of an already normalised text. Exact, and fast on prose:
+    each n-gram gets a 64-bit polynomial hash of its code points (numpy), one sort counts the
+    hashes, and only the n-grams whose hash occurs twice or more are compared as strings (a
+    hash shared by two different n-grams is caught there), so the result is that of counting
+    the strings themselves."""
     import numpy as np
 
     n = NGRAM_N["cjk" if is_cjk(t) else "latin"]
     if len(t) < max(NGRAM_MIN_CHARS, n):
         return 0.0
-    points = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)
-    rows = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(points, n))
-    grams = rows.view(np.dtype((np.void, 4 * n))).ravel()
-    _, inverse, counts = np.unique(grams, return_inverse=True, return_counts=True)
-    starts = np.flatnonzero(counts[inverse.ravel()] >= 2)
+    points = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    powers = np.array([pow(_HASH_BASE, i, 1 << 64) for i in range(n)], dtype=np.uint64)
+    hashes = np.lib.stride_tricks.sliding_window_view(points, n) @ powers  # wraps mod 2**64
+    _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+    candidates = np.flatnonzero(counts[inverse.ravel()] >= 2)
+    grams = [t[i : i + n] for i in candidates.tolist()]
+    seen = Counter(grams)
+    starts = candidates[[seen[g] >= 2 for g in grams]] if grams else candidates
     edges = np.zeros(len(t) + 1, dtype=np.int64)  # +1 where a repeated span starts, -1 after it
     edges[starts] += 1  # the starts are distinct, so plain indexing adds once each
     edges[starts + n] -= 1
