@@ -57,7 +57,10 @@ _NOT_WORD = re.compile(r"\W+")
 
 def is_cjk(text: str) -> bool:
     """More than 30% of the word characters (``\\w``) are CJK. Counted as what a removal
-    leaves (every character is ``\\w`` or ``\\W``), not as lists of one-character matches."""
+    leaves (every character is ``\\w`` or ``\\W``), not as lists of one-character matches; a
+    text with no CJK character at all (the common case) is answered by one search."""
+    if not _CJK.search(text):
+        return False
     letters = len(_NOT_WORD.sub("", text))
     return bool(letters) and (len(text) - len(_CJK.sub("", text))) / letters > 0.3
 
