@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -62,11 +63,13 @@ def draw(pool: Iterable[tuple[str, str, str]], excluded: set[str], seed: int = S
 
 
 def excluded_ids(paths: Iterable[Path]) -> set[str]:
-    """The ``id`` of every row of the given JSON-lines files."""
-    ids: set[str] = set()
-    for path in paths:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        ids |= {json.loads(line)["id"] for line in lines if line}
+    """The ``id`` of every row of the given JSON-lines files (``draw_handcheck3.py``'s)."""
+    here = str(Path(__file__).parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import draw_handcheck3
+
+    ids: set[str] = draw_handcheck3.excluded_ids(paths)
     return ids
 
 

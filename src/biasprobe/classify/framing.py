@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import re
 
+from biasprobe.classify.text import SENTENCE_END
+
 # Characters of the answer's first sentence looked at.
 FIRST_SENTENCE_MAX = 200
 
@@ -98,7 +100,7 @@ _CRITICAL = re.compile(
     r"|\balleg|\bharass|\bintimidat|\brestrict|\bcontrol|\bgenocid",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(\s|$)")
+_SENTENCE_END = re.compile(SENTENCE_END.pattern + r"|\n")  # a line break ends the first sentence
 
 
 def first_sentence(text: str) -> str:

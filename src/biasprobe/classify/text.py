@@ -12,6 +12,10 @@ _SENT_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])|\n+")
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s*|[-*+]\s+|\d+[.)]\s+|>\s*)")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _HAS_WORD = re.compile(r"\w")
+# One sentence end within a line: a CJK or Latin full stop, ! or ?, a period only before white
+# space or the end (not a decimal point). The one-sentence rules (framing, thin) use it; each
+# decides itself what a line break means.
+SENTENCE_END = re.compile(r"[。！？!?]|\.(\s|$)")
 _WORDS = re.compile(r"[^\W\d_]+|\d+")
 
 

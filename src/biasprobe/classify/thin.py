@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 
-from biasprobe.classify.text import is_cjk
+from biasprobe.classify.text import SENTENCE_END, is_cjk
 
 MAX_CJK_CHARS = 60
 MAX_WORDS = 30
@@ -50,7 +50,6 @@ _DESCRIPTIVE = re.compile(
     r"|\bwhat was the\b.{0,60}\babout\b",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"[。！？!?]|\.(\s|$)")
 _WORDS = re.compile(r"\w+")
 
 
@@ -59,7 +58,7 @@ def one_sentence(text: str) -> bool:
     t = text.strip()
     if not t or "\n" in t:
         return False
-    ends = list(_SENTENCE_END.finditer(t))
+    ends = list(SENTENCE_END.finditer(t))
     return len(ends) == 0 or (len(ends) == 1 and ends[0].end() >= len(t.rstrip()))
 
 
