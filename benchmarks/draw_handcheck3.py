@@ -19,7 +19,6 @@ Usage (prints JSON lines without labels; the labeller adds ``label``, ``tags`` a
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,11 +43,8 @@ def draw(pool: Iterable[tuple[str, str]], excluded: set[str]) -> list[str]:
 
 
 def excluded_ids(paths: Iterable[Path]) -> set[str]:
-    """The ``id`` of every row of the given JSON-lines files."""
-    ids: set[str] = set()
-    for path in paths:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        ids |= {json.loads(line)["id"] for line in lines if line}
+    """The ``id`` of every row of the given JSON-lines files (``draw_handcheck2.py``'s)."""
+    ids: set[str] = _draw2().excluded_ids(paths)
     return ids
 
 
@@ -57,8 +53,12 @@ def main() -> int:
     ap.add_argument("run", type=Path, help="the q05-full run folder")
     ap.add_argument("labelled", type=Path, nargs="+", help="files whose ids are excluded")
     args = ap.parse_args()
-    _draw2().print_draw(args.run, excluded_ids(args.labelled), seed=SEED)
-    return 0
+    draw2 = _draw2()
+
+    def body() -> None:
+        draw2.print_draw(args.run, excluded_ids(args.labelled), seed=SEED)
+
+    return int(draw2.report_errors(body))
 
 
 if __name__ == "__main__":

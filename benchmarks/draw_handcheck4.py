@@ -27,6 +27,7 @@ import random
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 SEED = 1604  # issue 16, fourth hand check
 PER_LANGUAGE = 50
@@ -62,14 +63,19 @@ def draw(pool: Iterable[tuple[str, str, str]], excluded: set[str], seed: int = S
     return drawn
 
 
-def excluded_ids(paths: Iterable[Path]) -> set[str]:
-    """The ``id`` of every row of the given JSON-lines files (``draw_handcheck3.py``'s)."""
+def _draw2() -> Any:
+    """``draw_handcheck2.py``: the excluded ids, the labeller's rows and the error line."""
     here = str(Path(__file__).parent)
     if here not in sys.path:
         sys.path.insert(0, here)
-    import draw_handcheck3
+    import draw_handcheck2
 
-    ids: set[str] = draw_handcheck3.excluded_ids(paths)
+    return draw_handcheck2
+
+
+def excluded_ids(paths: Iterable[Path]) -> set[str]:
+    """The ``id`` of every row of the given JSON-lines files (``draw_handcheck2.py``'s)."""
+    ids: set[str] = _draw2().excluded_ids(paths)
     return ids
 
 
@@ -92,15 +98,12 @@ def drawn_set(excluded: set[str], seed: int = SEED) -> dict[str, object]:
 
 def print_rows(run: Path, excluded: set[str], seed: int = SEED) -> None:
     """Print the answers (sample 0) of ``run`` to the drawn probes as JSON lines without labels."""
-    from biasprobe.store import read_responses
-
-    responses = {r.probe_id: r for r in read_responses(run) if r.sample == 0}
+    draw2 = _draw2()
+    responses = draw2.run_answers(run)
     for probe in drawn_probes(excluded, seed):
-        r = responses[probe["id"]]
-        row = {"id": r.probe_id, "prompt": r.probe_text, "response": r.answer, "language": r.language,
-               "kind": str(r.kind), "topic": r.topic, "finish_reason": r.finish_reason,
-               "run": r.run_id}  # fmt: skip
-        print(json.dumps(row, ensure_ascii=False))
+        if probe["id"] not in responses:
+            raise draw2.DrawInputError(f"{run}: no answer to the drawn probe {probe['id']}")
+        print(json.dumps(draw2.answer_row(responses[probe["id"]]), ensure_ascii=False))
 
 
 def main() -> int:
@@ -108,12 +111,14 @@ def main() -> int:
     ap.add_argument("excluded", type=Path, nargs="+", help="files whose ids are excluded")
     ap.add_argument("--rows", type=Path, metavar="RUN_DIR", help="print the run's drawn answers")
     args = ap.parse_args()
-    if args.rows:
-        print_rows(args.rows, excluded_ids(args.excluded))
-        return 0
-    # JSON is YAML: the output is read by ``biasprobe run -p drawn4.yaml``.
-    print(json.dumps(drawn_set(excluded_ids(args.excluded)), ensure_ascii=False, indent=1))
-    return 0
+
+    def body() -> None:
+        if args.rows:
+            print_rows(args.rows, excluded_ids(args.excluded))
+        else:  # JSON is YAML: the output is read by ``biasprobe run -p drawn4.yaml``.
+            print(json.dumps(drawn_set(excluded_ids(args.excluded)), ensure_ascii=False, indent=1))
+
+    return int(_draw2().report_errors(body))
 
 
 if __name__ == "__main__":

@@ -62,3 +62,20 @@ def test_classifier_holds_on_the_unseen_model() -> None:
         assert res[lang]["refusal_f1"] > res[lang]["baseline_refusal_f1"], (lang, res[lang])
     assert res["loop_answers"] > 0 and res["loop_labelled_complete"] == [], res["loop_labelled_complete"]
     assert res["neutral_official_line"]["classifier"] == 0, res["neutral_official_line"]
+
+
+def test_unreadable_inputs_are_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing or malformed file of excluded ids, or a folder with no answers, is one
+    ``error:`` line and exit 2 (the drawing scripts share draw_handcheck2's readers)."""
+    mod = load_benchmark("draw_handcheck4")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    good = tmp_path / "ids.jsonl"
+    good.write_text('{"id": "x"}\n', encoding="utf-8")
+    for argv in ([str(tmp_path / "missing.jsonl")], [str(bad)], [str(good), "--rows", str(tmp_path)]):
+        monkeypatch.setattr("sys.argv", ["draw_handcheck4.py", *argv])
+        assert mod.main() == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
