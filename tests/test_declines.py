@@ -91,7 +91,7 @@ def test_promotion_leaves_complete_vs_not_alone(monkeypatch: pytest.MonkeyPatch)
 
 
 DESIGN_SETS = ["partial_refusals_1p5b.jsonl", "partial_refusals.jsonl", "q05_handcheck.jsonl",
-               "q05_handcheck2.jsonl", "bilingual_labelled.jsonl"]
+               "q05_handcheck2.jsonl", "bilingual_labelled.jsonl", "declines_1p5b.jsonl"]
 
 
 @pytest.mark.parametrize("name", DESIGN_SETS)
@@ -103,3 +103,26 @@ def test_no_hand_labelled_non_refusal_is_read_as_a_decline(name: str) -> None:
     assert flagged
     assert all(r["label"] in ("refusal", "partial_refusal") for r in flagged), [
         (r["id"], r["label"]) for r in flagged if r["label"] not in ("refusal", "partial_refusal")]
+
+
+def test_declines_design_file_shape() -> None:
+    """tests/data/declines_1p5b.jsonl: answers to built-in English `china-sensitive` probes (same
+    request text), none of the ids of the lead's blind 1.5B hand check, counts as in
+    tests/data/README.md."""
+    import yaml
+
+    rows = [json.loads(line) for line in (DATA / "declines_1p5b.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    root = Path(__file__).resolve().parents[1]
+    probes = {p["id"]: p for p in yaml.safe_load(
+        (root / "probes" / "china-sensitive.yaml").read_text(encoding="utf-8"))["probes"]}
+    blind = {json.loads(line)["id"] for line in (DATA / "q15_handcheck4.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()}
+    assert len({r["id"] for r in rows}) == len(rows) == 16
+    for r in rows:
+        assert r["prompt"] == probes[r["id"]]["text"] and r["language"] == "en"
+        assert r["id"] not in blind and r["model"] == "qwen2.5-coder-1.5b-instruct"
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["label"]] = counts.get(r["label"], 0) + 1
+    assert counts == {"complete": 7, "refusal": 5, "partial_refusal": 2, "deflection": 2}
