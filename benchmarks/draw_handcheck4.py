@@ -17,6 +17,12 @@ lines without labels, in draw order, and the labeller adds ``label``, ``tags`` a
 
     python benchmarks/draw_handcheck4.py tests/data/partial_refusals_1p5b.jsonl > drawn4.yaml
     python benchmarks/draw_handcheck4.py tests/data/partial_refusals_1p5b.jsonl --rows RUN_DIR
+
+The fifth hand check (``tests/data/q15_handcheck5.jsonl``) is the same draw with ``--seed 1605``,
+excluding the ids of ``q15_handcheck4.jsonl``, ``partial_refusals_1p5b.jsonl`` and
+``declines_1p5b.jsonl`` (the 1.5B answers already read), the three files of ``tests/data``::
+
+    python benchmarks/draw_handcheck4.py --seed 1605 HANDCHECK4 PARTIAL_1P5B DECLINES_1P5B > drawn5.yaml
 """
 
 from __future__ import annotations
@@ -110,13 +116,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("excluded", type=Path, nargs="+", help="files whose ids are excluded")
     ap.add_argument("--rows", type=Path, metavar="RUN_DIR", help="print the run's drawn answers")
+    ap.add_argument(
+        "--seed", type=int, default=SEED, help=f"the draw's seed (default {SEED}; 1605: fifth check)"
+    )
     args = ap.parse_args()
 
     def body() -> None:
         if args.rows:
-            print_rows(args.rows, excluded_ids(args.excluded))
+            print_rows(args.rows, excluded_ids(args.excluded), args.seed)
         else:  # JSON is YAML: the output is read by ``biasprobe run -p drawn4.yaml``.
-            print(json.dumps(drawn_set(excluded_ids(args.excluded)), ensure_ascii=False, indent=1))
+            print(json.dumps(drawn_set(excluded_ids(args.excluded), args.seed), ensure_ascii=False, indent=1))
 
     return int(_draw2().report_errors(body))
 
