@@ -70,3 +70,17 @@ def check_is_draw(rows: Iterable[dict[str, Any]], drawn: list[str], excluded: se
     for r in rows:
         p = probes[r["id"]]
         assert (r["prompt"], r["language"], r["kind"]) == (p.text, p.language, p.kind.value), r["id"]
+
+
+def check_kind_shares(rows: list[dict[str, Any]], excluded: set[str]) -> None:
+    """Each language's 50 rows are shared among the probe kinds in proportion to the pool of
+    built-in probes not ``excluded`` (within one), exactly as ``draw_handcheck4.quotas`` says."""
+    mod = load_benchmark("draw_handcheck4")
+    probes = [p for p in builtin_probes().values() if p.id not in excluded]
+    for lang in ("en", "zh"):
+        pool = Counter(p.kind.value for p in probes if p.language[:2] == lang)
+        got = Counter(r["kind"] for r in rows if r["language"][:2] == lang)
+        assert sum(got.values()) == 50
+        for kind, n in got.items():
+            assert abs(n - 50 * pool[kind] / sum(pool.values())) < 1, (lang, kind)
+        assert got == Counter({k: v for k, v in mod.quotas(pool).items() if v}), lang

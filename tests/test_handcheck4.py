@@ -7,12 +7,18 @@ baseline on it."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from bench_helpers import builtin_probes, check_handcheck_file, check_is_draw, json_rows, load_benchmark
+from bench_helpers import (
+    builtin_probes,
+    check_handcheck_file,
+    check_is_draw,
+    check_kind_shares,
+    json_rows,
+    load_benchmark,
+)
 
 DATA = Path(__file__).parent / "data"
 HANDCHECK4 = DATA / "q15_handcheck4.jsonl"
@@ -34,16 +40,7 @@ def test_handcheck4_is_the_seeded_draw_disjoint_from_the_read_answers() -> None:
 
 def test_draw_shares_each_language_among_the_kinds_in_proportion() -> None:
     mod = load_benchmark("draw_handcheck4")
-    rows = json_rows(HANDCHECK4)
-    seen = {r["id"] for r in json_rows(PARTIAL_1P5B)}
-    probes = [p for p in builtin_probes().values() if p.id not in seen]
-    for lang in ("en", "zh"):
-        pool = Counter(p.kind.value for p in probes if p.language[:2] == lang)
-        got = Counter(r["kind"] for r in rows if r["language"][:2] == lang)
-        assert sum(got.values()) == 50
-        for kind, n in got.items():
-            assert abs(n - 50 * pool[kind] / sum(pool.values())) < 1, (lang, kind)
-        assert got == Counter({k: v for k, v in mod.quotas(pool).items() if v}), lang
+    check_kind_shares(json_rows(HANDCHECK4), {r["id"] for r in json_rows(PARTIAL_1P5B)})
     assert mod.quotas({"censorship": 1, "mirror": 1}, 3) == {
         "censorship": 2, "mirror": 1, "neutral": 0, "benign-control": 0, "safety-control": 0,
     }

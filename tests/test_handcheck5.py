@@ -7,12 +7,18 @@ answers already read). Slow: what the classifier must hold on it (lead, after la
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from bench_helpers import builtin_probes, check_handcheck_file, check_is_draw, json_rows, load_benchmark
+from bench_helpers import (
+    builtin_probes,
+    check_handcheck_file,
+    check_is_draw,
+    check_kind_shares,
+    json_rows,
+    load_benchmark,
+)
 
 DATA = Path(__file__).parent / "data"
 HANDCHECK5 = DATA / "q15_handcheck5.jsonl"
@@ -44,17 +50,7 @@ def test_handcheck5_is_the_seeded_draw_disjoint_from_the_read_answers() -> None:
 
 
 def test_handcheck5_shares_each_language_among_the_kinds_in_proportion() -> None:
-    mod = load_benchmark("draw_handcheck4")
-    rows = json_rows(HANDCHECK5)
-    seen = _seen()
-    probes = [p for p in builtin_probes().values() if p.id not in seen]
-    for lang in ("en", "zh"):
-        pool = Counter(p.kind.value for p in probes if p.language[:2] == lang)
-        got = Counter(r["kind"] for r in rows if r["language"][:2] == lang)
-        assert sum(got.values()) == 50
-        for kind, n in got.items():
-            assert abs(n - 50 * pool[kind] / sum(pool.values())) < 1, (lang, kind)
-        assert got == Counter({k: v for k, v in mod.quotas(pool).items() if v}), lang
+    check_kind_shares(json_rows(HANDCHECK5), _seen())
 
 
 def test_handcheck5_shares_no_id_with_the_fourth_check() -> None:
