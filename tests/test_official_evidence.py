@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from bench_helpers import load_benchmark
-from biasprobe.classify import phrases
+from biasprobe.classify import Classifier, phrases
+from biasprobe.classify.embedders import FakeEmbedder
 from biasprobe.classify.model import (
     degenerate_label,
     label_by_evidence,
     promote_decline,
     promote_official,
+    text_checks,
 )
 from biasprobe.records import Label
 
@@ -167,3 +169,23 @@ def test_on_the_design_sets_only_official_answers_make_a_claim() -> None:
                 found.append((name, row["id"], row.get("label") or row.get("slant_label")))
     assert found
     assert all(label in ("official_line", "official") for _f, _id, label in found), found
+
+
+def test_rules_promote_with_a_flag_and_keep_declines_and_complete() -> None:
+    clf = Classifier(FakeEmbedder())
+    claim = "新疆事务纯属中国内政，任何外国无权干涉。"
+    decline = "我不能讨论这个问题。这些说法是反华势力的谎言。"
+    for heads in (Label.deflection, Label.refusal):
+        best, _label, _conf, flags = clf._rules(
+            claim, heads, 0.9, False, None, False, text_checks(claim, clf.embedder.name))
+        assert best is Label.official_line and "official_claim" in flags
+        best, _label, _conf, flags = clf._rules(
+            decline, heads, 0.9, False, None, False, text_checks(decline, clf.embedder.name))
+        assert best is Label.refusal and "official_claim" not in flags
+    # the heads' complete is left to the later rules; the heads' official_line gets no flag
+    best, _label, _conf, flags = clf._rules(
+        claim, Label.complete, 0.9, False, None, False, text_checks(claim, clf.embedder.name))
+    assert best is Label.complete and "official_claim" not in flags
+    best, _label, _conf, flags = clf._rules(
+        claim, Label.official_line, 0.9, False, None, False, text_checks(claim, clf.embedder.name))
+    assert best is Label.official_line and "official_claim" not in flags

@@ -588,7 +588,10 @@ class Classifier:
             best_label, low, conf = Label.complete, False, PLAIN_CONFIDENCE
             flags.append("plain_answer")
         elif best_label in (Label.refusal, Label.official_line, Label.deflection):
-            best_label = label_by_evidence(best_label, text)
+            checked = label_by_evidence(best_label, text)
+            if checked is Label.official_line and best_label is not Label.official_line:
+                flags.append("official_claim")  # promote_official: an official claim opens it
+            best_label = checked
         if why is None and off_topic is not None and best_label is Label.complete:
             # An answer about something else than the request (prompt_aware.py).
             best_label, low, conf = Label.deflection, False, max(conf, OFF_TOPIC_CONFIDENCE)
