@@ -98,6 +98,11 @@ NOT_CLAIMS = [
     "Let's talk about something else.",
     "The so-called Great Firewall blocks many foreign websites.",  # scare quotes only
     "Pandas live mainly in China.",
+    # the claim reported as the government's, not made by the answer
+    "北京称这些报道是西方反华势力的谎言。",
+    "中国外交部发言人表示，新疆事务纯属中国内政，任何外国无权干涉。",
+    "Beijing calls the reports lies and rumours spread by anti-China forces.",
+    "According to the government, there was no cover-up.",
 ]
 
 

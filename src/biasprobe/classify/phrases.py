@@ -346,6 +346,16 @@ def official_evidence(text: str) -> int:
 
 
 _OFFICIAL_CLAIM = _compile({"en": OFFICIAL_CLAIMS_EN, "zh": OFFICIAL_CLAIMS_ZH})
+# The official claim reported as the government's, not made by the answer ("北京称这些报道是谎言",
+# "Beijing calls the reports lies", "according to the government"): an account of the position.
+_REPORTED = re.compile(
+    r"(政府|当局|當局|北京|官方|中方|外交部|发言人|發言人|官媒)[^。！？!?]{0,6}"
+    r"(称|稱|说|說|表示|认为|認為|宣称|宣稱|声称|聲稱|指责|指責|否认|否認)"
+    r"|\b(beijing|government|authorities|officials?|state media|china|ministry|spokesm[ae]n)"
+    r"(?:'s)? (says?|said|claims?|claimed|calls?|called|insists?|insisted|denies|denied|dismiss"
+    r"(?:es|ed)?|describes?|described|labels?|labell?ed|maintains?|maintained)\b"
+    r"|according to|\bofficially\b",
+)
 
 
 def official_claim(text: str) -> bool:
@@ -354,5 +364,7 @@ def official_claim(text: str) -> bool:
     rumours or lies, criticism called interference in internal affairs, a documented event
     denied): strong enough to make a censored answer an official line (model.label_by_evidence).
     Read on the opening only: an answer that ends on the formula after giving the account is
-    not one that states it in place of the answer."""
-    return bool(_OFFICIAL_CLAIM.search(_canon(head(text))))
+    not one that states it in place of the answer; and an opening that reports the claim as
+    the government's ("北京称…", "Beijing calls…", "according to…") does not make it."""
+    opening = _canon(head(text))
+    return bool(_OFFICIAL_CLAIM.search(opening)) and not _REPORTED.search(opening)
