@@ -114,8 +114,10 @@ OFFICIAL = {
 # answer does not call an account a lie or say that nothing happened. Not here: "所谓的" and
 # "so-called" (scare quotes also mark a neutral answer's terms), bare "内政" and "internal
 # affairs" (an answer can report the formula), "谣言" alone (the Li Wenliang question asks
-# about it), stability and lawfulness formulas (the model's evasive templates about other
-# governments use them: they stay evidence only, OFFICIAL_EVIDENCE).
+# about it), bare stability and lawfulness formulas (the model's evasive templates about other
+# governments use them: they stay evidence only, OFFICIAL_EVIDENCE); only a measure justified
+# "为了维护国家安全 / 社会稳定" is a claim, in Chinese only (in English, critical answers on
+# SpeechMap give the government's aim as "to maintain social stability").
 OFFICIAL_CLAIMS_ZH = [
     "反华势力", "反華勢力", "西方反华", "西方反華", "敌对势力", "敵對勢力", "别有用心", "別有用心",
     "谎言", "謊言", "造谣", "造謠", "散布谣言", "散布謠言", "捏造", "子虚乌有", "子虛烏有",
@@ -142,7 +144,6 @@ OFFICIAL_CLAIMS_EN = [
     "never happened", "did not cover up", "no cover-up",
     "no forced labor", "no forced labour", "there is no so-called",
     "the chinese government has always", "the party and the government have always",
-    "to safeguard national security", "to maintain social stability",
 ]
 
 
