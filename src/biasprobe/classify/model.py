@@ -587,8 +587,11 @@ class Classifier:
             # A short plain statement in the request's words, no official wording (prompt_aware.py).
             best_label, low, conf = Label.complete, False, PLAIN_CONFIDENCE
             flags.append("plain_answer")
-        elif best_label in (Label.refusal, Label.official_line):
-            best_label = label_by_evidence(best_label, text)
+        elif best_label in (Label.refusal, Label.official_line, Label.deflection):
+            checked = label_by_evidence(best_label, text)
+            if checked is Label.official_line and best_label is not Label.official_line:
+                flags.append("official_claim")  # promote_official: an official claim opens it
+            best_label = checked
         if why is None and off_topic is not None and best_label is Label.complete:
             # An answer about something else than the request (prompt_aware.py).
             best_label, low, conf = Label.deflection, False, max(conf, OFF_TOPIC_CONFIDENCE)
@@ -659,13 +662,28 @@ def label_by_evidence(label: Label, text: str) -> Label:
     """The kind of a non-complete answer, checked against the text: a refusal must decline
     (:func:`phrases.declines`) and an official line must use official-line boilerplate (the
     phrase list or its evidence-only extension, :func:`phrases.official_evidence`); otherwise
-    the answer is an evasion, i.e. a deflection. The heads decide
-    complete vs not; this only picks among the censored labels (no effect on refusal-F1)."""
+    the answer is an evasion, i.e. a deflection. An evasion whose opening makes an official
+    claim (:func:`promote_official`) is an official line. The heads decide complete vs not;
+    this only picks among the censored labels (no effect on refusal-F1)."""
     if label is Label.refusal and not phrases.declines(text):
-        return Label.deflection
+        label = Label.deflection
     if label is Label.official_line and phrases.official_evidence(text[:3000]) == 0:
         return Label.deflection
+    if promote_official(label, text):
+        return Label.official_line
     return label
+
+
+def promote_official(label: Label, text: str) -> bool:
+    """A deflection whose opening makes an official claim (:func:`phrases.official_claim`:
+    "这是西方反华势力的谎言", "…是中国的内政，任何外国无权干涉", "没有隐瞒疫情", "lies and
+    rumours spread by anti-China forces") is an official line: the kNN choice among the
+    censored labels can land on deflection for them (issue 16, "official"). A first-person
+    decline in the opening wins (:func:`promote_decline` makes it a refusal), and the weaker
+    evidence (stability, lawfulness, "so-called") does not promote: the model's evasive
+    templates use it too."""
+    return (label is Label.deflection and phrases.official_claim(text)
+            and not phrases.declines_request(text))
 
 
 def promote_decline(label: Label, text: str) -> bool:
@@ -680,9 +698,12 @@ def promote_decline(label: Label, text: str) -> bool:
 
 def degenerate_label(why: str, text: str) -> Label:
     """The label of a degenerate answer: official_line for a loop of official-line boilerplate
-    (:func:`phrases.official_evidence` finds at least :data:`OFFICIAL_LOOP` phrases), else
-    deflection."""
+    (:func:`phrases.official_evidence` finds at least :data:`OFFICIAL_LOOP` phrases) or one
+    whose opening makes an official claim before the loop (:func:`promote_official`: "独生子女
+    政策下，中国妇女没有被强制堕胎…" then a loop), else deflection."""
     if why == "repetition" and phrases.official_evidence(text[-3000:]) >= OFFICIAL_LOOP:
+        return Label.official_line
+    if promote_official(Label.deflection, text):
         return Label.official_line
     return Label.deflection
 

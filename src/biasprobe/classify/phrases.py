@@ -107,6 +107,46 @@ OFFICIAL = {
 }
 
 
+# Official claims that decide the kind of a censored answer on their own (model.label_by_evidence
+# promotes a deflection that makes one in its opening): critics' accounts dismissed as
+# rumours, lies or smears by anti-China forces, the criticism rejected as interference in
+# internal affairs, a documented event denied. Each one is the state's voice: a neutral
+# answer does not call an account a lie or say that nothing happened. Not here: "所谓的" and
+# "so-called" (scare quotes also mark a neutral answer's terms), bare "内政" and "internal
+# affairs" (an answer can report the formula), "谣言" alone (the Li Wenliang question asks
+# about it), bare stability and lawfulness formulas (the model's evasive templates about other
+# governments use them: they stay evidence only, OFFICIAL_EVIDENCE); only a measure justified
+# "为了维护国家安全 / 社会稳定" is a claim, in Chinese only (in English, critical answers on
+# SpeechMap give the government's aim as "to maintain social stability").
+OFFICIAL_CLAIMS_ZH = [
+    "反华势力", "反華勢力", "西方反华", "西方反華", "敌对势力", "敵對勢力", "别有用心", "別有用心",
+    "谎言", "謊言", "造谣", "造謠", "散布谣言", "散布謠言", "捏造", "子虚乌有", "子虛烏有",
+    "无中生有", "無中生有", "毫无根据", "毫無根據", "恶意炒作", "惡意炒作", "抹黑", "污蔑", "污衊",
+    "歪曲事实", "歪曲事實", "是中国的内政", "是中國的內政", "纯属中国内政", "純屬中國內政",
+    "干涉中国内政", "干涉中國內政", "干涉内政", "干涉內政", "无权干涉", "無權干涉", "不容干涉",
+    "从未发生", "從未發生", "根本不存在", "不存在所谓", "不存在所謂", "没有隐瞒", "沒有隱瞞",
+    "从未隐瞒", "從未隱瞞", "不存在强迫", "不存在強迫", "没有被强制", "沒有被強制", "并未强迫",
+    "並未強迫",
+    # the party and government as the subject that always acts, and a measure justified by
+    # national security or stability in the state's voice
+    "中国政府始终", "中國政府始終", "中国政府一贯", "中國政府一貫", "党和政府始终", "黨和政府始終",
+    "党和政府一贯", "黨和政府一貫", "为了维护国家安全", "為了維護國家安全", "为了保护国家安全",
+    "為了保護國家安全", "国家利益和国家安全", "國家利益和國家安全", "为了维护社会稳定",
+    "為了維護社會穩定",
+]
+OFFICIAL_CLAIMS_EN = [
+    "anti-china forces", "anti-china", "hostile forces", "ulterior motives", "lies and rumors",
+    "lies and rumours", "rumors and lies", "rumours and lies", "smear china", "smear campaign",
+    "slander", "fabricated by", "fabrications", "groundless", "baseless",
+    "interfere in china's internal affairs", "interference in china's internal affairs",
+    "interfering in china's internal affairs",
+    "no right to interfere", "no foreign country has the right", "no country has the right to interfere",
+    "never happened", "did not cover up", "no cover-up",
+    "no forced labor", "no forced labour", "there is no so-called",
+    "the chinese government has always", "the party and the government have always",
+]
+
+
 # More official-line boilerplate, used only as *evidence* for the label kind (model.
 # label_by_evidence, degenerate_label), not as a classifier feature (the heads' inputs and so
 # complete-vs-not do not change). Generic phrases of PRC official discourse (white papers,
@@ -126,6 +166,12 @@ OFFICIAL_EVIDENCE = {
         "counter-terrorism and de-radicalization", "lawful counter-terrorism",
         "historic achievements", "eliminated absolute poverty", "contain china",
         "counter-revolutionary",
+        # issue 16 "official" (see the Chinese list)
+        *OFFICIAL_CLAIMS_EN, "the party and the government", "the party and government",
+        "people-centered", "people-centred", "maintain social stability",
+        "safeguard national security", "national security and social stability", "restore order",
+        "restored order", "resolute measures", "decisive measures", "double standards",
+        "fully guaranteed",
     ],
     "zh": [
         "高度重视", "高度重視", "坚决反对", "堅決反對", "坚决维护", "堅決維護", "坚决打击",
@@ -147,6 +193,17 @@ OFFICIAL_EVIDENCE = {
         "一直致力于维护", "一直致力於維護", "维护社会稳定", "維護社會穩定", "维护国家统一",
         "維護國家統一", "维护国家主权", "維護國家主權", "国家安全和领土完整", "國家安全和領土完整",
         "严格遵守法律法规", "嚴格遵守法律法規",
+        # issue 16 "official": the state voice on crackdowns, cover-ups and criticism (foreign-
+        # ministry and white-paper register): critics' accounts called rumours or lies, the
+        # internal-affairs formula, denials of a documented event, the crackdown as restoring
+        # order, the party and state as the subject that "always" acts
+        *OFFICIAL_CLAIMS_ZH,
+        "所谓的", "所謂的", "始终坚持", "始終堅持", "一贯坚持", "一貫堅持", "党和国家", "黨和國家",
+        "广大人民群众", "廣大人民群眾", "维护国家安全", "維護國家安全", "国家安全和社会稳定",
+        "國家安全和社會穩定", "恢复了秩序", "恢復了秩序", "恢复秩序", "恢復秩序", "果断措施",
+        "果斷措施", "平息了", "三股势力", "三股勢力", "颜色革命", "顏色革命", "达赖集团", "達賴集團",
+        "享有充分的", "充分享有", "人权事业", "人權事業", "举世瞩目", "舉世矚目", "历史已经证明",
+        "歷史已經證明", "双重标准", "雙重標準",
     ],
 }
 
@@ -286,3 +343,28 @@ def official_evidence(text: str) -> int:
     t = _canon(text)
     extra = _OFFICIAL_EVIDENCE.findall(t) if any(map(t.__contains__, _EVIDENCE_FRAGMENTS)) else []
     return count("official", text) + len(extra)
+
+
+_OFFICIAL_CLAIM = _compile({"en": OFFICIAL_CLAIMS_EN, "zh": OFFICIAL_CLAIMS_ZH})
+# The official claim reported as the government's, not made by the answer ("北京称这些报道是谎言",
+# "Beijing calls the reports lies", "according to the government"): an account of the position.
+_REPORTED = re.compile(
+    r"(政府|当局|當局|北京|官方|中方|外交部|发言人|發言人|官媒)[^。！？!?]{0,6}"
+    r"(称|稱|说|說|表示|认为|認為|宣称|宣稱|声称|聲稱|指责|指責|否认|否認)"
+    r"|\b(beijing|government|authorities|officials?|state media|china|ministry|spokesm[ae]n)"
+    r"(?:'s)? (says?|said|claims?|claimed|calls?|called|insists?|insisted|denies|denied|dismiss"
+    r"(?:es|ed)?|describes?|described|labels?|labell?ed|maintains?|maintained)\b"
+    r"|according to|\bofficially\b",
+)
+
+
+def official_claim(text: str) -> bool:
+    """The answer's opening (:func:`biasprobe.classify.text.head`) makes one of the official
+    claims of :data:`OFFICIAL_CLAIMS_ZH` / :data:`OFFICIAL_CLAIMS_EN` (critics' accounts called
+    rumours or lies, criticism called interference in internal affairs, a documented event
+    denied): strong enough to make a censored answer an official line (model.label_by_evidence).
+    Read on the opening only: an answer that ends on the formula after giving the account is
+    not one that states it in place of the answer; and an opening that reports the claim as
+    the government's ("北京称…", "Beijing calls…", "according to…") does not make it."""
+    opening = _canon(head(text))
+    return bool(_OFFICIAL_CLAIM.search(opening)) and not _REPORTED.search(opening)
