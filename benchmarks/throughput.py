@@ -359,7 +359,7 @@ def worker(method: str, args: argparse.Namespace) -> dict[str, Any]:
         elapsed, tokens, answers = run_through_runner(entry, resolved, backend, probes,
                                                       entry.run_batch_size, after=score)
         micro = getattr(backend, "micro_batch", None)
-        hint = backend.batch_hint() if entry.batch_size == "auto" else None
+        hint = backend.batch_hint()
         answers["__batch__"] = (f"runner {hint or entry.run_batch_size}, micro-batch {micro}, "
                                 f"decode {getattr(backend, 'decode', '-')}, "
                                 f"{getattr(backend, 'fused', '-')}")

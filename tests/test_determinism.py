@@ -96,8 +96,9 @@ def test_tiny_transformers_model_is_deterministic(tiny_model: Path, temperature:
 
 @pytest.mark.parametrize(("batch_size", "device", "decode", "expected"),
                          [("auto", "cpu", "generate", None), ("auto", "cpu", "auto", 256),
-                          ("auto", "cuda", "auto", 256), (4, "cuda", "auto", None),
-                          (4, "cpu", "continuous", None)])
+                          ("auto", "cuda", "auto", 256), (4, "cuda", "generate", None),
+                          (4, "cpu", "generate", None), (4, "cpu", "continuous", 256),
+                          (300, "cpu", "continuous", 1024), (2048, "cpu", "continuous", 2048)])
 def test_transformers_batch_hint(tiny_model: Path, batch_size: int | str, device: str,
                                  decode: str, expected: int | None) -> None:
     from biasprobe.backends.transformers import TransformersBackend

@@ -103,8 +103,9 @@ def test_jsonl_is_one_valid_object_per_line(fake_models: Path) -> None:
         assert json.loads(line)["schema_version"] == 1
 
 
-@pytest.mark.parametrize(("batch_size", "hint", "expected"), [("auto", 5, 5), ("auto", None, 64), (3, 5, 3)])
-def test_runner_batches_follow_the_backend_hint_only_with_auto(
+@pytest.mark.parametrize(("batch_size", "hint", "expected"),
+                         [("auto", 5, 5), ("auto", None, 64), (3, 5, 5), (3, None, 3)])
+def test_runner_batches_follow_the_backend_hint_else_the_entry(
     fake_models: Path, batch_size: int | str, hint: int | None, expected: int
 ) -> None:
     entry = with_overrides(Registry.load(fake_models).get("fake-echo"), batch_size=batch_size)

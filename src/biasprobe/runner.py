@@ -276,9 +276,9 @@ def graceful_interrupt(stop: StopFlag, say: Callable[[str], None]) -> Iterator[N
 
 
 def _batch_size(plan: RunPlan, backend: Backend) -> int:
-    if plan.entry.batch_size == "auto":
-        return backend.batch_hint() or plan.batch_size
-    return plan.batch_size
+    """Requests per backend call: the backend's hint (:meth:`Backend.batch_hint`), else the
+    plan's (the entry's explicit ``batch_size``, or the registry default with ``auto``)."""
+    return backend.batch_hint() or plan.batch_size
 
 
 def _generate(

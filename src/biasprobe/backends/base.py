@@ -103,8 +103,11 @@ class Backend(Protocol):
         ...
 
     def batch_hint(self) -> int | None:
-        """With ``batch_size: auto``: how many requests the runner should hand over per call (and
-        stream to disk per batch), or None for the runner's default."""
+        """How many requests the runner should hand over per call (and stream to disk per
+        batch), or None for the runner's default (the entry's explicit ``batch_size``, or the
+        registry default with ``auto``). Only a backend that queues requests behind a fixed
+        number of slots (the transformers continuous loop) asks for more than an explicit
+        ``batch_size``."""
         ...
 
     def close(self) -> None: ...

@@ -59,6 +59,13 @@ KNEE_SHARE = 0.9
 PACK_ENV = "BIASPROBE_PACK"
 
 
+def continuous_run_batch(slots: int) -> int:
+    """Requests per runner call for the continuous loop with ``slots`` slots: four rounds of
+    slots (at least :data:`CPU_CONTINUOUS_RUN_BATCH`, at most :data:`CPU_CONTINUOUS_RUN_BATCH_MAX`,
+    never fewer than the slots), so that finished answers are replaced by waiting prompts."""
+    return max(slots, min(CPU_CONTINUOUS_RUN_BATCH_MAX, max(CPU_CONTINUOUS_RUN_BATCH, 4 * slots)))
+
+
 def pick_device(requested: str) -> str:
     import torch
 
@@ -423,12 +430,13 @@ class TransformersBackend:
 
     def batch_hint(self) -> int | None:
         if isinstance(self.entry.batch_size, int):
-            return None
+            # Explicit slots: the continuous loop still gets a queue (else each call's slots
+            # idle as its answers finish, until the last one does); ``generate`` takes it as is.
+            return continuous_run_batch(self.entry.batch_size) if self.decode == "continuous" else None
         if self.device == "cuda":
             return GPU_AUTO_RUN_BATCH  # micro-batches still size themselves from free memory
         if self.device == "cpu" and self.decode == "continuous":
-            # four rounds of slots, so that finished answers are replaced by waiting prompts
-            return min(CPU_CONTINUOUS_RUN_BATCH_MAX, max(CPU_CONTINUOUS_RUN_BATCH, 4 * self._knee()))
+            return continuous_run_batch(self._knee())
         return None
 
     def _knee(self) -> int:
