@@ -108,36 +108,43 @@ def cv(args: argparse.Namespace) -> int:
     from biasprobe.classify.model import combine_heads
 
     rows, n_china = all_rows()
-    data = np.load(args.feats)
-    pick = subset(n_china, len(rows) - n_china, int(data["gov_every"]))
-    meta = json.loads(str(data["meta"]))
-    if [m["group"] for m in meta] != [rows[i]["group"] for i in pick]:
+    try:  # no pickles: allow_pickle stays off
+        data = np.load(args.feats)
+        pick = subset(n_china, len(rows) - n_china, int(data["gov_every"]))
+        meta = json.loads(str(data["meta"]))
+        groups = [m["group"] for m in meta]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"error: {args.feats}: not a features file of `eval_reader.py features` ({exc})",
+              file=sys.stderr)
+        return 2
+    if groups != [rows[i]["group"] for i in pick]:
         print("error: the features file does not match the SpeechMap rows", file=sys.stderr)
         return 2
-    cells = (es.cell_ids([r["model"] for r in rows], K)[pick],
-             es.cell_ids([r["group"] for r in rows], K, seed=1)[pick])  # fmt: skip
+    full = (es.cell_ids([r["model"] for r in rows], K), es.cell_ids([r["group"] for r in rows], K, seed=1))
+    cells = (full[0][pick], full[1][pick])
     y = np.array([rows[i]["gold"] != "COMPLETE" for i in pick], dtype=int)
     sets = np.array([rows[i]["set"] for i in pick])
-    shipped = _shipped(rows)[pick]
+    shipped = _shipped(rows, full)[pick]
     _report("shipped path, cjk_cv", shipped, y, sets)
+    feats = data["feats"]  # an npz member is read (and decompressed) on every access: once
     for li, layer in enumerate(LAYERS):
         for kind in ("mean", "last"):
             for c in args.C:
-                p = _cell_heads(data["feats"][:, 2 * li + (kind == "last")], y, cells, c)
+                p = _cell_heads(feats[:, 2 * li + (kind == "last")], y, cells, c)
                 _report(f"reader L{layer} {kind} C={c}", p, y, sets)
                 _report("  + shipped (mean log-odds)", combine_heads(shipped, p), y, sets)
     return 0
 
 
-def _shipped(rows: list[dict[str, Any]]) -> np.ndarray:
-    """The shipped path's held-out P(not complete) (``eval_speechmap``'s ``cjk_cv``)."""
+def _shipped(rows: list[dict[str, Any]], cells: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The shipped path's held-out P(not complete) on the same model x question ``cells``
+    (``eval_speechmap``'s ``cjk_cv``)."""
     from biasprobe.classify.degenerate import degenerate_reason
     from biasprobe.classify.embedders import load_embedder
     from biasprobe.classify.model import Classifier
 
     emb = load_embedder("use-m3")
     feats = es.cached_features(Classifier(emb, shipped_head=False), rows, "grouped-0")
-    cells = (es.cell_ids([r["model"] for r in rows], K), es.cell_ids([r["group"] for r in rows], K, seed=1))
     degen = np.array([degenerate_reason(r["text"]) is not None for r in rows])
     off, _ = es.off_topic_mask(emb, rows)
     return es.cjk_per_cell(rows, feats, cells, K, Classifier(emb), (degen, off))
