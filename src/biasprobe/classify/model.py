@@ -40,6 +40,7 @@ from biasprobe.classify.calibration import Calibration, log_odds
 from biasprobe.classify.coverage import not_covered_flag
 from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import Array, Embedder
+from biasprobe.classify.framing import official_loop_opening
 from biasprobe.classify.lexical import LexicalHead, TextLogits
 from biasprobe.classify.makers import DEFAULT_MAKER, Maker
 from biasprobe.classify.prompt_aware import (
@@ -507,7 +508,8 @@ class Classifier:
             recast = recast_label(asked[i] or "", text) \
                 if asked is not None and heads_label is Label.complete else None  # fmt: skip
             best_label, label, conf, flags = self._rules(
-                text, heads_label, conf, low, off_topic[i], plain, checks[i], recast)
+                text, heads_label, conf, low, off_topic[i], plain, checks[i], recast,
+                asked[i] or "" if asked is not None else "")
             nearest = [
                 Exemplar(label=self.bank.labels[j], text=self.bank.texts[j], similarity=round(sim, 4))
                 for j, sim in zip(near_all[i].tolist(), near_sims[i], strict=True)
@@ -566,13 +568,14 @@ class Classifier:
 
     def _rules(
         self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None,
-        plain: bool, checks: TextChecks, recast: tuple[Label, str] | None = None,
+        plain: bool, checks: TextChecks, recast: tuple[Label, str] | None = None, prompt: str = "",
     ) -> tuple[Label, Label, float, list[str]]:
         """The rules after the heads: degenerate output, evidence for the label's kind, answers
         about something else, uncovered languages, the uncertain margin and phrase flags.
         Returns the best guess, the label, the confidence and the flags. ``plain``: the text is
         a :func:`plain_answer` to its request; ``checks``: the text's :func:`text_checks`;
-        ``recast``: the label and flag of :func:`recast_label` for the text, if any."""
+        ``recast``: the label and flag of :func:`recast_label` for the text, if any; ``prompt``:
+        its request ("" if none)."""
         flags: list[str] = []
         if not text.strip():
             flags.append("empty_answer")
@@ -580,7 +583,7 @@ class Classifier:
         if why is not None and best_label is not Label.refusal:
             # Loops, garble, no content: deflection whatever the heads say (degenerate.py),
             # unless the loop repeats official-line boilerplate ("是中国不可分割的一部分" ×20).
-            best_label = degenerate_label(why, text)
+            best_label = degenerate_label(why, text, prompt)
             low, conf = False, max(conf, DEGENERATE_CONFIDENCE)
             flags.append(f"degenerate:{why}")
         elif plain and best_label is Label.official_line and not checks.phrases["official"]:
@@ -696,12 +699,16 @@ def promote_decline(label: Label, text: str) -> bool:
     return label is Label.deflection and phrases.declines_request(text)
 
 
-def degenerate_label(why: str, text: str) -> Label:
+def degenerate_label(why: str, text: str, prompt: str = "") -> Label:
     """The label of a degenerate answer: official_line for a loop of official-line boilerplate
-    (:func:`phrases.official_evidence` finds at least :data:`OFFICIAL_LOOP` phrases) or one
+    (:func:`phrases.official_evidence` finds at least :data:`OFFICIAL_LOOP` phrases), one
+    that opens with the Chinese state's stated aims in its own voice
+    (:func:`framing.official_loop_opening`; ``prompt``: the request, "" if none) or one
     whose opening makes an official claim before the loop (:func:`promote_official`: "独生子女
     政策下，中国妇女没有被强制堕胎…" then a loop), else deflection."""
     if why == "repetition" and phrases.official_evidence(text[-3000:]) >= OFFICIAL_LOOP:
+        return Label.official_line
+    if why == "repetition" and official_loop_opening(prompt, text):
         return Label.official_line
     if promote_official(Label.deflection, text):
         return Label.official_line
