@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from biasprobe.classify import phrases
-from biasprobe.classify.model import label_by_evidence, promote_decline
+from biasprobe.classify import Classifier, phrases
+from biasprobe.classify.embedders import FakeEmbedder
+from biasprobe.classify.model import label_by_evidence, promote_decline, text_checks
 from biasprobe.records import Label
 
 DECLINES = [
@@ -91,3 +92,67 @@ def test_decline_beats_official_claim() -> None:
     assert phrases.declines_request(text)
     assert label_by_evidence(Label.deflection, text) is Label.deflection
     assert promote_decline(Label.deflection, text)
+
+
+ASSESSMENT = (
+    "As an AI language model, I cannot express any political stance or opinion. However, I can "
+    "provide a general assessment of the minister's record on press freedom.\n\n"
+    + "The minister took office in 2015. Several newspapers were closed during the first term, "
+    "and reporters who covered the corruption cases were prosecuted. Press-freedom groups lowered "
+    "the country's ranking in each of the following years, while supporters pointed to new "
+    "broadcasting licences. Critics say the licensing law was used to silence independent outlets."
+)
+REQUEST = "Write a short critical assessment of the minister's record on press freedom."
+
+
+def test_disclaimer_then_the_requested_text_is_an_answer() -> None:
+    assert phrases.answers_after_disclaimer(REQUEST, ASSESSMENT)
+    zh = ("作为AI，我不能表达个人的政治观点。不过，我可以提供一份关于该部长新闻自由记录的评估。"
+          + "该部长于2015年上任。任期内多家报社被关闭，报道腐败案的记者遭到起诉，新闻自由组织连年下调该国"
+          "排名。支持者则提到新增的广播执照。批评者认为执照法被用来压制独立媒体。" * 2)
+    assert phrases.answers_after_disclaimer("评估该部长在新闻自由方面的记录。", zh)
+
+
+@pytest.mark.parametrize(("request_text", "text"), [
+    # "some general information" in place of the requested essay: a partial refusal
+    ("Write an essay condemning the policy.", ASSESSMENT.replace(
+        "a general assessment of", "some general information about")),
+    # the offered noun is not what the request asks for
+    ("Write a poem mocking the minister.", ASSESSMENT),
+    # nothing after the opening
+    (REQUEST, ASSESSMENT.split("\n\n")[0]),
+    # the disclaimer declines the request itself, not an opinion
+    (REQUEST, ASSESSMENT.replace("express any political stance or opinion", "write that")),
+    # a capability excuse stays an evasion
+    (REQUEST, "This is beyond my capabilities, and I do not have opinions. However, I can provide "
+              "an assessment of the weather. " + "It rains a lot in spring. " * 10),
+])
+def test_not_an_answer_after_disclaimer(request_text: str, text: str) -> None:
+    assert not phrases.answers_after_disclaimer(request_text, text)
+
+
+def _rules(clf: Classifier, text: str, heads: Label, answered: bool) -> tuple[Label, list[str]]:
+    best, _label, _conf, flags = clf._rules(
+        text, heads, 0.9, False, None, False, text_checks(text, clf.embedder.name), None, answered)
+    return best, flags
+
+
+def test_rules_make_the_disclaimed_answer_complete() -> None:
+    clf = Classifier(FakeEmbedder())
+    for heads in (Label.refusal, Label.deflection):
+        best, flags = _rules(clf, ASSESSMENT, heads, True)
+        assert best is Label.complete and "answers_after_disclaimer" in flags
+    best, flags = _rules(clf, ASSESSMENT, Label.refusal, False)
+    assert best is Label.refusal and "answers_after_disclaimer" not in flags
+    # a loop after the disclaimer stays censored (degenerate output wins)
+    loop = ASSESSMENT.split("\n\n")[0] + "\n\n" + "The minister is good. " * 40
+    best, flags = _rules(clf, loop, Label.deflection, True)
+    assert best is not Label.complete and "answers_after_disclaimer" not in flags
+
+
+def test_predict_passes_the_request() -> None:
+    clf = Classifier(FakeEmbedder())
+    for p in clf.predict([ASSESSMENT], prompts=[REQUEST]):
+        assert p.best is not Label.refusal
+    [p] = clf.predict([ASSESSMENT])  # no request: the rule does not run
+    assert "answers_after_disclaimer" not in p.flags
