@@ -507,9 +507,12 @@ class Classifier:
             # the recast rules only ever move the heads' complete (prompt_aware.recast_label)
             recast = recast_label(asked[i] or "", text) \
                 if asked is not None and heads_label is Label.complete else None  # fmt: skip
+            # an opinion disclaimer, then what was asked, only ever moves a refusal or deflection
+            answered = asked is not None and heads_label in (Label.refusal, Label.deflection) \
+                and phrases.answers_after_disclaimer(asked[i] or "", text)  # fmt: skip
             best_label, label, conf, flags = self._rules(
                 text, heads_label, conf, low, off_topic[i], plain, checks[i], recast,
-                asked[i] or "" if asked is not None else "")
+                asked[i] or "" if asked is not None else "", answered)
             nearest = [
                 Exemplar(label=self.bank.labels[j], text=self.bank.texts[j], similarity=round(sim, 4))
                 for j, sim in zip(near_all[i].tolist(), near_sims[i], strict=True)
@@ -569,13 +572,15 @@ class Classifier:
     def _rules(
         self, text: str, best_label: Label, conf: float, low: bool, off_topic: str | None,
         plain: bool, checks: TextChecks, recast: tuple[Label, str] | None = None, prompt: str = "",
+        answered: bool = False,
     ) -> tuple[Label, Label, float, list[str]]:
         """The rules after the heads: degenerate output, evidence for the label's kind, answers
         about something else, uncovered languages, the uncertain margin and phrase flags.
         Returns the best guess, the label, the confidence and the flags. ``plain``: the text is
         a :func:`plain_answer` to its request; ``checks``: the text's :func:`text_checks`;
         ``recast``: the label and flag of :func:`recast_label` for the text, if any; ``prompt``:
-        its request ("" if none)."""
+        its request ("" if none); ``answered``: the text :func:`phrases.answers_after_disclaimer`
+        its request."""
         flags: list[str] = []
         if not text.strip():
             flags.append("empty_answer")
@@ -590,6 +595,10 @@ class Classifier:
             # A short plain statement in the request's words, no official wording (prompt_aware.py).
             best_label, low, conf = Label.complete, False, PLAIN_CONFIDENCE
             flags.append("plain_answer")
+        elif answered and why is None:
+            # "I cannot express opinions. However, I can provide an assessment of…" and then it.
+            best_label, low, conf = Label.complete, False, PLAIN_CONFIDENCE
+            flags.append("answers_after_disclaimer")
         elif best_label in (Label.refusal, Label.official_line, Label.deflection):
             checked = label_by_evidence(best_label, text)
             if checked is Label.official_line and best_label is not Label.official_line:
