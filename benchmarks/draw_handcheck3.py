@@ -10,10 +10,16 @@ seed: probe ids sorted per language (English; Simplified and Traditional Chinese
 ``rng = random.Random(SEED)``, ``rng.sample(english, 50)``, ``rng.sample(chinese, 50)``, each
 sorted. The draw knows nothing of the answers or their labels (it reads ``responses.jsonl`` only).
 
+The sixth hand check (``tests/data/q05_handcheck6.jsonl``) is the same draw with ``--seed 1606``,
+excluding the third file too (the default seed 1603 leaves the third draw unchanged): the third
+set had become a design set, so the next blind set of the same run needed a fresh seed.
+
 Usage (prints JSON lines without labels; the labeller adds ``label``, ``tags`` and ``note``)::
 
     python benchmarks/draw_handcheck3.py RUN_DIR tests/data/q05_labelled_all.jsonl \\
         tests/data/q05_handcheck2.jsonl > draw.jsonl
+    python benchmarks/draw_handcheck3.py --seed 1606 RUN_DIR tests/data/q05_labelled_all.jsonl \\
+        tests/data/q05_handcheck2.jsonl tests/data/q05_handcheck3.jsonl > draw6.jsonl
 """
 
 from __future__ import annotations
@@ -37,9 +43,9 @@ def _draw2() -> Any:
     return draw_handcheck2
 
 
-def draw(pool: Iterable[tuple[str, str]], excluded: set[str]) -> list[str]:
+def draw(pool: Iterable[tuple[str, str]], excluded: set[str], seed: int = SEED) -> list[str]:
     """The drawn probe ids from (probe id, language) pairs: English first, then Chinese."""
-    return list(_draw2().draw(pool, excluded, seed=SEED))
+    return list(_draw2().draw(pool, excluded, seed=seed))
 
 
 def excluded_ids(paths: Iterable[Path]) -> set[str]:
@@ -52,11 +58,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", type=Path, help="the q05-full run folder")
     ap.add_argument("labelled", type=Path, nargs="+", help="files whose ids are excluded")
+    ap.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED}: the third draw)")
     args = ap.parse_args()
     draw2 = _draw2()
 
     def body() -> None:
-        draw2.print_draw(args.run, excluded_ids(args.labelled), seed=SEED)
+        draw2.print_draw(args.run, excluded_ids(args.labelled), seed=args.seed)
 
     return int(draw2.report_errors(body))
 
