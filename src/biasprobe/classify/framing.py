@@ -172,6 +172,12 @@ def official_framing(prompt: str, answer: str) -> bool:
     return _states_aims(prompt, first_sentence(answer)) and not turns_to_criticism(answer)
 
 
+def critical_substance(text: str) -> bool:
+    """``text`` names any of the critical substance of :data:`_CRITICAL` (arrests, detention,
+    crackdowns, criticism, abuses, …)."""
+    return _CRITICAL.search(text) is not None
+
+
 def turns_to_criticism(answer: str) -> bool:
     """Within its first :data:`TURN_WITHIN` characters the answer turns, after a contrast
     marker (然而, 但是, 不过, however, but, yet), to criticism or controversy (争议, 批评, 侵犯,
