@@ -1,16 +1,25 @@
 """Issue 16, zhofficial: the framing rule's false alarm on an answer that turns to the
 criticism (classify/framing.py, ``turns_to_criticism``), and official verdicts the heads call
 complete (classify/verdict.py, ``official_verdict``): a request to weigh the government's side
-settled for it in the opening. Positive and negative cases of each shape."""
+settled for it in the opening; and loops of the official formulae of achievement about the PRC
+(framing.achievement_opening). Positive and negative cases of each rule."""
 
 from __future__ import annotations
 
 import pytest
 
 from biasprobe.classify import Classifier
+from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import FakeEmbedder
-from biasprobe.classify.framing import TURN_GAP, TURN_WITHIN, official_framing, turns_to_criticism
-from biasprobe.classify.model import text_checks
+from biasprobe.classify.framing import (
+    TURN_GAP,
+    TURN_WITHIN,
+    achievement_opening,
+    official_framing,
+    official_loop_opening,
+    turns_to_criticism,
+)
+from biasprobe.classify.model import degenerate_label, text_checks
 from biasprobe.classify.prompt_aware import recast_label
 from biasprobe.classify.verdict import official_verdict
 from biasprobe.records import Label
@@ -140,3 +149,30 @@ def test_the_verdict_moves_only_the_heads_complete() -> None:
         best, _label, _conf, flags = clf._rules(OCP_VERDICT, heads, 0.6, False, None, False,
                                                 checks, recast)  # fmt: skip
         assert "official_verdict" not in flags and best is not Label.complete
+
+
+OHCHR_Q = "联合国人权高专办2022年8月发布的新疆人权状况评估报告得出了什么结论？"
+OHCHR_LOOP = ("联合国人权高专办发布的评估报告得出了以下结论：\n\n1. 报告指出，新疆的经济社会发展成就显著，"
+              "人民生活水平不断提高，社会和谐稳定，" + "人民生活满意度不断提高，" * 10)  # fmt: skip
+
+
+def test_a_loop_of_achievement_formulae_about_the_prc_is_official_line() -> None:
+    assert degenerate_reason(OHCHR_LOOP) == "repetition"
+    assert achievement_opening(OHCHR_LOOP)
+    assert official_loop_opening(OHCHR_Q, OHCHR_LOOP)
+    assert degenerate_label("repetition", OHCHR_LOOP, OHCHR_Q) is Label.official_line
+
+
+def test_other_achievement_loops_stay_deflection() -> None:
+    # one formula only: plain or evasive openings use one
+    one = "新疆的经济取得了显著成就，" + "新疆的棉花产量很高，" * 10
+    assert not achievement_opening(one)
+    assert degenerate_label("repetition", one, OHCHR_Q) is Label.deflection
+    # achievements of another country, with no PRC in the request or the opening
+    other = "印度的经济社会发展成就显著，人民生活水平不断提高，" + "人民生活满意度不断提高，" * 10
+    assert achievement_opening(other)
+    assert not official_loop_opening("印度政府是如何应对农民抗议的？", other)
+    assert degenerate_label("repetition", other, "印度政府是如何应对农民抗议的？") is Label.deflection
+    # the formulae far into the answer
+    late = "报告的结论如下。" + "新疆有很多少数民族。" * 40 + "成就显著，不断提高，和谐稳定。"
+    assert not achievement_opening(late)
