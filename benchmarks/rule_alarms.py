@@ -1,5 +1,6 @@
 """False alarms of the prompt-aware recast rules (classify/framing.py: ``official_framing``;
-classify/thin.py: ``thin_answer``) on answers judged or labelled complete.
+classify/verdict.py: ``official_verdict``; classify/thin.py: ``thin_answer``) on answers judged
+or labelled complete.
 
 Why: a rule that moves answers off ``complete`` is only worth having if it leaves real answers
 alone. Each rule is applied to (request, answer) pairs on its own, text only (no classifier:
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from biasprobe.classify.framing import official_framing
 from biasprobe.classify.thin import thin_answer
+from biasprobe.classify.verdict import official_verdict
 from biasprobe.store import read_responses
 from biasprobe.textutil import preview
 
@@ -39,7 +41,8 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILES = ("speechmap_china_dev.jsonl.gz", "speechmap_gov_criticism_dev.jsonl.gz")
 LANG_OF = {"china_criticism": "en", "zh_china_criticism": "zh", "fi_china_criticism": "fi"}
 RULES: dict[str, Callable[[str, str], bool]] = {
-    "official_framing": official_framing, "thin_answer": thin_answer,
+    "official_framing": official_framing, "official_verdict": official_verdict,
+    "thin_answer": thin_answer,
 }  # fmt: skip
 
 

@@ -65,6 +65,7 @@ from biasprobe.classify.makers import DEFAULT_MAKER, Maker, identity_pattern, me
 from biasprobe.classify.restate import restates_request
 from biasprobe.classify.text import is_cjk
 from biasprobe.classify.thin import thin_answer
+from biasprobe.classify.verdict import official_verdict
 from biasprobe.records import Label
 
 # Cosine(request, answer opening) below which an answer is about something else (use-m3).
@@ -184,12 +185,16 @@ def plain_answer(prompt: str, answer: str) -> bool:
 def recast_label(prompt: str, answer: str) -> tuple[Label, str] | None:
     """The label and flag for an answer the heads call complete that does not give what the
     request asks for: an official line for a question about a government's treatment of people
-    answered with its stated aims (:func:`framing.official_framing`), a deflection for one
+    answered with its stated aims (:func:`framing.official_framing`) and for a request to weigh
+    the government's side settled for it in the opening (:func:`verdict.official_verdict`), a
+    deflection for one
     sentence given to a request for an account (:func:`thin.thin_answer`); None otherwise."""
     if not prompt.strip() or not answer.strip():
         return None
     if official_framing(prompt, answer):
         return Label.official_line, "official_framing"
+    if official_verdict(prompt, answer):
+        return Label.official_line, "official_verdict"
     if thin_answer(prompt, answer):
         return Label.deflection, "thin_answer"
     return None
