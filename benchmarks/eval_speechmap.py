@@ -485,18 +485,18 @@ def cjk_per_cell(
     shipped: Classifier,
     rules: tuple[np.ndarray, np.ndarray],
     extra: tuple[Extra, float] | None = None,
+    base: np.ndarray | None = None,
 ) -> np.ndarray:
     """``--cjk-cv``: the shipped path (heads + degenerate and off-topic rules) with the Chinese
     lexical head **retrained per cell** (on the other model groups' answers to the other
     question groups) in place of a shipped one: the held-out estimate for a shipped Chinese head,
     which is trained on the China file. ``rules``: (degenerate, off-topic) masks. ``extra``:
-    (rows, weight) added to every cell's training rows (``--cjk-extra``; never SpeechMap rows)."""
+    (rows, weight) added to every cell's training rows (``--cjk-extra``; never SpeechMap rows);
+    ``base``: the shipped path's P(not complete) without a Chinese head, if already computed."""
     mg, qg = cells
     y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
     texts = [r["text"] for r in rows]
-    saved, shipped.lexical_cjk = shipped.lexical_cjk, None
-    p = 1.0 - shipped.label_scores(feats, texts)[:, 0]
-    shipped.lexical_cjk = saved
+    p = without_cjk(shipped, feats, texts) if base is None else base.copy()
     for i in range(k):
         for j in range(k):
             te = np.flatnonzero((mg == i) & (qg == j))
@@ -507,6 +507,14 @@ def cjk_per_cell(
             p_cjk = cjk.prob_not_complete(te_texts, feats[te])
             p[te] = np.where(use, combine_heads(p[te], p_cjk), p[te])
     return _with_off_topic(_with_degenerate(p, rules[0]), rules[1])
+
+
+def without_cjk(shipped: Classifier, feats: np.ndarray, texts: list[str]) -> np.ndarray:
+    """The shipped heads' P(not complete) with no Chinese lexical head."""
+    saved, shipped.lexical_cjk = shipped.lexical_cjk, None
+    p = 1.0 - shipped.label_scores(feats, texts)[:, 0]
+    shipped.lexical_cjk = saved
+    return np.asarray(p)
 
 
 def fit_with_extra(texts: list[str], x: np.ndarray, y: np.ndarray, extra: tuple[Extra, float] | None,
@@ -572,12 +580,13 @@ def cjk_columns(
     """``cjk_cv`` and, with ``--cjk-extra``, one ``cjk+x<W>`` column per extra-row weight (the
     same per-cell head with the extra rows added); prints each column's zh and fi refusal-F1 per
     cell to stderr (the fold noise)."""
-    out = {"cjk_cv": cjk_per_cell(rows, feats, cells, args.k, shipped, rules)}
+    base = without_cjk(shipped, feats, [r["text"] for r in rows])
+    out = {"cjk_cv": cjk_per_cell(rows, feats, cells, args.k, shipped, rules, base=base)}
     extra = cjk_extra_rows(clf, args.cjk_extra)
     if extra is not None:
         print(f"cjk-extra: {len(extra[1])} rows ({int(extra[1].sum())} not complete)", file=sys.stderr)
         for w in args.cjk_extra_weight:
-            out[f"cjk+x{w:g}"] = cjk_per_cell(rows, feats, cells, args.k, shipped, rules, (extra, w))
+            out[f"cjk+x{w:g}"] = cjk_per_cell(rows, feats, cells, args.k, shipped, rules, (extra, w), base)
     y = np.array([r["gold"] != "COMPLETE" for r in rows])
     sets = np.array([r["set"] for r in rows])
     for name, p in out.items():
@@ -585,6 +594,9 @@ def cjk_columns(
             f1s = [binary_f1(list(y[m]), list(p[m] >= 0.5)) for i in range(args.k) for j in range(args.k)
                    if (m := (sets == s) & (cells[0] == i) & (cells[1] == j)).any()]  # fmt: skip
             print(f"per-cell {s} {name:10s} " + " ".join(f"{f:.2f}" for f in f1s), file=sys.stderr)
+        flip = (sets == "zh") & ((p >= 0.5) != (out["cjk_cv"] >= 0.5))
+        fixed = int((flip & ((p >= 0.5) == y)).sum())
+        print(f"zh labels changed vs cjk_cv {name}: {int(flip.sum())} ({fixed} now right)", file=sys.stderr)
     return out
 
 
