@@ -142,9 +142,10 @@ def fit_lexical(
 
 
 def fit_lexical_cjk(texts: list[str], x: np.ndarray, y: np.ndarray, *, embedder: str = "",
-                    note: str = "") -> CjkLexicalHead:  # fmt: skip
+                    note: str = "", weights: np.ndarray | None = None) -> CjkLexicalHead:  # fmt: skip
     """The Chinese lexical head (:mod:`biasprobe.classify.lexical_cjk`) on the CJK rows."""
-    return train_cjk_lexical(texts, x, y, FEATURES, embedder=embedder, note=note or "lexical-cjk")
+    return train_cjk_lexical(texts, x, y, FEATURES, embedder=embedder, note=note or "lexical-cjk",
+                             weights=weights)  # fmt: skip
 
 
 def parse_args() -> argparse.Namespace:
@@ -186,6 +187,13 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--cjk-cv", action="store_true",
                     help="model-question: also score the shipped path with the Chinese lexical "
                     "head retrained per cell (column cjk_cv)")  # fmt: skip
+    ap.add_argument("--cjk-extra", nargs="+", default=[], metavar="FILE",
+                    help="--cjk-cv / --write-lexical-cjk: extra labelled Chinese answers for the "
+                    "Chinese lexical head only (hand-check JSONL files, their zh rows; or "
+                    "'exemplars' for the bank's Chinese exemplars); see cjk_extra_rows")  # fmt: skip
+    ap.add_argument("--cjk-extra-weight", type=float, nargs="+", default=[1.0], metavar="W",
+                    help="sample weight of the extra rows (one cjk_cv column per weight; "
+                    "--write-lexical-cjk uses the first)")  # fmt: skip
     ap.add_argument("--train-on", choices=["both", "gov"], default="both",
                     help="model-question --write-*: train the written heads on both dev files "
                     "(default) or on the US/EU/Russia file only (the China file held out)")  # fmt: skip
@@ -476,27 +484,120 @@ def cjk_per_cell(
     k: int,
     shipped: Classifier,
     rules: tuple[np.ndarray, np.ndarray],
+    extra: tuple[Extra, float] | None = None,
+    base: np.ndarray | None = None,
 ) -> np.ndarray:
     """``--cjk-cv``: the shipped path (heads + degenerate and off-topic rules) with the Chinese
     lexical head **retrained per cell** (on the other model groups' answers to the other
     question groups) in place of a shipped one: the held-out estimate for a shipped Chinese head,
-    which is trained on the China file. ``rules``: (degenerate, off-topic) masks."""
+    which is trained on the China file. ``rules``: (degenerate, off-topic) masks. ``extra``:
+    (rows, weight) added to every cell's training rows (``--cjk-extra``; never SpeechMap rows);
+    ``base``: the shipped path's P(not complete) without a Chinese head, if already computed."""
     mg, qg = cells
     y = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
     texts = [r["text"] for r in rows]
-    saved, shipped.lexical_cjk = shipped.lexical_cjk, None
-    p = 1.0 - shipped.label_scores(feats, texts)[:, 0]
-    shipped.lexical_cjk = saved
+    p = without_cjk(shipped, feats, texts) if base is None else base.copy()
     for i in range(k):
         for j in range(k):
             te = np.flatnonzero((mg == i) & (qg == j))
             tr = np.flatnonzero((mg != i) & (qg != j))
-            cjk = fit_lexical_cjk([texts[t] for t in tr], feats[tr], y[tr])
+            cjk = fit_with_extra([texts[t] for t in tr], feats[tr], y[tr], extra)
             te_texts = [texts[t] for t in te]
             use = cjk.applies(te_texts)
             p_cjk = cjk.prob_not_complete(te_texts, feats[te])
             p[te] = np.where(use, combine_heads(p[te], p_cjk), p[te])
     return _with_off_topic(_with_degenerate(p, rules[0]), rules[1])
+
+
+def without_cjk(shipped: Classifier, feats: np.ndarray, texts: list[str]) -> np.ndarray:
+    """The shipped heads' P(not complete) with no Chinese lexical head."""
+    saved, shipped.lexical_cjk = shipped.lexical_cjk, None
+    p = 1.0 - shipped.label_scores(feats, texts)[:, 0]
+    shipped.lexical_cjk = saved
+    return np.asarray(p)
+
+
+def fit_with_extra(texts: list[str], x: np.ndarray, y: np.ndarray, extra: tuple[Extra, float] | None,
+                   *, embedder: str = "", note: str = "") -> CjkLexicalHead:  # fmt: skip
+    """The Chinese lexical head on ``texts`` plus the ``--cjk-extra`` rows at their weight."""
+    if extra is None:
+        return fit_lexical_cjk(texts, x, y, embedder=embedder, note=note)
+    (ex, ey, _, et), w = extra
+    weights = np.concatenate([np.ones(len(y)), np.full(len(ey), w)])
+    return fit_lexical_cjk(texts + et, np.concatenate([x, ex]), np.concatenate([y, ey]),
+                           embedder=embedder, note=note, weights=weights)  # fmt: skip
+
+
+BLIND = ("q15_handcheck5", "q05_handcheck6")  # this round's blind hand checks: never trained on
+
+
+def cjk_extra_rows(clf: Classifier, names: list[str]) -> Extra | None:
+    """``--cjk-extra``: the Chinese rows (``language`` zh-*) of hand-check JSONL files and, for
+    the name ``exemplars``, the bank's Chinese exemplars (leave-one-out features, as the
+    embedding head's training gets them), deduplicated by text (first file wins; the q05 sets
+    overlap). ``y`` = 1 for any label but complete. Features are cached under /tmp."""
+    from biasprobe.classify.text import is_cjk
+
+    xs, ys, texts, seen = [], [], [], set()
+    for name in names:
+        if any(b in name for b in BLIND):
+            raise SystemExit(f"error: {name} is a blind test set of this round")
+        if name == "exemplars":
+            pick = [i for i, t in enumerate(clf.bank.texts) if is_cjk(t) and t not in seen]
+            x_all, _, _ = clf.features(clf.bank.texts, leave_one_out=True)
+            x = x_all[pick]
+            lab = [clf.bank.labels[i] is not Label.complete for i in pick]
+            new = [clf.bank.texts[i] for i in pick]
+        else:
+            rows = [json.loads(line) for line in Path(name).read_text(encoding="utf-8").splitlines()
+                    if line.strip()]  # fmt: skip
+            rows = [r for r in rows if str(r["language"]).startswith("zh")]
+            rows = [r for i, r in enumerate(rows) if r["response"] not in seen
+                    and r["response"] not in {q["response"] for q in rows[:i]}]  # fmt: skip
+            new = [r["response"] for r in rows]
+            lab = [r["label"] != "complete" for r in rows]
+            digest = hashlib.sha256("\n".join(new).encode()).hexdigest()[:8]
+            x = cached_features(clf, [{"text": t} for t in new], f"cjk-extra-{Path(name).name}-{digest}")
+        xs.append(x)
+        ys.extend(lab)
+        texts.extend(new)
+        seen.update(new)
+    if not texts:
+        return None
+    y = np.array(ys, dtype=int)
+    return np.concatenate(xs), y, np.array(["extra"] * len(y)), texts
+
+
+def cjk_columns(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    feats: np.ndarray,
+    cells: tuple[np.ndarray, np.ndarray],
+    shipped: Classifier,
+    rules: tuple[np.ndarray, np.ndarray],
+    clf: Classifier,
+) -> dict[str, np.ndarray]:
+    """``cjk_cv`` and, with ``--cjk-extra``, one ``cjk+x<W>`` column per extra-row weight (the
+    same per-cell head with the extra rows added); prints each column's zh and fi refusal-F1 per
+    cell to stderr (the fold noise)."""
+    base = without_cjk(shipped, feats, [r["text"] for r in rows])
+    out = {"cjk_cv": cjk_per_cell(rows, feats, cells, args.k, shipped, rules, base=base)}
+    extra = cjk_extra_rows(clf, args.cjk_extra)
+    if extra is not None:
+        print(f"cjk-extra: {len(extra[1])} rows ({int(extra[1].sum())} not complete)", file=sys.stderr)
+        for w in args.cjk_extra_weight:
+            out[f"cjk+x{w:g}"] = cjk_per_cell(rows, feats, cells, args.k, shipped, rules, (extra, w), base)
+    y = np.array([r["gold"] != "COMPLETE" for r in rows])
+    sets = np.array([r["set"] for r in rows])
+    for name, p in out.items():
+        for s in ("zh", "fi"):
+            f1s = [binary_f1(list(y[m]), list(p[m] >= 0.5)) for i in range(args.k) for j in range(args.k)
+                   if (m := (sets == s) & (cells[0] == i) & (cells[1] == j)).any()]  # fmt: skip
+            print(f"per-cell {s} {name:10s} " + " ".join(f"{f:.2f}" for f in f1s), file=sys.stderr)
+        flip = (sets == "zh") & ((p >= 0.5) != (out["cjk_cv"] >= 0.5))
+        fixed = int((flip & ((p >= 0.5) == y)).sum())
+        print(f"zh labels changed vs cjk_cv {name}: {int(flip.sum())} ({fixed} now right)", file=sys.stderr)
+    return out
 
 
 def write_heads(
@@ -506,15 +607,20 @@ def write_heads(
     bank_x: np.ndarray,
     bank_y: np.ndarray,
     embedder: str,
+    extra: Extra | None = None,
 ) -> None:
     """``--write-head`` / ``--write-lexical`` with ``--split model-question``: the shipped
     recipe trained on every row of both dev files (EN, ZH, FI China answers and the
     US/EU/Russia file) plus the exemplar bank."""
     if args.write_lexical_cjk:  # always on every row: the China file has the non-English answers
         y_all = np.array([r["gold"] != "COMPLETE" for r in rows], dtype=int)
-        cjk = fit_lexical_cjk([r["text"] for r in rows], feats, y_all, embedder=embedder,
-                              note=f"non-English answers of SpeechMap China + US/EU/Russia dev "
-                              f"({len(rows)} answers)")  # fmt: skip
+        note = f"non-English answers of SpeechMap China + US/EU/Russia dev ({len(rows)} answers)"
+        if extra is not None:
+            names = ", ".join(Path(n).name for n in args.cjk_extra)
+            note += f" + {len(extra[1])} Chinese answers of {names} (weight {args.cjk_extra_weight[0]:g})"
+        cjk = fit_with_extra([r["text"] for r in rows], feats, y_all,
+                             None if extra is None else (extra, args.cjk_extra_weight[0]),
+                             embedder=embedder, note=note)  # fmt: skip
         cjk.save(args.write_lexical_cjk)
     if args.train_on == "gov":
         keep = np.array([r["set"] == "gov" for r in rows])
@@ -604,7 +710,7 @@ def grouped_main(args: argparse.Namespace) -> int:
     probs["shipped_v0.3"] = _with_degenerate(probs["shipped"], degen)
     probs["shipped_v0.4"] = _with_off_topic(probs["shipped_v0.3"], off)
     if args.cjk_cv:
-        probs["cjk_cv"] = cjk_per_cell(rows, feats, cells, args.k, shipped, (degen, off))
+        probs.update(cjk_columns(args, rows, feats, cells, shipped, (degen, off), clf))
     y = np.array([r["gold"] != "COMPLETE" for r in rows])
     sets = np.array([r["set"] for r in rows])
     preds = {name: p >= 0.5 for name, p in probs.items()}
@@ -617,7 +723,7 @@ def grouped_main(args: argparse.Namespace) -> int:
         p_c = probs["shipped_v0.3"][china]
         cal = fit_calibration(log_odds(p_c), (p_c >= 0.5) == y[china], embedder=emb.name, note=note)
         args.write_calibration.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
-    write_heads(args, rows, feats, bank_x, bank_y, emb.name)
+    write_heads(args, rows, feats, bank_x, bank_y, emb.name, cjk_extra_rows(clf, args.cjk_extra))
     out = _grouped_report(y, degen, sets, preds, probs["shipped_v0.3"], conf)
     out["off_topic_sweep"] = off_topic_sweep(sim, y, sets, probs["shipped_v0.3"] >= 0.5)
     out.update({"split": f"model-question k={args.k}", "embedder": emb.name, "n": len(rows),

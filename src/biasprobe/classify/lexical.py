@@ -527,11 +527,13 @@ def train_lexical(
     note: str = "",
     embedder: str = "",
     keep: Array | None = None,
+    weights: Array | None = None,
 ) -> LexicalHead:
     """Fit a lexical head; ``y`` is 1 for not complete (EVASIVE / DENIAL), balanced classes.
 
     Only texts the head applies to (English; or those ``keep`` marks) are used; scikit-learn
-    is imported here."""
+    is imported here. ``weights``: optional sample weight per text (e.g. extra rows counted
+    less than SpeechMap's), applied on top of the class balancing."""
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
@@ -549,7 +551,7 @@ def train_lexical(
     fx, mean, scale = _standardised(feats[keep][:, columns])
     x = sp.hstack([*blocks, sp.csr_matrix(scale_features(fx, mean, scale, feature_weight))])
     lr = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-    lr.fit(x.tocsr(), yy)
+    lr.fit(x.tocsr(), yy, sample_weight=None if weights is None else np.asarray(weights)[keep])
     coef = np.asarray(lr.coef_[0], dtype=np.float32)
     n0, n1 = len(parts[0].vocabulary), len(parts[1].vocabulary)
     parts[0].coef, parts[1].coef = coef[:n0], coef[n0 : n0 + n1]
