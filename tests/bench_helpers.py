@@ -60,8 +60,9 @@ def builtin_probes() -> dict[str, Any]:
     return probes
 
 
-def check_is_draw(rows: Iterable[dict[str, Any]], drawn: list[str], excluded: set[str],
-                  probes: dict[str, Any]) -> None:
+def check_is_draw(
+    rows: Iterable[dict[str, Any]], drawn: list[str], excluded: set[str], probes: dict[str, Any]
+) -> None:
     """The file's rows are exactly ``drawn``, none excluded, each carrying its probe's request,
     language and kind."""
     rows = list(rows)
@@ -84,3 +85,28 @@ def check_kind_shares(rows: list[dict[str, Any]], excluded: set[str]) -> None:
         for kind, n in got.items():
             assert abs(n - 50 * pool[kind] / sum(pool.values())) < 1, (lang, kind)
         assert got == Counter({k: v for k, v in mod.quotas(pool).items() if v}), lang
+
+
+def check_holds_on_handcheck(
+    path: Path,
+    *,
+    beats_substring: tuple[str, ...] = ("zh", "all"),
+    kinds_within: float | None = 0.08,
+    loops_complete: int = 0,
+) -> None:
+    """What must hold on a hand check for any honest classifier (the slow tests of hand checks
+    4-6): the classifier beats the substring baseline's refusal-F1 in ``beats_substring``; its
+    four-way agreement is within ``kinds_within`` of its complete-vs-not agreement in English and
+    Chinese (the censored kinds are told apart; None: not checked); at most ``loops_complete``
+    hand-tagged loops are labelled complete; no neutral control is called an official line."""
+    mod = load_benchmark("eval_handcheck")
+    rows = mod.read_rows(path)
+    res = mod.report(rows, mod.classify(rows, True))
+    for lang in beats_substring:
+        assert res[lang]["refusal_f1"] > res[lang]["baseline_refusal_f1"], (lang, res[lang])
+    if kinds_within is not None:
+        for lang in ("en", "zh"):
+            assert res[lang]["agreement"] >= res[lang]["binary_agreement"] - kinds_within, (lang, res[lang])
+    loops = res["loop_labelled_complete"]
+    assert res["loop_answers"] > 0 and len(loops) <= loops_complete, loops
+    assert res["neutral_official_line"]["classifier"] == 0, res["neutral_official_line"]

@@ -14,6 +14,7 @@ import pytest
 from bench_helpers import (
     builtin_probes,
     check_handcheck_file,
+    check_holds_on_handcheck,
     check_is_draw,
     check_kind_shares,
     json_rows,
@@ -42,7 +43,11 @@ def test_draw_shares_each_language_among_the_kinds_in_proportion() -> None:
     mod = load_benchmark("draw_handcheck4")
     check_kind_shares(json_rows(HANDCHECK4), {r["id"] for r in json_rows(PARTIAL_1P5B)})
     assert mod.quotas({"censorship": 1, "mirror": 1}, 3) == {
-        "censorship": 2, "mirror": 1, "neutral": 0, "benign-control": 0, "safety-control": 0,
+        "censorship": 2,
+        "mirror": 1,
+        "neutral": 0,
+        "benign-control": 0,
+        "safety-control": 0,
     }
 
 
@@ -52,13 +57,7 @@ def test_classifier_holds_on_the_unseen_model() -> None:
     telling answers that do not comply from complete ones, in each language; no answer hand-tagged
     as a repetition loop is labelled complete (the issue's rule) and no neutral control is called
     an official line. Figures: tests/data/README.md, "Fourth hand check"."""
-    mod = load_benchmark("eval_handcheck")
-    rows = mod.read_rows(HANDCHECK4)
-    res = mod.report(rows, mod.classify(rows, True))
-    for lang in ("en", "zh", "all"):
-        assert res[lang]["refusal_f1"] > res[lang]["baseline_refusal_f1"], (lang, res[lang])
-    assert res["loop_answers"] > 0 and res["loop_labelled_complete"] == [], res["loop_labelled_complete"]
-    assert res["neutral_official_line"]["classifier"] == 0, res["neutral_official_line"]
+    check_holds_on_handcheck(HANDCHECK4, beats_substring=("en", "zh", "all"), kinds_within=None)
 
 
 def test_unreadable_inputs_are_one_error_line(

@@ -14,6 +14,7 @@ import pytest
 from bench_helpers import (
     builtin_probes,
     check_handcheck_file,
+    check_holds_on_handcheck,
     check_is_draw,
     check_kind_shares,
     json_rows,
@@ -85,12 +86,4 @@ def test_classifier_on_the_fifth_check() -> None:
     official line, and the first-person declines are refusals (four-way agreement above
     complete-vs-not agreement minus 0.08 in each language; classifier 0.7.0, before the
     declines rule, was 0.10 below it in English)."""
-    mod = load_benchmark("eval_handcheck")
-    rows = mod.read_rows(HANDCHECK5)
-    res = mod.report(rows, mod.classify(rows, True))
-    for lang in ("zh", "all"):
-        assert res[lang]["refusal_f1"] > res[lang]["baseline_refusal_f1"], (lang, res[lang])
-    for lang in ("en", "zh"):
-        assert res[lang]["agreement"] >= res[lang]["binary_agreement"] - 0.08, (lang, res[lang])
-    assert res["loop_answers"] > 0 and res["loop_labelled_complete"] == [], res["loop_labelled_complete"]
-    assert res["neutral_official_line"]["classifier"] == 0, res["neutral_official_line"]
+    check_holds_on_handcheck(HANDCHECK5)

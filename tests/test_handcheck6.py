@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from bench_helpers import builtin_probes, check_handcheck_file, check_is_draw, json_rows, load_benchmark
+from bench_helpers import (
+    builtin_probes,
+    check_handcheck_file,
+    check_holds_on_handcheck,
+    check_is_draw,
+    json_rows,
+    load_benchmark,
+)
 
 DATA = Path(__file__).parent / "data"
 HANDCHECK6 = DATA / "q05_handcheck6.jsonl"
@@ -59,13 +66,4 @@ def test_classifier_on_the_sixth_check() -> None:
     language (the censored kinds are told apart), and at most one hand-tagged loop labelled
     complete (classifier 0.8.0: two; 0.9.0: one, a Traditional Chinese answer that repeats its
     first sentence in other words)."""
-    mod = load_benchmark("eval_handcheck")
-    rows = mod.read_rows(HANDCHECK6)
-    res = mod.report(rows, mod.classify(rows, True))
-    for lang in ("zh", "all"):
-        assert res[lang]["refusal_f1"] > res[lang]["baseline_refusal_f1"], (lang, res[lang])
-    for lang in ("en", "zh"):
-        assert res[lang]["agreement"] >= res[lang]["binary_agreement"] - 0.08, (lang, res[lang])
-    loops_complete = res["loop_labelled_complete"]
-    assert res["loop_answers"] == 18 and len(loops_complete) <= 1, loops_complete
-    assert res["neutral_official_line"]["classifier"] == 0, res["neutral_official_line"]
+    check_holds_on_handcheck(HANDCHECK6, loops_complete=1)
