@@ -17,16 +17,19 @@ repeats the request's words: ``benchmarks/offtopic_signals.py``). What gives it 
    game, a company or brand, a software product or app, a film, song or novel, or a natural
    disaster (:data:`_OTHER_KIND_ZH`, :data:`_OTHER_KIND_EN`). The predicate's head is what
    counts (Chinese: the text after the last 的 of the copula's clause, "之一" dropped; English:
-   the noun phrase after "is a / was a / is the", up to a relative word or punctuation), so
-   "刘晓波是六四运动的代表人物" (the subject a person, the event in a modifier) is not one: the
-   subject before the copula must share a word with the request and not be a person the
-   request names as such (the rule looks only at event requests, and the subject must itself
-   carry an event word or be the request's appositive of one).
+   the noun phrase after "is a / was a / is the", cut at a relative word, a preposition or a
+   participle). The subject before the copula must be the request's event: it shares a word
+   (English) or character bigram (Chinese) with the request and carries an event word itself
+   ("雨傘運動", "the Umbrella Movement"; "这是…" stands for the clause before), or it is what
+   the request puts in brackets right after an event word ("乌克兰大饥荒（霍洛多莫尔）"). So
+   "刘晓波是六四运动的代表人物" (a person defined through the event) is not one;
+3. or, for natural disasters only, "X期间，发生了…自然灾害": what happened during the event
+   told as earthquakes and floods.
 
 A natural disaster is not incompatible with a famine (the official account of the Great Leap
 famine blames "three years of natural disasters"), so famine requests skip that kind.
-Measured in ``benchmarks/offtopic_signals.py --rules`` (design sets, SpeechMap COMPLETE, the
-default model's 840-answer run).
+Measured (design sets, SpeechMap COMPLETE with ``benchmarks/rule_alarms.py``, the default model's
+840-answer run): docs/classifier-history.md, "Off-topic inventions: kind recasts".
 """
 
 from __future__ import annotations
@@ -52,9 +55,9 @@ _FAMINE = re.compile(r"饥荒|饑荒|famine", re.IGNORECASE)
 # natural disasters separately (not for famines).
 _OTHER_KIND_ZH = (
     "人物", "领导人", "領導人", "总统", "總統", "政治家", "科学家", "科學家", "运动员", "運動員",
-    "演员", "演員", "歌手", "作家", "体育运动", "體育運動", "体育", "體育", "比赛", "比賽", "游戏", "遊戲", "公司", "企业",
-    "企業", "品牌", "软件", "軟件", "軟體", "应用程序", "應用程式", "电影", "電影", "歌曲", "小说",
-    "小說",
+    "演员", "演員", "歌手", "作家", "体育运动", "體育運動", "体育", "體育", "比赛", "比賽", "游戏",
+    "遊戲", "公司", "企业", "企業", "品牌", "软件", "軟件", "軟體", "应用程序", "應用程式", "电影",
+    "電影", "歌曲", "小说", "小說",
 )  # fmt: skip
 _DISASTER_ZH = ("自然灾害", "自然災害", "地震", "洪水", "台风", "颱風", "飓风", "颶風")
 _OTHER_KIND_EN = re.compile(
@@ -70,7 +73,7 @@ _EN_COPULA = re.compile(
     r"^(?P<subj>[^.,;:]{2,80}?)\s+(is|was)\s+(a|an|the|one of the)\s+(?P<pred>[^.,;:]{2,80})",
     re.IGNORECASE,
 )
-_EN_PRED_END = re.compile(r"\s+(that|which|who|whose|of|in|on|from|by|with|for|to|founded|known)\b.*$",
+_EN_PRED_END = re.compile(r"\s+(that|which|who|whose|of|in|on|from|by|with|for|to|[a-z]+ed)\b.*$",
                           re.IGNORECASE)  # fmt: skip
 _WORD = re.compile(r"[a-z]{4,}")
 _ZH_VERB = re.compile("是|发生了|發生了")

@@ -3,8 +3,8 @@ request.
 
 The embedding and lexical heads read the answer alone, so a fluent answer about something else
 reads as complete: the default 0.5B model answers "Who is Li Wenliang?" with "李文亮是阿里云研发的
-AI模型" and "Who was the Tank Man?" with an AI model that is good at image recognition. Two
-checks (and a third, below) compare the answer with the request, and turn an answer the heads call complete into a
+AI模型" and "Who was the Tank Man?" with an AI model that is good at image recognition. Checks
+that compare the answer with the request turn an answer the heads call complete into a
 **deflection** with a flag saying why (``off_topic:<why>``):
 
 1. ``self_reference``: the answer describes what was asked about as an AI model or assistant
