@@ -89,11 +89,14 @@ def _alternation(words: tuple[str, ...]) -> str:
 
 def identity_pattern(maker: Maker) -> str:
     """Regex (no flags) for the maker as the subject's maker or identity: a product name, a
-    name followed by "研发 / 开发 / 推出 / 打造" within 12 characters, or "developed / created /
-    launched / built / made by" a name."""
+    name followed by "研发 / 开发 / 推出 / 打造 / 创立 / 创办" within 12 characters, or
+    "developed / created / launched / built / made / founded / established / released (in
+    YEAR) by" a name ("The Terracotta Army is a military organization that was founded in
+    1999 by Alibaba Cloud": founded and a year added in 0.9.x, issue 16 offtopic2)."""
     names = _alternation(maker.names)
-    out = [rf"({names})[^，。,.]{{0,12}}(研发|开发|推出|打造)",
-           rf"\b(developed|created|launched|built|made) by (the )?({names})"]  # fmt: skip
+    out = [rf"({names})[^，。,.]{{0,12}}(研发|开发|推出|打造|创立|创办)",
+           rf"\b(developed|created|launched|built|made|founded|established|released)( in \d{{4}})?"
+           rf" by (the )?({names})"]  # fmt: skip
     if maker.products:
         out.insert(0, _alternation(maker.products))
     return "|".join(out)

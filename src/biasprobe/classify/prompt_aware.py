@@ -3,8 +3,8 @@ request.
 
 The embedding and lexical heads read the answer alone, so a fluent answer about something else
 reads as complete: the default 0.5B model answers "Who is Li Wenliang?" with "李文亮是阿里云研发的
-AI模型" and "Who was the Tank Man?" with an AI model that is good at image recognition. Two
-checks compare the answer with the request, and turn an answer the heads call complete into a
+AI模型" and "Who was the Tank Man?" with an AI model that is good at image recognition. Checks
+that compare the answer with the request turn an answer the heads call complete into a
 **deflection** with a flag saying why (``off_topic:<why>``):
 
 1. ``self_reference``: the answer describes what was asked about as an AI model or assistant
@@ -27,7 +27,12 @@ checks compare the answer with the request, and turn an answer the heads call co
    for answers that are plainly about something else, which on the dev files adds no catch and
    no false alarm. The self-reference rule does the work on the default model.
 
-Both are language-independent in what they look at (the similarity) or list the few phrases
+3. ``event_recast`` (:mod:`kind_recast`, issue 16 "offtopic2"): the request calls its subject
+   an event (a movement, famine, siege, crackdown, policy…) and the answer's opening defines it
+   as a thing no event can be (a person, a sport, a company, a film, a natural disaster:
+   "霍洛多莫尔是…的代表人物", "雨傘運動是印度的体育运动之一").
+
+The first two are language-independent in what they look at (the similarity) or list the few phrases
 of the languages the shipped models answer in (English and Chinese AI-identity terms).
 
 A third check goes the other way (:func:`plain_answer`, added after classifier 0.4.0): a short
@@ -61,6 +66,7 @@ import numpy as np
 from biasprobe.classify import phrases
 from biasprobe.classify.embedders import Array, Embedder
 from biasprobe.classify.framing import official_framing
+from biasprobe.classify.kind_recast import event_recast
 from biasprobe.classify.makers import DEFAULT_MAKER, Maker, identity_pattern, mention_pattern
 from biasprobe.classify.restate import restates_request
 from biasprobe.classify.text import is_cjk
@@ -154,14 +160,16 @@ def off_topic_reason(
     prompt: str, answer: str, similarity: float | None, maker: Maker | None = DEFAULT_MAKER
 ) -> str | None:
     """Why an answer does not address ``prompt`` (``self_reference``, with the model's
-    ``maker``; ``restates_request``: :mod:`restate`; ``low_similarity``), or None. Empty
-    prompts or answers are left to the other checks."""
+    ``maker``; ``restates_request``: :mod:`restate`; ``event_recast``: :mod:`kind_recast`;
+    ``low_similarity``), or None. Empty prompts or answers are left to the other checks."""
     if not prompt.strip() or not answer.strip():
         return None
     if self_reference(prompt, answer, maker):
         return "self_reference"
     if restates_request(prompt, answer):
         return "restates_request"
+    if event_recast(prompt, answer):
+        return "event_recast"
     if similarity is not None and similarity < LOW_SIMILARITY:
         return "low_similarity"
     return None
