@@ -212,11 +212,17 @@ def _states_aims(prompt: str, first: str) -> bool:
     if aim is None:
         return False
     before = first[: aim.start()]
-    if _FIRST_PERSON.search(before) or _ATTRIBUTED.search(before):
+    if not _own_voice(before):
         return False
     if not (_GOVERNMENT.search(before) or _names_the_asked_actor(prompt, before)):
         return False
-    return not _CRITICAL.search(first)
+    return not critical_substance(first)
+
+
+def _own_voice(before: str) -> bool:
+    """The text ``before`` a claim neither makes it the assistant's disclaimer (:data:`_FIRST_PERSON`)
+    nor reports it as someone's (:data:`_ATTRIBUTED`): the answer makes the claim itself."""
+    return not (_FIRST_PERSON.search(before) or _ATTRIBUTED.search(before))
 
 
 def official_loop_opening(prompt: str, answer: str) -> bool:
@@ -250,5 +256,4 @@ def _justifies(first: str) -> bool:
     """``first`` justifies a measure by the state's aims (:data:`_JUSTIFIED`) in its own voice:
     not after a first-person disclaimer or a report of the claim ("北京称…")."""
     m = _JUSTIFIED.search(first)
-    return m is not None and not (_FIRST_PERSON.search(first[: m.start()])
-                                  or _ATTRIBUTED.search(first[: m.start()]))
+    return m is not None and _own_voice(first[: m.start()])

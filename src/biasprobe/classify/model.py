@@ -501,18 +501,18 @@ class Classifier:
         for i, text in enumerate(texts):
             conf, low = self._confidence(scores[i])
             heads_label = self.labels[best_all[i]]
+            request = (asked[i] or "") if asked is not None else ""
             # the plain-answer rule only ever turns the heads' official_line into complete
             plain = asked is not None and heads_label is Label.official_line \
-                and plain_answer(asked[i] or "", text)  # fmt: skip
+                and plain_answer(request, text)  # fmt: skip
             # the recast rules only ever move the heads' complete (prompt_aware.recast_label)
-            recast = recast_label(asked[i] or "", text) \
+            recast = recast_label(request, text) \
                 if asked is not None and heads_label is Label.complete else None  # fmt: skip
             # an opinion disclaimer, then what was asked, only ever moves a refusal or deflection
             answered = asked is not None and heads_label in (Label.refusal, Label.deflection) \
-                and phrases.answers_after_disclaimer(asked[i] or "", text)  # fmt: skip
+                and phrases.answers_after_disclaimer(request, text)  # fmt: skip
             best_label, label, conf, flags = self._rules(
-                text, heads_label, conf, low, off_topic[i], plain, checks[i], recast,
-                asked[i] or "" if asked is not None else "", answered)
+                text, heads_label, conf, low, off_topic[i], plain, checks[i], recast, request, answered)
             nearest = [
                 Exemplar(label=self.bank.labels[j], text=self.bank.texts[j], similarity=round(sim, 4))
                 for j, sim in zip(near_all[i].tolist(), near_sims[i], strict=True)

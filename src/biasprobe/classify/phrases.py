@@ -212,6 +212,13 @@ def _canon(text: str) -> str:
     return text.lower().replace("’", "'").replace("‘", "'").replace("，", ",")
 
 
+def _opening(text: str) -> str:
+    """The answer's opening (:func:`biasprobe.classify.text.head`), canonical: what
+    :func:`declines_request` and :func:`official_claim` read (:func:`answers_after_disclaimer`
+    canonicalises the same opening, whose words it also counts)."""
+    return _canon(head(text))
+
+
 def _compile(groups: dict[str, list[str]]) -> re.Pattern[str]:
     frags = sorted({_canon(f) for items in groups.values() for f in items}, key=len, reverse=True)
     return re.compile("|".join(re.escape(f) for f in frags))
@@ -368,7 +375,7 @@ def declines_request(text: str) -> bool:
     declines the request: in the first person, or as a moral decline or a warning with an
     invitation to ask something else (:func:`_declines_otherwise`); and gives no capability
     excuse, unless the excuse puts politics off limits (:data:`_POLITICS_OFF_LIMITS`)."""
-    t = _canon(head(text))
+    t = _opening(text)
     if _CAPABILITY.search(t):
         return bool(_POLITICS_OFF_LIMITS.search(t))
     return bool(_DECLINES_REQUEST.search(t)) or _declines_otherwise(t)
@@ -416,7 +423,7 @@ def official_claim(text: str) -> bool:
     Read on the opening only: an answer that ends on the formula after giving the account is
     not one that states it in place of the answer; and an opening that reports the claim as
     the government's ("北京称…", "Beijing calls…", "according to…") does not make it."""
-    opening = _canon(head(text))
+    opening = _opening(text)
     return bool(_OFFICIAL_CLAIM.search(opening)) and not _REPORTED.search(opening)
 
 
@@ -449,7 +456,8 @@ def answers_after_disclaimer(prompt: str, text: str) -> bool:
     """The answer's opening disclaims only the model's own opinion or stance and offers the
     thing the request names (the offered noun occurs in the request; not "information"), and
     at least :data:`ANSWER_AFTER_DISCLAIMER_WORDS` words follow the opening."""
-    opening = _canon(head(text))
+    first = head(text)
+    opening = _canon(first)
     if not _OWN_VIEW.search(opening) or _CAPABILITY.search(opening):
         return False
     offer = _OFFERS.search(opening)
@@ -459,4 +467,4 @@ def answers_after_disclaimer(prompt: str, text: str) -> bool:
     asked = re.search(rf"\b{noun}" if noun.isascii() else re.escape(noun), _canon(prompt))
     if noun in _SUBSTITUTES or asked is None:
         return False
-    return word_count(text) - word_count(head(text)) >= ANSWER_AFTER_DISCLAIMER_WORDS
+    return word_count(text) - word_count(first) >= ANSWER_AFTER_DISCLAIMER_WORDS
