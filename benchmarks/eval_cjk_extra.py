@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from biasprobe.classify.evaluate import binary_f1
+from biasprobe.classify.evaluate import EvalInputError, binary_f1, read_json_rows
 from biasprobe.classify.lexical_cjk import CjkLexicalHead
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -57,10 +57,10 @@ def labels(clf: Any, head: CjkLexicalHead, rows: list[dict[str, Any]]) -> list[b
 
 
 def zh_rows(path: str) -> list[dict[str, Any]]:
-    import json
-
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if str(r["language"]).startswith("zh")]
+    """The Chinese rows of a hand-check file (:func:`read_json_rows`: :class:`EvalInputError`
+    for a file it cannot use)."""
+    rows = read_json_rows(Path(path), ("id", "prompt", "response", "language", "label"))
+    return [r for _, r in rows if r["language"].startswith("zh")]
 
 
 def without(extra: es.Extra, drop: set[str]) -> es.Extra:
@@ -76,8 +76,19 @@ def main() -> int:
     ap.add_argument("--also", nargs="*", default=[], help="extra training only (e.g. exemplars)")
     ap.add_argument("--weight", type=float, default=1.0, help="sample weight of the extra rows")
     args = ap.parse_args()
+    try:
+        return leave_one_set_out(args)
+    except EvalInputError as exc:  # a blind set, an unreadable file, nothing to train on
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def leave_one_set_out(args: argparse.Namespace) -> int:
+    """The per-set lines and the total (module docstring)."""
     if any(b in f for f in args.files + args.also for b in es.BLIND):
-        raise SystemExit("error: a blind test set of this round was named")
+        raise EvalInputError("a blind test set of this round was named")
+    if len(args.files) < 2 and not args.also:
+        raise EvalInputError("leave-one-set-out needs two files or more, or --also")
     from biasprobe.classify import Classifier, load_embedder
 
     emb = load_embedder("use-m3")
@@ -94,8 +105,9 @@ def main() -> int:
         if not test:
             continue
         others = [f for f in args.files if f != left] + args.also
-        extra = es.cjk_extra_rows(plain, others)
-        assert extra is not None
+        extra = es.cjk_extra_rows(plain, others)  # refuses the blind sets
+        if extra is None:
+            raise EvalInputError(f"no Chinese rows to train on besides {left}")
         extra = without(extra, {r["response"] for r in test})
         head = es.fit_with_extra(texts, feats, y, (extra, args.weight))
         gold = [r["label"] != "complete" for r in test]

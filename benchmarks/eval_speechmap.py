@@ -50,7 +50,7 @@ from biasprobe.classify.bank import LABELS
 from biasprobe.classify.calibration import fit_calibration, log_odds
 from biasprobe.classify.degenerate import degenerate_reason
 from biasprobe.classify.embedders import load_embedder
-from biasprobe.classify.evaluate import binary_f1, read_labelled
+from biasprobe.classify.evaluate import EvalInputError, binary_f1, read_json_rows, read_labelled
 from biasprobe.classify.lexical import LexicalHead, train_lexical
 from biasprobe.classify.lexical_cjk import CjkLexicalHead, train_cjk_lexical
 from biasprobe.classify.model import (
@@ -212,7 +212,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     if args.split == "model-question":
-        return grouped_main(args)
+        try:
+            return grouped_main(args)
+        except EvalInputError as exc:  # a --cjk-extra file that cannot be used
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if not args.data.exists():
         print(f"skip: {args.data} not found", file=sys.stderr)
         return 0
@@ -535,13 +539,14 @@ def cjk_extra_rows(clf: Classifier, names: list[str]) -> Extra | None:
     """``--cjk-extra``: the Chinese rows (``language`` zh-*) of hand-check JSONL files and, for
     the name ``exemplars``, the bank's Chinese exemplars (leave-one-out features, as the
     embedding head's training gets them), deduplicated by text (first file wins; the q05 sets
-    overlap). ``y`` = 1 for any label but complete. Features are cached under /tmp."""
+    overlap). ``y`` = 1 for any label but complete. Features are cached under /tmp. A blind set
+    or a file :func:`read_json_rows` cannot read: :class:`EvalInputError` (one ``error:`` line)."""
     from biasprobe.classify.text import is_cjk
 
     xs, ys, texts, seen = [], [], [], set()
     for name in names:
         if any(b in name for b in BLIND):
-            raise SystemExit(f"error: {name} is a blind test set of this round")
+            raise EvalInputError(f"{name} is a blind test set of this round")
         if name == "exemplars":
             pick = [i for i, t in enumerate(clf.bank.texts) if is_cjk(t) and t not in seen]
             x_all, _, _ = clf.features(clf.bank.texts, leave_one_out=True)
@@ -549,11 +554,11 @@ def cjk_extra_rows(clf: Classifier, names: list[str]) -> Extra | None:
             lab = [clf.bank.labels[i] is not Label.complete for i in pick]
             new = [clf.bank.texts[i] for i in pick]
         else:
-            rows = [json.loads(line) for line in Path(name).read_text(encoding="utf-8").splitlines()
-                    if line.strip()]  # fmt: skip
-            rows = [r for r in rows if str(r["language"]).startswith("zh")]
-            rows = [r for i, r in enumerate(rows) if r["response"] not in seen
-                    and r["response"] not in {q["response"] for q in rows[:i]}]  # fmt: skip
+            rows, kept = [], set(seen)
+            for _, r in read_json_rows(Path(name), ("language", "response", "label")):
+                if r["language"].startswith("zh") and r["response"] not in kept:
+                    rows.append(r)
+                    kept.add(r["response"])
             new = [r["response"] for r in rows]
             lab = [r["label"] != "complete" for r in rows]
             digest = hashlib.sha256("\n".join(new).encode()).hexdigest()[:8]
@@ -575,14 +580,13 @@ def cjk_columns(
     cells: tuple[np.ndarray, np.ndarray],
     shipped: Classifier,
     rules: tuple[np.ndarray, np.ndarray],
-    clf: Classifier,
+    extra: Extra | None,
 ) -> dict[str, np.ndarray]:
-    """``cjk_cv`` and, with ``--cjk-extra``, one ``cjk+x<W>`` column per extra-row weight (the
-    same per-cell head with the extra rows added); prints each column's zh and fi refusal-F1 per
-    cell to stderr (the fold noise)."""
+    """``cjk_cv`` and, with ``--cjk-extra`` (``extra``: :func:`cjk_extra_rows`), one ``cjk+x<W>``
+    column per extra-row weight (the same per-cell head with the extra rows added); prints each
+    column's zh and fi refusal-F1 per cell to stderr (the fold noise)."""
     base = without_cjk(shipped, feats, [r["text"] for r in rows])
     out = {"cjk_cv": cjk_per_cell(rows, feats, cells, args.k, shipped, rules, base=base)}
-    extra = cjk_extra_rows(clf, args.cjk_extra)
     if extra is not None:
         print(f"cjk-extra: {len(extra[1])} rows ({int(extra[1].sum())} not complete)", file=sys.stderr)
         for w in args.cjk_extra_weight:
@@ -691,6 +695,7 @@ def grouped_main(args: argparse.Namespace) -> int:
         rows = [r for i, r in enumerate(rows) if r["gold"] != "COMPLETE" or i % args.limit == 0]
     emb = load_embedder(args.embedder)
     clf = Classifier(emb, shipped_head=False, n_chunks=args.chunks)
+    extra = cjk_extra_rows(clf, args.cjk_extra)  # read once, before the long work
     feats = cached_features(clf, rows, f"grouped-{args.limit}")
     bank_x, _, _ = clf.features(clf.bank.texts, leave_one_out=True)
     bank_y = np.array([lab is not Label.complete for lab in clf.bank.labels], dtype=int)
@@ -710,7 +715,7 @@ def grouped_main(args: argparse.Namespace) -> int:
     probs["shipped_v0.3"] = _with_degenerate(probs["shipped"], degen)
     probs["shipped_v0.4"] = _with_off_topic(probs["shipped_v0.3"], off)
     if args.cjk_cv:
-        probs.update(cjk_columns(args, rows, feats, cells, shipped, (degen, off), clf))
+        probs.update(cjk_columns(args, rows, feats, cells, shipped, (degen, off), extra))
     y = np.array([r["gold"] != "COMPLETE" for r in rows])
     sets = np.array([r["set"] for r in rows])
     preds = {name: p >= 0.5 for name, p in probs.items()}
@@ -723,7 +728,7 @@ def grouped_main(args: argparse.Namespace) -> int:
         p_c = probs["shipped_v0.3"][china]
         cal = fit_calibration(log_odds(p_c), (p_c >= 0.5) == y[china], embedder=emb.name, note=note)
         args.write_calibration.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
-    write_heads(args, rows, feats, bank_x, bank_y, emb.name, cjk_extra_rows(clf, args.cjk_extra))
+    write_heads(args, rows, feats, bank_x, bank_y, emb.name, extra)
     out = _grouped_report(y, degen, sets, preds, probs["shipped_v0.3"], conf)
     out["off_topic_sweep"] = off_topic_sweep(sim, y, sets, probs["shipped_v0.3"] >= 0.5)
     out.update({"split": f"model-question k={args.k}", "embedder": emb.name, "n": len(rows),
