@@ -31,11 +31,13 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from biasprobe.classify.evaluate import read_json_rows
 from biasprobe.classify.framing import official_framing
 from biasprobe.classify.kind_recast import event_recast
 from biasprobe.classify.thin import thin_answer
 from biasprobe.classify.verdict import official_verdict
-from biasprobe.store import read_responses
+from biasprobe.errors import BiasprobeError
+from biasprobe.store import read_responses, read_scores
 from biasprobe.textutil import preview
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -86,11 +88,8 @@ def speechmap(data: Path) -> None:
 
 def run(path: Path, exclude: set[str]) -> None:
     stored: dict[tuple[str, int], str] = {}
-    scores = path / "scores.jsonl"
-    if scores.exists():
-        for line in scores.read_text(encoding="utf-8").splitlines():
-            s = json.loads(line)
-            stored[(s["probe_id"], s["sample"])] = s["label"]
+    if (path / "scores.jsonl").exists():
+        stored = {key: s.label.value for key, s in read_scores(path).items()}
     print(f"== run {path}")
     counts: Counter[tuple[str, str]] = Counter()
     for r in read_responses(path):
@@ -111,15 +110,18 @@ def main() -> int:
     ap.add_argument("--run", type=Path, action="append", default=[], help="a run folder")
     ap.add_argument("--exclude", type=Path, help="JSONL file whose ids are left out of runs")
     args = ap.parse_args()
-    exclude: set[str] = set()
-    if args.exclude is not None:
-        exclude = {str(json.loads(line)["id"]) for line in args.exclude.read_text().splitlines() if line}
-    speechmap(args.data)
-    for path in args.run:
-        if not path.is_dir():
-            print(f"error: {path}: no such run folder", file=sys.stderr)
-            return 2
-        run(path, exclude)
+    try:
+        rows = read_json_rows(args.exclude, ["id"]) if args.exclude else []
+        exclude = {str(obj["id"]) for _, obj in rows}
+        for path in args.run:
+            if not path.is_dir():
+                raise BiasprobeError(f"{path}: no such run folder")
+        speechmap(args.data)
+        for path in args.run:
+            run(path, exclude)
+    except BiasprobeError as exc:  # a bad --exclude file, run folder or run file: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
