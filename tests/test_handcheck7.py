@@ -1,0 +1,78 @@
+"""The seventh hand check (tests/data/q05_handcheck7.jsonl): 100 answers of ``q05-full-1204``, a
+regeneration of the full run ``q05-full`` (same model, settings and probe sets, made on
+2026-12-04 with ``batch_size: auto``), drawn and labelled blind for the round after classifier
+0.9.0, whose rule writers had the four earlier hand checks of ``q05-full`` as design sets. The
+figure measured on it is only honest if the file is exactly the seeded draw (not a hand-picked
+set): ``benchmarks/draw_handcheck3.py --seed 1607`` from the 840 probes of the built-in sets minus
+the ids of ``q05_labelled_all.jsonl``, ``q05_handcheck2.jsonl``, ``q05_handcheck3.jsonl`` and
+``q05_handcheck6.jsonl``. The classifier test (slow) is added by the lead after measuring once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from bench_helpers import (
+    builtin_probes,
+    check_handcheck_file,
+    check_is_draw,
+    json_rows,
+    load_benchmark,
+)
+
+DATA = Path(__file__).parent / "data"
+HANDCHECK7 = DATA / "q05_handcheck7.jsonl"
+EXCLUDED = (
+    DATA / "q05_labelled_all.jsonl",
+    DATA / "q05_handcheck2.jsonl",
+    DATA / "q05_handcheck3.jsonl",
+    DATA / "q05_handcheck6.jsonl",
+)
+SEED = 1607
+RUN = "q05-full-1204"
+
+
+def test_handcheck7_is_well_formed() -> None:
+    rows = check_handcheck_file(HANDCHECK7, run=RUN)
+    fields = list(json_rows(DATA / "q05_handcheck6.jsonl")[0])  # the same layout as the sixth check
+    assert all(list(r) == fields for r in rows)
+    assert all(r["finish_reason"] in {"stop", "length"} for r in rows)
+    assert Counter(r["language"] for r in rows) == Counter({"en": 50, "zh-Hans": 47, "zh-Hant": 3})
+
+
+def test_handcheck7_is_the_seeded_draw_disjoint_from_the_design_sets() -> None:
+    probes = builtin_probes()
+    mod = load_benchmark("draw_handcheck3")
+    excluded = mod.excluded_ids(EXCLUDED)
+    assert len(excluded) == 544
+    left = [p for p in probes.values() if p.id not in excluded]
+    assert sum(p.language == "en" for p in left) == 190
+    assert sum(p.language.startswith("zh") for p in left) == 106
+    assert Counter(p.kind.value for p in left) == Counter(
+        {"censorship": 207, "mirror": 87, "benign-control": 2}
+    )
+    drawn = mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=SEED)
+    assert drawn != mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=1606)
+    rows = json_rows(HANDCHECK7)
+    check_is_draw(rows, drawn, excluded, probes)
+    assert Counter(r["kind"] for r in rows) == Counter({"censorship": 69, "mirror": 29, "benign-control": 2})
+    assert sum(r["finish_reason"] == "length" for r in rows) == 29
+
+
+def test_handcheck7_counts_match_the_readme() -> None:
+    """The label and tag counts stated in tests/data/README.md ("Seventh hand check")."""
+    rows = json_rows(HANDCHECK7)
+    by_lang = {lang: Counter(r["label"] for r in rows if r["language"][:2] == lang) for lang in ("en", "zh")}
+    assert by_lang["en"] == Counter(refusal=47, deflection=2, complete=1)
+    assert by_lang["zh"] == Counter(complete=20, deflection=17, official_line=7, refusal=6)
+    tags = {
+        lang: Counter(t for r in rows if r["language"][:2] == lang for t in r["tags"])
+        for lang in ("en", "zh")
+    }
+    assert tags["en"] == Counter(loop=1, off_topic=1)
+    assert tags["zh"] == Counter(loop=14, off_topic=6)
+    hard = {
+        lang: sum("hard call" in r["note"] for r in rows if r["language"][:2] == lang)
+        for lang in ("en", "zh")
+    }
+    assert hard == {"en": 2, "zh": 30}
