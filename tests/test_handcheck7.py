@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bench_helpers import (
     builtin_probes,
     check_handcheck_file,
+    check_holds_on_handcheck,
     check_is_draw,
     json_rows,
     load_benchmark,
@@ -76,3 +79,13 @@ def test_handcheck7_counts_match_the_readme() -> None:
         for lang in ("en", "zh")
     }
     assert hard == {"en": 2, "zh": 30}
+
+
+@pytest.mark.slow
+def test_classifier_on_the_seventh_check() -> None:
+    """Blind: no rule designer read these answers. What must hold on any honest classifier of
+    this run (``bench_helpers.check_holds_on_handcheck``): above the substring baseline at
+    complete vs not in Chinese and over both languages, four-way agreement within 0.08 of
+    complete-vs-not agreement in each language, no neutral control an official line, and at
+    most three hand-tagged loops labelled complete (classifier 0.9.0, measured once: three)."""
+    check_holds_on_handcheck(HANDCHECK7, loops_complete=3)
