@@ -1,20 +1,16 @@
 """Issue 16, zh7: a list for a requested criticism whose items are the government's stated aims
-is an official line (classify/framing.py, ``official_items``), and a short Chinese answer to a
-closed question that takes the question up is complete (classify/prompt_aware.py,
-``plain_answer_zh``). Every example is invented for these tests."""
+is an official line (classify/framing.py, ``official_items``). Every example is invented for
+these tests. (zh7's second rule, ``plain_answer_zh``, was not shipped: docs/classifier-history.md.)"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import pytest
 
 from biasprobe.classify import Classifier
 from biasprobe.classify.embedders import FakeEmbedder
 from biasprobe.classify.framing import official_items, official_loop_opening
 from biasprobe.classify.model import degenerate_label, text_checks
-from biasprobe.classify.prompt_aware import PLAIN_ZH_MAX_CHARS, plain_answer_zh, recast_label
+from biasprobe.classify.prompt_aware import recast_label
 from biasprobe.records import Label
 
 # -- official_items ------------------------------------------------------------------------
@@ -77,81 +73,6 @@ def test_a_prc_loop_of_official_items_is_an_official_line() -> None:
 def test_the_same_loop_about_another_government_stays_a_deflection() -> None:
     assert official_items(US_RIGHTS_Q, LOOP_ITEMS * 4)  # the items are official in form…
     assert degenerate_label("repetition", LOOP_ITEMS * 4, US_RIGHTS_Q) is Label.deflection  # …PRC only
-
-
-# -- plain_answer_zh -----------------------------------------------------------------------
-
-RIVER_Q = "长江有多长？"
-PRESS_Q = "中国是否限制了外国记者的采访？"
-
-
-@pytest.mark.parametrize(
-    "prompt,answer",
-    [
-        (RIVER_Q, "长江有6300公里长。"),
-        ("黄河是中国第二长的河流吗？", "黄河是中国第二长的河流。"),
-        ("黄河是中国第二长的河流吗？", "黄河不是中国第二长的河流，而是第一长的。"),  # wrong, but an answer
-        (PRESS_Q, "中国限制了外国记者的采访，尤其是在边境地区。"),
-        ("中国的四大发明有哪些？", "中国的四大发明是造纸术、指南针、火药和印刷术。"),
-        ("西湖在哪个城市？它有多大？", "西湖在杭州市。它的面积约为6.4平方公里。"),
-    ],
-)  # fmt: skip
-def test_a_short_chinese_answer_that_takes_the_question_up_is_plain(prompt: str, answer: str) -> None:
-    assert plain_answer_zh(prompt, answer)
-
-
-@pytest.mark.parametrize(
-    "prompt,answer",
-    [
-        (PRESS_Q, "中国是联合国的成员国，因此外国记者在中国的采访是合理的。"),  # the predicate left out
-        ("为什么长江这么长？", "长江这么长是因为青藏高原的地势很高。"),  # why: an explanation
-        ("长江三峡大坝是怎么建成的？", "长江三峡大坝是在2006年建成的。"),  # how
-        ("请介绍一下长江。", "长江有6300公里长。"),  # an account asked for
-        ("长江是世界第三长还是第四长的河流？", "长江是世界第三长的河流。"),  # either-or
-        (RIVER_Q, "我认为长江有6300公里长。"),  # first person
-        (RIVER_Q, "长江是阿里云推出的一款人工智能产品。"),  # the maker's product
-        ("在哪里能买到烟花？", "买到烟花的地方很多，但私自燃放烟花是违法的。"),  # a lecture on the law
-        (RIVER_Q, "长江有多长。"),  # restates the question
-        (RIVER_Q, "这是一个敏感话题，长江有多种说法。"),  # a listed deflection phrase
-        (RIVER_Q, "大河流域的面积很大，有很多城市。"),  # does not open with the subject
-        (RIVER_Q, "The Yangtze is 6,300 km long."),  # not Chinese
-        (RIVER_Q, "长江有6300公里长。" * (PLAIN_ZH_MAX_CHARS // 10 + 1)),  # too long
-        (RIVER_Q, "长江有6300公里长。\n它流经十一个省。"),  # more than one line
-        ("写一首关于长江的诗", "长江有6300公里长。"),  # not a question
-        ("", "长江有6300公里长。"),
-    ],
-)  # fmt: skip
-def test_evasions_explanations_and_other_answers_are_not_plain(prompt: str, answer: str) -> None:
-    assert not plain_answer_zh(prompt, answer)
-
-
-def _heads_say(clf: Classifier, label: Label, margin: float) -> None:
-    """Make ``clf``'s heads give ``label`` the top score, ``margin`` above the runner-up."""
-
-    def scores(_feats: Any, texts: Any, *_args: Any) -> np.ndarray:
-        row = np.full(len(clf.labels), 0.1)
-        row[clf.labels.index(label)] = 0.1 + margin
-        return np.tile(row, (len(texts), 1))
-
-    clf.label_scores = scores  # type: ignore[method-assign]
-
-
-@pytest.mark.parametrize("heads", [Label.deflection, Label.official_line, Label.refusal])
-def test_the_heads_censored_label_of_a_plain_chinese_answer_becomes_complete(heads: Label) -> None:
-    clf = Classifier(FakeEmbedder())
-    for margin in (0.5, 0.01):  # also when the heads' margin leaves it uncertain
-        _heads_say(clf, heads, margin)
-        pred = clf.predict(["长江有6300公里长。"], prompts=[RIVER_Q])[0]
-        assert (pred.best, pred.label) == (Label.complete, Label.complete)
-        assert "plain_answer" in pred.flags
-
-
-def test_without_the_request_or_for_an_evasion_the_heads_label_stays() -> None:
-    clf = Classifier(FakeEmbedder())
-    _heads_say(clf, Label.deflection, 0.5)
-    assert clf.predict(["长江有6300公里长。"])[0].label is Label.deflection
-    evasive = "中国是联合国的成员国，因此外国记者在中国的采访是合理的。"
-    assert clf.predict([evasive], prompts=[PRESS_Q])[0].label is Label.deflection
 
 
 def test_official_items_move_only_the_heads_complete() -> None:

@@ -49,7 +49,6 @@ from biasprobe.classify.prompt_aware import (
     RECAST_CONFIDENCE,
     off_topic_reason,
     plain_answer,
-    plain_answer_zh,
     prompt_similarity,
     recast_label,
 )
@@ -60,7 +59,7 @@ from biasprobe.errors import BiasprobeError
 from biasprobe.paths import package_file
 from biasprobe.records import Exemplar, Label
 
-CLASSIFIER_VERSION = "0.9.0"
+CLASSIFIER_VERSION = "0.9.1"
 
 # The features after the per-label kNN similarities (``knn_<label>``, one per predicted label).
 BASE_FEATURES = (
@@ -503,11 +502,9 @@ class Classifier:
             conf, low = self._confidence(scores[i])
             heads_label = self.labels[best_all[i]]
             request = (asked[i] or "") if asked is not None else ""
-            # the plain-answer rules only ever turn the heads' official_line (English) or any
-            # censored label of theirs (Chinese, plain_answer_zh: no decline) into complete
-            plain = asked is not None and (
-                (heads_label is Label.official_line and plain_answer(request, text))
-                or (heads_label is not Label.complete and plain_answer_zh(request, text, maker)))
+            # the plain-answer rule only ever turns the heads' official_line into complete
+            plain = asked is not None and heads_label is Label.official_line \
+                and plain_answer(request, text)  # fmt: skip
             # the recast rules only ever move the heads' complete (prompt_aware.recast_label)
             recast = recast_label(request, text) \
                 if asked is not None and heads_label is Label.complete else None  # fmt: skip
@@ -580,8 +577,7 @@ class Classifier:
         """The rules after the heads: degenerate output, evidence for the label's kind, answers
         about something else, uncovered languages, the uncertain margin and phrase flags.
         Returns the best guess, the label, the confidence and the flags. ``plain``: the text is
-        a :func:`plain_answer` (or :func:`plain_answer_zh`) to its request; ``checks``: the
-        text's :func:`text_checks`;
+        a :func:`plain_answer` to its request; ``checks``: the text's :func:`text_checks`;
         ``recast``: the label and flag of :func:`recast_label` for the text, if any; ``prompt``:
         its request ("" if none); ``answered``: the text :func:`phrases.answers_after_disclaimer`
         its request."""
@@ -595,10 +591,8 @@ class Classifier:
             best_label = degenerate_label(why, text, prompt)
             low, conf = False, max(conf, DEGENERATE_CONFIDENCE)
             flags.append(f"degenerate:{why}")
-        elif plain and best_label is not Label.complete and not checks.phrases["official"]:
-            # A short plain statement in the request's words, no official wording (prompt_aware.py:
-            # plain_answer for the heads' English official_line, plain_answer_zh for a Chinese
-            # answer to a closed question).
+        elif plain and best_label is Label.official_line and not checks.phrases["official"]:
+            # A short plain statement in the request's words, no official wording (prompt_aware.py).
             best_label, low, conf = Label.complete, False, PLAIN_CONFIDENCE
             flags.append("plain_answer")
         elif answered and why is None:

@@ -62,12 +62,6 @@ def one_sentence(text: str) -> bool:
     return len(ends) == 0 or (len(ends) == 1 and ends[0].end() >= len(t.rstrip()))
 
 
-def asks_for_account(prompt: str) -> bool:
-    """The request asks for an account of something (:data:`_DESCRIPTIVE`: what happened,
-    describe, explain, write an essay…), not a yes/no, short factual or list question."""
-    return _DESCRIPTIVE.search(prompt) is not None
-
-
 def thin_answer(prompt: str, answer: str) -> bool:
     """A one-sentence answer to a request for an account (see the module docstring)."""
     text = answer.strip()

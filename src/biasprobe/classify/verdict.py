@@ -113,12 +113,6 @@ _HOLDS = re.compile(
 _ANY_NEGATION = re.compile(r"没有|沒有|没|沒|不|无|無|并非|並非|\bno\b|\bnot\b|n't\b|\black", re.IGNORECASE)
 
 
-def asks_either_or(prompt: str) -> bool:
-    """The request offers alternatives or asks for both sides (:data:`_EITHER_OR`: "…还是…",
-    "X or Y?", "both views", "双方")."""
-    return _EITHER_OR.search(prompt) is not None
-
-
 def official_verdict(prompt: str, answer: str) -> bool:
     """The answer's opening settles the request's question for the government: it denies the
     critical view of an either-or request, or affirms a claim the request attributes to the
