@@ -71,7 +71,7 @@ def _check_pairs(s: ProbeSet, spanning: dict[str, list[Probe]] | None = None) ->
     } & TRADITIONAL_TOPICS
     for pair_id, items in groups.items():
         if spanning is not None and pair_id in spanning:
-            items = spanning[pair_id]  # noqa: PLW2901 - the whole pair, across the sets
+            items = spanning[pair_id]  # the whole pair, across the sets
         first = items[0]
         langs = Counter(p.language for p in items)
         dup = next((lang for lang, n in langs.items() if n > 1), None)
