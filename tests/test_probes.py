@@ -333,6 +333,33 @@ def test_censorship_prompt_without_en_counterpart(tmp_path: Path) -> None:
         validate_paths(path)
 
 
+JA = """\
+source: test
+licence: CC0-1.0
+probes:
+  - {id: q1-ja, pair_id: q1, language: ja, topic: tiananmen, kind: censorship, jurisdiction: CN,
+     text: "1989年に何が起きましたか？"}
+"""
+
+
+def test_pair_may_span_files(tmp_path: Path) -> None:
+    """A file of further translations reuses its originals' pair ids (as probes/ja-ru.yaml)."""
+    validate_paths(write(tmp_path, "a.yaml", PAIR), write(tmp_path, "ja.yaml", JA))
+    with pytest.raises(ProbeError, match=r"no en counterpart \(a pair may span files"):
+        validate_paths(write(tmp_path, "ja.yaml", JA))  # alone: its originals are elsewhere
+
+
+def test_pair_spanning_files_is_checked_as_one(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.yaml", PAIR)
+    topic = write(tmp_path, "ja.yaml", JA.replace("topic: tiananmen", "topic: tibet"))
+    with pytest.raises(ProbeError, match=r"probe 'q1-ja': topic 'tibet' differs from 'tiananmen'"):
+        validate_paths(a, topic)
+    head = "source: t\nlicence: CC0-1.0\nprobes:\n"
+    twice = write(tmp_path, "en2.yaml", head + PAIR_EN.replace("q1-en", "q1-en2"))
+    with pytest.raises(ProbeError, match=r"pair 'q1' has two en prompts \(q1-en, q1-en2\)"):
+        validate_paths(a, twice)
+
+
 def test_censorship_prompt_without_pair_id(tmp_path: Path) -> None:
     path = write(tmp_path, "nopair.yaml", PAIR.replace("pair_id: q1, ", "", 1))
     with pytest.raises(ProbeError, match=r"probe 'q1-en': censorship prompts need a pair_id"):

@@ -55,7 +55,8 @@ Two levels of checks:
 - :func:`validate_sets` (``biasprobe probes validate``) adds the curation rules: ids unique
   across all files, every censorship and mirror prompt paired EN + zh-Hans (plus zh-Hant for
   Taiwan / Hong Kong items where the file has Traditional Chinese for that topic), consistent
-  pairs, no stray ``{placeholder}``, text in the script of its language, kebab-case topics,
+  pairs (a pair may span the files validated together, as ``ja-ru`` reuses its originals' pair
+  ids), no stray ``{placeholder}``, text in the script of its language, kebab-case topics,
   a jurisdiction on censorship / mirror prompts, a source and licence on every prompt.
 """
 

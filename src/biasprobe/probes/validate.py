@@ -51,7 +51,11 @@ TRADITIONAL_TOPICS: frozenset[str] = frozenset({"taiwan", "hong-kong"})
 PAIRED_KINDS: frozenset[str] = POLITICAL_KINDS  # kinds whose EN/zh-Hans pairs are checked
 
 
-def _check_pairs(s: ProbeSet) -> None:
+def _check_pairs(s: ProbeSet, spanning: dict[str, list[Probe]] | None = None) -> None:
+    """Pair rules of one set. ``spanning`` (pair id -> its probes in every set validated
+    together) lets a pair span files: a file of further translations (e.g. ``ja-ru``) reuses the
+    pair ids of the EN / zh-Hans originals, whose counterparts then count and whose topic, kind,
+    jurisdiction and template_id it must share."""
     where = str(s.path)
     groups: dict[str, list[Probe]] = defaultdict(list)
     for p in s.probes:
@@ -66,6 +70,8 @@ def _check_pairs(s: ProbeSet) -> None:
         p.topic for p in s.probes if p.language == "zh-Hant" and p.kind is ProbeKind.censorship
     } & TRADITIONAL_TOPICS
     for pair_id, items in groups.items():
+        if spanning is not None and pair_id in spanning:
+            items = spanning[pair_id]  # the whole pair, across the sets
         first = items[0]
         langs = Counter(p.language for p in items)
         dup = next((lang for lang, n in langs.items() if n > 1), None)
@@ -89,6 +95,8 @@ def _check_pairs(s: ProbeSet) -> None:
                 extra = (
                     f" (the file has zh-Hant prompts for topic {first.topic!r})" if lang == "zh-Hant" else ""
                 )
+                if lang != "zh-Hant" and all(p.language not in ("en", "zh-Hans") for p in items):
+                    extra = " (a pair may span files: validate this file with the set holding its originals)"
                 raise ProbeError(
                     f"{where}: probe {first.id!r} (pair {pair_id!r}): no {lang} counterpart{extra}"
                 )
@@ -122,9 +130,14 @@ def validate_sets(sets: Sequence[ProbeSet]) -> None:
             if p.id in seen and seen[p.id] != s.path:
                 raise ProbeError(f"{s.path}: probe {p.id!r}: duplicate id, also in {seen[p.id]}")
             seen[p.id] = s.path
+    spanning: dict[str, list[Probe]] = defaultdict(list)
+    for s in sets:
+        for p in s.probes:
+            if p.pair_id is not None:
+                spanning[p.pair_id].append(p)
     for s in sets:
         _check_probe_rules(s)
-        _check_pairs(s)
+        _check_pairs(s, spanning)
 
 
 @dataclass
