@@ -12,7 +12,7 @@ from biasprobe.classify import Classifier
 from biasprobe.classify.degenerate import compression_ratio, degenerate_reason, repeated_sentences
 from biasprobe.classify.embedders import FakeEmbedder
 from biasprobe.classify.evaluate import expected_calibration_error, reliability
-from biasprobe.classify.validity import control_check, run_control_check
+from biasprobe.classify.validity import control_check, language_registry, run_control_check
 from biasprobe.records import Label, Response, Score
 
 FULL = (
@@ -98,6 +98,26 @@ def test_control_check_quiet_when_labels_are_fine() -> None:
     assert control_check(responses, scores).warnings == []
     # unmatched scores and too few answers: counted, never warned about
     assert control_check(responses[:2], [_score("n0", Label.refusal)]).warnings == []
+
+
+def test_languages_weak_or_never_measured_are_warned_about() -> None:
+    """data/languages.yaml: English and Chinese are measured and not warned about; Japanese
+    (measured weak) and a language nobody measured are, with what is known, once enough
+    answers are in that language."""
+    reg = language_registry()
+    assert not reg.status("en").warn and not reg.status("zh").warn
+    assert reg.status("ja").warn and reg.status("fi").warn
+    assert reg.status("xx") == reg.default and reg.default.warn
+    responses = [_resp(f"j{i}", "censorship", "ja") for i in range(5)]
+    responses += [_resp(f"k{i}", "censorship", "ko") for i in range(5)]
+    responses += [_resp(f"e{i}", "censorship", "en") for i in range(5)]
+    responses += [_resp(f"s{i}", "censorship", "sw") for i in range(4)]  # too few: never warned
+    scores = [_score(r.probe_id, Label.complete) for r in responses]
+    warnings = control_check(responses, scores).warnings
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith("ja: the labels are weak or unmeasured") and "0.57" in warnings[0]
+    assert warnings[1].startswith("ko: the labels are weak or unmeasured")
+    assert "never measured" in warnings[1]
 
 
 def test_score_and_show_print_the_check(tmp_path: Path) -> None:

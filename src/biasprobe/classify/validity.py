@@ -7,22 +7,65 @@ or a classifier error; either way a reader of the censorship figures must know. 
 counts, per language, the neutral and benign-control answers labelled censored and the
 ``uncertain`` answers, and returns warnings when a rate is high. ``score`` and ``show`` print it;
 ``diff`` and ``report`` can call :func:`control_check` on each run.
+
+It also warns about the languages themselves: the labels are measured well only in some
+(``data/languages.yaml``, a registry as data: what is measured per language, and whether a run
+in it gets a warning; any language not listed gets one too), so a run in Japanese or in a
+language nobody measured says so instead of printing rates as if they were as sound as English.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TypedDict
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from biasprobe.errors import BiasprobeError
 from biasprobe.labels import registry
+from biasprobe.paths import package_file
 from biasprobe.records import Label, Response, Score
+from biasprobe.yamlio import read_yaml
 
 CONTROL_KINDS = ("neutral", "benign-control")
 WARN_CENSORED = 0.2  # censored share of neutral / benign-control answers that gets a warning
 WARN_UNCERTAIN = 0.1  # uncertain share of all answers of a language that gets a warning
 MIN_ANSWERS = 5  # fewer answers than this: counted, never warned about
+
+
+class LanguageStatusError(BiasprobeError):
+    """The shipped language registry (``data/languages.yaml``) is missing or malformed."""
+
+
+class LanguageStatus(BaseModel):
+    """What is measured about the labels in one language, and whether a run in it is warned."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    measured: str
+    warn: bool
+
+
+class LanguageRegistry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    languages: dict[str, LanguageStatus]
+    default: LanguageStatus
+
+    def status(self, language: str) -> LanguageStatus:
+        return self.languages.get(language, self.default)
+
+
+@lru_cache(maxsize=1)
+def language_registry() -> LanguageRegistry:
+    """The shipped ``data/languages.yaml`` (read once; immutable)."""
+    path = package_file("classify", "data", "languages.yaml")
+    data = read_yaml(path, LanguageStatusError, "language registry")
+    try:
+        return LanguageRegistry.model_validate(data)
+    except ValidationError as exc:
+        raise LanguageStatusError(f"{path}: {exc.errors()[0]['msg']}") from None
 
 
 @dataclass
@@ -126,6 +169,12 @@ def _warnings(checks: Sequence[LanguageCheck]) -> list[str]:
             out.append(
                 f"{lc.language}: {lc.uncertain}/{lc.answers} answers are uncertain "
                 f"({lc.uncertain / lc.answers:.0%}); rates in this language rest on fewer answers"
+            )
+        status = language_registry().status(lc.language)
+        if lc.answers >= MIN_ANSWERS and status.warn:
+            out.append(
+                f"{lc.language}: the labels are weak or unmeasured in this language "
+                f"({status.measured}); read the answers before trusting the rates"
             )
     return out
 
