@@ -144,6 +144,60 @@ def test_self_check_refuses_what_it_cannot_drive(tiny_model: Path) -> None:
     assert "differ" in (self_check(backend.model, 0) or "")
 
 
+@pytest.mark.parametrize("penalty", [1.0, 1.3])
+def test_every_answer_ending_at_its_first_token(tiny_model: Path, penalty: float) -> None:
+    """A head that always picks EOS: every answer ends at the token chosen from its prefill,
+    so no slot is busy when the queue empties (the tail compaction once crashed there:
+    ``index_select`` on an empty float index; found on the H200 with random weights)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from biasprobe.backends.decode import ContinuousDecoder, Job, Sampling
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
+    head = torch.nn.Linear(model.config.hidden_size, model.config.vocab_size, bias=True)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[1] = 1.0  # the tiny model's EOS
+    model.set_output_embeddings(head)
+    jobs = [Job([5 + i, 6, 7][: 1 + i % 3]) for i in range(7)]
+    done = ContinuousDecoder(model, {1}, 0, 3).run(
+        jobs, 16, Sampling(greedy=True, repetition_penalty=penalty))
+    assert [(d.tokens, d.stopped) for d in done] == [([], True)] * 7
+
+
+def test_continuous_oom_halves_the_slots_and_loses_nothing(
+        tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An out-of-memory error in the continuous loop (here simulated above 2 slots, as the
+    preallocated KV cache of too many slots raises it on a GPU) halves the slots and redoes the
+    call: every answer is returned, the same as with 2 slots from the start, and the manifest
+    records the slots that worked and the halvings."""
+    import torch
+
+    from biasprobe.backends import decode
+
+    requests, settings = _requests(7), GenerationSettings(max_new_tokens=6)
+    expected = [g.answer for g in _backend(tiny_model, batch_size=2).generate(requests, settings)]
+    tried: list[int] = []
+    real_run = decode.ContinuousDecoder.run
+
+    def run(self: Any, jobs: list[Any], max_new: int, sampling: Any) -> Any:
+        tried.append(min(self.slots, len(jobs)))
+        if tried[-1] > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_run(self, jobs, max_new, sampling)
+
+    monkeypatch.setattr(decode.ContinuousDecoder, "run", run)
+    backend = _backend(tiny_model, batch_size=8, decode="continuous")
+    tried.clear()  # the load's self-check ran the loop with 2 slots
+    gens = backend.generate(requests, settings)
+    assert [g.answer for g in gens] == expected
+    assert tried == [7, 4, 2]  # 8 slots (7 prompts), then 4, then 2
+    extra = backend.info().extra
+    assert (extra["micro_batch"], extra["oom_events"]) == (2, 2)
+
+
 class _Scaled:
     def __init__(self, head: Any) -> None:
         self.head, self.weight = head, head.weight

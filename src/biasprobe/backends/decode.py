@@ -162,7 +162,7 @@ class SlotCache:
         index = None
         for layer in self.k:
             if index is None:
-                index = torch.tensor(slots, device=self.k[layer].device)
+                index = torch.tensor(slots, dtype=torch.long, device=self.k[layer].device)
             self.k[layer][: len(slots)] = self.k[layer].index_select(0, index)
             self.v[layer][: len(slots)] = self.v[layer].index_select(0, index)
 
@@ -222,10 +222,12 @@ class ContinuousDecoder:
                     self._prefill(jobs, queue, free, table, cache, seen, sampling, max_new, results)
                     free = [i for i, s in enumerate(table) if s is None]
                     busy = len(table) - len(free)
-                if not queue and table and sum(s is not None for s in table) <= len(table) * 3 // 4:
+                busy = sum(s is not None for s in table)
+                if not busy:  # every answer ended at its first token (EOS from the prefill)
+                    continue
+                if not queue and busy <= len(table) * 3 // 4:
                     table, seen = self._compact(table, cache, seen)
-                if any(s is not None for s in table):
-                    self._step(table, cache, seen, sampling, max_new, results)
+                self._step(table, cache, seen, sampling, max_new, results)
         return results
 
     def _prefill(self, jobs: list[Job], queue: deque[int], free: list[int],
@@ -345,7 +347,7 @@ class ContinuousDecoder:
         if seen is not None:
             import torch
 
-            seen = seen.index_select(0, torch.tensor(busy, device=seen.device))
+            seen = seen.index_select(0, torch.tensor(busy, dtype=torch.long, device=seen.device))
         return [table[i] for i in busy], seen
 
 
