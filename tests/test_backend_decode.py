@@ -148,7 +148,8 @@ def test_self_check_refuses_what_it_cannot_drive(tiny_model: Path) -> None:
 def test_every_answer_ending_at_its_first_token(tiny_model: Path, penalty: float) -> None:
     """A head that always picks EOS: every answer ends at the token chosen from its prefill,
     so no slot is busy when the queue empties (the tail compaction once crashed there:
-    ``index_select`` on an empty float index; found on the H200 with random weights)."""
+    ``index_select`` on an empty float index; found rehearsing the H200 check, whose
+    out-of-memory run uses such a head)."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -262,3 +263,20 @@ def test_real_model_greedy_identical_to_naive_loop() -> None:
         assert [g.answer for g in gens] == naive
     finally:
         backend.close()
+
+
+def test_cache_keyword_follows_the_decoder_signature() -> None:
+    """transformers 5.17 takes the KV cache as ``past_key_values``, 5.25 as ``cache``: the loop
+    passes it under the name the decoder's ``forward`` has (the wrong one is silently ignored
+    and the self-check then refuses the loop: with transformers 5.17, the version on the lent
+    H200 machine, every model fell back to ``generate``)."""
+    from biasprobe.backends.decode import cache_keyword
+
+    class Old:
+        def forward(self, input_ids: Any = None, past_key_values: Any = None, **kw: Any) -> None: ...
+
+    class New:
+        def forward(self, input_ids: Any = None, cache: Any = None, **kw: Any) -> None: ...
+
+    assert cache_keyword(Old()) == "past_key_values"
+    assert cache_keyword(New()) == "cache"

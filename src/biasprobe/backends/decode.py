@@ -29,6 +29,7 @@ architecture this does not fit (sliding windows, soft-capped logits) is refused,
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -183,6 +184,7 @@ class ContinuousDecoder:
     def __init__(self, model: Any, eos_ids: set[int], pad_id: int, slots: int) -> None:
         self.model = model
         self.decoder = model.get_decoder()
+        self._cache_kw = cache_keyword(self.decoder)
         self.head = model.get_output_embeddings()
         self.eos_ids = eos_ids
         self.pad_id = pad_id
@@ -305,7 +307,7 @@ class ContinuousDecoder:
     def _forward(self, ids: Any, positions: Any, mask: Any) -> Any:
         out = self.decoder(input_ids=ids.to(self.device), position_ids=positions.to(self.device),
                            attention_mask=mask.to(self.device),
-                           cache=self._cache, use_cache=True)
+                           use_cache=True, **{self._cache_kw: self._cache})
         return out.last_hidden_state
 
     def _choose(self, hidden: Any, slots: list[int], table: list[_Slot | None], seen: Any,
@@ -349,6 +351,18 @@ class ContinuousDecoder:
 
             seen = seen.index_select(0, torch.tensor(busy, dtype=torch.long, device=seen.device))
         return [table[i] for i in busy], seen
+
+
+def cache_keyword(decoder: Any) -> str:
+    """The keyword the decoder's ``forward`` takes its KV cache by: ``cache`` in newer
+    transformers (5.25 has it, ``past_key_values`` deprecated), ``past_key_values`` before
+    (5.17). Passing the wrong one is silently ignored (it lands in ``**kwargs``), the decoder
+    makes its own cache and :func:`self_check` refuses the loop."""
+    try:
+        params = inspect.signature(decoder.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
 
 
 def shared_prefix(jobs: list[Job]) -> int:
