@@ -144,6 +144,61 @@ def test_self_check_refuses_what_it_cannot_drive(tiny_model: Path) -> None:
     assert "differ" in (self_check(backend.model, 0) or "")
 
 
+@pytest.mark.parametrize("penalty", [1.0, 1.3])
+def test_every_answer_ending_at_its_first_token(tiny_model: Path, penalty: float) -> None:
+    """A head that always picks EOS: every answer ends at the token chosen from its prefill,
+    so no slot is busy when the queue empties (the tail compaction once crashed there:
+    ``index_select`` on an empty float index; found rehearsing the H200 check, whose
+    out-of-memory run uses such a head)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from biasprobe.backends.decode import ContinuousDecoder, Job, Sampling
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
+    head = torch.nn.Linear(model.config.hidden_size, model.config.vocab_size, bias=True)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[1] = 1.0  # the tiny model's EOS
+    model.set_output_embeddings(head)
+    jobs = [Job([5 + i, 6, 7][: 1 + i % 3]) for i in range(7)]
+    done = ContinuousDecoder(model, {1}, 0, 3).run(
+        jobs, 16, Sampling(greedy=True, repetition_penalty=penalty))
+    assert [(d.tokens, d.stopped) for d in done] == [([], True)] * 7
+
+
+def test_continuous_oom_halves_the_slots_and_loses_nothing(
+        tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An out-of-memory error in the continuous loop (here simulated above 2 slots, as the
+    preallocated KV cache of too many slots raises it on a GPU) halves the slots and redoes the
+    call: every answer is returned, the same as with 2 slots from the start, and the manifest
+    records the slots that worked and the halvings."""
+    import torch
+
+    from biasprobe.backends import decode
+
+    requests, settings = _requests(7), GenerationSettings(max_new_tokens=6)
+    expected = [g.answer for g in _backend(tiny_model, batch_size=2).generate(requests, settings)]
+    tried: list[int] = []
+    real_run = decode.ContinuousDecoder.run
+
+    def run(self: Any, jobs: list[Any], max_new: int, sampling: Any) -> Any:
+        tried.append(min(self.slots, len(jobs)))
+        if tried[-1] > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_run(self, jobs, max_new, sampling)
+
+    monkeypatch.setattr(decode.ContinuousDecoder, "run", run)
+    backend = _backend(tiny_model, batch_size=8, decode="continuous")
+    tried.clear()  # the load's self-check ran the loop with 2 slots
+    gens = backend.generate(requests, settings)
+    assert [g.answer for g in gens] == expected
+    assert tried == [7, 4, 2]  # 8 slots (7 prompts), then 4, then 2
+    extra = backend.info().extra
+    assert (extra["micro_batch"], extra["oom_events"]) == (2, 2)
+
+
 class _Scaled:
     def __init__(self, head: Any) -> None:
         self.head, self.weight = head, head.weight
@@ -208,3 +263,20 @@ def test_real_model_greedy_identical_to_naive_loop() -> None:
         assert [g.answer for g in gens] == naive
     finally:
         backend.close()
+
+
+def test_cache_keyword_follows_the_decoder_signature() -> None:
+    """transformers 5.17 takes the KV cache as ``past_key_values``, 5.25 as ``cache``: the loop
+    passes it under the name the decoder's ``forward`` has (the wrong one is silently ignored
+    and the self-check then refuses the loop: with transformers 5.17, the version on the lent
+    H200 machine, every model fell back to ``generate``)."""
+    from biasprobe.backends.decode import cache_keyword
+
+    class Old:
+        def forward(self, input_ids: Any = None, past_key_values: Any = None, **kw: Any) -> None: ...
+
+    class New:
+        def forward(self, input_ids: Any = None, cache: Any = None, **kw: Any) -> None: ...
+
+    assert cache_keyword(Old()) == "past_key_values"
+    assert cache_keyword(New()) == "cache"

@@ -29,6 +29,7 @@ architecture this does not fit (sliding windows, soft-capped logits) is refused,
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -162,7 +163,7 @@ class SlotCache:
         index = None
         for layer in self.k:
             if index is None:
-                index = torch.tensor(slots, device=self.k[layer].device)
+                index = torch.tensor(slots, dtype=torch.long, device=self.k[layer].device)
             self.k[layer][: len(slots)] = self.k[layer].index_select(0, index)
             self.v[layer][: len(slots)] = self.v[layer].index_select(0, index)
 
@@ -183,6 +184,7 @@ class ContinuousDecoder:
     def __init__(self, model: Any, eos_ids: set[int], pad_id: int, slots: int) -> None:
         self.model = model
         self.decoder = model.get_decoder()
+        self._cache_kw = cache_keyword(self.decoder)
         self.head = model.get_output_embeddings()
         self.eos_ids = eos_ids
         self.pad_id = pad_id
@@ -222,10 +224,12 @@ class ContinuousDecoder:
                     self._prefill(jobs, queue, free, table, cache, seen, sampling, max_new, results)
                     free = [i for i, s in enumerate(table) if s is None]
                     busy = len(table) - len(free)
-                if not queue and table and sum(s is not None for s in table) <= len(table) * 3 // 4:
+                busy = sum(s is not None for s in table)
+                if not busy:  # every answer ended at its first token (EOS from the prefill)
+                    continue
+                if not queue and busy <= len(table) * 3 // 4:
                     table, seen = self._compact(table, cache, seen)
-                if any(s is not None for s in table):
-                    self._step(table, cache, seen, sampling, max_new, results)
+                self._step(table, cache, seen, sampling, max_new, results)
         return results
 
     def _prefill(self, jobs: list[Job], queue: deque[int], free: list[int],
@@ -303,7 +307,7 @@ class ContinuousDecoder:
     def _forward(self, ids: Any, positions: Any, mask: Any) -> Any:
         out = self.decoder(input_ids=ids.to(self.device), position_ids=positions.to(self.device),
                            attention_mask=mask.to(self.device),
-                           cache=self._cache, use_cache=True)
+                           use_cache=True, **{self._cache_kw: self._cache})
         return out.last_hidden_state
 
     def _choose(self, hidden: Any, slots: list[int], table: list[_Slot | None], seen: Any,
@@ -345,8 +349,20 @@ class ContinuousDecoder:
         if seen is not None:
             import torch
 
-            seen = seen.index_select(0, torch.tensor(busy, device=seen.device))
+            seen = seen.index_select(0, torch.tensor(busy, dtype=torch.long, device=seen.device))
         return [table[i] for i in busy], seen
+
+
+def cache_keyword(decoder: Any) -> str:
+    """The keyword the decoder's ``forward`` takes its KV cache by: ``cache`` in newer
+    transformers (5.25 has it, ``past_key_values`` deprecated), ``past_key_values`` before
+    (5.17). Passing the wrong one is silently ignored (it lands in ``**kwargs``), the decoder
+    makes its own cache and :func:`self_check` refuses the loop."""
+    try:
+        params = inspect.signature(decoder.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
 
 
 def shared_prefix(jobs: list[Job]) -> int:
