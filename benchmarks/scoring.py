@@ -24,7 +24,8 @@ features, the lexical heads' n-gram log-odds, text checks, label scores, prompt-
 rules, the rest; and the use-m3 encode split into
 tokenising and matrix products), to see where the time goes. ``--threads`` adds a run of the
 default path as it runs (helper thread and all) with the CPU time each stage spent in each
-thread (``time.thread_time``: time other processes take from the cores is not counted).
+thread (``time.thread_time``: time other processes take from the cores is not counted), and
+the CPU time of the threads no Python timer sees (BLAS workers; Linux).
 """
 
 from __future__ import annotations
@@ -143,6 +144,30 @@ def _stage_targets() -> list[tuple[Any, str]]:
             (NumpyBackend, "_encode_batch")]  # fmt: skip
 
 
+# Threads that ran through the whole timed region, other than the main one: BLAS or OpenMP
+# workers, which no Python timer sees (the classifier's helper threads live one batch each).
+OTHER_THREADS = "threads outside Python (BLAS workers), whole region"
+
+
+def _task_cpu() -> dict[str, float]:
+    """CPU seconds of each thread of this process but the main one, by thread id (Linux's
+    /proc; empty elsewhere)."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in tasks.iterdir():
+        if task.name == str(os.getpid()):
+            continue
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[task.name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def timed_predict(targets: list[tuple[str, Any, str]], texts: list[str], prompts: list[str],
                   batch: int, clock: Any, total_clock: Any,
                   key: Any) -> tuple[dict[str, float], float]:
@@ -168,10 +193,12 @@ def timed_predict(targets: list[tuple[str, Any, str]], texts: list[str], prompts
         clf.predict(texts[:8], prompts=prompts[:8])
         for (label, _, _), (obj, attr, fn) in zip(targets, saved, strict=True):
             setattr(obj, attr, timed(label, fn))
-        t0 = total_clock()
+        t0, before = total_clock(), _task_cpu()
         for start in range(0, len(texts), batch):
             clf.predict(texts[start : start + batch], prompts=prompts[start : start + batch])
         total = total_clock() - t0
+        after = _task_cpu()
+        spent[OTHER_THREADS] = sum(t - before[tid] for tid, t in after.items() if tid in before)
     finally:
         for obj, attr, fn in saved:
             setattr(obj, attr, fn)

@@ -31,6 +31,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -103,6 +104,29 @@ def env_count(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ModelSourceError(f"{name} must be a positive whole number, not {raw!r}")
     return int(raw)
+
+
+class BlasThreads:
+    """Sets the BLAS libraries numpy has loaded (OpenBLAS) to a number of threads for a block
+    (threadpoolctl, a dependency of scikit-learn; the libraries are found once, here). The
+    classifier's own matrix products are small (a batch of openings against 124 exemplars, a
+    few dozen prototypes): with two BLAS threads OpenBLAS hands them to a worker thread, which
+    then spins waiting for more work and takes a core from the embedding. OpenBLAS computes each
+    output element whole in one thread, so the products are the same bits either way."""
+
+    def __init__(self) -> None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - scikit-learn requires it
+            self._limit: Callable[..., AbstractContextManager[object]] | None = None
+        else:
+            self._limit = ThreadpoolController().limit
+
+    def limit(self, threads: int) -> AbstractContextManager[object]:
+        """A context in which BLAS uses ``threads`` threads (restored after)."""
+        if self._limit is None:
+            return nullcontext()
+        return self._limit(limits=threads, user_api="blas")
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from biasprobe.classify.bank import Bank, bank_embeddings, load_bank, predicted_
 from biasprobe.classify.calibration import Calibration, log_odds
 from biasprobe.classify.coverage import not_covered_flag
 from biasprobe.classify.degenerate import degenerate_reason
-from biasprobe.classify.embedders import Array, Embedder
+from biasprobe.classify.embedders import Array, BlasThreads, Embedder
 from biasprobe.classify.framing import official_loop_opening
 from biasprobe.classify.lexical import LexicalHead, TextLogits
 from biasprobe.classify.makers import DEFAULT_MAKER, Maker
@@ -276,6 +276,7 @@ class Classifier:
         self._request_memo: dict[str, Array] = {}
         self._bank_labels = np.array([self.labels.index(lab) for lab in self.bank.labels])
         self._stance = embed_prototypes(embedder)
+        self._blas = BlasThreads()
 
     @property
     def description(self) -> str:
@@ -480,10 +481,20 @@ class Classifier:
         answering model's maker, :mod:`makers`, default the default model's, None for none
         known); with ``topics`` (the
         probes' topics) and ``references`` an answer far from its topic's reference statements
-        is one too (:mod:`reference_check`)."""
+        is one too (:mod:`reference_check`). The classifier's own matrix products run with one
+        BLAS thread (:class:`BlasThreads`; the embedder sets its own for its encode)."""
         texts = [t or "" for t in texts]
         if not texts:
             return []
+        with self._blas.limit(1):
+            return self._predict(texts, n_nearest, prompts, topics, references, maker)
+
+    def _predict(
+        self, texts: list[str], n_nearest: int, prompts: Sequence[str] | None,
+        topics: Sequence[str | None] | None, references: ReferenceCheck | None,
+        maker: Maker | None,
+    ) -> list[Prediction]:
+        """:meth:`predict` of non-empty ``texts``."""
         feats, head_emb, checks, text_logits = self._features_and_checks(texts)
         scores = self.label_scores(feats, texts, text_logits)
         sims = head_emb @ self._bank_emb.T
