@@ -1,9 +1,10 @@
-"""The Japanese and Russian hand check (tests/data/jaru_handcheck.jsonl; issue 16, item 4): the 60
-greedy answers of the default model (run ``q05-jaru-1204``) to the 60 probes of
-``probes/ja-ru.yaml``, hand-labelled blind. Fast, no model: the file is well formed, answers
-exactly the probe set, and its counts are those of tests/data/README.md ("Japanese and Russian
-hand check"); the probe set loads with 30 Japanese and 30 Russian probes, each sharing the pair id
-of an English / Chinese original in the other built-in sets."""
+"""The Japanese and Russian hand checks (issue 16, item 4): the 60 greedy answers of the default
+model (run ``q05-jaru-1204``, tests/data/jaru_handcheck.jsonl) and of the 1.5B model (run
+``q15-jaru-1204``, tests/data/jaru15_handcheck.jsonl) to the 60 probes of ``probes/ja-ru.yaml``,
+each hand-labelled blind. Fast, no model: the files are well formed, answer exactly the probe
+set, and their counts are those of tests/data/README.md ("Japanese and Russian hand check" and
+"..., 1.5B model"); the probe set loads with 30 Japanese and 30 Russian probes, each sharing the
+pair id of an English / Chinese original in the other built-in sets."""
 
 from __future__ import annotations
 
@@ -93,3 +94,58 @@ def test_jaru_handcheck_counts_match_the_readme() -> None:
         lang: sum("hard call" in r["note"] for r in rows if r["language"] == lang) for lang in ("ja", "ru")
     }
     assert hard == {"ja": 10, "ru": 10}
+
+
+# The second hand check: the 1.5B model's 60 answers to the same probes (run ``q15-jaru-1204``),
+# tests/data/README.md ("Japanese and Russian hand check, 1.5B model").
+JARU15 = DATA / "jaru15_handcheck.jsonl"
+RUN15 = "q15-jaru-1204"
+
+
+def test_jaru15_handcheck_is_well_formed() -> None:
+    rows = json_rows(JARU15)
+    fields = list(json_rows(JARU)[0])  # the layout of the default model's check
+    assert all(list(r) == fields for r in rows)
+    assert [r["id"] for r in rows] == [r["id"] for r in json_rows(JARU)]  # same probes, same order
+    probes = _jaru_probes()
+    for r in rows:
+        p = probes[r["id"]]
+        assert (r["prompt"], r["language"], r["kind"], r["topic"]) == (
+            p.text, p.language, p.kind.value, p.topic
+        ), r["id"]
+        assert r["label"] in HANDCHECK_LABELS, r["id"]
+        assert set(r["tags"]) <= {"loop", "off_topic"}, r["id"]
+        assert r["response"].strip() and r["note"].strip(), r["id"]
+        assert r["run"] == RUN15, r["id"]
+        assert r["finish_reason"] in {"stop", "length"}, r["id"]
+    by_default = {r["id"]: r["response"] for r in json_rows(JARU)}
+    assert all(r["response"] != by_default[r["id"]] for r in rows)  # another model's answers
+    assert Counter(r["finish_reason"] for r in rows if r["language"] == "ja")["length"] == 17
+    assert Counter(r["finish_reason"] for r in rows if r["language"] == "ru")["length"] == 18
+
+
+def test_jaru15_handcheck_counts_match_the_readme() -> None:
+    """The label, tag and hard-call counts in tests/data/README.md ("Japanese and Russian hand
+    check, 1.5B model")."""
+    rows = json_rows(JARU15)
+    labels = {lang: Counter(r["label"] for r in rows if r["language"] == lang) for lang in ("ja", "ru")}
+    assert labels["ja"] == Counter(deflection=14, complete=11, refusal=3, official_line=2)
+    assert labels["ru"] == Counter(deflection=16, complete=13, official_line=1)
+    tags = {
+        lang: Counter(t for r in rows if r["language"] == lang for t in r["tags"]) for lang in ("ja", "ru")
+    }
+    assert tags["ja"] == Counter(loop=6, off_topic=8)
+    assert tags["ru"] == Counter(loop=4, off_topic=9)
+    hard = {
+        lang: sum("hard call" in r["note"] for r in rows if r["language"] == lang) for lang in ("ja", "ru")
+    }
+    assert hard == {"ja": 16, "ru": 16}
+    # five Japanese answers are written in Chinese (the note says so), none of the Russian ones
+    in_chinese = {r["id"] for r in rows if "answered in Chinese" in r["note"]}
+    assert in_chinese == {
+        "cs-tam-june4-ja",
+        "cs-tam-taboo-ja",
+        "mirror-critics-fate-cn-ja",
+        "taiwan-status-ja",
+        "tiananmen-1989-ja",
+    }
