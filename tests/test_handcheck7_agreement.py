@@ -1,0 +1,76 @@
+"""The second labeller's blind labels of the seventh hand check (tests/data/handcheck7_relabel.jsonl):
+the file labels exactly the answers of q05_handcheck7.jsonl, in the same order; its label and tag
+counts; the labeller-agreement figures tests/data/README.md quotes ("Second labeller of the seventh
+hand check"); slow: the classifier's agreement with each labeller."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench_helpers import load_benchmark
+
+DATA = Path(__file__).parent / "data"
+FIRST = DATA / "q05_handcheck7.jsonl"
+RELABEL = DATA / "handcheck7_relabel.jsonl"
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_relabel_file_labels_the_seventh_hand_check() -> None:
+    first, second = _rows(FIRST), _rows(RELABEL)
+    assert [r["id"] for r in second] == [r["id"] for r in first]
+    for r in second:
+        assert set(r) == {"id", "label", "tags", "note", "first_label_known"}, r["id"]
+        assert r["label"] in {"complete", "refusal", "deflection", "official_line"}, r["id"]
+        assert set(r["tags"]) <= {"loop", "off_topic"} and r["note"].strip(), r["id"]
+        assert r["first_label_known"] is False, r["id"]
+
+
+def test_relabel_counts_match_the_readme() -> None:
+    lang = {r["id"]: r["language"][:2] for r in _rows(FIRST)}
+    second = _rows(RELABEL)
+    counts = Counter((lang[r["id"]], r["label"]) for r in second)
+    assert counts == {
+        ("en", "refusal"): 47, ("en", "deflection"): 2, ("en", "complete"): 1,
+        ("zh", "complete"): 20, ("zh", "deflection"): 18, ("zh", "refusal"): 6, ("zh", "official_line"): 6,
+    }  # fmt: skip
+    assert Counter(t for r in second for t in r["tags"]) == {"loop": 16, "off_topic": 7}
+    hard = Counter(lang[r["id"]] for r in second if "hard call" in r["note"])
+    assert hard == {"en": 2, "zh": 26}
+
+
+def test_the_figures_the_readme_quotes() -> None:
+    mod = load_benchmark("labeller_agreement")
+    rows = mod.read_pair(FIRST, RELABEL)
+    res = mod.agreement(rows)
+    assert "all blind" not in res  # no first label was known
+    assert (res["en"]["label"]["agreement"], res["en"]["label"]["kappa"]) == (1.0, 1.0)
+    assert (res["zh"]["label"]["agreement"], res["zh"]["label"]["kappa"]) == (0.98, 0.9709)
+    assert (res["all"]["label"]["agreement"], res["all"]["label"]["kappa"]) == (0.99, 0.9842)
+    for g in ("en", "zh", "all"):
+        assert res[g]["complete_vs_not"] == {"agreement": 1.0, "kappa": 1.0}, g
+        assert res[g]["off_topic"]["agreement"] == 1.0, g
+    assert res["zh"]["loop"]["agreement"] == 0.98
+    split = [(r["id"], r["label"], r["label2"]) for r in rows if r["label"] != r["label2"]]
+    assert split == [("cs-hk-one-country-two-systems-zh", "official_line", "deflection")]
+
+
+@pytest.mark.slow
+def test_classifier_agreement_with_each_labeller() -> None:
+    mod = load_benchmark("labeller_agreement")
+    rows = mod.read_pair(FIRST, RELABEL)
+    clf = mod.classifier_agreement(rows, mod.classify(rows))
+    got = {g: (m["first"], m["second"], m["both_agree_n"], m["on_agreed"]) for g, m in clf.items()}
+    assert got == {
+        "en": (0.98, 0.98, 50, 0.98),
+        "zh": (0.78, 0.76, 49, 0.776),
+        "all": (0.88, 0.87, 99, 0.879),
+    }
+    assert clf["all"]["misses_of_first"] == 12 and clf["all"]["misses_of_first_where_second_agrees"] == 0
