@@ -259,3 +259,115 @@ def test_pack_opt_out(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None
     backend = _backend(tiny_model, decode="generate")
     assert not backend.fusion.packed and backend.fused == "8 modules fused"
     assert type(backend.model.lm_head).__name__ == "Linear"
+
+
+def _one_token_attention_inputs(model: Any) -> tuple[Any, tuple[Any, Any]]:
+    import torch
+
+    torch.manual_seed(1)
+    hidden = torch.randn(1, 1, model.config.hidden_size)
+    return hidden, model.get_decoder().rotary_emb(hidden, torch.tensor([[0]]))
+
+
+def test_fused_attention_takes_kv_cache_by_either_keyword(
+        tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """transformers 5.25 passes the attention its KV cache as ``cache``, 5.17 as
+    ``past_key_values``: the fused attention fills the cache under both names, as the stock one
+    does under its own (before 2026-12-04 it knew only ``cache``, so on 5.17 the cache stayed
+    empty and the load check reverted the swap). A cache under any other name raises."""
+    import torch
+    from transformers import DynamicCache
+
+    from biasprobe.backends.fused import CACHE_KEYWORDS, _cache_keyword
+
+    monkeypatch.setenv("BIASPROBE_PACK", "0")  # unpacked: bitwise the stock attention
+    backend = _backend(tiny_model, decode="generate")
+    model = backend.model
+    fused = model.get_decoder().layers[0].self_attn
+    assert type(fused).__name__ == "FusedAttention"
+    hidden, rotary = _one_token_attention_inputs(model)
+    stock_cache = DynamicCache(config=model.config)
+    stock_kw = _cache_keyword(fused.stock)
+    assert stock_kw in CACHE_KEYWORDS
+    with torch.inference_mode():
+        stock, _ = fused.stock(hidden, rotary, None, **{stock_kw: stock_cache})
+        for keyword in CACHE_KEYWORDS:
+            cache = DynamicCache(config=model.config)
+            out, _ = fused(hidden, rotary, None, **{keyword: cache})
+            assert cache.get_seq_length(0) == stock_cache.get_seq_length(0) == 1, keyword
+            assert torch.equal(out, stock), keyword
+        with pytest.raises(TypeError, match="kv_cache"):
+            fused(hidden, rotary, None, kv_cache=DynamicCache(config=model.config))
+
+
+def test_probe_uses_the_models_cache_keyword_and_refuses_an_ignored_cache(tiny_model: Path) -> None:
+    """The load check's probe passes the cache under the keyword the model's ``forward`` takes,
+    reads it back as ``out.cache`` or ``out.past_key_values``, and raises when the cache did not
+    grow (a keyword the model swallowed into ``**kwargs``), whichever transformers is installed."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from biasprobe.backends.decode import cache_keyword
+    from biasprobe.backends.fused import _probe_logits
+
+    inner = _backend(tiny_model, decode="generate").model
+    stock_kw = cache_keyword(inner)
+
+    class Wrapped(torch.nn.Module):
+        """The model under the other transformers' names (``past_key_values`` in and out)."""
+
+        def __init__(self, honour: bool) -> None:
+            super().__init__()
+            self.inner, self.honour, self.device = inner, honour, inner.device
+
+        def get_output_embeddings(self) -> Any:
+            return self.inner.get_output_embeddings()
+
+        def forward(self, input_ids: Any, past_key_values: Any = None, use_cache: bool = True,
+                    **kwargs: Any) -> Any:
+            past = past_key_values if self.honour else None
+            out = self.inner(input_ids=input_ids, use_cache=use_cache, **{stock_kw: past})
+            cache = getattr(out, "cache", None) or out.past_key_values
+            return SimpleNamespace(logits=out.logits, past_key_values=cache)
+
+    direct = _probe_logits(inner)
+    wrapped = _probe_logits(Wrapped(honour=True))
+    assert all(torch.equal(a, b) for a, b in zip(direct, wrapped, strict=True))
+    with pytest.raises(RuntimeError, match="KV cache holds 1 tokens after 6"):
+        _probe_logits(Wrapped(honour=False))
+
+
+def test_fused_attention_passes_transformers_4_cache_extras_as_a_dict(
+        tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """transformers 4.x's ``Cache.update(key, value, layer_idx, cache_kwargs)`` takes no
+    ``kwargs=`` keyword (a TypeError that refused the swap): there the fused attention passes
+    the stock attention's dict of extras instead."""
+    import torch
+
+    from biasprobe.backends import fused as fused_mod
+
+    backend = _backend(tiny_model, decode="generate")
+    model = backend.model
+    stock = model.get_decoder().layers[0].self_attn.stock
+    hidden, rotary = _one_token_attention_inputs(model)
+
+    class LegacyCache:
+        def __init__(self) -> None:
+            self.extras: dict[str, Any] = {}
+
+        def update(self, key: Any, value: Any, layer_idx: int,
+                   cache_kwargs: dict[str, Any] | None = None) -> tuple[Any, Any]:
+            self.extras = dict(cache_kwargs or {})
+            return key, value
+
+        def get_seq_length(self, layer_idx: int = 0) -> int:
+            return 1
+
+    monkeypatch.setattr(fused_mod, "_legacy_cache_update", lambda: True)
+    attention = fused_mod.fused_attention(stock)
+    cache = LegacyCache()
+    with torch.inference_mode():
+        attention(hidden, rotary, None, past_key_values=cache, cache_position=torch.tensor([0]))
+    assert sorted(cache.extras) == ["cache_position", "cos", "sin"]
+    assert cache.extras["cos"] is rotary[0] and cache.extras["sin"] is rotary[1]

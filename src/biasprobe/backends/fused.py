@@ -47,6 +47,14 @@ recognises (attribute names and shapes), then compares the model's logits with t
 model's on a short prompt (prefill and decode steps through the model's own cache) and reverts
 everything when they differ beyond rounding; :meth:`Fused.revert` puts the stock modules back
 (used by benchmarks/decode_ab.py for a same-process A/B).
+
+The KV cache has two names across the supported transformers releases: ``cache`` (5.25, where
+``past_key_values`` is deprecated) and ``past_key_values`` (5.17 and before), as a keyword of the
+model, the decoder layer and the attention, and as the output's attribute. A keyword a module
+does not take lands in its ``**kwargs`` unseen, so the fused attention takes both (and raises on
+a cache under any other name), and the load check passes the cache by the model's own keyword
+and checks that it grew by one token a step. transformers 4.x (the pyproject floor, 4.56) also
+takes the cache's extras as one dict and has no ``get_interface``; both are handled.
 """
 
 from __future__ import annotations
@@ -58,6 +66,9 @@ from typing import Any
 # packed float32: rounding, 3.7e-6 on the default model; bf16 has the self-check's
 # batched-vs-unbatched allowance); a wrong fusion is off by ~1
 TOLERANCE = {"float32": 1e-5, "other": 0.05}
+# the keywords a decoder layer passes its attention the KV cache by: ``cache`` in transformers
+# 5.25 (``past_key_values`` deprecated there), ``past_key_values`` in 5.17 and before
+CACHE_KEYWORDS = ("cache", "past_key_values")
 # the row count oneDNN picks its blocked weight layout for (any row count gives the same result)
 PACK_ROWS = 64
 
@@ -188,8 +199,6 @@ def fused_attention(attn: Any, pack: bool = False) -> Any:
     nn = _torch_nn()
     import sys
 
-    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-
     # the stock forward's fallback when the implementation is not registered (eager)
     eager: Any = getattr(sys.modules[type(attn).__module__], "eager_attention_forward", None)
     weight, bias = _concat_linears([attn.q_proj, attn.k_proj, attn.v_proj])
@@ -198,6 +207,7 @@ def fused_attention(attn: Any, pack: bool = False) -> Any:
     kv_heads = int(attn.k_proj.weight.shape[0]) // head_dim
     packed_qkv = packed_linear(weight, bias) if pack else None
     packed_out = packed_linear(attn.o_proj.weight, attn.o_proj.bias) if pack else None
+    legacy_update = _legacy_cache_update()
 
     class FusedAttention(nn.Module):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
@@ -208,7 +218,13 @@ def fused_attention(attn: Any, pack: bool = False) -> Any:
             self.packed_qkv, self.out = packed_qkv, (attn.o_proj if packed_out is None else packed_out)
 
         def forward(self, hidden_states: Any, position_embeddings: tuple[Any, Any],
-                    attention_mask: Any, cache: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+                    attention_mask: Any, cache: Any = None, past_key_values: Any = None,
+                    **kwargs: Any) -> tuple[Any, Any]:
+            # the decoder layer passes the KV cache as ``cache`` (transformers 5.25) or
+            # ``past_key_values`` (5.17); under any other name it would land in ``kwargs`` unseen
+            cache = past_key_values if cache is None else cache
+            if cache is None:
+                _no_stray_cache(kwargs)
             a = self.stock
             shape = hidden_states.shape[:-1]
             if self.packed_qkv is not None:
@@ -220,7 +236,11 @@ def fused_attention(attn: Any, pack: bool = False) -> Any:
             qk = qkv[:, : q_heads + kv_heads]
             qk = qk * cos + _rotate_half(qk) * sin
             query, key, value = qk[:, :q_heads], qk[:, q_heads:], qkv[:, q_heads + kv_heads :]
-            if cache is not None:
+            if cache is not None and legacy_update:  # transformers 4.x: a dict, as its stock
+                key, value = cache.update(key, value, a.layer_idx, {
+                    "sin": position_embeddings[1], "cos": position_embeddings[0],
+                    "cache_position": kwargs.get("cache_position")})
+            elif cache is not None:
                 key, value = cache.update(key, value, a.layer_idx, kwargs=kwargs)
             impl = a.config._attn_implementation
             if impl == "sdpa" and attention_mask is not None and query.shape[2] > 1:
@@ -230,12 +250,56 @@ def fused_attention(attn: Any, pack: bool = False) -> Any:
                     enable_gqa=True).transpose(1, 2)
                 weights = None
             else:
-                interface = ALL_ATTENTION_FUNCTIONS.get_interface(impl, eager)
+                interface = _attention_function(impl, eager)
                 out, weights = interface(a, query, key, value, attention_mask, dropout=0.0,
                                          scaling=a.scaling, sliding_window=None, **kwargs)
             return self.out(out.reshape(*shape, -1).contiguous()), weights
 
     return FusedAttention()
+
+
+def _is_cache(value: Any) -> bool:
+    return hasattr(value, "update") and hasattr(value, "get_seq_length")
+
+
+def _no_stray_cache(kwargs: dict[str, Any]) -> None:
+    """Raise when a KV cache came under a keyword the fused attention does not know (a newer
+    transformers renaming it again): ignored, it would leave the cache unfilled."""
+    stray = [k for k, v in kwargs.items() if _is_cache(v)]
+    if stray:
+        raise TypeError(f"the KV cache came as {stray[0]!r}, not as one of {CACHE_KEYWORDS}")
+
+
+def _attention_function(impl: str, eager: Any) -> Any:
+    """The attention function the stock forward picks for ``config._attn_implementation``
+    (``get_interface`` since transformers 5; 4.x looks it up unless it is eager)."""
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    functions: Any = ALL_ATTENTION_FUNCTIONS
+    if hasattr(functions, "get_interface"):
+        return functions.get_interface(impl, eager)
+    return eager if impl == "eager" else functions[impl]
+
+
+def _legacy_cache_update() -> bool:
+    """Whether ``Cache.update`` takes its extras as one ``cache_kwargs`` dict (transformers 4.x;
+    5.x takes ``*args, **kwargs``, and a ``kwargs=`` keyword would be a TypeError on 4.x)."""
+    import inspect
+
+    from transformers.cache_utils import Cache
+
+    return "cache_kwargs" in inspect.signature(Cache.update).parameters
+
+
+def _cache_keyword(module: Any) -> str | None:
+    """Which of :data:`CACHE_KEYWORDS` ``module.forward`` takes (None: neither, or no signature)."""
+    import inspect
+
+    try:
+        params = inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((k for k in CACHE_KEYWORDS if k in params), None)
 
 
 def _fits(layer: Any) -> str | None:
@@ -252,6 +316,8 @@ def _fits(layer: Any) -> str | None:
     ):
         if mod is None or any(not hasattr(mod, a) for a in attrs):
             return f"its {name} is not Llama/Qwen2-style"
+    if _cache_keyword(attn) is None:
+        return f"its attention takes no KV cache as one of {', '.join(CACHE_KEYWORDS)}"
     if type(mlp.act_fn).__name__ not in ("SiLU", "SiLUActivation"):
         return f"its MLP activation is {type(mlp.act_fn).__name__}"
     if getattr(attn, "sliding_window", None) is not None:
@@ -286,20 +352,40 @@ class Fused:
         return f"{layers} modules fused{packed}"
 
 
+def _output_cache(out: Any) -> Any:
+    """The KV cache a forward returned: ``out.cache`` (transformers 5.25) or
+    ``out.past_key_values`` (5.17)."""
+    for name in CACHE_KEYWORDS:
+        cache = getattr(out, name, None)
+        if cache is not None:
+            return cache
+    raise TypeError(f"{type(out).__name__} has no KV cache as one of {CACHE_KEYWORDS}")
+
+
 def _probe_logits(model: Any) -> list[Any]:
-    """Logits of a short prompt: the prefill's last position and two decode steps (model cache)."""
+    """Logits of a short prompt: the prefill's last position and two decode steps (model cache).
+    The cache goes in by the keyword the model's ``forward`` takes and must grow by one token a
+    step: a keyword the model ignored (it makes a fresh cache) would hide a fused attention that
+    never fills the cache."""
     import torch
 
+    from biasprobe.backends.decode import cache_keyword
+
+    keyword = cache_keyword(model)
     vocab = int(model.get_output_embeddings().weight.shape[0])
-    ids = torch.tensor([[i % vocab for i in (3, 5, 7, 11, 13)]], device=model.device)
+    prompt = [i % vocab for i in (3, 5, 7, 11, 13)]
+    ids = torch.tensor([prompt], device=model.device)
     with torch.inference_mode():
         out = model(input_ids=ids, use_cache=True)
-        logits, past = [out.logits[0, -1].float()], out.cache
-        for token in (17, 19):
+        logits, past = [out.logits[0, -1].float()], _output_cache(out)
+        for n, token in enumerate((17, 19), start=1):
             step = torch.tensor([[token % vocab]], device=model.device)
-            out = model(input_ids=step, cache=past, use_cache=True)
+            out = model(input_ids=step, use_cache=True, **{keyword: past})
             logits.append(out.logits[0, -1].float())
-            past = out.cache
+            past = _output_cache(out)
+            if int(past.get_seq_length()) != len(prompt) + n:
+                raise RuntimeError(f"the KV cache holds {int(past.get_seq_length())} tokens after "
+                                   f"{len(prompt) + n} (passed as {keyword!r})")
     return logits
 
 
