@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,13 +58,9 @@ def test_jaru_pairs_link_to_their_originals() -> None:
         validate_files(["ja-ru"])  # alone, its originals are missing
 
 
-def test_jaru_handcheck_is_well_formed() -> None:
-    rows = json_rows(JARU)
-    fields = list(json_rows(DATA / "q05_handcheck6.jsonl")[0])  # the layout of the sixth check
-    assert all(list(r) == fields for r in rows)
-    assert len({r["id"] for r in rows}) == len(rows) == 60
+def _check_rows(rows: list[dict[str, Any]], run: str) -> None:
+    """Each row is its probe's (request, language, kind, topic), labelled, from ``run``."""
     probes = _jaru_probes()
-    assert {r["id"] for r in rows} == set(probes)  # every probe of the set, once
     for r in rows:
         p = probes[r["id"]]
         assert (r["prompt"], r["language"], r["kind"], r["topic"]) == (
@@ -72,8 +69,17 @@ def test_jaru_handcheck_is_well_formed() -> None:
         assert r["label"] in HANDCHECK_LABELS, r["id"]
         assert set(r["tags"]) <= {"loop", "off_topic"}, r["id"]
         assert r["response"].strip() and r["note"].strip(), r["id"]
-        assert r["run"] == RUN, r["id"]
+        assert r["run"] == run, r["id"]
         assert r["finish_reason"] in {"stop", "length"}, r["id"]
+
+
+def test_jaru_handcheck_is_well_formed() -> None:
+    rows = json_rows(JARU)
+    fields = list(json_rows(DATA / "q05_handcheck6.jsonl")[0])  # the layout of the sixth check
+    assert all(list(r) == fields for r in rows)
+    assert len({r["id"] for r in rows}) == len(rows) == 60
+    assert {r["id"] for r in rows} == set(_jaru_probes())  # every probe of the set, once
+    _check_rows(rows, RUN)
     assert Counter(r["finish_reason"] for r in rows if r["language"] == "ja")["length"] == 21
     assert Counter(r["finish_reason"] for r in rows if r["language"] == "ru")["length"] == 16
 
@@ -107,17 +113,7 @@ def test_jaru15_handcheck_is_well_formed() -> None:
     fields = list(json_rows(JARU)[0])  # the layout of the default model's check
     assert all(list(r) == fields for r in rows)
     assert [r["id"] for r in rows] == [r["id"] for r in json_rows(JARU)]  # same probes, same order
-    probes = _jaru_probes()
-    for r in rows:
-        p = probes[r["id"]]
-        assert (r["prompt"], r["language"], r["kind"], r["topic"]) == (
-            p.text, p.language, p.kind.value, p.topic
-        ), r["id"]
-        assert r["label"] in HANDCHECK_LABELS, r["id"]
-        assert set(r["tags"]) <= {"loop", "off_topic"}, r["id"]
-        assert r["response"].strip() and r["note"].strip(), r["id"]
-        assert r["run"] == RUN15, r["id"]
-        assert r["finish_reason"] in {"stop", "length"}, r["id"]
+    _check_rows(rows, RUN15)
     by_default = {r["id"]: r["response"] for r in json_rows(JARU)}
     assert all(r["response"] != by_default[r["id"]] for r in rows)  # another model's answers
     assert Counter(r["finish_reason"] for r in rows if r["language"] == "ja")["length"] == 17
