@@ -4,6 +4,8 @@ fit, and the default (no weights) must be the unweighted fit."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from biasprobe.classify.embedders import FakeEmbedder
@@ -30,3 +32,21 @@ def test_weights_move_the_fit_and_ones_are_the_default() -> None:
     heavy, light = _fit(20.0), _fit(0.05)
     assert heavy < light
     assert abs(_fit(None) - _fit(1.0)) < 1e-6
+
+
+def test_cjk_extra_refuses_the_blind_hand_checks() -> None:
+    """``eval_speechmap.py --cjk-extra`` never trains on a blind set of the round (one error
+    line), but takes a design set."""
+    import pytest
+
+    from bench_helpers import load_benchmark
+    from biasprobe.classify.evaluate import EvalInputError
+
+    es = load_benchmark("eval_speechmap")
+    clf = Classifier(FakeEmbedder(), shipped_head=False)
+    data = Path(__file__).parent / "data"
+    for blind in ("q05_handcheck7", "q15_handcheck5", "jaru_handcheck"):
+        with pytest.raises(EvalInputError, match="blind test set"):
+            es.cjk_extra_rows(clf, [str(data / f"{blind}.jsonl")])
+    extra = es.cjk_extra_rows(clf, [str(data / "q05_handcheck6.jsonl")])  # a design set now
+    assert extra is not None and len(extra[1]) > 0
