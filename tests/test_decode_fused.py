@@ -278,7 +278,7 @@ def test_fused_attention_takes_kv_cache_by_either_keyword(
     import torch
     from transformers import DynamicCache
 
-    from biasprobe.backends.fused import CACHE_KEYWORDS, _cache_keyword
+    from biasprobe.backends.decode import CACHE_KEYWORDS, cache_keyword_of
 
     monkeypatch.setenv("BIASPROBE_PACK", "0")  # unpacked: bitwise the stock attention
     backend = _backend(tiny_model, decode="generate")
@@ -287,7 +287,7 @@ def test_fused_attention_takes_kv_cache_by_either_keyword(
     assert type(fused).__name__ == "FusedAttention"
     hidden, rotary = _one_token_attention_inputs(model)
     stock_cache = DynamicCache(config=model.config)
-    stock_kw = _cache_keyword(fused.stock)
+    stock_kw = cache_keyword_of(fused.stock)
     assert stock_kw in CACHE_KEYWORDS
     with torch.inference_mode():
         stock, _ = fused.stock(hidden, rotary, None, **{stock_kw: stock_cache})

@@ -353,16 +353,26 @@ class ContinuousDecoder:
         return [table[i] for i in busy], seen
 
 
-def cache_keyword(decoder: Any) -> str:
-    """The keyword the decoder's ``forward`` takes its KV cache by: ``cache`` in newer
-    transformers (5.25 has it, ``past_key_values`` deprecated), ``past_key_values`` before
-    (5.17). Passing the wrong one is silently ignored (it lands in ``**kwargs``), the decoder
-    makes its own cache and :func:`self_check` refuses the loop."""
+# the keywords transformers takes the KV cache by, newest first: ``cache`` in 5.25
+# (``past_key_values`` deprecated there), ``past_key_values`` in 5.17 and before
+CACHE_KEYWORDS = ("cache", "past_key_values")
+
+
+def cache_keyword_of(module: Any) -> str | None:
+    """Which of :data:`CACHE_KEYWORDS` ``module.forward`` takes (None: neither, or no signature).
+    Passing the wrong one is silently ignored (it lands in ``**kwargs``)."""
     try:
-        params = inspect.signature(decoder.forward).parameters
+        params = inspect.signature(module.forward).parameters
     except (TypeError, ValueError):
-        return "past_key_values"
-    return "cache" if "cache" in params else "past_key_values"
+        return None
+    return next((k for k in CACHE_KEYWORDS if k in params), None)
+
+
+def cache_keyword(decoder: Any) -> str:
+    """The keyword the decoder's ``forward`` takes its KV cache by (:func:`cache_keyword_of`),
+    ``past_key_values`` when it cannot be read: the wrong one makes the decoder build its own
+    cache, and :func:`self_check` then refuses the loop."""
+    return cache_keyword_of(decoder) or "past_key_values"
 
 
 def shared_prefix(jobs: list[Job]) -> int:

@@ -53,8 +53,9 @@ The KV cache has two names across the supported transformers releases: ``cache``
 model, the decoder layer and the attention, and as the output's attribute. A keyword a module
 does not take lands in its ``**kwargs`` unseen, so the fused attention takes both (and raises on
 a cache under any other name), and the load check passes the cache by the model's own keyword
-and checks that it grew by one token a step. transformers 4.x (the pyproject floor, 4.56) also
-takes the cache's extras as one dict and has no ``get_interface``; both are handled.
+and checks that it grew by one token a step. transformers 4.x (4.56, the pyproject floor until
+2026-12-04) also takes the cache's extras as one dict and has no ``get_interface``; both are
+handled.
 """
 
 from __future__ import annotations
@@ -62,13 +63,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from biasprobe.backends.decode import CACHE_KEYWORDS, cache_keyword, cache_keyword_of
+
 # logits may differ by this share of their largest magnitude (unpacked: bitwise equal expected;
 # packed float32: rounding, 3.7e-6 on the default model; bf16 has the self-check's
 # batched-vs-unbatched allowance); a wrong fusion is off by ~1
 TOLERANCE = {"float32": 1e-5, "other": 0.05}
-# the keywords a decoder layer passes its attention the KV cache by: ``cache`` in transformers
-# 5.25 (``past_key_values`` deprecated there), ``past_key_values`` in 5.17 and before
-CACHE_KEYWORDS = ("cache", "past_key_values")
 # the row count oneDNN picks its blocked weight layout for (any row count gives the same result)
 PACK_ROWS = 64
 
@@ -291,17 +291,6 @@ def _legacy_cache_update() -> bool:
     return "cache_kwargs" in inspect.signature(Cache.update).parameters
 
 
-def _cache_keyword(module: Any) -> str | None:
-    """Which of :data:`CACHE_KEYWORDS` ``module.forward`` takes (None: neither, or no signature)."""
-    import inspect
-
-    try:
-        params = inspect.signature(module.forward).parameters
-    except (TypeError, ValueError):
-        return None
-    return next((k for k in CACHE_KEYWORDS if k in params), None)
-
-
 def _fits(layer: Any) -> str | None:
     """Why this decoder layer's modules are not the shape the swap assumes (None: they are)."""
     attn: Any = getattr(layer, "self_attn", None)
@@ -316,7 +305,7 @@ def _fits(layer: Any) -> str | None:
     ):
         if mod is None or any(not hasattr(mod, a) for a in attrs):
             return f"its {name} is not Llama/Qwen2-style"
-    if _cache_keyword(attn) is None:
+    if cache_keyword_of(attn) is None:
         return f"its attention takes no KV cache as one of {', '.join(CACHE_KEYWORDS)}"
     if type(mlp.act_fn).__name__ not in ("SiLU", "SiLUActivation"):
         return f"its MLP activation is {type(mlp.act_fn).__name__}"
@@ -368,8 +357,6 @@ def _probe_logits(model: Any) -> list[Any]:
     step: a keyword the model ignored (it makes a fresh cache) would hide a fused attention that
     never fills the cache."""
     import torch
-
-    from biasprobe.backends.decode import cache_keyword
 
     keyword = cache_keyword(model)
     vocab = int(model.get_output_embeddings().weight.shape[0])
