@@ -336,38 +336,3 @@ def test_probe_uses_the_models_cache_keyword_and_refuses_an_ignored_cache(tiny_m
     assert all(torch.equal(a, b) for a, b in zip(direct, wrapped, strict=True))
     with pytest.raises(RuntimeError, match="KV cache holds 1 tokens after 6"):
         _probe_logits(Wrapped(honour=False))
-
-
-def test_fused_attention_passes_transformers_4_cache_extras_as_a_dict(
-        tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """transformers 4.x's ``Cache.update(key, value, layer_idx, cache_kwargs)`` takes no
-    ``kwargs=`` keyword (a TypeError that refused the swap): there the fused attention passes
-    the stock attention's dict of extras instead."""
-    import torch
-
-    from biasprobe.backends import fused as fused_mod
-
-    backend = _backend(tiny_model, decode="generate")
-    model = backend.model
-    stock = model.get_decoder().layers[0].self_attn.stock
-    hidden, rotary = _one_token_attention_inputs(model)
-
-    class LegacyCache:
-        def __init__(self) -> None:
-            self.extras: dict[str, Any] = {}
-
-        def update(self, key: Any, value: Any, layer_idx: int,
-                   cache_kwargs: dict[str, Any] | None = None) -> tuple[Any, Any]:
-            self.extras = dict(cache_kwargs or {})
-            return key, value
-
-        def get_seq_length(self, layer_idx: int = 0) -> int:
-            return 1
-
-    monkeypatch.setattr(fused_mod, "_legacy_cache_update", lambda: True)
-    attention = fused_mod.fused_attention(stock)
-    cache = LegacyCache()
-    with torch.inference_mode():
-        attention(hidden, rotary, None, past_key_values=cache, cache_position=torch.tensor([0]))
-    assert sorted(cache.extras) == ["cache_position", "cos", "sin"]
-    assert cache.extras["cos"] is rotary[0] and cache.extras["sin"] is rotary[1]

@@ -53,9 +53,8 @@ The KV cache has two names across the supported transformers releases: ``cache``
 model, the decoder layer and the attention, and as the output's attribute. A keyword a module
 does not take lands in its ``**kwargs`` unseen, so the fused attention takes both (and raises on
 a cache under any other name), and the load check passes the cache by the model's own keyword
-and checks that it grew by one token a step. transformers 4.x (4.56, the pyproject floor until
-2026-12-04) also takes the cache's extras as one dict and has no ``get_interface``; both are
-handled.
+and checks that it grew by one token a step. transformers 4.x is not supported (pyproject:
+``transformers>=5.17``), so neither is its other cache API.
 """
 
 from __future__ import annotations
@@ -199,6 +198,8 @@ def fused_attention(attn: Any, pack: bool = False) -> Any:
     nn = _torch_nn()
     import sys
 
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
     # the stock forward's fallback when the implementation is not registered (eager)
     eager: Any = getattr(sys.modules[type(attn).__module__], "eager_attention_forward", None)
     weight, bias = _concat_linears([attn.q_proj, attn.k_proj, attn.v_proj])
@@ -207,7 +208,6 @@ def fused_attention(attn: Any, pack: bool = False) -> Any:
     kv_heads = int(attn.k_proj.weight.shape[0]) // head_dim
     packed_qkv = packed_linear(weight, bias) if pack else None
     packed_out = packed_linear(attn.o_proj.weight, attn.o_proj.bias) if pack else None
-    legacy_update = _legacy_cache_update()
 
     class FusedAttention(nn.Module):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
@@ -236,11 +236,7 @@ def fused_attention(attn: Any, pack: bool = False) -> Any:
             qk = qkv[:, : q_heads + kv_heads]
             qk = qk * cos + _rotate_half(qk) * sin
             query, key, value = qk[:, :q_heads], qk[:, q_heads:], qkv[:, q_heads + kv_heads :]
-            if cache is not None and legacy_update:  # transformers 4.x: a dict, as its stock
-                key, value = cache.update(key, value, a.layer_idx, {
-                    "sin": position_embeddings[1], "cos": position_embeddings[0],
-                    "cache_position": kwargs.get("cache_position")})
-            elif cache is not None:
+            if cache is not None:
                 key, value = cache.update(key, value, a.layer_idx, kwargs=kwargs)
             impl = a.config._attn_implementation
             if impl == "sdpa" and attention_mask is not None and query.shape[2] > 1:
@@ -250,7 +246,7 @@ def fused_attention(attn: Any, pack: bool = False) -> Any:
                     enable_gqa=True).transpose(1, 2)
                 weights = None
             else:
-                interface = _attention_function(impl, eager)
+                interface = ALL_ATTENTION_FUNCTIONS.get_interface(impl, eager)
                 out, weights = interface(a, query, key, value, attention_mask, dropout=0.0,
                                          scaling=a.scaling, sliding_window=None, **kwargs)
             return self.out(out.reshape(*shape, -1).contiguous()), weights
@@ -268,27 +264,6 @@ def _no_stray_cache(kwargs: dict[str, Any]) -> None:
     stray = [k for k, v in kwargs.items() if _is_cache(v)]
     if stray:
         raise TypeError(f"the KV cache came as {stray[0]!r}, not as one of {CACHE_KEYWORDS}")
-
-
-def _attention_function(impl: str, eager: Any) -> Any:
-    """The attention function the stock forward picks for ``config._attn_implementation``
-    (``get_interface`` since transformers 5; 4.x looks it up unless it is eager)."""
-    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-
-    functions: Any = ALL_ATTENTION_FUNCTIONS
-    if hasattr(functions, "get_interface"):
-        return functions.get_interface(impl, eager)
-    return eager if impl == "eager" else functions[impl]
-
-
-def _legacy_cache_update() -> bool:
-    """Whether ``Cache.update`` takes its extras as one ``cache_kwargs`` dict (transformers 4.x;
-    5.x takes ``*args, **kwargs``, and a ``kwargs=`` keyword would be a TypeError on 4.x)."""
-    import inspect
-
-    from transformers.cache_utils import Cache
-
-    return "cache_kwargs" in inspect.signature(Cache.update).parameters
 
 
 def _fits(layer: Any) -> str | None:
