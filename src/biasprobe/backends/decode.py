@@ -224,7 +224,6 @@ class ContinuousDecoder:
                     self._prefill(jobs, queue, free, table, cache, seen, sampling, max_new, results)
                     free = [i for i, s in enumerate(table) if s is None]
                     busy = len(table) - len(free)
-                busy = sum(s is not None for s in table)
                 if not busy:  # every answer ended at its first token (EOS from the prefill)
                     continue
                 if not queue and busy <= len(table) * 3 // 4:
