@@ -66,14 +66,9 @@ def make(args: argparse.Namespace) -> None:
             shutil.copy(src, out / name)
     if args.save:
         import torch
-        from transformers import AutoConfig, AutoModelForCausalLM
 
         start = time.perf_counter()
-        config = AutoConfig.from_pretrained(out)
-        torch.manual_seed(0)
-        auto: Any = AutoModelForCausalLM
-        with torch.device(args.device):
-            model = auto.from_config(config, dtype=getattr(torch, args.dtype))
+        model = random_model(out, getattr(torch, args.dtype), args.device)
         model.save_pretrained(out)  # also rewrites config.json (and generation_config.json)
         n = sum(p.numel() for p in model.parameters())
         print(f"make: {out}: {n / 1e9:.3f}B random parameters ({args.dtype}) saved in "
@@ -86,20 +81,29 @@ def make(args: argparse.Namespace) -> None:
         print(f"make: {out}: config and tokenizer, placeholder weights", flush=True)
 
 
+def random_model(path: str | Path, dtype: Any, device: Any, **kwargs: Any) -> Any:
+    """The architecture of ``path``'s ``config.json`` with random weights (the architecture's
+    own initialisation, ``torch.manual_seed(0)``) made directly on ``device`` in ``dtype``."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(path)
+    torch.manual_seed(0)
+    auto: Any = AutoModelForCausalLM
+    with torch.device(device):
+        return auto.from_config(config, dtype=dtype, **kwargs)
+
+
 def random_loader(eos_head: bool) -> Any:
     """A replacement for ``TransformersBackend._load_model``: the directory's architecture with
     random weights (seed 0) made on the backend's device in its dtype."""
 
     def load(self: Any, path: str, kwargs: dict[str, object]) -> Any:
         import torch
-        from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
+        from transformers import GenerationConfig
 
         start = time.perf_counter()
-        config = AutoConfig.from_pretrained(path)
-        torch.manual_seed(0)
-        auto: Any = AutoModelForCausalLM
-        with torch.device(self.device):
-            model = auto.from_config(config, dtype=self.dtype, attn_implementation="sdpa")
+        model = random_model(path, self.dtype, self.device, attn_implementation="sdpa")
         model.to(self.device)  # a no-op where the device context already placed it
         if (Path(path) / "generation_config.json").exists():
             model.generation_config = GenerationConfig.from_pretrained(path)
@@ -174,9 +178,9 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         summary["gpu"] = torch.cuda.get_device_name(0)
     dirs = [outputs / run_id] if run_id else sorted(outputs.glob("*"), key=lambda p: p.stat().st_mtime)[-1:]
     if dirs and (dirs[0] / "manifest.json").exists():
-        from biasprobe.store import read_responses
+        from biasprobe.store import read_manifest, read_responses
 
-        manifest = json.loads((dirs[0] / "manifest.json").read_text())
+        manifest: Any = read_manifest(dirs[0])
         extra = manifest.get("backend", {}).get("extra", {})
         responses = read_responses(dirs[0])
         summary.update({
