@@ -35,6 +35,19 @@ def json_rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def check_relabel_file(first: Path, relabel: Path) -> list[dict[str, Any]]:
+    """A second labeller's file (``id``, ``label``, ``tags``, ``note``, ``first_label_known``)
+    labels exactly the answers of the hand check ``first``, in its order, with known labels and
+    tags and a note each; returns its rows."""
+    second = json_rows(relabel)
+    assert [r["id"] for r in second] == [r["id"] for r in json_rows(first)]
+    for r in second:
+        assert set(r) == {"id", "label", "tags", "note", "first_label_known"}, r["id"]
+        assert r["label"] in HANDCHECK_LABELS, r["id"]
+        assert set(r["tags"]) <= {"loop", "off_topic"} and r["note"].strip(), r["id"]
+    return second
+
+
 def check_handcheck_file(path: Path, run: str = "q05-full") -> list[dict[str, Any]]:
     """A hand-check file's rows, after checking it is well formed: 100 distinct ids, 50 English
     and 50 Chinese, a known label, only loop/off_topic tags, a request, answer and note each, all

@@ -11,15 +11,11 @@ from typing import Any
 
 import pytest
 
-from bench_helpers import load_benchmark
+from bench_helpers import check_relabel_file, load_benchmark
 
 DATA = Path(__file__).parent / "data"
 FIRST = DATA / "q05_handcheck2.jsonl"
 RELABEL = DATA / "handcheck2_relabel.jsonl"
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -28,12 +24,7 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def test_relabel_file_labels_the_second_hand_check() -> None:
-    first, second = _rows(FIRST), _rows(RELABEL)
-    assert [r["id"] for r in second] == [r["id"] for r in first]
-    for r in second:
-        assert set(r) == {"id", "label", "tags", "note", "first_label_known"}, r["id"]
-        assert r["label"] in {"complete", "refusal", "deflection", "official_line"}, r["id"]
-        assert set(r["tags"]) <= {"loop", "off_topic"} and r["note"].strip(), r["id"]
+    second = check_relabel_file(FIRST, RELABEL)
     assert sum(r["first_label_known"] is True for r in second) == 16
 
 

@@ -5,37 +5,26 @@ hand check"); slow: the classifier's agreement with each labeller."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bench_helpers import load_benchmark
+from bench_helpers import check_relabel_file, json_rows, load_benchmark
 
 DATA = Path(__file__).parent / "data"
 FIRST = DATA / "q05_handcheck7.jsonl"
 RELABEL = DATA / "handcheck7_relabel.jsonl"
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
 def test_relabel_file_labels_the_seventh_hand_check() -> None:
-    first, second = _rows(FIRST), _rows(RELABEL)
-    assert [r["id"] for r in second] == [r["id"] for r in first]
-    for r in second:
-        assert set(r) == {"id", "label", "tags", "note", "first_label_known"}, r["id"]
-        assert r["label"] in {"complete", "refusal", "deflection", "official_line"}, r["id"]
-        assert set(r["tags"]) <= {"loop", "off_topic"} and r["note"].strip(), r["id"]
-        assert r["first_label_known"] is False, r["id"]
+    second = check_relabel_file(FIRST, RELABEL)
+    assert all(r["first_label_known"] is False for r in second)
 
 
 def test_relabel_counts_match_the_readme() -> None:
-    lang = {r["id"]: r["language"][:2] for r in _rows(FIRST)}
-    second = _rows(RELABEL)
+    lang = {r["id"]: r["language"][:2] for r in json_rows(FIRST)}
+    second = json_rows(RELABEL)
     counts = Counter((lang[r["id"]], r["label"]) for r in second)
     assert counts == {
         ("en", "refusal"): 47, ("en", "deflection"): 2, ("en", "complete"): 1,
