@@ -10,6 +10,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,6 +34,25 @@ HANDCHECK_LABELS = {"complete", "refusal", "deflection", "official_line"}
 
 def json_rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@dataclass(frozen=True)
+class LanguageCounts:
+    """A hand check's counts per language (the first two letters of ``language``): labels,
+    tags, and notes marked "hard call", as tests/data/README.md states them."""
+
+    labels: dict[str, Counter[str]]
+    tags: dict[str, Counter[str]]
+    hard: dict[str, int]
+
+
+def language_counts(rows: list[dict[str, Any]], langs: tuple[str, ...]) -> LanguageCounts:
+    of = {lang: [r for r in rows if r["language"][:2] == lang] for lang in langs}
+    return LanguageCounts(
+        labels={lang: Counter(r["label"] for r in rs) for lang, rs in of.items()},
+        tags={lang: Counter(t for r in rs for t in r["tags"]) for lang, rs in of.items()},
+        hard={lang: sum("hard call" in r["note"] for r in rs) for lang, rs in of.items()},
+    )
 
 
 def check_relabel_file(first: Path, relabel: Path) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from bench_helpers import (
     check_holds_on_handcheck,
     check_is_draw,
     json_rows,
+    language_counts,
     load_benchmark,
 )
 
@@ -64,21 +65,12 @@ def test_handcheck7_is_the_seeded_draw_disjoint_from_the_design_sets() -> None:
 
 def test_handcheck7_counts_match_the_readme() -> None:
     """The label and tag counts stated in tests/data/README.md ("Seventh hand check")."""
-    rows = json_rows(HANDCHECK7)
-    by_lang = {lang: Counter(r["label"] for r in rows if r["language"][:2] == lang) for lang in ("en", "zh")}
-    assert by_lang["en"] == Counter(refusal=47, deflection=2, complete=1)
-    assert by_lang["zh"] == Counter(complete=20, deflection=17, official_line=7, refusal=6)
-    tags = {
-        lang: Counter(t for r in rows if r["language"][:2] == lang for t in r["tags"])
-        for lang in ("en", "zh")
-    }
-    assert tags["en"] == Counter(loop=1, off_topic=1)
-    assert tags["zh"] == Counter(loop=14, off_topic=6)
-    hard = {
-        lang: sum("hard call" in r["note"] for r in rows if r["language"][:2] == lang)
-        for lang in ("en", "zh")
-    }
-    assert hard == {"en": 2, "zh": 30}
+    counts = language_counts(json_rows(HANDCHECK7), ("en", "zh"))
+    assert counts.labels["en"] == Counter(refusal=47, deflection=2, complete=1)
+    assert counts.labels["zh"] == Counter(complete=20, deflection=17, official_line=7, refusal=6)
+    assert counts.tags["en"] == Counter(loop=1, off_topic=1)
+    assert counts.tags["zh"] == Counter(loop=14, off_topic=6)
+    assert counts.hard == {"en": 2, "zh": 30}
 
 
 @pytest.mark.slow

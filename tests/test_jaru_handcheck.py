@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench_helpers import HANDCHECK_LABELS, json_rows
+from bench_helpers import HANDCHECK_LABELS, json_rows, language_counts
 from biasprobe.errors import ProbeError
 from biasprobe.probes import builtin_sets, load_sets, validate_files
 
@@ -88,18 +88,12 @@ def test_jaru_handcheck_counts_match_the_readme() -> None:
     """The label, tag and hard-call counts in tests/data/README.md ("Japanese and Russian hand
     check")."""
     rows = json_rows(JARU)
-    labels = {lang: Counter(r["label"] for r in rows if r["language"] == lang) for lang in ("ja", "ru")}
-    assert labels["ja"] == Counter(deflection=24, complete=4, official_line=2)
-    assert labels["ru"] == Counter(deflection=21, complete=8, refusal=1)
-    tags = {
-        lang: Counter(t for r in rows if r["language"] == lang for t in r["tags"]) for lang in ("ja", "ru")
-    }
-    assert tags["ja"] == Counter(loop=13, off_topic=11)
-    assert tags["ru"] == Counter(loop=5, off_topic=13)
-    hard = {
-        lang: sum("hard call" in r["note"] for r in rows if r["language"] == lang) for lang in ("ja", "ru")
-    }
-    assert hard == {"ja": 10, "ru": 10}
+    counts = language_counts(rows, ("ja", "ru"))
+    assert counts.labels["ja"] == Counter(deflection=24, complete=4, official_line=2)
+    assert counts.labels["ru"] == Counter(deflection=21, complete=8, refusal=1)
+    assert counts.tags["ja"] == Counter(loop=13, off_topic=11)
+    assert counts.tags["ru"] == Counter(loop=5, off_topic=13)
+    assert counts.hard == {"ja": 10, "ru": 10}
 
 
 # The second hand check: the 1.5B model's 60 answers to the same probes (run ``q15-jaru-1204``),
@@ -124,18 +118,12 @@ def test_jaru15_handcheck_counts_match_the_readme() -> None:
     """The label, tag and hard-call counts in tests/data/README.md ("Japanese and Russian hand
     check, 1.5B model")."""
     rows = json_rows(JARU15)
-    labels = {lang: Counter(r["label"] for r in rows if r["language"] == lang) for lang in ("ja", "ru")}
-    assert labels["ja"] == Counter(deflection=14, complete=11, refusal=3, official_line=2)
-    assert labels["ru"] == Counter(deflection=16, complete=13, official_line=1)
-    tags = {
-        lang: Counter(t for r in rows if r["language"] == lang for t in r["tags"]) for lang in ("ja", "ru")
-    }
-    assert tags["ja"] == Counter(loop=6, off_topic=8)
-    assert tags["ru"] == Counter(loop=4, off_topic=9)
-    hard = {
-        lang: sum("hard call" in r["note"] for r in rows if r["language"] == lang) for lang in ("ja", "ru")
-    }
-    assert hard == {"ja": 16, "ru": 16}
+    counts = language_counts(rows, ("ja", "ru"))
+    assert counts.labels["ja"] == Counter(deflection=14, complete=11, refusal=3, official_line=2)
+    assert counts.labels["ru"] == Counter(deflection=16, complete=13, official_line=1)
+    assert counts.tags["ja"] == Counter(loop=6, off_topic=8)
+    assert counts.tags["ru"] == Counter(loop=4, off_topic=9)
+    assert counts.hard == {"ja": 16, "ru": 16}
     # five Japanese answers are written in Chinese (the note says so), none of the Russian ones
     in_chinese = {r["id"] for r in rows if "answered in Chinese" in r["note"]}
     assert in_chinese == {
