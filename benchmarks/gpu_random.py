@@ -51,9 +51,9 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jin
 
 
 def make(args: argparse.Namespace) -> None:
+    cfg = json.loads(Path(args.config).read_text())  # read before anything is written
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = json.loads(Path(args.config).read_text())
     if args.layers:
         cfg["num_hidden_layers"] = args.layers
         if "layer_types" in cfg:
@@ -266,12 +266,18 @@ def main() -> int:
     ag.add_argument("--prompts", type=int, default=64)
     ag.add_argument("--max-new-tokens", type=int, default=64)
     args = ap.parse_args(argv)
-    if args.cmd == "make":
-        make(args)
-    elif args.cmd == "run":
-        return run(args, rest)
-    else:
-        agree(args)
+    from biasprobe.errors import BiasprobeError
+
+    try:
+        if args.cmd == "make":
+            make(args)
+        elif args.cmd == "run":
+            return run(args, rest)
+        else:
+            agree(args)
+    except (OSError, ValueError, BiasprobeError) as exc:  # a missing or bad config, tokenizer, entry
+        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
     return 0
 
 
