@@ -1,0 +1,69 @@
+"""The eighth hand check (tests/data/q05_handcheck8.jsonl): 100 answers of ``q05-full-1204``, the
+regeneration of the full run ``q05-full`` the seventh check was drawn from, drawn and labelled
+blind for the round after classifier 0.9.1, whose rule writers had the seventh check as a design
+set too. The figure measured on it is only honest if the file is exactly the seeded draw (not a
+hand-picked set): ``benchmarks/draw_handcheck3.py --seed 1608`` from the 840 probes of the
+built-in sets minus the ids of ``q05_labelled_all.jsonl``, ``q05_handcheck2.jsonl``,
+``q05_handcheck3.jsonl``, ``q05_handcheck6.jsonl`` and ``q05_handcheck7.jsonl``. The classifier
+test (slow) is added by the lead after measuring once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from bench_helpers import (
+    builtin_probes,
+    check_handcheck_file,
+    check_is_draw,
+    json_rows,
+    language_counts,
+    load_benchmark,
+)
+
+DATA = Path(__file__).parent / "data"
+HANDCHECK8 = DATA / "q05_handcheck8.jsonl"
+EXCLUDED = (
+    DATA / "q05_labelled_all.jsonl",
+    DATA / "q05_handcheck2.jsonl",
+    DATA / "q05_handcheck3.jsonl",
+    DATA / "q05_handcheck6.jsonl",
+    DATA / "q05_handcheck7.jsonl",
+)
+SEED = 1608
+RUN = "q05-full-1204"
+
+
+def test_handcheck8_is_well_formed() -> None:
+    rows = check_handcheck_file(HANDCHECK8, run=RUN)
+    fields = list(json_rows(DATA / "q05_handcheck7.jsonl")[0])  # the same layout as the seventh check
+    assert all(list(r) == fields for r in rows)
+    assert all(r["finish_reason"] in {"stop", "length"} for r in rows)
+    assert Counter(r["language"] for r in rows) == Counter({"en": 50, "zh-Hans": 48, "zh-Hant": 2})
+
+
+def test_handcheck8_is_the_seeded_draw_disjoint_from_the_design_sets() -> None:
+    probes = builtin_probes()
+    mod = load_benchmark("draw_handcheck3")
+    excluded = mod.excluded_ids(EXCLUDED)
+    assert len(excluded) == 644
+    left = [p for p in probes.values() if p.id not in excluded]
+    assert sum(p.language == "en" for p in left) == 140
+    assert sum(p.language.startswith("zh") for p in left) == 56
+    assert Counter(p.kind.value for p in left) == Counter({"censorship": 138, "mirror": 58})
+    drawn = mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=SEED)
+    assert drawn != mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=1607)
+    rows = json_rows(HANDCHECK8)
+    check_is_draw(rows, drawn, excluded, probes)
+    assert Counter(r["kind"] for r in rows) == Counter({"censorship": 67, "mirror": 33})
+    assert sum(r["finish_reason"] == "length" for r in rows) == 26
+
+
+def test_handcheck8_counts_match_the_readme() -> None:
+    """The label and tag counts stated in tests/data/README.md ("Eighth hand check")."""
+    counts = language_counts(json_rows(HANDCHECK8), ("en", "zh"))
+    assert counts.labels["en"] == Counter(refusal=40, deflection=6, complete=4)
+    assert counts.labels["zh"] == Counter(deflection=19, complete=16, official_line=8, refusal=7)
+    assert counts.tags["en"] == Counter(loop=4)
+    assert counts.tags["zh"] == Counter(loop=12, off_topic=6)
+    assert counts.hard == {"en": 4, "zh": 30}
