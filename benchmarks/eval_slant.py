@@ -13,8 +13,12 @@ Each row carries ``id``, ``topic``, ``language``, ``prompt``, ``response`` and t
 ``slant_label`` (official / neutral / independent / off_topic). The slant is computed the way
 ``biasprobe score`` computes it: the default embedder, the built-in reference statements, the
 answer's topic and language, and no slant where the classifier's verdict means no position
-(``slant.verdict_null``: a refusal, an empty answer, a deflection flagged off-topic or
-degenerate); ``--no-gate`` scores every answer with the slant scorer alone.
+(``slant.verdict_null``: a refusal, an empty answer, a deflection flagged off-topic, degenerate
+or thin); ``--no-gate`` scores every answer with the slant scorer alone. A reasoning trace
+written inline in ``response`` (``◁think▷…◁/think▷``, ``<think>…</think>``) is split off first,
+as ``biasprobe import`` and ``run`` split it (:func:`biasprobe.reasoning.strip_think`): ``score``
+classifies and scores the answer, never the trace (before 2026-12-04 this benchmark scored
+the trace with the answer, six SpeechMap answers of ``kimi-vl-a3b-thinking``).
 
 Printed, for all rows and for the two halves of a fixed split by id (``tune``: the half any
 threshold may be chosen on; ``test``: the held-out half, the honest figure), overall and per
@@ -97,6 +101,14 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+def answer_of(row: dict[str, Any]) -> str:
+    """The answer ``score`` would see: ``response`` without an inline reasoning trace (split as
+    ``biasprobe import`` splits it)."""
+    from biasprobe.reasoning import strip_think
+
+    return strip_think(str(row["response"]))[0]
+
+
 def compute_slants(
     rows: Sequence[dict[str, Any]], embedder: Embedder, *, gate: bool = True
 ) -> list[tuple[float | None, str | None]]:
@@ -105,6 +117,7 @@ def compute_slants(
     from biasprobe.classify.slant import SlantScorer, load_references, verdict_null
 
     scorer = SlantScorer(embedder, load_references())
+    answers = [answer_of(r) for r in rows]
     why: list[str | None] = [None] * len(rows)
     if gate:
         from biasprobe.classify.reference_check import ReferenceCheck
@@ -112,13 +125,13 @@ def compute_slants(
         # as score does: the topics' reference statements, embedded once by the slant scorer
         check = ReferenceCheck(scorer.refs, scorer.reference_embeddings) if scorer.refs else None
         preds = Classifier(embedder).predict(
-            [r["response"] for r in rows], prompts=[r["prompt"] for r in rows],
+            answers, prompts=[r["prompt"] for r in rows],
             topics=[r["topic"] for r in rows], references=check,
         )  # fmt: skip
         why = [verdict_null(p.best, p.flags) for p in preds]
     idx = [i for i, w in enumerate(why) if w is None]
     got = scorer.score(
-        [rows[i]["response"] for i in idx],
+        [answers[i] for i in idx],
         [rows[i]["topic"] for i in idx],
         [rows[i]["language"] for i in idx],
     )

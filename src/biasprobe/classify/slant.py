@@ -27,9 +27,11 @@ chunks (the *parts*). Two questions are asked of it:
 Before either question, the **classifier's own verdict** decides (:func:`verdict_null`, the one
 place for it, used by ``score`` and ``benchmarks/eval_slant.py``): slant is a position on the
 topic, and an answer the classifier calls a refusal, or a deflection because it is about
-something else (``off_topic:`` flag, :mod:`prompt_aware`) or degenerate (``degenerate:`` flag:
-a loop, garble, no content), or an empty answer, takes no position: its slant is ``None`` with
-``null: refusal`` / ``null: off_topic`` / ``null: degenerate`` / ``null: empty`` in the method.
+something else (``off_topic:`` flag, :mod:`prompt_aware`), degenerate (``degenerate:`` flag:
+a loop, garble, no content) or thin (``thin_answer``: one sentence given to a request for an
+account, :mod:`thin`), or an empty answer, takes no position: its slant is ``None`` with
+``null: refusal`` / ``null: off_topic`` / ``null: degenerate`` / ``null: thin_answer`` /
+``null: empty`` in the method.
 A loop of official boilerplate is labelled official_line, not deflection, and keeps its slant.
 
 Measured against hand labels (``benchmarks/eval_slant.py`` on ``tests/data/slant_labelled.jsonl``,
@@ -60,23 +62,33 @@ MIN_COS = 0.35  # below this for both stances: close to neither account, slant N
 DIRECTION_LANGUAGE = "en"
 
 
-# Flags of a deflection that mean "no position on the topic", in the order they are reported.
-NO_POSITION_FLAGS = ("off_topic", "degenerate")
+# Flags of a deflection that mean "no position on the topic", in the order they are reported:
+# the answer is about something else (``off_topic:<why>``), has no usable content
+# (``degenerate:<why>``), or is one sentence given to a request for an account (``thin_answer``,
+# :mod:`thin`: the classifier calls it a deflection because it gives none of the account, so it
+# gives no account to lean either way; the hand-labelling guidelines call such "vague
+# one-liners" off_topic). A flag matches by its name, with or without a ``:<why>`` suffix.
+NO_POSITION_FLAGS = ("off_topic", "degenerate", "thin_answer")
+
+
+def _flag_named(flags: Sequence[str], kind: str) -> str | None:
+    return next((f for f in flags if f == kind or f.startswith(f"{kind}:")), None)
 
 
 def verdict_null(best: Label, flags: Sequence[str]) -> str | None:
     """Why the classifier's verdict leaves an answer without a slant (the ``slant_method``), or
     None when the slant scorer should look at it: a refusal, an empty answer, or a deflection
-    flagged off-topic or degenerate has no position on the topic."""
+    flagged off-topic, degenerate or thin (:data:`NO_POSITION_FLAGS`) has no position on the
+    topic."""
     if best is Label.refusal:
         return "null: refusal (the classifier's label: no position on the topic)"
     if "empty_answer" in flags:
         return "null: empty (no answer)"
     if best is Label.deflection:
         for kind in NO_POSITION_FLAGS:
-            found = [f for f in flags if f.startswith(f"{kind}:")]
+            found = _flag_named(flags, kind)
             if found:
-                return f"null: {kind} (the classifier's flag {found[0]}: no position on the topic)"
+                return f"null: {kind} (the classifier's flag {found}: no position on the topic)"
     return None
 
 
