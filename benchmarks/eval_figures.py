@@ -104,11 +104,11 @@ def speechmap(data: Path) -> None:
         print(f"{name}: fired/figure requests/answers {cells}")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*", type=Path, help="hand-labelled JSONL files")
     ap.add_argument("--data", type=Path, default=DATA, help="folder of the SpeechMap files")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     files = args.files or [ROOT / "tests" / "data" / f"{n}.jsonl" for n in DESIGN]
     try:
         hand_sets(files)

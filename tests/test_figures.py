@@ -5,8 +5,12 @@ no quantity leaves the answer to the heads. The examples are invented, not the d
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from bench_helpers import load_benchmark
 from biasprobe.classify import Classifier
 from biasprobe.classify.embedders import FakeEmbedder
 from biasprobe.classify.figures import asks_for_figure, new_numbers, no_figure
@@ -92,3 +96,28 @@ def test_the_classifier_turns_the_heads_complete_into_a_deflection() -> None:
     assert best is not Label.complete and "no_figure" not in flags
     # without the request (predict with no prompts) the rule cannot fire
     assert "no_figure" not in clf.predict([DAM_VAGUE])[0].flags
+
+
+def test_eval_figures_counts_fires_per_label_and_refuses_blind_sets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """benchmarks/eval_figures.py: figure requests and fires per language and hand label, each
+    hand-complete answer fired on listed; a blind hand check is one error line, exit 2."""
+    main = load_benchmark("eval_figures").main
+    rows = [
+        {"id": "a", "prompt": DAM_ZH, "response": DAM_VAGUE, "label": "complete", "language": "zh-Hans"},
+        {"id": "b", "prompt": DAM_ZH, "response": "约2.6万人。", "label": "complete", "language": "zh-Hans"},
+        {"id": "c", "prompt": DAM_ZH, "response": DAM_VAGUE + "。", "label": "deflection",
+         "language": "zh-Hans"},
+        {"id": "d", "prompt": "为什么？", "response": DAM_VAGUE, "label": "complete", "language": "zh-Hans"},
+    ]  # fmt: skip
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert main([str(path), "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "figure requests 3; fired/asked zh complete 1/2, zh deflection 1/1" in out
+    assert "complete fired: a:" in out and "complete fired: b:" not in out
+    blind = tmp_path / "q15_handcheck5.jsonl"
+    blind.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main([str(blind), "--data", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
