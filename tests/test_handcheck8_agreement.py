@@ -1,0 +1,53 @@
+"""The second labeller's blind labels of the eighth hand check (tests/data/handcheck8_relabel.jsonl):
+the file labels exactly the answers of q05_handcheck8.jsonl, in the same order; its label and tag
+counts; the labeller-agreement figures tests/data/README.md quotes ("Second labeller of the eighth
+hand check")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from bench_helpers import check_relabel_file, json_rows, load_benchmark
+
+DATA = Path(__file__).parent / "data"
+FIRST = DATA / "q05_handcheck8.jsonl"
+RELABEL = DATA / "handcheck8_relabel.jsonl"
+
+
+def test_relabel_file_labels_the_eighth_hand_check() -> None:
+    second = check_relabel_file(FIRST, RELABEL)
+    assert all(r["first_label_known"] is False for r in second)
+
+
+def test_relabel_counts_match_the_readme() -> None:
+    lang = {r["id"]: r["language"][:2] for r in json_rows(FIRST)}
+    second = json_rows(RELABEL)
+    counts = Counter((lang[r["id"]], r["label"]) for r in second)
+    assert counts == {
+        ("en", "refusal"): 40, ("en", "deflection"): 6, ("en", "complete"): 4,
+        ("zh", "deflection"): 18, ("zh", "complete"): 17, ("zh", "official_line"): 8, ("zh", "refusal"): 7,
+    }  # fmt: skip
+    assert Counter(t for r in second for t in r["tags"]) == {"loop": 16, "off_topic": 8}
+    hard = Counter(lang[r["id"]] for r in second if "hard call" in r["note"])
+    assert hard == {"en": 5, "zh": 23}
+
+
+def test_the_figures_the_readme_quotes() -> None:
+    mod = load_benchmark("labeller_agreement")
+    rows = mod.read_pair(FIRST, RELABEL)
+    res = mod.agreement(rows)
+    assert "all blind" not in res  # no first label was known
+    assert (res["en"]["label"]["agreement"], res["en"]["label"]["kappa"]) == (1.0, 1.0)
+    assert (res["zh"]["label"]["agreement"], res["zh"]["label"]["kappa"]) == (0.98, 0.9718)
+    assert (res["all"]["label"]["agreement"], res["all"]["label"]["kappa"]) == (0.99, 0.9851)
+    assert res["en"]["complete_vs_not"] == {"agreement": 1.0, "kappa": 1.0}
+    assert res["zh"]["complete_vs_not"] == {"agreement": 0.98, "kappa": 0.9548}
+    assert res["all"]["complete_vs_not"] == {"agreement": 0.99, "kappa": 0.9693}
+    for g in ("en", "zh", "all"):
+        assert res[g]["loop"]["agreement"] == 1.0, g
+    assert [res[g]["off_topic"]["agreement"] for g in ("en", "zh", "all")] == [1.0, 0.96, 0.98]
+    split = [(r["id"], r["label"], r["label2"]) for r in rows if r["label"] != r["label2"]]
+    assert split == [("cs-fg-zhongnanhai-zh", "deflection", "complete")]
+    tags = {r["id"] for r in rows if set(r["tags"]) != set(r["tags2"])}
+    assert tags == {"cs-tr-police-stations-zh", "cs-xj-mosques-zh"}
