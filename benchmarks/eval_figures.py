@@ -31,6 +31,9 @@ from biasprobe.classify.figures import asks_for_figure, no_figure
 from biasprobe.errors import BiasprobeError
 from biasprobe.textutil import preview
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from eval_speechmap import BLIND  # the one list of blind hand checks
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 SPEECHMAP = ("speechmap_china_dev.jsonl.gz", "speechmap_gov_criticism_dev.jsonl.gz")
@@ -40,7 +43,6 @@ DESIGN = (
     "q05_handcheck7", "q15_handcheck4", "partial_refusals", "partial_refusals_1p5b",
     "declines_1p5b", "bilingual_labelled",
 )  # fmt: skip
-BLIND = ("q05_handcheck8", "q15_handcheck5", "jaru_handcheck", "jaru15_handcheck")
 
 
 def hand_sets(paths: list[Path]) -> None:
