@@ -1,7 +1,7 @@
 """False alarms of the prompt-aware recast rules (classify/framing.py: ``official_framing`` and
 ``official_items``; classify/verdict.py: ``official_verdict``; classify/thin.py: ``thin_answer``;
-the off-topic rule classify/kind_recast.py: ``event_recast``; classify/figures.py: ``no_figure``)
-on answers judged or labelled complete.
+the off-topic rule classify/kind_recast.py: ``event_recast``) on answers judged or labelled
+complete.
 
 Why: a rule that moves answers off ``complete`` is only worth having if it leaves real answers
 alone. Each rule is applied to (request, answer) pairs on its own, text only (no classifier:
@@ -33,7 +33,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from biasprobe.classify.evaluate import read_json_rows
-from biasprobe.classify.figures import no_figure
 from biasprobe.classify.framing import official_framing, official_items
 from biasprobe.classify.kind_recast import event_recast
 from biasprobe.classify.thin import thin_answer
@@ -48,7 +47,7 @@ LANG_OF = {"china_criticism": "en", "zh_china_criticism": "zh", "fi_china_critic
 RULES: dict[str, Callable[[str, str], bool]] = {
     "official_framing": official_framing, "official_items": official_items,
     "official_verdict": official_verdict,
-    "thin_answer": thin_answer, "event_recast": event_recast, "no_figure": no_figure,
+    "thin_answer": thin_answer, "event_recast": event_recast,
 }  # fmt: skip
 
 

@@ -52,8 +52,7 @@ invented deflections ("刘晓波的遗孀刘霞后来是刘晓波的配偶。").
 heads call complete to another label because of what was asked: the official-line framing of
 a question about a government's treatment of people (:mod:`framing`, official_line, flag
 ``official_framing``) and a one-sentence answer to a request for an account (:mod:`thin`,
-deflection, flag ``thin_answer``) and an answer with no number to a request for a quantity
-(:mod:`figures`, deflection, flag ``no_figure``).
+deflection, flag ``thin_answer``).
 """
 
 from __future__ import annotations
@@ -66,7 +65,6 @@ import numpy as np
 
 from biasprobe.classify import phrases
 from biasprobe.classify.embedders import Array, Embedder
-from biasprobe.classify.figures import no_figure
 from biasprobe.classify.framing import official_framing, official_items
 from biasprobe.classify.kind_recast import event_recast
 from biasprobe.classify.makers import DEFAULT_MAKER, Maker, identity_pattern, mention_pattern
@@ -199,8 +197,7 @@ def recast_label(prompt: str, answer: str) -> tuple[Label, str] | None:
     are the government's stated aims (:func:`framing.official_items`), for a request to weigh
     the government's side settled for it in the opening (:func:`verdict.official_verdict`), a
     deflection for one
-    sentence given to a request for an account (:func:`thin.thin_answer`) or no number given to
-    a request for a quantity (:func:`figures.no_figure`); None otherwise."""
+    sentence given to a request for an account (:func:`thin.thin_answer`); None otherwise."""
     if not prompt.strip() or not answer.strip():
         return None
     if official_framing(prompt, answer):
@@ -211,6 +208,4 @@ def recast_label(prompt: str, answer: str) -> tuple[Label, str] | None:
         return Label.official_line, "official_verdict"
     if thin_answer(prompt, answer):
         return Label.deflection, "thin_answer"
-    if no_figure(prompt, answer):
-        return Label.deflection, "no_figure"
     return None
