@@ -103,7 +103,7 @@ NGRAM_N = {"cjk": 6, "latin": 14}
 NGRAM_SHARE = {"cjk": 0.65, "latin": 0.75}
 NGRAM_MIN_CHARS = 60
 NGRAM_MAX_CHARS = 2000
-_HASH_BASE = 1000003  # of the n-gram hashes (a prime; any odd base works, collisions are checked)
+_HASH_BASE = 1000003  # of the n-gram hashes (odd, so invertible mod 2**64; collisions are checked)
 _NGRAM_NORM = re.compile(r"[\s*#_`>|\-]+")
 # A short unit (2-8 characters, two letters at least) said 6 times back to back at the very end of
 # the answer: "…铜锌、铜锡、铜锌、铜锌、铜锌、铜锌、铜" (a list loop), "被击倒，被击倒，被击倒，…".
@@ -351,23 +351,25 @@ def _repeated_starts(t: str, n: int, times: int) -> np.ndarray[Any, np.dtype[np.
     return np.flatnonzero(counts[inverse.ravel()] >= times)
 
 
-_POWERS: list[_Powers] = []  # B**j and B**-j mod 2**64, j < length
+_POWERS: dict[int, tuple[_Powers, _Powers]] = {}  # base -> (B**j, B**-j mod 2**64), j < length
 
 
 def _hash_powers(length: int) -> tuple[_Powers, _Powers]:
-    """:data:`_HASH_BASE` to the powers 0 .. ``length`` - 1 and its inverse mod 2**64 to the same
-    powers (cached, grown to at least 4,096)."""
+    """:data:`_HASH_BASE` (odd) to the powers 0 .. ``length`` - 1 and its inverse mod 2**64 to
+    the same powers (cached per base, grown to at least 4,096)."""
     import numpy as np
 
-    if not _POWERS or len(_POWERS[0]) < length:
+    base = _HASH_BASE
+    got = _POWERS.get(base)
+    if got is None or len(got[0]) < length:
         size = max(length, 4096)
         out = []
-        for base in (_HASH_BASE, pow(_HASH_BASE, -1, 1 << 64)):
-            steps = np.full(size, base, dtype=np.uint64)
+        for b in (base, pow(base, -1, 1 << 64)):
+            steps = np.full(size, b, dtype=np.uint64)
             steps[0] = 1
             out.append(np.cumprod(steps, dtype=np.uint64))  # wraps mod 2**64
-        _POWERS[:] = out
-    return _POWERS[0], _POWERS[1]
+        got = _POWERS[base] = (out[0], out[1])
+    return got
 
 
 def thrice_share(text: str) -> float:
