@@ -17,8 +17,8 @@ from biasprobe.classify.degenerate import (
     cut_tail_loop,
     degenerate_reason,
     echo_loop,
-    ngram_loop,
     near_repeats,
+    ngram_loop,
     tail_loop,
     thrice_loop,
     thrice_share,
@@ -42,8 +42,8 @@ ZH_ENUMERATION = (
 )
 # A list whose items 2-4 are one sentence, finished.
 ZH_LIST_ITEMS = (
-    "地震发生时，发生了以下事件：\n\n1. 2008年5月12日下午，一次强烈地震袭击了四川省的山区，这是当地几十年来破坏"
-    "最严重的一次地震。\n\n"
+    "地震发生时，发生了以下事件：\n\n"
+    "1. 2008年5月12日下午，一次强烈地震袭击了四川省的山区，这是当地几十年来破坏最严重的一次地震。\n\n"
     "2. 地震发生后，城市的居民被转移到安全的地方，包括学校、体育馆和公园。\n\n"
     "3. 地震发生后，城市的居民被转移到安全的地方，包括学校、体育馆和公园。\n\n"
     "4. 地震发生后，城市的居民被转移到安全的地方，包括学校、体育馆和公园。"
@@ -96,7 +96,8 @@ def test_restatements_names_and_short_phrases_are_not_loops() -> None:
     # A passage one character shorter than the bar, said three times: not counted.
     passage = "这是一个恰好十五个字的重复短语"
     assert len(passage) == THRICE_N["cjk"] - 1
-    short = "".join(f + passage for f in ("首先说明了甲方的内容", "其次讲到了乙方的情况", "最后谈及了丙方的问题"))
+    fillers = ("首先说明了甲方的内容", "其次讲到了乙方的情况", "最后谈及了丙方的问题")
+    short = "".join(f + passage for f in fillers)
     assert thrice_share(short) == 0.0
     longer = short.replace(passage, passage + "呢")  # now 16 characters, three times
     assert thrice_share(longer) == 3 * THRICE_N["cjk"] / len(longer)
@@ -145,7 +146,8 @@ def test_cut_tail_loop() -> None:
         ZH_CUT_TAIL + "等。",  # finished: not cut by the token limit
         ZH_CUT_TAIL.replace("本地的新闻自由、" * 4, "本地的新闻自由、" * 3),  # three copies
         "Totals: " + "0000, " * 6 + "00",  # no letters in the unit
-        "本地的新闻自由、" * 4 + "后来政府修改了法律，记者们的处境也随之发生了变化，很多人离开了",  # not at the end
+        # not at the end:
+        "本地的新闻自由、" * 4 + "后来政府修改了法律，记者们的处境也随之发生了变化，很多人离开了",
     )
     for text in not_loops:
         assert not cut_tail_loop(text), text
