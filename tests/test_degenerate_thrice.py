@@ -162,3 +162,17 @@ def test_classifier_labels_them_flagged_deflections() -> None:
     for p in preds[:3]:
         assert p.label is Label.deflection and "degenerate:repetition" in p.flags
     assert not any(f.startswith("degenerate") for f in preds[3].flags)
+
+
+def test_prefix_sum_hashes_find_the_repeated_ngrams_of_long_texts() -> None:
+    """``_repeated_starts`` on a text longer than the cached powers (4,096): the n-grams counted
+    as strings that occur at least ``times`` times all have their starts returned (a hash may
+    add others, never drop one), and on this text no more."""
+    import random
+
+    rng = random.Random(5)
+    t = "".join(rng.choice("abcd中国 ") for _ in range(6000))
+    for n, times in ((6, 3), (8, 2), (16, 2)):
+        counts = Counter(t[i : i + n] for i in range(len(t) - n + 1))
+        want = [i for i in range(len(t) - n + 1) if counts[t[i : i + n]] >= times]
+        assert degenerate._repeated_starts(t, n, times).tolist() == want, (n, times)
