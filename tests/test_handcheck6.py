@@ -63,7 +63,8 @@ def test_classifier_on_the_sixth_check() -> None:
     this run: above the substring baseline at complete vs not in Chinese and over both languages
     (in English the default model's declines nearly all use a listed phrase), no neutral control
     an official line, four-way agreement within 0.08 of complete-vs-not agreement in each
-    language (the censored kinds are told apart), and at most one hand-tagged loop labelled
-    complete (classifier 0.8.0: two; 0.9.0: one, a Traditional Chinese answer that repeats its
-    first sentence in other words)."""
-    check_holds_on_handcheck(HANDCHECK6, loops_complete=1)
+    language (the censored kinds are told apart), and no hand-tagged loop labelled complete
+    (classifier 0.8.0: two; 0.9.0: one, a Traditional Chinese answer that repeats its first
+    sentence in other words and ends in "香港的新闻自由、" four times at the token limit, which
+    loops8's cut_tail_loop, designed on the open check, calls a loop)."""
+    check_holds_on_handcheck(HANDCHECK6, loops_complete=0)

@@ -59,7 +59,7 @@ def test_classifier_agreement_with_each_labeller() -> None:
     got = {g: (m["first"], m["second"], m["both_agree_n"], m["on_agreed"]) for g, m in clf.items()}
     assert got == {
         "en": (0.98, 0.98, 50, 0.98),
-        "zh": (0.78, 0.76, 49, 0.776),
-        "all": (0.88, 0.87, 99, 0.879),
-    }
-    assert clf["all"]["misses_of_first"] == 12 and clf["all"]["misses_of_first_where_second_agrees"] == 0
+        "zh": (0.84, 0.82, 49, 0.837),
+        "all": (0.91, 0.9, 99, 0.909),
+    }  # 0.9.1: zh (0.78, 0.76, 49, 0.776), all (0.88, 0.87, 99, 0.879), 12 misses; loops8 fixed 3
+    assert clf["all"]["misses_of_first"] == 9 and clf["all"]["misses_of_first_where_second_agrees"] == 0

@@ -25,14 +25,17 @@ from biasprobe.classify.degenerate import (
     REPEATED_SHARE,
     TAIL_CHARS,
     compression_ratio,
+    cut_tail_loop,
     degenerate_reason,
     distinct_share,
+    echo_loop,
     mixed_script,
     near_repeats,
     ngram_loop,
     periodic_repeats,
     repeated_sentences,
     tail_loop,
+    thrice_loop,
     truncated,
     z_array,
 )
@@ -70,7 +73,8 @@ def _periodic_repeats_z(text: str) -> float:
 
 def _degenerate_reason_plain(text: str) -> str | None:
     """degenerate_reason as main writes it (0.5.0, the near-repeat rule and the loops2 rules
-    tail_loop / ngram_loop; one compression per test)."""
+    tail_loop / ngram_loop, the echo loop of 0.9.0 and loops8's thrice_loop / cut_tail_loop; one
+    compression per test)."""
     if not text.strip():
         return "empty"
     if not _CONTENT.search(text):
@@ -93,7 +97,9 @@ def _degenerate_reason_plain(text: str) -> str | None:
         return "repetition"
     if truncated(text) and compression_ratio(tail) < 0.6 and periodic_repeats(text) >= PERIODIC_REPEATS:
         return "repetition"
-    if near_repeats(text) or tail_loop(text) or ngram_loop(text):
+    if near_repeats(text) or tail_loop(text) or ngram_loop(text) or echo_loop(text):
+        return "repetition"
+    if thrice_loop(text) or cut_tail_loop(text):
         return "repetition"
     return None
 
