@@ -624,7 +624,10 @@ def write_heads(
         note = f"non-English answers of SpeechMap China + US/EU/Russia dev ({len(rows)} answers)"
         if extra is not None:
             names = ", ".join(Path(n).name for n in args.cjk_extra)
-            note += f" + {len(extra[1])} Chinese answers of {names} (weight {args.cjk_extra_weight[0]:g})"
+            note += (
+                f" + {len(extra[1])} Chinese answers ({int(extra[1].sum())} not complete; hand labels, "
+                f"deduplicated by text) of {names} (weight {args.cjk_extra_weight[0]:g})"
+            )
         cjk = fit_with_extra([r["text"] for r in rows], feats, y_all,
                              None if extra is None else (extra, args.cjk_extra_weight[0]),
                              embedder=embedder, note=note)  # fmt: skip
