@@ -15,6 +15,7 @@ the judges' EVASIVE means, and every report, diff and store reader already knows
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections import Counter
@@ -353,25 +354,25 @@ def _repeated_starts(t: str, n: int, times: int) -> np.ndarray[Any, np.dtype[np.
     return np.flatnonzero(counts[inverse.ravel()] >= times)
 
 
-_POWERS: dict[int, tuple[_Powers, _Powers]] = {}  # base -> (B**j, B**-j mod 2**64), j < length
-
-
 def _hash_powers(length: int) -> tuple[_Powers, _Powers]:
     """:data:`_HASH_BASE` (odd) to the powers 0 .. ``length`` - 1 and its inverse mod 2**64 to
-    the same powers (cached per base, grown to at least 4,096)."""
+    the same powers, as read-only arrays of at least 4,096 (a power of two, so few sizes are
+    ever built; cached by :func:`_hash_powers_of_size`, no module state)."""
+    return _hash_powers_of_size(max(4096, 1 << max(length - 1, 1).bit_length()))
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_powers_of_size(size: int) -> tuple[_Powers, _Powers]:
     import numpy as np
 
-    base = _HASH_BASE
-    got = _POWERS.get(base)
-    if got is None or len(got[0]) < length:
-        size = max(length, 4096)
-        out = []
-        for b in (base, pow(base, -1, 1 << 64)):
-            steps = np.full(size, b, dtype=np.uint64)
-            steps[0] = 1
-            out.append(np.cumprod(steps, dtype=np.uint64))  # wraps mod 2**64
-        got = _POWERS[base] = (out[0], out[1])
-    return got
+    out = []
+    for b in (_HASH_BASE, pow(_HASH_BASE, -1, 1 << 64)):
+        steps = np.full(size, b, dtype=np.uint64)
+        steps[0] = 1
+        powers = np.cumprod(steps, dtype=np.uint64)  # wraps mod 2**64
+        powers.flags.writeable = False
+        out.append(powers)
+    return out[0], out[1]
 
 
 def thrice_share(text: str) -> float:

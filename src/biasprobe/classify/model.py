@@ -59,7 +59,7 @@ from biasprobe.errors import BiasprobeError
 from biasprobe.paths import package_file
 from biasprobe.records import Exemplar, Label
 
-CLASSIFIER_VERSION = "0.9.1"
+CLASSIFIER_VERSION = "0.9.2"
 
 # The features after the per-label kNN similarities (``knn_<label>``, one per predicted label).
 BASE_FEATURES = (
