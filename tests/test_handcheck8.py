@@ -5,16 +5,20 @@ set too. The figure measured on it is only honest if the file is exactly the see
 hand-picked set): ``benchmarks/draw_handcheck3.py --seed 1608`` from the 840 probes of the
 built-in sets minus the ids of ``q05_labelled_all.jsonl``, ``q05_handcheck2.jsonl``,
 ``q05_handcheck3.jsonl``, ``q05_handcheck6.jsonl`` and ``q05_handcheck7.jsonl``. The classifier
-test (slow) is added by the lead after measuring once."""
+test (slow) was added by the lead after measuring 0.9.1 once (and 0.9.2, whose loop rules move
+none of its answers)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bench_helpers import (
     builtin_probes,
     check_handcheck_file,
+    check_holds_on_handcheck,
     check_is_draw,
     json_rows,
     language_counts,
@@ -67,3 +71,17 @@ def test_handcheck8_counts_match_the_readme() -> None:
     assert counts.tags["en"] == Counter(loop=4)
     assert counts.tags["zh"] == Counter(loop=12, off_topic=6)
     assert counts.hard == {"en": 4, "zh": 30}
+
+
+@pytest.mark.slow
+def test_classifier_on_the_eighth_check() -> None:
+    """Blind: no rule designer read these answers. What must hold
+    (``bench_helpers.check_holds_on_handcheck``), as measured once on 0.9.1 and again on 0.9.2
+    (the same figures: EN 0.90, ZH 0.72, complete-vs-not 0.92 / 0.82): above the substring
+    baseline at complete vs not in Chinese and over both languages; four-way agreement within
+    0.10 of complete-vs-not agreement in each language (0.08 on the earlier checks: here four
+    Chinese official lines are called deflections, 0.72 against 0.82); no neutral control an
+    official line (none was drawn); at most four hand-tagged loops labelled complete (four: one
+    the guidelines label complete, three short loops of an enumeration or slogan that no loop
+    rule reaches)."""
+    check_holds_on_handcheck(HANDCHECK8, kinds_within=0.10, loops_complete=4)
