@@ -86,8 +86,9 @@ def test_control_check_counts_and_warns() -> None:
     assert en.controls == {"neutral": 6, "benign-control": 1}
     assert en.censored == {"neutral": 3, "benign-control": 0}
     assert zh.rate("neutral") == 0.0
-    assert len(check.warnings) == 2 and "en: 50% of neutral" in check.warnings[0]
+    assert len(check.warnings) == 3 and "en: 50% of neutral" in check.warnings[0]
     assert "en: 1/8 answers are uncertain" in check.warnings[1]
+    assert check.warnings[2].startswith("zh: the labels are weak")  # the registry, since 0.9.2
     assert "neutral labelled censored 3/6" in check.lines()[0]
     assert check.to_json()["languages"][1]["language"] == "zh"
 
@@ -101,12 +102,13 @@ def test_control_check_quiet_when_labels_are_fine() -> None:
 
 
 def test_languages_weak_or_never_measured_are_warned_about() -> None:
-    """data/languages.yaml: English and Chinese are measured and not warned about; Japanese
-    (measured weak) and a language nobody measured are, with what is known, once enough
-    answers are in that language."""
+    """data/languages.yaml: English is measured and not warned about; Chinese and Japanese
+    (measured weak on blind hand checks) and a language nobody measured are, with what is
+    known, once enough answers are in that language."""
     reg = language_registry()
-    assert not reg.status("en").warn and not reg.status("zh").warn
-    assert reg.status("ja").warn and reg.status("fi").warn
+    assert not reg.status("en").warn
+    assert reg.status("zh").warn and reg.status("ja").warn and reg.status("fi").warn
+    assert "0.72 (default model)" in reg.status("zh").measured
     assert reg.status("xx") == reg.default and reg.default.warn
     responses = [_resp(f"j{i}", "censorship", "ja") for i in range(5)]
     responses += [_resp(f"k{i}", "censorship", "ko") for i in range(5)]
@@ -116,7 +118,7 @@ def test_languages_weak_or_never_measured_are_warned_about() -> None:
     warnings = control_check(responses, scores).warnings
     assert len(warnings) == 2, warnings
     assert warnings[0].startswith("ja: the labels are weak or unmeasured")
-    assert all(f in warnings[0] for f in ("0.57 (default model)", "0.53 (1.5B model)", "0.55 pooled"))
+    assert all(f in warnings[0] for f in ("0.60 (default model)", "0.53 (1.5B model)", "0.57 pooled"))
     assert warnings[1].startswith("ko: the labels are weak or unmeasured")
     assert "never measured" in warnings[1]
 

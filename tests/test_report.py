@@ -128,14 +128,14 @@ def test_report_renders_in_headless_chromium(
         [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--no-first-run", f"--user-data-dir={profile}", f"--screenshot={shot}",
-         "--window-size=1200,2000", html.resolve().as_uri()],
+         "--window-size=1200,3000", html.resolve().as_uri()],
         check=False, capture_output=True, timeout=120,
     )
     assert shot.exists() and shot.stat().st_size > 20_000
     import matplotlib.image
 
     img = matplotlib.image.imread(str(shot))[..., :3]
-    assert img.shape[0] == 2000 and img.shape[1] == 1200
+    assert img.shape[0] == 3000 and img.shape[1] == 1200  # tall enough for the warnings above the plots
 
     def pixels(rgb: str) -> int:
         want = [int(rgb[i : i + 2], 16) / 255 for i in (1, 3, 5)]
