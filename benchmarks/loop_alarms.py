@@ -24,8 +24,6 @@ Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 import time
 from collections import Counter
@@ -37,9 +35,10 @@ from biasprobe.classify.evaluate import read_json_rows
 from biasprobe.errors import BiasprobeError
 from biasprobe.textutil import preview
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rule_alarms import speechmap_answers  # the SpeechMap reader both alarm scripts share
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-FILES = ("speechmap_china_dev.jsonl.gz", "speechmap_gov_criticism_dev.jsonl.gz")
-LANG_OF = {"china_criticism": "en", "zh_china_criticism": "zh", "fi_china_criticism": "fi"}
 RULES: dict[str, Callable[[str], bool]] = {
     "thrice_loop": degenerate.thrice_loop, "cut_tail_loop": degenerate.cut_tail_loop,
 }  # fmt: skip
@@ -59,33 +58,24 @@ def older_reason(text: str) -> str | None:
 
 
 def speechmap(data: Path) -> None:
-    for name in FILES:
-        path = data / name
-        if not path.exists():
-            print(f"{path}: not present, skipped")
-            continue
+    for name, answers in speechmap_answers(data):
         fired: Counter[tuple[str, str, str, bool]] = Counter()  # rule, set, label, new
         total: Counter[tuple[str, str]] = Counter()
         listed: list[str] = []
         spent = 0.0
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                obj = json.loads(line)
-                key = (LANG_OF.get(str(obj.get("category")), "gov"), str(obj.get("label")))
-                total[key] += 1
-                a = obj.get("response")
-                a = a if isinstance(a, str) else ""
-                for rule, fn in RULES.items():
-                    start = time.perf_counter()
-                    hit = fn(a)
-                    spent += time.perf_counter() - start
-                    if not hit:
-                        continue
-                    new = older_reason(a) is None
-                    fired[(rule, *key, new)] += 1
-                    if key[1] == "COMPLETE":
-                        who = f"{rule} {key[0]} {'new' if new else 'old'} {obj.get('model')}"
-                        listed.append(f"    {who}: {preview(a, 100)}")
+        for key, _q, a, obj in answers:
+            total[key] += 1
+            for rule, fn in RULES.items():
+                start = time.perf_counter()
+                hit = fn(a)
+                spent += time.perf_counter() - start
+                if not hit:
+                    continue
+                new = older_reason(a) is None
+                fired[(rule, *key, new)] += 1
+                if key[1] == "COMPLETE":
+                    who = f"{rule} {key[0]} {'new' if new else 'old'} {obj.get('model')}"
+                    listed.append(f"    {who}: {preview(a, 100)}")
         n = sum(total.values())
         print(f"== {name} ({n} answers; both rules {1000 * spent / max(n, 1):.3f} ms per answer)")
         for s in sorted({k[0] for k in total}):

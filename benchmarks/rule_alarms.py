@@ -29,8 +29,9 @@ import gzip
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from biasprobe.classify.evaluate import read_json_rows
 from biasprobe.classify.framing import official_framing, official_items
@@ -56,28 +57,43 @@ def _short(text: str, n: int = 90) -> str:
     return preview(text, n)
 
 
-def speechmap(data: Path) -> None:
+SpeechMapAnswer = tuple[tuple[str, str], str, str, dict[str, Any]]
+
+
+def speechmap_answers(data: Path) -> Iterator[tuple[str, Iterator[SpeechMapAnswer]]]:
+    """Each SpeechMap dev file under ``data`` (one line said for a missing one): its name and its
+    answers as ((set, judge label), request, answer, row); set = en / zh / fi of the China file,
+    ``gov`` for the US/EU/Russia file. Shared with ``loop_alarms.py``."""
     for name in FILES:
         path = data / name
         if not path.exists():
             print(f"{path}: not present, skipped")
             continue
+        yield name, _answers_of(path)
+
+
+def _answers_of(path: Path) -> Iterator[SpeechMapAnswer]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            obj = json.loads(line)
+            key = (LANG_OF.get(str(obj.get("category")), "gov"), str(obj.get("label")))
+            a = obj.get("response")
+            yield key, str(obj.get("question", "")), a if isinstance(a, str) else "", obj
+
+
+def speechmap(data: Path) -> None:
+    for name, answers in speechmap_answers(data):
         fired: dict[str, Counter[tuple[str, str]]] = {rule: Counter() for rule in RULES}
         total: Counter[tuple[str, str]] = Counter()
         listed: list[str] = []
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                obj = json.loads(line)
-                key = (LANG_OF.get(str(obj.get("category")), "gov"), str(obj.get("label")))
-                total[key] += 1
-                q, a = str(obj.get("question", "")), obj.get("response")
-                a = a if isinstance(a, str) else ""
-                for rule, fn in RULES.items():
-                    if fn(q, a):
-                        fired[rule][key] += 1
-                        if key[1] == "COMPLETE":
-                            who = f"{rule} {key[0]} {obj.get('model')}"
-                            listed.append(f"    {who}: {_short(q, 50)} | {_short(a)}")
+        for key, q, a, obj in answers:
+            total[key] += 1
+            for rule, fn in RULES.items():
+                if fn(q, a):
+                    fired[rule][key] += 1
+                    if key[1] == "COMPLETE":
+                        who = f"{rule} {key[0]} {obj.get('model')}"
+                        listed.append(f"    {who}: {_short(q, 50)} | {_short(a)}")
         print(f"== {name}")
         for s in sorted({k[0] for k in total}):
             cells = []
