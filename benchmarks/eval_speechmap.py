@@ -534,7 +534,7 @@ def fit_with_extra(texts: list[str], x: np.ndarray, y: np.ndarray, extra: tuple[
 
 # the blind hand checks of the round after 0.9.0 (and the ja-ru checks, which measure): never trained on
 # The blind hand checks of the round (file stems): no benchmark trains or designs on them.
-# The one list: eval_cjk_extra.py and eval_figures.py read it from here.
+# The one list: eval_cjk_extra.py reads it from here (and the tests that check it refuses them).
 BLIND = ("q15_handcheck5", "q05_handcheck8", "handcheck8_relabel", "jaru_handcheck", "jaru15_handcheck")
 
 
