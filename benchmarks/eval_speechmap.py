@@ -532,9 +532,9 @@ def fit_with_extra(texts: list[str], x: np.ndarray, y: np.ndarray, extra: tuple[
                            embedder=embedder, note=note, weights=weights)  # fmt: skip
 
 
-# the blind hand checks of the round after 0.9.0 (and the ja-ru checks, which measure): never trained on
-# The blind hand checks of the round (file stems): no benchmark trains or designs on them.
-# The one list: eval_cjk_extra.py reads it from here (and the tests that check it refuses them).
+# The blind hand checks of the round (file stems; for 0.9.2's round the eighth check and its second
+# labelling, the fifth, and the ja-ru checks, which measure): never trained on. The one list:
+# eval_cjk_extra.py reads it from here.
 BLIND = ("q15_handcheck5", "q05_handcheck8", "handcheck8_relabel", "jaru_handcheck", "jaru15_handcheck")
 
 
