@@ -2,7 +2,7 @@
 
     PYTHONPATH=src .venv/bin/python benchmarks/diff_agreement.py --work /tmp/diffagree [--json]
         [--sets en,zh,fi,gov] [--max-pairs N --seed S] [--top 10] [--embedder NAME]
-        [--drop-uncertain]
+        [--drop-uncertain | --soft all|band]
 
 A researcher's question is "did the censored rate change between these two versions?", so the
 test of the labels that matters is whether ``biasprobe diff`` answers it as the judges' labels
@@ -18,7 +18,11 @@ classifier's own labels (overrides ignored) and once with the overrides (the jud
 so the statistics are identical and only the labels differ. The classifier's ``uncertain``
 answers count in the paired test as their probability of being censored, as in ``diff``
 (:func:`biasprobe.diff.censored_probability`); ``--drop-uncertain`` leaves them out instead,
-the rule before, so both can be compared on the same cached runs. ``biasprobe diff WORK/.../A B``
+the rule before, so both can be compared on the same cached runs. ``--soft all`` counts every
+classifier answer as its probability of being censored (the confidence of a censored label, one
+minus that of a complete one, in steps of 0.05), ``--soft band`` only those between 0.2 and 0.8
+(an experiment, 0.9.2: fewer missed changes, more false alarms; not what ``diff`` does, see
+docs/classifier-history.md, "Soft labels in the paired test"). ``biasprobe diff WORK/.../A B``
 on two of these runs shows the judges' view.
 
 A pair **agrees** when both diffs give the censorship headline (censorship and mirror
@@ -52,8 +56,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from biasprobe.records import Score
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT.parent / "shared" / "data"
@@ -264,15 +272,43 @@ class Views:
     uncertain: int
 
 
-def load_views(run_dir: Path, *, drop_uncertain: bool = False) -> Views:
+def soft_probability(score: Score, band: tuple[float, float] | None) -> float | None:
+    """``--soft``: a labelled answer's probability of being censored from its confidence (that of
+    a censored label, one minus that of a complete one), on ``diff``'s 0.05 lattice; with
+    ``band`` only inside it (outside, 0 or 1). An uncertain answer: as ``diff`` counts it."""
+    from biasprobe.diff import PROBABILITY_STEPS, censored_labels, censored_probability
+    from biasprobe.records import Label
+
+    if score.label is Label.uncertain:
+        return censored_probability(score)
+    conf = min(1.0, max(0.0, score.confidence))
+    p = conf if score.label.value in censored_labels() else 1.0 - conf
+    if band is not None and not band[0] <= p <= band[1]:
+        return float(round(p))
+    return round(p * PROBABILITY_STEPS) / PROBABILITY_STEPS
+
+
+SOFT_BANDS: dict[str, tuple[float, float] | None] = {"all": None, "band": (0.2, 0.8)}
+
+
+def load_views(run_dir: Path, *, drop_uncertain: bool = False, soft: str | None = None) -> Views:
     """The judges' view is the run as ``biasprobe diff`` reads it (overrides applied); the
     classifier's view is the same run with the classifier's own labels put back, and with its
     uncertain answers' probabilities of being censored (as ``diff`` counts them), or with
-    ``drop_uncertain`` without them (dropped from the paired test, as before 0.6.x)."""
+    ``drop_uncertain`` without them (dropped from the paired test, as before 0.6.x), or with
+    ``soft`` (:data:`SOFT_BANDS`) every answer counted as its probability
+    (:func:`soft_probability`; the answer is passed to ``diff`` as uncertain, which is how
+    ``diff`` counts a probability)."""
     from biasprobe.diff import UNCERTAIN, censored_probability, load_scored_run, read_scores
 
     judged = load_scored_run(run_dir)
     own = read_scores(run_dir, reviewed=False)
+    if soft is not None:
+        band = SOFT_BANDS[soft]
+        items = {k: replace(it, label=UNCERTAIN, p_censored=soft_probability(own[k], band))
+                 for k, it in judged.items.items()}  # fmt: skip
+        clf = replace(judged, items=items, overrides_used=0, control=None)
+        return Views(classifier=clf, judges=judged, answers=len(items), uncertain=0)
     items = {k: replace(it, label=own[k].label.value,
                         p_censored=None if drop_uncertain else censored_probability(own[k]))
              for k, it in judged.items.items()}  # fmt: skip
@@ -401,6 +437,7 @@ def run_benchmark(
     seed: int = 0,
     top: int = 10,
     drop_uncertain: bool = False,
+    soft: str | None = None,
 ) -> Report:
     """Build (or reuse) every run, then diff every selected pair both ways."""
     runs = work / f"clf-{fp}" / "runs"
@@ -413,7 +450,8 @@ def run_benchmark(
     rows, outcomes = [], []
     for s in (x for x in sets if any(k[0] == x for k in grouped)):
         models = {m: grouped[(s2, m)] for s2, m in grouped if s2 == s}
-        views = {m: load_views(dirs[(s, m)], drop_uncertain=drop_uncertain) for m in sorted(models)}
+        views = {m: load_views(dirs[(s, m)], drop_uncertain=drop_uncertain, soft=soft)
+                 for m in sorted(models)}
         got = [diff_pair(s, (a, views[a]), (b, views[b]))
                for a, b in select_pairs(models, max_pairs, seed, top)]  # fmt: skip
         outcomes += got
@@ -487,6 +525,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--drop-uncertain", action="store_true",
                     help="leave the classifier's uncertain answers out of the paired test (the "
                     "rule before 0.6.x) instead of counting their probability of being censored")
+    ap.add_argument("--soft", choices=sorted(SOFT_BANDS), default=None,
+                    help="count every classifier answer (all) or those with a probability of "
+                    "being censored between 0.2 and 0.8 (band) as that probability: an experiment")
     ap.add_argument("--json", action="store_true")
     return ap.parse_args(argv)
 
@@ -505,7 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fp = fingerprint(files, args.embedder)
     report = run_benchmark(answers, args.work, fp, default_scorer(args.embedder), sets=sets,
                            max_pairs=args.max_pairs, seed=args.seed, top=args.top,
-                           drop_uncertain=args.drop_uncertain)  # fmt: skip
+                           drop_uncertain=args.drop_uncertain, soft=args.soft)  # fmt: skip
     if args.json:
         print(report.model_dump_json(indent=1))
         return 0

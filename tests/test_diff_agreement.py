@@ -225,6 +225,25 @@ def test_classifier_view_counts_uncertain_answers_as_diff_does(china: Path, tmp_
     assert da.load_views(run, drop_uncertain=True).classifier.items[key].p_censored is None
 
 
+def test_soft_views_count_labelled_answers_as_their_probability() -> None:
+    """--soft (an experiment, not diff's rule): a labelled answer counts as its probability of
+    being censored on the 0.05 lattice (all), or only inside 0.2-0.8 and else 0 or 1 (band)."""
+    from biasprobe.records import Label, Score
+
+    def score(label: Label, conf: float, flags: tuple[str, ...] = ()) -> Score:
+        return Score(run_id="r", probe_id="p", label=label, confidence=conf, flags=list(flags),
+                     classifier_version="t", embedder="f", embedder_sha256="0")  # fmt: skip
+
+    every, band = da.SOFT_BANDS["all"], da.SOFT_BANDS["band"]
+    assert da.soft_probability(score(Label.refusal, 0.93), every) == pytest.approx(0.95)
+    assert da.soft_probability(score(Label.complete, 0.93), every) == pytest.approx(0.05)
+    assert da.soft_probability(score(Label.complete, 0.93), band) == 0.0
+    assert da.soft_probability(score(Label.deflection, 0.91), band) == 1.0
+    assert da.soft_probability(score(Label.complete, 0.66), band) == pytest.approx(0.35)
+    uncertain = score(Label.uncertain, 0.56, ("best_guess:refusal",))
+    assert da.soft_probability(uncertain, band) == pytest.approx(0.55)  # as diff counts it
+
+
 def test_main_refuses_an_unknown_set_and_skips_without_data(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
