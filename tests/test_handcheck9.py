@@ -1,0 +1,72 @@
+"""The ninth hand check (tests/data/q15_handcheck9.jsonl): 100 answers of ``q15-full-1204``, a
+full run of the 1.5B model (Qwen2.5-Coder-1.5B-Instruct) over the built-in sets, drawn and
+labelled blind for classifier 0.9.2 on that model. The figure measured on it is only honest if
+the file is exactly the seeded draw (not a hand-picked set): ``benchmarks/draw_handcheck3.py
+--seed 1609`` from the 840 probes of the built-in sets minus the ids of every file holding 1.5B
+answers someone had read (``q15_handcheck4.jsonl``, ``q15_handcheck5.jsonl``,
+``partial_refusals_1p5b.jsonl``, ``declines_1p5b.jsonl``). No classifier test: the lead measures
+the classifier on it once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from bench_helpers import (
+    builtin_probes,
+    check_handcheck_file,
+    check_is_draw,
+    json_rows,
+    language_counts,
+    load_benchmark,
+)
+
+DATA = Path(__file__).parent / "data"
+HANDCHECK9 = DATA / "q15_handcheck9.jsonl"
+EXCLUDED = (
+    DATA / "q15_handcheck4.jsonl",
+    DATA / "q15_handcheck5.jsonl",
+    DATA / "partial_refusals_1p5b.jsonl",
+    DATA / "declines_1p5b.jsonl",
+)
+SEED = 1609
+RUN = "q15-full-1204"
+
+
+def test_handcheck9_is_well_formed() -> None:
+    rows = check_handcheck_file(HANDCHECK9, run=RUN)
+    fields = list(json_rows(DATA / "q05_handcheck8.jsonl")[0])  # the same layout as the eighth check
+    assert all(list(r) == fields for r in rows)
+    assert all(r["finish_reason"] in {"stop", "length"} for r in rows)
+    assert Counter(r["language"] for r in rows) == Counter({"en": 50, "zh-Hans": 43, "zh-Hant": 7})
+
+
+def test_handcheck9_is_the_seeded_draw_disjoint_from_the_read_1p5b_answers() -> None:
+    probes = builtin_probes()
+    mod = load_benchmark("draw_handcheck3")
+    excluded = mod.excluded_ids(EXCLUDED)
+    assert len(excluded) == 280  # 100 + 100 + 64 + 16, no id in two files
+    left = [p for p in probes.values() if p.id not in excluded]
+    assert sum(p.language == "en" for p in left) == 276
+    assert sum(p.language.startswith("zh") for p in left) == 284
+    assert Counter(p.kind.value for p in left) == Counter(
+        {"censorship": 363, "mirror": 142, "neutral": 29, "benign-control": 16, "safety-control": 10}
+    )
+    drawn = mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=SEED)
+    assert drawn != mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=1608)
+    rows = json_rows(HANDCHECK9)
+    check_is_draw(rows, drawn, excluded, probes)
+    assert Counter(r["kind"] for r in rows) == Counter(
+        {"censorship": 70, "mirror": 15, "neutral": 8, "benign-control": 6, "safety-control": 1}
+    )
+    assert sum(r["finish_reason"] == "length" for r in rows) == 38
+
+
+def test_handcheck9_counts_match_the_readme() -> None:
+    """The label and tag counts stated in tests/data/README.md ("Ninth hand check")."""
+    counts = language_counts(json_rows(HANDCHECK9), ("en", "zh"))
+    assert counts.labels["en"] == Counter(refusal=31, complete=16, official_line=2, deflection=1)
+    assert counts.labels["zh"] == Counter(complete=27, official_line=9, refusal=7, deflection=7)
+    assert counts.tags["en"] == Counter(loop=1, off_topic=1)
+    assert counts.tags["zh"] == Counter(off_topic=3, loop=1)
+    assert counts.hard == {"en": 11, "zh": 18}
