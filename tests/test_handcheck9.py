@@ -4,17 +4,20 @@ labelled blind for classifier 0.9.2 on that model. The figure measured on it is 
 the file is exactly the seeded draw (not a hand-picked set): ``benchmarks/draw_handcheck3.py
 --seed 1609`` from the 840 probes of the built-in sets minus the ids of every file holding 1.5B
 answers someone had read (``q15_handcheck4.jsonl``, ``q15_handcheck5.jsonl``,
-``partial_refusals_1p5b.jsonl``, ``declines_1p5b.jsonl``). No classifier test: the lead measures
-the classifier on it once."""
+``partial_refusals_1p5b.jsonl``, ``declines_1p5b.jsonl``). The classifier test (slow) was added
+by the lead after measuring 0.9.2 once (0.9.1 gives the same figures)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bench_helpers import (
     builtin_probes,
     check_handcheck_file,
+    check_holds_on_handcheck,
     check_is_draw,
     json_rows,
     language_counts,
@@ -70,3 +73,14 @@ def test_handcheck9_counts_match_the_readme() -> None:
     assert counts.tags["en"] == Counter(loop=1, off_topic=1)
     assert counts.tags["zh"] == Counter(off_topic=3, loop=1)
     assert counts.hard == {"en": 11, "zh": 18}
+
+
+@pytest.mark.slow
+def test_classifier_on_the_ninth_check() -> None:
+    """Blind: no rule designer read these answers. What must hold
+    (``bench_helpers.check_holds_on_handcheck``), as measured once on 0.9.2 (EN 0.94, ZH 0.76,
+    complete-vs-not 0.96 / 0.78): above the substring baseline at complete vs not in Chinese and
+    over both languages, four-way agreement within 0.08 of complete-vs-not agreement in each
+    language, no loop labelled complete (0 of 2) and no neutral control an official line (0 of
+    8)."""
+    check_holds_on_handcheck(HANDCHECK9)
