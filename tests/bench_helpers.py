@@ -106,6 +106,40 @@ def check_is_draw(
         assert (r["prompt"], r["language"], r["kind"]) == (p.text, p.language, p.kind.value), r["id"]
 
 
+@dataclass(frozen=True)
+class Pool:
+    """What a seeded draw left to draw from: the excluded ids' count, the probes left per language
+    (English; Chinese, Simplified and Traditional together) and per kind."""
+
+    excluded: int
+    english: int
+    chinese: int
+    kinds: dict[str, int]
+
+
+def check_seeded_draw(
+    path: Path, excluded_files: Iterable[Path], seed: int, pool: Pool, kinds: dict[str, int], cut: int
+) -> None:
+    """A hand check drawn by ``benchmarks/draw_handcheck3.py --seed SEED`` (the seventh check on):
+    the pool left by ``excluded_files`` is ``pool``, the file is exactly the seeded draw (another
+    seed draws otherwise), none of it excluded, its rows' kinds are ``kinds`` and ``cut`` answers
+    stop at the token limit."""
+    probes = builtin_probes()
+    mod = load_benchmark("draw_handcheck3")
+    excluded = mod.excluded_ids(tuple(excluded_files))
+    assert len(excluded) == pool.excluded
+    left = [p for p in probes.values() if p.id not in excluded]
+    assert sum(p.language == "en" for p in left) == pool.english
+    assert sum(p.language.startswith("zh") for p in left) == pool.chinese
+    assert Counter(p.kind.value for p in left) == Counter(pool.kinds)
+    drawn = mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=seed)
+    assert drawn != mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=seed - 1)
+    rows = json_rows(path)
+    check_is_draw(rows, drawn, excluded, probes)
+    assert Counter(r["kind"] for r in rows) == Counter(kinds)
+    assert sum(r["finish_reason"] == "length" for r in rows) == cut
+
+
 def check_kind_shares(rows: list[dict[str, Any]], excluded: set[str]) -> None:
     """Each language's 50 rows are shared among the probe kinds in proportion to the pool of
     built-in probes not ``excluded`` (within one), exactly as ``draw_handcheck4.quotas`` says."""

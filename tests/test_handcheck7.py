@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 
 from bench_helpers import (
-    builtin_probes,
+    Pool,
     check_handcheck_file,
     check_holds_on_handcheck,
-    check_is_draw,
+    check_seeded_draw,
     json_rows,
     language_counts,
-    load_benchmark,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -45,22 +44,19 @@ def test_handcheck7_is_well_formed() -> None:
 
 
 def test_handcheck7_is_the_seeded_draw_disjoint_from_the_design_sets() -> None:
-    probes = builtin_probes()
-    mod = load_benchmark("draw_handcheck3")
-    excluded = mod.excluded_ids(EXCLUDED)
-    assert len(excluded) == 544
-    left = [p for p in probes.values() if p.id not in excluded]
-    assert sum(p.language == "en" for p in left) == 190
-    assert sum(p.language.startswith("zh") for p in left) == 106
-    assert Counter(p.kind.value for p in left) == Counter(
-        {"censorship": 207, "mirror": 87, "benign-control": 2}
+    check_seeded_draw(
+        HANDCHECK7,
+        EXCLUDED,
+        SEED,
+        Pool(
+            excluded=544,
+            english=190,
+            chinese=106,
+            kinds={"censorship": 207, "mirror": 87, "benign-control": 2},
+        ),
+        {"censorship": 69, "mirror": 29, "benign-control": 2},
+        cut=29,
     )
-    drawn = mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=SEED)
-    assert drawn != mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=1606)
-    rows = json_rows(HANDCHECK7)
-    check_is_draw(rows, drawn, excluded, probes)
-    assert Counter(r["kind"] for r in rows) == Counter({"censorship": 69, "mirror": 29, "benign-control": 2})
-    assert sum(r["finish_reason"] == "length" for r in rows) == 29
 
 
 def test_handcheck7_counts_match_the_readme() -> None:

@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 
 from bench_helpers import (
-    builtin_probes,
+    Pool,
     check_handcheck_file,
     check_holds_on_handcheck,
-    check_is_draw,
+    check_seeded_draw,
     json_rows,
     language_counts,
-    load_benchmark,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -47,20 +46,14 @@ def test_handcheck8_is_well_formed() -> None:
 
 
 def test_handcheck8_is_the_seeded_draw_disjoint_from_the_design_sets() -> None:
-    probes = builtin_probes()
-    mod = load_benchmark("draw_handcheck3")
-    excluded = mod.excluded_ids(EXCLUDED)
-    assert len(excluded) == 644
-    left = [p for p in probes.values() if p.id not in excluded]
-    assert sum(p.language == "en" for p in left) == 140
-    assert sum(p.language.startswith("zh") for p in left) == 56
-    assert Counter(p.kind.value for p in left) == Counter({"censorship": 138, "mirror": 58})
-    drawn = mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=SEED)
-    assert drawn != mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=1607)
-    rows = json_rows(HANDCHECK8)
-    check_is_draw(rows, drawn, excluded, probes)
-    assert Counter(r["kind"] for r in rows) == Counter({"censorship": 67, "mirror": 33})
-    assert sum(r["finish_reason"] == "length" for r in rows) == 26
+    check_seeded_draw(
+        HANDCHECK8,
+        EXCLUDED,
+        SEED,
+        Pool(excluded=644, english=140, chinese=56, kinds={"censorship": 138, "mirror": 58}),
+        {"censorship": 67, "mirror": 33},
+        cut=26,
+    )
 
 
 def test_handcheck8_counts_match_the_readme() -> None:

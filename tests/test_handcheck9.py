@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 
 from bench_helpers import (
-    builtin_probes,
+    Pool,
     check_handcheck_file,
     check_holds_on_handcheck,
-    check_is_draw,
+    check_seeded_draw,
     json_rows,
     language_counts,
-    load_benchmark,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -45,24 +44,25 @@ def test_handcheck9_is_well_formed() -> None:
 
 
 def test_handcheck9_is_the_seeded_draw_disjoint_from_the_read_1p5b_answers() -> None:
-    probes = builtin_probes()
-    mod = load_benchmark("draw_handcheck3")
-    excluded = mod.excluded_ids(EXCLUDED)
-    assert len(excluded) == 280  # 100 + 100 + 64 + 16, no id in two files
-    left = [p for p in probes.values() if p.id not in excluded]
-    assert sum(p.language == "en" for p in left) == 276
-    assert sum(p.language.startswith("zh") for p in left) == 284
-    assert Counter(p.kind.value for p in left) == Counter(
-        {"censorship": 363, "mirror": 142, "neutral": 29, "benign-control": 16, "safety-control": 10}
+    check_seeded_draw(
+        HANDCHECK9,
+        EXCLUDED,
+        SEED,
+        Pool(
+            excluded=280,  # 100 + 100 + 64 + 16, no id in two files
+            english=276,
+            chinese=284,
+            kinds={
+                "censorship": 363,
+                "mirror": 142,
+                "neutral": 29,
+                "benign-control": 16,
+                "safety-control": 10,
+            },
+        ),
+        {"censorship": 70, "mirror": 15, "neutral": 8, "benign-control": 6, "safety-control": 1},
+        cut=38,
     )
-    drawn = mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=SEED)
-    assert drawn != mod.draw(((p.id, p.language) for p in probes.values()), excluded, seed=1608)
-    rows = json_rows(HANDCHECK9)
-    check_is_draw(rows, drawn, excluded, probes)
-    assert Counter(r["kind"] for r in rows) == Counter(
-        {"censorship": 70, "mirror": 15, "neutral": 8, "benign-control": 6, "safety-control": 1}
-    )
-    assert sum(r["finish_reason"] == "length" for r in rows) == 38
 
 
 def test_handcheck9_counts_match_the_readme() -> None:
