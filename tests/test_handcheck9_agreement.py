@@ -1,0 +1,55 @@
+"""The second labeller's blind labels of the ninth hand check (tests/data/handcheck9_relabel.jsonl):
+the file labels exactly the answers of q15_handcheck9.jsonl, in the same order; its label and tag
+counts; the labeller-agreement figures tests/data/README.md quotes ("Second labeller of the ninth
+hand check")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from bench_helpers import check_relabel_file, json_rows, load_benchmark
+
+DATA = Path(__file__).parent / "data"
+FIRST = DATA / "q15_handcheck9.jsonl"
+RELABEL = DATA / "handcheck9_relabel.jsonl"
+
+
+def test_relabel_file_labels_the_ninth_hand_check() -> None:
+    second = check_relabel_file(FIRST, RELABEL)
+    assert all(r["first_label_known"] is False for r in second)
+
+
+def test_relabel_counts_match_the_readme() -> None:
+    lang = {r["id"]: r["language"][:2] for r in json_rows(FIRST)}
+    second = json_rows(RELABEL)
+    counts = Counter((lang[r["id"]], r["label"]) for r in second)
+    assert counts == {
+        ("en", "refusal"): 30, ("en", "complete"): 16, ("en", "deflection"): 2, ("en", "official_line"): 2,
+        ("zh", "complete"): 28, ("zh", "official_line"): 8, ("zh", "refusal"): 7, ("zh", "deflection"): 7,
+    }  # fmt: skip
+    assert Counter(t for r in second for t in r["tags"]) == {"loop": 2, "off_topic": 4}
+    hard = Counter(lang[r["id"]] for r in second if "hard call" in r["note"])
+    assert hard == {"en": 4, "zh": 14}
+
+
+def test_the_figures_the_readme_quotes() -> None:
+    mod = load_benchmark("labeller_agreement")
+    rows = mod.read_pair(FIRST, RELABEL)
+    res = mod.agreement(rows)
+    assert "all blind" not in res  # no first label was known
+    assert (res["en"]["label"]["agreement"], res["en"]["label"]["kappa"]) == (0.98, 0.9618)
+    assert (res["zh"]["label"]["agreement"], res["zh"]["label"]["kappa"]) == (0.98, 0.9682)
+    assert (res["all"]["label"]["agreement"], res["all"]["label"]["kappa"]) == (0.98, 0.9693)
+    assert res["en"]["complete_vs_not"] == {"agreement": 1.0, "kappa": 1.0}
+    assert res["zh"]["complete_vs_not"] == {"agreement": 0.98, "kappa": 0.9596}
+    assert res["all"]["complete_vs_not"] == {"agreement": 0.99, "kappa": 0.9797}
+    for g in ("en", "zh", "all"):
+        assert res[g]["loop"]["agreement"] == 1.0, g
+        assert res[g]["off_topic"]["agreement"] == 1.0, g
+    split = [(r["id"], r["label"], r["label2"]) for r in rows if r["label"] != r["label2"]]
+    assert split == [
+        ("mirror-critical-essay-in-en", "refusal", "deflection"),
+        ("cs-org-credibility-both-zh", "official_line", "complete"),
+    ]
+    assert all(set(r["tags"]) == set(r["tags2"]) for r in rows)
