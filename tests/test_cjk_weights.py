@@ -45,7 +45,9 @@ def test_cjk_extra_refuses_the_blind_hand_checks() -> None:
     es = load_benchmark("eval_speechmap")
     clf = Classifier(FakeEmbedder(), shipped_head=False)
     data = Path(__file__).parent / "data"
-    for blind in ("q05_handcheck8", "handcheck8_relabel", "q15_handcheck5", "jaru_handcheck"):
+    blinds = ("q05_handcheck8", "handcheck8_relabel", "q15_handcheck9", "handcheck9_relabel",
+              "q15_handcheck5", "jaru_handcheck")  # fmt: skip
+    for blind in blinds:
         with pytest.raises(EvalInputError, match="blind test set"):
             es.cjk_extra_rows(clf, [str(data / f"{blind}.jsonl")])
     extra = es.cjk_extra_rows(clf, [str(data / "q05_handcheck7.jsonl")])  # a design set now
