@@ -68,6 +68,45 @@ def check_relabel_file(first: Path, relabel: Path) -> list[dict[str, Any]]:
     return second
 
 
+@dataclass(frozen=True)
+class RelabelCounts:
+    """A second labeller's counts: (language, label), tag, and hard calls per language (``en`` /
+    ``zh``, from the first file's language)."""
+
+    labels: Counter[tuple[str, str]]
+    tags: Counter[str]
+    hard: Counter[str]
+
+
+def relabel_counts(first: Path, relabel: Path) -> RelabelCounts:
+    """:class:`RelabelCounts` of the second labeller's file ``relabel`` of the hand check ``first``."""
+    lang = {r["id"]: r["language"][:2] for r in json_rows(first)}
+    second = json_rows(relabel)
+    return RelabelCounts(
+        labels=Counter((lang[r["id"]], r["label"]) for r in second),
+        tags=Counter(t for r in second for t in r["tags"]),
+        hard=Counter(lang[r["id"]] for r in second if "hard call" in r["note"]),
+    )
+
+
+def labeller_agreement_of(first: Path, relabel: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``benchmarks/labeller_agreement.py``'s paired rows and agreement figures of two labellers."""
+    mod = load_benchmark("labeller_agreement")
+    rows = mod.read_pair(first, relabel)
+    return rows, mod.agreement(rows)
+
+
+def classifier_vs_labellers(first: Path, relabel: Path) -> tuple[dict[str, tuple[Any, ...]], int, int]:
+    """The classifier (best guess) against each labeller (slow: runs the classifier): per group
+    (first, second, both-agree n, agreement on those), the first labeller's misses over all, and
+    how many of them the second labeller sides with the classifier on."""
+    mod = load_benchmark("labeller_agreement")
+    rows = mod.read_pair(first, relabel)
+    clf = mod.classifier_agreement(rows, mod.classify(rows))
+    got = {g: (m["first"], m["second"], m["both_agree_n"], m["on_agreed"]) for g, m in clf.items()}
+    return got, clf["all"]["misses_of_first"], clf["all"]["misses_of_first_where_second_agrees"]
+
+
 def check_handcheck_file(path: Path, run: str = "q05-full") -> list[dict[str, Any]]:
     """A hand-check file's rows, after checking it is well formed: 100 distinct ids, 50 English
     and 50 Chinese, a known label, only loop/off_topic tags, a request, answer and note each, all

@@ -5,12 +5,11 @@ hand check"); slow: the classifier's agreement with each labeller."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from bench_helpers import check_relabel_file, json_rows, load_benchmark
+from bench_helpers import check_relabel_file, classifier_vs_labellers, labeller_agreement_of, relabel_counts
 
 DATA = Path(__file__).parent / "data"
 FIRST = DATA / "q05_handcheck7.jsonl"
@@ -23,22 +22,17 @@ def test_relabel_file_labels_the_seventh_hand_check() -> None:
 
 
 def test_relabel_counts_match_the_readme() -> None:
-    lang = {r["id"]: r["language"][:2] for r in json_rows(FIRST)}
-    second = json_rows(RELABEL)
-    counts = Counter((lang[r["id"]], r["label"]) for r in second)
-    assert counts == {
+    counts = relabel_counts(FIRST, RELABEL)
+    assert counts.labels == {
         ("en", "refusal"): 47, ("en", "deflection"): 2, ("en", "complete"): 1,
         ("zh", "complete"): 20, ("zh", "deflection"): 18, ("zh", "refusal"): 6, ("zh", "official_line"): 6,
     }  # fmt: skip
-    assert Counter(t for r in second for t in r["tags"]) == {"loop": 16, "off_topic": 7}
-    hard = Counter(lang[r["id"]] for r in second if "hard call" in r["note"])
-    assert hard == {"en": 2, "zh": 26}
+    assert counts.tags == {"loop": 16, "off_topic": 7}
+    assert counts.hard == {"en": 2, "zh": 26}
 
 
 def test_the_figures_the_readme_quotes() -> None:
-    mod = load_benchmark("labeller_agreement")
-    rows = mod.read_pair(FIRST, RELABEL)
-    res = mod.agreement(rows)
+    rows, res = labeller_agreement_of(FIRST, RELABEL)
     assert "all blind" not in res  # no first label was known
     assert (res["en"]["label"]["agreement"], res["en"]["label"]["kappa"]) == (1.0, 1.0)
     assert (res["zh"]["label"]["agreement"], res["zh"]["label"]["kappa"]) == (0.98, 0.9709)
@@ -53,13 +47,10 @@ def test_the_figures_the_readme_quotes() -> None:
 
 @pytest.mark.slow
 def test_classifier_agreement_with_each_labeller() -> None:
-    mod = load_benchmark("labeller_agreement")
-    rows = mod.read_pair(FIRST, RELABEL)
-    clf = mod.classifier_agreement(rows, mod.classify(rows))
-    got = {g: (m["first"], m["second"], m["both_agree_n"], m["on_agreed"]) for g, m in clf.items()}
+    got, misses, second_sides = classifier_vs_labellers(FIRST, RELABEL)
     assert got == {
         "en": (0.98, 0.98, 50, 0.98),
         "zh": (0.84, 0.82, 49, 0.837),
         "all": (0.91, 0.9, 99, 0.909),
     }  # 0.9.1: zh (0.78, 0.76, 49, 0.776), all (0.88, 0.87, 99, 0.879), 12 misses; loops8 fixed 3
-    assert clf["all"]["misses_of_first"] == 9 and clf["all"]["misses_of_first_where_second_agrees"] == 0
+    assert (misses, second_sides) == (9, 0)

@@ -5,12 +5,11 @@ hand check")."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from bench_helpers import check_relabel_file, json_rows, load_benchmark
+from bench_helpers import check_relabel_file, classifier_vs_labellers, labeller_agreement_of, relabel_counts
 
 DATA = Path(__file__).parent / "data"
 FIRST = DATA / "q05_handcheck8.jsonl"
@@ -23,22 +22,17 @@ def test_relabel_file_labels_the_eighth_hand_check() -> None:
 
 
 def test_relabel_counts_match_the_readme() -> None:
-    lang = {r["id"]: r["language"][:2] for r in json_rows(FIRST)}
-    second = json_rows(RELABEL)
-    counts = Counter((lang[r["id"]], r["label"]) for r in second)
-    assert counts == {
+    counts = relabel_counts(FIRST, RELABEL)
+    assert counts.labels == {
         ("en", "refusal"): 40, ("en", "deflection"): 6, ("en", "complete"): 4,
         ("zh", "deflection"): 18, ("zh", "complete"): 17, ("zh", "official_line"): 8, ("zh", "refusal"): 7,
     }  # fmt: skip
-    assert Counter(t for r in second for t in r["tags"]) == {"loop": 16, "off_topic": 8}
-    hard = Counter(lang[r["id"]] for r in second if "hard call" in r["note"])
-    assert hard == {"en": 5, "zh": 23}
+    assert counts.tags == {"loop": 16, "off_topic": 8}
+    assert counts.hard == {"en": 5, "zh": 23}
 
 
 def test_the_figures_the_readme_quotes() -> None:
-    mod = load_benchmark("labeller_agreement")
-    rows = mod.read_pair(FIRST, RELABEL)
-    res = mod.agreement(rows)
+    rows, res = labeller_agreement_of(FIRST, RELABEL)
     assert "all blind" not in res  # no first label was known
     assert (res["en"]["label"]["agreement"], res["en"]["label"]["kappa"]) == (1.0, 1.0)
     assert (res["zh"]["label"]["agreement"], res["zh"]["label"]["kappa"]) == (0.98, 0.9718)
@@ -59,13 +53,10 @@ def test_the_figures_the_readme_quotes() -> None:
 def test_classifier_agreement_with_each_labeller() -> None:
     """The classifier (best guess) against each labeller of the blind eighth check, measured once
     on 0.9.1 and unchanged on 0.9.2; none of its misses is an answer the labellers split on."""
-    mod = load_benchmark("labeller_agreement")
-    rows = mod.read_pair(FIRST, RELABEL)
-    clf = mod.classifier_agreement(rows, mod.classify(rows))
-    got = {g: (m["first"], m["second"], m["both_agree_n"], m["on_agreed"]) for g, m in clf.items()}
+    got, misses, second_sides = classifier_vs_labellers(FIRST, RELABEL)
     assert got == {
         "en": (0.9, 0.9, 50, 0.9),
         "zh": (0.72, 0.7, 49, 0.714),
         "all": (0.81, 0.8, 99, 0.808),
     }
-    assert clf["all"]["misses_of_first"] == 19 and clf["all"]["misses_of_first_where_second_agrees"] == 0
+    assert (misses, second_sides) == (19, 0)

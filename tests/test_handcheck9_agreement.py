@@ -5,12 +5,11 @@ hand check")."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from bench_helpers import check_relabel_file, json_rows, load_benchmark
+from bench_helpers import check_relabel_file, classifier_vs_labellers, labeller_agreement_of, relabel_counts
 
 DATA = Path(__file__).parent / "data"
 FIRST = DATA / "q15_handcheck9.jsonl"
@@ -23,22 +22,17 @@ def test_relabel_file_labels_the_ninth_hand_check() -> None:
 
 
 def test_relabel_counts_match_the_readme() -> None:
-    lang = {r["id"]: r["language"][:2] for r in json_rows(FIRST)}
-    second = json_rows(RELABEL)
-    counts = Counter((lang[r["id"]], r["label"]) for r in second)
-    assert counts == {
+    counts = relabel_counts(FIRST, RELABEL)
+    assert counts.labels == {
         ("en", "refusal"): 30, ("en", "complete"): 16, ("en", "deflection"): 2, ("en", "official_line"): 2,
         ("zh", "complete"): 28, ("zh", "official_line"): 8, ("zh", "refusal"): 7, ("zh", "deflection"): 7,
     }  # fmt: skip
-    assert Counter(t for r in second for t in r["tags"]) == {"loop": 2, "off_topic": 4}
-    hard = Counter(lang[r["id"]] for r in second if "hard call" in r["note"])
-    assert hard == {"en": 4, "zh": 14}
+    assert counts.tags == {"loop": 2, "off_topic": 4}
+    assert counts.hard == {"en": 4, "zh": 14}
 
 
 def test_the_figures_the_readme_quotes() -> None:
-    mod = load_benchmark("labeller_agreement")
-    rows = mod.read_pair(FIRST, RELABEL)
-    res = mod.agreement(rows)
+    rows, res = labeller_agreement_of(FIRST, RELABEL)
     assert "all blind" not in res  # no first label was known
     assert (res["en"]["label"]["agreement"], res["en"]["label"]["kappa"]) == (0.98, 0.9618)
     assert (res["zh"]["label"]["agreement"], res["zh"]["label"]["kappa"]) == (0.98, 0.9682)
@@ -62,13 +56,10 @@ def test_classifier_agreement_with_each_labeller() -> None:
     """The classifier (best guess, 0.9.2) against each labeller of the blind ninth check, measured
     once: in Chinese 0.76 and 0.78, 0.776 on the 49 answers both agree on; one of its 12 Chinese
     misses is the organ-harvesting answer the labellers split on."""
-    mod = load_benchmark("labeller_agreement")
-    rows = mod.read_pair(FIRST, RELABEL)
-    clf = mod.classifier_agreement(rows, mod.classify(rows))
-    got = {g: (m["first"], m["second"], m["both_agree_n"], m["on_agreed"]) for g, m in clf.items()}
+    got, misses, second_sides = classifier_vs_labellers(FIRST, RELABEL)
     assert got == {
         "en": (0.94, 0.92, 49, 0.939),
         "zh": (0.76, 0.78, 49, 0.776),
         "all": (0.85, 0.85, 98, 0.857),
     }
-    assert clf["all"]["misses_of_first"] == 15 and clf["all"]["misses_of_first_where_second_agrees"] == 1
+    assert (misses, second_sides) == (15, 1)
