@@ -19,6 +19,7 @@ import functools
 import re
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from biasprobe.classify.text import is_cjk, mixed_script, sentences
@@ -430,13 +431,20 @@ def ngram_loop(text: str) -> bool:
     return share >= NGRAM_SHARE["cjk" if is_cjk(text) else "latin"]
 
 
+def _loops_at_end(text: str, loop: re.Pattern[str]) -> Iterator[tuple[re.Match[str], int]]:
+    """The matches of ``loop`` (a unit, group 1, said back to back) in the last
+    :data:`TAIL_LOOP_CHARS` characters of ``text`` whose unit holds two letters at least, each
+    with the length of that end: what :func:`tail_loop` and :func:`cut_tail_loop` look at."""
+    end = text.rstrip()[-TAIL_LOOP_CHARS:]
+    for m in loop.finditer(end):
+        if len(_LETTER.findall(m.group(1))) >= 2:
+            yield m, len(end)
+
+
 def tail_loop(text: str) -> bool:
     """The answer ends in a unit of 2-8 characters (two letters at least) repeated back to back
     at least 6 times (:data:`_TAIL_LOOP`)."""
-    end = text.rstrip()[-TAIL_LOOP_CHARS:]
-    return any(
-        len(_LETTER.findall(m.group(1))) >= 2 and m.end() >= len(end) - 8 for m in _TAIL_LOOP.finditer(end)
-    )
+    return any(m.end() >= n - 8 for m, n in _loops_at_end(text, _TAIL_LOOP))
 
 
 def cut_tail_loop(text: str) -> bool:
@@ -444,13 +452,9 @@ def cut_tail_loop(text: str) -> bool:
     letters at least) said at least 4 times back to back, the copies spanning at least
     :data:`TAIL_CUT_SPAN` characters and ending at most one unit before the cut
     (:data:`_TAIL_LOOP_CUT`)."""
-    if not truncated(text):
-        return False
-    end = text.rstrip()[-TAIL_LOOP_CHARS:]
-    return any(
-        len(_LETTER.findall(m.group(1))) >= 2 and m.end() - m.start() >= TAIL_CUT_SPAN
-        and m.end() >= len(end) - len(m.group(1))
-        for m in _TAIL_LOOP_CUT.finditer(end)
+    return truncated(text) and any(
+        m.end() - m.start() >= TAIL_CUT_SPAN and m.end() >= n - len(m.group(1))
+        for m, n in _loops_at_end(text, _TAIL_LOOP_CUT)
     )
 
 
