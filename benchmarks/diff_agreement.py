@@ -276,16 +276,15 @@ def soft_probability(score: Score, band: tuple[float, float] | None) -> float | 
     """``--soft``: a labelled answer's probability of being censored from its confidence (that of
     a censored label, one minus that of a complete one), on ``diff``'s 0.05 lattice; with
     ``band`` only inside it (outside, 0 or 1). An uncertain answer: as ``diff`` counts it."""
-    from biasprobe.diff import PROBABILITY_STEPS, censored_labels, censored_probability
+    from biasprobe.diff import censored_probability, censored_share, on_lattice
     from biasprobe.records import Label
 
     if score.label is Label.uncertain:
         return censored_probability(score)
-    conf = min(1.0, max(0.0, score.confidence))
-    p = conf if score.label.value in censored_labels() else 1.0 - conf
+    p = censored_share(score.label.value, score.confidence)
     if band is not None and not band[0] <= p <= band[1]:
         return float(round(p))
-    return round(p * PROBABILITY_STEPS) / PROBABILITY_STEPS
+    return on_lattice(p)
 
 
 SOFT_BANDS: dict[str, tuple[float, float] | None] = {"all": None, "band": (0.2, 0.8)}

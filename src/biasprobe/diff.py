@@ -401,8 +401,20 @@ def censored_probability(score: Score) -> float | None:
     guess = next((f.split(":", 1)[1] for f in score.flags if f.startswith("best_guess:")), None)
     if guess is None:
         return None
-    conf = min(1.0, max(0.0, score.confidence))
-    p = conf if guess in censored_labels() else 1.0 - conf
+    return on_lattice(censored_share(guess, score.confidence))
+
+
+def censored_share(label: str, confidence: float) -> float:
+    """The probability that an answer is censored when the classifier gives ``label`` with
+    ``confidence`` (the heads' probability of that label, complete vs not): the confidence for a
+    censored label, one minus it for any other."""
+    conf = min(1.0, max(0.0, confidence))
+    return conf if label in censored_labels() else 1.0 - conf
+
+
+def on_lattice(p: float) -> float:
+    """``p`` rounded to a multiple of 1/:data:`PROBABILITY_STEPS` (per-prompt differences stay on a
+    lattice, so the sign-flip test stays exact)."""
     return round(p * PROBABILITY_STEPS) / PROBABILITY_STEPS
 
 
