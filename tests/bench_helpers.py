@@ -123,6 +123,17 @@ def check_handcheck_file(path: Path, run: str = "q05-full") -> list[dict[str, An
     return rows
 
 
+def check_handcheck_layout(path: Path, run: str, like: Path, languages: dict[str, int]) -> None:
+    """:func:`check_handcheck_file`, and: every row has the fields of ``like`` (an earlier
+    check) in its order, a finish reason of ``stop`` or ``length``, and the language tags
+    ``languages`` (Simplified and Traditional Chinese apart)."""
+    rows = check_handcheck_file(path, run=run)
+    fields = list(json_rows(like)[0])
+    assert all(list(r) == fields for r in rows)
+    assert all(r["finish_reason"] in {"stop", "length"} for r in rows)
+    assert Counter(r["language"] for r in rows) == Counter(languages)
+
+
 def builtin_probes() -> dict[str, Any]:
     """The 840 probes of ``-p china-sensitive -p mirror -p controls`` by id."""
     from biasprobe.probes import load_sets
