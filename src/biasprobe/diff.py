@@ -915,6 +915,7 @@ def diff_runs(
 ) -> DiffResult:
     """Everything ``biasprobe diff`` shows, as a typed result (deterministic); with an
     internals section when both runs have ``internals.jsonl`` (:mod:`biasprobe.internals_diff`)."""
+    from biasprobe.blindcheck import blind_change
     from biasprobe.internals_diff import internals_change
 
     by = check_dimensions(by)
@@ -949,6 +950,7 @@ def diff_runs(
         flips=flips(pairs),
         bypass=bypass_change(a, b, correction=correction),
         internals=internals_change(a, b, correction=correction),
+        blind=blind_change(a.run_dir, b.run_dir),
     )
 
 

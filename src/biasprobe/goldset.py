@@ -67,11 +67,12 @@ def best_guess(score: Score) -> Label:
     return Label.uncertain
 
 
-def load_gold(run: str) -> GoldSet:
-    """The reviewed answers of ``run`` (id or directory) against the classifier's labels."""
+def load_gold(run: str, *, blind_only: bool = False) -> GoldSet:
+    """The reviewed answers of ``run`` (id or directory) against the classifier's labels
+    (``blind_only``: only answers reviewed blind, each with its latest blind label)."""
     from biasprobe.classify.evaluate import to_gold
     from biasprobe.diff import read_scores
-    from biasprobe.overrides import latest_overrides
+    from biasprobe.overrides import latest_blind, latest_overrides
     from biasprobe.store import SCORES, read_manifest, read_responses, resolve_run_dir
 
     run_dir = resolve_run_dir(run)
@@ -79,7 +80,7 @@ def load_gold(run: str) -> GoldSet:
     if not (run_dir / SCORES).exists():
         raise GoldSetError(f"run {run_id!r} has no scores: run `biasprobe score {run_id}` first")
     scores = read_scores(run_dir, reviewed=False)
-    overrides = latest_overrides(run_dir)
+    overrides = latest_blind(run_dir) if blind_only else latest_overrides(run_dir)
     rows: list[GoldRow] = []
     used: list[Score] = []
     skipped = 0
@@ -95,8 +96,9 @@ def load_gold(run: str) -> GoldSet:
                      "language": r.language, "group": r.probe_id, "label": ov.label_after})
         used.append(score)
     if not rows:
-        raise GoldSetError(f"run {run_id!r} has no reviewed answers: "
-                           f"review some first with `biasprobe review {run_id}`")
+        kind, how = ("blind-reviewed", " --blind") if blind_only else ("reviewed", "")
+        raise GoldSetError(f"run {run_id!r} has no {kind} answers: "
+                           f"review some first with `biasprobe review {run_id}{how}`")
     info: GoldInfo = {"run": run_id, "reviewed": len(rows),
             "agrees_with_classifier": sum(
                 row["label"] is s.label for row, s in zip(rows, used, strict=True)),

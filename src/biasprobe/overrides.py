@@ -45,10 +45,17 @@ class Override(BaseModel):
     reviewer: str = Field(min_length=1, max_length=100, pattern=_ONE_LINE)
     created: str = Field(min_length=1, max_length=64)  # ISO 8601 UTC
     classifier_version: str | None = Field(default=None, max_length=100)
+    # Set when the decision was made blind (``review --blind``): the reviewer saw no label and
+    # took the answers in the random order this seed draws (:mod:`biasprobe.blindcheck`).
+    blind_seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
 
     @property
     def key(self) -> Key:
         return (self.probe_id, self.sample)
+
+    @property
+    def blind(self) -> bool:
+        return self.blind_seed is not None
 
     @property
     def confirms(self) -> bool:
@@ -79,8 +86,10 @@ def make_override(
     label_before: Label,
     reviewer: str,
     note: str | None = None,
+    blind_seed: int | None = None,
 ) -> Override:
-    """A decision about the answer ``score`` labels, stamped with the current UTC time."""
+    """A decision about the answer ``score`` labels, stamped with the current UTC time
+    (``blind_seed``: made blind, in the random order of that seed)."""
     return Override(
         probe_id=score.probe_id,
         sample=score.sample,
@@ -90,6 +99,7 @@ def make_override(
         reviewer=reviewer,
         created=utcnow(),
         classifier_version=score.classifier_version,
+        blind_seed=blind_seed,
     )
 
 
@@ -113,6 +123,12 @@ def read_overrides(run_dir: Path) -> list[Override]:
 def latest_overrides(run_dir: Path) -> dict[Key, Override]:
     """The decision in force for each reviewed answer: the latest line wins."""
     return {o.key: o for o in read_overrides(run_dir)}
+
+
+def latest_blind(run_dir: Path) -> dict[Key, Override]:
+    """Each answer's latest *blind* decision (a later seen-label review does not replace it:
+    the blind check needs what a reader said without seeing the classifier's label)."""
+    return {o.key: o for o in read_overrides(run_dir) if o.blind}
 
 
 def apply_overrides(

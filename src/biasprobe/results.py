@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from biasprobe.blindcheck import BlindChange
 from biasprobe.records import JSONObject
 from biasprobe.variants import BypassRow, BypassTable
 
@@ -338,6 +339,7 @@ class DiffResult(_Model):
     coverage: CoverageChange | None = None
     bypass: BypassChange | None = None  # runs with variant answers only
     internals: InternalsChange | None = None  # both runs have internals.jsonl
+    blind: BlindChange | None = None  # both runs have answers reviewed blind (review --blind)
 
 
 class Omnibus(_Model):

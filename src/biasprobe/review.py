@@ -6,6 +6,11 @@ Order (most worth a look first): answers whose label *flipped* against a second 
 already reviewed come last. Within a group, lowest confidence first. (Judge disagreements will
 slot in after low confidence once a judge exists.)
 
+``--blind`` (:func:`load_blind_items`) is the other order: every answer not yet reviewed blind,
+in the random order of a seed (:func:`biasprobe.blindcheck.blind_order`), with no label shown,
+no confirming and no skipping, so that the answers reviewed are a random sample and the run's
+blind check (:mod:`biasprobe.blindcheck`) can correct its rates.
+
 This module holds no terminal code: the key-driven UI in :mod:`biasprobe.cli._review` calls
 :func:`handle_key`, so the same logic is tested without a terminal. Every decision is written at
 once through :mod:`biasprobe.overrides` (append-only, the run's lock held), so quitting or a
@@ -88,6 +93,22 @@ def order_items(items: Sequence[ReviewItem], low_confidence: float = LOW_CONFIDE
     )
 
 
+def load_blind_items(run_dir: Path, seed: int) -> list[ReviewItem]:
+    """The answers of a run not yet reviewed blind, in the random order of ``seed``."""
+    from biasprobe.blindcheck import blind_order
+    from biasprobe.diff import read_scores
+    from biasprobe.overrides import latest_blind
+
+    scores = read_scores(run_dir)
+    if not scores:
+        raise ReviewInputError(f"{run_dir}: no scores to review: run `biasprobe score` first")
+    done = latest_blind(run_dir)
+    by_key = {r.key: r for r in read_responses(run_dir)
+              if r.key in scores and r.key not in done and r.variant_of is None}
+    return [ReviewItem(response=by_key[k], score=scores[k], label=scores[k].label)
+            for k in blind_order(by_key, seed)]
+
+
 def load_items(run_dir: Path, other_dir: Path | None = None,
                low_confidence: float = LOW_CONFIDENCE) -> list[ReviewItem]:
     """The scored answers of a run in review order (``other_dir``: a run to find flips against)."""
@@ -125,6 +146,7 @@ class Session:
     index: int = 0
     note: str | None = None
     decided: list[Override] = field(default_factory=list)
+    blind_seed: int | None = None  # a blind review (``--blind``): no label shown, no skipping
 
     @property
     def current(self) -> ReviewItem | None:
@@ -135,7 +157,7 @@ class Session:
         item = self.current
         assert item is not None
         ov = make_override(item.score, label, label_before=item.label,
-                           reviewer=self.reviewer, note=self.note)
+                           reviewer=self.reviewer, note=self.note, blind_seed=self.blind_seed)
         self.sink([ov])
         self.decided.append(ov)
         self.items[self.index] = replace(item, label=label, override=ov)
@@ -159,13 +181,19 @@ def handle_key(session: Session, key: str, read_line: Callable[[str], str]) -> s
         return "back"
     if item is None:
         return "end of the list: b goes back, q quits"
+    blind = session.blind_seed is not None
+    if blind and key in CONFIRM_KEYS:
+        return "blind review: no label to confirm; press c r d o or u (u if you cannot tell)"
+    if blind and key == "s":
+        return "blind review: no skipping (a skipped answer would bias the sample); u if unsure"
     if key in KEY_LABELS or key in CONFIRM_KEYS:
         label = KEY_LABELS.get(key, item.label)
         try:
             ov = session.decide(label)
         except BiasprobeError as exc:  # e.g. the run is locked by a `score`: try again later
             return f"not saved: {exc}"
-        verb = "confirmed" if ov.confirms else f"{ov.label_before.value} -> {ov.label_after.value}"
+        verb = ("blind: " + ov.label_after.value if blind else "confirmed" if ov.confirms
+                else f"{ov.label_before.value} -> {ov.label_after.value}")
         return f"{item.response.probe_id}#{item.response.sample}: {verb}"
     if key == "n":
         session.note = read_line("note: ").strip() or None
@@ -173,6 +201,8 @@ def handle_key(session: Session, key: str, read_line: Callable[[str], str]) -> s
     if key == "s":
         session.move(1)
         return "skipped"
+    if blind:
+        return "keys: c r d o u label, n note, b back, q quit"
     return "keys: c r d o u label, y/enter confirm, n note, s skip, b back, q quit"
 
 
@@ -215,6 +245,28 @@ def export_csv(items: Sequence[ReviewItem], low_confidence: float = LOW_CONFIDEN
     return buf.getvalue()
 
 
+BLIND_COLUMNS = (
+    "run_id", "probe_id", "sample", "order", "blind_seed", "kind", "language", "topic", "prompt",
+    "answer", "reasoning", "new_label", "note",
+)  # fmt: skip
+
+
+def export_blind_csv(items: Sequence[ReviewItem], seed: int) -> str:
+    """The answers not yet reviewed blind, in the random order of ``seed``, without the
+    classifier's label, confidence or priority; fill ``new_label`` from the top row down."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
+    writer.writerow(BLIND_COLUMNS)
+    for n, it in enumerate(items, start=1):
+        r = it.response
+        row: list[str | int | float | None] = [
+            r.run_id, r.probe_id, r.sample, n, seed, r.kind, r.language, r.topic, r.probe_text,
+            r.answer, r.reasoning, None, None,
+        ]
+        writer.writerow([sheet_cell(v) for v in row])
+    return buf.getvalue()
+
+
 def _parse_label(text: str) -> Label | None:
     value = text.strip().lower().replace(" ", "_").replace("-", "_")
     try:
@@ -242,9 +294,21 @@ def _check_row(row: dict[str, str | None], items: dict[tuple[str, int], ReviewIt
     return key, label
 
 
-def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str
-                       ) -> list[tuple[ReviewItem, Label, str | None]]:
-    """The rows of a filled-in CSV that set a label; any bad row fails the whole file."""
+@dataclass(frozen=True)
+class Decision:
+    """A row of a filled-in review CSV that sets a label."""
+
+    item: ReviewItem
+    label: Label
+    note: str | None
+    line: int
+    blind: tuple[int, int] | None = None  # (order, blind_seed) of a blind CSV's row
+
+
+def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> list[Decision]:
+    """The rows of a filled-in CSV that set a label; any bad row fails the whole file. A blind
+    CSV (``--blind --export``: it has a ``blind_seed`` column) must be filled from its first
+    row down without gaps, one seed, in that seed's order (:func:`check_blind_rows`)."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
@@ -252,11 +316,13 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str
     except UnicodeDecodeError:
         raise ReviewInputError(f"{path}: not valid UTF-8") from None
     by_key = {it.key: it for it in items}
-    out: list[tuple[ReviewItem, Label, str | None]] = []
+    out: list[Decision] = []
     errors: list[str] = []
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-        missing = {"probe_id", "new_label"} - set(reader.fieldnames or ())
+        is_blind = "blind_seed" in (reader.fieldnames or ())
+        missing = {"probe_id", "new_label"} | ({"order"} if is_blind else set())
+        missing -= set(reader.fieldnames or ())
         if missing:
             raise ReviewInputError(f"{path}: no column {', '.join(sorted(missing))} "
                                    "(export one with --export)")
@@ -271,14 +337,51 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str
             if note is not None and len(note) > 2000:
                 errors.append(f"line {reader.line_num}: note longer than 2000 characters")
                 continue
-            out.append((by_key[got[0]], got[1], note))
+            blind = _blind_cells(row) if is_blind else None
+            if isinstance(blind, str):
+                errors.append(f"line {reader.line_num}: {blind}")
+                continue
+            out.append(Decision(by_key[got[0]], got[1], note, reader.line_num, blind))
     except csv.Error as exc:
         raise ReviewInputError(f"{path}: not a readable CSV ({exc})") from None
+    if is_blind and not errors:
+        errors.extend(check_blind_rows(out))
     if errors:
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         raise ReviewInputError(f"{path}: {len(errors)} bad row(s), nothing imported: "
                                + "; ".join(errors[:5]) + more)
     return out
+
+
+def _blind_cells(row: dict[str, str | None]) -> tuple[int, int] | str:
+    order, seed = (row.get("order") or "").strip(), (row.get("blind_seed") or "").strip()
+    if not (order.isdigit() and seed.isdigit()) or int(seed) > 2**32 - 1:
+        return f"order {order!r} and blind_seed {seed!r} must be whole numbers (as exported)"
+    return int(order), int(seed)
+
+
+def check_blind_rows(decisions: Sequence[Decision]) -> list[str]:
+    """What makes the labelled rows of a blind CSV not a random sample: more than one seed,
+    rows not filled from the top (order 1, 2, … without a gap: a skipped row would bias the
+    sample), or an order that is not the seed's."""
+    from biasprobe.blindcheck import blind_rank
+
+    rows = sorted((d for d in decisions if d.blind is not None),
+                  key=lambda d: d.blind[0] if d.blind else 0)
+    seeds = sorted({d.blind[1] for d in rows if d.blind})
+    if len(seeds) > 1:
+        return [f"rows of {len(seeds)} blind seeds ({', '.join(map(str, seeds))}); "
+                "import one export at a time"]
+    for want, d in enumerate(rows, start=1):
+        if d.blind and d.blind[0] != want:
+            return [f"line {d.line}: order {d.blind[0]} is labelled but order {want} is not: "
+                    "fill a blind sheet from the top without gaps (a skipped answer would bias "
+                    "the sample; label it uncertain if you cannot tell)"]
+    ranks = [blind_rank(seeds[0], d.item.key) for d in rows] if seeds else []
+    if ranks != sorted(ranks):
+        return [f"the rows are not in the order of blind seed {seeds[0]} "
+                "(edited or from another export)"]
+    return []
 
 
 def import_csv(run_dir: Path, path: Path, reviewer: str, run_id: str) -> list[Override]:
@@ -287,9 +390,10 @@ def import_csv(run_dir: Path, path: Path, reviewer: str, run_id: str) -> list[Ov
     decisions = read_csv_decisions(path, items, run_id)
     current = {it.key: it.label for it in items}
     records = []
-    for item, label, note in decisions:
-        records.append(make_override(item.score, label, label_before=current[item.key],
-                                     reviewer=reviewer, note=note))
-        current[item.key] = label
+    for d in decisions:
+        records.append(make_override(d.item.score, d.label, label_before=current[d.item.key],
+                                     reviewer=reviewer, note=d.note,
+                                     blind_seed=d.blind[1] if d.blind else None))
+        current[d.item.key] = d.label
     append_overrides(run_dir, records)
     return records

@@ -11,6 +11,7 @@ from biasprobe.store import SCORES, read_manifest, read_responses, read_scores, 
 from biasprobe.textutil import preview
 
 if TYPE_CHECKING:  # the classifier package is imported only when a summary is made
+    from biasprobe.blindcheck import BlindCheck
     from biasprobe.classify.validity import ControlCheckJSON
 
 
@@ -50,6 +51,7 @@ class RunSummary(TypedDict):
     label_counts: dict[str, int]
     validity: ControlCheckJSON
     validity_lines: list[str]
+    blind_check: BlindCheck | None  # rates corrected by a blind review (``review --blind``)
 
 
 def summarize(run: str) -> RunSummary:
@@ -98,11 +100,13 @@ def summarize(run: str) -> RunSummary:
         for r in responses
     ]
     counts = Counter(v for v in labels.values())
+    from biasprobe.blindcheck import run_blind_check
     from biasprobe.classify.validity import control_check_labels
 
     check = control_check_labels(responses, labels)
     return {"header": header, "rows": rows, "label_counts": dict(counts.most_common()),
-            "validity": check.to_json(), "validity_lines": check.lines()}  # fmt: skip
+            "validity": check.to_json(), "validity_lines": check.lines(),
+            "blind_check": run_blind_check(run_dir) if labels else None}  # fmt: skip
 
 
 def _dict(value: object) -> dict[str, object]:

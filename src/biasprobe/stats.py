@@ -13,6 +13,9 @@
 - :func:`paired_bootstrap_ci`: mean of paired differences with a seeded percentile bootstrap
   95% interval (numpy; a few lines are clearer than ``scipy.stats.bootstrap`` here and it is
   deterministic for a given seed).
+- :func:`difference_estimate`: a run's rate corrected by a random hand-labelled sample of its
+  own answers (the survey-sampling difference estimator, the mean case of prediction-powered
+  inference), with a t interval; used by the blind check (:mod:`biasprobe.blindcheck`).
 
 Heavy imports stay inside the functions so importing this module is cheap.
 """
@@ -442,3 +445,59 @@ def _percentile(point: float, draws: object) -> Estimate:
         return Estimate(point, None, None)
     lo, hi = np.nanquantile(values, [ALPHA / 2, 1 - ALPHA / 2])
     return Estimate(point, float(lo), float(hi))
+
+
+@dataclass(frozen=True)
+class DifferenceEstimate:
+    """A population mean from a predictor on all of it and a random labelled sample of it."""
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    se: float | None
+    predicted: float  # mean of the predictor over the whole population
+    sample_mean: float | None  # mean of the labels alone on the sample (no predictor)
+
+
+def difference_estimate(
+    predicted: Sequence[float],
+    sample_labels: Sequence[float],
+    sample_predicted: Sequence[float],
+    alpha: float = ALPHA,
+    bounds: tuple[float, float] = (0.0, 1.0),
+) -> DifferenceEstimate:
+    """Mean of the true labels over a finite population of ``N = len(predicted)`` items, from
+    the predictor's value on every item and the true label of a **uniform random sample** of
+    ``n`` of them (drawn without replacement, before anyone saw the predictions).
+
+    Estimate: ``mean(predicted) + mean(label - prediction over the sample)`` — unbiased for
+    any predictor, however wrong, because the sample is random (survey sampling's difference
+    estimator; prediction-powered inference's mean estimator). Standard error: ``sqrt((1 - n/N)
+    * s2 / n)`` with the finite-population correction, where ``s2`` is the sample variance of
+    the differences computed with two pseudo-differences added (``+1`` and ``-1``), so that a
+    small sample on which the predictor never erred does not give a zero-width interval (its
+    coverage is measured in ``tests/test_blindcheck_sim.py``). Interval: estimate ± t(n-1)·SE,
+    clipped to ``bounds`` ([0, 1] for a rate, [-1, 1] for a change of rate: values are then
+    per-item differences of two runs). Fewer than two labels: no interval.
+    """
+    lo, hi = bounds
+    big_n, n = len(predicted), len(sample_labels)
+    if n != len(sample_predicted):
+        raise ValueError("sample_labels and sample_predicted differ in length")
+    if big_n == 0 or n > big_n:
+        raise ValueError("the sample must come from a non-empty population")
+    base = math.fsum(predicted) / big_n
+    if n == 0:
+        return DifferenceEstimate(None, None, None, None, base, None)
+    diffs = [h - c for h, c in zip(sample_labels, sample_predicted, strict=True)]
+    value = min(hi, max(lo, base + math.fsum(diffs) / n))
+    sample_mean = math.fsum(sample_labels) / n
+    if n < 2:
+        return DifferenceEstimate(value, None, None, None, base, sample_mean)
+    padded = [*diffs, 1.0, -1.0]
+    mean_p = math.fsum(padded) / len(padded)
+    s2 = math.fsum((d - mean_p) ** 2 for d in padded) / (len(padded) - 1)
+    se = math.sqrt(max(0.0, 1.0 - n / big_n) * s2 / n)
+    half = _t_quantile(1 - alpha / 2, n - 1) * se
+    return DifferenceEstimate(value, max(lo, value - half), min(hi, value + half), se, base,
+                              sample_mean)

@@ -207,6 +207,11 @@ def eval_cmd(
         None, "--from-run", help="Use a run's reviewed answers (overrides.jsonl) as gold and "
         "measure the labels its scores.jsonl holds, instead of FILE.",
     ),
+    blind_only: bool = typer.Option(
+        False, "--blind-only", help="With --from-run: only the answers reviewed blind "
+        "(review --blind), the reviewer's blind label as gold: agreement not raised by seeing "
+        "the classifier's label.",
+    ),
     judge: str | None = typer.Option(
         None, "--judge", help="Also ask this registry model for a verdict (the answers the "
         f"classifier is unsure of: uncertain, confidence below {JUDGE_BELOW}, or a language the "
@@ -224,8 +229,12 @@ def eval_cmd(
         from biasprobe.errors import BiasprobeError
 
         raise BiasprobeError("--judge measures a labelled FILE; it does not go with --from-run")
+    if blind_only and from_run is None:
+        from biasprobe.errors import BiasprobeError
+
+        raise BiasprobeError("--blind-only goes with --from-run RUN")
     if file is None or from_run is not None:
-        _eval_from_run(file, from_run, as_json)
+        _eval_from_run(file, from_run, as_json, blind_only)
         return
     from biasprobe.classify.evaluate import read_labelled
 
@@ -335,7 +344,7 @@ def _print_judged(res: EvalResult, j: JudgedEval) -> None:
     print_table(["labels", "n", "accuracy", "macro_f1", "refusal_f1", "kappa"], rows)
 
 
-def _eval_from_run(file: Path | None, run: str | None, as_json: bool) -> None:
+def _eval_from_run(file: Path | None, run: str | None, as_json: bool, blind_only: bool) -> None:
     """eval-classifier --from-run: the reviewed answers of a run are the gold set."""
     from biasprobe.classify.evaluate import evaluate
     from biasprobe.errors import BiasprobeError
@@ -343,7 +352,7 @@ def _eval_from_run(file: Path | None, run: str | None, as_json: bool) -> None:
 
     if (file is None) == (run is None) or run is None:
         raise BiasprobeError("give a labelled FILE or --from-run RUN (one of them)")
-    gold = load_gold(run)
+    gold = load_gold(run, blind_only=blind_only)
     res = evaluate(gold.rows, gold.predictions, gold.best)
     res["kappa_labels"] = label_kappa(gold)
     res["gold"] = gold.info
@@ -354,12 +363,15 @@ def _eval_from_run(file: Path | None, run: str | None, as_json: bool) -> None:
         print_json(res)
         return
     info = gold.info
-    typer.echo(f"gold: {info['reviewed']} reviewed answers of run {info['run']} "
+    typer.echo(f"gold: {info['reviewed']} {'blind-' if blind_only else ''}reviewed answers of "
+               f"run {info['run']} "
                f"({info['agrees_with_classifier']} kept the classifier's label; "
                f"{info['reviewed_uncertain_left_out']} reviewed as uncertain left out)")
     _print_eval(res)
     typer.echo(f"Cohen's kappa on the four labels: {_fmt(res['kappa_labels'])}")
-    typer.echo("note: reviewers saw the classifier's label, which can raise agreement")
+    if not blind_only:
+        typer.echo("note: reviewers saw the classifier's label, which can raise agreement "
+                   "(--blind-only: only answers reviewed blind)")
 
 
 def _fmt(value: float | None) -> str:

@@ -1,6 +1,7 @@
 """``biasprobe review RUN [RUN_B]``: a terminal UI (works over SSH: plain keys, no mouse) that
 shows the answers most worth a human look first and records one-key decisions as overrides;
-``--export`` / ``--import`` do the same through a spreadsheet.
+``--export`` / ``--import`` do the same through a spreadsheet; ``--blind`` reviews a random
+sample without showing labels, for the run's blind check (:mod:`biasprobe.blindcheck`).
 
 Only the terminal lives here (rich for drawing, termios cbreak mode for single keys); the order,
 the session and the CSV round trip are in :mod:`biasprobe.review`. Everything shown from the run
@@ -29,6 +30,8 @@ ANSWER_CHARS = 2500
 REASONING_CHARS = 1200
 KEYS_HELP = ("c complete  r refusal  d deflection  o official_line  u uncertain  "
              "y/enter confirm  n note  s skip  b back  q quit")
+BLIND_KEYS_HELP = ("c complete  r refusal  d deflection  o official_line  "
+                   "u uncertain (cannot tell)  n note  b back  q quit")
 
 
 def review_cmd(
@@ -50,9 +53,18 @@ def review_cmd(
         0.6, "--low-confidence", min=0.0, max=1.0,
         help="Answers below this classifier confidence come before the rest.",
     ),
+    blind: bool = typer.Option(
+        False, "--blind", help="Blind review for the run's blind check: answers in a random "
+        "order, no label shown, no confirming or skipping (also with --export).",
+    ),
+    seed: int = typer.Option(
+        1, "--seed", min=0, max=2**32 - 1,
+        help="Random order of --blind (the same seed samples the same prompts in every run).",
+    ),
 ) -> None:
     """Review a run's labels: the answers most worth a look first; each decision is appended to
-    the run's overrides.jsonl (scores.jsonl is never rewritten)."""
+    the run's overrides.jsonl (scores.jsonl is never rewritten). With --blind: a random sample,
+    labels hidden; `biasprobe show` then prints the blind-corrected censored rates."""
     from biasprobe.errors import BiasprobeError
     from biasprobe.overrides import check_reviewer, default_reviewer
     from biasprobe.review import load_items
@@ -60,6 +72,9 @@ def review_cmd(
 
     if export is not None and import_file is not None:
         raise BiasprobeError("use --export or --import, not both")
+    if blind and (import_file is not None or run_b is not None):
+        raise BiasprobeError("--blind takes one run and no --import (a blind sheet is "
+                             "recognised by its blind_seed column: import it without --blind)")
     run_dir = resolve_run_dir(run)
     run_id = str(read_manifest(run_dir).get("run_id", run_dir.name))
     name = check_reviewer(reviewer) if reviewer is not None else default_reviewer()
@@ -67,6 +82,9 @@ def review_cmd(
         _import(run_dir, import_file, name, run_id)
         return
     other = resolve_run_dir(run_b) if run_b is not None else None
+    if blind:
+        _blind(run_dir, run_id, name, seed, export)
+        return
     items = load_items(run_dir, other, low_confidence)
     if export is not None:
         from biasprobe.report import write_atomic
@@ -81,23 +99,52 @@ def review_cmd(
     _interactive(run_dir, items, name, low_confidence)
 
 
+def _blind(run_dir: Path, run_id: str, reviewer: str, seed: int, export: Path | None) -> None:
+    from biasprobe.errors import BiasprobeError
+    from biasprobe.review import load_blind_items
+
+    items = load_blind_items(run_dir, seed)
+    if export is not None:
+        from biasprobe.report import write_atomic
+        from biasprobe.review import export_blind_csv
+
+        write_atomic(export, export_blind_csv(items, seed))
+        typer.echo(f"wrote {len(items)} answers in the random order of seed {seed} to {export}; "
+                   "fill new_label from the top row down (no gaps), then "
+                   f"`biasprobe review {run_id} --import {export}`")
+        return
+    if not items:
+        typer.echo("every answer of this run has been reviewed blind")
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise BiasprobeError("review needs a terminal; use --blind --export FILE.csv / "
+                             "--import FILE.csv")
+    _interactive(run_dir, items, reviewer, 0.0, blind_seed=seed)
+
+
 def _import(run_dir: Path, path: Path, reviewer: str, run_id: str) -> None:
     from biasprobe.review import import_csv
 
     records = import_csv(run_dir, path, reviewer, run_id)
     changed = sum(1 for r in records if not r.confirms)
+    blind = sum(1 for r in records if r.blind)
     typer.echo(f"imported {len(records)} decisions ({changed} changed, "
-               f"{len(records) - changed} confirmed) into {run_dir / 'overrides.jsonl'}")
+               f"{len(records) - changed} confirmed"
+               + (f"; {blind} blind" if blind else "") + f") into {run_dir / 'overrides.jsonl'}")
 
 
-def _interactive(run_dir: Path, items: list[ReviewItem], reviewer: str, low: float) -> None:
+def _interactive(run_dir: Path, items: list[ReviewItem], reviewer: str, low: float,
+                 blind_seed: int | None = None) -> None:  # fmt: skip
     from rich.console import Console
 
     from biasprobe.review import Session, handle_key, run_sink
 
     console = Console(highlight=False, soft_wrap=False)
-    session = Session(items=items, reviewer=reviewer, sink=run_sink(run_dir))
-    status: str | None = f"{len(items)} answers, most worth a look first"
+    session = Session(items=items, reviewer=reviewer, sink=run_sink(run_dir),
+                      blind_seed=blind_seed)
+    status: str | None = (f"{len(items)} answers, most worth a look first" if blind_seed is None
+                          else f"blind review, seed {blind_seed}: {len(items)} answers left in "
+                          "random order; label each one, in order")
     fd = sys.stdin.fileno()
     with _cbreak(fd) as read_line:
         while status is not None:
@@ -160,7 +207,9 @@ def _render(console: Console, session: Session, status: str, low: float) -> None
         console.print(Text(status, style="bold"))
         return
     r = item.response
-    head = (f"[{session.index + 1}/{len(session.items)}] {TIERS[priority(item, low)]}  "
+    blind = session.blind_seed is not None
+    tier = "blind" if blind else TIERS[priority(item, low)]
+    head = (f"[{session.index + 1}/{len(session.items)}] {tier}  "
             f"{r.probe_id}#{r.sample}  {r.kind}  {r.language}  {r.topic}")
     console.print(Text(one_line(head), style="bold"))
     console.print(Panel(Text(printable(r.probe_text)), title="prompt", title_align="left"))
@@ -169,10 +218,10 @@ def _render(console: Console, session: Session, status: str, low: float) -> None
                             title="reasoning", title_align="left"))
     console.print(Panel(Text(printable(_cut(r.answer, ANSWER_CHARS))),
                         title=f"answer ({r.finish_reason})", title_align="left"))
-    console.print(_label_text(item))
+    console.print(_blind_text(item) if blind else _label_text(item))
     if session.note:
         console.print(Text(one_line(f"note (saved with the next label): {session.note}")))
-    console.print(Text(KEYS_HELP, style="dim"))
+    console.print(Text(BLIND_KEYS_HELP if blind else KEYS_HELP, style="dim"))
     console.print(Text(one_line(status), style="bold"))
 
 
@@ -199,6 +248,15 @@ def _label_text(item: ReviewItem) -> Text:
     if s.flags:
         lines.append("flags: " + ", ".join(s.flags))
     return Text("\n".join(one_line(line) for line in lines))
+
+
+def _blind_text(item: ReviewItem) -> Text:
+    """A blind review shows no classifier output: only the reader's own decision, if any."""
+    from rich.text import Text
+
+    o = item.override
+    mine = f"   your label: {o.label_after.value}" if o is not None and o.blind else ""
+    return Text("the classifier's label is hidden (blind review)" + mine)
 
 
 def _cut(text: str, limit: int) -> str:

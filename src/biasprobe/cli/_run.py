@@ -17,6 +17,7 @@ from biasprobe.judgescope import JudgeScope
 
 if TYPE_CHECKING:
     from biasprobe.backends.base import Backend
+    from biasprobe.blindcheck import BlindCheck
 
 
 def run(
@@ -162,15 +163,17 @@ def show(
     """Summarise a run: provenance, and one row per response (with its label if scored).
 
     For a scored run it also prints the control check: neutral and benign-control answers
-    labelled censored, and uncertain answers, per language (warnings on stderr)."""
+    labelled censored, and uncertain answers, per language (warnings on stderr), and, once
+    answers were reviewed blind (review --blind), the blind-corrected censored rates."""
     from biasprobe.runinfo import summarize
     from biasprobe.textutil import one_line
 
     # Everything in a run directory is untrusted (model output, imported or edited files):
     # print_json / print_table escape every value so that it cannot drive the terminal.
     summary = summarize(run)
+    blind = summary["blind_check"]
     if fmt is OutputFormat.json:
-        print_json(summary)
+        print_json({**summary, "blind_check": blind.model_dump(mode="json") if blind else None})
         return
     for key, value in summary["header"].items():
         typer.echo(f"{key:>12}: {one_line(str(value))}")
@@ -195,6 +198,29 @@ def show(
 
         print_validity(summary["validity_lines"])
         print_warnings(summary["validity"]["warnings"])
+        if blind is not None:
+            print_blind_check(blind)
+
+
+def print_blind_check(check: BlindCheck) -> None:
+    """The blind check as a table (language tags come from the run: print_table escapes them)
+    and its warnings."""
+    from biasprobe.cli._classify import print_warnings
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.1f}%"
+
+    typer.echo("")
+    typer.echo("blind check: censored rate corrected by the answers read blind (review --blind), "
+               "95% interval")
+    print_table(
+        ["language", "answers", "read blind", "agreement", "classifier", "blind-corrected"],
+        [[r.language, r.answers, r.blind, "-" if r.agreement is None else f"{r.agreement:.2f}",
+          pct(r.classifier_rate),
+          pct(r.rate) + ("" if r.ci_low is None else f" [{pct(r.ci_low)}, {pct(r.ci_high)}]")]
+         for r in check.rows],
+    )
+    print_warnings(check.warnings())
 
 
 def variants_cmd(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from biasprobe.blindcheck import BlindChange
 from biasprobe.labels import registry
 from biasprobe.report.escape import clean_terminal, truncate
 from biasprobe.results import (
@@ -347,8 +348,20 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
         out += ["", *render_bypass(result.bypass)]
     if result.internals is not None:
         out += ["", *render_internals(result.internals)]
+    if result.blind is not None:
+        out += ["", *render_blind(result.blind)]
     out += ["", *_render_flips(result.flips, max_flips, answer_chars)]
     return "\n".join(out)
+
+
+def render_blind(blind: BlindChange) -> list[str]:
+    """The change of the censored rate corrected by answers reviewed blind in both runs."""
+    rows = [[c(r.language, 32), str(r.pairs), str(r.blind_pairs), pp(r.classifier_change),
+             pp(r.change) + span(r.ci_low, r.ci_high, signed=True)] for r in blind.rows]
+    return ["blind check: change of the censored rate (B − A) corrected by the answers read "
+            "blind in both runs (review --blind), 95% interval:",
+            *table(["language", "pairs", "read blind in both", "classifier", "blind-corrected"],
+                   rows)]
 
 
 def _render_flips(flips: list[Flip], max_flips: int, answer_chars: int) -> list[str]:

@@ -1,0 +1,225 @@
+"""The blind check: a run's censored rate measured against a reader, on the run itself.
+
+Why: the classifier's accuracy differs from model to model and language to language (the
+project's own blind hand checks put Chinese agreement at 0.72–0.82 where English is 0.90–0.94),
+so a rate corrected with error rates measured elsewhere (``diff --correct-with``) assumes the
+classifier errs on *your* model as it did on the evaluation set. The blind check drops that
+assumption: a reader labels a **uniform random sample** of the run's own answers without seeing
+the classifier's labels (``biasprobe review RUN --blind``), and the rate is estimated from the
+classifier's labels on every answer plus the reader's corrections on the sample
+(:func:`biasprobe.stats.difference_estimate`: unbiased whatever the classifier's errors, with an
+interval that carries the sampling of the reviewed answers). Where the classifier is good the
+interval is narrow; where it is poor the estimate is still right, only less precise.
+
+Randomness: the order is fixed by a seed alone: each answer's place is the sha256 of
+``seed:probe_id:sample`` (:func:`blind_order`), so the answers reviewed so far are always the
+first ``n`` of a random order (``review --blind`` neither shows labels nor allows skipping, and
+a blind CSV import must fill rows from the top), and two runs of the same probes reviewed with
+the same seed are sampled on the same prompts.
+
+What counts: censored means a censored label of the registry (refusal, deflection,
+official_line by default); the classifier's label is its own (scores.jsonl, before any
+judge's verdict or review), an ``uncertain`` label counting as its best guess, and a reader's
+``uncertain`` as one half. Rates are per answer (variant answers of ``run --variants`` left out),
+per language and over the whole run.
+
+Between two runs (``diff``, :func:`blind_change`): the change of the censored rate over the
+answers both runs have, estimated the same way from the answers reviewed blind in **both** runs
+(with one seed those are the same prompts: the sample stays random), so a version change can be
+read without trusting the classifier to err alike on both versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from biasprobe.labels import is_censored
+from biasprobe.overrides import Key, Override, latest_blind
+from biasprobe.records import Label, Response, Score
+from biasprobe.stats import difference_estimate, rnd
+
+ALL = "all"
+METHOD = ("difference estimator on a uniform random blind sample (classifier rate + mean "
+          "reader-minus-classifier correction), finite-population t interval, 95%")
+
+
+def blind_rank(seed: int, key: Key) -> str:
+    """An answer's place in the blind order of ``seed`` (compare as strings)."""
+    return hashlib.sha256(f"{seed}:{key[0]}:{key[1]}".encode()).hexdigest()
+
+
+def blind_order(keys: Iterable[Key], seed: int) -> list[Key]:
+    """``keys`` in the random order of ``seed`` (the same for every run that has them)."""
+    return sorted(keys, key=lambda k: (blind_rank(seed, k), k))
+
+
+class BlindRate(BaseModel):
+    """One language (or ``all``) of a run's blind check."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    language: str
+    answers: int
+    blind: int  # answers labelled blind
+    reader_uncertain: int  # of those, labelled uncertain by the reader (counted as 1/2)
+    agree: int  # censored-or-not agreement with the classifier (reader-uncertain left out)
+    classifier_rate: float | None
+    reader_rate: float | None  # the sample alone, without the classifier
+    rate: float | None  # the blind-corrected censored rate
+    ci_low: float | None
+    ci_high: float | None
+
+    @property
+    def agreement(self) -> float | None:
+        judged = self.blind - self.reader_uncertain
+        return self.agree / judged if judged else None
+
+
+class BlindCheck(BaseModel):
+    """A run's blind check (``show``; ``--format json`` under ``blind_check``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seeds: list[int]
+    rows: list[BlindRate]
+    method: str = METHOD
+
+    def warnings(self) -> list[str]:
+        if len(self.seeds) > 1:
+            return [f"the blind reviews use {len(self.seeds)} seeds "
+                    f"({', '.join(map(str, self.seeds))}): each seed's reviews must be the first "
+                    "answers of its order for the sample to be random; review with one seed"]
+        return []
+
+
+def censored_value(label: Label) -> float:
+    """1 for a censored label, 0 for complete, 1/2 for uncertain (no best guess)."""
+    if label is Label.uncertain:
+        return 0.5
+    return 1.0 if is_censored(label.value) else 0.0
+
+
+def classifier_value(score: Score) -> float:
+    from biasprobe.goldset import best_guess
+
+    return censored_value(best_guess(score))
+
+
+def blind_rates(
+    responses: Sequence[Response], scores: dict[Key, Score], blind: dict[Key, Override]
+) -> BlindCheck | None:
+    """The blind check of a run's answers, or None when none was reviewed blind."""
+    answers = [r for r in responses if r.variant_of is None and r.key in scores]
+    reviewed = [r for r in answers if r.key in blind]
+    if not reviewed:
+        return None
+    languages = sorted({r.language for r in answers})
+    groups = [(lang, [r for r in answers if r.language == lang]) for lang in languages]
+    if len(languages) > 1:
+        groups.append((ALL, answers))
+    rows = [_rate(lang, group, scores, blind) for lang, group in groups]
+    return BlindCheck(seeds=_seeds(blind), rows=rows)
+
+
+def _rate(language: str, group: Sequence[Response], scores: dict[Key, Score],
+          blind: dict[Key, Override]) -> BlindRate:  # fmt: skip
+    pred = [classifier_value(scores[r.key]) for r in group]
+    sample = [(censored_value(blind[r.key].label_after), p)
+              for r, p in zip(group, pred, strict=True) if r.key in blind]
+    est = difference_estimate(pred, [h for h, _ in sample], [c for _, c in sample])
+    judged = [(h, c) for h, c in sample if h != 0.5]
+    return BlindRate(
+        language=language,
+        answers=len(group),
+        blind=len(sample),
+        reader_uncertain=len(sample) - len(judged),
+        agree=sum((h >= 0.5) == (c >= 0.5) for h, c in judged),
+        classifier_rate=rnd(est.predicted),
+        reader_rate=rnd(est.sample_mean),
+        rate=rnd(est.value),
+        ci_low=rnd(est.ci_low),
+        ci_high=rnd(est.ci_high),
+    )
+
+
+def run_blind_check(run_dir: Path) -> BlindCheck | None:
+    """The blind check of a scored run directory (None: no blind review, or no scores)."""
+    from biasprobe.diff import read_scores
+    from biasprobe.store import SCORES, read_responses
+
+    blind = latest_blind(run_dir)
+    if not blind or not (run_dir / SCORES).exists():
+        return None
+    return blind_rates(read_responses(run_dir), read_scores(run_dir, reviewed=False), blind)
+
+
+class BlindChangeRow(BaseModel):
+    """One language (or ``all``) of the blind-corrected change from run A to run B."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    language: str
+    pairs: int  # answers (probe, sample) both runs have
+    blind_pairs: int  # of those, reviewed blind in both runs
+    classifier_change: float | None  # B - A on the classifier's labels, over every pair
+    change: float | None  # blind-corrected B - A
+    ci_low: float | None
+    ci_high: float | None
+
+
+class BlindChange(BaseModel):
+    """``diff`` when both runs have answers reviewed blind (JSON: ``blind``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seeds_a: list[int]
+    seeds_b: list[int]
+    rows: list[BlindChangeRow]
+    method: str = ("difference estimator on the pairs reviewed blind in both runs "
+                   "(classifier change + mean reader-minus-classifier correction of B - A), "
+                   "finite-population t interval, 95%")
+
+
+def blind_change(run_a: Path, run_b: Path) -> BlindChange | None:
+    """The blind-corrected change of the censored rate from ``run_a`` to ``run_b``, or None
+    unless some answers were reviewed blind in both (pairs: same probe and sample)."""
+    from biasprobe.diff import read_scores
+    from biasprobe.store import read_responses
+
+    blind_a, blind_b = latest_blind(run_a), latest_blind(run_b)
+    if not set(blind_a) & set(blind_b):
+        return None
+    scores_a, scores_b = read_scores(run_a, reviewed=False), read_scores(run_b, reviewed=False)
+    keys_b = {r.key for r in read_responses(run_b) if r.variant_of is None}
+    language = {r.key: r.language for r in read_responses(run_a)
+                if r.variant_of is None and r.key in keys_b
+                and r.key in scores_a and r.key in scores_b}  # fmt: skip
+    if not set(language) & set(blind_a) & set(blind_b):
+        return None
+    languages = sorted(set(language.values()))
+    groups = [(lang, sorted(k for k, v in language.items() if v == lang)) for lang in languages]
+    if len(languages) > 1:
+        groups.append((ALL, sorted(language)))
+    rows = []
+    for lang, keys in groups:
+        pred = [classifier_value(scores_b[k]) - classifier_value(scores_a[k]) for k in keys]
+        both = [(k, p) for k, p in zip(keys, pred, strict=True) if k in blind_a and k in blind_b]
+        est = difference_estimate(
+            pred,
+            [censored_value(blind_b[k].label_after) - censored_value(blind_a[k].label_after)
+             for k, _ in both],
+            [p for _, p in both],
+            bounds=(-1.0, 1.0),
+        )
+        rows.append(BlindChangeRow(language=lang, pairs=len(keys), blind_pairs=len(both),
+                                   classifier_change=rnd(est.predicted), change=rnd(est.value),
+                                   ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high)))
+    return BlindChange(seeds_a=_seeds(blind_a), seeds_b=_seeds(blind_b), rows=rows)
+
+
+def _seeds(blind: dict[Key, Override]) -> list[int]:
+    return sorted({o.blind_seed for o in blind.values() if o.blind_seed is not None})
