@@ -1,0 +1,324 @@
+"""The blind check: ``review --blind`` (session and CSV), the estimate ``show`` prints, the change
+``diff`` prints, ``eval-classifier --from-run --blind-only``, and hostile blind sheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from biasprobe.blindcheck import (
+    blind_order,
+    blind_rank,
+    blind_rates,
+    censored_value,
+    run_blind_check,
+)
+from biasprobe.diff import read_scores
+from biasprobe.overrides import (
+    OVERRIDES,
+    Override,
+    append_overrides,
+    latest_blind,
+    make_override,
+    read_overrides,
+)
+from biasprobe.records import Label
+from biasprobe.review import Session, handle_key, load_blind_items
+from biasprobe.stats import difference_estimate
+from biasprobe.store import read_responses
+from cli_helpers import assert_one_line_error, cli
+from review_helpers import hand_labels, real_run
+
+
+def test_blind_order_depends_on_seed_and_key_only() -> None:
+    keys = [(f"p{i}", 0) for i in range(30)]
+    one = blind_order(keys, 1)
+    assert sorted(one) == sorted(keys) and one != keys
+    assert blind_order(reversed(keys), 1) == one  # not on the order given
+    assert blind_order(keys, 2) != one
+    # a key's place is the same whatever other keys a run has: two runs share the sample
+    sub = [k for k in keys if k[0] != "p3"]
+    assert blind_order(sub, 1) == [k for k in one if k[0] != "p3"]
+    assert blind_rank(1, ("p1", 0)) != blind_rank(1, ("p1", 1))
+
+
+def test_difference_estimate_arithmetic() -> None:
+    # population of 10: the classifier says 6 censored; a sample of 4 (its values 1, 1, 0, 0)
+    # the reader calls 1, 0, 0, 1: corrections 0, -1, 0, +1, mean 0 -> estimate 0.6
+    est = difference_estimate([1.0] * 6 + [0.0] * 4, [1, 0, 0, 1], [1, 1, 0, 0])
+    assert est.value == pytest.approx(0.6) and est.predicted == pytest.approx(0.6)
+    assert est.sample_mean == pytest.approx(0.5)
+    # s2 of (0, -1, 0, 1, 1, -1) = 4/5; se = sqrt((1 - 4/10) * 0.8 / 4)
+    assert est.se == pytest.approx((0.6 * 0.8 / 4) ** 0.5)
+    assert est.ci_low is not None and est.ci_high is not None
+    assert est.ci_low == pytest.approx(0.0) and est.ci_high == pytest.approx(1.0)  # clipped
+    everyone = difference_estimate([1.0, 0.0], [0.0, 0.0], [1.0, 0.0])  # the whole population
+    assert everyone.value == 0.0 and everyone.se == 0.0  # nothing left to estimate
+    assert difference_estimate([1.0, 0.0], [], []).value is None
+    assert difference_estimate([1.0, 0.0], [1.0], [1.0]).ci_low is None  # one label: no interval
+    with pytest.raises(ValueError):
+        difference_estimate([], [], [])
+    with pytest.raises(ValueError):
+        difference_estimate([1.0], [1.0, 0.0], [1.0, 0.0])
+
+
+def test_censored_value_counts_uncertain_as_half() -> None:
+    assert censored_value(Label.refusal) == 1.0 and censored_value(Label.complete) == 0.0
+    assert censored_value(Label.official_line) == 1.0 and censored_value(Label.uncertain) == 0.5
+
+
+def _blind_session(run_dir: Path, seed: int = 5) -> Session:
+    from biasprobe.review import run_sink
+
+    return Session(items=load_blind_items(run_dir, seed), reviewer="r", sink=run_sink(run_dir),
+                   blind_seed=seed)
+
+
+def test_blind_session_hides_nothing_it_should_not_and_refuses_confirm_and_skip(
+    tmp_path: Path,
+) -> None:
+    run_dir = real_run(tmp_path, "qwen-a")
+    session = _blind_session(run_dir)
+    keys = [it.key for it in session.items]
+    assert keys == blind_order(keys, 5) and len(keys) == 22
+    for key in ("y", "\r", "s"):
+        status = handle_key(session, key, lambda _: "")
+        assert status is not None and "blind review" in status
+    assert session.index == 0 and not read_overrides(run_dir)  # nothing decided, nothing written
+    handle_key(session, "d", lambda _: "")
+    handle_key(session, "n", lambda _: "looks evasive")
+    handle_key(session, "c", lambda _: "")
+    written = read_overrides(run_dir)
+    assert [o.key for o in written] == keys[:2]
+    assert all(o.blind_seed == 5 and o.blind for o in written)
+    assert written[1].note == "looks evasive"
+    # a later session with the same seed goes on where this one stopped
+    assert [it.key for it in load_blind_items(run_dir, 5)] == keys[2:]
+
+
+def test_blind_check_matches_hand_arithmetic(tmp_path: Path) -> None:
+    run_dir = real_run(tmp_path, "qwen-a")
+    scores = read_scores(run_dir, reviewed=False)
+    responses = read_responses(run_dir)
+    hand = hand_labels()
+    order = blind_order(list(scores), 9)[:8]
+    append_overrides(run_dir, [
+        make_override(scores[k], hand[k[0]], label_before=scores[k].label, reviewer="h",
+                      blind_seed=9) for k in order])  # fmt: skip
+    # a later review that saw the label does not replace the blind label in the check
+    k0 = order[0]
+    append_overrides(run_dir, [make_override(scores[k0], Label.uncertain,
+                                             label_before=hand[k0[0]], reviewer="x")])
+    check = run_blind_check(run_dir)
+    assert check is not None and check.seeds == [9] and not check.warnings()
+    by_lang = {r.language: r for r in check.rows}
+    assert set(by_lang) == {"en", "zh-Hans", "all"}
+    assert by_lang["en"].blind + by_lang["zh-Hans"].blind == 8
+    allrow = by_lang["all"]
+    assert allrow.answers == 22 and allrow.blind == 8
+    from biasprobe.blindcheck import classifier_value
+
+    pred = [classifier_value(scores[r.key]) for r in responses]
+    want = difference_estimate(pred, [censored_value(hand[k[0]]) for k in order],
+                               [classifier_value(scores[k]) for k in order])
+    assert allrow.rate == pytest.approx(want.value)
+    assert allrow.ci_low == pytest.approx(want.ci_low)
+    assert allrow.classifier_rate == pytest.approx(sum(pred) / 22)
+    agree = sum((censored_value(hand[k[0]]) >= 0.5) == (classifier_value(scores[k]) >= 0.5)
+                for k in order)
+    assert allrow.agree == agree
+    assert blind_rates(responses, scores, {}) is None
+
+
+def test_blind_check_warns_about_several_seeds(tmp_path: Path) -> None:
+    run_dir = real_run(tmp_path, "qwen-a")
+    scores = list(read_scores(run_dir, reviewed=False).values())
+    append_overrides(run_dir, [
+        make_override(scores[0], Label.refusal, label_before=scores[0].label, reviewer="h",
+                      blind_seed=1),
+        make_override(scores[1], Label.refusal, label_before=scores[1].label, reviewer="h",
+                      blind_seed=2)])  # fmt: skip
+    check = run_blind_check(run_dir)
+    assert check is not None and check.seeds == [1, 2]
+    assert "2 seeds" in check.warnings()[0]
+
+
+def _fill(sheet: str, labels: dict[int, str]) -> str:
+    rows = list(csv.DictReader(io.StringIO(sheet, newline="")))
+    for row in rows:
+        if int(row["order"]) in labels:
+            row["new_label"] = labels[int(row["order"])]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), quoting=csv.QUOTE_NONNUMERIC,
+                            lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def test_blind_csv_round_trip_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                       ) -> None:  # fmt: skip
+    run_dir = real_run(tmp_path, "qwen-a")
+    sheet = tmp_path / "blind.csv"
+    code, out, err = cli(capsys, "review", "qwen-a", "--blind", "--seed", "3", "--export",
+                         str(sheet))
+    assert code == 0, err
+    text = sheet.read_text(encoding="utf-8")
+    header = next(csv.reader(io.StringIO(text)))
+    for hidden in ("label", "confidence", "priority", "classifier_version", "reviewed_by"):
+        assert hidden not in header  # nothing of the classifier's
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [(r["probe_id"], int(r["sample"])) for r in rows] == blind_order(
+        [(r["probe_id"], int(r["sample"])) for r in rows], 3)
+    filled = tmp_path / "filled.csv"
+    filled.write_text(_fill(text, {1: "refusal", 2: "complete", 3: "deflection"}),
+                      encoding="utf-8")
+    code, out, err = cli(capsys, "review", "qwen-a", "--import", str(filled))
+    assert code == 0, err
+    assert "; 3 blind)" in out
+    assert len(latest_blind(run_dir)) == 3
+    code, out, err = cli(capsys, "show", "qwen-a")
+    assert code == 0 and "blind check" in out
+    code, out, _ = cli(capsys, "show", "qwen-a", "--format", "json")
+    data = json.loads(out)["blind_check"]
+    assert data["seeds"] == [3] and data["rows"][-1]["blind"] == 3
+    code, out, err = cli(capsys, "eval-classifier", "--from-run", "qwen-a", "--blind-only")
+    assert code == 0, err
+    assert "gold: 3 blind-reviewed answers" in out and "reviewers saw" not in out
+
+
+@pytest.mark.parametrize(("labels", "expected"), [
+    ({1: "refusal", 3: "complete"}, "order 3 is labelled but order 2 is not"),
+    ({2: "refusal"}, "order 2 is labelled but order 1 is not"),
+])
+def test_blind_csv_with_a_gap_imports_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], labels: dict[int, str], expected: str
+) -> None:
+    run_dir = real_run(tmp_path, "qwen-a")
+    sheet = tmp_path / "blind.csv"
+    assert cli(capsys, "review", "qwen-a", "--blind", "--export", str(sheet))[0] == 0
+    sheet.write_text(_fill(sheet.read_text(encoding="utf-8"), labels), encoding="utf-8")
+    code, _, err = cli(capsys, "review", "qwen-a", "--import", str(sheet))
+    assert_one_line_error(code, err, expected)
+    assert not (run_dir / OVERRIDES).exists()
+
+
+def test_blind_csv_edited_order_or_mixed_seeds_imports_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = real_run(tmp_path, "qwen-a")
+    sheet = tmp_path / "blind.csv"
+    assert cli(capsys, "review", "qwen-a", "--blind", "--export", str(sheet))[0] == 0
+    rows = list(csv.DictReader(io.StringIO(sheet.read_text(encoding="utf-8"), newline="")))
+    # swap the answers of orders 1 and 2 (a sheet re-sorted and renumbered by hand)
+    rows[0]["order"], rows[1]["order"] = "2", "1"
+    rows[0]["new_label"] = rows[1]["new_label"] = "refusal"
+
+    def write(rs: list[dict[str, str]]) -> None:
+        with sheet.open("w", encoding="utf-8", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rs[0]), quoting=csv.QUOTE_NONNUMERIC)
+            w.writeheader()
+            w.writerows(rs)
+
+    write(rows)
+    code, _, err = cli(capsys, "review", "qwen-a", "--import", str(sheet))
+    assert_one_line_error(code, err, "not in the order of blind seed 1")
+    rows[0]["order"], rows[1]["order"] = "1", "2"
+    rows[1]["blind_seed"] = "7"
+    write(rows)
+    code, _, err = cli(capsys, "review", "qwen-a", "--import", str(sheet))
+    assert_one_line_error(code, err, "2 blind seeds")
+    rows[1]["blind_seed"] = "-1"
+    write(rows)
+    code, _, err = cli(capsys, "review", "qwen-a", "--import", str(sheet))
+    assert_one_line_error(code, err, "must be whole numbers")
+    assert not (run_dir / OVERRIDES).exists()
+
+
+def test_blind_option_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real_run(tmp_path, "qwen-a")
+    code, _, err = cli(capsys, "review", "qwen-a", "qwen-a", "--blind")
+    assert_one_line_error(code, err, "--blind takes one run")
+    code, _, err = cli(capsys, "review", "qwen-a", "--blind", "--import", "x.csv")
+    assert_one_line_error(code, err, "--blind takes one run")
+    code, _, err = cli(capsys, "eval-classifier", "--blind-only", "x.jsonl")
+    assert_one_line_error(code, err, "--blind-only goes with --from-run")
+    code, _, err = cli(capsys, "eval-classifier", "--from-run", "qwen-a", "--blind-only")
+    assert_one_line_error(code, err, "has no blind-reviewed answers")
+    code, _, err = cli(capsys, "review", "qwen-a", "--blind")  # no terminal under pytest
+    assert_one_line_error(code, err, "review needs a terminal")
+
+
+def test_bad_blind_seed_in_overrides_is_an_error(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = real_run(tmp_path, "qwen-a")
+    s = next(iter(read_scores(run_dir).values()))
+    line = json.loads(make_override(s, Label.refusal, label_before=s.label, reviewer="h",
+                                    blind_seed=1).model_dump_json())
+    line["blind_seed"] = -4
+    (run_dir / OVERRIDES).write_text(json.dumps(line) + "\n", encoding="utf-8")
+    code, _, err = cli(capsys, "show", "qwen-a")
+    assert_one_line_error(code, err, "overrides.jsonl")
+    with pytest.raises(ValueError):
+        Override.model_validate(line)
+
+
+def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = real_run(tmp_path, "qwen-a"), real_run(tmp_path, "qwen-b")
+    hand = hand_labels()
+    for run_dir, flip in ((a, False), (b, True)):
+        scores = read_scores(run_dir, reviewed=False)
+        order = blind_order(list(scores), 1)[:10]
+        append_overrides(run_dir, [
+            make_override(scores[k], Label.refusal if flip else hand[k[0]],
+                          label_before=scores[k].label, reviewer="h", blind_seed=1)
+            for k in order])  # fmt: skip
+    code, out, err = cli(capsys, "diff", "qwen-a", "qwen-b")
+    assert code == 0, err
+    assert "blind check: change of the censored rate" in out
+    code, out, _ = cli(capsys, "diff", "qwen-a", "qwen-b", "--format", "json")
+    blind = json.loads(out)["blind"]
+    allrow = blind["rows"][-1]
+    assert allrow["language"] == "all" and allrow["pairs"] == 22 and allrow["blind_pairs"] == 10
+    # same answers, same classifier labels: the classifier sees no change; the reader called
+    # every sampled answer of B a refusal, so the corrected change is the mean rise on the sample
+    scores_a = read_scores(a, reviewed=False)
+    sample = blind_order(list(scores_a), 1)[:10]
+    rise = sum(1.0 - censored_value(hand[k[0]]) for k in sample) / 10
+    assert allrow["classifier_change"] == 0.0
+    assert allrow["change"] == pytest.approx(rise)
+
+
+def test_blind_render_shows_no_classifier_output() -> None:
+    from rich.console import Console
+
+    from biasprobe.cli._review import _render
+    from biasprobe.records import Exemplar
+    from biasprobe.review import ReviewItem
+    from review_helpers import response, score
+
+    hostile = "ok \x1b]0;pwned\x07 answer"
+    item = ReviewItem(
+        response=response("h", answer=hostile),
+        score=score("h", Label.official_line, 0.87).model_copy(update={
+            "nearest_exemplars": [Exemplar(label=Label.refusal, text="near", similarity=0.5)],
+            "flags": ["degenerate:loop"]}),
+        label=Label.official_line,
+    )
+    session = Session(items=[item], reviewer="r", sink=lambda _r: None, blind_seed=1)
+    buf = io.StringIO()
+    _render(Console(file=buf, force_terminal=False, width=120), session, "status", 0.6)
+    out = buf.getvalue()
+    assert "label is hidden" in out and "ok \\x1b]0;pwned" in out and "\x1b]0;" not in out
+    for shown_only_when_not_blind in ("label: official_line", "0.87", "near", "degenerate",
+                                      "confirm", "s skip", "test-1"):
+        assert shown_only_when_not_blind not in out
+    session.blind_seed = None
+    buf = io.StringIO()
+    _render(Console(file=buf, force_terminal=False, width=120), session, "status", 0.6)
+    assert "0.87" in buf.getvalue() and "degenerate" in buf.getvalue()  # the test can fail
