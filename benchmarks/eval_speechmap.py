@@ -533,10 +533,10 @@ def fit_with_extra(texts: list[str], x: np.ndarray, y: np.ndarray, extra: tuple[
 
 
 # The blind hand checks of the round (file stems; for 0.9.2's round the eighth and ninth checks and
-# their second labellings, the fifth, and the ja-ru checks, which measure): never trained on. The one
-# list: eval_cjk_extra.py reads it from here.
+# their second labellings, the fifth, and the ja-ru checks, which measure; and the blind random
+# samples of the blind check): never trained on. The one list: eval_cjk_extra.py reads it from here.
 BLIND = ("q15_handcheck5", "q05_handcheck8", "handcheck8_relabel", "jaru_handcheck", "jaru15_handcheck",
-         "q15_handcheck9", "handcheck9_relabel")  # fmt: skip
+         "q15_handcheck9", "handcheck9_relabel", "q05_blind_seed1", "q15_blind_seed1")  # fmt: skip
 
 
 def cjk_extra_rows(clf: Classifier, names: list[str]) -> Extra | None:

@@ -174,7 +174,8 @@ def _warnings(checks: Sequence[LanguageCheck]) -> list[str]:
         if lc.answers >= MIN_ANSWERS and status.warn:
             out.append(
                 f"{lc.language}: the labels are weak or unmeasured in this language "
-                f"({status.measured}); read the answers before trusting the rates"
+                f"({status.measured}); read the answers before trusting the rates, or review a "
+                "random sample blind (review RUN --blind) for rates that do not rest on them"
             )
     return out
 

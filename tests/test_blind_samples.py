@@ -1,0 +1,42 @@
+"""The two blind random samples (``tests/data/q05_blind_seed1.jsonl``, ``q15_blind_seed1.jsonl``):
+each is exactly the first 100 answers of blind seed 1's order over the 840 built-in probes, in
+that order, with its probe's request, language and kind, a known label and a note; the two
+samples are the same prompts (one seed: the change between the models is paired). And, on the
+real classifier, the agreement the README quotes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bench_helpers import HANDCHECK_LABELS, builtin_probes, check_is_draw, json_rows
+from biasprobe.blindcheck import blind_order
+
+DATA = Path(__file__).parent / "data"
+FILES = {"q05-full-1204": DATA / "q05_blind_seed1.jsonl",
+         "q15-full-1204": DATA / "q15_blind_seed1.jsonl"}
+
+
+@pytest.mark.parametrize("run", sorted(FILES))
+def test_sample_is_the_first_100_of_seed_1(run: str) -> None:
+    probes = builtin_probes()
+    drawn = [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)[:100]]
+    assert drawn != [pid for pid, _ in blind_order([(p, 0) for p in probes], 2)[:100]]
+    rows = json_rows(FILES[run])
+    check_is_draw(rows, drawn, set(), probes)
+    assert [r["order"] for r in rows] == list(range(1, 101))
+    for r in rows:
+        assert (r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1)
+        assert r["label"] in HANDCHECK_LABELS, r["id"]
+        assert r["response"].strip() and r["finish_reason"] in {"stop", "length"}, r["id"]
+    assert Counter(r["language"] for r in rows) == {"en": 52, "zh-Hans": 45, "zh-Hant": 3}
+
+
+def test_label_counts_are_the_documented_ones() -> None:
+    counts = {run: Counter(r["label"] for r in json_rows(f)) for run, f in FILES.items()}
+    assert counts["q05-full-1204"] == {"refusal": 45, "deflection": 28, "complete": 19,
+                                       "official_line": 8}
+    assert counts["q15-full-1204"] == {"refusal": 42, "complete": 38, "deflection": 13,
+                                       "official_line": 7}
