@@ -292,6 +292,10 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
     rise = sum(1.0 - censored_value(hand[k[0]]) for k in sample) / 10
     assert allrow["classifier_change"] == 0.0
     assert allrow["change"] == pytest.approx(rise)
+    for fmt, title in (("md", "### Blind check"), ("html", "<h3>Blind check</h3>")):
+        code, out, err = cli(capsys, "report", "qwen-a", "qwen-b", "--format", fmt)
+        assert code == 0, err
+        assert title in out and f"+{100 * rise:.1f}" in out
 
 
 def test_blind_render_shows_no_classifier_output() -> None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
 from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 from biasprobe.report.text import (
+    BLIND_HEADERS,
+    BLIND_INTRO,
     BYPASS_NOTE,
+    blind_rows,
     bypassed_cell,
     censored_union,
     change_ci,
@@ -55,6 +58,7 @@ def render_html(report: ReportModel) -> str:
         control_rows=lambda check: control_rows(check, lambda v: v),  # autoescape does the rest
         internals_intro=lambda ic: intro_lines(ic, str),
         internals_rows=lambda ic: shift_rows(ic, str),
+        blind_rows=lambda b: blind_rows(b, str),  # autoescape does the escaping
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.
@@ -81,4 +85,6 @@ def render_html(report: ReportModel) -> str:
               "union": censored_union(" ∪ ").replace("_", " ")}
     return env.get_template("report.html.j2").render(report=report, fig=figures, labels=labels,
                                                      bypass_note=BYPASS_NOTE,
-                                                     internals_headers=SHIFT_HEADERS)
+                                                     internals_headers=SHIFT_HEADERS,
+                                                     blind_headers=BLIND_HEADERS,
+                                                     blind_intro=BLIND_INTRO)

@@ -189,6 +189,15 @@ def _internals_section(d: DiffResult) -> list[str]:
             *_table(SHIFT_HEADERS, shift_rows(d.internals, md_cell))]
 
 
+def _blind_section(d: DiffResult) -> list[str]:
+    from biasprobe.report.text import BLIND_HEADERS, BLIND_INTRO, blind_rows
+
+    if d.blind is None:
+        return []
+    return ["", "### Blind check", "", md_cell(BLIND_INTRO) + ".", "",
+            *_table(BLIND_HEADERS, blind_rows(d.blind, md_cell))]
+
+
 def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
     id_a, id_b = md_cell(d.run_a.run_id), md_cell(d.run_b.run_id)
     out = ["", f"## Change {id_a} → {id_b}", "",
@@ -221,6 +230,7 @@ def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:
     out += _coverage_section(d)
     out += _bypass_change_section(d)
     out += _internals_section(d)
+    out += _blind_section(d)
     out += ["", f"### Flipped prompts ({len(d.flips)})", ""]
     if d.flips:
         out += _table(

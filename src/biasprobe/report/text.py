@@ -354,14 +354,21 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
     return "\n".join(out)
 
 
-def render_blind(blind: BlindChange) -> list[str]:
-    """The change of the censored rate corrected by answers reviewed blind in both runs."""
-    rows = [[c(r.language, 32), str(r.pairs), str(r.blind_pairs), pp(r.classifier_change),
+BLIND_INTRO = ("change of the censored rate (B − A) corrected by the answers read blind in both "
+               "runs (review --blind), 95% interval")
+BLIND_HEADERS = ["language", "pairs", "read blind in both", "classifier", "blind-corrected"]
+
+
+def blind_rows(blind: BlindChange, cell: Callable[[str], str]) -> list[list[str]]:
+    """The blind-corrected change per language, for every report format (``cell`` escapes the
+    language tag, which comes from the run)."""
+    return [[cell(r.language), str(r.pairs), str(r.blind_pairs), pp(r.classifier_change),
              pp(r.change) + span(r.ci_low, r.ci_high, signed=True)] for r in blind.rows]
-    return ["blind check: change of the censored rate (B − A) corrected by the answers read "
-            "blind in both runs (review --blind), 95% interval:",
-            *table(["language", "pairs", "read blind in both", "classifier", "blind-corrected"],
-                   rows)]
+
+
+def render_blind(blind: BlindChange) -> list[str]:
+    return [f"blind check: {BLIND_INTRO}:",
+            *table(BLIND_HEADERS, blind_rows(blind, lambda v: c(v, 32)))]
 
 
 def _render_flips(flips: list[Flip], max_flips: int, answer_chars: int) -> list[str]:
