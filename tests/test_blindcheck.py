@@ -326,3 +326,46 @@ def test_blind_render_shows_no_classifier_output() -> None:
     buf = io.StringIO()
     _render(Console(file=buf, force_terminal=False, width=120), session, "status", 0.6)
     assert "0.87" in buf.getvalue() and "degenerate" in buf.getvalue()  # the test can fail
+
+
+def test_blind_session_through_a_terminal(tmp_path: Path) -> None:
+    """A person at a keyboard: the blind screen, keys that would bias the sample refused on
+    screen, two labels written with the seed."""
+    from test_review import Pty
+
+    run_dir = real_run(tmp_path, "qwen-a")
+    order = [it.key for it in load_blind_items(run_dir, 4)]
+    help_line = b"u uncertain (cannot tell)"
+    term = Pty(["review", "qwen-a", "--blind", "--seed", "4", "--reviewer", "tester"])
+    term.read_until(help_line, 1)
+    assert b"label is hidden" in term.out and b"confidence" not in term.out
+    term.send(b"y")                       # no confirming in a blind review
+    term.read_until(b"no label to confirm")
+    term.send(b"s")                       # no skipping
+    term.read_until(b"no skipping")
+    term.send(b"r")
+    term.read_until(b"blind: refusal")
+    term.send(b"c")
+    term.read_until(b"blind: complete")
+    term.send(b"q")
+    assert term.finish() == 0
+    got = read_overrides(run_dir)
+    assert [(o.key, o.label_after, o.blind_seed, o.reviewer) for o in got] == [
+        (order[0], Label.refusal, 4, "tester"), (order[1], Label.complete, 4, "tester")]
+
+
+def test_python_api_blind_check_is_the_one_show_prints(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import biasprobe
+
+    run_dir = real_run(tmp_path, "qwen-a")
+    assert biasprobe.open_run("qwen-a").blind_check() is None
+    scores = read_scores(run_dir, reviewed=False)
+    first = blind_order(list(scores), 1)[:6]
+    append_overrides(run_dir, [make_override(scores[k], Label.deflection,
+                                             label_before=scores[k].label, reviewer="h",
+                                             blind_seed=1) for k in first])
+    check = biasprobe.open_run("qwen-a").blind_check()
+    _, out, _ = cli(capsys, "show", "qwen-a", "--format", "json")
+    assert check is not None and check.model_dump(mode="json") == json.loads(out)["blind_check"]
+    assert check.rows[-1].reader_rate == 1.0  # every answer read was called a deflection

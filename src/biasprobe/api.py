@@ -20,6 +20,7 @@ from biasprobe.store import load_manifest, read_responses, resolve_run_dir
 if TYPE_CHECKING:
     import pandas
 
+    from biasprobe.blindcheck import BlindCheck
     from biasprobe.results import DiffResult
 
 Key = tuple[str, int]
@@ -93,6 +94,15 @@ class Run:
                 "flags": list(score.flags) if score else [],
             })  # fmt: skip
         return out
+
+    def blind_check(self) -> BlindCheck | None:
+        """The censored rates corrected by the answers reviewed blind (``review --blind``), as
+        ``show`` prints them; None when none was (:mod:`biasprobe.blindcheck`)."""
+        from biasprobe.blindcheck import run_blind_check
+
+        # from the folder: the check needs the classifier's own labels, which ``scores`` (labels
+        # in force, reviews applied) no longer holds for the answers reviewed
+        return run_blind_check(self.run_dir)
 
     def to_pandas(self) -> pandas.DataFrame:
         """A DataFrame with one row per response and its label (needs pandas)."""
