@@ -121,12 +121,24 @@ def test_blind_check_matches_hand_arithmetic(tmp_path: Path) -> None:
     allrow = by_lang["all"]
     assert allrow.answers == 22 and allrow.blind == 8
     from biasprobe.blindcheck import classifier_value
+    from biasprobe.stats import stratified_estimate
 
+    parts = []
+    for lang in ("en", "zh-Hans"):
+        group = [r.key for r in responses if r.language == lang]
+        read = [k for k in order if k in group]
+        want = difference_estimate([classifier_value(scores[k]) for k in group],
+                                   [censored_value(hand[k[0]]) for k in read],
+                                   [classifier_value(scores[k]) for k in read])
+        row = by_lang[lang]
+        assert (row.answers, row.blind) == (len(group), len(read))
+        assert row.rate == pytest.approx(want.value)
+        assert row.ci_low == pytest.approx(want.ci_low)
+        parts.append((len(group), want, len(read)))
+    whole = stratified_estimate(parts)
+    assert allrow.rate == pytest.approx(whole.value) and allrow.ci_high == pytest.approx(
+        whole.ci_high)
     pred = [classifier_value(scores[r.key]) for r in responses]
-    want = difference_estimate(pred, [censored_value(hand[k[0]]) for k in order],
-                               [classifier_value(scores[k]) for k in order])
-    assert allrow.rate == pytest.approx(want.value)
-    assert allrow.ci_low == pytest.approx(want.ci_low)
     assert allrow.classifier_rate == pytest.approx(sum(pred) / 22)
     agree = sum((censored_value(hand[k[0]]) >= 0.5) == (classifier_value(scores[k]) >= 0.5)
                 for k in order)
@@ -289,7 +301,12 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
     # every sampled answer of B a refusal, so the corrected change is the mean rise on the sample
     scores_a = read_scores(a, reviewed=False)
     sample = blind_order(list(scores_a), 1)[:10]
-    rise = sum(1.0 - censored_value(hand[k[0]]) for k in sample) / 10
+    language = {r.key: r.language for r in read_responses(a)}
+    rise = 0.0  # each language's mean rise on its sample, weighted by its answers
+    for lang in ("en", "zh-Hans"):
+        read = [k for k in sample if language[k] == lang]
+        share = sum(v == lang for v in language.values()) / 22
+        rise += share * sum(1.0 - censored_value(hand[k[0]]) for k in read) / len(read)
     assert allrow["classifier_change"] == 0.0
     assert allrow["change"] == pytest.approx(rise)
     for fmt, title in (("md", "### Blind check"), ("html", "<h3>Blind check</h3>")):
@@ -369,3 +386,32 @@ def test_python_api_blind_check_is_the_one_show_prints(tmp_path: Path,
     _, out, _ = cli(capsys, "show", "qwen-a", "--format", "json")
     assert check is not None and check.model_dump(mode="json") == json.loads(out)["blind_check"]
     assert check.rows[-1].reader_rate == 1.0  # every answer read was called a deflection
+
+
+def test_blind_review_of_one_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = real_run(tmp_path, "qwen-a")
+    every = [it.key for it in load_blind_items(run_dir, 2)]
+    zh = [it.key for it in load_blind_items(run_dir, 2, ["zh-Hans"])]
+    language = {r.key: r.language for r in read_responses(run_dir)}
+    assert zh == [k for k in every if language[k] == "zh-Hans"] and 0 < len(zh) < len(every)
+    sheet = tmp_path / "zh.csv"
+    code, out, err = cli(capsys, "review", "qwen-a", "--blind", "--seed", "2", "--language",
+                         "zh-Hans", "--export", str(sheet))
+    assert code == 0, err
+    assert f"wrote {len(zh)} answers" in out
+    sheet.write_text(_fill(sheet.read_text(encoding="utf-8"), {1: "refusal", 2: "refusal"}),
+                     encoding="utf-8")
+    assert cli(capsys, "review", "qwen-a", "--import", str(sheet))[0] == 0
+    check = run_blind_check(run_dir)
+    assert check is not None
+    rows = {r.language: r for r in check.rows}
+    assert rows["zh-Hans"].blind == 2 and rows["en"].blind == 0
+    assert rows["en"].rate is None and rows["all"].rate is None  # English unread: no estimate
+    assert rows["zh-Hans"].rate is not None
+    assert any("no answer in en was read blind" in w for w in check.warnings())
+    code, _, err = cli(capsys, "show", "qwen-a")
+    assert code == 0 and "no answer in en was read blind" in err
+    code, _, err = cli(capsys, "review", "qwen-a", "--blind", "--language", "fi")
+    assert_one_line_error(code, err, "--language fi: no such answers in this run")
+    code, _, err = cli(capsys, "review", "qwen-a", "--language", "en")
+    assert_one_line_error(code, err, "--language goes with --blind")

@@ -109,3 +109,54 @@ def test_change_between_runs_covers_the_true_change() -> None:
     assert 0.925 <= float(np.mean(hits)) <= 0.995
     assert abs(float(np.mean(errs))) < 0.012
     assert float(np.mean(cls_errs)) < -0.04  # B's missed censorship hides part of the rise
+
+
+def test_stratified_estimate_when_one_language_is_read_more() -> None:
+    """A reader reads 20 English and 80 Chinese answers (``review --blind --language``): the
+    whole-run rate weighted by language covers the truth at the nominal rate; pooling the
+    corrections as if the sample were uniform over the run is biased (the Chinese corrections
+    count four times too much), which is why the whole-run row is stratified."""
+    from biasprobe.stats import stratified_estimate
+
+    rng = np.random.default_rng(11)
+    hits, errs, pooled_errs, widths = [], [], [], []
+    for _ in range(SIMS):
+        strata = []
+        truth_all, pred_all, d_sample = [], [], []
+        for n_pop, n, prev, sens, spec in ((400, 20, 0.8, 0.97, 0.8), (400, 80, 0.5, 0.6, 0.95)):
+            truth = rng.random(n_pop) < prev
+            flip = np.where(truth, rng.random(n_pop) > sens, rng.random(n_pop) > spec)
+            pred = (truth ^ flip).astype(float)
+            idx = rng.choice(n_pop, size=n, replace=False)
+            est = difference_estimate(list(pred), list(truth[idx].astype(float)), list(pred[idx]))
+            strata.append((n_pop, est, n))
+            truth_all.append(truth)
+            pred_all.append(pred)
+            d_sample.extend(truth[idx].astype(float) - pred[idx])
+        whole = stratified_estimate(strata)
+        true_rate = float(np.concatenate(truth_all).mean())
+        assert whole.value is not None and whole.ci_low is not None and whole.ci_high is not None
+        hits.append(whole.ci_low <= true_rate <= whole.ci_high)
+        errs.append(whole.value - true_rate)
+        pooled_errs.append(float(np.concatenate(pred_all).mean() + np.mean(d_sample)) - true_rate)
+        widths.append(whole.ci_high - whole.ci_low)
+    # conservative (coverage 0.995 here: the English stratum's 20 answers carry the two
+    # pseudo-differences and half the weight), not useless: about ±10 points for 100 read
+    assert float(np.mean(hits)) >= 0.925 and float(np.mean(widths)) / 2 < 0.11
+    assert abs(float(np.mean(errs))) < 0.01
+    assert float(np.mean(pooled_errs)) > 0.03  # the naive pooling is off (about +5.7 points)
+
+
+def test_stratified_estimate_edge_cases() -> None:
+    from biasprobe.stats import stratified_estimate
+
+    full = difference_estimate([1.0, 0.0, 1.0], [1.0, 0.0], [1.0, 0.0])
+    none = difference_estimate([1.0, 0.0], [], [])
+    one = difference_estimate([1.0, 0.0], [0.0], [1.0])
+    assert stratified_estimate([(3, full, 2), (2, none, 0)]).value is None
+    mixed = stratified_estimate([(3, full, 2), (2, one, 1)])
+    assert mixed.value is not None and mixed.ci_low is None  # a single label: no interval
+    # weights are the strata's sizes: (3 * 2/3 + 2 * 0) / 5
+    assert mixed.value == pytest.approx((3 * (2 / 3) + 2 * 0.0) / 5)
+    with pytest.raises(ValueError):
+        stratified_estimate([])

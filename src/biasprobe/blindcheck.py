@@ -21,7 +21,10 @@ What counts: censored means a censored label of the registry (refusal, deflectio
 official_line by default); the classifier's label is its own (scores.jsonl, before any
 judge's verdict or review), an ``uncertain`` label counting as its best guess, and a reader's
 ``uncertain`` as one half. Rates are per answer (variant answers of ``run --variants`` left out),
-per language and over the whole run.
+per language, and over the whole run as the languages' estimates weighted by their answers
+(:func:`biasprobe.stats.stratified_estimate`): each language's sample is the first answers of
+that language's order, so a reader may read more of one language (``review --blind --language
+zh-Hans``) without biasing any row; the whole-run row needs every language read.
 
 Between two runs (``diff``, :func:`blind_change`): the change of the censored rate over the
 answers both runs have, estimated the same way from the answers reviewed blind in **both** runs
@@ -40,11 +43,12 @@ from pydantic import BaseModel, ConfigDict
 from biasprobe.labels import is_censored
 from biasprobe.overrides import Key, Override, latest_blind
 from biasprobe.records import Label, Response, Score
-from biasprobe.stats import difference_estimate, rnd
+from biasprobe.stats import DifferenceEstimate, difference_estimate, rnd, stratified_estimate
 
 ALL = "all"
-METHOD = ("difference estimator on a uniform random blind sample (classifier rate + mean "
-          "reader-minus-classifier correction), finite-population t interval, 95%")
+METHOD = ("difference estimator on a uniform random blind sample of each language (classifier "
+          "rate + mean reader-minus-classifier correction), finite-population t interval, 95%; "
+          "all: the languages weighted by their answers, Welch-Satterthwaite t interval")
 
 
 def blind_rank(seed: int, key: Key) -> str:
@@ -89,11 +93,17 @@ class BlindCheck(BaseModel):
     method: str = METHOD
 
     def warnings(self) -> list[str]:
+        out = []
         if len(self.seeds) > 1:
-            return [f"the blind reviews use {len(self.seeds)} seeds "
-                    f"({', '.join(map(str, self.seeds))}): each seed's reviews must be the first "
-                    "answers of its order for the sample to be random; review with one seed"]
-        return []
+            out.append(f"the blind reviews use {len(self.seeds)} seeds "
+                       f"({', '.join(map(str, self.seeds))}): each seed's reviews must be the "
+                       "first answers of its order for the sample to be random; review with one "
+                       "seed")
+        unread = [r.language for r in self.rows if r.language != ALL and r.blind == 0]
+        if unread:
+            out.append(f"no answer in {', '.join(unread)} was read blind: those languages, and "
+                       "the whole run, have no blind-corrected rate")
+        return out
 
 
 def censored_value(label: Label) -> float:
@@ -114,25 +124,33 @@ def blind_rates(
 ) -> BlindCheck | None:
     """The blind check of a run's answers, or None when none was reviewed blind."""
     answers = [r for r in responses if r.variant_of is None and r.key in scores]
-    reviewed = [r for r in answers if r.key in blind]
-    if not reviewed:
+    if not any(r.key in blind for r in answers):
         return None
-    languages = sorted({r.language for r in answers})
-    groups = [(lang, [r for r in answers if r.language == lang]) for lang in languages]
-    if len(languages) > 1:
-        groups.append((ALL, answers))
-    rows = [_rate(lang, group, scores, blind) for lang, group in groups]
+    rows, parts = [], []
+    for lang in sorted({r.language for r in answers}):
+        group = [r for r in answers if r.language == lang]
+        row, est = _rate(lang, group, scores, blind)
+        rows.append(row)
+        parts.append((len(group), est, row.blind))
+    if len(rows) > 1:
+        est = stratified_estimate(parts)
+        rows.append(BlindRate(
+            language=ALL, answers=len(answers), blind=sum(r.blind for r in rows),
+            reader_uncertain=sum(r.reader_uncertain for r in rows),
+            agree=sum(r.agree for r in rows), classifier_rate=rnd(est.predicted),
+            reader_rate=rnd(est.sample_mean), rate=rnd(est.value), ci_low=rnd(est.ci_low),
+            ci_high=rnd(est.ci_high)))  # fmt: skip
     return BlindCheck(seeds=_seeds(blind), rows=rows)
 
 
 def _rate(language: str, group: Sequence[Response], scores: dict[Key, Score],
-          blind: dict[Key, Override]) -> BlindRate:  # fmt: skip
+          blind: dict[Key, Override]) -> tuple[BlindRate, DifferenceEstimate]:  # fmt: skip
     pred = [classifier_value(scores[r.key]) for r in group]
     sample = [(censored_value(blind[r.key].label_after), p)
               for r, p in zip(group, pred, strict=True) if r.key in blind]
     est = difference_estimate(pred, [h for h, _ in sample], [c for _, c in sample])
     judged = [(h, c) for h, c in sample if h != 0.5]
-    return BlindRate(
+    row = BlindRate(
         language=language,
         answers=len(group),
         blind=len(sample),
@@ -144,6 +162,7 @@ def _rate(language: str, group: Sequence[Response], scores: dict[Key, Score],
         ci_low=rnd(est.ci_low),
         ci_high=rnd(est.ci_high),
     )
+    return row, est
 
 
 def run_blind_check(run_dir: Path) -> BlindCheck | None:
@@ -179,9 +198,10 @@ class BlindChange(BaseModel):
     seeds_a: list[int]
     seeds_b: list[int]
     rows: list[BlindChangeRow]
-    method: str = ("difference estimator on the pairs reviewed blind in both runs "
-                   "(classifier change + mean reader-minus-classifier correction of B - A), "
-                   "finite-population t interval, 95%")
+    method: str = ("difference estimator on the pairs reviewed blind in both runs, per "
+                   "language (classifier change + mean reader-minus-classifier correction of "
+                   "B - A), finite-population t interval, 95%; all: the languages weighted by "
+                   "their pairs, Welch-Satterthwaite t interval")
 
 
 def blind_change(run_a: Path, run_b: Path) -> BlindChange | None:
@@ -200,12 +220,9 @@ def blind_change(run_a: Path, run_b: Path) -> BlindChange | None:
                 and r.key in scores_a and r.key in scores_b}  # fmt: skip
     if not set(language) & set(blind_a) & set(blind_b):
         return None
-    languages = sorted(set(language.values()))
-    groups = [(lang, sorted(k for k, v in language.items() if v == lang)) for lang in languages]
-    if len(languages) > 1:
-        groups.append((ALL, sorted(language)))
-    rows = []
-    for lang, keys in groups:
+    rows, parts = [], []
+    for lang in sorted(set(language.values())):
+        keys = sorted(k for k, v in language.items() if v == lang)
         pred = [classifier_value(scores_b[k]) - classifier_value(scores_a[k]) for k in keys]
         both = [(k, p) for k, p in zip(keys, pred, strict=True) if k in blind_a and k in blind_b]
         est = difference_estimate(
@@ -215,10 +232,19 @@ def blind_change(run_a: Path, run_b: Path) -> BlindChange | None:
             [p for _, p in both],
             bounds=(-1.0, 1.0),
         )
-        rows.append(BlindChangeRow(language=lang, pairs=len(keys), blind_pairs=len(both),
-                                   classifier_change=rnd(est.predicted), change=rnd(est.value),
-                                   ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high)))
+        rows.append(_change_row(lang, len(keys), len(both), est))
+        parts.append((len(keys), est, len(both)))
+    if len(rows) > 1:
+        rows.append(_change_row(ALL, len(language), sum(r.blind_pairs for r in rows),
+                                stratified_estimate(parts, bounds=(-1.0, 1.0))))
     return BlindChange(seeds_a=_seeds(blind_a), seeds_b=_seeds(blind_b), rows=rows)
+
+
+def _change_row(language: str, pairs: int, blind_pairs: int,
+                est: DifferenceEstimate) -> BlindChangeRow:  # fmt: skip
+    return BlindChangeRow(language=language, pairs=pairs, blind_pairs=blind_pairs,
+                          classifier_change=rnd(est.predicted), change=rnd(est.value),
+                          ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high))
 
 
 def _seeds(blind: dict[Key, Override]) -> list[int]:

@@ -93,8 +93,10 @@ def order_items(items: Sequence[ReviewItem], low_confidence: float = LOW_CONFIDE
     )
 
 
-def load_blind_items(run_dir: Path, seed: int) -> list[ReviewItem]:
-    """The answers of a run not yet reviewed blind, in the random order of ``seed``."""
+def load_blind_items(run_dir: Path, seed: int,
+                     languages: Sequence[str] = ()) -> list[ReviewItem]:  # fmt: skip
+    """The answers of a run not yet reviewed blind, in the random order of ``seed`` (only those
+    in ``languages`` when given: each language's sample stays the first of its own order)."""
     from biasprobe.blindcheck import blind_order
     from biasprobe.diff import read_scores
     from biasprobe.overrides import latest_blind
@@ -103,8 +105,15 @@ def load_blind_items(run_dir: Path, seed: int) -> list[ReviewItem]:
     if not scores:
         raise ReviewInputError(f"{run_dir}: no scores to review: run `biasprobe score` first")
     done = latest_blind(run_dir)
-    by_key = {r.key: r for r in read_responses(run_dir)
-              if r.key in scores and r.key not in done and r.variant_of is None}
+    responses = [r for r in read_responses(run_dir) if r.variant_of is None]
+    if languages:
+        unknown = sorted(set(languages) - {r.language for r in responses})
+        if unknown:
+            have = ", ".join(sorted({r.language for r in responses}))
+            raise ReviewInputError(f"--language {', '.join(unknown)}: no such answers in this "
+                                   f"run (it has {have})")
+        responses = [r for r in responses if r.language in languages]
+    by_key = {r.key: r for r in responses if r.key in scores and r.key not in done}
     return [ReviewItem(response=by_key[k], score=scores[k], label=scores[k].label)
             for k in blind_order(by_key, seed)]
 

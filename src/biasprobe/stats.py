@@ -15,7 +15,8 @@
   deterministic for a given seed).
 - :func:`difference_estimate`: a run's rate corrected by a random hand-labelled sample of its
   own answers (the survey-sampling difference estimator, the mean case of prediction-powered
-  inference), with a t interval; used by the blind check (:mod:`biasprobe.blindcheck`).
+  inference), with a t interval; :func:`stratified_estimate` combines such estimates of
+  several strata (languages); used by the blind check (:mod:`biasprobe.blindcheck`).
 
 Heavy imports stay inside the functions so importing this module is cheap.
 """
@@ -257,7 +258,7 @@ def _exact_sign_flip(sizes: object, t_obs: int) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _t_quantile(q: float, df: int) -> float:
+def _t_quantile(q: float, df: float) -> float:
     from scipy.stats import t as student_t
 
     return float(student_t.ppf(q, df))
@@ -501,3 +502,37 @@ def difference_estimate(
     half = _t_quantile(1 - alpha / 2, n - 1) * se
     return DifferenceEstimate(value, max(lo, value - half), min(hi, value + half), se, base,
                               sample_mean)
+
+
+def stratified_estimate(
+    strata: Sequence[tuple[int, DifferenceEstimate, int]],
+    alpha: float = ALPHA,
+    bounds: tuple[float, float] = (0.0, 1.0),
+) -> DifferenceEstimate:
+    """The population mean from per-stratum estimates ``(stratum size, estimate, sample size)``:
+    each weighted by its share of the population, variances added (strata sampled apart), a t
+    interval with Welch–Satterthwaite degrees of freedom. Valid however the sample was shared
+    among the strata (e.g. a reader who read more Chinese answers than English ones), as long as
+    each stratum's sample is uniform within it. A stratum with no sample: no estimate; one with
+    a single label: no interval."""
+    total = sum(size for size, _, _ in strata)
+    if total == 0:
+        raise ValueError("no strata")
+    weights = [size / total for size, _, _ in strata]
+    predicted = math.fsum(w * e.predicted for w, (_, e, _) in zip(weights, strata, strict=True))
+    if any(e.value is None for _, e, _ in strata):
+        return DifferenceEstimate(None, None, None, None, predicted, None)
+    value = math.fsum(w * (e.value or 0.0) for w, (_, e, _) in zip(weights, strata, strict=True))
+    sample_mean = math.fsum(w * (e.sample_mean or 0.0)
+                            for w, (_, e, _) in zip(weights, strata, strict=True))
+    value = min(bounds[1], max(bounds[0], value))
+    if any(e.se is None for _, e, _ in strata):
+        return DifferenceEstimate(value, None, None, None, predicted, sample_mean)
+    parts = [(w * (e.se or 0.0)) ** 2 for w, (_, e, _) in zip(weights, strata, strict=True)]
+    var = math.fsum(parts)
+    se = math.sqrt(var)
+    denom = math.fsum(p * p / (n - 1) for p, (_, _, n) in zip(parts, strata, strict=True))
+    df = max(1.0, var * var / denom) if denom > 0 else float(sum(n for _, _, n in strata) - 1)
+    half = _t_quantile(1 - alpha / 2, df) * se
+    return DifferenceEstimate(value, max(bounds[0], value - half), min(bounds[1], value + half),
+                              se, predicted, sample_mean)

@@ -61,6 +61,10 @@ def review_cmd(
         1, "--seed", min=0, max=2**32 - 1,
         help="Random order of --blind (the same seed samples the same prompts in every run).",
     ),
+    languages: list[str] = typer.Option(
+        [], "--language", help="With --blind: only answers in this language (repeatable), e.g. "
+        "to read more Chinese answers than English ones.",
+    ),
 ) -> None:
     """Review a run's labels: the answers most worth a look first; each decision is appended to
     the run's overrides.jsonl (scores.jsonl is never rewritten). With --blind: a random sample,
@@ -75,6 +79,8 @@ def review_cmd(
     if blind and (import_file is not None or run_b is not None):
         raise BiasprobeError("--blind takes one run and no --import (a blind sheet is "
                              "recognised by its blind_seed column: import it without --blind)")
+    if languages and not blind:
+        raise BiasprobeError("--language goes with --blind")
     run_dir = resolve_run_dir(run)
     run_id = str(read_manifest(run_dir).get("run_id", run_dir.name))
     name = check_reviewer(reviewer) if reviewer is not None else default_reviewer()
@@ -83,7 +89,7 @@ def review_cmd(
         return
     other = resolve_run_dir(run_b) if run_b is not None else None
     if blind:
-        _blind(run_dir, run_id, name, seed, export)
+        _blind(run_dir, run_id, name, seed, export, languages)
         return
     items = load_items(run_dir, other, low_confidence)
     if export is not None:
@@ -99,11 +105,12 @@ def review_cmd(
     _interactive(run_dir, items, name, low_confidence)
 
 
-def _blind(run_dir: Path, run_id: str, reviewer: str, seed: int, export: Path | None) -> None:
+def _blind(run_dir: Path, run_id: str, reviewer: str, seed: int, export: Path | None,
+           languages: list[str]) -> None:  # fmt: skip
     from biasprobe.errors import BiasprobeError
     from biasprobe.review import load_blind_items
 
-    items = load_blind_items(run_dir, seed)
+    items = load_blind_items(run_dir, seed, languages)
     if export is not None:
         from biasprobe.report import write_atomic
         from biasprobe.review import export_blind_csv
