@@ -138,6 +138,15 @@ def test_blind_check_matches_hand_arithmetic(tmp_path: Path) -> None:
     whole = stratified_estimate(parts)
     assert allrow.rate == pytest.approx(whole.value) and allrow.ci_high == pytest.approx(
         whole.ci_high)
+    # the gap: Chinese minus English, variances added
+    (gap,) = check.gaps
+    en, zh = parts
+    assert (gap.language, gap.versus) == ("zh", "en")
+    assert gap.gap == pytest.approx((zh[1].value or 0) - (en[1].value or 0))
+    assert gap.classifier_gap == pytest.approx(zh[1].predicted - en[1].predicted)
+    assert en[1].se is not None and zh[1].se is not None  # seed 9 reads both languages
+    assert gap.ci_low is not None and gap.ci_high is not None
+    assert (gap.ci_high - gap.ci_low) / 2 >= 1.9 * (en[1].se ** 2 + zh[1].se ** 2) ** 0.5
     pred = [classifier_value(scores[r.key]) for r in responses]
     assert allrow.classifier_rate == pytest.approx(sum(pred) / 22)
     agree = sum((censored_value(hand[k[0]]) >= 0.5) == (classifier_value(scores[k]) >= 0.5)

@@ -43,9 +43,16 @@ from pydantic import BaseModel, ConfigDict
 from biasprobe.labels import is_censored
 from biasprobe.overrides import Key, Override, latest_blind
 from biasprobe.records import Label, Response, Score
-from biasprobe.stats import DifferenceEstimate, difference_estimate, rnd, stratified_estimate
+from biasprobe.stats import (
+    DifferenceEstimate,
+    combine_estimates,
+    difference_estimate,
+    rnd,
+    stratified_estimate,
+)
 
 ALL = "all"
+REFERENCE = "en"  # gaps are measured against this language
 METHOD = ("difference estimator on a uniform random blind sample of each language (classifier "
           "rate + mean reader-minus-classifier correction), finite-population t interval, 95%; "
           "all: the languages weighted by their answers, Welch-Satterthwaite t interval")
@@ -83,6 +90,21 @@ class BlindRate(BaseModel):
         return self.agree / judged if judged else None
 
 
+class BlindGap(BaseModel):
+    """A language's blind-corrected censored rate minus English's (the tool's question: more in
+    Chinese than in English?): its tags pooled by primary subtag (zh-Hans and zh-Hant: zh),
+    weighted by their answers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    language: str  # primary subtag, e.g. "zh"
+    versus: str  # "en"
+    classifier_gap: float | None
+    gap: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
 class BlindCheck(BaseModel):
     """A run's blind check (``show``; ``--format json`` under ``blind_check``)."""
 
@@ -90,6 +112,7 @@ class BlindCheck(BaseModel):
 
     seeds: list[int]
     rows: list[BlindRate]
+    gaps: list[BlindGap] = []
     method: str = METHOD
 
     def warnings(self) -> list[str]:
@@ -132,6 +155,7 @@ def blind_rates(
         row, est = _rate(lang, group, scores, blind)
         rows.append(row)
         parts.append((len(group), est, row.blind))
+    gaps = _gaps(rows, parts)
     if len(rows) > 1:
         est = stratified_estimate(parts)
         rows.append(BlindRate(
@@ -140,7 +164,30 @@ def blind_rates(
             agree=sum(r.agree for r in rows), classifier_rate=rnd(est.predicted),
             reader_rate=rnd(est.sample_mean), rate=rnd(est.value), ci_low=rnd(est.ci_low),
             ci_high=rnd(est.ci_high)))  # fmt: skip
-    return BlindCheck(seeds=_seeds(blind), rows=rows)
+    return BlindCheck(seeds=_seeds(blind), rows=rows, gaps=gaps)
+
+
+def _gaps(rows: Sequence[BlindRate],
+          parts: Sequence[tuple[int, DifferenceEstimate, int]]) -> list[BlindGap]:  # fmt: skip
+    """Each other language family's rate minus English's, when the run has English."""
+    ref = [(r, p) for r, p in zip(rows, parts, strict=True) if r.language == REFERENCE]
+    if not ref:
+        return []
+    _, ref_est, ref_n = ref[0][1]
+    families: dict[str, list[tuple[int, DifferenceEstimate, int]]] = {}
+    for r, p in zip(rows, parts, strict=True):
+        family = r.language.split("-")[0].lower()
+        if family != REFERENCE:
+            families.setdefault(family, []).append(p)
+    out = []
+    for family, members in sorted(families.items()):
+        size = sum(m[0] for m in members)
+        est = combine_estimates([(n_pop / size, e, n) for n_pop, e, n in members]
+                                + [(-1.0, ref_est, ref_n)], bounds=(-1.0, 1.0))
+        out.append(BlindGap(language=family, versus=REFERENCE,
+                            classifier_gap=rnd(est.predicted), gap=rnd(est.value),
+                            ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high)))
+    return out
 
 
 def _rate(language: str, group: Sequence[Response], scores: dict[Key, Score],

@@ -15,8 +15,9 @@
   deterministic for a given seed).
 - :func:`difference_estimate`: a run's rate corrected by a random hand-labelled sample of its
   own answers (the survey-sampling difference estimator, the mean case of prediction-powered
-  inference), with a t interval; :func:`stratified_estimate` combines such estimates of
-  several strata (languages); used by the blind check (:mod:`biasprobe.blindcheck`).
+  inference), with a t interval; :func:`stratified_estimate` and :func:`combine_estimates`
+  combine such estimates of several strata (languages: a whole-run rate, a gap between two);
+  used by the blind check (:mod:`biasprobe.blindcheck`).
 
 Heavy imports stay inside the functions so importing this module is cheap.
 """
@@ -510,29 +511,37 @@ def stratified_estimate(
     bounds: tuple[float, float] = (0.0, 1.0),
 ) -> DifferenceEstimate:
     """The population mean from per-stratum estimates ``(stratum size, estimate, sample size)``:
-    each weighted by its share of the population, variances added (strata sampled apart), a t
-    interval with Welch–Satterthwaite degrees of freedom. Valid however the sample was shared
-    among the strata (e.g. a reader who read more Chinese answers than English ones), as long as
-    each stratum's sample is uniform within it. A stratum with no sample: no estimate; one with
-    a single label: no interval."""
+    each weighted by its share of the population (:func:`combine_estimates`). Valid however the
+    sample was shared among the strata (e.g. a reader who read more Chinese answers than
+    English ones), as long as each stratum's sample is uniform within it."""
     total = sum(size for size, _, _ in strata)
     if total == 0:
         raise ValueError("no strata")
-    weights = [size / total for size, _, _ in strata]
-    predicted = math.fsum(w * e.predicted for w, (_, e, _) in zip(weights, strata, strict=True))
-    if any(e.value is None for _, e, _ in strata):
+    return combine_estimates([(size / total, e, n) for size, e, n in strata], alpha, bounds)
+
+
+def combine_estimates(
+    parts: Sequence[tuple[float, DifferenceEstimate, int]],
+    alpha: float = ALPHA,
+    bounds: tuple[float, float] = (0.0, 1.0),
+) -> DifferenceEstimate:
+    """``sum(weight * estimate)`` of estimates from samples drawn apart ``(weight, estimate,
+    sample size)``: a stratified mean (weights = shares) or a gap between two strata (weights
+    +1 and -1). Variances add; a t interval with Welch–Satterthwaite degrees of freedom. A part
+    with no sample: no estimate; one with a single label: no interval."""
+    if not parts:
+        raise ValueError("nothing to combine")
+    predicted = math.fsum(w * e.predicted for w, e, _ in parts)
+    if any(e.value is None or e.sample_mean is None for _, e, _ in parts):
         return DifferenceEstimate(None, None, None, None, predicted, None)
-    value = math.fsum(w * (e.value or 0.0) for w, (_, e, _) in zip(weights, strata, strict=True))
-    sample_mean = math.fsum(w * (e.sample_mean or 0.0)
-                            for w, (_, e, _) in zip(weights, strata, strict=True))
-    value = min(bounds[1], max(bounds[0], value))
-    if any(e.se is None for _, e, _ in strata):
+    value = min(bounds[1], max(bounds[0], math.fsum(w * (e.value or 0.0) for w, e, _ in parts)))
+    sample_mean = math.fsum(w * (e.sample_mean or 0.0) for w, e, _ in parts)
+    if any(e.se is None for _, e, _ in parts):
         return DifferenceEstimate(value, None, None, None, predicted, sample_mean)
-    parts = [(w * (e.se or 0.0)) ** 2 for w, (_, e, _) in zip(weights, strata, strict=True)]
-    var = math.fsum(parts)
-    se = math.sqrt(var)
-    denom = math.fsum(p * p / (n - 1) for p, (_, _, n) in zip(parts, strata, strict=True))
-    df = max(1.0, var * var / denom) if denom > 0 else float(sum(n for _, _, n in strata) - 1)
-    half = _t_quantile(1 - alpha / 2, df) * se
+    terms = [((w * (e.se or 0.0)) ** 2, n) for w, e, n in parts]
+    var = math.fsum(t for t, _ in terms)
+    denom = math.fsum(t * t / (n - 1) for t, n in terms)
+    df = max(1.0, var * var / denom) if denom > 0 else float(sum(n for _, n in terms) - 1)
+    half = _t_quantile(1 - alpha / 2, df) * math.sqrt(var)
     return DifferenceEstimate(value, max(bounds[0], value - half), min(bounds[1], value + half),
-                              se, predicted, sample_mean)
+                              math.sqrt(var), predicted, sample_mean)
