@@ -155,7 +155,7 @@ def blind_rates(
         row, est = _rate(lang, group, scores, blind)
         rows.append(row)
         parts.append((len(group), est, row.blind))
-    gaps = _gaps(rows, parts)
+    gaps = _gaps([r.language for r in rows], parts)
     if len(rows) > 1:
         est = stratified_estimate(parts)
         rows.append(BlindRate(
@@ -167,18 +167,18 @@ def blind_rates(
     return BlindCheck(seeds=_seeds(blind), rows=rows, gaps=gaps)
 
 
-def _gaps(rows: Sequence[BlindRate],
+def _gaps(languages: Sequence[str],
           parts: Sequence[tuple[int, DifferenceEstimate, int]]) -> list[BlindGap]:  # fmt: skip
-    """Each other language family's rate minus English's, when the run has English."""
-    ref = [(r, p) for r, p in zip(rows, parts, strict=True) if r.language == REFERENCE]
-    if not ref:
+    """Each other language family's estimate minus English's, when there is English
+    (``parts``: each language's (answers, estimate, answers read), in ``languages``' order)."""
+    if REFERENCE not in languages:
         return []
-    _, ref_est, ref_n = ref[0][1]
+    _, ref_est, ref_n = parts[list(languages).index(REFERENCE)]
     families: dict[str, list[tuple[int, DifferenceEstimate, int]]] = {}
-    for r, p in zip(rows, parts, strict=True):
-        family = r.language.split("-")[0].lower()
+    for lang, part in zip(languages, parts, strict=True):
+        family = lang.split("-")[0].lower()
         if family != REFERENCE:
-            families.setdefault(family, []).append(p)
+            families.setdefault(family, []).append(part)
     out = []
     for family, members in sorted(families.items()):
         size = sum(m[0] for m in members)
@@ -245,6 +245,7 @@ class BlindChange(BaseModel):
     seeds_a: list[int]
     seeds_b: list[int]
     rows: list[BlindChangeRow]
+    gaps: list[BlindGap] = []  # the change (B - A) of each language's gap to English
     method: str = ("difference estimator on the pairs reviewed blind in both runs, per "
                    "language (classifier change + mean reader-minus-classifier correction of "
                    "B - A), finite-population t interval, 95%; all: the languages weighted by "
@@ -281,10 +282,11 @@ def blind_change(run_a: Path, run_b: Path) -> BlindChange | None:
         )
         rows.append(_change_row(lang, len(keys), len(both), est))
         parts.append((len(keys), est, len(both)))
+    gaps = _gaps([r.language for r in rows], parts)
     if len(rows) > 1:
         rows.append(_change_row(ALL, len(language), sum(r.blind_pairs for r in rows),
                                 stratified_estimate(parts, bounds=(-1.0, 1.0))))
-    return BlindChange(seeds_a=_seeds(blind_a), seeds_b=_seeds(blind_b), rows=rows)
+    return BlindChange(seeds_a=_seeds(blind_a), seeds_b=_seeds(blind_b), rows=rows, gaps=gaps)
 
 
 def _change_row(language: str, pairs: int, blind_pairs: int,

@@ -14,6 +14,7 @@ from biasprobe.report.text import (
     BLIND_HEADERS,
     BLIND_INTRO,
     BYPASS_NOTE,
+    blind_gap_lines,
     blind_rows,
     bypassed_cell,
     censored_union,
@@ -59,6 +60,7 @@ def render_html(report: ReportModel) -> str:
         internals_intro=lambda ic: intro_lines(ic, str),
         internals_rows=lambda ic: shift_rows(ic, str),
         blind_rows=lambda b: blind_rows(b, str),  # autoescape does the escaping
+        blind_gaps=lambda b: blind_gap_lines(b, str),
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.

@@ -190,12 +190,13 @@ def _internals_section(d: DiffResult) -> list[str]:
 
 
 def _blind_section(d: DiffResult) -> list[str]:
-    from biasprobe.report.text import BLIND_HEADERS, BLIND_INTRO, blind_rows
+    from biasprobe.report.text import BLIND_HEADERS, BLIND_INTRO, blind_gap_lines, blind_rows
 
     if d.blind is None:
         return []
     return ["", "### Blind check", "", md_cell(BLIND_INTRO) + ".", "",
-            *_table(BLIND_HEADERS, blind_rows(d.blind, md_cell))]
+            *_table(BLIND_HEADERS, blind_rows(d.blind, md_cell)), "",
+            *(f"- {line}" for line in blind_gap_lines(d.blind, md_cell))]
 
 
 def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:

@@ -366,9 +366,17 @@ def blind_rows(blind: BlindChange, cell: Callable[[str], str]) -> list[list[str]
              pp(r.change) + span(r.ci_low, r.ci_high, signed=True)] for r in blind.rows]
 
 
+def blind_gap_lines(blind: BlindChange, cell: Callable[[str], str]) -> list[str]:
+    """The change of each language's gap to English, one line each (every report format)."""
+    return [f"change of the {cell(g.language)} − {g.versus} gap: {pp(g.gap)}"
+            f"{span(g.ci_low, g.ci_high, signed=True)} blind-corrected "
+            f"(classifier {pp(g.classifier_gap)})" for g in blind.gaps]
+
+
 def render_blind(blind: BlindChange) -> list[str]:
     return [f"blind check: {BLIND_INTRO}:",
-            *table(BLIND_HEADERS, blind_rows(blind, lambda v: c(v, 32)))]
+            *table(BLIND_HEADERS, blind_rows(blind, lambda v: c(v, 32))),
+            *blind_gap_lines(blind, lambda v: c(v, 32))]
 
 
 def _render_flips(flips: list[Flip], max_flips: int, answer_chars: int) -> list[str]:
