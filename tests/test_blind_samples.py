@@ -1,8 +1,8 @@
 """The two blind random samples (``tests/data/q05_blind_seed1.jsonl``, ``q15_blind_seed1.jsonl``):
 each is exactly the first 100 answers of blind seed 1's order over the 840 built-in probes, in
 that order, with its probe's request, language and kind, a known label and a note; the two
-samples are the same prompts (one seed: the change between the models is paired). And, on the
-real classifier, the agreement the README quotes."""
+samples are the same prompts (one seed: the change between the models is paired); the Chinese
+follow-ups are the next 55 of the seed's Chinese order."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from biasprobe.blindcheck import blind_order
 DATA = Path(__file__).parent / "data"
 FILES = {"q05-full-1204": DATA / "q05_blind_seed1.jsonl",
          "q15-full-1204": DATA / "q15_blind_seed1.jsonl"}
+ZH_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zh.jsonl",
+            "q15-full-1204": DATA / "q15_blind_seed1_zh.jsonl"}
 
 
 @pytest.mark.parametrize("run", sorted(FILES))
@@ -34,9 +36,30 @@ def test_sample_is_the_first_100_of_seed_1(run: str) -> None:
     assert Counter(r["language"] for r in rows) == {"en": 52, "zh-Hans": 45, "zh-Hant": 3}
 
 
+@pytest.mark.parametrize("run", sorted(FILES))
+def test_chinese_sample_is_the_next_55_of_the_chinese_order(run: str) -> None:
+    """``review --blind --language zh-Hans`` after the first sample: the Chinese order of the
+    seed restricted to zh-Hans, from its 46th answer (the first 45 were in the first sample)."""
+    probes = builtin_probes()
+    zh_order = [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)
+                if probes[pid].language == "zh-Hans"]
+    first = json_rows(FILES[run])
+    assert [r["id"] for r in first if r["language"] == "zh-Hans"] == zh_order[:45]
+    rows = json_rows(ZH_FILES[run])
+    check_is_draw(rows, zh_order[45:100], set(), probes)
+    assert [r["order"] for r in rows] == list(range(46, 101))
+    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
+    assert all(r["label"] in HANDCHECK_LABELS for r in rows)
+
+
 def test_label_counts_are_the_documented_ones() -> None:
     counts = {run: Counter(r["label"] for r in json_rows(f)) for run, f in FILES.items()}
     assert counts["q05-full-1204"] == {"refusal": 45, "deflection": 28, "complete": 19,
                                        "official_line": 8}
     assert counts["q15-full-1204"] == {"refusal": 42, "complete": 38, "deflection": 13,
                                        "official_line": 7}
+    zh = {run: Counter(r["label"] for r in json_rows(f)) for run, f in ZH_FILES.items()}
+    assert zh["q05-full-1204"] == {"deflection": 26, "complete": 14, "refusal": 8,
+                                   "official_line": 7}
+    assert zh["q15-full-1204"] == {"complete": 25, "refusal": 15, "deflection": 9,
+                                   "official_line": 6}
