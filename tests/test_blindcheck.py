@@ -89,7 +89,9 @@ def test_blind_session_hides_nothing_it_should_not_and_refuses_confirm_and_skip(
         status = handle_key(session, key, lambda _: "")
         assert status is not None and "blind review" in status
     assert session.index == 0 and not read_overrides(run_dir)  # nothing decided, nothing written
-    handle_key(session, "d", lambda _: "")
+    status = handle_key(session, "d", lambda _: "")
+    lang = session.items[0].response.language
+    assert status is not None and status.endswith(f"read this session: 1 ({lang} 1)")
     handle_key(session, "n", lambda _: "looks evasive")
     handle_key(session, "c", lambda _: "")
     written = read_overrides(run_dir)

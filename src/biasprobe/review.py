@@ -201,7 +201,8 @@ def handle_key(session: Session, key: str, read_line: Callable[[str], str]) -> s
             ov = session.decide(label)
         except BiasprobeError as exc:  # e.g. the run is locked by a `score`: try again later
             return f"not saved: {exc}"
-        verb = ("blind: " + ov.label_after.value if blind else "confirmed" if ov.confirms
+        verb = ("blind: " + ov.label_after.value + _blind_tally(session) if blind
+                else "confirmed" if ov.confirms
                 else f"{ov.label_before.value} -> {ov.label_after.value}")
         return f"{item.response.probe_id}#{item.response.sample}: {verb}"
     if key == "n":
@@ -213,6 +214,16 @@ def handle_key(session: Session, key: str, read_line: Callable[[str], str]) -> s
     if blind:
         return "keys: c r d o u label, n note, b back, q quit"
     return "keys: c r d o u label, y/enter confirm, n note, s skip, b back, q quit"
+
+
+def _blind_tally(session: Session) -> str:
+    """How many answers this blind session has read, per language (``show`` gives the rates)."""
+    from collections import Counter
+
+    langs = {it.key: it.response.language for it in session.items}
+    counts = Counter(langs[o.key] for o in {o.key: o for o in session.decided}.values())
+    return (f"; read this session: {sum(counts.values())} ("
+            + ", ".join(f"{lang} {n}" for lang, n in sorted(counts.items())) + ")")
 
 
 def run_sink(run_dir: Path) -> Sink:
