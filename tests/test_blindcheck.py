@@ -320,10 +320,14 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
         rise += share * sum(1.0 - censored_value(hand[k[0]]) for k in read) / len(read)
     assert allrow["classifier_change"] == 0.0
     assert allrow["change"] == pytest.approx(rise)
-    for fmt, title in (("md", "### Blind check"), ("html", "<h3>Blind check</h3>")):
+    for fmt, title, per_run in (("md", "### Blind check", "## qwen-b: blind check"),
+                                ("html", "<h3>Blind check</h3>", '<h2 id="blind-check">')):
         code, out, err = cli(capsys, "report", "qwen-a", "qwen-b", "--format", fmt)
         assert code == 0, err
-        assert title in out and f"+{100 * rise:.1f}" in out
+        assert title in out and f"+{100 * rise:.1f}" in out and per_run in out
+    code, out, _ = cli(capsys, "report", "qwen-b", "--format", "json")
+    runs = json.loads(out)["runs"]
+    assert runs[0]["blind_check"]["rows"][-1]["reader_rate"] == 1.0
 
 
 def test_blind_render_shows_no_classifier_output() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from biasprobe.blindcheck import BlindChange
+from biasprobe.blindcheck import BlindChange, BlindCheck
 from biasprobe.records import JSONObject
 from biasprobe.variants import BypassRow, BypassTable
 
@@ -394,6 +394,7 @@ class ReportRun(RunSummary):
     asymmetry: Asymmetry
     manifest: JSONObject
     bypass: BypassTable | None = None  # variant answers (run --variants) only
+    blind_check: BlindCheck | None = None  # answers reviewed blind (review --blind) only
 
 
 class ReportModel(_Model):

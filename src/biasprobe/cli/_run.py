@@ -203,32 +203,22 @@ def show(
 
 
 def print_blind_check(check: BlindCheck) -> None:
-    """The blind check as a table (language tags come from the run: print_table escapes them)
-    and its warnings."""
+    """The blind check as a table and the gaps to English (the report's helpers; language tags
+    come from the run: escaped), then its warnings."""
     from biasprobe.cli._classify import print_warnings
+    from biasprobe.report.text import (
+        BLIND_RATE_HEADERS,
+        BLIND_RATE_INTRO,
+        blind_gap_text,
+        blind_rate_rows,
+    )
     from biasprobe.textutil import one_line
 
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{100 * x:.1f}%"
-
-    def pp(x: float | None) -> str:
-        return "-" if x is None else f"{100 * x:+.1f}"
-
     typer.echo("")
-    typer.echo("blind check: censored rate corrected by the answers read blind (review --blind), "
-               "95% interval; then each language's rate minus English's")
-    print_table(
-        ["language", "answers", "read blind", "agreement", "classifier", "blind-corrected"],
-        [[r.language, r.answers, r.blind, "-" if r.agreement is None else f"{r.agreement:.2f}",
-          pct(r.classifier_rate),
-          pct(r.rate) + ("" if r.ci_low is None else f" [{pct(r.ci_low)}, {pct(r.ci_high)}]")]
-         for r in check.rows],
-    )
-    for g in check.gaps:
-        typer.echo("  " + one_line(
-            f"{g.language} - {g.versus}: blind-corrected {pp(g.gap)} points"
-            + ("" if g.ci_low is None else f" [{pp(g.ci_low)}, {pp(g.ci_high)}]")
-            + f" (classifier {pp(g.classifier_gap)})"))
+    typer.echo(f"blind check: {BLIND_RATE_INTRO}")
+    print_table(BLIND_RATE_HEADERS, blind_rate_rows(check, str))
+    for line in blind_gap_text(check, one_line):
+        typer.echo("  " + line)
     print_warnings(check.warnings())
 
 

@@ -13,8 +13,12 @@ from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 from biasprobe.report.text import (
     BLIND_HEADERS,
     BLIND_INTRO,
+    BLIND_RATE_HEADERS,
+    BLIND_RATE_INTRO,
     BYPASS_NOTE,
     blind_gap_lines,
+    blind_gap_text,
+    blind_rate_rows,
     blind_rows,
     bypassed_cell,
     censored_union,
@@ -61,6 +65,8 @@ def render_html(report: ReportModel) -> str:
         internals_rows=lambda ic: shift_rows(ic, str),
         blind_rows=lambda b: blind_rows(b, str),  # autoescape does the escaping
         blind_gaps=lambda b: blind_gap_lines(b, str),
+        blind_rate_rows=lambda b: blind_rate_rows(b, str),
+        blind_rate_gaps=lambda b: blind_gap_text(b, str),
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.
@@ -89,4 +95,6 @@ def render_html(report: ReportModel) -> str:
                                                      bypass_note=BYPASS_NOTE,
                                                      internals_headers=SHIFT_HEADERS,
                                                      blind_headers=BLIND_HEADERS,
-                                                     blind_intro=BLIND_INTRO)
+                                                     blind_intro=BLIND_INTRO,
+                                                     blind_rate_headers=BLIND_RATE_HEADERS,
+                                                     blind_rate_intro=BLIND_RATE_INTRO)

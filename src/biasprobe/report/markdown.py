@@ -40,6 +40,7 @@ def render_markdown(report: ReportModel, *, answer_chars: int = 300) -> str:
         out.append("")
     out += _runs_section(report.runs)
     out += _controls_section(report.runs)
+    out += _blind_check_section(report.runs)
     for r in report.runs:
         out += _groups_section(r)
         out += _bypass_section(r)
@@ -113,6 +114,24 @@ def _controls_section(runs: list[ReportRun]) -> list[str]:
         out += _table(CONTROL_HEADERS, control_rows(r.control_check, md_cell))
         out.append("")
     return out[:-1]
+
+
+def _blind_check_section(runs: list[ReportRun]) -> list[str]:
+    from biasprobe.report.text import (
+        BLIND_RATE_HEADERS,
+        BLIND_RATE_INTRO,
+        blind_gap_text,
+        blind_rate_rows,
+    )
+
+    out: list[str] = []
+    for r in runs:
+        if r.blind_check is None:
+            continue
+        out += ["", f"## {md_cell(r.run_id)}: blind check", "", md_cell(BLIND_RATE_INTRO) + ".",
+                "", *_table(BLIND_RATE_HEADERS, blind_rate_rows(r.blind_check, md_cell)), "",
+                *(f"- {line}" for line in blind_gap_text(r.blind_check, md_cell))]
+    return out
 
 
 def _bypass_section(r: ReportRun) -> list[str]:

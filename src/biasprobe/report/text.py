@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from biasprobe.blindcheck import BlindChange
+from biasprobe.blindcheck import BlindChange, BlindCheck
 from biasprobe.labels import registry
 from biasprobe.report.escape import clean_terminal, truncate
 from biasprobe.results import (
@@ -352,6 +352,27 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
         out += ["", *render_blind(result.blind)]
     out += ["", *_render_flips(result.flips, max_flips, answer_chars)]
     return "\n".join(out)
+
+
+BLIND_RATE_INTRO = ("censored rate corrected by the answers read blind (review --blind), 95% "
+                    "interval; then each language's rate minus English's")
+BLIND_RATE_HEADERS = ["language", "answers", "read blind", "agreement", "classifier",
+                      "blind-corrected"]
+
+
+def blind_rate_rows(check: BlindCheck, cell: Callable[[str], str]) -> list[list[str]]:
+    """A run's blind check per language (``show`` and every report format; ``cell`` escapes
+    the language tag, which comes from the run)."""
+    return [[cell(r.language), str(r.answers), str(r.blind),
+             "–" if r.agreement is None else f"{r.agreement:.2f}", pct(r.classifier_rate),
+             pct(r.rate) + span(r.ci_low, r.ci_high)] for r in check.rows]
+
+
+def blind_gap_text(check: BlindCheck, cell: Callable[[str], str]) -> list[str]:
+    """Each language's blind-corrected rate minus English's, one line each."""
+    return [f"{cell(g.language)} − {g.versus}: blind-corrected {pp(g.gap, ' points')}"
+            f"{span(g.ci_low, g.ci_high, signed=True)} (classifier "
+            f"{pp(g.classifier_gap, ' points')})" for g in check.gaps]
 
 
 BLIND_INTRO = ("change of the censored rate (B − A) corrected by the answers read blind in both "
