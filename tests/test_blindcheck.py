@@ -325,6 +325,11 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
         code, out, err = cli(capsys, "report", "qwen-a", "qwen-b", "--format", fmt)
         assert code == 0, err
         assert title in out and f"+{100 * rise:.1f}" in out and per_run in out
+    code, out, err = cli(capsys, "compare", "qwen-a", "qwen-b", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["steps"][0]["blind"]["rows"][-1]["change"] == pytest.approx(rise)
+    code, out, _ = cli(capsys, "compare", "qwen-a", "qwen-b")
+    assert "blind check: change of the censored rate" in out
     code, out, _ = cli(capsys, "report", "qwen-b", "--format", "json")
     runs = json.loads(out)["runs"]
     assert runs[0]["blind_check"]["rows"][-1]["reader_rate"] == 1.0

@@ -1054,6 +1054,8 @@ def compare_runs(
 ) -> CompareResult:
     """A timeline over runs in the given order: rates, indices, and each consecutive change."""
     warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
+    from biasprobe.blindcheck import blind_change
+
     steps: list[Step] = []
     for prev, cur in pairwise(runs):
         keys = sorted(set(prev.items) & set(cur.items))
@@ -1066,6 +1068,7 @@ def compare_runs(
                 flips=sum(1 for x, y in pairs if x.label != y.label),
                 censored=_paired_metric(pairs, "censored"),
                 headline=paired_headline(pairs, correction, classifier_error),
+                blind=blind_change(prev.run_dir, cur.run_dir),
             )
         )
     _adjust([s.censored for s in steps], correction)

@@ -365,6 +365,7 @@ class Step(_Model):
     flips: int
     censored: PairedMetric
     headline: dict[str, HeadlineChange]
+    blind: BlindChange | None = None  # both runs of the step have answers reviewed blind
 
 
 class CompareResult(_Model):

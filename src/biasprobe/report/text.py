@@ -504,6 +504,9 @@ def render_compare(result: CompareResult) -> str:
                 ]
             )
         out += table(["step", "paired", "flips", *METRIC_HEADERS], rows)
+    for s in result.steps:
+        if s.blind is not None:
+            out += ["", f"{c(s.from_, 30)} -> {c(s.to, 30)}:", *render_blind(s.blind)]
     out += ["", classifier_error_line(result.classifier_error)]
     if result.classifier_error:
         rows = [[c(r.run_id, 40), est(r.headline["censorship"].corrected.rate)]
