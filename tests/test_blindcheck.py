@@ -435,3 +435,17 @@ def test_blind_review_of_one_language(tmp_path: Path, capsys: pytest.CaptureFixt
     assert_one_line_error(code, err, "--language fi: no such answers in this run")
     code, _, err = cli(capsys, "review", "qwen-a", "--language", "en")
     assert_one_line_error(code, err, "--language goes with --blind")
+
+
+def test_plan_says_how_many_to_read() -> None:
+    from biasprobe.blindcheck import BlindCheck, BlindRate
+
+    def row(lang: str, read: int, lo: float | None, hi: float | None) -> BlindRate:
+        return BlindRate(language=lang, answers=400, blind=read, reader_uncertain=0, agree=read,
+                         classifier_rate=0.5, reader_rate=0.5, rate=0.5, ci_low=lo, ci_high=hi)
+
+    check = BlindCheck(seeds=[1], rows=[row("en", 50, 0.46, 0.54), row("zh-Hans", 100, 0.4, 0.6),
+                                        row("ja", 10, 0.0, 1.0), row("fi", 1, None, None)])
+    # en is within ±5 already; zh-Hans ±10 from 100 -> about 400 (4x); ja capped at the answers
+    assert check.plan() == ["zh-Hans: ±10.0 points from 100 answers read; about 400 read for ±5",
+                            "ja: ±50.0 points from 10 answers read; about 400 read for ±5"]

@@ -35,6 +35,7 @@ read without trusting the classifier to err alike on both versions.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -114,6 +115,22 @@ class BlindCheck(BaseModel):
     rows: list[BlindRate]
     gaps: list[BlindGap] = []
     method: str = METHOD
+
+    def plan(self, target: float = 0.05) -> list[str]:
+        """For each language whose interval is wider than ±``target``: about how many answers
+        would have to be read for ±``target`` (the interval narrows about as 1/sqrt(n); the
+        finite-population correction ignored, so an upper estimate, capped at the answers)."""
+        out = []
+        for r in self.rows:
+            if r.language == ALL or r.ci_low is None or r.ci_high is None or not r.blind:
+                continue
+            half = (r.ci_high - r.ci_low) / 2
+            if half <= target:
+                continue
+            need = min(r.answers, math.ceil(r.blind * (half / target) ** 2))
+            out.append(f"{r.language}: ±{100 * half:.1f} points from {r.blind} answers read; "
+                       f"about {need} read for ±{100 * target:.0f}")
+        return out
 
     def warnings(self) -> list[str]:
         out = []

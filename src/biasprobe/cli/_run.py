@@ -219,6 +219,8 @@ def print_blind_check(check: BlindCheck) -> None:
     print_table(BLIND_RATE_HEADERS, blind_rate_rows(check, str))
     for line in blind_gap_text(check, one_line):
         typer.echo("  " + line)
+    for line in check.plan():
+        typer.echo("  " + one_line(line))
     print_warnings(check.warnings())
 
 
