@@ -449,3 +449,25 @@ def test_plan_says_how_many_to_read() -> None:
     # en is within ±5 already; zh-Hans ±10 from 100 -> about 400 (4x); ja capped at the answers
     assert check.plan() == ["zh-Hans: ±10.0 points from 100 answers read; about 400 read for ±5",
                             "ja: ±50.0 points from 10 answers read; about 400 read for ±5"]
+
+
+def test_gap_pools_the_tags_of_a_language() -> None:
+    """en and en-GB are one reference, zh-Hans and zh-Hant one family, weighted by answers."""
+    from review_helpers import response, score
+
+    langs = ["en"] * 6 + ["en-GB"] * 2 + ["zh-Hans"] * 6 + ["zh-Hant"] * 2
+    rs = [response(f"p{i}").model_copy(update={"language": lang}) for i, lang in enumerate(langs)]
+    scores = {r.key: score(r.probe_id, Label.complete, 0.9) for r in rs}
+    # the reader: every Chinese answer and the en-GB ones refusals, the en ones complete; two
+    # read of each tag, so English pooled is 6/8 * 0 + 2/8 * 1 = 0.25
+    blind = {}
+    for lang in set(langs):
+        for r in [r for r in rs if r.language == lang][:2]:
+            label = Label.complete if lang == "en" else Label.refusal
+            blind[r.key] = make_override(scores[r.key], label, label_before=Label.complete,
+                                         reviewer="h", blind_seed=1)
+    check = blind_rates(rs, scores, blind)
+    assert check is not None
+    (gap,) = check.gaps
+    assert (gap.language, gap.versus) == ("zh", "en")
+    assert gap.classifier_gap == 0.0 and gap.gap == pytest.approx(1.0 - 0.25)

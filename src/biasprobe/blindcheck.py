@@ -187,20 +187,22 @@ def blind_rates(
 def _gaps(languages: Sequence[str],
           parts: Sequence[tuple[int, DifferenceEstimate, int]]) -> list[BlindGap]:  # fmt: skip
     """Each other language family's estimate minus English's, when there is English
-    (``parts``: each language's (answers, estimate, answers read), in ``languages``' order)."""
-    if REFERENCE not in languages:
-        return []
-    _, ref_est, ref_n = parts[list(languages).index(REFERENCE)]
+    (``parts``: each language's (answers, estimate, answers read), in ``languages``' order; a
+    family is the tags of one primary subtag, weighted by their answers: zh-Hans and zh-Hant
+    make zh, en and en-GB make en)."""
     families: dict[str, list[tuple[int, DifferenceEstimate, int]]] = {}
     for lang, part in zip(languages, parts, strict=True):
-        family = lang.split("-")[0].lower()
-        if family != REFERENCE:
-            families.setdefault(family, []).append(part)
+        families.setdefault(lang.split("-")[0].lower(), []).append(part)
+    reference = families.pop(REFERENCE, None)
+    if reference is None:
+        return []
+    ref_size = sum(m[0] for m in reference)
+    minus_ref = [(-n_pop / ref_size, e, n) for n_pop, e, n in reference]
     out = []
     for family, members in sorted(families.items()):
         size = sum(m[0] for m in members)
-        est = combine_estimates([(n_pop / size, e, n) for n_pop, e, n in members]
-                                + [(-1.0, ref_est, ref_n)], bounds=(-1.0, 1.0))
+        est = combine_estimates([(n_pop / size, e, n) for n_pop, e, n in members] + minus_ref,
+                                bounds=(-1.0, 1.0))
         out.append(BlindGap(language=family, versus=REFERENCE,
                             classifier_gap=rnd(est.predicted), gap=rnd(est.value),
                             ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high)))
