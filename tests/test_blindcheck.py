@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from biasprobe.blindcheck import (
+    blind_data,
     blind_order,
     blind_rank,
     blind_rates,
@@ -154,7 +155,7 @@ def test_blind_check_matches_hand_arithmetic(tmp_path: Path) -> None:
     agree = sum((censored_value(hand[k[0]]) >= 0.5) == (classifier_value(scores[k]) >= 0.5)
                 for k in order)
     assert allrow.agree == agree
-    assert blind_rates(responses, scores, {}) is None
+    assert blind_rates(blind_data(responses, scores, [])) is None
 
 
 def test_blind_check_warns_about_several_seeds(tmp_path: Path) -> None:
@@ -466,7 +467,7 @@ def test_gap_pools_the_tags_of_a_language() -> None:
             label = Label.complete if lang == "en" else Label.refusal
             blind[r.key] = make_override(scores[r.key], label, label_before=Label.complete,
                                          reviewer="h", blind_seed=1)
-    check = blind_rates(rs, scores, blind)
+    check = blind_rates(blind_data(rs, scores, blind.values()))
     assert check is not None
     (gap,) = check.gaps
     assert (gap.language, gap.versus) == ("zh", "en")

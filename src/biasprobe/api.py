@@ -98,11 +98,14 @@ class Run:
     def blind_check(self) -> BlindCheck | None:
         """The censored rates corrected by the answers reviewed blind (``review --blind``), as
         ``show`` prints them; None when none was (:mod:`biasprobe.blindcheck`)."""
-        from biasprobe.blindcheck import run_blind_check
+        from biasprobe.blindcheck import blind_data, blind_rates
+        from biasprobe.store import read_scores
 
-        # from the folder: the check needs the classifier's own labels, which ``scores`` (labels
-        # in force, reviews applied) no longer holds for the answers reviewed
-        return run_blind_check(self.run_dir)
+        if not self.scores:
+            return None
+        # the classifier's own labels, which ``scores`` (labels in force, reviews applied) no
+        # longer holds for the answers reviewed, are read from the folder
+        return blind_rates(blind_data(self.responses, read_scores(self.run_dir), self.overrides))
 
     def to_pandas(self) -> pandas.DataFrame:
         """A DataFrame with one row per response and its label (needs pandas)."""

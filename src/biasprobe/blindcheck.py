@@ -37,12 +37,13 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from biasprobe.labels import is_censored
-from biasprobe.overrides import Key, Override, latest_blind
+from biasprobe.overrides import Key, Override, latest_of
 from biasprobe.records import Label, Response, Score
 from biasprobe.stats import (
     DifferenceEstimate,
@@ -67,6 +68,35 @@ def blind_rank(seed: int, key: Key) -> str:
 def blind_order(keys: Iterable[Key], seed: int) -> list[Key]:
     """``keys`` in the random order of ``seed`` (the same for every run that has them)."""
     return sorted(keys, key=lambda k: (blind_rank(seed, k), k))
+
+
+@dataclass(frozen=True)
+class BlindData:
+    """What the blind check needs from one run, read once with the run (``diff``'s
+    ``load_scored_run``, ``show``'s summary): each scored answer's language and the classifier's
+    own censored value (:func:`classifier_value`), each answer read blind's reader value
+    (:func:`censored_value` of its latest blind label), and the seeds used. Variant answers are
+    left out."""
+
+    language: dict[Key, str] = field(default_factory=dict)
+    classifier: dict[Key, float] = field(default_factory=dict)
+    reader: dict[Key, float] = field(default_factory=dict)
+    seeds: tuple[int, ...] = ()
+
+
+def blind_data(responses: Iterable[Response], scores: dict[Key, Score],
+               overrides: Iterable[Override]) -> BlindData:  # fmt: skip
+    """:class:`BlindData` from a run's responses, the classifier's own scores (scores.jsonl, no
+    judge, no review) and its overrides in file order."""
+    blind = latest_of(o for o in overrides if o.blind)
+    answers = [r for r in responses if r.variant_of is None and r.key in scores]
+    return BlindData(
+        language={r.key: r.language for r in answers},
+        classifier={r.key: classifier_value(scores[r.key]) for r in answers},
+        reader={r.key: censored_value(blind[r.key].label_after) for r in answers
+                if r.key in blind},
+        seeds=tuple(sorted({o.blind_seed for o in blind.values() if o.blind_seed is not None})),
+    )
 
 
 class BlindRate(BaseModel):
@@ -159,29 +189,26 @@ def classifier_value(score: Score) -> float:
     return censored_value(best_guess(score))
 
 
-def blind_rates(
-    responses: Sequence[Response], scores: dict[Key, Score], blind: dict[Key, Override]
-) -> BlindCheck | None:
-    """The blind check of a run's answers, or None when none was reviewed blind."""
-    answers = [r for r in responses if r.variant_of is None and r.key in scores]
-    if not any(r.key in blind for r in answers):
+def blind_rates(data: BlindData) -> BlindCheck | None:
+    """The blind check of a run, or None when none of its answers was read blind."""
+    if not data.reader:
         return None
     rows, parts = [], []
-    for lang in sorted({r.language for r in answers}):
-        group = [r for r in answers if r.language == lang]
-        row, est = _rate(lang, group, scores, blind)
+    for lang in sorted(set(data.language.values())):
+        keys = [k for k, v in data.language.items() if v == lang]
+        row, est = _rate(lang, keys, data)
         rows.append(row)
-        parts.append((len(group), est, row.blind))
+        parts.append((len(keys), est, row.blind))
     gaps = _gaps([r.language for r in rows], parts)
     if len(rows) > 1:
         est = stratified_estimate(parts)
         rows.append(BlindRate(
-            language=ALL, answers=len(answers), blind=sum(r.blind for r in rows),
+            language=ALL, answers=len(data.language), blind=sum(r.blind for r in rows),
             reader_uncertain=sum(r.reader_uncertain for r in rows),
             agree=sum(r.agree for r in rows), classifier_rate=rnd(est.predicted),
             reader_rate=rnd(est.sample_mean), rate=rnd(est.value), ci_low=rnd(est.ci_low),
             ci_high=rnd(est.ci_high)))  # fmt: skip
-    return BlindCheck(seeds=_seeds(blind), rows=rows, gaps=gaps)
+    return BlindCheck(seeds=list(data.seeds), rows=rows, gaps=gaps)
 
 
 def _gaps(languages: Sequence[str],
@@ -209,16 +236,15 @@ def _gaps(languages: Sequence[str],
     return out
 
 
-def _rate(language: str, group: Sequence[Response], scores: dict[Key, Score],
-          blind: dict[Key, Override]) -> tuple[BlindRate, DifferenceEstimate]:  # fmt: skip
-    pred = [classifier_value(scores[r.key]) for r in group]
-    sample = [(censored_value(blind[r.key].label_after), p)
-              for r, p in zip(group, pred, strict=True) if r.key in blind]
+def _rate(language: str, keys: Sequence[Key],
+          data: BlindData) -> tuple[BlindRate, DifferenceEstimate]:  # fmt: skip
+    pred = [data.classifier[k] for k in keys]
+    sample = [(data.reader[k], data.classifier[k]) for k in keys if k in data.reader]
     est = difference_estimate(pred, [h for h, _ in sample], [c for _, c in sample])
     judged = [(h, c) for h, c in sample if h != 0.5]
     row = BlindRate(
         language=language,
-        answers=len(group),
+        answers=len(keys),
         blind=len(sample),
         reader_uncertain=len(sample) - len(judged),
         agree=sum((h >= 0.5) == (c >= 0.5) for h, c in judged),
@@ -233,13 +259,13 @@ def _rate(language: str, group: Sequence[Response], scores: dict[Key, Score],
 
 def run_blind_check(run_dir: Path) -> BlindCheck | None:
     """The blind check of a scored run directory (None: no blind review, or no scores)."""
-    from biasprobe.diff import read_scores
-    from biasprobe.store import SCORES, read_responses
+    from biasprobe.overrides import read_overrides
+    from biasprobe.store import SCORES, read_responses, read_scores
 
-    blind = latest_blind(run_dir)
-    if not blind or not (run_dir / SCORES).exists():
+    if not (run_dir / SCORES).exists():
         return None
-    return blind_rates(read_responses(run_dir), read_scores(run_dir, reviewed=False), blind)
+    return blind_rates(blind_data(read_responses(run_dir), read_scores(run_dir),
+                                  read_overrides(run_dir)))
 
 
 class BlindChangeRow(BaseModel):
@@ -271,31 +297,21 @@ class BlindChange(BaseModel):
                    "their pairs, Welch-Satterthwaite t interval")
 
 
-def blind_change(run_a: Path, run_b: Path) -> BlindChange | None:
-    """The blind-corrected change of the censored rate from ``run_a`` to ``run_b``, or None
-    unless some answers were reviewed blind in both (pairs: same probe and sample)."""
-    from biasprobe.diff import read_scores
-    from biasprobe.store import read_responses
-
-    blind_a, blind_b = latest_blind(run_a), latest_blind(run_b)
-    if not set(blind_a) & set(blind_b):
-        return None
-    scores_a, scores_b = read_scores(run_a, reviewed=False), read_scores(run_b, reviewed=False)
-    keys_b = {r.key for r in read_responses(run_b) if r.variant_of is None}
-    language = {r.key: r.language for r in read_responses(run_a)
-                if r.variant_of is None and r.key in keys_b
-                and r.key in scores_a and r.key in scores_b}  # fmt: skip
-    if not set(language) & set(blind_a) & set(blind_b):
+def blind_change(a: BlindData, b: BlindData) -> BlindChange | None:
+    """The blind-corrected change of the censored rate from run ``a`` to run ``b``, or None
+    unless some answers were read blind in both (pairs: same probe and sample; languages from
+    ``a``)."""
+    language = {k: v for k, v in a.language.items() if k in b.language}
+    if not set(language) & set(a.reader) & set(b.reader):
         return None
     rows, parts = [], []
     for lang in sorted(set(language.values())):
         keys = sorted(k for k, v in language.items() if v == lang)
-        pred = [classifier_value(scores_b[k]) - classifier_value(scores_a[k]) for k in keys]
-        both = [(k, p) for k, p in zip(keys, pred, strict=True) if k in blind_a and k in blind_b]
+        pred = [b.classifier[k] - a.classifier[k] for k in keys]
+        both = [(k, p) for k, p in zip(keys, pred, strict=True) if k in a.reader and k in b.reader]
         est = difference_estimate(
             pred,
-            [censored_value(blind_b[k].label_after) - censored_value(blind_a[k].label_after)
-             for k, _ in both],
+            [b.reader[k] - a.reader[k] for k, _ in both],
             [p for _, p in both],
             bounds=(-1.0, 1.0),
         )
@@ -305,7 +321,7 @@ def blind_change(run_a: Path, run_b: Path) -> BlindChange | None:
     if len(rows) > 1:
         rows.append(_change_row(ALL, len(language), sum(r.blind_pairs for r in rows),
                                 stratified_estimate(parts, bounds=(-1.0, 1.0))))
-    return BlindChange(seeds_a=_seeds(blind_a), seeds_b=_seeds(blind_b), rows=rows, gaps=gaps)
+    return BlindChange(seeds_a=list(a.seeds), seeds_b=list(b.seeds), rows=rows, gaps=gaps)
 
 
 def _change_row(language: str, pairs: int, blind_pairs: int,
@@ -313,7 +329,3 @@ def _change_row(language: str, pairs: int, blind_pairs: int,
     return BlindChangeRow(language=language, pairs=pairs, blind_pairs=blind_pairs,
                           classifier_change=rnd(est.predicted), change=rnd(est.value),
                           ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high))
-
-
-def _seeds(blind: dict[Key, Override]) -> list[int]:
-    return sorted({o.blind_seed for o in blind.values() if o.blind_seed is not None})

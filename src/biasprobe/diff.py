@@ -94,15 +94,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from biasprobe.blindcheck import BlindData, blind_change, blind_data
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.labels import registry
 from biasprobe.manifest import Manifest
-from biasprobe.overrides import apply_overrides, latest_overrides
+from biasprobe.overrides import Override, apply_overrides, latest_of, latest_overrides, read_overrides
 from biasprobe.records import POLITICAL_KINDS, Label, Response, Score, VariantKind
 from biasprobe.results import (
     Asymmetry,
@@ -296,6 +297,7 @@ class ScoredRun:
     overrides_used: int = 0
     control: ControlCheckSummary | None = None
     variant_pairs: tuple[VariantPair, ...] = ()  # run --variants: scored (base, variant) pairs
+    blind: BlindData = field(default_factory=BlindData)  # answers read blind (review --blind)
 
     @property
     def scorer(self) -> str:
@@ -329,12 +331,18 @@ def read_scores(run_dir: Path, *, reviewed: bool = True) -> dict[tuple[str, int]
     duplicate (prompt, sample) line is an error); a local judge's verdicts (judgements.jsonl,
     combined by the rule in :mod:`biasprobe.judgements`), then reviewed labels (overrides.jsonl,
     latest wins) replace the classifier's unless ``reviewed=False`` (the classifier's own)."""
-    from biasprobe.judgements import judged_scores
-
     out = store_read_scores(run_dir)
     if not reviewed:
         return out
-    return apply_overrides(judged_scores(run_dir, out), latest_overrides(run_dir))[0]
+    return _in_force(run_dir, out, latest_overrides(run_dir))
+
+
+def _in_force(run_dir: Path, scores: dict[tuple[str, int], Score],
+              latest: Mapping[tuple[str, int], Override]) -> dict[tuple[str, int], Score]:  # fmt: skip
+    """The classifier's scores with a judge's verdicts, then the reviews in force, put in."""
+    from biasprobe.judgements import judged_scores
+
+    return apply_overrides(judged_scores(run_dir, scores), latest)[0]
 
 
 def load_scored_run(run: str | Path) -> ScoredRun:
@@ -351,7 +359,10 @@ def load_scored_run(run: str | Path) -> ScoredRun:
     hint = f"run `biasprobe score {run_id}` first"
     if not (run_dir / SCORES).exists():
         raise ScoresMissing(f"run {run_id!r} has no scores: {hint}")
-    scores = read_scores(run_dir)
+    own = store_read_scores(run_dir)  # the classifier's, kept for the blind check
+    overrides = read_overrides(run_dir)
+    latest = latest_of(overrides)
+    scores = _in_force(run_dir, own, latest)
     missing = [r for r in responses if r.key not in scores]
     if missing:
         raise ScoresMissing(
@@ -383,9 +394,10 @@ def load_scored_run(run: str | Path) -> ScoredRun:
         items=items,
         classifier_versions=tuple(sorted({s.classifier_version for s in used})),
         embedders=tuple(sorted({f"{s.embedder}@{s.embedder_sha256[:12]}" for s in used})),
-        overrides_used=len(latest_overrides(run_dir).keys() & items.keys()),
+        overrides_used=len(latest.keys() & items.keys()),
         control=control_summary(responses, used),
         variant_pairs=tuple(variant_pairs(every, scores)),
+        blind=blind_data(responses, own, overrides),
     )
 
 
@@ -915,7 +927,6 @@ def diff_runs(
 ) -> DiffResult:
     """Everything ``biasprobe diff`` shows, as a typed result (deterministic); with an
     internals section when both runs have ``internals.jsonl`` (:mod:`biasprobe.internals_diff`)."""
-    from biasprobe.blindcheck import blind_change
     from biasprobe.internals_diff import internals_change
 
     by = check_dimensions(by)
@@ -950,7 +961,7 @@ def diff_runs(
         flips=flips(pairs),
         bypass=bypass_change(a, b, correction=correction),
         internals=internals_change(a, b, correction=correction),
-        blind=blind_change(a.run_dir, b.run_dir),
+        blind=blind_change(a.blind, b.blind),
     )
 
 
@@ -1054,8 +1065,6 @@ def compare_runs(
 ) -> CompareResult:
     """A timeline over runs in the given order: rates, indices, and each consecutive change."""
     warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
-    from biasprobe.blindcheck import blind_change
-
     steps: list[Step] = []
     for prev, cur in pairwise(runs):
         keys = sorted(set(prev.items) & set(cur.items))
@@ -1068,7 +1077,7 @@ def compare_runs(
                 flips=sum(1 for x, y in pairs if x.label != y.label),
                 censored=_paired_metric(pairs, "censored"),
                 headline=paired_headline(pairs, correction, classifier_error),
-                blind=blind_change(prev.run_dir, cur.run_dir),
+                blind=blind_change(prev.blind, cur.blind),
             )
         )
     _adjust([s.censored for s in steps], correction)

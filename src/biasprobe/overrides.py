@@ -122,13 +122,18 @@ def read_overrides(run_dir: Path) -> list[Override]:
 
 def latest_overrides(run_dir: Path) -> dict[Key, Override]:
     """The decision in force for each reviewed answer: the latest line wins."""
-    return {o.key: o for o in read_overrides(run_dir)}
+    return latest_of(read_overrides(run_dir))
 
 
 def latest_blind(run_dir: Path) -> dict[Key, Override]:
     """Each answer's latest *blind* decision (a later seen-label review does not replace it:
     the blind check needs what a reader said without seeing the classifier's label)."""
-    return {o.key: o for o in read_overrides(run_dir) if o.blind}
+    return latest_of(o for o in read_overrides(run_dir) if o.blind)
+
+
+def latest_of(overrides: Iterable[Override]) -> dict[Key, Override]:
+    """The latest of ``overrides`` (in file order) for each answer."""
+    return {o.key: o for o in overrides}
 
 
 def apply_overrides(

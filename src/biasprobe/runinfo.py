@@ -6,13 +6,14 @@ import os
 from collections import Counter
 from typing import TYPE_CHECKING, TypedDict
 
-from biasprobe.overrides import latest_overrides
+from biasprobe.overrides import latest_of, read_overrides
 from biasprobe.store import SCORES, read_manifest, read_responses, read_scores, resolve_run_dir
 from biasprobe.textutil import preview
 
 if TYPE_CHECKING:  # the classifier package is imported only when a summary is made
     from biasprobe.blindcheck import BlindCheck
     from biasprobe.classify.validity import ControlCheckJSON
+    from biasprobe.records import Score
 
 
 class RunHeader(TypedDict):
@@ -60,13 +61,16 @@ def summarize(run: str) -> RunSummary:
     responses = read_responses(run_dir)
     labels: dict[tuple[str, int], str] = {}
     judged: set[tuple[str, int]] = set()  # labels set by a local judge (judgements.jsonl)
+    own: dict[tuple[str, int], Score] = {}  # the classifier's scores (for the blind check)
     if os.path.lexists(run_dir / SCORES):
         from biasprobe.judgements import judged_scores
 
-        combined = judged_scores(run_dir, read_scores(run_dir))
+        own = read_scores(run_dir)
+        combined = judged_scores(run_dir, own)
         labels = {key: s.label.value for key, s in combined.items()}
         judged = {k for k, s in combined.items() if any(f.startswith("judge:") for f in s.flags)}
-    reviewed = {k: o for k, o in latest_overrides(run_dir).items() if k in labels}
+    overrides = read_overrides(run_dir)
+    reviewed = {k: o for k, o in latest_of(overrides).items() if k in labels}
     labels.update({k: o.label_after.value for k, o in reviewed.items()})
     model = _dict(manifest.get("model"))
     backend = _dict(manifest.get("backend"))
@@ -100,13 +104,13 @@ def summarize(run: str) -> RunSummary:
         for r in responses
     ]
     counts = Counter(v for v in labels.values())
-    from biasprobe.blindcheck import run_blind_check
+    from biasprobe.blindcheck import blind_data, blind_rates
     from biasprobe.classify.validity import control_check_labels
 
     check = control_check_labels(responses, labels)
     return {"header": header, "rows": rows, "label_counts": dict(counts.most_common()),
             "validity": check.to_json(), "validity_lines": check.lines(),
-            "blind_check": run_blind_check(run_dir) if labels else None}  # fmt: skip
+            "blind_check": blind_rates(blind_data(responses, own, overrides))}  # fmt: skip
 
 
 def _dict(value: object) -> dict[str, object]:

@@ -103,7 +103,7 @@ def build_report(
 ) -> ReportModel:
     """Everything a report shows, as a deterministic typed model (with ``coverage``, each diff
     also compares fact coverage and narrative echo, :func:`biasprobe.diff.coverage_change`)."""
-    from biasprobe.blindcheck import run_blind_check
+    from biasprobe.blindcheck import blind_rates
 
     warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
     out_runs = [
@@ -115,7 +115,7 @@ def build_report(
             asymmetry=asymmetry(run),
             manifest=manifest_json(run.manifest),
             bypass=_bypass(run),
-            blind_check=run_blind_check(run.run_dir),
+            blind_check=blind_rates(run.blind),
         )
         for run in runs
     ]
