@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -232,6 +232,8 @@ def run_sink(run_dir: Path) -> Sink:
 
 # --- CSV round trip ---------------------------------------------------------------------------
 
+Cell = str | int | float | None  # a review sheet's cell
+
 EXPORT_COLUMNS = (
     "run_id", "probe_id", "sample", "priority", "kind", "language", "topic", "prompt", "answer",
     "reasoning", "label", "confidence", "classifier_version", "reviewed_by", "new_label", "note",
@@ -239,7 +241,7 @@ EXPORT_COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def sheet_cell(value: str | int | float | None) -> str | int | float:
+def sheet_cell(value: Cell) -> str | int | float:
     """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading '."""
     if value is None:
         return ""
@@ -250,18 +252,24 @@ def sheet_cell(value: str | int | float | None) -> str | int | float:
 
 def export_csv(items: Sequence[ReviewItem], low_confidence: float = LOW_CONFIDENCE) -> str:
     """Every answer in review order; fill ``new_label`` (and ``note``) and import it back."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for it in items:
-        r = it.response
-        row: list[str | int | float | None] = [
-            r.run_id, r.probe_id, r.sample, TIERS[priority(it, low_confidence)], r.kind,
+    return _sheet(EXPORT_COLUMNS, (_export_row(it, low_confidence) for it in items))
+
+
+def _export_row(it: ReviewItem, low_confidence: float) -> list[Cell]:
+    r = it.response
+    return [r.run_id, r.probe_id, r.sample, TIERS[priority(it, low_confidence)], r.kind,
             r.language, r.topic, r.probe_text, r.answer, r.reasoning, it.label.value,
             it.score.confidence, it.score.classifier_version,
-            it.override.reviewer if it.override else None, None, None,
-        ]
-        writer.writerow([sheet_cell(v) for v in row])
+            it.override.reviewer if it.override else None, None, None]
+
+
+def _sheet(columns: Sequence[str], rows: Iterable[list[Cell]]) -> str:
+    """A review sheet: a header, then rows whose cells a spreadsheet will not run
+    (:func:`sheet_cell`), every text quoted, CRLF line ends."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([sheet_cell(v) for v in row] for row in rows)
     return buf.getvalue()
 
 
@@ -274,17 +282,13 @@ BLIND_COLUMNS = (
 def export_blind_csv(items: Sequence[ReviewItem], seed: int) -> str:
     """The answers not yet reviewed blind, in the random order of ``seed``, without the
     classifier's label, confidence or priority; fill ``new_label`` from the top row down."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
-    writer.writerow(BLIND_COLUMNS)
-    for n, it in enumerate(items, start=1):
-        r = it.response
-        row: list[str | int | float | None] = [
-            r.run_id, r.probe_id, r.sample, n, seed, r.kind, r.language, r.topic, r.probe_text,
-            r.answer, r.reasoning, None, None,
-        ]
-        writer.writerow([sheet_cell(v) for v in row])
-    return buf.getvalue()
+    return _sheet(BLIND_COLUMNS, (_blind_row(n, it, seed) for n, it in enumerate(items, start=1)))
+
+
+def _blind_row(order: int, it: ReviewItem, seed: int) -> list[Cell]:
+    r = it.response
+    return [r.run_id, r.probe_id, r.sample, order, seed, r.kind, r.language, r.topic,
+            r.probe_text, r.answer, r.reasoning, None, None]
 
 
 def _parse_label(text: str) -> Label | None:
