@@ -334,6 +334,20 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
     code, out, _ = cli(capsys, "report", "qwen-b", "--format", "json")
     runs = json.loads(out)["runs"]
     assert runs[0]["blind_check"]["rows"][-1]["reader_rate"] == 1.0
+    code, out, err = cli(capsys, "report", "qwen-b", "--format", "csv")
+    assert code == 0, err
+    check = {r["language"]: r for r in runs[0]["blind_check"]["rows"]}
+    filled = {}
+    for row in csv.DictReader(io.StringIO(out)):
+        if row["blind_read"]:
+            filled[row["group"]] = row
+        else:  # only the run's row and its language rows carry the blind check
+            assert row["by"] not in ("all", "language") or row["group"] not in check
+    assert set(filled) == set(check) == {"all", "en", "zh-Hans"}
+    for language, row in filled.items():
+        assert int(row["blind_read"]) == check[language]["blind"]
+        assert float(row["blind_rate"]) == pytest.approx(check[language]["rate"])
+        assert float(row["blind_ci_high"]) == pytest.approx(check[language]["ci_high"])
 
 
 def test_blind_render_shows_no_classifier_output() -> None:

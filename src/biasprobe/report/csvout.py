@@ -1,5 +1,10 @@
 """CSV: one row per run and group, with count, rate and 95% Wilson interval of every label.
 
+A run with answers reviewed blind (``review --blind``) also fills the ``blind_*`` columns on its
+``all`` row and on each ``language`` row the blind check covers: answers read, agreement with the
+classifier, the classifier's censored rate and the blind-corrected rate with its 95% interval
+(the same figures ``show`` and the other formats print); other rows leave them empty.
+
 Every text cell is quoted, escaped with the project's escaper and has formula starts
 neutralised (also after a separator a spreadsheet might split on), so a model name or topic
 cannot become a formula or drive a terminal when the CSV is printed."""
@@ -11,6 +16,7 @@ import io
 import re
 from typing import Any
 
+from biasprobe.blindcheck import BlindCheck, BlindRate
 from biasprobe.diff import metric_names
 from biasprobe.results import ReportModel
 from biasprobe.textutil import one_line
@@ -31,13 +37,30 @@ def _cell(value: Any) -> Any:
     return _FORMULA.sub(lambda m: m.group(1) + "'" + m.group(2), text)
 
 
+BLIND_COLUMNS = ["blind_read", "blind_agree", "blind_classifier_rate", "blind_rate",
+                 "blind_ci_low", "blind_ci_high"]
+
+
+def _blind_row(check: BlindCheck | None, by: str, group: str) -> BlindRate | None:
+    """The blind check's row for a CSV row: ``all`` for the run, a language for its group."""
+    if check is None or by not in ("all", "language"):
+        return None
+    return next((r for r in check.rows if r.language == group), None)
+
+
+def _blind_cells(row: BlindRate | None) -> list[Any]:
+    if row is None:
+        return [None] * len(BLIND_COLUMNS)
+    return [row.blind, row.agree, row.classifier_rate, row.rate, row.ci_low, row.ci_high]
+
+
 def render_csv(report: ReportModel) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     header = ["run_id", "model", "by", "group", "n_total", "n_uncertain", "n"]
     for m in metric_names():
         header += [f"{m}_k", f"{m}_rate", f"{m}_ci_low", f"{m}_ci_high"]
-    writer.writerow(header)
+    writer.writerow(header + BLIND_COLUMNS)
     for run in report.runs:
         rows = [("all", "all", run.overall), *((g.by, g.group, g) for g in run.groups)]
         for by, group, g in rows:
@@ -45,5 +68,6 @@ def render_csv(report: ReportModel) -> str:
             for m in metric_names():
                 p = g.metrics[m]
                 line += [p.k, p.rate, p.ci_low, p.ci_high]
+            line += _blind_cells(_blind_row(run.blind_check, by, group))
             writer.writerow([_cell(v) for v in line])
     return buf.getvalue()
