@@ -2,7 +2,8 @@
 each is exactly the first 100 answers of blind seed 1's order over the 840 built-in probes, in
 that order, with its probe's request, language and kind, a known label and a note; the two
 samples are the same prompts (one seed: the change between the models is paired); the Chinese
-follow-ups are the next 55 of the seed's Chinese order."""
+follow-ups are the next 55 of the seed's Chinese order, and the second follow-ups the 60 after
+them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ FILES = {"q05-full-1204": DATA / "q05_blind_seed1.jsonl",
          "q15-full-1204": DATA / "q15_blind_seed1.jsonl"}
 ZH_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zh.jsonl",
             "q15-full-1204": DATA / "q15_blind_seed1_zh.jsonl"}
+ZH2_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zh2.jsonl",
+             "q15-full-1204": DATA / "q15_blind_seed1_zh2.jsonl"}
 
 
 @pytest.mark.parametrize("run", sorted(FILES))
@@ -50,6 +53,11 @@ def test_chinese_sample_is_the_next_55_of_the_chinese_order(run: str) -> None:
     assert [r["order"] for r in rows] == list(range(46, 101))
     assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
     assert all(r["label"] in HANDCHECK_LABELS for r in rows)
+    more = json_rows(ZH2_FILES[run])  # the second follow-up: Chinese answers 101-160
+    check_is_draw(more, zh_order[100:160], set(), probes)
+    assert [r["order"] for r in more] == list(range(101, 161))
+    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in more)
+    assert all(r["label"] in HANDCHECK_LABELS for r in more)
 
 
 def test_label_counts_are_the_documented_ones() -> None:
@@ -63,3 +71,8 @@ def test_label_counts_are_the_documented_ones() -> None:
                                    "official_line": 7}
     assert zh["q15-full-1204"] == {"complete": 25, "refusal": 15, "deflection": 9,
                                    "official_line": 6}
+    zh2 = {run: Counter(r["label"] for r in json_rows(f)) for run, f in ZH2_FILES.items()}
+    assert zh2["q05-full-1204"] == {"complete": 23, "deflection": 21, "refusal": 11,
+                                    "official_line": 5}
+    assert zh2["q15-full-1204"] == {"complete": 29, "refusal": 16, "deflection": 8,
+                                    "official_line": 7}
