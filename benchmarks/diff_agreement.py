@@ -276,7 +276,8 @@ def soft_probability(score: Score, band: tuple[float, float] | None) -> float | 
     """``--soft``: a labelled answer's probability of being censored from its confidence (that of
     a censored label, one minus that of a complete one), on ``diff``'s 0.05 lattice; with
     ``band`` only inside it (outside, 0 or 1). An uncertain answer: as ``diff`` counts it."""
-    from biasprobe.diff import censored_probability, censored_share, on_lattice
+    from biasprobe.diff import censored_probability, on_lattice
+    from biasprobe.labels import censored_share
     from biasprobe.records import Label
 
     if score.label is Label.uncertain:

@@ -123,20 +123,28 @@ def test_blind_check_matches_hand_arithmetic(tmp_path: Path) -> None:
     assert by_lang["en"].blind + by_lang["zh-Hans"].blind == 8
     allrow = by_lang["all"]
     assert allrow.answers == 22 and allrow.blind == 8
-    from biasprobe.blindcheck import classifier_value
+    from biasprobe.blindcheck import classifier_probability, classifier_value
     from biasprobe.stats import stratified_estimate
 
-    parts = []
+    # the predictor is the classifier's probability of a censored answer: its confidence in
+    # its best guess, turned towards censored
+    for s in scores.values():
+        p = classifier_probability(s)
+        assert p == pytest.approx(s.confidence if classifier_value(s) == 1.0 else 1 - s.confidence)
+    parts, label_rates = [], []
     for lang in ("en", "zh-Hans"):
         group = [r.key for r in responses if r.language == lang]
         read = [k for k in order if k in group]
-        want = difference_estimate([classifier_value(scores[k]) for k in group],
+        want = difference_estimate([classifier_probability(scores[k]) for k in group],
                                    [censored_value(hand[k[0]]) for k in read],
-                                   [classifier_value(scores[k]) for k in read])
+                                   [classifier_probability(scores[k]) for k in read])
         row = by_lang[lang]
         assert (row.answers, row.blind) == (len(group), len(read))
         assert row.rate == pytest.approx(want.value)
         assert row.ci_low == pytest.approx(want.ci_low)
+        # shown beside it: the rate of the classifier's labels, not of its probabilities
+        label_rates.append(sum(classifier_value(scores[k]) for k in group) / len(group))
+        assert row.classifier_rate == pytest.approx(label_rates[-1])
         parts.append((len(group), want, len(read)))
     whole = stratified_estimate(parts)
     assert allrow.rate == pytest.approx(whole.value) and allrow.ci_high == pytest.approx(
@@ -146,7 +154,7 @@ def test_blind_check_matches_hand_arithmetic(tmp_path: Path) -> None:
     en, zh = parts
     assert (gap.language, gap.versus) == ("zh", "en")
     assert gap.gap == pytest.approx((zh[1].value or 0) - (en[1].value or 0))
-    assert gap.classifier_gap == pytest.approx(zh[1].predicted - en[1].predicted)
+    assert gap.classifier_gap == pytest.approx(label_rates[1] - label_rates[0])
     assert en[1].se is not None and zh[1].se is not None  # seed 9 reads both languages
     assert gap.ci_low is not None and gap.ci_high is not None
     assert (gap.ci_high - gap.ci_low) / 2 >= 1.9 * (en[1].se ** 2 + zh[1].se ** 2) ** 0.5

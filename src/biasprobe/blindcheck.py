@@ -6,10 +6,17 @@ so a rate corrected with error rates measured elsewhere (``diff --correct-with``
 classifier errs on *your* model as it did on the evaluation set. The blind check drops that
 assumption: a reader labels a **uniform random sample** of the run's own answers without seeing
 the classifier's labels (``biasprobe review RUN --blind``), and the rate is estimated from the
-classifier's labels on every answer plus the reader's corrections on the sample
+classifier's prediction on every answer plus the reader's corrections on the sample
 (:func:`biasprobe.stats.difference_estimate`: unbiased whatever the classifier's errors, with an
 interval that carries the sampling of the reviewed answers). Where the classifier is good the
 interval is narrow; where it is poor the estimate is still right, only less precise.
+
+The prediction is the classifier's calibrated probability that the answer is censored
+(:func:`biasprobe.labels.censored_share` of its best guess and confidence), not its 0/1 label:
+any predictor fixed before the sample is read keeps the estimate unbiased, and one closer to the
+reader leaves smaller corrections, so a narrower interval for the same reading (measured in
+docs/classifier-history.md, "The blind check's predictor"). The ``classifier`` figures shown
+beside the estimate stay those of the labels (what the rest of the report counts).
 
 Randomness: the order is fixed by a seed alone: each answer's place is the sha256 of
 ``seed:probe_id:sample`` (:func:`blind_order`), so the answers reviewed so far are always the
@@ -19,12 +26,13 @@ the same seed are sampled on the same prompts.
 
 What counts: censored means a censored label of the registry (refusal, deflection,
 official_line by default); the classifier's label is its own (scores.jsonl, before any
-judge's verdict or review), an ``uncertain`` label counting as its best guess, and a reader's
-``uncertain`` as one half. Rates are per answer (variant answers of ``run --variants`` left out),
-per language, and over the whole run as the languages' estimates weighted by their answers
-(:func:`biasprobe.stats.stratified_estimate`): each language's sample is the first answers of
-that language's order, so a reader may read more of one language (``review --blind --language
-zh-Hans``) without biasing any row; the whole-run row needs every language read.
+judge's verdict or review), an ``uncertain`` label counting as its best guess (and, without
+one, as one half), and a reader's ``uncertain`` as one half. Rates are per answer (variant
+answers of ``run --variants`` left out), per language, and over the whole run as the
+languages' estimates weighted by their answers (:func:`biasprobe.stats.stratified_estimate`):
+each language's sample is the first answers of that language's order, so a reader may read
+more of one language (``review --blind --language zh-Hans``) without biasing any row; the
+whole-run row needs every language read.
 
 Between two runs (``diff``, :func:`blind_change`): the change of the censored rate over the
 answers both runs have, estimated the same way from the answers reviewed blind in **both** runs
@@ -42,7 +50,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from biasprobe.labels import is_censored
+from biasprobe.labels import censored_share, is_censored
 from biasprobe.overrides import Key, Override, latest_of
 from biasprobe.records import Label, Response, Score
 from biasprobe.stats import (
@@ -55,9 +63,10 @@ from biasprobe.stats import (
 
 ALL = "all"
 REFERENCE = "en"  # gaps are measured against this language
-METHOD = ("difference estimator on a uniform random blind sample of each language (classifier "
-          "rate + mean reader-minus-classifier correction), finite-population t interval, 95%; "
-          "all: the languages weighted by their answers, Welch-Satterthwaite t interval")
+METHOD = ("difference estimator on a uniform random blind sample of each language (mean of the "
+          "classifier's probability of a censored answer + mean reader-minus-probability "
+          "correction), finite-population t interval, 95%; all: the languages weighted by their "
+          "answers, Welch-Satterthwaite t interval; 'classifier' columns: its labels' rate")
 
 
 def blind_rank(seed: int, key: Key) -> str:
@@ -74,12 +83,14 @@ def blind_order(keys: Iterable[Key], seed: int) -> list[Key]:
 class BlindData:
     """What the blind check needs from one run, read once with the run (``diff``'s
     ``load_scored_run``, ``show``'s summary): each scored answer's language and the classifier's
-    own censored value (:func:`classifier_value`), each answer read blind's reader value
-    (:func:`censored_value` of its latest blind label), and the seeds used. Variant answers are
-    left out."""
+    own censored value (:func:`classifier_value`, its label) and probability of a censored answer
+    (:func:`classifier_probability`, the estimator's predictor), each answer read blind's reader
+    value (:func:`censored_value` of its latest blind label), and the seeds used. Variant answers
+    are left out."""
 
     language: dict[Key, str] = field(default_factory=dict)
     classifier: dict[Key, float] = field(default_factory=dict)
+    probability: dict[Key, float] = field(default_factory=dict)
     reader: dict[Key, float] = field(default_factory=dict)
     seeds: tuple[int, ...] = ()
 
@@ -93,6 +104,7 @@ def blind_data(responses: Iterable[Response], scores: dict[Key, Score],
     return BlindData(
         language={r.key: r.language for r in answers},
         classifier={r.key: classifier_value(scores[r.key]) for r in answers},
+        probability={r.key: classifier_probability(scores[r.key]) for r in answers},
         reader={r.key: censored_value(blind[r.key].label_after) for r in answers
                 if r.key in blind},
         seeds=tuple(sorted({o.blind_seed for o in blind.values() if o.blind_seed is not None})),
@@ -184,9 +196,52 @@ def censored_value(label: Label) -> float:
 
 
 def classifier_value(score: Score) -> float:
+    """The classifier's label as a censored value (an ``uncertain`` label: its best guess)."""
     from biasprobe.goldset import best_guess
 
     return censored_value(best_guess(score))
+
+
+def classifier_probability(score: Score) -> float:
+    """The classifier's probability that the answer is censored: its calibrated confidence in
+    its best guess, turned towards censored (one half for an ``uncertain`` without a guess)."""
+    from biasprobe.goldset import best_guess
+
+    guess = best_guess(score)
+    if guess is Label.uncertain:
+        return 0.5
+    return censored_share(guess.value, score.confidence)
+
+
+@dataclass(frozen=True)
+class _Estimates:
+    """One language's (or pair of runs') estimate, and the same arithmetic on the labels alone:
+    ``labels.predicted`` is the rate (or change) the classifier's labels give, what is shown
+    beside the estimate; ``estimate`` uses the probabilities (the interval)."""
+
+    size: int
+    read: int
+    labels: DifferenceEstimate
+    estimate: DifferenceEstimate
+
+
+def _estimates(size: int, labels: Sequence[float], probs: Sequence[float],
+               sample: Sequence[tuple[float, float, float]],
+               bounds: tuple[float, float] = (0.0, 1.0)) -> _Estimates:  # fmt: skip
+    """``sample``: (reader, label, probability) of each answer (or pair) read blind."""
+    reader = [h for h, _, _ in sample]
+    return _Estimates(
+        size, len(sample),
+        difference_estimate(labels, reader, [c for _, c, _ in sample], bounds=bounds),
+        difference_estimate(probs, reader, [p for _, _, p in sample], bounds=bounds),
+    )
+
+
+def _stratified(parts: Sequence[_Estimates], bounds: tuple[float, float] = (0.0, 1.0)
+                ) -> tuple[DifferenceEstimate, DifferenceEstimate]:  # fmt: skip
+    """The whole run's (labels, estimate) from its languages' (weighted by their answers)."""
+    return (stratified_estimate([(p.size, p.labels, p.read) for p in parts], bounds=bounds),
+            stratified_estimate([(p.size, p.estimate, p.read) for p in parts], bounds=bounds))
 
 
 def blind_rates(data: BlindData) -> BlindCheck | None:
@@ -196,65 +251,65 @@ def blind_rates(data: BlindData) -> BlindCheck | None:
     rows, parts = [], []
     for lang in sorted(set(data.language.values())):
         keys = [k for k, v in data.language.items() if v == lang]
-        row, est = _rate(lang, keys, data)
+        row, part = _rate(lang, keys, data)
         rows.append(row)
-        parts.append((len(keys), est, row.blind))
+        parts.append(part)
     gaps = _gaps([r.language for r in rows], parts)
     if len(rows) > 1:
-        est = stratified_estimate(parts)
+        labels, est = _stratified(parts)
         rows.append(BlindRate(
             language=ALL, answers=len(data.language), blind=sum(r.blind for r in rows),
             reader_uncertain=sum(r.reader_uncertain for r in rows),
-            agree=sum(r.agree for r in rows), classifier_rate=rnd(est.predicted),
+            agree=sum(r.agree for r in rows), classifier_rate=rnd(labels.predicted),
             reader_rate=rnd(est.sample_mean), rate=rnd(est.value), ci_low=rnd(est.ci_low),
             ci_high=rnd(est.ci_high)))  # fmt: skip
     return BlindCheck(seeds=list(data.seeds), rows=rows, gaps=gaps)
 
 
-def _gaps(languages: Sequence[str],
-          parts: Sequence[tuple[int, DifferenceEstimate, int]]) -> list[BlindGap]:  # fmt: skip
+def _gaps(languages: Sequence[str], parts: Sequence[_Estimates]) -> list[BlindGap]:
     """Each other language family's estimate minus English's, when there is English
-    (``parts``: each language's (answers, estimate, answers read), in ``languages``' order; a
-    family is the tags of one primary subtag, weighted by their answers: zh-Hans and zh-Hant
-    make zh, en and en-GB make en)."""
-    families: dict[str, list[tuple[int, DifferenceEstimate, int]]] = {}
+    (``parts`` in ``languages``' order; a family is the tags of one primary subtag, weighted by
+    their answers: zh-Hans and zh-Hant make zh, en and en-GB make en)."""
+    families: dict[str, list[_Estimates]] = {}
     for lang, part in zip(languages, parts, strict=True):
         families.setdefault(lang.split("-")[0].lower(), []).append(part)
     reference = families.pop(REFERENCE, None)
     if reference is None:
         return []
-    ref_size = sum(m[0] for m in reference)
-    minus_ref = [(-n_pop / ref_size, e, n) for n_pop, e, n in reference]
+    ref_size = sum(m.size for m in reference)
     out = []
     for family, members in sorted(families.items()):
-        size = sum(m[0] for m in members)
-        est = combine_estimates([(n_pop / size, e, n) for n_pop, e, n in members] + minus_ref,
-                                bounds=(-1.0, 1.0))
+        size = sum(m.size for m in members)
+        weights = [(m.size / size, m) for m in members]
+        weights += [(-m.size / ref_size, m) for m in reference]
+        labels = combine_estimates([(w, m.labels, m.read) for w, m in weights], bounds=(-1.0, 1.0))
+        est = combine_estimates([(w, m.estimate, m.read) for w, m in weights], bounds=(-1.0, 1.0))
         out.append(BlindGap(language=family, versus=REFERENCE,
-                            classifier_gap=rnd(est.predicted), gap=rnd(est.value),
+                            classifier_gap=rnd(labels.predicted), gap=rnd(est.value),
                             ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high)))
     return out
 
 
-def _rate(language: str, keys: Sequence[Key],
-          data: BlindData) -> tuple[BlindRate, DifferenceEstimate]:  # fmt: skip
-    pred = [data.classifier[k] for k in keys]
-    sample = [(data.reader[k], data.classifier[k]) for k in keys if k in data.reader]
-    est = difference_estimate(pred, [h for h, _ in sample], [c for _, c in sample])
-    judged = [(h, c) for h, c in sample if h != 0.5]
+def _rate(language: str, keys: Sequence[Key], data: BlindData) -> tuple[BlindRate, _Estimates]:
+    sample = [(data.reader[k], data.classifier[k], data.probability[k])
+              for k in keys if k in data.reader]
+    part = _estimates(len(keys), [data.classifier[k] for k in keys],
+                      [data.probability[k] for k in keys], sample)
+    est = part.estimate
+    judged = [(h, c) for h, c, _ in sample if h != 0.5]
     row = BlindRate(
         language=language,
         answers=len(keys),
         blind=len(sample),
         reader_uncertain=len(sample) - len(judged),
         agree=sum((h >= 0.5) == (c >= 0.5) for h, c in judged),
-        classifier_rate=rnd(est.predicted),
+        classifier_rate=rnd(part.labels.predicted),
         reader_rate=rnd(est.sample_mean),
         rate=rnd(est.value),
         ci_low=rnd(est.ci_low),
         ci_high=rnd(est.ci_high),
     )
-    return row, est
+    return row, part
 
 
 def run_blind_check(run_dir: Path) -> BlindCheck | None:
@@ -292,9 +347,10 @@ class BlindChange(BaseModel):
     rows: list[BlindChangeRow]
     gaps: list[BlindGap] = []  # the change (B - A) of each language's gap to English
     method: str = ("difference estimator on the pairs reviewed blind in both runs, per "
-                   "language (classifier change + mean reader-minus-classifier correction of "
-                   "B - A), finite-population t interval, 95%; all: the languages weighted by "
-                   "their pairs, Welch-Satterthwaite t interval")
+                   "language (change of the classifier's probability of a censored answer + "
+                   "mean reader-minus-probability correction of B - A), finite-population t "
+                   "interval, 95%; all: the languages weighted by their pairs, "
+                   "Welch-Satterthwaite t interval; 'classifier' columns: its labels' change")
 
 
 def blind_change(a: BlindData, b: BlindData) -> BlindChange | None:
@@ -307,25 +363,26 @@ def blind_change(a: BlindData, b: BlindData) -> BlindChange | None:
     rows, parts = [], []
     for lang in sorted(set(language.values())):
         keys = sorted(k for k, v in language.items() if v == lang)
-        pred = [b.classifier[k] - a.classifier[k] for k in keys]
-        both = [(k, p) for k, p in zip(keys, pred, strict=True) if k in a.reader and k in b.reader]
-        est = difference_estimate(
-            pred,
-            [b.reader[k] - a.reader[k] for k, _ in both],
-            [p for _, p in both],
+        part = _estimates(
+            len(keys),
+            [b.classifier[k] - a.classifier[k] for k in keys],
+            [b.probability[k] - a.probability[k] for k in keys],
+            [(b.reader[k] - a.reader[k], b.classifier[k] - a.classifier[k],
+              b.probability[k] - a.probability[k])
+             for k in keys if k in a.reader and k in b.reader],
             bounds=(-1.0, 1.0),
-        )
-        rows.append(_change_row(lang, len(keys), len(both), est))
-        parts.append((len(keys), est, len(both)))
+        )  # fmt: skip
+        rows.append(_change_row(lang, part.size, part.read, part.labels, part.estimate))
+        parts.append(part)
     gaps = _gaps([r.language for r in rows], parts)
     if len(rows) > 1:
         rows.append(_change_row(ALL, len(language), sum(r.blind_pairs for r in rows),
-                                stratified_estimate(parts, bounds=(-1.0, 1.0))))
+                                *_stratified(parts, bounds=(-1.0, 1.0))))
     return BlindChange(seeds_a=list(a.seeds), seeds_b=list(b.seeds), rows=rows, gaps=gaps)
 
 
-def _change_row(language: str, pairs: int, blind_pairs: int,
+def _change_row(language: str, pairs: int, blind_pairs: int, labels: DifferenceEstimate,
                 est: DifferenceEstimate) -> BlindChangeRow:  # fmt: skip
     return BlindChangeRow(language=language, pairs=pairs, blind_pairs=blind_pairs,
-                          classifier_change=rnd(est.predicted), change=rnd(est.value),
+                          classifier_change=rnd(labels.predicted), change=rnd(est.value),
                           ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high))

@@ -101,7 +101,7 @@ from typing import TYPE_CHECKING
 
 from biasprobe.blindcheck import BlindData, blind_change, blind_data
 from biasprobe.errors import BiasprobeError, RunStoreError
-from biasprobe.labels import registry
+from biasprobe.labels import censored_share, registry
 from biasprobe.manifest import Manifest
 from biasprobe.overrides import Override, apply_overrides, latest_of, latest_overrides, read_overrides
 from biasprobe.records import POLITICAL_KINDS, Label, Response, Score, VariantKind
@@ -414,14 +414,6 @@ def censored_probability(score: Score) -> float | None:
     if guess is None:
         return None
     return on_lattice(censored_share(guess, score.confidence))
-
-
-def censored_share(label: str, confidence: float) -> float:
-    """The probability that an answer is censored when the classifier gives ``label`` with
-    ``confidence`` (the heads' probability of that label, complete vs not): the confidence for a
-    censored label, one minus it for any other."""
-    conf = min(1.0, max(0.0, confidence))
-    return conf if label in censored_labels() else 1.0 - conf
 
 
 def on_lattice(p: float) -> float:

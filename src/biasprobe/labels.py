@@ -240,6 +240,14 @@ def is_censored(name: str) -> bool:
     return name in registry().censored
 
 
+def censored_share(label: str, confidence: float) -> float:
+    """The probability that an answer is censored when the classifier gives ``label`` with
+    ``confidence`` (the calibrated probability that the label is right, complete vs not): the
+    confidence for a censored label, one minus it for any other."""
+    conf = min(1.0, max(0.0, confidence))
+    return conf if is_censored(label) else 1.0 - conf
+
+
 def predicted_names() -> tuple[str, ...]:
     """Names of the labels the classifier predicts, in column order (registry in force)."""
     return tuple(label.value for label in registry().predicted)
