@@ -221,6 +221,18 @@ def test_blind_csv_round_trip_and_show(tmp_path: Path, capsys: pytest.CaptureFix
     code, out, err = cli(capsys, "eval-classifier", "--from-run", "qwen-a", "--blind-only")
     assert code == 0, err
     assert "gold: 3 blind-reviewed answers" in out and "reviewers saw" not in out
+    # --limit: the next session's worth, the answers after the three read, in the seed's order
+    nxt = tmp_path / "next.csv"
+    code, out, err = cli(capsys, "review", "qwen-a", "--blind", "--seed", "3", "--export",
+                         str(nxt), "--limit", "4")
+    assert code == 0 and "wrote 4 answers" in out, err
+    more = list(csv.DictReader(io.StringIO(nxt.read_text(encoding="utf-8"), newline="")))
+    assert [(r["probe_id"], r["sample"]) for r in more] == [
+        (r["probe_id"], r["sample"]) for r in rows[3:7]]
+    code, out, err = cli(capsys, "review", "qwen-a", "--export", str(nxt), "--limit", "2")
+    assert code == 0 and "wrote 2 answers" in out, err
+    code, _, err = cli(capsys, "review", "qwen-a", "--blind", "--limit", "2")
+    assert_one_line_error(code, err, "--limit goes with --export")
 
 
 @pytest.mark.parametrize(("labels", "expected"), [

@@ -461,6 +461,31 @@ def test_duplicate_lines_are_refused_by_every_reader(runs: tuple[Path, Path], fi
         assert code == 2 and "duplicate" in err, (args, err)
 
 
+@pytest.mark.parametrize(("file", "field", "value"), [
+    ("scores.jsonl", "confidence", "NaN"), ("scores.jsonl", "slant", "NaN"),
+    ("scores.jsonl", "confidence", "Infinity"), ("responses.jsonl", "latency_s", "-Infinity"),
+])
+def test_non_finite_numbers_are_refused_by_every_reader(
+    runs: tuple[Path, Path], file: str, field: str, value: str
+) -> None:
+    """Python's json reads ``NaN`` and ``Infinity``; a run file carrying one is one error line
+    (a NaN slant once reached the text diff as a missing mean and crashed it)."""
+    outputs, _ = runs
+    path = outputs / "a" / file
+    lines = path.read_bytes().splitlines()
+    obj = json.loads(lines[1])
+    obj[field] = 0.5
+    lines[1] = json.dumps(obj).replace(f'"{field}": 0.5', f'"{field}": {value}').encode()
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    before = snapshot(outputs)
+    for args in (["show", "a"], ["diff", "a", "b"], ["report", "a", "b", "--format", "json"],
+                 ["compare", "a", "b"]):
+        code, out, err = run_cli(*args)
+        check_output(code, out, err)
+        assert code == 2 and "finite number" in err, (args, err)
+    assert snapshot(outputs) == before
+
+
 # --- class 5: escaping ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("args", [

@@ -99,7 +99,7 @@ GOOD_INPUTS = {
 UNSAFE = "\x00\x07\x08\x1b\x7f\x85\x9b\u200b\u200e\u202e\u2028\u2066\ufeff\U000e0041\ud800\r\n"
 hostile_text = st.text(st.sampled_from(list(UNSAFE + 'a答"\\{}[]=;@-')) | st.characters(),
                        max_size=16)
-wrong_type = st.sampled_from([None, 2**70, -1, 1.5, [], {}, [[[]]], True])
+wrong_type = st.sampled_from([None, 2**70, -1, 1.5, [], {}, [[[]]], True, float("nan"), float("inf")])
 
 
 class Hang(BaseException):

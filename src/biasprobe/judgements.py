@@ -45,7 +45,7 @@ Key = tuple[str, int]
 class Judgement(BaseModel):
     """One verdict of one judge on one answer, as stored in judgements.jsonl."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     schema_version: int = SCHEMA_VERSION
     probe_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")

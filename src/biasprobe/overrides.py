@@ -34,7 +34,7 @@ Key = tuple[str, int]
 class Override(BaseModel):
     """One reviewer decision about one answer, as stored in overrides.jsonl."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     schema_version: int = SCHEMA_VERSION
     probe_id: str = Field(min_length=1, max_length=200, pattern=PROBE_ID_PATTERN)

@@ -63,7 +63,9 @@ class ThinkState(str, Enum):
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Run files are untrusted: a NaN or infinite number (Python's json reads ``NaN`` and
+    # ``Infinity``) is refused when read, not carried into rates, intervals and formats.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Probe(_Record):

@@ -65,6 +65,10 @@ def review_cmd(
         [], "--language", help="With --blind: only answers in this language (repeatable), e.g. "
         "to read more Chinese answers than English ones.",
     ),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="With --export: only the first N answers (one reading "
+        "session's worth; with --blind, the next N of the random order).",
+    ),
 ) -> None:
     """Review a run's labels: the answers most worth a look first; each decision is appended to
     the run's overrides.jsonl (scores.jsonl is never rewritten). With --blind: a random sample,
@@ -81,6 +85,8 @@ def review_cmd(
                              "recognised by its blind_seed column: import it without --blind)")
     if languages and not blind:
         raise BiasprobeError("--language goes with --blind")
+    if limit is not None and export is None:
+        raise BiasprobeError("--limit goes with --export")
     run_dir = resolve_run_dir(run)
     run_id = str(read_manifest(run_dir).get("run_id", run_dir.name))
     name = check_reviewer(reviewer) if reviewer is not None else default_reviewer()
@@ -89,9 +95,9 @@ def review_cmd(
         return
     other = resolve_run_dir(run_b) if run_b is not None else None
     if blind:
-        _blind(run_dir, run_id, name, seed, export, languages)
+        _blind(run_dir, run_id, name, seed, export, languages, limit)
         return
-    items = load_items(run_dir, other, low_confidence)
+    items = load_items(run_dir, other, low_confidence)[:limit]
     if export is not None:
         from biasprobe.report import write_atomic
         from biasprobe.review import export_csv
@@ -106,11 +112,11 @@ def review_cmd(
 
 
 def _blind(run_dir: Path, run_id: str, reviewer: str, seed: int, export: Path | None,
-           languages: list[str]) -> None:  # fmt: skip
+           languages: list[str], limit: int | None) -> None:  # fmt: skip
     from biasprobe.errors import BiasprobeError
     from biasprobe.review import load_blind_items
 
-    items = load_blind_items(run_dir, seed, languages)
+    items = load_blind_items(run_dir, seed, languages)[:limit]
     if export is not None:
         from biasprobe.report import write_atomic
         from biasprobe.review import export_blind_csv
