@@ -163,6 +163,37 @@ def test_blind_check_matches_hand_arithmetic(tmp_path: Path) -> None:
     agree = sum((censored_value(hand[k[0]]) >= 0.5) == (classifier_value(scores[k]) >= 0.5)
                 for k in order)
     assert allrow.agree == agree
+    # each censored label: the same estimator on its indicator, the classifier's labels as
+    # prediction; the labels' classifier rates add up to the censored one
+    from biasprobe.blindcheck import label_share
+    from biasprobe.goldset import best_guess
+    from biasprobe.labels import censored_names
+
+    assert label_share("uncertain", "refusal") == pytest.approx(0.5 / len(censored_names()))
+    assert [(r.language, r.label) for r in check.labels] == [
+        (lang, label) for lang in ("en", "zh-Hans", "all") for label in censored_names()]
+    for lang in ("en", "zh-Hans"):
+        group = [r.key for r in responses if r.language == lang]
+        read = [k for k in order if k in group]
+        rows = {r.label: r for r in check.labels if r.language == lang}
+        for label in censored_names():
+            pred = [label_share(best_guess(scores[k]).value, label) for k in group]
+            want = difference_estimate(pred, [label_share(hand[k[0]].value, label) for k in read],
+                                       [label_share(best_guess(scores[k]).value, label)
+                                        for k in read])
+            assert rows[label].corrected == pytest.approx(want.value)
+            assert rows[label].ci_high == pytest.approx(want.ci_high)
+        assert sum(r.classifier or 0 for r in rows.values()) == pytest.approx(
+            by_lang[lang].classifier_rate)
+    # each label's gap: its Chinese estimate minus its English one
+    assert [(g.language, g.label) for g in check.label_gaps] == [
+        ("zh", label) for label in censored_names()]
+    for g in check.label_gaps:
+        en_row, zh_row = ({r.language: r for r in check.labels if r.label == g.label}[lang]
+                          for lang in ("en", "zh-Hans"))
+        assert g.gap == pytest.approx((zh_row.corrected or 0) - (en_row.corrected or 0))
+        assert g.classifier_gap == pytest.approx((zh_row.classifier or 0)
+                                                 - (en_row.classifier or 0))
     assert blind_rates(blind_data(responses, scores, [])) is None
 
 
@@ -214,7 +245,7 @@ def test_blind_csv_round_trip_and_show(tmp_path: Path, capsys: pytest.CaptureFix
     assert "; 3 blind)" in out
     assert len(latest_blind(run_dir)) == 3
     code, out, err = cli(capsys, "show", "qwen-a")
-    assert code == 0 and "blind check" in out
+    assert code == 0 and "blind check" in out and "each censored label's rate" in out
     code, out, _ = cli(capsys, "show", "qwen-a", "--format", "json")
     data = json.loads(out)["blind_check"]
     assert data["seeds"] == [3] and data["rows"][-1]["blind"] == 3
@@ -325,6 +356,7 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
     code, out, err = cli(capsys, "diff", "qwen-a", "qwen-b")
     assert code == 0, err
     assert "blind check: change of the censored rate" in out
+    assert "each censored label's change (B − A)" in out
     code, out, _ = cli(capsys, "diff", "qwen-a", "qwen-b", "--format", "json")
     blind = json.loads(out)["blind"]
     allrow = blind["rows"][-1]
@@ -346,6 +378,7 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
         code, out, err = cli(capsys, "report", "qwen-a", "qwen-b", "--format", fmt)
         assert code == 0, err
         assert title in out and f"+{100 * rise:.1f}" in out and per_run in out
+        assert "each censored label&#39;s change" in out or "each censored label's change" in out
     code, out, err = cli(capsys, "compare", "qwen-a", "qwen-b", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["steps"][0]["blind"]["rows"][-1]["change"] == pytest.approx(rise)
@@ -354,9 +387,17 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
     code, out, _ = cli(capsys, "report", "qwen-b", "--format", "json")
     runs = json.loads(out)["runs"]
     assert runs[0]["blind_check"]["rows"][-1]["reader_rate"] == 1.0
+    labels = json.loads(cli(capsys, "diff", "qwen-a", "qwen-b", "--format", "json")[1])[
+        "blind"]["labels"]
+    # same classifier labels in both runs: no label changes on them; the reader's changes add up
+    # to the censored change
+    all_labels = [r for r in labels if r["language"] == "all"]
+    assert all(r["classifier"] == 0.0 for r in labels)
+    assert sum(r["corrected"] for r in all_labels) == pytest.approx(rise)
     code, out, err = cli(capsys, "report", "qwen-b", "--format", "csv")
     assert code == 0, err
     check = {r["language"]: r for r in runs[0]["blind_check"]["rows"]}
+    label_rows = {(r["language"], r["label"]): r for r in runs[0]["blind_check"]["labels"]}
     filled = {}
     for row in csv.DictReader(io.StringIO(out)):
         if row["blind_read"]:
@@ -368,6 +409,8 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
         assert int(row["blind_read"]) == check[language]["blind"]
         assert float(row["blind_rate"]) == pytest.approx(check[language]["rate"])
         assert float(row["blind_ci_high"]) == pytest.approx(check[language]["ci_high"])
+        assert float(row["blind_official_line_rate"]) == pytest.approx(
+            label_rows[(language, "official_line")]["corrected"])
 
 
 def test_blind_render_shows_no_classifier_output() -> None:

@@ -32,7 +32,9 @@ answers of ``run --variants`` left out), per language, and over the whole run as
 languages' estimates weighted by their answers (:func:`biasprobe.stats.stratified_estimate`):
 each language's sample is the first answers of that language's order, so a reader may read
 more of one language (``review --blind --language zh-Hans``) without biasing any row; the
-whole-run row needs every language read.
+whole-run row needs every language read. Each censored label (the official line is one of the
+tool's questions) is estimated the same way from its own indicator (:func:`label_share`), with
+the classifier's labels as prediction: it gives no probability per label.
 
 Between two runs (``diff``, :func:`blind_change`): the change of the censored rate over the
 answers both runs have, estimated the same way from the answers reviewed blind in **both** runs
@@ -44,13 +46,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from biasprobe.labels import censored_share, is_censored
+from biasprobe.labels import censored_names, censored_share, is_censored
 from biasprobe.overrides import Key, Override, latest_of
 from biasprobe.records import Label, Response, Score
 from biasprobe.stats import (
@@ -93,12 +95,16 @@ class BlindData:
     probability: dict[Key, float] = field(default_factory=dict)
     reader: dict[Key, float] = field(default_factory=dict)
     seeds: tuple[int, ...] = ()
+    classifier_label: dict[Key, str] = field(default_factory=dict)  # its best guess
+    reader_label: dict[Key, str] = field(default_factory=dict)  # the latest blind label
 
 
 def blind_data(responses: Iterable[Response], scores: dict[Key, Score],
                overrides: Iterable[Override]) -> BlindData:  # fmt: skip
     """:class:`BlindData` from a run's responses, the classifier's own scores (scores.jsonl, no
     judge, no review) and its overrides in file order."""
+    from biasprobe.goldset import best_guess
+
     blind = latest_of(o for o in overrides if o.blind)
     answers = [r for r in responses if r.variant_of is None and r.key in scores]
     return BlindData(
@@ -108,6 +114,8 @@ def blind_data(responses: Iterable[Response], scores: dict[Key, Score],
         reader={r.key: censored_value(blind[r.key].label_after) for r in answers
                 if r.key in blind},
         seeds=tuple(sorted({o.blind_seed for o in blind.values() if o.blind_seed is not None})),
+        classifier_label={r.key: best_guess(scores[r.key]).value for r in answers},
+        reader_label={r.key: blind[r.key].label_after.value for r in answers if r.key in blind},
     )
 
 
@@ -142,8 +150,25 @@ class BlindGap(BaseModel):
 
     language: str  # primary subtag, e.g. "zh"
     versus: str  # "en"
+    label: str | None = None  # a censored label's gap (BlindLabelRow); None: the censored rate
     classifier_gap: float | None
     gap: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class BlindLabelRow(BaseModel):
+    """One censored label in one language (or ``all``): its rate in a run's blind check, or its
+    change between two runs in ``diff``'s; the classifier's labels are the prediction (it gives
+    no probability per label), the reader's ``uncertain`` counts as the censored half spread
+    evenly over the censored labels (:func:`label_share`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    language: str
+    label: str
+    classifier: float | None  # the rate (or change) of the classifier's labels
+    corrected: float | None  # blind-corrected
     ci_low: float | None
     ci_high: float | None
 
@@ -156,6 +181,8 @@ class BlindCheck(BaseModel):
     seeds: list[int]
     rows: list[BlindRate]
     gaps: list[BlindGap] = []
+    labels: list[BlindLabelRow] = []  # each censored label's rate, per language and all
+    label_gaps: list[BlindGap] = []  # each censored label's rate minus English's
     method: str = METHOD
 
     def plan(self, target: float = 0.05) -> list[str]:
@@ -200,6 +227,50 @@ def classifier_value(score: Score) -> float:
     from biasprobe.goldset import best_guess
 
     return censored_value(best_guess(score))
+
+
+def label_share(name: str, label: str) -> float:
+    """An answer labelled ``name``'s share of the censored label ``label``: 1 or 0, and for
+    ``uncertain`` (a reader who cannot tell, a classifier without a best guess) the censored
+    half (:func:`censored_value`) spread evenly over the censored labels."""
+    if name == Label.uncertain.value:
+        return 0.5 / len(censored_names())
+    return 1.0 if name == label else 0.0
+
+
+def _label_rows(language: Mapping[Key, str], predicted: Callable[[Key, str], float],
+                read: Callable[[Key, str], float | None],
+                bounds: tuple[float, float] = (0.0, 1.0)
+                ) -> tuple[list[BlindLabelRow], list[BlindGap]]:  # fmt: skip
+    """Each censored label's estimate per language and (with several languages) for all,
+    language by language, and its gaps to English: ``predicted(key, label)`` the classifier's
+    value, ``read(key, label)`` the reader's (None where the answer was not read blind)."""
+    langs = sorted(set(language.values()))
+    by_label: dict[str, list[BlindLabelRow]] = {}
+    gaps: list[BlindGap] = []
+    for label in censored_names():
+        parts, rows = [], []
+        for lang in langs:
+            keys = sorted(k for k, v in language.items() if v == lang)
+            pred = [predicted(k, label) for k in keys]
+            sample = [(h, p, p) for k, p in zip(keys, pred, strict=True)
+                      if (h := read(k, label)) is not None]
+            part = _estimates(len(keys), pred, pred, sample, bounds=bounds)
+            parts.append(part)
+            rows.append(_label_row(lang, label, part.labels, part.estimate))
+        if len(langs) > 1:
+            rows.append(_label_row(ALL, label, *_stratified(parts, bounds=bounds)))
+        by_label[label] = rows
+        gaps += _gaps(langs, parts, label)
+    return ([rows[i] for i in range(len(langs) + (len(langs) > 1)) for rows in by_label.values()],
+            gaps)
+
+
+def _label_row(language: str, label: str, labels: DifferenceEstimate,
+               est: DifferenceEstimate) -> BlindLabelRow:  # fmt: skip
+    return BlindLabelRow(language=language, label=label, classifier=rnd(labels.predicted),
+                         corrected=rnd(est.value), ci_low=rnd(est.ci_low),
+                         ci_high=rnd(est.ci_high))
 
 
 def classifier_probability(score: Score) -> float:
@@ -263,13 +334,22 @@ def blind_rates(data: BlindData) -> BlindCheck | None:
             agree=sum(r.agree for r in rows), classifier_rate=rnd(labels.predicted),
             reader_rate=rnd(est.sample_mean), rate=rnd(est.value), ci_low=rnd(est.ci_low),
             ci_high=rnd(est.ci_high)))  # fmt: skip
-    return BlindCheck(seeds=list(data.seeds), rows=rows, gaps=gaps)
+    by_label, label_gaps = _label_rows(
+        data.language,
+        lambda k, label: label_share(data.classifier_label[k], label),
+        lambda k, label: (label_share(data.reader_label[k], label)
+                          if k in data.reader_label else None),
+    )  # fmt: skip
+    return BlindCheck(seeds=list(data.seeds), rows=rows, gaps=gaps, labels=by_label,
+                      label_gaps=label_gaps)
 
 
-def _gaps(languages: Sequence[str], parts: Sequence[_Estimates]) -> list[BlindGap]:
+def _gaps(languages: Sequence[str], parts: Sequence[_Estimates],
+          label: str | None = None) -> list[BlindGap]:  # fmt: skip
     """Each other language family's estimate minus English's, when there is English
     (``parts`` in ``languages``' order; a family is the tags of one primary subtag, weighted by
-    their answers: zh-Hans and zh-Hant make zh, en and en-GB make en)."""
+    their answers: zh-Hans and zh-Hant make zh, en and en-GB make en); ``label``: the censored
+    label the parts estimate (None: the censored rate)."""
     families: dict[str, list[_Estimates]] = {}
     for lang, part in zip(languages, parts, strict=True):
         families.setdefault(lang.split("-")[0].lower(), []).append(part)
@@ -284,7 +364,7 @@ def _gaps(languages: Sequence[str], parts: Sequence[_Estimates]) -> list[BlindGa
         weights += [(-m.size / ref_size, m) for m in reference]
         labels = combine_estimates([(w, m.labels, m.read) for w, m in weights], bounds=(-1.0, 1.0))
         est = combine_estimates([(w, m.estimate, m.read) for w, m in weights], bounds=(-1.0, 1.0))
-        out.append(BlindGap(language=family, versus=REFERENCE,
+        out.append(BlindGap(language=family, versus=REFERENCE, label=label,
                             classifier_gap=rnd(labels.predicted), gap=rnd(est.value),
                             ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high)))
     return out
@@ -346,6 +426,8 @@ class BlindChange(BaseModel):
     seeds_b: list[int]
     rows: list[BlindChangeRow]
     gaps: list[BlindGap] = []  # the change (B - A) of each language's gap to English
+    labels: list[BlindLabelRow] = []  # each censored label's change, per language and all
+    label_gaps: list[BlindGap] = []  # the change of each censored label's gap to English
     method: str = ("difference estimator on the pairs reviewed blind in both runs, per "
                    "language (change of the classifier's probability of a censored answer + "
                    "mean reader-minus-probability correction of B - A), finite-population t "
@@ -378,7 +460,20 @@ def blind_change(a: BlindData, b: BlindData) -> BlindChange | None:
     if len(rows) > 1:
         rows.append(_change_row(ALL, len(language), sum(r.blind_pairs for r in rows),
                                 *_stratified(parts, bounds=(-1.0, 1.0))))
-    return BlindChange(seeds_a=list(a.seeds), seeds_b=list(b.seeds), rows=rows, gaps=gaps)
+
+    def read(k: Key, label: str) -> float | None:
+        if k not in a.reader_label or k not in b.reader_label:
+            return None
+        return label_share(b.reader_label[k], label) - label_share(a.reader_label[k], label)
+
+    labels, label_gaps = _label_rows(
+        language,
+        lambda k, label: (label_share(b.classifier_label[k], label)
+                          - label_share(a.classifier_label[k], label)),
+        read, bounds=(-1.0, 1.0),
+    )  # fmt: skip
+    return BlindChange(seeds_a=list(a.seeds), seeds_b=list(b.seeds), rows=rows, gaps=gaps,
+                       labels=labels, label_gaps=label_gaps)
 
 
 def _change_row(language: str, pairs: int, blind_pairs: int, labels: DifferenceEstimate,

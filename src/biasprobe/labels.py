@@ -251,3 +251,8 @@ def censored_share(label: str, confidence: float) -> float:
 def predicted_names() -> tuple[str, ...]:
     """Names of the labels the classifier predicts, in column order (registry in force)."""
     return tuple(label.value for label in registry().predicted)
+
+
+def censored_names() -> tuple[str, ...]:
+    """The censored labels among :func:`predicted_names`, in column order."""
+    return tuple(name for name in predicted_names() if is_censored(name))

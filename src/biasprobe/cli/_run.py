@@ -207,9 +207,12 @@ def print_blind_check(check: BlindCheck) -> None:
     come from the run: escaped), then its warnings."""
     from biasprobe.cli._classify import print_warnings
     from biasprobe.report.text import (
+        BLIND_LABEL_HEADERS,
+        BLIND_LABEL_INTRO,
         BLIND_RATE_HEADERS,
         BLIND_RATE_INTRO,
         blind_gap_text,
+        blind_label_rows,
         blind_rate_rows,
     )
     from biasprobe.textutil import one_line
@@ -217,8 +220,13 @@ def print_blind_check(check: BlindCheck) -> None:
     typer.echo("")
     typer.echo(f"blind check: {BLIND_RATE_INTRO}")
     print_table(BLIND_RATE_HEADERS, blind_rate_rows(check, str))
-    for line in blind_gap_text(check, one_line):
+    for line in blind_gap_text(check.gaps, one_line):
         typer.echo("  " + line)
+    if check.labels:
+        typer.echo(f"{BLIND_LABEL_INTRO}:")
+        print_table(BLIND_LABEL_HEADERS, blind_label_rows(check.labels, str))
+        for line in blind_gap_text(check.label_gaps, one_line):
+            typer.echo("  " + line)
     for line in check.plan():
         typer.echo("  " + one_line(line))
     print_warnings(check.warnings())

@@ -13,11 +13,15 @@ from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 from biasprobe.report.text import (
     BLIND_HEADERS,
     BLIND_INTRO,
+    BLIND_LABEL_CHANGE_INTRO,
+    BLIND_LABEL_HEADERS,
+    BLIND_LABEL_INTRO,
     BLIND_RATE_HEADERS,
     BLIND_RATE_INTRO,
     BYPASS_NOTE,
     blind_gap_lines,
     blind_gap_text,
+    blind_label_rows,
     blind_rate_rows,
     blind_rows,
     bypassed_cell,
@@ -64,9 +68,11 @@ def render_html(report: ReportModel) -> str:
         internals_intro=lambda ic: intro_lines(ic, str),
         internals_rows=lambda ic: shift_rows(ic, str),
         blind_rows=lambda b: blind_rows(b, str),  # autoescape does the escaping
-        blind_gaps=lambda b: blind_gap_lines(b, str),
+        blind_gaps=lambda gaps: blind_gap_lines(gaps, str),
         blind_rate_rows=lambda b: blind_rate_rows(b, str),
-        blind_rate_gaps=lambda b: blind_gap_text(b, str),
+        blind_rate_gaps=lambda gaps: blind_gap_text(gaps, str),
+        blind_label_rows=lambda rows: blind_label_rows(rows, str),
+        blind_label_changes=lambda rows: blind_label_rows(rows, str, change=True),
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.
@@ -97,4 +103,8 @@ def render_html(report: ReportModel) -> str:
                                                      blind_headers=BLIND_HEADERS,
                                                      blind_intro=BLIND_INTRO,
                                                      blind_rate_headers=BLIND_RATE_HEADERS,
-                                                     blind_rate_intro=BLIND_RATE_INTRO)
+                                                     blind_rate_intro=BLIND_RATE_INTRO,
+                                                     blind_label_headers=BLIND_LABEL_HEADERS,
+                                                     blind_label_intro=BLIND_LABEL_INTRO,
+                                                     blind_label_change_intro=(
+                                                         BLIND_LABEL_CHANGE_INTRO))

@@ -118,9 +118,12 @@ def _controls_section(runs: list[ReportRun]) -> list[str]:
 
 def _blind_check_section(runs: list[ReportRun]) -> list[str]:
     from biasprobe.report.text import (
+        BLIND_LABEL_HEADERS,
+        BLIND_LABEL_INTRO,
         BLIND_RATE_HEADERS,
         BLIND_RATE_INTRO,
         blind_gap_text,
+        blind_label_rows,
         blind_rate_rows,
     )
 
@@ -130,7 +133,12 @@ def _blind_check_section(runs: list[ReportRun]) -> list[str]:
             continue
         out += ["", f"## {md_cell(r.run_id)}: blind check", "", md_cell(BLIND_RATE_INTRO) + ".",
                 "", *_table(BLIND_RATE_HEADERS, blind_rate_rows(r.blind_check, md_cell)), "",
-                *(f"- {line}" for line in blind_gap_text(r.blind_check, md_cell))]
+                *(f"- {line}" for line in blind_gap_text(r.blind_check.gaps, md_cell))]
+        if r.blind_check.labels:
+            out += ["", md_cell(BLIND_LABEL_INTRO) + ".", "",
+                    *_table(BLIND_LABEL_HEADERS, blind_label_rows(r.blind_check.labels, md_cell)),
+                    "", *(f"- {line}" for line in blind_gap_text(r.blind_check.label_gaps,
+                                                                  md_cell))]
     return out
 
 
@@ -209,13 +217,27 @@ def _internals_section(d: DiffResult) -> list[str]:
 
 
 def _blind_section(d: DiffResult) -> list[str]:
-    from biasprobe.report.text import BLIND_HEADERS, BLIND_INTRO, blind_gap_lines, blind_rows
+    from biasprobe.report.text import (
+        BLIND_HEADERS,
+        BLIND_INTRO,
+        BLIND_LABEL_CHANGE_INTRO,
+        BLIND_LABEL_HEADERS,
+        blind_gap_lines,
+        blind_label_rows,
+        blind_rows,
+    )
 
     if d.blind is None:
         return []
-    return ["", "### Blind check", "", md_cell(BLIND_INTRO) + ".", "",
-            *_table(BLIND_HEADERS, blind_rows(d.blind, md_cell)), "",
-            *(f"- {line}" for line in blind_gap_lines(d.blind, md_cell))]
+    out = ["", "### Blind check", "", md_cell(BLIND_INTRO) + ".", "",
+           *_table(BLIND_HEADERS, blind_rows(d.blind, md_cell)), "",
+           *(f"- {line}" for line in blind_gap_lines(d.blind.gaps, md_cell))]
+    if d.blind.labels:
+        out += ["", md_cell(BLIND_LABEL_CHANGE_INTRO) + ".", "",
+                *_table(BLIND_LABEL_HEADERS,
+                        blind_label_rows(d.blind.labels, md_cell, change=True)),
+                "", *(f"- {line}" for line in blind_gap_lines(d.blind.label_gaps, md_cell))]
+    return out
 
 
 def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:

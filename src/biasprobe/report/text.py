@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from biasprobe.blindcheck import BlindChange, BlindCheck
+from biasprobe.blindcheck import BlindChange, BlindCheck, BlindGap, BlindLabelRow
 from biasprobe.labels import registry
 from biasprobe.report.escape import clean_terminal, truncate
 from biasprobe.results import (
@@ -368,11 +368,36 @@ def blind_rate_rows(check: BlindCheck, cell: Callable[[str], str]) -> list[list[
              pct(r.rate) + span(r.ci_low, r.ci_high)] for r in check.rows]
 
 
-def blind_gap_text(check: BlindCheck, cell: Callable[[str], str]) -> list[str]:
-    """Each language's blind-corrected rate minus English's, one line each."""
-    return [f"{cell(g.language)} − {g.versus}: blind-corrected {pp(g.gap, ' points')}"
+def _gap_name(g: BlindGap, cell: Callable[[str], str]) -> str:
+    """``zh − en`` (the censored rate) or ``zh − en, official_line`` (one censored label)."""
+    return f"{cell(g.language)} − {g.versus}" + ("" if g.label is None else f", {cell(g.label)}")
+
+
+def blind_gap_text(gaps: Sequence[BlindGap], cell: Callable[[str], str]) -> list[str]:
+    """Each language's blind-corrected rate (or a censored label's) minus English's, one line
+    each."""
+    return [f"{_gap_name(g, cell)}: blind-corrected {pp(g.gap, ' points')}"
             f"{span(g.ci_low, g.ci_high, signed=True)} (classifier "
-            f"{pp(g.classifier_gap, ' points')})" for g in check.gaps]
+            f"{pp(g.classifier_gap, ' points')})" for g in gaps]
+
+
+BLIND_LABEL_INTRO = ("each censored label's rate, corrected the same way (the classifier's "
+                     "labels as prediction), 95% interval")
+BLIND_LABEL_CHANGE_INTRO = ("each censored label's change (B − A), corrected the same way (the "
+                            "classifier's labels as prediction), 95% interval")
+BLIND_LABEL_HEADERS = ["language", "label", "classifier", "blind-corrected"]
+
+
+def blind_label_rows(rows: Sequence[BlindLabelRow], cell: Callable[[str], str], *,
+                     change: bool = False) -> list[list[str]]:  # fmt: skip
+    """Each censored label's blind-corrected rate (or, ``change``, its change between two runs)
+    per language, for ``show``, ``diff`` and every report format (``cell`` escapes the language
+    tag and the label name, which come from the run and the label registry)."""
+    if change:
+        return [[cell(r.language), cell(r.label), pp(r.classifier),
+                 pp(r.corrected) + span(r.ci_low, r.ci_high, signed=True)] for r in rows]
+    return [[cell(r.language), cell(r.label), pct(r.classifier),
+             pct(r.corrected) + span(r.ci_low, r.ci_high)] for r in rows]
 
 
 BLIND_INTRO = ("change of the censored rate (B − A) corrected by the answers read blind in both "
@@ -387,17 +412,24 @@ def blind_rows(blind: BlindChange, cell: Callable[[str], str]) -> list[list[str]
              pp(r.change) + span(r.ci_low, r.ci_high, signed=True)] for r in blind.rows]
 
 
-def blind_gap_lines(blind: BlindChange, cell: Callable[[str], str]) -> list[str]:
-    """The change of each language's gap to English, one line each (every report format)."""
-    return [f"change of the {cell(g.language)} − {g.versus} gap: {pp(g.gap)}"
+def blind_gap_lines(gaps: Sequence[BlindGap], cell: Callable[[str], str]) -> list[str]:
+    """The change of each language's gap to English (or of a censored label's), one line each
+    (every report format)."""
+    return [f"change of the {_gap_name(g, cell)} gap: {pp(g.gap)}"
             f"{span(g.ci_low, g.ci_high, signed=True)} blind-corrected "
-            f"(classifier {pp(g.classifier_gap)})" for g in blind.gaps]
+            f"(classifier {pp(g.classifier_gap)})" for g in gaps]
 
 
 def render_blind(blind: BlindChange) -> list[str]:
-    return [f"blind check: {BLIND_INTRO}:",
-            *table(BLIND_HEADERS, blind_rows(blind, lambda v: c(v, 32))),
-            *blind_gap_lines(blind, lambda v: c(v, 32))]
+    out = [f"blind check: {BLIND_INTRO}:",
+           *table(BLIND_HEADERS, blind_rows(blind, lambda v: c(v, 32))),
+           *blind_gap_lines(blind.gaps, lambda v: c(v, 32))]
+    if blind.labels:
+        out += [f"{BLIND_LABEL_CHANGE_INTRO}:",
+                *table(BLIND_LABEL_HEADERS,
+                       blind_label_rows(blind.labels, lambda v: c(v, 32), change=True)),
+                *blind_gap_lines(blind.label_gaps, lambda v: c(v, 32))]
+    return out
 
 
 def _render_flips(flips: list[Flip], max_flips: int, answer_chars: int) -> list[str]:
