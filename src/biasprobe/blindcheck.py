@@ -288,7 +288,8 @@ def classifier_probability(score: Score) -> float:
 class _Estimates:
     """One language's (or pair of runs') estimate, and the same arithmetic on the labels alone:
     ``labels.predicted`` is the rate (or change) the classifier's labels give, what is shown
-    beside the estimate; ``estimate`` uses the probabilities (the interval)."""
+    beside the estimate; ``estimate`` uses the predictor (the probabilities for the censored
+    rate, the labels again for one censored label) and gives the value and interval."""
 
     size: int
     read: int
