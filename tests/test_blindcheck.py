@@ -387,6 +387,12 @@ def test_diff_prints_the_blind_corrected_change(tmp_path: Path,
     code, out, _ = cli(capsys, "report", "qwen-b", "--format", "json")
     runs = json.loads(out)["runs"]
     assert runs[0]["blind_check"]["rows"][-1]["reader_rate"] == 1.0
+    from biasprobe.blindcheck import BlindCheck
+
+    own = BlindCheck.model_validate(runs[0]["blind_check"]).warnings()
+    assert own  # the reader called every sampled answer censored: the labels' rate is off
+    assert [w for w in json.loads(out)["warnings"] if "blind check:" in w] == [
+        f"{runs[0]['run_id']}: blind check: {w}" for w in own]
     labels = json.loads(cli(capsys, "diff", "qwen-a", "qwen-b", "--format", "json")[1])[
         "blind"]["labels"]
     # same classifier labels in both runs: no label changes on them; the reader's changes add up
@@ -549,3 +555,27 @@ def test_gap_pools_the_tags_of_a_language() -> None:
     (gap,) = check.gaps
     assert (gap.language, gap.versus) == ("zh", "en")
     assert gap.classifier_gap == 0.0 and gap.gap == pytest.approx(1.0 - 0.25)
+
+
+def test_warns_where_the_labels_fall_outside_the_blind_interval() -> None:
+    """A classifier figure outside its blind-corrected interval is called out (rate, label rate
+    and gap); one inside it is not."""
+    from biasprobe.blindcheck import BlindCheck, BlindGap, BlindLabelRow, BlindRate
+
+    def rate(lang: str, cls: float) -> BlindRate:
+        return BlindRate(language=lang, answers=400, blind=100, reader_uncertain=0, agree=80,
+                         classifier_rate=cls, reader_rate=0.7, rate=0.73, ci_low=0.66,
+                         ci_high=0.81)
+
+    check = BlindCheck(
+        seeds=[1], rows=[rate("en", 0.70), rate("zh-Hans", 0.653)],
+        gaps=[BlindGap(language="zh", versus="en", classifier_gap=-0.22, gap=-0.1,
+                       ci_low=-0.2, ci_high=0.03)],
+        labels=[BlindLabelRow(language="zh-Hans", label="official_line", classifier=0.079,
+                              corrected=0.104, ci_low=0.077, ci_high=0.131)],
+    )
+    warnings = check.warnings()
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith("zh-Hans: the censored rate on the classifier's labels, 65.3%")
+    assert "[66.0, 81.0]" in warnings[0] and "report the blind-corrected figure" in warnings[0]
+    assert warnings[1].startswith("the gap zh − en on the classifier's labels, -22.0 points")

@@ -212,6 +212,19 @@ class BlindCheck(BaseModel):
         if unread:
             out.append(f"no answer in {', '.join(unread)} was read blind: those languages, and "
                        "the whole run, have no blind-corrected rate")
+        figures = [(f"{r.language}: the censored rate", "%", r.classifier_rate, r.ci_low,
+                    r.ci_high) for r in self.rows]
+        figures += [(f"{r.language}: the {r.label} rate", "%", r.classifier, r.ci_low, r.ci_high)
+                    for r in self.labels]
+        figures += [(f"the gap {g.language} − {g.versus}"
+                     + ("" if g.label is None else f" ({g.label})"), " points", g.classifier_gap,
+                     g.ci_low, g.ci_high) for g in (*self.gaps, *self.label_gaps)]
+        for name, unit, value, lo, hi in figures:
+            if value is not None and lo is not None and hi is not None and not lo <= value <= hi:
+                out.append(f"{name} on the classifier's labels, {100 * value:.1f}{unit}, lies "
+                           f"outside its blind-corrected 95% interval [{100 * lo:.1f}, "
+                           f"{100 * hi:.1f}]: the labels misstate it; report the blind-corrected "
+                           "figure")
         return out
 
 

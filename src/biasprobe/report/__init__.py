@@ -119,6 +119,8 @@ def build_report(
         )
         for run in runs
     ]
+    warnings += [f"{r.run_id}: blind check: {w}" for r in out_runs if r.blind_check is not None
+                 for w in r.blind_check.warnings()]
     diffs = []
     covered = _coverage(runs, embedder) if coverage and len(runs) > 1 else []
     for n, (prev, cur) in enumerate(pairwise(runs)):
