@@ -579,3 +579,34 @@ def test_warns_where_the_labels_fall_outside_the_blind_interval() -> None:
     assert warnings[0].startswith("zh-Hans: the censored rate on the classifier's labels, 65.3%")
     assert "[66.0, 81.0]" in warnings[0] and "report the blind-corrected figure" in warnings[0]
     assert warnings[1].startswith("the gap zh − en on the classifier's labels, -22.0 points")
+
+
+def test_change_warns_where_the_labels_fall_outside_the_blind_interval(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """``diff``, ``compare`` and ``report`` say when a change on the classifier's labels lies
+    outside its blind-corrected interval (here the reader calls every read answer of B a
+    refusal, so B's rise is missed by the labels, which do not change)."""
+    a, b = real_run(tmp_path, "qwen-a"), real_run(tmp_path, "qwen-b")
+    hand = hand_labels()
+    for run_dir, flip in ((a, False), (b, True)):
+        scores = read_scores(run_dir, reviewed=False)
+        append_overrides(run_dir, [
+            make_override(scores[k], Label.refusal if flip else hand[k[0]],
+                          label_before=scores[k].label, reviewer="h", blind_seed=1)
+            for k in blind_order(list(scores), 1)[:12]])  # fmt: skip
+    code, out, err = cli(capsys, "diff", "qwen-a", "qwen-b", "--format", "json")
+    assert code == 0, err
+    result = json.loads(out)
+    from biasprobe.blindcheck import BlindChange
+
+    own = BlindChange.model_validate(result["blind"]).warnings()
+    assert any("the change of the censored rate on the classifier's labels, +0.0 points" in w
+               for w in own), own
+    assert [w for w in result["warnings"] if "blind check" in w] == [
+        f"blind check: {w}" for w in own]
+    for cmd in (["compare", "qwen-a", "qwen-b", "--format", "json"],
+                ["report", "qwen-a", "qwen-b", "--format", "json"]):
+        code, out, err = cli(capsys, *cmd)
+        assert code == 0, err
+        step = [w for w in json.loads(out)["warnings"] if "→" in w]
+        assert step == [f"qwen-a → qwen-b: blind check: {w}" for w in own], cmd

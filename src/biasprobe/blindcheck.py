@@ -216,16 +216,28 @@ class BlindCheck(BaseModel):
                     r.ci_high) for r in self.rows]
         figures += [(f"{r.language}: the {r.label} rate", "%", r.classifier, r.ci_low, r.ci_high)
                     for r in self.labels]
-        figures += [(f"the gap {g.language} − {g.versus}"
-                     + ("" if g.label is None else f" ({g.label})"), " points", g.classifier_gap,
-                     g.ci_low, g.ci_high) for g in (*self.gaps, *self.label_gaps)]
-        for name, unit, value, lo, hi in figures:
-            if value is not None and lo is not None and hi is not None and not lo <= value <= hi:
-                out.append(f"{name} on the classifier's labels, {100 * value:.1f}{unit}, lies "
-                           f"outside its blind-corrected 95% interval [{100 * lo:.1f}, "
-                           f"{100 * hi:.1f}]: the labels misstate it; report the blind-corrected "
-                           "figure")
-        return out
+        return out + _misstated(figures + _gap_figures("the gap", [*self.gaps, *self.label_gaps]))
+
+
+Figure = tuple[str, str, float | None, float | None, float | None]
+
+
+def _gap_figures(what: str, gaps: Sequence[BlindGap]) -> list[Figure]:
+    return [(f"{what} {g.language} − {g.versus}" + ("" if g.label is None else f" ({g.label})"),
+             " points", g.classifier_gap, g.ci_low, g.ci_high) for g in gaps]
+
+
+def _misstated(figures: Sequence[Figure]) -> list[str]:
+    """A warning for each figure (name, unit, value on the classifier's labels, interval) whose
+    value lies outside its blind-corrected interval."""
+    def num(x: float, unit: str) -> str:  # rates as 65.3, gaps and changes signed
+        return f"{100 * x:.1f}" if unit == "%" else f"{100 * x:+.1f}"
+
+    return [f"{name} on the classifier's labels, {num(value, unit)}{unit}, lies outside its "
+            f"blind-corrected 95% interval [{num(lo, unit)}, {num(hi, unit)}]: the labels "
+            "misstate it; report the blind-corrected figure"
+            for name, unit, value, lo, hi in figures
+            if value is not None and lo is not None and hi is not None and not lo <= value <= hi]
 
 
 def censored_value(label: Label) -> float:
@@ -447,6 +459,17 @@ class BlindChange(BaseModel):
                    "mean reader-minus-probability correction of B - A), finite-population t "
                    "interval, 95%; all: the languages weighted by their pairs, "
                    "Welch-Satterthwaite t interval; 'classifier' columns: its labels' change")
+
+    def warnings(self) -> list[str]:
+        """Each change (censored, per label, of a gap) whose value on the classifier's labels
+        lies outside its blind-corrected interval."""
+        figures: list[Figure] = [
+            (f"{r.language}: the change of the censored rate", " points", r.classifier_change,
+             r.ci_low, r.ci_high) for r in self.rows]
+        figures += [(f"{r.language}: the change of the {r.label} rate", " points", r.classifier,
+                     r.ci_low, r.ci_high) for r in self.labels]
+        return _misstated(figures + _gap_figures("the change of the gap",
+                                                 [*self.gaps, *self.label_gaps]))
 
 
 def blind_change(a: BlindData, b: BlindData) -> BlindChange | None:

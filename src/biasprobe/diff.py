@@ -927,6 +927,9 @@ def diff_runs(
     pairs = [(a.items[k], b.items[k]) for k in keys]
     rows = _group_changes(pairs, by, correction)
     asym_a, asym_b = asymmetry(a), asymmetry(b)
+    blind = blind_change(a.blind, b.blind)
+    if blind is not None:
+        warnings += [f"blind check: {w}" for w in blind.warnings()]
     return DiffResult(
         biasprobe_diff=FORMAT_VERSION,
         definitions=definitions(),
@@ -953,7 +956,7 @@ def diff_runs(
         flips=flips(pairs),
         bypass=bypass_change(a, b, correction=correction),
         internals=internals_change(a, b, correction=correction),
-        blind=blind_change(a.blind, b.blind),
+        blind=blind,
     )
 
 
@@ -1072,6 +1075,9 @@ def compare_runs(
                 blind=blind_change(prev.blind, cur.blind),
             )
         )
+        if steps[-1].blind is not None:
+            warnings += [f"{prev.run_id} → {cur.run_id}: blind check: {w}"
+                         for w in steps[-1].blind.warnings()]
     _adjust([s.censored for s in steps], correction)
     # In a timeline each headline family is one family of tests across the steps.
     for name, _, _ in HEADLINES:

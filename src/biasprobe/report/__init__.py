@@ -130,6 +130,9 @@ def build_report(
         if covered:
             d.coverage = coverage_change_of(covered[n], covered[n + 1], correction=correction)
         diffs.append(d)
+        if d.blind is not None:
+            warnings += [f"{prev.run_id} → {cur.run_id}: blind check: {w}"
+                         for w in d.blind.warnings()]
     timeline = None
     if len(runs) > 1:
         timeline = compare_runs(
