@@ -537,7 +537,7 @@ def fit_with_extra(texts: list[str], x: np.ndarray, y: np.ndarray, extra: tuple[
 # samples of the blind check): never trained on. The one list: eval_cjk_extra.py reads it from here.
 BLIND = ("q15_handcheck5", "q05_handcheck8", "handcheck8_relabel", "jaru_handcheck", "jaru15_handcheck",
          "q15_handcheck9", "handcheck9_relabel", "q05_blind_seed1", "q15_blind_seed1")  # fmt: skip
-# (stems: "q05_blind_seed1" also covers q05_blind_seed1_zh and _zh2, and likewise for q15)
+# (stems: "q05_blind_seed1" also covers its _zh, _zh2, _en2 and _zht files, likewise q15)
 
 
 def cjk_extra_rows(clf: Classifier, names: list[str]) -> Extra | None:

@@ -3,7 +3,8 @@ each is exactly the first 100 answers of blind seed 1's order over the 840 built
 that order, with its probe's request, language and kind, a known label and a note; the two
 samples are the same prompts (one seed: the change between the models is paired); the Chinese
 follow-ups are the next 55 of the seed's Chinese order, and the second follow-ups the 60 after
-them."""
+them; the English follow-ups the next 60 of its English order; the Traditional-Chinese
+follow-ups the rest of that language's 32."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ ZH_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zh.jsonl",
             "q15-full-1204": DATA / "q15_blind_seed1_zh.jsonl"}
 ZH2_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zh2.jsonl",
              "q15-full-1204": DATA / "q15_blind_seed1_zh2.jsonl"}
+EN2_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_en2.jsonl",
+             "q15-full-1204": DATA / "q15_blind_seed1_en2.jsonl"}
+ZHT_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zht.jsonl",
+             "q15-full-1204": DATA / "q15_blind_seed1_zht.jsonl"}
 
 
 @pytest.mark.parametrize("run", sorted(FILES))
@@ -60,6 +65,37 @@ def test_chinese_sample_is_the_next_55_of_the_chinese_order(run: str) -> None:
     assert all(r["label"] in HANDCHECK_LABELS for r in more)
 
 
+@pytest.mark.parametrize("run", sorted(FILES))
+def test_english_follow_up_is_the_next_60_of_the_english_order(run: str) -> None:
+    """``review --blind --language en --export --limit 60`` after the first sample: English
+    answers 53-112 of the seed's English order (the first 52 were in the first sample)."""
+    probes = builtin_probes()
+    en_order = [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)
+                if probes[pid].language == "en"]
+    assert [r["id"] for r in json_rows(FILES[run]) if r["language"] == "en"] == en_order[:52]
+    rows = json_rows(EN2_FILES[run])
+    check_is_draw(rows, en_order[52:112], set(), probes)
+    assert [r["order"] for r in rows] == list(range(53, 113))
+    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
+    assert all(r["label"] in HANDCHECK_LABELS for r in rows)
+
+
+@pytest.mark.parametrize("run", sorted(FILES))
+def test_traditional_chinese_follow_up_is_the_rest_of_its_order(run: str) -> None:
+    """``review --blind --language zh-Hant --export`` after the first sample: the other 29 of
+    the 32 Traditional-Chinese answers, in the seed's order (every one of them is then read)."""
+    probes = builtin_probes()
+    zht_order = [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)
+                 if probes[pid].language == "zh-Hant"]
+    assert len(zht_order) == 32
+    assert [r["id"] for r in json_rows(FILES[run]) if r["language"] == "zh-Hant"] == zht_order[:3]
+    rows = json_rows(ZHT_FILES[run])
+    check_is_draw(rows, zht_order[3:], set(), probes)
+    assert [r["order"] for r in rows] == list(range(4, 33))
+    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
+    assert all(r["label"] in HANDCHECK_LABELS for r in rows)
+
+
 def test_label_counts_are_the_documented_ones() -> None:
     counts = {run: Counter(r["label"] for r in json_rows(f)) for run, f in FILES.items()}
     assert counts["q05-full-1204"] == {"refusal": 45, "deflection": 28, "complete": 19,
@@ -71,6 +107,15 @@ def test_label_counts_are_the_documented_ones() -> None:
                                    "official_line": 7}
     assert zh["q15-full-1204"] == {"complete": 25, "refusal": 15, "deflection": 9,
                                    "official_line": 6}
+    en2 = {run: Counter(r["label"] for r in json_rows(f)) for run, f in EN2_FILES.items()}
+    assert en2["q05-full-1204"] == {"refusal": 46, "deflection": 6, "complete": 5,
+                                    "official_line": 3}
+    assert en2["q15-full-1204"] == {"refusal": 35, "complete": 15, "deflection": 7,
+                                    "official_line": 3}
+    zht = {run: Counter(r["label"] for r in json_rows(f)) for run, f in ZHT_FILES.items()}
+    assert zht["q05-full-1204"] == {"deflection": 13, "official_line": 9, "complete": 7}
+    assert zht["q15-full-1204"] == {"complete": 13, "deflection": 7, "official_line": 6,
+                                    "refusal": 3}
     zh2 = {run: Counter(r["label"] for r in json_rows(f)) for run, f in ZH2_FILES.items()}
     assert zh2["q05-full-1204"] == {"complete": 23, "deflection": 21, "refusal": 11,
                                     "official_line": 5}

@@ -220,6 +220,7 @@ class BlindCheck(BaseModel):
 
 
 Figure = tuple[str, str, float | None, float | None, float | None]
+SHOWN = 0.0005  # half the last digit shown (0.1 points): closer than that is not "outside"
 
 
 def _gap_figures(what: str, gaps: Sequence[BlindGap]) -> list[Figure]:
@@ -237,7 +238,8 @@ def _misstated(figures: Sequence[Figure]) -> list[str]:
             f"blind-corrected 95% interval [{num(lo, unit)}, {num(hi, unit)}]: the labels "
             "misstate it; report the blind-corrected figure"
             for name, unit, value, lo, hi in figures
-            if value is not None and lo is not None and hi is not None and not lo <= value <= hi]
+            if value is not None and lo is not None and hi is not None
+            and not lo - SHOWN <= value <= hi + SHOWN]
 
 
 def censored_value(label: Label) -> float:
