@@ -610,3 +610,28 @@ def test_change_warns_where_the_labels_fall_outside_the_blind_interval(
         assert code == 0, err
         step = [w for w in json.loads(out)["warnings"] if "→" in w]
         assert step == [f"qwen-a → qwen-b: blind check: {w}" for w in own], cmd
+
+
+def test_warns_when_the_blind_labels_are_not_the_first_of_the_order(tmp_path: Path) -> None:
+    """Blind labels that skip an answer the order puts before them (written by hand, or answers
+    added to the run after the reading) are not a uniform sample: the check says so, for that
+    language only."""
+    run_dir = real_run(tmp_path, "qwen-a")
+    scores = read_scores(run_dir, reviewed=False)
+    responses = read_responses(run_dir)
+    language = {r.key: r.language for r in responses}
+    zh = [k for k in blind_order(list(scores), 4) if language[k] == "zh-Hans"]
+    en = [k for k in blind_order(list(scores), 4) if language[k] == "en"]
+    chosen = en[:3] + zh[1:4]  # English: the first three; Chinese: skips the first
+    append_overrides(run_dir, [
+        make_override(scores[k], Label.refusal, label_before=scores[k].label, reviewer="h",
+                      blind_seed=4) for k in chosen])  # fmt: skip
+    check = run_blind_check(run_dir)
+    assert check is not None and check.out_of_order == ["zh-Hans"]
+    assert any("are not the first of the seed's order" in w and "zh-Hans" in w
+               for w in check.warnings())
+    append_overrides(run_dir, [make_override(scores[zh[0]], Label.complete,
+                                             label_before=scores[zh[0]].label, reviewer="h",
+                                             blind_seed=4)])  # the missing one read: a prefix
+    check = run_blind_check(run_dir)
+    assert check is not None and check.out_of_order == []

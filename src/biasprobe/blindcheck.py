@@ -183,6 +183,10 @@ class BlindCheck(BaseModel):
     gaps: list[BlindGap] = []
     labels: list[BlindLabelRow] = []  # each censored label's rate, per language and all
     label_gaps: list[BlindGap] = []  # each censored label's rate minus English's
+    # languages whose answers read blind are not the first of the seed's order in that language
+    # (answers added to the run after the reading, or overrides written by hand): not a uniform
+    # sample of the run as it is now
+    out_of_order: list[str] = []
     method: str = METHOD
 
     def plan(self, target: float = 0.05) -> list[str]:
@@ -208,6 +212,12 @@ class BlindCheck(BaseModel):
                        f"({', '.join(map(str, self.seeds))}): each seed's reviews must be the "
                        "first answers of its order for the sample to be random; review with one "
                        "seed")
+        if self.out_of_order:
+            out.append(f"the answers read blind in {', '.join(self.out_of_order)} are not the "
+                       "first of the seed's order in that language (answers added to the run "
+                       "after the reading, or blind labels not written by review --blind): they "
+                       "are not a uniform sample of the run as it is; read the answers the order "
+                       "puts before them (review --blind lists them first)")
         unread = [r.language for r in self.rows if r.language != ALL and r.blind == 0]
         if unread:
             out.append(f"no answer in {', '.join(unread)} was read blind: those languages, and "
@@ -369,7 +379,21 @@ def blind_rates(data: BlindData) -> BlindCheck | None:
                           if k in data.reader_label else None),
     )  # fmt: skip
     return BlindCheck(seeds=list(data.seeds), rows=rows, gaps=gaps, labels=by_label,
-                      label_gaps=label_gaps)
+                      label_gaps=label_gaps, out_of_order=_out_of_order(data))
+
+
+def _out_of_order(data: BlindData) -> list[str]:
+    """The languages whose answers read blind are not the first ones of the seed's order in
+    that language (with one seed; several seeds are warned about apart)."""
+    if len(data.seeds) != 1:
+        return []
+    out = []
+    for lang in sorted(set(data.language.values())):
+        order = blind_order([k for k, v in data.language.items() if v == lang], data.seeds[0])
+        read = sum(k in data.reader for k in order)
+        if any(k not in data.reader for k in order[:read]):
+            out.append(lang)
+    return out
 
 
 def _gaps(languages: Sequence[str], parts: Sequence[_Estimates],
