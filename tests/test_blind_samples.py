@@ -4,7 +4,8 @@ that order, with its probe's request, language and kind, a known label and a not
 samples are the same prompts (one seed: the change between the models is paired); the Chinese
 follow-ups are the next 55 of the seed's Chinese order, and the second follow-ups the 60 after
 them; the English follow-ups the next 60 of its English order; the Traditional-Chinese
-follow-ups the rest of that language's 32."""
+follow-ups the rest of that language's 32; the mirror follow-ups every mirror answer not read
+before."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ EN2_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_en2.jsonl",
              "q15-full-1204": DATA / "q15_blind_seed1_en2.jsonl"}
 ZHT_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zht.jsonl",
              "q15-full-1204": DATA / "q15_blind_seed1_zht.jsonl"}
+MIRROR_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_mirror.jsonl",
+                "q15-full-1204": DATA / "q15_blind_seed1_mirror.jsonl"}
+EARLIER = (FILES, ZH_FILES, ZH2_FILES, EN2_FILES, ZHT_FILES)
 
 
 @pytest.mark.parametrize("run", sorted(FILES))
@@ -96,6 +100,22 @@ def test_traditional_chinese_follow_up_is_the_rest_of_its_order(run: str) -> Non
     assert all(r["label"] in HANDCHECK_LABELS for r in rows)
 
 
+@pytest.mark.parametrize("run", sorted(FILES))
+def test_mirror_follow_up_is_every_mirror_answer_not_read_before(run: str) -> None:
+    """``review --blind --kind mirror --export`` after the other files: the mirror answers they
+    had not read, in the seed's order (so every mirror answer of the run is then read)."""
+    probes = builtin_probes()
+    before = {r["id"] for files in EARLIER for r in json_rows(files[run])}
+    mirror_order = [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)
+                    if probes[pid].kind == "mirror"]
+    rows = json_rows(MIRROR_FILES[run])
+    check_is_draw(rows, [p for p in mirror_order if p not in before], set(), probes)
+    assert [r["order"] for r in rows] == list(range(1, len(rows) + 1))
+    assert len(before & {p for p in mirror_order}) + len(rows) == len(mirror_order) == 192
+    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
+    assert all(r["label"] in HANDCHECK_LABELS for r in rows)
+
+
 def test_label_counts_are_the_documented_ones() -> None:
     counts = {run: Counter(r["label"] for r in json_rows(f)) for run, f in FILES.items()}
     assert counts["q05-full-1204"] == {"refusal": 45, "deflection": 28, "complete": 19,
@@ -112,6 +132,11 @@ def test_label_counts_are_the_documented_ones() -> None:
                                     "official_line": 3}
     assert en2["q15-full-1204"] == {"refusal": 35, "complete": 15, "deflection": 7,
                                     "official_line": 3}
+    mirror = {run: Counter(r["label"] for r in json_rows(f)) for run, f in MIRROR_FILES.items()}
+    assert mirror["q05-full-1204"] == {"refusal": 61, "deflection": 43, "complete": 23,
+                                       "official_line": 4}
+    assert mirror["q15-full-1204"] == {"complete": 58, "refusal": 55, "deflection": 17,
+                                       "official_line": 1}
     zht = {run: Counter(r["label"] for r in json_rows(f)) for run, f in ZHT_FILES.items()}
     assert zht["q05-full-1204"] == {"deflection": 13, "official_line": 9, "complete": 7}
     assert zht["q15-full-1204"] == {"complete": 13, "deflection": 7, "official_line": 6,

@@ -574,11 +574,11 @@ def test_warns_where_the_labels_fall_outside_the_blind_interval() -> None:
         labels=[BlindLabelRow(language="zh-Hans", label="official_line", classifier=0.079,
                               corrected=0.104, ci_low=0.077, ci_high=0.131)],
     )
-    warnings = check.warnings()
-    assert len(warnings) == 2, warnings
-    assert warnings[0].startswith("zh-Hans: the censored rate on the classifier's labels, 65.3%")
-    assert "[66.0, 81.0]" in warnings[0] and "report the blind-corrected figure" in warnings[0]
-    assert warnings[1].startswith("the gap zh − en on the classifier's labels, -22.0 points")
+    (warning,) = check.warnings()  # one line naming every misstated figure
+    assert warning.startswith("the classifier's labels misstate 2 figures"), warning
+    assert warning.endswith("zh-Hans: the censored rate 65.3% [66.0, 81.0]; "
+                            "the gap zh − en -22.0 points [-20.0, +3.0]"), warning
+    assert "official_line" not in warning  # 7.9% lies inside [7.7, 13.1]
 
 
 def test_change_warns_where_the_labels_fall_outside_the_blind_interval(
@@ -600,8 +600,7 @@ def test_change_warns_where_the_labels_fall_outside_the_blind_interval(
     from biasprobe.blindcheck import BlindChange
 
     own = BlindChange.model_validate(result["blind"]).warnings()
-    assert any("the change of the censored rate on the classifier's labels, +0.0 points" in w
-               for w in own), own
+    assert len(own) == 1 and "all: the change of the censored rate +0.0 points [" in own[0], own
     assert [w for w in result["warnings"] if "blind check" in w] == [
         f"blind check: {w}" for w in own]
     for cmd in (["compare", "qwen-a", "qwen-b", "--format", "json"],
@@ -635,3 +634,53 @@ def test_warns_when_the_blind_labels_are_not_the_first_of_the_order(tmp_path: Pa
                                              blind_seed=4)])  # the missing one read: a prefix
     check = run_blind_check(run_dir)
     assert check is not None and check.out_of_order == []
+
+
+def test_governments_and_china_gap_when_every_mirror_answer_is_read() -> None:
+    """Read in full, each government's rate is the reader's and China's gap is its rate minus
+    the other governments' mean (no sampling left: a zero-width interval)."""
+    from biasprobe.blindcheck import BlindData
+
+    keys = [(f"m{i}", 0) for i in range(24)] + [(f"c{i}", 0) for i in range(6)]
+    gov = {k: ["CN", "US", "RU"][i % 3] for i, k in enumerate(keys[:24])}
+    truth = {k: float(i % 3 == 0 or i % 5 == 0) for i, k in enumerate(keys)}
+    data = BlindData(
+        language={k: "en" for k in keys}, classifier={k: 0.0 for k in keys},
+        probability={k: 0.2 for k in keys}, reader=truth, seeds=(1,),
+        classifier_label={k: "complete" for k in keys},
+        reader_label={k: "refusal" if truth[k] else "complete" for k in keys},
+        kind={k: "mirror" if k in gov else "censorship" for k in keys},
+        jurisdiction={k: gov.get(k, "CN") for k in keys})
+    check = blind_rates(data)
+    assert check is not None
+    rates = {g.government: g for g in check.governments}
+    assert set(rates) == {"CN", "RU", "US"}  # the censorship questions are not mirror answers
+    mean = {g: sum(truth[k] for k in gov if gov[k] == g) / 8 for g in ("CN", "US", "RU")}
+    for g, row in rates.items():
+        assert (row.answers, row.blind) == (8, 8)
+        assert row.rate == pytest.approx(mean[g]) and row.classifier_rate == 0.0
+        assert row.ci_low == pytest.approx(mean[g]) and row.ci_high == pytest.approx(mean[g])
+    gap = check.china_gap
+    assert gap is not None and gap.versus == ["RU", "US"]
+    assert gap.gap == pytest.approx(mean["CN"] - (mean["US"] + mean["RU"]) / 2)
+    assert gap.classifier_gap == 0.0
+
+
+def test_blind_review_by_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = real_run(tmp_path, "qwen-a")
+    kinds = {r.kind for r in read_responses(run_dir)}
+    kind = sorted(kinds)[0]
+    sheet = tmp_path / "k.csv"
+    code, _, err = cli(capsys, "review", "qwen-a", "--blind", "--kind", kind, "--export",
+                         str(sheet))
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(sheet.read_text(encoding="utf-8"), newline="")))
+    assert rows and {r["kind"] for r in rows} == {kind}
+    assert [(r["probe_id"], r["sample"]) for r in rows] == [
+        (k[0], str(k[1])) for k in blind_order([(r["probe_id"], int(r["sample"])) for r in rows],
+                                               1)]
+    code, _, err = cli(capsys, "review", "qwen-a", "--blind", "--kind", "nope", "--export",
+                       str(sheet))
+    assert_one_line_error(code, err, "--kind nope: no such answers")
+    code, _, err = cli(capsys, "review", "qwen-a", "--kind", kind)
+    assert_one_line_error(code, err, "--kind goes with --blind")

@@ -45,8 +45,9 @@ read without trusting the classifier to err alike on both versions.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,7 @@ from biasprobe.stats import (
 
 ALL = "all"
 REFERENCE = "en"  # gaps are measured against this language
+CHINA = "CN"  # the government the mirror questions' gap is measured for
 METHOD = ("difference estimator on a uniform random blind sample of each language (mean of the "
           "classifier's probability of a censored answer + mean reader-minus-probability "
           "correction), finite-population t interval, 95%; all: the languages weighted by their "
@@ -97,6 +99,13 @@ class BlindData:
     seeds: tuple[int, ...] = ()
     classifier_label: dict[Key, str] = field(default_factory=dict)  # its best guess
     reader_label: dict[Key, str] = field(default_factory=dict)  # the latest blind label
+    kind: dict[Key, str] = field(default_factory=dict)  # the probe kind (strata of --kind reading)
+    jurisdiction: dict[Key, str | None] = field(default_factory=dict)  # the government asked about
+
+    @property
+    def seed(self) -> int | None:
+        """The one seed of the blind reviews (None with none or several: warned about)."""
+        return self.seeds[0] if len(self.seeds) == 1 else None
 
 
 def blind_data(responses: Iterable[Response], scores: dict[Key, Score],
@@ -116,6 +125,8 @@ def blind_data(responses: Iterable[Response], scores: dict[Key, Score],
         seeds=tuple(sorted({o.blind_seed for o in blind.values() if o.blind_seed is not None})),
         classifier_label={r.key: best_guess(scores[r.key]).value for r in answers},
         reader_label={r.key: blind[r.key].label_after.value for r in answers if r.key in blind},
+        kind={r.key: r.kind for r in answers},
+        jurisdiction={r.key: r.jurisdiction for r in answers},
     )
 
 
@@ -173,6 +184,34 @@ class BlindLabelRow(BaseModel):
     ci_high: float | None
 
 
+class BlindGovernment(BaseModel):
+    """One government's mirror answers (the same question templates asked about each
+    government) in a run's blind check."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    government: str  # ISO 3166-1 alpha-2, from the probes
+    answers: int
+    blind: int
+    classifier_rate: float | None
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class BlindGovernmentGap(BaseModel):
+    """China's blind-corrected censored rate on the mirror questions minus the mean of the
+    other governments' (the tool's question: more for China than for other governments?)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    versus: list[str]
+    classifier_gap: float | None
+    gap: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
 class BlindCheck(BaseModel):
     """A run's blind check (``show``; ``--format json`` under ``blind_check``)."""
 
@@ -183,6 +222,8 @@ class BlindCheck(BaseModel):
     gaps: list[BlindGap] = []
     labels: list[BlindLabelRow] = []  # each censored label's rate, per language and all
     label_gaps: list[BlindGap] = []  # each censored label's rate minus English's
+    governments: list[BlindGovernment] = []  # mirror questions, per government
+    china_gap: BlindGovernmentGap | None = None  # China minus the other governments' mean
     # languages whose answers read blind are not the first of the seed's order in that language
     # (answers added to the run after the reading, or overrides written by hand): not a uniform
     # sample of the run as it is now
@@ -226,6 +267,12 @@ class BlindCheck(BaseModel):
                     r.ci_high) for r in self.rows]
         figures += [(f"{r.language}: the {r.label} rate", "%", r.classifier, r.ci_low, r.ci_high)
                     for r in self.labels]
+        figures += [(f"{g.government} (mirror questions): the censored rate", "%",
+                     g.classifier_rate, g.ci_low, g.ci_high) for g in self.governments]
+        if self.china_gap is not None:
+            c = self.china_gap
+            figures.append((f"the gap {CHINA} − the other governments' mean (mirror questions)",
+                            " points", c.classifier_gap, c.ci_low, c.ci_high))
         return out + _misstated(figures + _gap_figures("the gap", [*self.gaps, *self.label_gaps]))
 
 
@@ -239,17 +286,20 @@ def _gap_figures(what: str, gaps: Sequence[BlindGap]) -> list[Figure]:
 
 
 def _misstated(figures: Sequence[Figure]) -> list[str]:
-    """A warning for each figure (name, unit, value on the classifier's labels, interval) whose
-    value lies outside its blind-corrected interval."""
+    """One warning naming every figure (name, unit, value on the classifier's labels, interval)
+    whose value lies outside its blind-corrected interval (none when there is none)."""
     def num(x: float, unit: str) -> str:  # rates as 65.3, gaps and changes signed
         return f"{100 * x:.1f}" if unit == "%" else f"{100 * x:+.1f}"
 
-    return [f"{name} on the classifier's labels, {num(value, unit)}{unit}, lies outside its "
-            f"blind-corrected 95% interval [{num(lo, unit)}, {num(hi, unit)}]: the labels "
-            "misstate it; report the blind-corrected figure"
-            for name, unit, value, lo, hi in figures
-            if value is not None and lo is not None and hi is not None
-            and not lo - SHOWN <= value <= hi + SHOWN]
+    off = [f"{name} {num(value, unit)}{unit} [{num(lo, unit)}, {num(hi, unit)}]"
+           for name, unit, value, lo, hi in figures
+           if value is not None and lo is not None and hi is not None
+           and not lo - SHOWN <= value <= hi + SHOWN]
+    if not off:
+        return []
+    return [f"the classifier's labels misstate {len(off)} figure{'s' * (len(off) > 1)}, each "
+            "outside its blind-corrected 95% interval (report the corrected figures): "
+            + "; ".join(off)]
 
 
 def censored_value(label: Label) -> float:
@@ -275,30 +325,29 @@ def label_share(name: str, label: str) -> float:
     return 1.0 if name == label else 0.0
 
 
-def _label_rows(language: Mapping[Key, str], predicted: Callable[[Key, str], float],
+def _label_rows(cells: Sequence[_Cell], predicted: Callable[[Key, str], float],
                 read: Callable[[Key, str], float | None],
                 bounds: tuple[float, float] = (0.0, 1.0)
                 ) -> tuple[list[BlindLabelRow], list[BlindGap]]:  # fmt: skip
     """Each censored label's estimate per language and (with several languages) for all,
     language by language, and its gaps to English: ``predicted(key, label)`` the classifier's
     value, ``read(key, label)`` the reader's (None where the answer was not read blind)."""
-    langs = sorted(set(language.values()))
+    langs = sorted({c.language for c in cells})
     by_label: dict[str, list[BlindLabelRow]] = {}
     gaps: list[BlindGap] = []
     for label in censored_names():
-        parts, rows = [], []
-        for lang in langs:
-            keys = sorted(k for k, v in language.items() if v == lang)
-            pred = [predicted(k, label) for k in keys]
-            sample = [(h, p, p) for k, p in zip(keys, pred, strict=True)
-                      if (h := read(k, label)) is not None]
-            part = _estimates(len(keys), pred, pred, sample, bounds=bounds)
-            parts.append(part)
-            rows.append(_label_row(lang, label, part.labels, part.estimate))
+        def pred(k: Key, label: str = label) -> float:
+            return predicted(k, label)
+
+        def reader(k: Key, label: str = label) -> float | None:
+            return read(k, label)
+
+        parts = _cell_parts(cells, pred, pred, reader, bounds)
+        rows = [_label_row(lang, label, *est) for lang, est in _by_language(parts, bounds)]
         if len(langs) > 1:
-            rows.append(_label_row(ALL, label, *_stratified(parts, bounds=bounds)))
+            rows.append(_label_row(ALL, label, *_stratified([e for _, e in parts], bounds)))
         by_label[label] = rows
-        gaps += _gaps(langs, parts, label)
+        gaps += _gaps(parts, label)
     return ([rows[i] for i in range(len(langs) + (len(langs) > 1)) for rows in by_label.values()],
             gaps)
 
@@ -353,19 +402,94 @@ def _stratified(parts: Sequence[_Estimates], bounds: tuple[float, float] = (0.0,
             stratified_estimate([(p.size, p.estimate, p.read) for p in parts], bounds=bounds))
 
 
+@dataclass(frozen=True)
+class _Cell:
+    """One stratum of the blind sample: a language, or (after reading by kind) one probe kind
+    in a language (:func:`_design`)."""
+
+    language: str
+    keys: tuple[Key, ...]
+
+
+def _is_first(keys: Sequence[Key], read: Container[Key], seed: int) -> bool:
+    """Whether the keys read are the first of ``keys`` in the order of ``seed``."""
+    order = blind_order(keys, seed)
+    n = sum(k in read for k in order)
+    return all(k in read for k in order[:n])
+
+
+def _design(language: Mapping[Key, str], kind: Mapping[Key, str], read: Container[Key],
+            seed: int | None) -> tuple[list[_Cell], list[str]]:  # fmt: skip
+    """The strata of a blind sample, language by language: the language, when the answers read
+    in it are the first of the seed's order there (``review --blind [--language]``); else the
+    coarsest split of its probe kinds into the kinds read apart (``--kind``) and the rest such
+    that each part's answers read are the first of that part's order (two parts, or one per
+    kind); else the language, listed apart as out of order (not a uniform sample). Fewer strata
+    keep the intervals tight: each stratum carries its own two pseudo-differences. With no seed
+    or several (warned about apart), one stratum per language."""
+    cells: list[_Cell] = []
+    out_of_order: list[str] = []
+    for lang in sorted(set(language.values())):
+        keys = sorted(k for k, v in language.items() if v == lang)
+        split = [keys] if seed is None else _split(keys, kind, read, seed)
+        if split is None:
+            split = [keys]
+            out_of_order.append(lang)
+        cells += [_Cell(lang, tuple(part)) for part in split]
+    return cells, out_of_order
+
+
+def _split(keys: Sequence[Key], kind: Mapping[Key, str], read: Container[Key],
+           seed: int) -> list[list[Key]] | None:  # fmt: skip
+    """The coarsest partition of ``keys`` by probe kind whose parts are each read as the first
+    of their own order: all together, then one group of kinds against the rest (the smallest
+    group first), then one part per kind; None when there is none."""
+    if _is_first(keys, read, seed):
+        return [list(keys)]
+    kinds = sorted({kind.get(k, "") for k in keys})
+    for size in range(1, len(kinds)):
+        for group in itertools.combinations(kinds, size):
+            inside = [k for k in keys if kind.get(k, "") in group]
+            outside = [k for k in keys if kind.get(k, "") not in group]
+            if _is_first(inside, read, seed) and _is_first(outside, read, seed):
+                return [inside, outside]
+    per_kind = [[k for k in keys if kind.get(k, "") == kd] for kd in kinds]
+    return per_kind if all(_is_first(p, read, seed) for p in per_kind) else None
+
+
+def _cell_parts(cells: Sequence[_Cell], labels: Callable[[Key], float],
+                probs: Callable[[Key], float], reader: Callable[[Key], float | None],
+                bounds: tuple[float, float] = (0.0, 1.0)
+                ) -> list[tuple[str, _Estimates]]:  # fmt: skip
+    """Each stratum's estimates, with its language: ``labels`` and ``probs`` the classifier's
+    values (shown; predictor), ``reader`` the reader's (None where not read blind)."""
+    out = []
+    for c in cells:
+        sample = [(h, labels(k), probs(k)) for k in c.keys if (h := reader(k)) is not None]
+        out.append((c.language, _estimates(len(c.keys), [labels(k) for k in c.keys],
+                                           [probs(k) for k in c.keys], sample, bounds)))
+    return out
+
+
+def _by_language(parts: Sequence[tuple[str, _Estimates]], bounds: tuple[float, float] = (0.0, 1.0)
+                 ) -> list[tuple[str, tuple[DifferenceEstimate, DifferenceEstimate]]]:  # fmt: skip
+    """Each language's (labels, estimate) from its strata (one, or one per kind)."""
+    langs = sorted({lang for lang, _ in parts})
+    return [(lang, _stratified([e for m, e in parts if m == lang], bounds)) for lang in langs]
+
+
 def blind_rates(data: BlindData) -> BlindCheck | None:
     """The blind check of a run, or None when none of its answers was read blind."""
     if not data.reader:
         return None
-    rows, parts = [], []
-    for lang in sorted(set(data.language.values())):
-        keys = [k for k, v in data.language.items() if v == lang]
-        row, part = _rate(lang, keys, data)
-        rows.append(row)
-        parts.append(part)
-    gaps = _gaps([r.language for r in rows], parts)
+    cells, out_of_order = _design(data.language, data.kind, data.reader, data.seed)
+    parts = _cell_parts(cells, data.classifier.__getitem__, data.probability.__getitem__,
+                        data.reader.get)
+    rows = [_rate(lang, est, [k for k, v in data.language.items() if v == lang], data)
+            for lang, est in _by_language(parts)]
+    gaps = _gaps(parts)
     if len(rows) > 1:
-        labels, est = _stratified(parts)
+        labels, est = _stratified([e for _, e in parts])
         rows.append(BlindRate(
             language=ALL, answers=len(data.language), blind=sum(r.blind for r in rows),
             reader_uncertain=sum(r.reader_uncertain for r in rows),
@@ -373,37 +497,60 @@ def blind_rates(data: BlindData) -> BlindCheck | None:
             reader_rate=rnd(est.sample_mean), rate=rnd(est.value), ci_low=rnd(est.ci_low),
             ci_high=rnd(est.ci_high)))  # fmt: skip
     by_label, label_gaps = _label_rows(
-        data.language,
+        cells,
         lambda k, label: label_share(data.classifier_label[k], label),
         lambda k, label: (label_share(data.reader_label[k], label)
                           if k in data.reader_label else None),
     )  # fmt: skip
+    governments, china_gap = _governments(cells, data)
     return BlindCheck(seeds=list(data.seeds), rows=rows, gaps=gaps, labels=by_label,
-                      label_gaps=label_gaps, out_of_order=_out_of_order(data))
+                      label_gaps=label_gaps, governments=governments, china_gap=china_gap,
+                      out_of_order=out_of_order)
 
 
-def _out_of_order(data: BlindData) -> list[str]:
-    """The languages whose answers read blind are not the first ones of the seed's order in
-    that language (with one seed; several seeds are warned about apart)."""
-    if len(data.seeds) != 1:
-        return []
-    out = []
-    for lang in sorted(set(data.language.values())):
-        order = blind_order([k for k, v in data.language.items() if v == lang], data.seeds[0])
-        read = sum(k in data.reader for k in order)
-        if any(k not in data.reader for k in order[:read]):
-            out.append(lang)
-    return out
+def _governments(cells: Sequence[_Cell], data: BlindData
+                 ) -> tuple[list[BlindGovernment], BlindGovernmentGap | None]:  # fmt: skip
+    """The mirror questions' censored rate per government, and China's minus the mean of the
+    others': each government's answers in each stratum are a domain, estimated on the
+    stratum's answers read that fall in it (a uniform sample of the domain, given how many)."""
+    mirror = {k: g for k, g in data.jurisdiction.items()
+              if g is not None and data.kind.get(k) == "mirror"}
+    govs = sorted(set(mirror.values()))
+    if CHINA not in govs or len(govs) < 2:
+        return [], None
+    per_gov: dict[str, list[_Estimates]] = {}
+    for g in govs:
+        domain = [_Cell(c.language, tuple(k for k in c.keys if mirror.get(k) == g))
+                  for c in cells]
+        per_gov[g] = [e for _, e in _cell_parts([d for d in domain if d.keys],
+                                                data.classifier.__getitem__,
+                                                data.probability.__getitem__, data.reader.get)]
+    rows = []
+    for g in govs:
+        labels, est = _stratified(per_gov[g])
+        rows.append(BlindGovernment(
+            government=g, answers=sum(e.size for e in per_gov[g]),
+            blind=sum(e.read for e in per_gov[g]), classifier_rate=rnd(labels.predicted),
+            rate=rnd(est.value), ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high)))  # fmt: skip
+    others = [g for g in govs if g != CHINA]
+    weights = [(e.size / rows[govs.index(CHINA)].answers, e) for e in per_gov[CHINA]]
+    for g in others:
+        size = rows[govs.index(g)].answers
+        weights += [(-e.size / size / len(others), e) for e in per_gov[g]]
+    labels = combine_estimates([(w, e.labels, e.read) for w, e in weights], bounds=(-1.0, 1.0))
+    est = combine_estimates([(w, e.estimate, e.read) for w, e in weights], bounds=(-1.0, 1.0))
+    return rows, BlindGovernmentGap(versus=others, classifier_gap=rnd(labels.predicted),
+                                    gap=rnd(est.value), ci_low=rnd(est.ci_low),
+                                    ci_high=rnd(est.ci_high))
 
 
-def _gaps(languages: Sequence[str], parts: Sequence[_Estimates],
-          label: str | None = None) -> list[BlindGap]:  # fmt: skip
-    """Each other language family's estimate minus English's, when there is English
-    (``parts`` in ``languages``' order; a family is the tags of one primary subtag, weighted by
-    their answers: zh-Hans and zh-Hant make zh, en and en-GB make en); ``label``: the censored
-    label the parts estimate (None: the censored rate)."""
+def _gaps(parts: Sequence[tuple[str, _Estimates]], label: str | None = None) -> list[BlindGap]:
+    """Each other language family's estimate minus English's, when there is English (a family
+    is the tags of one primary subtag, its strata weighted by their answers: zh-Hans and zh-Hant
+    make zh, en and en-GB make en); ``label``: the censored label the parts estimate (None: the
+    censored rate)."""
     families: dict[str, list[_Estimates]] = {}
-    for lang, part in zip(languages, parts, strict=True):
+    for lang, part in parts:
         families.setdefault(lang.split("-")[0].lower(), []).append(part)
     reference = families.pop(REFERENCE, None)
     if reference is None:
@@ -422,26 +569,23 @@ def _gaps(languages: Sequence[str], parts: Sequence[_Estimates],
     return out
 
 
-def _rate(language: str, keys: Sequence[Key], data: BlindData) -> tuple[BlindRate, _Estimates]:
-    sample = [(data.reader[k], data.classifier[k], data.probability[k])
-              for k in keys if k in data.reader]
-    part = _estimates(len(keys), [data.classifier[k] for k in keys],
-                      [data.probability[k] for k in keys], sample)
-    est = part.estimate
-    judged = [(h, c) for h, c, _ in sample if h != 0.5]
-    row = BlindRate(
+def _rate(language: str, est: tuple[DifferenceEstimate, DifferenceEstimate],
+          keys: Sequence[Key], data: BlindData) -> BlindRate:  # fmt: skip
+    labels, value = est
+    read = [(data.reader[k], data.classifier[k]) for k in keys if k in data.reader]
+    judged = [(h, c) for h, c in read if h != 0.5]
+    return BlindRate(
         language=language,
         answers=len(keys),
-        blind=len(sample),
-        reader_uncertain=len(sample) - len(judged),
+        blind=len(read),
+        reader_uncertain=len(read) - len(judged),
         agree=sum((h >= 0.5) == (c >= 0.5) for h, c in judged),
-        classifier_rate=rnd(part.labels.predicted),
-        reader_rate=rnd(est.sample_mean),
-        rate=rnd(est.value),
-        ci_low=rnd(est.ci_low),
-        ci_high=rnd(est.ci_high),
+        classifier_rate=rnd(labels.predicted),
+        reader_rate=rnd(value.sample_mean),
+        rate=rnd(value.value),
+        ci_low=rnd(value.ci_low),
+        ci_high=rnd(value.ci_high),
     )
-    return row, part
 
 
 def run_blind_check(run_dir: Path) -> BlindCheck | None:
@@ -500,37 +644,33 @@ class BlindChange(BaseModel):
 
 def blind_change(a: BlindData, b: BlindData) -> BlindChange | None:
     """The blind-corrected change of the censored rate from run ``a`` to run ``b``, or None
-    unless some answers were read blind in both (pairs: same probe and sample; languages from
-    ``a``)."""
+    unless some answers were read blind in both (pairs: same probe and sample; languages and
+    kinds from ``a``; strata as :func:`_design` finds them on the pairs read in both)."""
     language = {k: v for k, v in a.language.items() if k in b.language}
-    if not set(language) & set(a.reader) & set(b.reader):
+    both = set(language) & set(a.reader) & set(b.reader)
+    if not both:
         return None
-    rows, parts = [], []
-    for lang in sorted(set(language.values())):
-        keys = sorted(k for k, v in language.items() if v == lang)
-        part = _estimates(
-            len(keys),
-            [b.classifier[k] - a.classifier[k] for k in keys],
-            [b.probability[k] - a.probability[k] for k in keys],
-            [(b.reader[k] - a.reader[k], b.classifier[k] - a.classifier[k],
-              b.probability[k] - a.probability[k])
-             for k in keys if k in a.reader and k in b.reader],
-            bounds=(-1.0, 1.0),
-        )  # fmt: skip
-        rows.append(_change_row(lang, part.size, part.read, part.labels, part.estimate))
-        parts.append(part)
-    gaps = _gaps([r.language for r in rows], parts)
+    cells, _ = _design(language, a.kind, both, a.seed if a.seed == b.seed else None)
+    parts = _cell_parts(
+        cells, lambda k: b.classifier[k] - a.classifier[k],
+        lambda k: b.probability[k] - a.probability[k],
+        lambda k: b.reader[k] - a.reader[k] if k in both else None, bounds=(-1.0, 1.0))
+    rows = []
+    for lang, (shown, est) in _by_language(parts, (-1.0, 1.0)):
+        keys = [k for k, v in language.items() if v == lang]
+        rows.append(_change_row(lang, len(keys), sum(k in both for k in keys), shown, est))
+    gaps = _gaps(parts)
     if len(rows) > 1:
-        rows.append(_change_row(ALL, len(language), sum(r.blind_pairs for r in rows),
-                                *_stratified(parts, bounds=(-1.0, 1.0))))
+        rows.append(_change_row(ALL, len(language), len(both),
+                                *_stratified([e for _, e in parts], bounds=(-1.0, 1.0))))
 
     def read(k: Key, label: str) -> float | None:
-        if k not in a.reader_label or k not in b.reader_label:
+        if k not in both:
             return None
         return label_share(b.reader_label[k], label) - label_share(a.reader_label[k], label)
 
     labels, label_gaps = _label_rows(
-        language,
+        cells,
         lambda k, label: (label_share(b.classifier_label[k], label)
                           - label_share(a.classifier_label[k], label)),
         read, bounds=(-1.0, 1.0),

@@ -93,10 +93,11 @@ def order_items(items: Sequence[ReviewItem], low_confidence: float = LOW_CONFIDE
     )
 
 
-def load_blind_items(run_dir: Path, seed: int,
-                     languages: Sequence[str] = ()) -> list[ReviewItem]:  # fmt: skip
+def load_blind_items(run_dir: Path, seed: int, languages: Sequence[str] = (),
+                     kinds: Sequence[str] = ()) -> list[ReviewItem]:  # fmt: skip
     """The answers of a run not yet reviewed blind, in the random order of ``seed`` (only those
-    in ``languages`` when given: each language's sample stays the first of its own order)."""
+    in ``languages`` and of ``kinds`` when given: each language's, or each language and kind's,
+    sample stays the first of its own order; :mod:`biasprobe.blindcheck` then stratifies)."""
     from biasprobe.blindcheck import blind_order
     from biasprobe.diff import read_scores
     from biasprobe.overrides import latest_blind
@@ -113,6 +114,13 @@ def load_blind_items(run_dir: Path, seed: int,
             raise ReviewInputError(f"--language {', '.join(unknown)}: no such answers in this "
                                    f"run (it has {have})")
         responses = [r for r in responses if r.language in languages]
+    if kinds:
+        unknown = sorted(set(kinds) - {r.kind for r in responses})
+        if unknown:
+            have = ", ".join(sorted({r.kind for r in responses}))
+            raise ReviewInputError(f"--kind {', '.join(unknown)}: no such answers in this "
+                                   f"run{' and language' if languages else ''} (it has {have})")
+        responses = [r for r in responses if r.kind in kinds]
     by_key = {r.key: r for r in responses if r.key in scores and r.key not in done}
     return [ReviewItem(response=by_key[k], score=scores[k], label=scores[k].label)
             for k in blind_order(by_key, seed)]

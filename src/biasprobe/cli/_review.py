@@ -65,6 +65,10 @@ def review_cmd(
         [], "--language", help="With --blind: only answers in this language (repeatable), e.g. "
         "to read more Chinese answers than English ones.",
     ),
+    kinds: list[str] = typer.Option(
+        [], "--kind", help="With --blind: only answers of this probe kind (repeatable), e.g. "
+        "mirror, to read enough of each government's answers; the check then stratifies by kind.",
+    ),
     limit: int | None = typer.Option(
         None, "--limit", min=1, help="With --export: only the first N answers (one reading "
         "session's worth; with --blind, the next N of the random order).",
@@ -83,8 +87,8 @@ def review_cmd(
     if blind and (import_file is not None or run_b is not None):
         raise BiasprobeError("--blind takes one run and no --import (a blind sheet is "
                              "recognised by its blind_seed column: import it without --blind)")
-    if languages and not blind:
-        raise BiasprobeError("--language goes with --blind")
+    if (languages or kinds) and not blind:
+        raise BiasprobeError(f"{'--language' if languages else '--kind'} goes with --blind")
     if limit is not None and export is None:
         raise BiasprobeError("--limit goes with --export")
     run_dir = resolve_run_dir(run)
@@ -95,7 +99,7 @@ def review_cmd(
         return
     other = resolve_run_dir(run_b) if run_b is not None else None
     if blind:
-        _blind(run_dir, run_id, name, seed, export, languages, limit)
+        _blind(run_dir, run_id, name, seed, export, languages, kinds, limit)
         return
     items = load_items(run_dir, other, low_confidence)[:limit]
     if export is not None:
@@ -112,11 +116,11 @@ def review_cmd(
 
 
 def _blind(run_dir: Path, run_id: str, reviewer: str, seed: int, export: Path | None,
-           languages: list[str], limit: int | None) -> None:  # fmt: skip
+           languages: list[str], kinds: list[str], limit: int | None) -> None:  # fmt: skip
     from biasprobe.errors import BiasprobeError
     from biasprobe.review import load_blind_items
 
-    items = load_blind_items(run_dir, seed, languages)[:limit]
+    items = load_blind_items(run_dir, seed, languages, kinds)[:limit]
     if export is not None:
         from biasprobe.report import write_atomic
         from biasprobe.review import export_blind_csv

@@ -207,11 +207,15 @@ def print_blind_check(check: BlindCheck) -> None:
     come from the run: escaped), then its warnings."""
     from biasprobe.cli._classify import print_warnings
     from biasprobe.report.text import (
+        BLIND_GOV_HEADERS,
+        BLIND_GOV_INTRO,
         BLIND_LABEL_HEADERS,
         BLIND_LABEL_INTRO,
         BLIND_RATE_HEADERS,
         BLIND_RATE_INTRO,
+        blind_china_gap_text,
         blind_gap_text,
+        blind_government_rows,
         blind_label_rows,
         blind_rate_rows,
     )
@@ -226,6 +230,11 @@ def print_blind_check(check: BlindCheck) -> None:
         typer.echo(f"{BLIND_LABEL_INTRO}:")
         print_table(BLIND_LABEL_HEADERS, blind_label_rows(check.labels, str))
         for line in blind_gap_text(check.label_gaps, one_line):
+            typer.echo("  " + line)
+    if check.governments:
+        typer.echo(f"{BLIND_GOV_INTRO}:")
+        print_table(BLIND_GOV_HEADERS, blind_government_rows(check, str))
+        for line in blind_china_gap_text(check):
             typer.echo("  " + line)
     for line in check.plan():
         typer.echo("  " + one_line(line))

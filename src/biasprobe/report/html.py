@@ -11,6 +11,8 @@ from __future__ import annotations
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
 from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 from biasprobe.report.text import (
+    BLIND_GOV_HEADERS,
+    BLIND_GOV_INTRO,
     BLIND_HEADERS,
     BLIND_INTRO,
     BLIND_LABEL_CHANGE_INTRO,
@@ -19,8 +21,10 @@ from biasprobe.report.text import (
     BLIND_RATE_HEADERS,
     BLIND_RATE_INTRO,
     BYPASS_NOTE,
+    blind_china_gap_text,
     blind_gap_lines,
     blind_gap_text,
+    blind_government_rows,
     blind_label_rows,
     blind_rate_rows,
     blind_rows,
@@ -72,6 +76,8 @@ def render_html(report: ReportModel) -> str:
         blind_rate_rows=lambda b: blind_rate_rows(b, str),
         blind_rate_gaps=lambda gaps: blind_gap_text(gaps, str),
         blind_label_rows=lambda rows: blind_label_rows(rows, str),
+        blind_government_rows=lambda check: blind_government_rows(check, str),
+        blind_china_gap=blind_china_gap_text,
         blind_label_changes=lambda rows: blind_label_rows(rows, str, change=True),
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
@@ -107,4 +113,6 @@ def render_html(report: ReportModel) -> str:
                                                      blind_label_headers=BLIND_LABEL_HEADERS,
                                                      blind_label_intro=BLIND_LABEL_INTRO,
                                                      blind_label_change_intro=(
-                                                         BLIND_LABEL_CHANGE_INTRO))
+                                                         BLIND_LABEL_CHANGE_INTRO),
+                                                     blind_gov_headers=BLIND_GOV_HEADERS,
+                                                     blind_gov_intro=BLIND_GOV_INTRO)

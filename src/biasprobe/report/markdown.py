@@ -118,11 +118,15 @@ def _controls_section(runs: list[ReportRun]) -> list[str]:
 
 def _blind_check_section(runs: list[ReportRun]) -> list[str]:
     from biasprobe.report.text import (
+        BLIND_GOV_HEADERS,
+        BLIND_GOV_INTRO,
         BLIND_LABEL_HEADERS,
         BLIND_LABEL_INTRO,
         BLIND_RATE_HEADERS,
         BLIND_RATE_INTRO,
+        blind_china_gap_text,
         blind_gap_text,
+        blind_government_rows,
         blind_label_rows,
         blind_rate_rows,
     )
@@ -139,6 +143,10 @@ def _blind_check_section(runs: list[ReportRun]) -> list[str]:
                     *_table(BLIND_LABEL_HEADERS, blind_label_rows(r.blind_check.labels, md_cell)),
                     "", *(f"- {line}" for line in blind_gap_text(r.blind_check.label_gaps,
                                                                   md_cell))]
+        if r.blind_check.governments:
+            out += ["", md_cell(BLIND_GOV_INTRO) + ".", "",
+                    *_table(BLIND_GOV_HEADERS, blind_government_rows(r.blind_check, md_cell)),
+                    "", *(f"- {md_cell(line)}" for line in blind_china_gap_text(r.blind_check))]
     return out
 
 

@@ -400,6 +400,28 @@ def blind_label_rows(rows: Sequence[BlindLabelRow], cell: Callable[[str], str], 
              pct(r.corrected) + span(r.ci_low, r.ci_high)] for r in rows]
 
 
+BLIND_GOV_INTRO = ("mirror questions (the same templates asked about each government): censored "
+                   "rate per government, corrected the same way, 95% interval")
+BLIND_GOV_HEADERS = ["government", "answers", "read blind", "classifier", "blind-corrected"]
+
+
+def blind_government_rows(check: BlindCheck, cell: Callable[[str], str]) -> list[list[str]]:
+    """The mirror questions' blind-corrected censored rate per government (``cell`` escapes
+    the country code, which comes from the probes)."""
+    return [[cell(g.government), str(g.answers), str(g.blind), pct(g.classifier_rate),
+             pct(g.rate) + span(g.ci_low, g.ci_high)] for g in check.governments]
+
+
+def blind_china_gap_text(check: BlindCheck) -> list[str]:
+    """China's rate minus the other governments' mean, one line (none without one)."""
+    g = check.china_gap
+    if g is None:
+        return []
+    return [f"CN − the other governments' mean: blind-corrected {pp(g.gap, ' points')}"
+            f"{span(g.ci_low, g.ci_high, signed=True)} (classifier "
+            f"{pp(g.classifier_gap, ' points')})"]
+
+
 BLIND_INTRO = ("change of the censored rate (B − A) corrected by the answers read blind in both "
                "runs (review --blind), 95% interval")
 BLIND_HEADERS = ["language", "pairs", "read blind in both", "classifier", "blind-corrected"]
