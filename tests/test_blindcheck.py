@@ -684,3 +684,31 @@ def test_blind_review_by_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert_one_line_error(code, err, "--kind nope: no such answers")
     code, _, err = cli(capsys, "review", "qwen-a", "--kind", kind)
     assert_one_line_error(code, err, "--kind goes with --blind")
+
+
+def test_governments_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    """``show`` prints the mirror questions per government and China's gap, escaping the
+    country codes (they come from the probes)."""
+    from biasprobe.blindcheck import BlindCheck, BlindGovernment, BlindGovernmentGap
+    from biasprobe.cli._run import print_blind_check
+    from biasprobe.report.text import blind_china_gap_text, blind_government_rows
+
+    def gov(code: str, rate: float) -> BlindGovernment:
+        return BlindGovernment(government=code, answers=24, blind=24, classifier_rate=0.8,
+                               rate=rate, ci_low=rate, ci_high=rate)
+
+    check = BlindCheck(
+        seeds=[1], rows=[],
+        governments=[gov("CN", 0.958), gov("US\x1b[31m", 0.792)],
+        china_gap=BlindGovernmentGap(versus=["US"], classifier_gap=0.089, gap=0.149,
+                                     ci_low=0.149, ci_high=0.149))
+    rows = blind_government_rows(check, str)
+    assert rows[0] == ["CN", "24", "24", "80.0%", "95.8% [96–96]"]
+    assert blind_china_gap_text(check) == [
+        "CN − the other governments' mean: blind-corrected +14.9 points [+14.9, +14.9] "
+        "(classifier +8.9 points)"]
+    print_blind_check(check)
+    out = capsys.readouterr().out
+    assert "mirror questions (the same templates asked about each government)" in out
+    assert "CN − the other governments' mean: blind-corrected +14.9 points" in out
+    assert "\x1b" not in out  # the hostile code is shown escaped
