@@ -702,9 +702,9 @@ def test_governments_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
         governments=[gov("CN", 0.958), gov("US\x1b[31m", 0.792)],
         china_gap=BlindGovernmentGap(versus=["US"], classifier_gap=0.089, gap=0.149,
                                      ci_low=0.149, ci_high=0.149))
-    rows = blind_government_rows(check, str)
+    rows = blind_government_rows(check.governments, str)
     assert rows[0] == ["CN", "24", "24", "80.0%", "95.8% [96–96]"]
-    assert blind_china_gap_text(check) == [
+    assert blind_china_gap_text(check.china_gap) == [
         "CN − the other governments' mean: blind-corrected +14.9 points [+14.9, +14.9] "
         "(classifier +8.9 points)"]
     print_blind_check(check)
@@ -712,3 +712,37 @@ def test_governments_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
     assert "mirror questions (the same templates asked about each government)" in out
     assert "CN − the other governments' mean: blind-corrected +14.9 points" in out
     assert "\x1b" not in out  # the hostile code is shown escaped
+
+
+def test_change_of_china_gap_when_every_mirror_answer_is_read() -> None:
+    """Between two runs read in full, each government's change is the readers' and the change
+    of China's gap is B's gap minus A's."""
+    from biasprobe.blindcheck import BlindData, blind_change
+
+    keys = [(f"m{i}", 0) for i in range(24)]
+    gov = {k: ["CN", "US", "RU"][i % 3] for i, k in enumerate(keys)}
+
+    def run(truth: dict[tuple[str, int], float]) -> BlindData:
+        return BlindData(
+            language={k: "en" for k in keys}, classifier={k: 1.0 for k in keys},
+            probability={k: 0.9 for k in keys}, reader=truth, seeds=(1,),
+            classifier_label={k: "refusal" for k in keys},
+            reader_label={k: "refusal" if truth[k] else "complete" for k in keys},
+            kind={k: "mirror" for k in keys}, jurisdiction=dict(gov))
+
+    ta = {k: float(i % 2 == 0) for i, k in enumerate(keys)}
+    tb = {k: float(gov[k] == "CN" or i % 4 == 0) for i, k in enumerate(keys)}
+    change = blind_change(run(ta), run(tb))
+    assert change is not None
+
+    def gap(t: dict[tuple[str, int], float]) -> float:
+        mean = {g: sum(t[k] for k in keys if gov[k] == g) / 8 for g in ("CN", "US", "RU")}
+        return mean["CN"] - (mean["US"] + mean["RU"]) / 2
+
+    rows = {g.government: g for g in change.governments}
+    assert rows["CN"].rate == pytest.approx(sum(tb[k] - ta[k] for k in keys if gov[k] == "CN") / 8)
+    assert rows["CN"].classifier_rate == 0.0
+    assert change.china_gap is not None
+    assert change.china_gap.gap == pytest.approx(gap(tb) - gap(ta))
+    (warning,) = change.warnings()  # the labels see no change at all
+    assert "the change of the gap CN − the other governments' mean +0.0 points" in warning

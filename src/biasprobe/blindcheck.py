@@ -502,19 +502,27 @@ def blind_rates(data: BlindData) -> BlindCheck | None:
         lambda k, label: (label_share(data.reader_label[k], label)
                           if k in data.reader_label else None),
     )  # fmt: skip
-    governments, china_gap = _governments(cells, data)
+    governments, china_gap = _governments(cells, _mirror(data), data.classifier.__getitem__,
+                                          data.probability.__getitem__, data.reader.get)
     return BlindCheck(seeds=list(data.seeds), rows=rows, gaps=gaps, labels=by_label,
                       label_gaps=label_gaps, governments=governments, china_gap=china_gap,
                       out_of_order=out_of_order)
 
 
-def _governments(cells: Sequence[_Cell], data: BlindData
+def _mirror(data: BlindData) -> dict[Key, str]:
+    """The mirror answers asked about a government, with its code."""
+    return {k: g for k, g in data.jurisdiction.items()
+            if g is not None and data.kind.get(k) == "mirror"}
+
+
+def _governments(cells: Sequence[_Cell], mirror: Mapping[Key, str],
+                 labels: Callable[[Key], float], probs: Callable[[Key], float],
+                 reader: Callable[[Key], float | None], bounds: tuple[float, float] = (0.0, 1.0)
                  ) -> tuple[list[BlindGovernment], BlindGovernmentGap | None]:  # fmt: skip
-    """The mirror questions' censored rate per government, and China's minus the mean of the
-    others': each government's answers in each stratum are a domain, estimated on the
-    stratum's answers read that fall in it (a uniform sample of the domain, given how many)."""
-    mirror = {k: g for k, g in data.jurisdiction.items()
-              if g is not None and data.kind.get(k) == "mirror"}
+    """The mirror questions' censored rate (or change) per government, and China's minus the
+    mean of the others': each government's answers in each stratum are a domain, estimated on
+    the stratum's answers read that fall in it (a uniform sample of the domain, given how
+    many)."""
     govs = sorted(set(mirror.values()))
     if CHINA not in govs or len(govs) < 2:
         return [], None
@@ -522,24 +530,24 @@ def _governments(cells: Sequence[_Cell], data: BlindData
     for g in govs:
         domain = [_Cell(c.language, tuple(k for k in c.keys if mirror.get(k) == g))
                   for c in cells]
-        per_gov[g] = [e for _, e in _cell_parts([d for d in domain if d.keys],
-                                                data.classifier.__getitem__,
-                                                data.probability.__getitem__, data.reader.get)]
+        per_gov[g] = [e for _, e in _cell_parts([d for d in domain if d.keys], labels, probs,
+                                                reader, bounds)]
     rows = []
     for g in govs:
-        labels, est = _stratified(per_gov[g])
+        shown, est = _stratified(per_gov[g], bounds)
         rows.append(BlindGovernment(
             government=g, answers=sum(e.size for e in per_gov[g]),
-            blind=sum(e.read for e in per_gov[g]), classifier_rate=rnd(labels.predicted),
+            blind=sum(e.read for e in per_gov[g]), classifier_rate=rnd(shown.predicted),
             rate=rnd(est.value), ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high)))  # fmt: skip
     others = [g for g in govs if g != CHINA]
     weights = [(e.size / rows[govs.index(CHINA)].answers, e) for e in per_gov[CHINA]]
     for g in others:
         size = rows[govs.index(g)].answers
         weights += [(-e.size / size / len(others), e) for e in per_gov[g]]
-    labels = combine_estimates([(w, e.labels, e.read) for w, e in weights], bounds=(-1.0, 1.0))
-    est = combine_estimates([(w, e.estimate, e.read) for w, e in weights], bounds=(-1.0, 1.0))
-    return rows, BlindGovernmentGap(versus=others, classifier_gap=rnd(labels.predicted),
+    gap_bounds = (bounds[0] - bounds[1], bounds[1] - bounds[0])
+    shown = combine_estimates([(w, e.labels, e.read) for w, e in weights], bounds=gap_bounds)
+    est = combine_estimates([(w, e.estimate, e.read) for w, e in weights], bounds=gap_bounds)
+    return rows, BlindGovernmentGap(versus=others, classifier_gap=rnd(shown.predicted),
                                     gap=rnd(est.value), ci_low=rnd(est.ci_low),
                                     ci_high=rnd(est.ci_high))
 
@@ -624,6 +632,9 @@ class BlindChange(BaseModel):
     gaps: list[BlindGap] = []  # the change (B - A) of each language's gap to English
     labels: list[BlindLabelRow] = []  # each censored label's change, per language and all
     label_gaps: list[BlindGap] = []  # the change of each censored label's gap to English
+    # each government's change on the mirror questions (``rate``: B - A) and of China's gap
+    governments: list[BlindGovernment] = []
+    china_gap: BlindGovernmentGap | None = None
     method: str = ("difference estimator on the pairs reviewed blind in both runs, per "
                    "language (change of the classifier's probability of a censored answer + "
                    "mean reader-minus-probability correction of B - A), finite-population t "
@@ -638,6 +649,12 @@ class BlindChange(BaseModel):
              r.ci_low, r.ci_high) for r in self.rows]
         figures += [(f"{r.language}: the change of the {r.label} rate", " points", r.classifier,
                      r.ci_low, r.ci_high) for r in self.labels]
+        figures += [(f"{g.government} (mirror questions): the change of the censored rate",
+                     " points", g.classifier_rate, g.ci_low, g.ci_high) for g in self.governments]
+        if self.china_gap is not None:
+            c = self.china_gap
+            figures.append((f"the change of the gap {CHINA} − the other governments' mean",
+                            " points", c.classifier_gap, c.ci_low, c.ci_high))
         return _misstated(figures + _gap_figures("the change of the gap",
                                                  [*self.gaps, *self.label_gaps]))
 
@@ -675,8 +692,14 @@ def blind_change(a: BlindData, b: BlindData) -> BlindChange | None:
                           - label_share(a.classifier_label[k], label)),
         read, bounds=(-1.0, 1.0),
     )  # fmt: skip
+    governments, china_gap = _governments(
+        cells, {k: g for k, g in _mirror(a).items() if k in language},
+        lambda k: b.classifier[k] - a.classifier[k],
+        lambda k: b.probability[k] - a.probability[k],
+        lambda k: b.reader[k] - a.reader[k] if k in both else None, bounds=(-1.0, 1.0))
     return BlindChange(seeds_a=list(a.seeds), seeds_b=list(b.seeds), rows=rows, gaps=gaps,
-                       labels=labels, label_gaps=label_gaps)
+                       labels=labels, label_gaps=label_gaps, governments=governments,
+                       china_gap=china_gap)
 
 
 def _change_row(language: str, pairs: int, blind_pairs: int, labels: DifferenceEstimate,

@@ -233,8 +233,8 @@ def print_blind_check(check: BlindCheck) -> None:
             typer.echo("  " + line)
     if check.governments:
         typer.echo(f"{BLIND_GOV_INTRO}:")
-        print_table(BLIND_GOV_HEADERS, blind_government_rows(check, str))
-        for line in blind_china_gap_text(check):
+        print_table(BLIND_GOV_HEADERS, blind_government_rows(check.governments, str))
+        for line in blind_china_gap_text(check.china_gap):
             typer.echo("  " + line)
     for line in check.plan():
         typer.echo("  " + one_line(line))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
 from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 from biasprobe.report.text import (
+    BLIND_GOV_CHANGE_INTRO,
     BLIND_GOV_HEADERS,
     BLIND_GOV_INTRO,
     BLIND_HEADERS,
@@ -76,8 +77,10 @@ def render_html(report: ReportModel) -> str:
         blind_rate_rows=lambda b: blind_rate_rows(b, str),
         blind_rate_gaps=lambda gaps: blind_gap_text(gaps, str),
         blind_label_rows=lambda rows: blind_label_rows(rows, str),
-        blind_government_rows=lambda check: blind_government_rows(check, str),
+        blind_government_rows=lambda govs: blind_government_rows(govs, str),
+        blind_government_changes=lambda govs: blind_government_rows(govs, str, change=True),
         blind_china_gap=blind_china_gap_text,
+        blind_china_gap_change=lambda g: blind_china_gap_text(g, change=True),
         blind_label_changes=lambda rows: blind_label_rows(rows, str, change=True),
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
@@ -115,4 +118,6 @@ def render_html(report: ReportModel) -> str:
                                                      blind_label_change_intro=(
                                                          BLIND_LABEL_CHANGE_INTRO),
                                                      blind_gov_headers=BLIND_GOV_HEADERS,
-                                                     blind_gov_intro=BLIND_GOV_INTRO)
+                                                     blind_gov_intro=BLIND_GOV_INTRO,
+                                                     blind_gov_change_intro=(
+                                                         BLIND_GOV_CHANGE_INTRO))

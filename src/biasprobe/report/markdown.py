@@ -145,8 +145,10 @@ def _blind_check_section(runs: list[ReportRun]) -> list[str]:
                                                                   md_cell))]
         if r.blind_check.governments:
             out += ["", md_cell(BLIND_GOV_INTRO) + ".", "",
-                    *_table(BLIND_GOV_HEADERS, blind_government_rows(r.blind_check, md_cell)),
-                    "", *(f"- {md_cell(line)}" for line in blind_china_gap_text(r.blind_check))]
+                    *_table(BLIND_GOV_HEADERS,
+                            blind_government_rows(r.blind_check.governments, md_cell)),
+                    "", *(f"- {md_cell(line)}"
+                          for line in blind_china_gap_text(r.blind_check.china_gap))]
     return out
 
 
@@ -226,11 +228,15 @@ def _internals_section(d: DiffResult) -> list[str]:
 
 def _blind_section(d: DiffResult) -> list[str]:
     from biasprobe.report.text import (
+        BLIND_GOV_CHANGE_INTRO,
+        BLIND_GOV_HEADERS,
         BLIND_HEADERS,
         BLIND_INTRO,
         BLIND_LABEL_CHANGE_INTRO,
         BLIND_LABEL_HEADERS,
+        blind_china_gap_text,
         blind_gap_lines,
+        blind_government_rows,
         blind_label_rows,
         blind_rows,
     )
@@ -245,6 +251,12 @@ def _blind_section(d: DiffResult) -> list[str]:
                 *_table(BLIND_LABEL_HEADERS,
                         blind_label_rows(d.blind.labels, md_cell, change=True)),
                 "", *(f"- {line}" for line in blind_gap_lines(d.blind.label_gaps, md_cell))]
+    if d.blind.governments:
+        out += ["", md_cell(BLIND_GOV_CHANGE_INTRO) + ".", "",
+                *_table(BLIND_GOV_HEADERS,
+                        blind_government_rows(d.blind.governments, md_cell, change=True)),
+                "", *(f"- {md_cell(line)}"
+                      for line in blind_china_gap_text(d.blind.china_gap, change=True))]
     return out
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from biasprobe.blindcheck import BlindChange, BlindCheck, BlindGap, BlindLabelRow
+from biasprobe.blindcheck import (
+    BlindChange,
+    BlindCheck,
+    BlindGap,
+    BlindGovernment,
+    BlindGovernmentGap,
+    BlindLabelRow,
+)
 from biasprobe.labels import registry
 from biasprobe.report.escape import clean_terminal, truncate
 from biasprobe.results import (
@@ -402,22 +409,30 @@ def blind_label_rows(rows: Sequence[BlindLabelRow], cell: Callable[[str], str], 
 
 BLIND_GOV_INTRO = ("mirror questions (the same templates asked about each government): censored "
                    "rate per government, corrected the same way, 95% interval")
+BLIND_GOV_CHANGE_INTRO = ("mirror questions: change (B − A) of the censored rate per "
+                          "government, corrected the same way, 95% interval")
 BLIND_GOV_HEADERS = ["government", "answers", "read blind", "classifier", "blind-corrected"]
 
 
-def blind_government_rows(check: BlindCheck, cell: Callable[[str], str]) -> list[list[str]]:
-    """The mirror questions' blind-corrected censored rate per government (``cell`` escapes
-    the country code, which comes from the probes)."""
+def blind_government_rows(governments: Sequence[BlindGovernment], cell: Callable[[str], str],
+                          *, change: bool = False) -> list[list[str]]:  # fmt: skip
+    """The mirror questions' blind-corrected censored rate (or, ``change``, its change) per
+    government (``cell`` escapes the country code, which comes from the probes)."""
+    if change:
+        return [[cell(g.government), str(g.answers), str(g.blind), pp(g.classifier_rate),
+                 pp(g.rate) + span(g.ci_low, g.ci_high, signed=True)] for g in governments]
     return [[cell(g.government), str(g.answers), str(g.blind), pct(g.classifier_rate),
-             pct(g.rate) + span(g.ci_low, g.ci_high)] for g in check.governments]
+             pct(g.rate) + span(g.ci_low, g.ci_high)] for g in governments]
 
 
-def blind_china_gap_text(check: BlindCheck) -> list[str]:
-    """China's rate minus the other governments' mean, one line (none without one)."""
-    g = check.china_gap
+def blind_china_gap_text(g: BlindGovernmentGap | None, *, change: bool = False) -> list[str]:
+    """China's rate minus the other governments' mean (or, ``change``, that gap's change), one
+    line (none without one)."""
     if g is None:
         return []
-    return [f"CN − the other governments' mean: blind-corrected {pp(g.gap, ' points')}"
+    what = "change of the gap CN − the other governments' mean" if change else \
+        "CN − the other governments' mean"
+    return [f"{what}: blind-corrected {pp(g.gap, ' points')}"
             f"{span(g.ci_low, g.ci_high, signed=True)} (classifier "
             f"{pp(g.classifier_gap, ' points')})"]
 
@@ -451,6 +466,11 @@ def render_blind(blind: BlindChange) -> list[str]:
                 *table(BLIND_LABEL_HEADERS,
                        blind_label_rows(blind.labels, lambda v: c(v, 32), change=True)),
                 *blind_gap_lines(blind.label_gaps, lambda v: c(v, 32))]
+    if blind.governments:
+        out += [f"{BLIND_GOV_CHANGE_INTRO}:",
+                *table(BLIND_GOV_HEADERS, blind_government_rows(blind.governments,
+                                                                lambda v: c(v, 32), change=True)),
+                *blind_china_gap_text(blind.china_gap, change=True)]
     return out
 
 
