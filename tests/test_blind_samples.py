@@ -48,72 +48,65 @@ def test_sample_is_the_first_100_of_seed_1(run: str) -> None:
     assert Counter(r["language"] for r in rows) == {"en": 52, "zh-Hans": 45, "zh-Hant": 3}
 
 
+def _order(language: str | None = None, kind: str | None = None) -> list[str]:
+    """Seed 1's order of the built-in probes, restricted to a language or a kind."""
+    probes = builtin_probes()
+    return [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)
+            if language in (None, probes[pid].language) and kind in (None, probes[pid].kind)]
+
+
+def _check_follow_up(path: Path, run: str, drawn: list[str], first_order: int) -> None:
+    """A follow-up file is exactly ``drawn`` (its probes' requests, languages and kinds), in
+    order from ``first_order``, of ``run`` and seed 1, every row labelled."""
+    rows = json_rows(path)
+    check_is_draw(rows, drawn, set(), builtin_probes())
+    assert [r["order"] for r in rows] == list(range(first_order, first_order + len(drawn)))
+    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
+    assert all(r["label"] in HANDCHECK_LABELS for r in rows)
+
+
+def _first(run: str, language: str) -> list[str]:
+    return [r["id"] for r in json_rows(FILES[run]) if r["language"] == language]
+
+
 @pytest.mark.parametrize("run", sorted(FILES))
 def test_chinese_sample_is_the_next_55_of_the_chinese_order(run: str) -> None:
     """``review --blind --language zh-Hans`` after the first sample: the Chinese order of the
-    seed restricted to zh-Hans, from its 46th answer (the first 45 were in the first sample)."""
-    probes = builtin_probes()
-    zh_order = [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)
-                if probes[pid].language == "zh-Hans"]
-    first = json_rows(FILES[run])
-    assert [r["id"] for r in first if r["language"] == "zh-Hans"] == zh_order[:45]
-    rows = json_rows(ZH_FILES[run])
-    check_is_draw(rows, zh_order[45:100], set(), probes)
-    assert [r["order"] for r in rows] == list(range(46, 101))
-    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
-    assert all(r["label"] in HANDCHECK_LABELS for r in rows)
-    more = json_rows(ZH2_FILES[run])  # the second follow-up: Chinese answers 101-160
-    check_is_draw(more, zh_order[100:160], set(), probes)
-    assert [r["order"] for r in more] == list(range(101, 161))
-    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in more)
-    assert all(r["label"] in HANDCHECK_LABELS for r in more)
+    seed restricted to zh-Hans, from its 46th answer (the first 45 were in the first sample),
+    then (the second follow-up) answers 101-160."""
+    zh_order = _order(language="zh-Hans")
+    assert _first(run, "zh-Hans") == zh_order[:45]
+    _check_follow_up(ZH_FILES[run], run, zh_order[45:100], 46)
+    _check_follow_up(ZH2_FILES[run], run, zh_order[100:160], 101)
 
 
 @pytest.mark.parametrize("run", sorted(FILES))
 def test_english_follow_up_is_the_next_60_of_the_english_order(run: str) -> None:
     """``review --blind --language en --export --limit 60`` after the first sample: English
     answers 53-112 of the seed's English order (the first 52 were in the first sample)."""
-    probes = builtin_probes()
-    en_order = [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)
-                if probes[pid].language == "en"]
-    assert [r["id"] for r in json_rows(FILES[run]) if r["language"] == "en"] == en_order[:52]
-    rows = json_rows(EN2_FILES[run])
-    check_is_draw(rows, en_order[52:112], set(), probes)
-    assert [r["order"] for r in rows] == list(range(53, 113))
-    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
-    assert all(r["label"] in HANDCHECK_LABELS for r in rows)
+    en_order = _order(language="en")
+    assert _first(run, "en") == en_order[:52]
+    _check_follow_up(EN2_FILES[run], run, en_order[52:112], 53)
 
 
 @pytest.mark.parametrize("run", sorted(FILES))
 def test_traditional_chinese_follow_up_is_the_rest_of_its_order(run: str) -> None:
     """``review --blind --language zh-Hant --export`` after the first sample: the other 29 of
     the 32 Traditional-Chinese answers, in the seed's order (every one of them is then read)."""
-    probes = builtin_probes()
-    zht_order = [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)
-                 if probes[pid].language == "zh-Hant"]
-    assert len(zht_order) == 32
-    assert [r["id"] for r in json_rows(FILES[run]) if r["language"] == "zh-Hant"] == zht_order[:3]
-    rows = json_rows(ZHT_FILES[run])
-    check_is_draw(rows, zht_order[3:], set(), probes)
-    assert [r["order"] for r in rows] == list(range(4, 33))
-    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
-    assert all(r["label"] in HANDCHECK_LABELS for r in rows)
+    zht_order = _order(language="zh-Hant")
+    assert len(zht_order) == 32 and _first(run, "zh-Hant") == zht_order[:3]
+    _check_follow_up(ZHT_FILES[run], run, zht_order[3:], 4)
 
 
 @pytest.mark.parametrize("run", sorted(FILES))
 def test_mirror_follow_up_is_every_mirror_answer_not_read_before(run: str) -> None:
     """``review --blind --kind mirror --export`` after the other files: the mirror answers they
     had not read, in the seed's order (so every mirror answer of the run is then read)."""
-    probes = builtin_probes()
     before = {r["id"] for files in EARLIER for r in json_rows(files[run])}
-    mirror_order = [pid for pid, _ in blind_order([(p, 0) for p in probes], 1)
-                    if probes[pid].kind == "mirror"]
-    rows = json_rows(MIRROR_FILES[run])
-    check_is_draw(rows, [p for p in mirror_order if p not in before], set(), probes)
-    assert [r["order"] for r in rows] == list(range(1, len(rows) + 1))
-    assert len(before & {p for p in mirror_order}) + len(rows) == len(mirror_order) == 192
-    assert all((r["run"], r["sample"], r["blind_seed"]) == (run, 0, 1) for r in rows)
-    assert all(r["label"] in HANDCHECK_LABELS for r in rows)
+    mirror_order = _order(kind="mirror")
+    rest = [p for p in mirror_order if p not in before]
+    assert len(mirror_order) == 192 and len(mirror_order) - len(rest) == 61
+    _check_follow_up(MIRROR_FILES[run], run, rest, 1)
 
 
 def test_label_counts_are_the_documented_ones() -> None:

@@ -516,7 +516,7 @@ def test_blind_review_of_one_language(tmp_path: Path, capsys: pytest.CaptureFixt
     code, _, err = cli(capsys, "show", "qwen-a")
     assert code == 0 and "no answer in en was read blind" in err
     code, _, err = cli(capsys, "review", "qwen-a", "--blind", "--language", "fi")
-    assert_one_line_error(code, err, "--language fi: no such answers in this run")
+    assert_one_line_error(code, err, "--language fi: no such answers here")
     code, _, err = cli(capsys, "review", "qwen-a", "--language", "en")
     assert_one_line_error(code, err, "--language goes with --blind")
 

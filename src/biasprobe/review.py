@@ -107,23 +107,25 @@ def load_blind_items(run_dir: Path, seed: int, languages: Sequence[str] = (),
         raise ReviewInputError(f"{run_dir}: no scores to review: run `biasprobe score` first")
     done = latest_blind(run_dir)
     responses = [r for r in read_responses(run_dir) if r.variant_of is None]
-    if languages:
-        unknown = sorted(set(languages) - {r.language for r in responses})
-        if unknown:
-            have = ", ".join(sorted({r.language for r in responses}))
-            raise ReviewInputError(f"--language {', '.join(unknown)}: no such answers in this "
-                                   f"run (it has {have})")
-        responses = [r for r in responses if r.language in languages]
-    if kinds:
-        unknown = sorted(set(kinds) - {r.kind for r in responses})
-        if unknown:
-            have = ", ".join(sorted({r.kind for r in responses}))
-            raise ReviewInputError(f"--kind {', '.join(unknown)}: no such answers in this "
-                                   f"run{' and language' if languages else ''} (it has {have})")
-        responses = [r for r in responses if r.kind in kinds]
+    responses = _only(responses, "--language", languages, lambda r: r.language)
+    responses = _only(responses, "--kind", kinds, lambda r: r.kind)
     by_key = {r.key: r for r in responses if r.key in scores and r.key not in done}
     return [ReviewItem(response=by_key[k], score=scores[k], label=scores[k].label)
             for k in blind_order(by_key, seed)]
+
+
+def _only(responses: list[Response], option: str, wanted: Sequence[str],
+          value: Callable[[Response], str]) -> list[Response]:  # fmt: skip
+    """The responses whose ``value`` is one of ``wanted`` (all when none is); a wanted value
+    no response has is one error naming those it has."""
+    if not wanted:
+        return responses
+    have = sorted({value(r) for r in responses})
+    unknown = sorted(set(wanted) - set(have))
+    if unknown:
+        raise ReviewInputError(f"{option} {', '.join(unknown)}: no such answers here (the "
+                               f"answers left have {', '.join(have)})")
+    return [r for r in responses if value(r) in wanted]
 
 
 def load_items(run_dir: Path, other_dir: Path | None = None,
