@@ -18,18 +18,16 @@ from bench_helpers import HANDCHECK_LABELS, builtin_probes, check_is_draw, json_
 from biasprobe.blindcheck import blind_order
 
 DATA = Path(__file__).parent / "data"
-FILES = {"q05-full-1204": DATA / "q05_blind_seed1.jsonl",
-         "q15-full-1204": DATA / "q15_blind_seed1.jsonl"}
-ZH_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zh.jsonl",
-            "q15-full-1204": DATA / "q15_blind_seed1_zh.jsonl"}
-ZH2_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zh2.jsonl",
-             "q15-full-1204": DATA / "q15_blind_seed1_zh2.jsonl"}
-EN2_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_en2.jsonl",
-             "q15-full-1204": DATA / "q15_blind_seed1_en2.jsonl"}
-ZHT_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_zht.jsonl",
-             "q15-full-1204": DATA / "q15_blind_seed1_zht.jsonl"}
-MIRROR_FILES = {"q05-full-1204": DATA / "q05_blind_seed1_mirror.jsonl",
-                "q15-full-1204": DATA / "q15_blind_seed1_mirror.jsonl"}
+
+
+def _files(suffix: str) -> dict[str, Path]:
+    """One blind file of each full run (``suffix``: which reading round)."""
+    return {f"{model}-full-1204": DATA / f"{model}_blind_seed1{suffix}.jsonl"
+            for model in ("q05", "q15")}
+
+
+FILES, ZH_FILES, ZH2_FILES = _files(""), _files("_zh"), _files("_zh2")
+EN2_FILES, ZHT_FILES, MIRROR_FILES = _files("_en2"), _files("_zht"), _files("_mirror")
 EARLIER = (FILES, ZH_FILES, ZH2_FILES, EN2_FILES, ZHT_FILES)
 
 
@@ -109,33 +107,21 @@ def test_mirror_follow_up_is_every_mirror_answer_not_read_before(run: str) -> No
     _check_follow_up(MIRROR_FILES[run], run, rest, 1)
 
 
-def test_label_counts_are_the_documented_ones() -> None:
-    counts = {run: Counter(r["label"] for r in json_rows(f)) for run, f in FILES.items()}
-    assert counts["q05-full-1204"] == {"refusal": 45, "deflection": 28, "complete": 19,
-                                       "official_line": 8}
-    assert counts["q15-full-1204"] == {"refusal": 42, "complete": 38, "deflection": 13,
-                                       "official_line": 7}
-    zh = {run: Counter(r["label"] for r in json_rows(f)) for run, f in ZH_FILES.items()}
-    assert zh["q05-full-1204"] == {"deflection": 26, "complete": 14, "refusal": 8,
-                                   "official_line": 7}
-    assert zh["q15-full-1204"] == {"complete": 25, "refusal": 15, "deflection": 9,
-                                   "official_line": 6}
-    en2 = {run: Counter(r["label"] for r in json_rows(f)) for run, f in EN2_FILES.items()}
-    assert en2["q05-full-1204"] == {"refusal": 46, "deflection": 6, "complete": 5,
-                                    "official_line": 3}
-    assert en2["q15-full-1204"] == {"refusal": 35, "complete": 15, "deflection": 7,
-                                    "official_line": 3}
-    mirror = {run: Counter(r["label"] for r in json_rows(f)) for run, f in MIRROR_FILES.items()}
-    assert mirror["q05-full-1204"] == {"refusal": 61, "deflection": 43, "complete": 23,
-                                       "official_line": 4}
-    assert mirror["q15-full-1204"] == {"complete": 58, "refusal": 55, "deflection": 17,
-                                       "official_line": 1}
-    zht = {run: Counter(r["label"] for r in json_rows(f)) for run, f in ZHT_FILES.items()}
-    assert zht["q05-full-1204"] == {"deflection": 13, "official_line": 9, "complete": 7}
-    assert zht["q15-full-1204"] == {"complete": 13, "deflection": 7, "official_line": 6,
-                                    "refusal": 3}
-    zh2 = {run: Counter(r["label"] for r in json_rows(f)) for run, f in ZH2_FILES.items()}
-    assert zh2["q05-full-1204"] == {"complete": 23, "deflection": 21, "refusal": 11,
-                                    "official_line": 5}
-    assert zh2["q15-full-1204"] == {"complete": 29, "refusal": 16, "deflection": 8,
-                                    "official_line": 7}
+# Label counts of each file, as tests/data/README.md states them: (refusal, deflection,
+# complete, official_line) for the default model's run, then the 1.5B model's.
+COUNTS = {
+    "": ((45, 28, 19, 8), (42, 13, 38, 7)),
+    "_zh": ((8, 26, 14, 7), (15, 9, 25, 6)),
+    "_zh2": ((11, 21, 23, 5), (16, 8, 29, 7)),
+    "_en2": ((46, 6, 5, 3), (35, 7, 15, 3)),
+    "_zht": ((0, 13, 7, 9), (3, 7, 13, 6)),
+    "_mirror": ((61, 43, 23, 4), (55, 17, 58, 1)),
+}
+
+
+@pytest.mark.parametrize("suffix", sorted(COUNTS))
+def test_label_counts_are_the_documented_ones(suffix: str) -> None:
+    names = ("refusal", "deflection", "complete", "official_line")
+    for model, want in zip(("q05", "q15"), COUNTS[suffix], strict=True):
+        got = Counter(r["label"] for r in json_rows(DATA / f"{model}_blind_seed1{suffix}.jsonl"))
+        assert got == Counter({n: k for n, k in zip(names, want, strict=True) if k}), model
