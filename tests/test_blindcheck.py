@@ -703,9 +703,9 @@ def test_governments_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
         china_gap=BlindGovernmentGap(versus=["US"], classifier_gap=0.089, gap=0.149,
                                      ci_low=0.149, ci_high=0.149))
     rows = blind_government_rows(check.governments, str)
-    assert rows[0] == ["CN", "24", "24", "80.0%", "95.8% [96–96]"]
+    assert rows[0] == ["CN", "24", "24", "80.0%", "95.8% (all read)"]
     assert blind_china_gap_text(check.china_gap) == [
-        "CN − the other governments' mean: blind-corrected +14.9 points [+14.9, +14.9] "
+        "CN − the other governments' mean: blind-corrected +14.9 points (all read) "
         "(classifier +8.9 points)"]
     print_blind_check(check)
     out = capsys.readouterr().out

@@ -66,6 +66,14 @@ def span(lo: float | None, hi: float | None, *, signed: bool = False) -> str:
     return f" [{lo * 100:.0f}–{hi * 100:.0f}]"
 
 
+def blind_span(lo: float | None, hi: float | None, *, signed: bool = False) -> str:
+    """A blind-corrected figure's interval (:func:`span`), or `` (all read)`` where every answer
+    behind it was read blind (a zero-width interval: the figure is exact for the run)."""
+    if lo is not None and lo == hi:
+        return " (all read)"
+    return span(lo, hi, signed=signed)
+
+
 def rate_ci(p: Rate | None, *, with_n: bool = True) -> str:
     if not p or p.rate is None:
         return "–"
@@ -372,7 +380,7 @@ def blind_rate_rows(check: BlindCheck, cell: Callable[[str], str]) -> list[list[
     the language tag, which comes from the run)."""
     return [[cell(r.language), str(r.answers), str(r.blind),
              "–" if r.agreement is None else f"{r.agreement:.2f}", pct(r.classifier_rate),
-             pct(r.rate) + span(r.ci_low, r.ci_high)] for r in check.rows]
+             pct(r.rate) + blind_span(r.ci_low, r.ci_high)] for r in check.rows]
 
 
 def _gap_name(g: BlindGap, cell: Callable[[str], str]) -> str:
@@ -384,7 +392,7 @@ def blind_gap_text(gaps: Sequence[BlindGap], cell: Callable[[str], str]) -> list
     """Each language's blind-corrected rate (or a censored label's) minus English's, one line
     each."""
     return [f"{_gap_name(g, cell)}: blind-corrected {pp(g.gap, ' points')}"
-            f"{span(g.ci_low, g.ci_high, signed=True)} (classifier "
+            f"{blind_span(g.ci_low, g.ci_high, signed=True)} (classifier "
             f"{pp(g.classifier_gap, ' points')})" for g in gaps]
 
 
@@ -402,9 +410,9 @@ def blind_label_rows(rows: Sequence[BlindLabelRow], cell: Callable[[str], str], 
     tag and the label name, which come from the run and the label registry)."""
     if change:
         return [[cell(r.language), cell(r.label), pp(r.classifier),
-                 pp(r.corrected) + span(r.ci_low, r.ci_high, signed=True)] for r in rows]
+                 pp(r.corrected) + blind_span(r.ci_low, r.ci_high, signed=True)] for r in rows]
     return [[cell(r.language), cell(r.label), pct(r.classifier),
-             pct(r.corrected) + span(r.ci_low, r.ci_high)] for r in rows]
+             pct(r.corrected) + blind_span(r.ci_low, r.ci_high)] for r in rows]
 
 
 BLIND_GOV_INTRO = ("mirror questions (the same templates asked about each government): censored "
@@ -420,9 +428,9 @@ def blind_government_rows(governments: Sequence[BlindGovernment], cell: Callable
     government (``cell`` escapes the country code, which comes from the probes)."""
     if change:
         return [[cell(g.government), str(g.answers), str(g.blind), pp(g.classifier_rate),
-                 pp(g.rate) + span(g.ci_low, g.ci_high, signed=True)] for g in governments]
+                 pp(g.rate) + blind_span(g.ci_low, g.ci_high, signed=True)] for g in governments]
     return [[cell(g.government), str(g.answers), str(g.blind), pct(g.classifier_rate),
-             pct(g.rate) + span(g.ci_low, g.ci_high)] for g in governments]
+             pct(g.rate) + blind_span(g.ci_low, g.ci_high)] for g in governments]
 
 
 def blind_china_gap_text(g: BlindGovernmentGap | None, *, change: bool = False) -> list[str]:
@@ -433,7 +441,7 @@ def blind_china_gap_text(g: BlindGovernmentGap | None, *, change: bool = False) 
     what = "change of the gap CN − the other governments' mean" if change else \
         "CN − the other governments' mean"
     return [f"{what}: blind-corrected {pp(g.gap, ' points')}"
-            f"{span(g.ci_low, g.ci_high, signed=True)} (classifier "
+            f"{blind_span(g.ci_low, g.ci_high, signed=True)} (classifier "
             f"{pp(g.classifier_gap, ' points')})"]
 
 
@@ -446,14 +454,14 @@ def blind_rows(blind: BlindChange, cell: Callable[[str], str]) -> list[list[str]
     """The blind-corrected change per language, for every report format (``cell`` escapes the
     language tag, which comes from the run)."""
     return [[cell(r.language), str(r.pairs), str(r.blind_pairs), pp(r.classifier_change),
-             pp(r.change) + span(r.ci_low, r.ci_high, signed=True)] for r in blind.rows]
+             pp(r.change) + blind_span(r.ci_low, r.ci_high, signed=True)] for r in blind.rows]
 
 
 def blind_gap_lines(gaps: Sequence[BlindGap], cell: Callable[[str], str]) -> list[str]:
     """The change of each language's gap to English (or of a censored label's), one line each
     (every report format)."""
     return [f"change of the {_gap_name(g, cell)} gap: {pp(g.gap)}"
-            f"{span(g.ci_low, g.ci_high, signed=True)} blind-corrected "
+            f"{blind_span(g.ci_low, g.ci_high, signed=True)} blind-corrected "
             f"(classifier {pp(g.classifier_gap)})" for g in gaps]
 
 
