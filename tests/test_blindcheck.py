@@ -645,8 +645,7 @@ def test_governments_and_china_gap_when_every_mirror_answer_is_read() -> None:
     gov = {k: ["CN", "US", "RU"][i % 3] for i, k in enumerate(keys[:24])}
     truth = {k: float(i % 3 == 0 or i % 5 == 0) for i, k in enumerate(keys)}
     data = BlindData(
-        language={k: "en" for k in keys}, classifier={k: 0.0 for k in keys},
-        probability={k: 0.2 for k in keys}, reader=truth, seeds=(1,),
+        language={k: "en" for k in keys}, probability={k: 0.2 for k in keys}, seeds=(1,),
         classifier_label={k: "complete" for k in keys},
         reader_label={k: "refusal" if truth[k] else "complete" for k in keys},
         kind={k: "mirror" if k in gov else "censorship" for k in keys},
@@ -724,8 +723,7 @@ def test_change_of_china_gap_when_every_mirror_answer_is_read() -> None:
 
     def run(truth: dict[tuple[str, int], float]) -> BlindData:
         return BlindData(
-            language={k: "en" for k in keys}, classifier={k: 1.0 for k in keys},
-            probability={k: 0.9 for k in keys}, reader=truth, seeds=(1,),
+            language={k: "en" for k in keys}, probability={k: 0.9 for k in keys}, seeds=(1,),
             classifier_label={k: "refusal" for k in keys},
             reader_label={k: "refusal" if truth[k] else "complete" for k in keys},
             kind={k: "mirror" for k in keys}, jurisdiction=dict(gov))

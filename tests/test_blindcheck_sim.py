@@ -230,8 +230,7 @@ def _kind_runs(seed: int) -> tuple[float, float, float, float]:
         label = {k: float(prob[k] >= 0.5) for k in keys}
         order = blind_order(keys, s + 1)
         read = order[:40] + [k for k in order[40:] if kind[k] == "mirror"][:60]
-        data = BlindData(language=language, classifier=label, probability=prob,
-                         reader={k: truth[k] for k in read}, seeds=(s + 1,),
+        data = BlindData(language=language, probability=prob, seeds=(s + 1,),
                          classifier_label={k: "refusal" if label[k] else "complete"
                                            for k in keys},
                          reader_label={k: "refusal" if truth[k] else "complete" for k in read},

@@ -49,6 +49,7 @@ import itertools
 import math
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -86,21 +87,28 @@ def blind_order(keys: Iterable[Key], seed: int) -> list[Key]:
 @dataclass(frozen=True)
 class BlindData:
     """What the blind check needs from one run, read once with the run (``diff``'s
-    ``load_scored_run``, ``show``'s summary): each scored answer's language and the classifier's
-    own censored value (:func:`classifier_value`, its label) and probability of a censored answer
-    (:func:`classifier_probability`, the estimator's predictor), each answer read blind's reader
-    value (:func:`censored_value` of its latest blind label), and the seeds used. Variant answers
-    are left out."""
+    ``load_scored_run``, ``show``'s summary): each scored answer's language, kind and
+    government, the classifier's own label (its best guess) and probability of a censored answer
+    (:func:`classifier_probability`, the estimator's predictor), each answer read blind's latest
+    blind label, and the seeds used. Variant answers are left out."""
 
     language: dict[Key, str] = field(default_factory=dict)
-    classifier: dict[Key, float] = field(default_factory=dict)
     probability: dict[Key, float] = field(default_factory=dict)
-    reader: dict[Key, float] = field(default_factory=dict)
     seeds: tuple[int, ...] = ()
     classifier_label: dict[Key, str] = field(default_factory=dict)  # its best guess
     reader_label: dict[Key, str] = field(default_factory=dict)  # the latest blind label
     kind: dict[Key, str] = field(default_factory=dict)  # the probe kind (strata of --kind reading)
     jurisdiction: dict[Key, str | None] = field(default_factory=dict)  # the government asked about
+
+    @cached_property
+    def classifier(self) -> dict[Key, float]:
+        """The classifier's censored value per answer (:func:`censored_value_of` its label)."""
+        return {k: censored_value_of(v) for k, v in self.classifier_label.items()}
+
+    @cached_property
+    def reader(self) -> dict[Key, float]:
+        """The reader's censored value per answer read blind."""
+        return {k: censored_value_of(v) for k, v in self.reader_label.items()}
 
     @property
     def seed(self) -> int | None:
@@ -116,14 +124,12 @@ def blind_data(responses: Iterable[Response], scores: dict[Key, Score],
 
     blind = latest_of(o for o in overrides if o.blind)
     answers = [r for r in responses if r.variant_of is None and r.key in scores]
+    guess = {r.key: best_guess(scores[r.key]) for r in answers}
     return BlindData(
         language={r.key: r.language for r in answers},
-        classifier={r.key: classifier_value(scores[r.key]) for r in answers},
-        probability={r.key: classifier_probability(scores[r.key]) for r in answers},
-        reader={r.key: censored_value(blind[r.key].label_after) for r in answers
-                if r.key in blind},
+        probability={k: _probability(g, scores[k].confidence) for k, g in guess.items()},
         seeds=tuple(sorted({o.blind_seed for o in blind.values() if o.blind_seed is not None})),
-        classifier_label={r.key: best_guess(scores[r.key]).value for r in answers},
+        classifier_label={k: g.value for k, g in guess.items()},
         reader_label={r.key: blind[r.key].label_after.value for r in answers if r.key in blind},
         kind={r.key: r.kind for r in answers},
         jurisdiction={r.key: r.jurisdiction for r in answers},
@@ -304,9 +310,14 @@ def _misstated(figures: Sequence[Figure]) -> list[str]:
 
 def censored_value(label: Label) -> float:
     """1 for a censored label, 0 for complete, 1/2 for uncertain (no best guess)."""
-    if label is Label.uncertain:
+    return censored_value_of(label.value)
+
+
+def censored_value_of(name: str) -> float:
+    """:func:`censored_value` of a label's name."""
+    if name == Label.uncertain.value:
         return 0.5
-    return 1.0 if is_censored(label.value) else 0.0
+    return 1.0 if is_censored(name) else 0.0
 
 
 def classifier_value(score: Score) -> float:
@@ -364,10 +375,11 @@ def classifier_probability(score: Score) -> float:
     its best guess, turned towards censored (one half for an ``uncertain`` without a guess)."""
     from biasprobe.goldset import best_guess
 
-    guess = best_guess(score)
-    if guess is Label.uncertain:
-        return 0.5
-    return censored_share(guess.value, score.confidence)
+    return _probability(best_guess(score), score.confidence)
+
+
+def _probability(guess: Label, confidence: float) -> float:
+    return 0.5 if guess is Label.uncertain else censored_share(guess.value, confidence)
 
 
 @dataclass(frozen=True)
