@@ -206,35 +206,14 @@ def print_blind_check(check: BlindCheck) -> None:
     """The blind check as a table and the gaps to English (the report's helpers; language tags
     come from the run: escaped), then its warnings."""
     from biasprobe.cli._classify import print_warnings
-    from biasprobe.report.text import (
-        BLIND_GOV_HEADERS,
-        BLIND_GOV_INTRO,
-        BLIND_LABEL_HEADERS,
-        BLIND_LABEL_INTRO,
-        BLIND_RATE_HEADERS,
-        BLIND_RATE_INTRO,
-        blind_china_gap_text,
-        blind_gap_text,
-        blind_government_rows,
-        blind_label_rows,
-        blind_rate_rows,
-    )
+    from biasprobe.report.text import blind_check_blocks
     from biasprobe.textutil import one_line
 
     typer.echo("")
-    typer.echo(f"blind check: {BLIND_RATE_INTRO}")
-    print_table(BLIND_RATE_HEADERS, blind_rate_rows(check, str))
-    for line in blind_gap_text(check.gaps, one_line):
-        typer.echo("  " + line)
-    if check.labels:
-        typer.echo(f"{BLIND_LABEL_INTRO}:")
-        print_table(BLIND_LABEL_HEADERS, blind_label_rows(check.labels, str))
-        for line in blind_gap_text(check.label_gaps, one_line):
-            typer.echo("  " + line)
-    if check.governments:
-        typer.echo(f"{BLIND_GOV_INTRO}:")
-        print_table(BLIND_GOV_HEADERS, blind_government_rows(check.governments, str))
-        for line in blind_china_gap_text(check.china_gap):
+    for n, b in enumerate(blind_check_blocks(check, one_line)):  # print_table escapes again
+        typer.echo(f"blind check: {b.intro}" if n == 0 else f"{b.intro}:")
+        print_table(b.headers, b.rows)
+        for line in b.lines:
             typer.echo("  " + line)
     for line in check.plan():
         typer.echo("  " + one_line(line))

@@ -11,24 +11,10 @@ from __future__ import annotations
 from biasprobe.report.escape import clean_terminal, safe_json_dumps
 from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 from biasprobe.report.text import (
-    BLIND_GOV_CHANGE_INTRO,
-    BLIND_GOV_HEADERS,
-    BLIND_GOV_INTRO,
-    BLIND_HEADERS,
-    BLIND_INTRO,
-    BLIND_LABEL_CHANGE_INTRO,
-    BLIND_LABEL_HEADERS,
-    BLIND_LABEL_INTRO,
-    BLIND_RATE_HEADERS,
     BLIND_RATE_INTRO,
     BYPASS_NOTE,
-    blind_china_gap_text,
-    blind_gap_lines,
-    blind_gap_text,
-    blind_government_rows,
-    blind_label_rows,
-    blind_rate_rows,
-    blind_rows,
+    blind_change_blocks,
+    blind_check_blocks,
     bypassed_cell,
     censored_union,
     change_ci,
@@ -72,16 +58,9 @@ def render_html(report: ReportModel) -> str:
         control_rows=lambda check: control_rows(check, lambda v: v),  # autoescape does the rest
         internals_intro=lambda ic: intro_lines(ic, str),
         internals_rows=lambda ic: shift_rows(ic, str),
-        blind_rows=lambda b: blind_rows(b, str),  # autoescape does the escaping
-        blind_gaps=lambda gaps: blind_gap_lines(gaps, str),
-        blind_rate_rows=lambda b: blind_rate_rows(b, str),
-        blind_rate_gaps=lambda gaps: blind_gap_text(gaps, str),
-        blind_label_rows=lambda rows: blind_label_rows(rows, str),
-        blind_government_rows=lambda govs: blind_government_rows(govs, str),
-        blind_government_changes=lambda govs: blind_government_rows(govs, str, change=True),
-        blind_china_gap=blind_china_gap_text,
-        blind_china_gap_change=lambda g: blind_china_gap_text(g, change=True),
-        blind_label_changes=lambda rows: blind_label_rows(rows, str, change=True),
+        # autoescape does the escaping
+        blind_check_blocks=lambda check: blind_check_blocks(check, str),
+        blind_change_blocks=lambda blind: blind_change_blocks(blind, str),
     )
     env.filters["tojson_pretty"] = lambda v: safe_json_dumps(v)
     # Control characters in model output are shown as visible escapes (\x1b), not dropped.
@@ -109,15 +88,4 @@ def render_html(report: ReportModel) -> str:
     return env.get_template("report.html.j2").render(report=report, fig=figures, labels=labels,
                                                      bypass_note=BYPASS_NOTE,
                                                      internals_headers=SHIFT_HEADERS,
-                                                     blind_headers=BLIND_HEADERS,
-                                                     blind_intro=BLIND_INTRO,
-                                                     blind_rate_headers=BLIND_RATE_HEADERS,
-                                                     blind_rate_intro=BLIND_RATE_INTRO,
-                                                     blind_label_headers=BLIND_LABEL_HEADERS,
-                                                     blind_label_intro=BLIND_LABEL_INTRO,
-                                                     blind_label_change_intro=(
-                                                         BLIND_LABEL_CHANGE_INTRO),
-                                                     blind_gov_headers=BLIND_GOV_HEADERS,
-                                                     blind_gov_intro=BLIND_GOV_INTRO,
-                                                     blind_gov_change_intro=(
-                                                         BLIND_GOV_CHANGE_INTRO))
+                                                     blind_rate_intro=BLIND_RATE_INTRO)

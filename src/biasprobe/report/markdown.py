@@ -8,6 +8,9 @@ from biasprobe.report.text import (
     BYPASS_NOTE,
     CONTROL_HEADERS,
     HEADLINE_HEADERS,
+    BlindBlock,
+    blind_change_blocks,
+    blind_check_blocks,
     bypassed_cell,
     censored_union,
     change_ci,
@@ -117,38 +120,20 @@ def _controls_section(runs: list[ReportRun]) -> list[str]:
 
 
 def _blind_check_section(runs: list[ReportRun]) -> list[str]:
-    from biasprobe.report.text import (
-        BLIND_GOV_HEADERS,
-        BLIND_GOV_INTRO,
-        BLIND_LABEL_HEADERS,
-        BLIND_LABEL_INTRO,
-        BLIND_RATE_HEADERS,
-        BLIND_RATE_INTRO,
-        blind_china_gap_text,
-        blind_gap_text,
-        blind_government_rows,
-        blind_label_rows,
-        blind_rate_rows,
-    )
-
     out: list[str] = []
     for r in runs:
-        if r.blind_check is None:
-            continue
-        out += ["", f"## {md_cell(r.run_id)}: blind check", "", md_cell(BLIND_RATE_INTRO) + ".",
-                "", *_table(BLIND_RATE_HEADERS, blind_rate_rows(r.blind_check, md_cell)), "",
-                *(f"- {line}" for line in blind_gap_text(r.blind_check.gaps, md_cell))]
-        if r.blind_check.labels:
-            out += ["", md_cell(BLIND_LABEL_INTRO) + ".", "",
-                    *_table(BLIND_LABEL_HEADERS, blind_label_rows(r.blind_check.labels, md_cell)),
-                    "", *(f"- {line}" for line in blind_gap_text(r.blind_check.label_gaps,
-                                                                  md_cell))]
-        if r.blind_check.governments:
-            out += ["", md_cell(BLIND_GOV_INTRO) + ".", "",
-                    *_table(BLIND_GOV_HEADERS,
-                            blind_government_rows(r.blind_check.governments, md_cell)),
-                    "", *(f"- {md_cell(line)}"
-                          for line in blind_china_gap_text(r.blind_check.china_gap))]
+        if r.blind_check is not None:
+            out += ["", f"## {md_cell(r.run_id)}: blind check",
+                    *_blind_blocks(blind_check_blocks(r.blind_check, md_cell))]
+    return out
+
+
+def _blind_blocks(blocks: list[BlindBlock]) -> list[str]:
+    """Each table of a blind check or change: its intro, the table, the lines under it."""
+    out: list[str] = []
+    for b in blocks:
+        out += ["", md_cell(b.intro) + ".", "", *_table(b.headers, b.rows), "",
+                *(f"- {line}" for line in b.lines)]
     return out
 
 
@@ -227,37 +212,9 @@ def _internals_section(d: DiffResult) -> list[str]:
 
 
 def _blind_section(d: DiffResult) -> list[str]:
-    from biasprobe.report.text import (
-        BLIND_GOV_CHANGE_INTRO,
-        BLIND_GOV_HEADERS,
-        BLIND_HEADERS,
-        BLIND_INTRO,
-        BLIND_LABEL_CHANGE_INTRO,
-        BLIND_LABEL_HEADERS,
-        blind_china_gap_text,
-        blind_gap_lines,
-        blind_government_rows,
-        blind_label_rows,
-        blind_rows,
-    )
-
     if d.blind is None:
         return []
-    out = ["", "### Blind check", "", md_cell(BLIND_INTRO) + ".", "",
-           *_table(BLIND_HEADERS, blind_rows(d.blind, md_cell)), "",
-           *(f"- {line}" for line in blind_gap_lines(d.blind.gaps, md_cell))]
-    if d.blind.labels:
-        out += ["", md_cell(BLIND_LABEL_CHANGE_INTRO) + ".", "",
-                *_table(BLIND_LABEL_HEADERS,
-                        blind_label_rows(d.blind.labels, md_cell, change=True)),
-                "", *(f"- {line}" for line in blind_gap_lines(d.blind.label_gaps, md_cell))]
-    if d.blind.governments:
-        out += ["", md_cell(BLIND_GOV_CHANGE_INTRO) + ".", "",
-                *_table(BLIND_GOV_HEADERS,
-                        blind_government_rows(d.blind.governments, md_cell, change=True)),
-                "", *(f"- {md_cell(line)}"
-                      for line in blind_china_gap_text(d.blind.china_gap, change=True))]
-    return out
+    return ["", "### Blind check", *_blind_blocks(blind_change_blocks(d.blind, md_cell))]
 
 
 def _diff_section(d: DiffResult, answer_chars: int) -> list[str]:

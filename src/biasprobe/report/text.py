@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from biasprobe.blindcheck import (
@@ -465,20 +466,56 @@ def blind_gap_lines(gaps: Sequence[BlindGap], cell: Callable[[str], str]) -> lis
             f"(classifier {pp(g.classifier_gap)})" for g in gaps]
 
 
-def render_blind(blind: BlindChange) -> list[str]:
-    out = [f"blind check: {BLIND_INTRO}:",
-           *table(BLIND_HEADERS, blind_rows(blind, lambda v: c(v, 32))),
-           *blind_gap_lines(blind.gaps, lambda v: c(v, 32))]
+@dataclass(frozen=True)
+class BlindBlock:
+    """One table of a blind check, as every format shows it: an intro, the table (its first
+    ``text_columns`` columns are text, the rest figures) and the lines under it."""
+
+    intro: str
+    headers: list[str]
+    rows: list[list[str]]
+    lines: list[str]
+    text_columns: int = 1
+
+
+def blind_check_blocks(check: BlindCheck, cell: Callable[[str], str]) -> list[BlindBlock]:
+    """A run's blind check as ``show`` and the report formats show it: the censored rate per
+    language and its gaps to English, each censored label's, the mirror questions' per
+    government (``cell`` escapes what comes from the run)."""
+    out = [BlindBlock(BLIND_RATE_INTRO, BLIND_RATE_HEADERS, blind_rate_rows(check, cell),
+                      blind_gap_text(check.gaps, cell))]
+    if check.labels:
+        out.append(BlindBlock(BLIND_LABEL_INTRO, BLIND_LABEL_HEADERS,
+                              blind_label_rows(check.labels, cell),
+                              blind_gap_text(check.label_gaps, cell), text_columns=2))
+    if check.governments:
+        out.append(BlindBlock(BLIND_GOV_INTRO, BLIND_GOV_HEADERS,
+                              blind_government_rows(check.governments, cell),
+                              blind_china_gap_text(check.china_gap)))
+    return out
+
+
+def blind_change_blocks(blind: BlindChange, cell: Callable[[str], str]) -> list[BlindBlock]:
+    """The blind-corrected changes between two runs, as ``diff``, ``compare`` and the report
+    formats show them (the same tables as :func:`blind_check_blocks`, of B − A)."""
+    out = [BlindBlock(BLIND_INTRO, BLIND_HEADERS, blind_rows(blind, cell),
+                      blind_gap_lines(blind.gaps, cell))]
     if blind.labels:
-        out += [f"{BLIND_LABEL_CHANGE_INTRO}:",
-                *table(BLIND_LABEL_HEADERS,
-                       blind_label_rows(blind.labels, lambda v: c(v, 32), change=True)),
-                *blind_gap_lines(blind.label_gaps, lambda v: c(v, 32))]
+        out.append(BlindBlock(BLIND_LABEL_CHANGE_INTRO, BLIND_LABEL_HEADERS,
+                              blind_label_rows(blind.labels, cell, change=True),
+                              blind_gap_lines(blind.label_gaps, cell), text_columns=2))
     if blind.governments:
-        out += [f"{BLIND_GOV_CHANGE_INTRO}:",
-                *table(BLIND_GOV_HEADERS, blind_government_rows(blind.governments,
-                                                                lambda v: c(v, 32), change=True)),
-                *blind_china_gap_text(blind.china_gap, change=True)]
+        out.append(BlindBlock(BLIND_GOV_CHANGE_INTRO, BLIND_GOV_HEADERS,
+                              blind_government_rows(blind.governments, cell, change=True),
+                              blind_china_gap_text(blind.china_gap, change=True)))
+    return out
+
+
+def render_blind(blind: BlindChange) -> list[str]:
+    out: list[str] = []
+    for n, b in enumerate(blind_change_blocks(blind, lambda v: c(v, 32))):
+        out += [f"blind check: {b.intro}:" if n == 0 else f"{b.intro}:",
+                *table(b.headers, b.rows), *b.lines]
     return out
 
 
