@@ -514,6 +514,7 @@ def test_csv_quotes_text_and_neutralises_formulas() -> None:
     assert _cell("x\t@SUM(1)") == "x '@SUM(1)"
     assert _cell(-0.5) == -0.5 and _cell(None) == ""
     assert _cell(EVIL).count("\x1b") == 0
+    assert _cell("\uff1dSUM(1)") == "'\uff1dSUM(1)"
     buf = io.StringIO()
     csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC).writerow([_cell("a"), _cell(1)])
     assert buf.getvalue().strip() == '"a",1'

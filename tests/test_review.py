@@ -179,6 +179,23 @@ def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:
     assert rows[0]["topic"] == "'@SUM(A1)"
 
 
+def test_csv_export_escapes_control_characters_and_keeps_lines(tmp_path: Path) -> None:
+    """A review sheet printed in a terminal cannot drive it; its answers keep their lines, and
+    only a cell's first character is neutralised (a reader sees "a - b" as written)."""
+    from biasprobe.classify.score import score_run
+    from biasprobe.importer import import_file
+
+    src = tmp_path / "evil.jsonl"
+    answer = "\uff1dcmd\n- item one\n\x1b[31mred\x07 a - b"
+    src.write_text(json.dumps({"prompt_id": "p1", "prompt": "q", "response": answer}) + "\n")
+    run_dir = import_file(src, "evil").run_dir
+    score_run(run_dir, embedder="fake", progress=False)
+    text = export_csv(load_items(run_dir))
+    assert "\x1b" not in text and "\x07" not in text
+    got = _rows(text)[0]["answer"]
+    assert got == "'\uff1dcmd\n- item one\n\\x1b[31mred\\x07 a - b"
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

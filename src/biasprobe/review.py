@@ -35,6 +35,7 @@ from biasprobe.overrides import (
 )
 from biasprobe.records import Label, Response, Score
 from biasprobe.store import read_responses
+from biasprobe.textutil import formula_safe, printable
 
 LOW_CONFIDENCE = 0.6
 KEY_LABELS = {
@@ -248,15 +249,15 @@ EXPORT_COLUMNS = (
     "run_id", "probe_id", "sample", "priority", "kind", "language", "topic", "prompt", "answer",
     "reasoning", "label", "confidence", "classifier_version", "reviewed_by", "new_label", "note",
 )  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def sheet_cell(value: Cell) -> str | int | float:
-    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading '."""
+    """A CSV cell a spreadsheet will not run (a formula start gets a leading ') and that cannot
+    drive a terminal when the sheet is printed (control characters escaped; lines kept)."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        return formula_safe(printable(value))
     return value
 
 

@@ -5,7 +5,8 @@ CSV, HTML titles), error and warning lines all escape through :func:`printable` 
 :func:`one_line` / :func:`safe_json_dumps` (``biasprobe.report.escape`` builds on them), so
 they agree on what is unsafe: C0/C1 controls (ESC, BEL, CR…), format characters (bidi
 overrides and isolates, zero-width and tag characters; the zero-width joiner of emoji is kept),
-lone surrogates and the Unicode line/paragraph separators.
+lone surrogates and the Unicode line/paragraph separators. CSV files (review sheets and
+``report -f csv``) also neutralise formula starts through :func:`formula_safe`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,25 @@ def printable(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+# A cell a spreadsheet would run: one starting with = + - @ (or their full-width forms, which
+# some spreadsheets read as the same), tab or CR. A spreadsheet may also split a cell again on
+# ; , tab or | (locale or import settings), so one-line cells are neutralised after those too.
+_FORMULA_CHARS = "=+\\-@\uff1d\uff0b\uff0d\uff20"
+_FORMULA_AT_START = re.compile(rf"^([{_FORMULA_CHARS}\t\r])")
+_FORMULA_ANYWHERE = re.compile(rf"(^|[;,\t|\r\n\s])([{_FORMULA_CHARS}])")
+
+
+def formula_safe(text: str, *, split_cells: bool = False) -> str:
+    """``text`` as a CSV cell a spreadsheet will not run: a formula start gets a leading ``'``.
+
+    With ``split_cells`` also after every separator a spreadsheet might split the cell on
+    (short one-line cells of reports); a review sheet's multi-line answers keep their text
+    apart from the cell's first character, so a reader sees them as written."""
+    if split_cells:
+        return _FORMULA_ANYWHERE.sub(lambda m: m.group(1) + "'" + m.group(2), text)
+    return _FORMULA_AT_START.sub(r"'\1", text)
 
 
 def preview(text: str, width: int = 70) -> str:

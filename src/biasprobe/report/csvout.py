@@ -14,18 +14,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from typing import Any
 
 from biasprobe.blindcheck import BlindCheck, BlindRate
 from biasprobe.diff import metric_names
 from biasprobe.labels import censored_names
 from biasprobe.results import ReportModel
-from biasprobe.textutil import one_line
-
-# A spreadsheet may split a cell again on ; , tab or | (locale or import settings), so a
-# formula character is neutralised at the start of the cell and after any such separator.
-_FORMULA = re.compile(r"(^|[;,\t|\r\n\s])([=+\-@\uff1d\uff0b\uff0d\uff20])")
+from biasprobe.textutil import formula_safe, one_line
 
 
 def _cell(value: Any) -> Any:
@@ -35,8 +30,7 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    text = one_line(str(value))
-    return _FORMULA.sub(lambda m: m.group(1) + "'" + m.group(2), text)
+    return formula_safe(one_line(str(value)), split_cells=True)
 
 
 BLIND_COLUMNS = ["blind_read", "blind_agree", "blind_classifier_rate", "blind_rate",
