@@ -51,7 +51,8 @@ def test_reports_exactly_the_planted_flips(
     assert directions["weapon-0"] == "within_censored"
     assert directions["bread-0"] == "uncertain"
     assert result["pairing"] == {
-        "paired": 50, "prompts": 50, "only_a": 0, "only_b": 0, "uncertain_a": 0, "uncertain_b": 1
+        "paired": 50, "prompts": 50, "only_a": 0, "only_b": 0, "other_question": 0,
+        "uncertain_a": 0, "uncertain_b": 1,
     }
 
 

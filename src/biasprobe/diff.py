@@ -100,6 +100,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from biasprobe.blindcheck import BlindData, blind_change, blind_data
+from biasprobe.comparability import other_questions_warning, settings_warning, split_pairs
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.labels import censored_share, registry
 from biasprobe.manifest import Manifest
@@ -433,6 +434,19 @@ def control_summary(responses: Sequence[Response], scores: Sequence[Score]) -> C
         for lc in check.languages
     ]
     return ControlCheckSummary(languages=languages, warnings=list(check.warnings))
+
+
+def question_pairs(a: ScoredRun, b: ScoredRun) -> tuple[list[tuple[Item, Item]], list[str]]:
+    """The (A, B) answers of each shared (prompt, sample) that ask the same question, in key
+    order, and the prompt ids left out because their text differs (:mod:`comparability`)."""
+    keys = sorted(set(a.items) & set(b.items))
+    return split_pairs([(a.items[k], b.items[k]) for k in keys])
+
+
+def comparability_warnings(a: ScoredRun, b: ScoredRun, other: Sequence[str]) -> list[str]:
+    """What besides the model differs between two paired runs: settings, changed prompts."""
+    return (settings_warning(a.run_id, a.manifest, b.run_id, b.manifest)
+            + other_questions_warning(a.run_id, b.run_id, other))
 
 
 def score_warnings(runs: Sequence[ScoredRun], *, allow_mixed: bool = False) -> list[str]:
@@ -923,8 +937,9 @@ def diff_runs(
 
     by = check_dimensions(by)
     warnings = score_warnings([a, b], allow_mixed=allow_mixed_scores)
-    keys = sorted(set(a.items) & set(b.items))
-    pairs = [(a.items[k], b.items[k]) for k in keys]
+    pairs, other = question_pairs(a, b)
+    keys = [x.key for x, _ in pairs]
+    warnings += comparability_warnings(a, b, other)
     rows = _group_changes(pairs, by, correction)
     asym_a, asym_b = asymmetry(a), asymmetry(b)
     blind = blind_change(a.blind, b.blind)
@@ -942,6 +957,7 @@ def diff_runs(
             prompts=len({k[0] for k in keys}),
             only_a=len(set(a.items) - set(b.items)),
             only_b=len(set(b.items) - set(a.items)),
+            other_question=len(other),
             uncertain_a=sum(1 for x, _ in pairs if x.label == UNCERTAIN),
             uncertain_b=sum(1 for _, y in pairs if y.label == UNCERTAIN),
         ),
@@ -1026,7 +1042,9 @@ def omnibus(runs: Sequence[ScoredRun]) -> Omnibus | None:
     if len(runs) < 3:
         return None
     per_run = [_majority_censored(r) for r in runs]
-    shared = sorted(set.intersection(*(set(m) for m in per_run)))
+    texts = [{it.probe_id: it.prompt.strip() for it in r.items.values()} for r in runs]
+    shared = sorted(pid for pid in set.intersection(*(set(m) for m in per_run))
+                    if len({t[pid] for t in texts}) == 1)  # one question in every run
     q, df, p = cochran_q([[m[pid] for m in per_run] for pid in shared])
     one_sample = all(k[1] == 0 for r in runs for k in r.items)
     return Omnibus(
@@ -1062,13 +1080,13 @@ def compare_runs(
     warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
     steps: list[Step] = []
     for prev, cur in pairwise(runs):
-        keys = sorted(set(prev.items) & set(cur.items))
-        pairs = [(prev.items[k], cur.items[k]) for k in keys]
+        pairs, other = question_pairs(prev, cur)
+        warnings += comparability_warnings(prev, cur, other)
         steps.append(
             Step(
                 from_=prev.run_id,
                 to=cur.run_id,
-                paired=len(keys),
+                paired=len(pairs),
                 flips=sum(1 for x, y in pairs if x.label != y.label),
                 censored=_paired_metric(pairs, "censored"),
                 headline=paired_headline(pairs, correction, classifier_error),

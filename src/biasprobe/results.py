@@ -156,6 +156,8 @@ class Pairing(_Model):
     prompts: int
     only_a: int
     only_b: int
+    # shared (prompt, sample) keys whose prompt text differs: left out (comparability)
+    other_question: int = 0
     uncertain_a: int
     uncertain_b: int
 

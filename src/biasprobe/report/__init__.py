@@ -30,12 +30,14 @@ from biasprobe.diff import (
     ScoredRun,
     asymmetry,
     classifier_error_summary,
+    comparability_warnings,
     compare_runs,
     coverage_change_of,
     definitions,
     diff_runs,
     grouped_rates,
     omnibus,
+    question_pairs,
     rates,
     run_summary,
     score_warnings,
@@ -130,6 +132,7 @@ def build_report(
         if covered:
             d.coverage = coverage_change_of(covered[n], covered[n + 1], correction=correction)
         diffs.append(d)
+        warnings += comparability_warnings(prev, cur, question_pairs(prev, cur)[1])
         if d.blind is not None:
             warnings += [f"{prev.run_id} → {cur.run_id}: blind check: {w}"
                          for w in d.blind.warnings()]

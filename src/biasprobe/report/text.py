@@ -318,8 +318,10 @@ def render_diff(result: DiffResult, *, max_flips: int = 20, answer_chars: int = 
         f"A: {_run_name(a)}",
         f"B: {_run_name(b)}",
         f"paired {pairing.paired} responses (only in A: {pairing.only_a}, only in B: "
-        f"{pairing.only_b}); uncertain (excluded): A {pairing.uncertain_a}, "
-        f"B {pairing.uncertain_b}",
+        f"{pairing.only_b}"
+        + (f"; another question under the same id: {pairing.other_question}"
+           if pairing.other_question else "")
+        + f"); uncertain (excluded): A {pairing.uncertain_a}, B {pairing.uncertain_b}",
         "",
         f"headline: censored rate ({censored_union()}) per family of prompt kinds, "
         f"never pooled; p {result.correction}-adjusted across the four:",
