@@ -127,3 +127,25 @@ def test_no_warning_when_only_the_model_differs(
         _edit_manifest(run_dir, generation=GENERATION)
     result = json.loads(cli(capsys, "diff", "model-a", "model-b", "--format", "json")[1])
     assert result["warnings"] == [] and result["pairing"]["other_question"] == 0
+
+
+def test_an_interrupted_run_is_named_in_every_output(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = json.loads((runs[1] / "manifest.json").read_text())
+    for key in ("status", "completed", "finished"):
+        data.pop(key, None)
+    (runs[1] / "manifest.json").write_text(json.dumps(data))
+    expected = "model-b: not complete (50 answers"
+    for command in ("diff", "compare"):
+        code, out, _ = cli(capsys, command, "model-a", "model-b", "--format", "json")
+        assert code == 0
+        assert [w for w in json.loads(out)["warnings"] if "not complete" in w] == [
+            next(w for w in json.loads(out)["warnings"] if w.startswith(expected))
+        ], command
+    dest = tmp_path / "r.html"
+    assert cli(capsys, "report", "model-a", "model-b", "-o", str(dest))[0] == 0
+    assert expected in dest.read_text(encoding="utf-8")
+    # a completed run carries no such warning
+    result = json.loads(cli(capsys, "diff", "model-a", "model-a", "--format", "json")[1])
+    assert not any("not complete" in w for w in result["warnings"])

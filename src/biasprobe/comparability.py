@@ -13,6 +13,10 @@ are easy to change by accident between a run made months ago and one made today:
   differ between float32 and bf16). :func:`setting_differences` lists each one that differs in
   a warning that every output carries (text, JSON, Markdown, HTML).
 
+- **the prompts answered**: a run that was interrupted (or is still being written) covers the
+  prompts answered so far, in the runner's order, not the probe set: :func:`incomplete_warning`
+  says so for every such run.
+
 What is compared comes from each run's manifest (``generation``, ``model.entry`` as run, and
 the resolved ``backend``); a field one run does not record (an imported run has no generation
 settings) is not compared. The device and the library versions are in the manifest too but
@@ -118,3 +122,14 @@ def split_pairs(
     kept = [(x, y) for x, y in pairs if same_question(x, y)]
     other = [x.probe_id for x, y in pairs if not same_question(x, y)]
     return kept, other
+
+
+def incomplete_warning(run_id: str, manifest: Manifest, answers: int) -> list[str]:
+    """One warning line for a run that was never completed, or none."""
+    if manifest.complete:
+        return []
+    planned = manifest.probes.count
+    of = f" of {planned} prompts" if planned else ""
+    return [f"{preview(run_id, 80)}: not complete ({answers} answers{of}; interrupted or still "
+            f"running): its rates cover only the prompts answered so far; run it again with the "
+            f"same options to finish it"]

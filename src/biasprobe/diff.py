@@ -100,7 +100,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from biasprobe.blindcheck import BlindData, blind_change, blind_data
-from biasprobe.comparability import other_questions_warning, settings_warning, split_pairs
+from biasprobe.comparability import (
+    incomplete_warning,
+    other_questions_warning,
+    settings_warning,
+    split_pairs,
+)
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.labels import censored_share, registry
 from biasprobe.manifest import Manifest
@@ -441,6 +446,11 @@ def question_pairs(a: ScoredRun, b: ScoredRun) -> tuple[list[tuple[Item, Item]],
     order, and the prompt ids left out because their text differs (:mod:`comparability`)."""
     keys = sorted(set(a.items) & set(b.items))
     return split_pairs([(a.items[k], b.items[k]) for k in keys])
+
+
+def incomplete_warnings(runs: Sequence[ScoredRun]) -> list[str]:
+    """A warning for each run that was interrupted or is still running (:mod:`comparability`)."""
+    return [w for r in runs for w in incomplete_warning(r.run_id, r.manifest, len(r.items))]
 
 
 def comparability_warnings(a: ScoredRun, b: ScoredRun, other: Sequence[str]) -> list[str]:
@@ -936,7 +946,7 @@ def diff_runs(
     from biasprobe.internals_diff import internals_change
 
     by = check_dimensions(by)
-    warnings = score_warnings([a, b], allow_mixed=allow_mixed_scores)
+    warnings = score_warnings([a, b], allow_mixed=allow_mixed_scores) + incomplete_warnings([a, b])
     pairs, other = question_pairs(a, b)
     keys = [x.key for x, _ in pairs]
     warnings += comparability_warnings(a, b, other)
@@ -1077,7 +1087,7 @@ def compare_runs(
     classifier_error: ClassifierError | None = None,
 ) -> CompareResult:
     """A timeline over runs in the given order: rates, indices, and each consecutive change."""
-    warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
+    warnings = score_warnings(runs, allow_mixed=allow_mixed_scores) + incomplete_warnings(runs)
     steps: list[Step] = []
     for prev, cur in pairwise(runs):
         pairs, other = question_pairs(prev, cur)

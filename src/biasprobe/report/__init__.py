@@ -36,6 +36,7 @@ from biasprobe.diff import (
     definitions,
     diff_runs,
     grouped_rates,
+    incomplete_warnings,
     omnibus,
     question_pairs,
     rates,
@@ -107,7 +108,7 @@ def build_report(
     also compares fact coverage and narrative echo, :func:`biasprobe.diff.coverage_change`)."""
     from biasprobe.blindcheck import blind_rates
 
-    warnings = score_warnings(runs, allow_mixed=allow_mixed_scores)
+    warnings = score_warnings(runs, allow_mixed=allow_mixed_scores) + incomplete_warnings(runs)
     out_runs = [
         ReportRun(
             **dict(run_summary(run, classifier_error)),
