@@ -174,6 +174,9 @@ SIGN_FLIP_MC_RESAMPLES = 20000
 EXACT_MAX_DENOMINATOR = 720
 Z_975 = 1.959963984540054
 Z_80 = 0.8416212335729143
+# Per-prompt differences closer than this are equal: rates computed from different counts
+# differ in the last bits (3/5 - 2/5 != 1/5), which must not read as a (tiny) spread.
+EQUAL_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ def t_interval(diffs: Sequence[float], alpha: float = ALPHA) -> tuple[float | No
     import numpy as np
 
     d = np.asarray(diffs, dtype=float)
-    if d.size < 2 or float(d.std()) == 0.0:
+    if d.size < 2 or float(d.max() - d.min()) <= EQUAL_TOL:
         return None, None
     half = _t_quantile(1 - alpha / 2, d.size - 1) * float(d.std(ddof=1)) / math.sqrt(d.size)
     mean = float(d.mean())
@@ -326,7 +329,7 @@ def min_detectable_change(diffs: Sequence[float]) -> float | None:
         return None
     mean = sum(diffs) / n
     sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / (n - 1))
-    if sd == 0:
+    if max(diffs) - min(diffs) <= EQUAL_TOL:
         sd = math.sqrt(0.5)
     return min(1.0, (Z_975 + Z_80) * sd / math.sqrt(n))
 
