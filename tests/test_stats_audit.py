@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-from biasprobe.stats import Z_80, Z_975, min_detectable_change, prompt_change, t_interval
+import numpy as np
+import pytest
+
+from biasprobe.diff import Item, ScoredRun, asymmetry
+from biasprobe.manifest import Manifest
+from biasprobe.stats import (
+    Z_80,
+    Z_975,
+    mcnemar_exact,
+    min_detectable_change,
+    prompt_change,
+    t_interval,
+)
 
 
 def test_equal_changes_with_float_noise_give_no_interval_and_the_planning_sd() -> None:
@@ -20,3 +33,56 @@ def test_equal_changes_with_float_noise_give_no_interval_and_the_planning_sd() -
     pc = prompt_change(a, b, [5] * 8)
     assert pc.ci_low is None and pc.ci_high is None
     assert min_detectable_change(d) == (Z_975 + Z_80) * math.sqrt(0.5) / 2
+
+
+# --- the prompt is the unit of the language asymmetry's test and of the bootstrap intervals ---
+
+PAIRS = 40
+SAMPLES = 5
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1 / (1 + np.exp(-x)))
+
+
+def _item(pid: str, sample: int, lang: str, pair: str, censored: bool,
+          slant: float | None = None) -> Item:  # fmt: skip
+    return Item(probe_id=pid, sample=sample, language=lang, topic="t", jurisdiction=None,
+                kind="censorship", pair_id=pair, prompt=pid, answer="",
+                label="refusal" if censored else "complete", slant=slant)
+
+
+def _run(name: str, en: np.ndarray, zh: np.ndarray) -> ScoredRun:
+    """A run of PAIRS English/Chinese question pairs, SAMPLES answers each (bool arrays)."""
+    items = [_item(f"q{i}-{lang}", s, lang, f"q{i}", bool(x[i, s]))
+             for lang, x in (("en", en), ("zh-Hans", zh))
+             for i in range(x.shape[0]) for s in range(x.shape[1])]
+    return ScoredRun(name, Path("."), Manifest(run_id=name), {i.key: i for i in items}, ("t",))
+
+
+def test_language_asymmetry_test_holds_its_size_with_several_samples() -> None:
+    """No language gap on average, but English and Chinese differ question by question (as
+    two model versions do in tests/test_stats_sim.py): the samples of one question are
+    correlated, so the test must take the question as the unit. Seed 11, 300 runs of 40
+    pairs x 5 samples: counting (pair, sample) units as independent McNemar pairs rejected
+    13.5% (600 runs) at alpha = 0.05; a per-question test about 5%."""
+    rng = np.random.default_rng(11)
+    reps, rejected = 300, 0
+    for _ in range(reps):
+        u = rng.normal(-0.5, 1.2, size=(PAIRS, 1))
+        e = rng.normal(0.0, 1.0, size=(PAIRS, 1))
+        en = rng.random((PAIRS, SAMPLES)) < _expit(u + e)
+        zh = rng.random((PAIRS, SAMPLES)) < _expit(u - e)
+        p = asymmetry(_run("r", en, zh)).language.p_value
+        assert p is not None
+        rejected += p < 0.05
+    assert rejected / reps <= 0.08, rejected / reps
+
+
+def test_language_test_with_one_sample_is_mcnemar() -> None:
+    rng = np.random.default_rng(3)
+    en = rng.random((PAIRS, 1)) < 0.4
+    zh = rng.random((PAIRS, 1)) < 0.6
+    lang = asymmetry(_run("r", en, zh)).language
+    assert lang.p_value == pytest.approx(
+        mcnemar_exact(lang.en_only_censored, lang.zh_only_censored), rel=1e-9)

@@ -77,8 +77,10 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 - **Language asymmetry** (per run): on political questions (kind ``censorship`` or
   ``mirror``) that exist in English and in Chinese with the same ``pair_id`` (and sample), the
   censored rate of the Chinese version (zh, zh-Hans, zh-Hant, …) minus that of the English
-  version, over units where both answers are not uncertain; ``p_value`` is the exact McNemar
-  test within the run (EN vs ZH). Positive = more censored in Chinese. Between two runs the
+  version, over units where both answers are not uncertain; ``p_value`` is the paired sign-flip
+  test within the run (EN vs ZH) with the question (``pair_id``) the unit, ``d`` = its Chinese
+  minus English rate over its samples (the exact McNemar test with one sample per prompt).
+  Positive = more censored in Chinese. Between two runs the
   change of the index comes with a paired bootstrap 95% interval over the units present in both.
 - **Bypass** (runs made with ``--variants``; ``bypass`` in diff, null without variant answers):
   per variant kind, each run's bypass row (:func:`biasprobe.variants.bypass_from_pairs`: a
@@ -243,7 +245,8 @@ DEFINITIONS = {
     "questions about CN when the set has no CN mirror question; see china_basis)",
     "language_asymmetry": "censored rate of the Chinese version minus the English version of "
     "the same political question (kind censorship or mirror; same pair_id and sample); "
-    "p_value: exact McNemar within the run",
+    "p_value: paired sign-flip test within the run with the question (pair_id) the unit, "
+    "d = Chinese minus English rate over its samples (the exact McNemar test with one sample)",
     "bypass": "runs with --variants: per variant kind, bypassed = variant answer complete where "
     "the base probe's answer (same sample) was censored; rate = bypassed / base censored "
     "(Wilson CI) per run; change: pairs of the same variant probe and sample, the base prompt "
@@ -619,9 +622,28 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
         en_only_censored=en_only,
         zh_only_censored=zh_only,
         index=rnd(lang_index),
-        p_value=rnd(mcnemar_exact(en_only, zh_only)) if certain else None,
+        p_value=_language_pvalue(units),
     )
     return Asymmetry(government=government, language=language)
+
+
+def _language_pvalue(units: Mapping[tuple[str, int, str], tuple[Item, Item]]) -> float | None:
+    """The per-question sign-flip test of the language gap: per ``pair_id`` (the unit: the
+    samples of one question are correlated), the Chinese minus the English censored rate over
+    its units where neither answer is uncertain; the exact McNemar test with one sample."""
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (pair, _, _), (e, z) in units.items():
+        if UNCERTAIN in (e.label, z.label):
+            continue
+        c = per[pair]
+        c[0] += e.label in censored_labels()
+        c[1] += z.label in censored_labels()
+        c[2] += 1
+    if not per:
+        return None
+    counts = [per[k] for k in sorted(per)]
+    return rnd(prompt_change([e / n for e, _, n in counts], [z / n for _, z, n in counts],
+                             [n for _, _, n in counts]).p_value)
 
 
 def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
