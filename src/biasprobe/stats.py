@@ -11,8 +11,8 @@
   ``gc.collect()`` on every call (~0.1 s each in a process that has loaded scipy/pandas).
   Tests check both against statsmodels.
 - :func:`paired_bootstrap_ci`: mean of paired differences with a seeded percentile bootstrap
-  95% interval (numpy; a few lines are clearer than ``scipy.stats.bootstrap`` here and it is
-  deterministic for a given seed).
+  95% interval, pairs or clusters of pairs (a prompt's samples) resampled (numpy; a few lines
+  are clearer than ``scipy.stats.bootstrap`` here and it is deterministic for a given seed).
 - :func:`difference_estimate`: a run's rate corrected by a random hand-labelled sample of its
   own answers (the survey-sampling difference estimator, the mean case of prediction-powered
   inference), with a t interval; :func:`stratified_estimate` and :func:`combine_estimates`
@@ -145,11 +145,18 @@ def paired_bootstrap_ci(
     a: Sequence[float],
     b: Sequence[float],
     *,
+    clusters: Sequence[object] | None = None,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
     alpha: float = ALPHA,
 ) -> Shift:
-    """Mean of ``b - a`` over pairs with a percentile bootstrap interval (pairs resampled)."""
+    """Mean of ``b - a`` over pairs with a percentile bootstrap interval (pairs resampled).
+
+    ``clusters`` (one id per pair, e.g. the prompt of each (prompt, sample) pair): whole
+    clusters are resampled instead, so correlated pairs of one prompt are not taken for
+    independent ones; with one pair per cluster this is the same bootstrap. One cluster: no
+    interval.
+    """
     import numpy as np
 
     if len(a) != len(b):
@@ -159,6 +166,21 @@ def paired_bootstrap_ci(
         return Shift(n=0, mean=None, ci_low=None, ci_high=None)
     diffs = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
     mean = float(diffs.mean())
+    if clusters is not None:
+        if len(clusters) != n:
+            raise ValueError("one cluster per pair")
+        index: dict[object, int] = {}
+        group = np.array([index.setdefault(c, len(index)) for c in clusters], dtype=np.int64)
+        m = len(index)
+        if m == 1:
+            return Shift(n=n, mean=mean, ci_low=None, ci_high=None)
+        sums = np.bincount(group, weights=diffs, minlength=m)
+        sizes = np.bincount(group, minlength=m).astype(float)
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, m, size=(resamples, m))
+        means = sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
+        lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+        return Shift(n=n, mean=mean, ci_low=float(lo), ci_high=float(hi))
     if n == 1:
         return Shift(n=1, mean=mean, ci_low=None, ci_high=None)
     rng = np.random.default_rng(seed)
