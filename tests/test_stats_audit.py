@@ -7,16 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import t as student_t
 
 from biasprobe.diff import Item, ScoredRun, _asymmetry_change, _slant_shift, asymmetry
 from biasprobe.manifest import Manifest
 from biasprobe.stats import (
     Z_80,
     Z_975,
+    difference_estimate,
     mcnemar_exact,
     min_detectable_change,
     paired_bootstrap_ci,
     prompt_change,
+    stratified_estimate,
     t_interval,
 )
 
@@ -137,3 +140,26 @@ def test_cluster_bootstrap_reference() -> None:
     assert paired_bootstrap_ci(x, y, clusters=list("abcde")) == paired_bootstrap_ci(x, y)
     one = paired_bootstrap_ci(x, y, clusters=["p"] * 5)
     assert one.mean == pytest.approx(0.14) and one.ci_low is None and one.ci_high is None
+
+
+def test_a_stratum_read_in_full_is_exact_even_with_one_answer() -> None:
+    """A stratum (a kind, or a government's mirror answers in a language) of one answer that
+    was read is known exactly (finite-population correction 0), as a stratum of 32 read in
+    full is: it must not take the interval away from the whole it is part of."""
+    whole = difference_estimate([0.3], [1.0], [0.3])
+    assert (whole.value, whole.ci_low, whole.ci_high, whole.se) == (1.0, 1.0, 1.0, 0.0)
+    rng = np.random.default_rng(4)
+    pred = list(rng.random(100))
+    idx = rng.choice(100, 20, replace=False)
+    labels = [float(rng.random() < pred[i]) for i in idx]
+    other = difference_estimate(pred, labels, [pred[i] for i in idx])
+    assert other.se is not None and other.value is not None
+    est = stratified_estimate([(1, whole, 1), (100, other, 20)])
+    se = 100 / 101 * other.se
+    half = float(student_t.ppf(0.975, 19)) * se
+    value = (1.0 + 100 * other.value) / 101
+    assert est.se == pytest.approx(se, rel=1e-12)
+    assert (est.ci_low, est.ci_high) == pytest.approx((value - half, value + half), rel=1e-12)
+    # every stratum read in full: exact
+    both = stratified_estimate([(1, whole, 1), (1, difference_estimate([0.5], [0.0], [0.5]), 1)])
+    assert (both.value, both.ci_low, both.ci_high) == (0.5, 0.5, 0.5)

@@ -505,7 +505,8 @@ def difference_estimate(
     small sample on which the predictor never erred does not give a zero-width interval (its
     coverage is measured in ``tests/test_blindcheck_sim.py``). Interval: estimate ± t(n-1)·SE,
     clipped to ``bounds`` ([0, 1] for a rate, [-1, 1] for a change of rate: values are then
-    per-item differences of two runs). Fewer than two labels: no interval.
+    per-item differences of two runs). Every item labelled: the exact mean (SE 0, even of one
+    item). Otherwise fewer than two labels: no interval.
     """
     lo, hi = bounds
     big_n, n = len(predicted), len(sample_labels)
@@ -519,6 +520,8 @@ def difference_estimate(
     diffs = [h - c for h, c in zip(sample_labels, sample_predicted, strict=True)]
     value = min(hi, max(lo, base + math.fsum(diffs) / n))
     sample_mean = math.fsum(sample_labels) / n
+    if n == big_n:  # every item read: the mean is known (finite-population correction 0)
+        return DifferenceEstimate(value, value, value, 0.0, base, sample_mean)
     if n < 2:
         return DifferenceEstimate(value, None, None, None, base, sample_mean)
     padded = [*diffs, 1.0, -1.0]
@@ -553,7 +556,8 @@ def combine_estimates(
     """``sum(weight * estimate)`` of estimates from samples drawn apart ``(weight, estimate,
     sample size)``: a stratified mean (weights = shares) or a gap between two strata (weights
     +1 and -1). Variances add; a t interval with Welch–Satterthwaite degrees of freedom. A part
-    with no sample: no estimate; one with a single label: no interval."""
+    with no sample: no estimate; one with a single label (not its whole stratum): no
+    interval."""
     if not parts:
         raise ValueError("nothing to combine")
     predicted = math.fsum(w * e.predicted for w, e, _ in parts)
@@ -565,8 +569,9 @@ def combine_estimates(
         return DifferenceEstimate(value, None, None, None, predicted, sample_mean)
     terms = [((w * (e.se or 0.0)) ** 2, n) for w, e, n in parts]
     var = math.fsum(t for t, _ in terms)
-    denom = math.fsum(t * t / (n - 1) for t, n in terms)
+    # A part read in full (variance 0, possibly of one label) adds nothing, not a 0/0.
+    denom = math.fsum(t * t / (n - 1) for t, n in terms if t > 0)
     df = max(1.0, var * var / denom) if denom > 0 else float(sum(n for _, n in terms) - 1)
-    half = _t_quantile(1 - alpha / 2, df) * math.sqrt(var)
+    half = _t_quantile(1 - alpha / 2, df) * math.sqrt(var) if var > 0 else 0.0
     return DifferenceEstimate(value, max(bounds[0], value - half), min(bounds[1], value + half),
                               math.sqrt(var), predicted, sample_mean)
