@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import t as student_t
 
+from biasprobe.blindcheck import BlindData, blind_change, censored_value_of
 from biasprobe.diff import Item, ScoredRun, _asymmetry_change, _slant_shift, asymmetry
 from biasprobe.manifest import Manifest
 from biasprobe.stats import (
@@ -163,3 +164,26 @@ def test_a_stratum_read_in_full_is_exact_even_with_one_answer() -> None:
     # every stratum read in full: exact
     both = stratified_estimate([(1, whole, 1), (1, difference_estimate([0.5], [0.0], [0.5]), 1)])
     assert (both.value, both.ci_low, both.ci_high) == (0.5, 0.5, 0.5)
+
+
+def test_change_of_a_language_gap_is_not_clipped_to_one_point() -> None:
+    """A change of a gap between two runs lies in [-2, 2] (the China gap's change is bounded
+    so already): English went from all censored to none, Chinese from none to all, every
+    answer read: the gap zh - en changed by +2 exactly, not +1."""
+    keys = [(f"{lang}{i}", 0) for lang in ("en", "zh") for i in range(4)]
+    language = {k: "en" if k[0].startswith("en") else "zh" for k in keys}
+
+    def run(en: str, zh: str) -> BlindData:
+        label = {k: en if language[k] == "en" else zh for k in keys}
+        return BlindData(language=language, probability={k: censored_value_of(v)
+                                                         for k, v in label.items()},
+                         seeds=(1,), classifier_label=label, reader_label=dict(label),
+                         kind=dict.fromkeys(keys, "censorship"),
+                         jurisdiction=dict.fromkeys(keys))
+
+    change = blind_change(run("refusal", "complete"), run("complete", "refusal"))
+    assert change is not None
+    gap = next(g for g in change.gaps if g.label is None)
+    assert (gap.classifier_gap, gap.gap, gap.ci_low, gap.ci_high) == (2.0, 2.0, 2.0, 2.0)
+    refusal = next(g for g in change.label_gaps if g.label == "refusal")
+    assert (refusal.gap, refusal.ci_low, refusal.ci_high) == (2.0, 2.0, 2.0)
