@@ -20,6 +20,8 @@ from biasprobe.stats import (
     min_detectable_change,
     paired_bootstrap_ci,
     prompt_change,
+    rnd,
+    sign_flip_pvalue,
     stratified_estimate,
     t_interval,
 )
@@ -187,3 +189,11 @@ def test_change_of_a_language_gap_is_not_clipped_to_one_point() -> None:
     assert (gap.classifier_gap, gap.gap, gap.ci_low, gap.ci_high) == (2.0, 2.0, 2.0, 2.0)
     refusal = next(g for g in change.label_gaps if g.label == "refusal")
     assert (refusal.gap, refusal.ci_low, refusal.ci_high) == (2.0, 2.0, 2.0)
+
+
+def test_sign_flip_with_a_missing_difference_is_undefined_not_significant() -> None:
+    """A NaN difference (e.g. an internals projection that overflowed) made every |T*| >= NaN
+    comparison false, so the Monte Carlo p-value was its floor 1/20001: 'significant'."""
+    p, method = sign_flip_pvalue([0.5, math.nan, -0.2])
+    assert math.isnan(p) and method == "undefined"
+    assert rnd(prompt_change([0.1, math.nan, 0.3], [0.2, 0.5, 0.1], [20] * 6).p_value) is None

@@ -231,11 +231,14 @@ def sign_flip_pvalue(
     ``denominators``, the per-prompt sample counts) up to :data:`EXACT_MAX_DENOMINATOR`: the
     null distribution of the sum is built by convolution over integers. With one sample per
     prompt this is exactly the exact McNemar test. Otherwise a seeded Monte Carlo estimate
-    ``(1 + #{|T*| >= |T|}) / (1 + resamples)``.
+    ``(1 + #{|T*| >= |T|}) / (1 + resamples)``. A missing (NaN) or infinite difference: no
+    test, ``(nan, "undefined")`` (NaN compares false, which would give the smallest p).
     """
     import numpy as np
 
     d = np.asarray(diffs, dtype=float)
+    if not np.isfinite(d).all():
+        return math.nan, "undefined"
     d = d[d != 0]
     if d.size == 0:
         return 1.0, "exact"
