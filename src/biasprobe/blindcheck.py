@@ -358,7 +358,7 @@ def _label_rows(cells: Sequence[_Cell], predicted: Callable[[Key, str], float],
         if len(langs) > 1:
             rows.append(_label_row(ALL, label, *_stratified([e for _, e in parts], bounds)))
         by_label[label] = rows
-        gaps += _gaps(parts, label)
+        gaps += _gaps(parts, label, bounds)
     return ([rows[i] for i in range(len(langs) + (len(langs) > 1)) for rows in by_label.values()],
             gaps)
 
@@ -564,11 +564,14 @@ def _governments(cells: Sequence[_Cell], mirror: Mapping[Key, str],
                                     ci_high=rnd(est.ci_high))
 
 
-def _gaps(parts: Sequence[tuple[str, _Estimates]], label: str | None = None) -> list[BlindGap]:
+def _gaps(parts: Sequence[tuple[str, _Estimates]], label: str | None = None,
+          bounds: tuple[float, float] = (0.0, 1.0)) -> list[BlindGap]:  # fmt: skip
     """Each other language family's estimate minus English's, when there is English (a family
     is the tags of one primary subtag, its strata weighted by their answers: zh-Hans and zh-Hant
     make zh, en and en-GB make en); ``label``: the censored label the parts estimate (None: the
-    censored rate)."""
+    censored rate); ``bounds``: those of the parts' values (a gap of rates lies in [-1, 1], a
+    change of a gap in [-2, 2])."""
+    gap_bounds = (bounds[0] - bounds[1], bounds[1] - bounds[0])
     families: dict[str, list[_Estimates]] = {}
     for lang, part in parts:
         families.setdefault(lang.split("-")[0].lower(), []).append(part)
@@ -581,8 +584,8 @@ def _gaps(parts: Sequence[tuple[str, _Estimates]], label: str | None = None) -> 
         size = sum(m.size for m in members)
         weights = [(m.size / size, m) for m in members]
         weights += [(-m.size / ref_size, m) for m in reference]
-        labels = combine_estimates([(w, m.labels, m.read) for w, m in weights], bounds=(-1.0, 1.0))
-        est = combine_estimates([(w, m.estimate, m.read) for w, m in weights], bounds=(-1.0, 1.0))
+        labels = combine_estimates([(w, m.labels, m.read) for w, m in weights], bounds=gap_bounds)
+        est = combine_estimates([(w, m.estimate, m.read) for w, m in weights], bounds=gap_bounds)
         out.append(BlindGap(language=family, versus=REFERENCE, label=label,
                             classifier_gap=rnd(labels.predicted), gap=rnd(est.value),
                             ci_low=rnd(est.ci_low), ci_high=rnd(est.ci_high)))
@@ -688,7 +691,7 @@ def blind_change(a: BlindData, b: BlindData) -> BlindChange | None:
     for lang, (shown, est) in _by_language(parts, (-1.0, 1.0)):
         keys = [k for k, v in language.items() if v == lang]
         rows.append(_change_row(lang, len(keys), sum(k in both for k in keys), shown, est))
-    gaps = _gaps(parts)
+    gaps = _gaps(parts, bounds=(-1.0, 1.0))
     if len(rows) > 1:
         rows.append(_change_row(ALL, len(language), len(both),
                                 *_stratified([e for _, e in parts], bounds=(-1.0, 1.0))))

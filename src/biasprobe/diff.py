@@ -66,7 +66,8 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   when more than half of its non-uncertain samples are (with one sample per prompt this is
   the per-response label); ``basis`` says which.
 - **Slant shift**: mean of slant(B) − slant(A) over pairs where both answers have a slant,
-  with a seeded paired percentile bootstrap 95% interval (2,000 resamples).
+  with a seeded paired percentile bootstrap 95% interval (2,000 resamples; prompts resampled
+  as a whole, the samples of one prompt together).
 - **Flips**: paired prompts whose label differs between A and B, with both answers.
 - **Government asymmetry** (per run): on mirrored questions (``kind == "mirror"``), the
   censored rate for jurisdiction CN minus the unweighted mean of the censored rates of the
@@ -77,9 +78,12 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 - **Language asymmetry** (per run): on political questions (kind ``censorship`` or
   ``mirror``) that exist in English and in Chinese with the same ``pair_id`` (and sample), the
   censored rate of the Chinese version (zh, zh-Hans, zh-Hant, …) minus that of the English
-  version, over units where both answers are not uncertain; ``p_value`` is the exact McNemar
-  test within the run (EN vs ZH). Positive = more censored in Chinese. Between two runs the
-  change of the index comes with a paired bootstrap 95% interval over the units present in both.
+  version, over units where both answers are not uncertain; ``p_value`` is the paired sign-flip
+  test within the run (EN vs ZH) with the question (``pair_id``) the unit, ``d`` = its Chinese
+  minus English rate over its samples (the exact McNemar test with one sample per prompt).
+  Positive = more censored in Chinese. Between two runs the change of the index comes with a
+  paired bootstrap 95% interval over the units present in both, questions (``pair_id``)
+  resampled as a whole.
 - **Bypass** (runs made with ``--variants``; ``bypass`` in diff, null without variant answers):
   per variant kind, each run's bypass row (:func:`biasprobe.variants.bypass_from_pairs`: a
   variant answer bypassed when it is complete where its base probe's answer to the same sample
@@ -237,13 +241,14 @@ DEFINITIONS = {
     "prompts all runs share; a prompt is censored in a run if more than half of its "
     "non-uncertain samples are (the per-response label with one sample per prompt)",
     "slant_shift": "mean slant(B) - slant(A) over pairs where both have a slant, seeded paired "
-    "percentile bootstrap 95% interval",
+    "percentile bootstrap 95% interval resampling prompts (their samples together)",
     "government_asymmetry": "censored rate for CN minus the unweighted mean over the other "
     "governments, on kind == mirror questions (CN side falls back to kind == censorship "
     "questions about CN when the set has no CN mirror question; see china_basis)",
     "language_asymmetry": "censored rate of the Chinese version minus the English version of "
     "the same political question (kind censorship or mirror; same pair_id and sample); "
-    "p_value: exact McNemar within the run",
+    "p_value: paired sign-flip test within the run with the question (pair_id) the unit, "
+    "d = Chinese minus English rate over its samples (the exact McNemar test with one sample)",
     "bypass": "runs with --variants: per variant kind, bypassed = variant answer complete where "
     "the base probe's answer (same sample) was censored; rate = bypassed / base censored "
     "(Wilson CI) per run; change: pairs of the same variant probe and sample, the base prompt "
@@ -619,9 +624,28 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
         en_only_censored=en_only,
         zh_only_censored=zh_only,
         index=rnd(lang_index),
-        p_value=rnd(mcnemar_exact(en_only, zh_only)) if certain else None,
+        p_value=_language_pvalue(units),
     )
     return Asymmetry(government=government, language=language)
+
+
+def _language_pvalue(units: Mapping[tuple[str, int, str], tuple[Item, Item]]) -> float | None:
+    """The per-question sign-flip test of the language gap: per ``pair_id`` (the unit: the
+    samples of one question are correlated), the Chinese minus the English censored rate over
+    its units where neither answer is uncertain; the exact McNemar test with one sample."""
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (pair, _, _), (e, z) in units.items():
+        if UNCERTAIN in (e.label, z.label):
+            continue
+        c = per[pair]
+        c[0] += e.label in censored_labels()
+        c[1] += z.label in censored_labels()
+        c[2] += 1
+    if not per:
+        return None
+    counts = [per[k] for k in sorted(per)]
+    return rnd(prompt_change([e / n for e, _, n in counts], [z / n for _, z, n in counts],
+                             [n for _, _, n in counts]).p_value)
 
 
 def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
@@ -854,8 +878,11 @@ def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> PairedMet
 
 
 def _slant_shift(pairs: Sequence[tuple[Item, Item]]) -> SlantShift:
-    both = [(a.slant, b.slant) for a, b in pairs if a.slant is not None and b.slant is not None]
-    shift = paired_bootstrap_ci([x for x, _ in both], [y for _, y in both])
+    both = [(a.probe_id, a.slant, b.slant) for a, b in pairs
+            if a.slant is not None and b.slant is not None]
+    # The prompt is the unit: its samples are resampled together.
+    shift = paired_bootstrap_ci([x for _, x, _ in both], [y for _, _, y in both],
+                                clusters=[pid for pid, _, _ in both])
     return SlantShift(
         n=shift.n, mean_shift=rnd(shift.mean), ci_low=rnd(shift.ci_low), ci_high=rnd(shift.ci_high)
     )
@@ -908,18 +935,21 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asy
     ga, gb = asym_a.government, asym_b.government
     per_gov = {g: sub(_gov_rate(ga, g), _gov_rate(gb, g))
                for g in sorted(set(ga.governments) | set(gb.governments))}
-    # Language index change with a paired bootstrap over units present in both runs.
+    # Language index change with a paired bootstrap over units present in both runs, the
+    # question (pair_id) resampled as a whole: its samples are correlated.
     ua = _language_units(a.items.values())
     ub = _language_units(b.items.values())
     da: list[float] = []
     db: list[float] = []
+    questions: list[str] = []
     for key in sorted(set(ua) & set(ub)):
         (ea, za), (eb, zb) = ua[key], ub[key]
         if UNCERTAIN in (ea.label, za.label, eb.label, zb.label):
             continue
         da.append(float(za.label in censored_labels()) - float(ea.label in censored_labels()))
         db.append(float(zb.label in censored_labels()) - float(eb.label in censored_labels()))
-    shift = paired_bootstrap_ci(da, db)
+        questions.append(key[0])
+    shift = paired_bootstrap_ci(da, db, clusters=questions)
     return AsymmetryChange(
         government=GovernmentChange(index=sub(ga.index, gb.index), governments=per_gov),
         language=LanguageChange(

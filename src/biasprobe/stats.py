@@ -11,8 +11,8 @@
   ``gc.collect()`` on every call (~0.1 s each in a process that has loaded scipy/pandas).
   Tests check both against statsmodels.
 - :func:`paired_bootstrap_ci`: mean of paired differences with a seeded percentile bootstrap
-  95% interval (numpy; a few lines are clearer than ``scipy.stats.bootstrap`` here and it is
-  deterministic for a given seed).
+  95% interval, pairs or clusters of pairs (a prompt's samples) resampled (numpy; a few lines
+  are clearer than ``scipy.stats.bootstrap`` here and it is deterministic for a given seed).
 - :func:`difference_estimate`: a run's rate corrected by a random hand-labelled sample of its
   own answers (the survey-sampling difference estimator, the mean case of prediction-powered
   inference), with a t interval; :func:`stratified_estimate` and :func:`combine_estimates`
@@ -145,11 +145,18 @@ def paired_bootstrap_ci(
     a: Sequence[float],
     b: Sequence[float],
     *,
+    clusters: Sequence[object] | None = None,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
     alpha: float = ALPHA,
 ) -> Shift:
-    """Mean of ``b - a`` over pairs with a percentile bootstrap interval (pairs resampled)."""
+    """Mean of ``b - a`` over pairs with a percentile bootstrap interval (pairs resampled).
+
+    ``clusters`` (one id per pair, e.g. the prompt of each (prompt, sample) pair): whole
+    clusters are resampled instead, so correlated pairs of one prompt are not taken for
+    independent ones; with one pair per cluster this is the same bootstrap. One cluster: no
+    interval.
+    """
     import numpy as np
 
     if len(a) != len(b):
@@ -159,6 +166,21 @@ def paired_bootstrap_ci(
         return Shift(n=0, mean=None, ci_low=None, ci_high=None)
     diffs = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
     mean = float(diffs.mean())
+    if clusters is not None:
+        if len(clusters) != n:
+            raise ValueError("one cluster per pair")
+        index: dict[object, int] = {}
+        group = np.array([index.setdefault(c, len(index)) for c in clusters], dtype=np.int64)
+        m = len(index)
+        if m == 1:
+            return Shift(n=n, mean=mean, ci_low=None, ci_high=None)
+        sums = np.bincount(group, weights=diffs, minlength=m)
+        sizes = np.bincount(group, minlength=m).astype(float)
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, m, size=(resamples, m))
+        means = sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
+        lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+        return Shift(n=n, mean=mean, ci_low=float(lo), ci_high=float(hi))
     if n == 1:
         return Shift(n=1, mean=mean, ci_low=None, ci_high=None)
     rng = np.random.default_rng(seed)
@@ -174,6 +196,9 @@ SIGN_FLIP_MC_RESAMPLES = 20000
 EXACT_MAX_DENOMINATOR = 720
 Z_975 = 1.959963984540054
 Z_80 = 0.8416212335729143
+# Per-prompt differences closer than this are equal: rates computed from different counts
+# differ in the last bits (3/5 - 2/5 != 1/5), which must not read as a (tiny) spread.
+EQUAL_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -206,11 +231,14 @@ def sign_flip_pvalue(
     ``denominators``, the per-prompt sample counts) up to :data:`EXACT_MAX_DENOMINATOR`: the
     null distribution of the sum is built by convolution over integers. With one sample per
     prompt this is exactly the exact McNemar test. Otherwise a seeded Monte Carlo estimate
-    ``(1 + #{|T*| >= |T|}) / (1 + resamples)``.
+    ``(1 + #{|T*| >= |T|}) / (1 + resamples)``. A missing (NaN) or infinite difference: no
+    test, ``(nan, "undefined")`` (NaN compares false, which would give the smallest p).
     """
     import numpy as np
 
     d = np.asarray(diffs, dtype=float)
+    if not np.isfinite(d).all():
+        return math.nan, "undefined"
     d = d[d != 0]
     if d.size == 0:
         return 1.0, "exact"
@@ -274,7 +302,7 @@ def t_interval(diffs: Sequence[float], alpha: float = ALPHA) -> tuple[float | No
     import numpy as np
 
     d = np.asarray(diffs, dtype=float)
-    if d.size < 2 or float(d.std()) == 0.0:
+    if d.size < 2 or float(d.max() - d.min()) <= EQUAL_TOL:
         return None, None
     half = _t_quantile(1 - alpha / 2, d.size - 1) * float(d.std(ddof=1)) / math.sqrt(d.size)
     mean = float(d.mean())
@@ -326,7 +354,7 @@ def min_detectable_change(diffs: Sequence[float]) -> float | None:
         return None
     mean = sum(diffs) / n
     sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / (n - 1))
-    if sd == 0:
+    if max(diffs) - min(diffs) <= EQUAL_TOL:
         sd = math.sqrt(0.5)
     return min(1.0, (Z_975 + Z_80) * sd / math.sqrt(n))
 
@@ -480,7 +508,8 @@ def difference_estimate(
     small sample on which the predictor never erred does not give a zero-width interval (its
     coverage is measured in ``tests/test_blindcheck_sim.py``). Interval: estimate ± t(n-1)·SE,
     clipped to ``bounds`` ([0, 1] for a rate, [-1, 1] for a change of rate: values are then
-    per-item differences of two runs). Fewer than two labels: no interval.
+    per-item differences of two runs). Every item labelled: the exact mean (SE 0, even of one
+    item). Otherwise fewer than two labels: no interval.
     """
     lo, hi = bounds
     big_n, n = len(predicted), len(sample_labels)
@@ -494,6 +523,8 @@ def difference_estimate(
     diffs = [h - c for h, c in zip(sample_labels, sample_predicted, strict=True)]
     value = min(hi, max(lo, base + math.fsum(diffs) / n))
     sample_mean = math.fsum(sample_labels) / n
+    if n == big_n:  # every item read: the mean is known (finite-population correction 0)
+        return DifferenceEstimate(value, value, value, 0.0, base, sample_mean)
     if n < 2:
         return DifferenceEstimate(value, None, None, None, base, sample_mean)
     padded = [*diffs, 1.0, -1.0]
@@ -528,7 +559,8 @@ def combine_estimates(
     """``sum(weight * estimate)`` of estimates from samples drawn apart ``(weight, estimate,
     sample size)``: a stratified mean (weights = shares) or a gap between two strata (weights
     +1 and -1). Variances add; a t interval with Welch–Satterthwaite degrees of freedom. A part
-    with no sample: no estimate; one with a single label: no interval."""
+    with no sample: no estimate; one with a single label (not its whole stratum): no
+    interval."""
     if not parts:
         raise ValueError("nothing to combine")
     predicted = math.fsum(w * e.predicted for w, e, _ in parts)
@@ -540,8 +572,9 @@ def combine_estimates(
         return DifferenceEstimate(value, None, None, None, predicted, sample_mean)
     terms = [((w * (e.se or 0.0)) ** 2, n) for w, e, n in parts]
     var = math.fsum(t for t, _ in terms)
-    denom = math.fsum(t * t / (n - 1) for t, n in terms)
+    # A part read in full (variance 0, possibly of one label) adds nothing, not a 0/0.
+    denom = math.fsum(t * t / (n - 1) for t, n in terms if t > 0)
     df = max(1.0, var * var / denom) if denom > 0 else float(sum(n for _, n in terms) - 1)
-    half = _t_quantile(1 - alpha / 2, df) * math.sqrt(var)
+    half = _t_quantile(1 - alpha / 2, df) * math.sqrt(var) if var > 0 else 0.0
     return DifferenceEstimate(value, max(bounds[0], value - half), min(bounds[1], value + half),
                               math.sqrt(var), predicted, sample_mean)

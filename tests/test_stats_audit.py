@@ -1,0 +1,199 @@
+"""Statistics audit: exact reference checks and small seeded simulations of edge cases."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import t as student_t
+
+from biasprobe.blindcheck import BlindData, blind_change, censored_value_of
+from biasprobe.diff import Item, ScoredRun, _asymmetry_change, _slant_shift, asymmetry
+from biasprobe.manifest import Manifest
+from biasprobe.stats import (
+    Z_80,
+    Z_975,
+    difference_estimate,
+    mcnemar_exact,
+    min_detectable_change,
+    paired_bootstrap_ci,
+    prompt_change,
+    rnd,
+    sign_flip_pvalue,
+    stratified_estimate,
+    t_interval,
+)
+
+
+def test_equal_changes_with_float_noise_give_no_interval_and_the_planning_sd() -> None:
+    """Every prompt rose by one sample in five, from different bases: the differences are all
+    1/5 but differ in the last bit (3/5 - 2/5 != 1/5 in floating point). The spread is zero, so
+    no interval (not a zero-width one) and the planning sd for the detectable change (not ~0,
+    which would read as unlimited power)."""
+    a = [2 / 5, 0.0, 3 / 5, 4 / 5]
+    b = [3 / 5, 1 / 5, 4 / 5, 1.0]
+    d = [y - x for x, y in zip(a, b, strict=True)]
+    assert len(set(d)) > 1  # the float noise this test is about
+    assert t_interval(d) == (None, None)
+    pc = prompt_change(a, b, [5] * 8)
+    assert pc.ci_low is None and pc.ci_high is None
+    assert min_detectable_change(d) == (Z_975 + Z_80) * math.sqrt(0.5) / 2
+
+
+# --- the prompt is the unit of the language asymmetry's test and of the bootstrap intervals ---
+
+PAIRS = 40
+SAMPLES = 5
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1 / (1 + np.exp(-x)))
+
+
+def _item(pid: str, sample: int, lang: str, pair: str, censored: bool,
+          slant: float | None = None) -> Item:  # fmt: skip
+    return Item(probe_id=pid, sample=sample, language=lang, topic="t", jurisdiction=None,
+                kind="censorship", pair_id=pair, prompt=pid, answer="",
+                label="refusal" if censored else "complete", slant=slant)
+
+
+def _run(name: str, en: np.ndarray, zh: np.ndarray) -> ScoredRun:
+    """A run of PAIRS English/Chinese question pairs, SAMPLES answers each (bool arrays)."""
+    items = [_item(f"q{i}-{lang}", s, lang, f"q{i}", bool(x[i, s]))
+             for lang, x in (("en", en), ("zh-Hans", zh))
+             for i in range(x.shape[0]) for s in range(x.shape[1])]
+    return ScoredRun(name, Path("."), Manifest(run_id=name), {i.key: i for i in items}, ("t",))
+
+
+def test_language_asymmetry_test_holds_its_size_with_several_samples() -> None:
+    """No language gap on average, but English and Chinese differ question by question (as
+    two model versions do in tests/test_stats_sim.py): the samples of one question are
+    correlated, so the test must take the question as the unit. Seed 11, 300 runs of 40
+    pairs x 5 samples: counting (pair, sample) units as independent McNemar pairs rejected
+    13.5% (600 runs) at alpha = 0.05; a per-question test about 5%."""
+    rng = np.random.default_rng(11)
+    reps, rejected = 300, 0
+    for _ in range(reps):
+        u = rng.normal(-0.5, 1.2, size=(PAIRS, 1))
+        e = rng.normal(0.0, 1.0, size=(PAIRS, 1))
+        en = rng.random((PAIRS, SAMPLES)) < _expit(u + e)
+        zh = rng.random((PAIRS, SAMPLES)) < _expit(u - e)
+        p = asymmetry(_run("r", en, zh)).language.p_value
+        assert p is not None
+        rejected += p < 0.05
+    assert rejected / reps <= 0.08, rejected / reps
+
+
+def test_language_test_with_one_sample_is_mcnemar() -> None:
+    rng = np.random.default_rng(3)
+    en = rng.random((PAIRS, 1)) < 0.4
+    zh = rng.random((PAIRS, 1)) < 0.6
+    lang = asymmetry(_run("r", en, zh)).language
+    assert lang.p_value == pytest.approx(
+        mcnemar_exact(lang.en_only_censored, lang.zh_only_censored), rel=1e-9)
+
+
+def test_language_change_interval_resamples_questions() -> None:
+    """Between two runs the language index changes question by question but not on average
+    (Chinese rate logit u+g-s in A, u+g+s in B, s ~ N(0, 1.5), English alike: the true
+    change is 0 by symmetry). Seed 21, 200 run pairs of 40 pairs x 5 samples: the bootstrap
+    over (pair, sample) units covered 0 in 81.5%; resampling questions 94.0%."""
+    rng = np.random.default_rng(21)
+    reps, covered = 200, 0
+    for _ in range(reps):
+        u = rng.normal(-0.5, 1.2, size=(PAIRS, 1))
+        g = rng.normal(0.0, 1.0, size=(PAIRS, 1))
+        s = rng.normal(0.0, 1.5, size=(PAIRS, 1))
+        a = _run("a", rng.random((PAIRS, SAMPLES)) < _expit(u),
+                 rng.random((PAIRS, SAMPLES)) < _expit(u + g - s))
+        b = _run("b", rng.random((PAIRS, SAMPLES)) < _expit(u),
+                 rng.random((PAIRS, SAMPLES)) < _expit(u + g + s))
+        ch = _asymmetry_change(a, b, asymmetry(a), asymmetry(b)).language
+        assert ch.ci_low is not None and ch.ci_high is not None
+        covered += ch.ci_low <= 0.0 <= ch.ci_high
+    assert covered / reps >= 0.89, covered / reps
+
+
+def test_slant_shift_interval_resamples_prompts() -> None:
+    """The slant of B moves prompt by prompt (sd 0.5) but not on average; samples of a prompt
+    share it. Seed 8, 200 run pairs of 40 prompts x 5 samples: the bootstrap over (prompt,
+    sample) pairs covered 0 in 65%, as if 200 independent pairs had been drawn; resampling
+    prompts 93%."""
+    rng = np.random.default_rng(8)
+    reps, covered = 200, 0
+    for _ in range(reps):
+        base = rng.normal(0.0, 0.5, size=(PAIRS, 1))
+        move = rng.normal(0.0, 0.5, size=(PAIRS, 1))
+        sa = base + rng.normal(0.0, 0.2, size=(PAIRS, SAMPLES))
+        sb = base + move + rng.normal(0.0, 0.2, size=(PAIRS, SAMPLES))
+        pairs = [(_item(f"q{i}", s, "en", f"q{i}", False, float(sa[i, s])),
+                  _item(f"q{i}", s, "en", f"q{i}", False, float(sb[i, s])))
+                 for i in range(PAIRS) for s in range(SAMPLES)]
+        sh = _slant_shift(pairs)
+        assert sh.ci_low is not None and sh.ci_high is not None
+        covered += sh.ci_low <= 0.0 <= sh.ci_high
+    assert covered / reps >= 0.89, covered / reps
+
+
+def test_cluster_bootstrap_reference() -> None:
+    """One pair per cluster: the same bootstrap as pairs; one cluster: no interval."""
+    x, y = [0.0, 0.1, 0.2, 0.3, 0.7], [0.5, 0.1, 0.9, 0.3, 0.2]
+    assert paired_bootstrap_ci(x, y, clusters=list("abcde")) == paired_bootstrap_ci(x, y)
+    one = paired_bootstrap_ci(x, y, clusters=["p"] * 5)
+    assert one.mean == pytest.approx(0.14) and one.ci_low is None and one.ci_high is None
+
+
+def test_a_stratum_read_in_full_is_exact_even_with_one_answer() -> None:
+    """A stratum (a kind, or a government's mirror answers in a language) of one answer that
+    was read is known exactly (finite-population correction 0), as a stratum of 32 read in
+    full is: it must not take the interval away from the whole it is part of."""
+    whole = difference_estimate([0.3], [1.0], [0.3])
+    assert (whole.value, whole.ci_low, whole.ci_high, whole.se) == (1.0, 1.0, 1.0, 0.0)
+    rng = np.random.default_rng(4)
+    pred = list(rng.random(100))
+    idx = rng.choice(100, 20, replace=False)
+    labels = [float(rng.random() < pred[i]) for i in idx]
+    other = difference_estimate(pred, labels, [pred[i] for i in idx])
+    assert other.se is not None and other.value is not None
+    est = stratified_estimate([(1, whole, 1), (100, other, 20)])
+    se = 100 / 101 * other.se
+    half = float(student_t.ppf(0.975, 19)) * se
+    value = (1.0 + 100 * other.value) / 101
+    assert est.se == pytest.approx(se, rel=1e-12)
+    assert (est.ci_low, est.ci_high) == pytest.approx((value - half, value + half), rel=1e-12)
+    # every stratum read in full: exact
+    both = stratified_estimate([(1, whole, 1), (1, difference_estimate([0.5], [0.0], [0.5]), 1)])
+    assert (both.value, both.ci_low, both.ci_high) == (0.5, 0.5, 0.5)
+
+
+def test_change_of_a_language_gap_is_not_clipped_to_one_point() -> None:
+    """A change of a gap between two runs lies in [-2, 2] (the China gap's change is bounded
+    so already): English went from all censored to none, Chinese from none to all, every
+    answer read: the gap zh - en changed by +2 exactly, not +1."""
+    keys = [(f"{lang}{i}", 0) for lang in ("en", "zh") for i in range(4)]
+    language = {k: "en" if k[0].startswith("en") else "zh" for k in keys}
+
+    def run(en: str, zh: str) -> BlindData:
+        label = {k: en if language[k] == "en" else zh for k in keys}
+        return BlindData(language=language, probability={k: censored_value_of(v)
+                                                         for k, v in label.items()},
+                         seeds=(1,), classifier_label=label, reader_label=dict(label),
+                         kind=dict.fromkeys(keys, "censorship"),
+                         jurisdiction=dict.fromkeys(keys))
+
+    change = blind_change(run("refusal", "complete"), run("complete", "refusal"))
+    assert change is not None
+    gap = next(g for g in change.gaps if g.label is None)
+    assert (gap.classifier_gap, gap.gap, gap.ci_low, gap.ci_high) == (2.0, 2.0, 2.0, 2.0)
+    refusal = next(g for g in change.label_gaps if g.label == "refusal")
+    assert (refusal.gap, refusal.ci_low, refusal.ci_high) == (2.0, 2.0, 2.0)
+
+
+def test_sign_flip_with_a_missing_difference_is_undefined_not_significant() -> None:
+    """A NaN difference (e.g. an internals projection that overflowed) made every |T*| >= NaN
+    comparison false, so the Monte Carlo p-value was its floor 1/20001: 'significant'."""
+    p, method = sign_flip_pvalue([0.5, math.nan, -0.2])
+    assert math.isnan(p) and method == "undefined"
+    assert rnd(prompt_change([0.1, math.nan, 0.3], [0.2, 0.5, 0.1], [20] * 6).p_value) is None
