@@ -202,6 +202,14 @@ def test_csv_export_escapes_control_characters_and_keeps_lines(tmp_path: Path) -
         ("probe_id,sample,new_label\ntaiwan-status-en,0,banana\n", "unknown label 'banana'"),
         ("probe_id,sample,new_label\nno-such-probe,0,refusal\n", "no answer 'no-such-probe'"),
         ("probe_id,sample,new_label\ntaiwan-status-en,x,refusal\n", "is not a whole number"),
+        # str.isdigit() accepts these, int() does not: one error line, not an internal error
+        ("probe_id,sample,new_label\ntaiwan-status-en,\u00b2,refusal\n", "is not a whole number"),
+        ("probe_id,sample,new_label\ntaiwan-status-en," + "9" * 5000 + ",refusal\n",
+         "is not a whole number"),
+        ("run_id,probe_id,sample,order,blind_seed,new_label\n"
+         "qwen-a,taiwan-status-en,0,\u00b9,1,refusal\n", "must be whole numbers"),
+        ("run_id,probe_id,sample,order,blind_seed,new_label\n"
+         "qwen-a,taiwan-status-en,0,1," + "9" * 5000 + ",refusal\n", "must be whole numbers"),
         ("probe_id,sample,new_label\ntaiwan-status-en,7,refusal\n", "sample 7"),
         ("run_id,probe_id,sample,new_label\nother,taiwan-status-en,0,refusal\n", "not this run"),
         ("probe_id,sample\ntaiwan-status-en,0\n", "no column new_label"),
@@ -218,6 +226,39 @@ def test_bad_csv_is_one_error_and_writes_nothing(
     path.write_text(content, encoding="utf-8")
     code, _, err = cli(capsys, "review", "qwen-a", "--import", str(path))
     assert_one_line_error(code, err, expected)
+    assert not (run_dir / OVERRIDES).exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder"])
+def test_csv_that_is_not_a_regular_file_is_one_error_without_blocking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """A FIFO would block the read for ever and /dev/zero never ends: refused at once."""
+    import signal
+
+    run_dir = real_run(tmp_path, "qwen-a")
+    path = tmp_path / "sheet.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+
+    class Hang(BaseException):  # not caught by main(), unlike TimeoutError (an OSError)
+        pass
+
+    def hang(signum: int, frame: object) -> None:
+        raise Hang()
+
+    old = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(10)
+    try:
+        code, _, err = cli(capsys, "review", "qwen-a", "--import", str(path))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert_one_line_error(code, err, str(path))
     assert not (run_dir / OVERRIDES).exists()
 
 
