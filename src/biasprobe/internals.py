@@ -123,6 +123,12 @@ class InternalsHeader(_Model):
     best_layer: int
     n_records: int
 
+    @model_validator(mode="after")
+    def _best_is_recorded(self) -> InternalsHeader:
+        if self.best_layer not in self.layers:  # its records hold projections for layers only
+            raise ValueError(f"best_layer {self.best_layer} is not one of the layers")
+        return self
+
 
 class InternalsRecord(_Model):
     record: Literal["response"] = "response"
