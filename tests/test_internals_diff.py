@@ -205,3 +205,21 @@ def test_header_layer_beyond_the_direction_file_is_one_error(
     code, _, err = cli(capsys, "diff", "model-a", "model-b")
     assert_one_line_error(code, err, DIRECTION)
 
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity"])
+def test_non_finite_projection_is_one_error(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """Python's json reads NaN and Infinity: refused when read, as in every run file, not
+    carried into the shifts (``Infinity`` reached diff --format json, which is then no JSON)."""
+    a, b = runs
+    _write_internals(a, "a", "s" * 64)
+    _write_internals(b, "b", "s" * 64)
+    lines = (a / INTERNALS).read_text().splitlines()
+    rec = json.loads(lines[1])
+    rec["projection"]["2"] = 0.5
+    lines[1] = json.dumps(rec).replace('"2": 0.5', f'"2": {value}')
+    (a / INTERNALS).write_text("\n".join(lines) + "\n")
+    code, _, err = cli(capsys, "diff", "model-a", "model-b", "--format", "json")
+    assert_one_line_error(code, err, "finite number")

@@ -71,7 +71,8 @@ CPU_BATCH = 16
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Read back from run files (untrusted): NaN and infinities are refused, as in records.py.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RefusalToken(_Model):
