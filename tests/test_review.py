@@ -164,6 +164,28 @@ def test_csv_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert got[1].confirms
 
 
+def test_csv_round_trip_of_a_long_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                         ) -> None:
+    """An answer (or reasoning trace) over the csv module's default 128 KiB field limit: the
+    sheet --export wrote must import back (it was 'not a readable CSV')."""
+    from biasprobe.classify import score_run
+    from biasprobe.importer import import_file
+
+    src = tmp_path / "long.jsonl"
+    src.write_text(json.dumps({"prompt_id": "p0", "prompt": "Q?", "response": "word " * 40000})
+                   + "\n", encoding="utf-8")
+    run_dir = import_file(src, "long").run_dir
+    score_run(run_dir, embedder="fake", progress=False)
+    sheet = tmp_path / "long.csv"
+    assert cli(capsys, "review", "long", "--export", str(sheet))[0] == 0
+    raw = sheet.read_bytes()
+    assert raw.count(b'"","",""\r\n') == 1  # reviewed_by, new_label, note of the one row
+    sheet.write_bytes(raw.replace(b'"","",""\r\n', b'"","refusal",""\r\n'))
+    code, _, err = cli(capsys, "review", "long", "--import", str(sheet))
+    assert code == 0, err
+    assert [o.label_after.value for o in read_overrides(run_dir)] == ["refusal"]
+
+
 def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:
     from biasprobe.importer import import_file
 

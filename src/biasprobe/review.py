@@ -353,6 +353,9 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
     by_key = {it.key: it for it in items}
     out: list[Decision] = []
     errors: list[str] = []
+    # An answer or reasoning trace may exceed the csv module's default 128 KiB field limit;
+    # no field is longer than the (bounded) file.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         is_blind = "blind_seed" in (reader.fieldnames or ())
