@@ -164,15 +164,18 @@ def test_csv_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert got[1].confirms
 
 
-def test_csv_round_trip_of_a_long_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                         ) -> None:
+def test_csv_round_trip_of_a_long_answer_and_a_large_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An answer (or reasoning trace) over the csv module's default 128 KiB field limit: the
-    sheet --export wrote must import back (it was 'not a readable CSV')."""
+    sheet --export wrote must import back (it was 'not a readable CSV'); so must a sample
+    number as large as ``import`` accepts."""
     from biasprobe.classify import score_run
     from biasprobe.importer import import_file
 
     src = tmp_path / "long.jsonl"
-    src.write_text(json.dumps({"prompt_id": "p0", "prompt": "Q?", "response": "word " * 40000})
+    src.write_text(json.dumps({"prompt_id": "p0", "prompt": "Q?", "response": "word " * 40000,
+                               "sample": 10**25})
                    + "\n", encoding="utf-8")
     run_dir = import_file(src, "long").run_dir
     score_run(run_dir, embedder="fake", progress=False)
@@ -183,7 +186,8 @@ def test_csv_round_trip_of_a_long_answer(tmp_path: Path, capsys: pytest.CaptureF
     sheet.write_bytes(raw.replace(b'"","",""\r\n', b'"","refusal",""\r\n'))
     code, _, err = cli(capsys, "review", "long", "--import", str(sheet))
     assert code == 0, err
-    assert [o.label_after.value for o in read_overrides(run_dir)] == ["refusal"]
+    assert [(o.sample, o.label_after.value) for o in read_overrides(run_dir)] == [
+        (10**25, "refusal")]
 
 
 def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:

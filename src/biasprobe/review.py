@@ -394,9 +394,12 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
 def _whole_number(text: str) -> int | None:
     """``text`` as a whole number written in ASCII digits, as exported (``str.isdigit`` alone
     also takes "²", which ``int`` refuses, and ``int`` refuses over 4300 digits), or None."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 20:
+    if not (text.isascii() and text.isdigit()):
         return None
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:  # over Python's digit limit: no run file can hold such a number
+        return None
 
 
 def _blind_cells(row: dict[str, str | None]) -> tuple[int, int] | str:
