@@ -563,3 +563,18 @@ def test_report_of_a_run_whose_manifest_has_only_a_run_id(
     code, out, err = run_cli("report", "a", "b", "--format", fmt)
     check_output(code, out, err)
     assert code == 0, err
+
+
+@pytest.mark.parametrize("blind", [False, True])
+def test_review_export_escapes_the_run_id_of_the_manifest(
+    runs: tuple[Path, Path], tmp_path: Path, blind: bool
+) -> None:
+    """The manifest is untrusted: its run_id, echoed in the "then run ..." hint, is escaped."""
+    outputs, _ = runs
+    manifest = outputs / "a" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "run_id": f"a{EVIL}"}))
+    sheet = tmp_path / "sheet.csv"
+    code, out, err = run_cli("review", "a", *(["--blind"] if blind else []), "--export", str(sheet))
+    check_output(code, out, err)
+    assert code == 0, err
+    assert "\\x1b" in out, out

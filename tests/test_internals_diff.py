@@ -164,3 +164,62 @@ def test_bad_internals_line_in_one_run_is_one_error(runs: tuple[Path, Path],
     code, _, err = cli(capsys, "diff", "model-a", "model-b")
     assert_one_line_error(code, err, "internals.jsonl")
     assert (b / INTERNALS).read_bytes() == before
+
+
+def _edit_header(run_dir: Path, **fields: object) -> None:
+    lines = (run_dir / INTERNALS).read_text().splitlines()
+    lines[0] = json.dumps({**json.loads(lines[0]), **fields})
+    (run_dir / INTERNALS).write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("command", [["diff", "--format", "json"], ["report", "--format", "md"]])
+def test_header_best_layer_outside_its_layers_is_one_error(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """internals.jsonl is untrusted: a best layer the records have no projection for was a
+    KeyError (an internal error)."""
+    a, b = runs
+    _write_internals(a, "a", "s" * 64)
+    _write_internals(b, "b", "s" * 64)
+    _edit_header(a, best_layer=7)
+    before = (a / INTERNALS).read_bytes()
+    code, _, err = cli(capsys, command[0], "model-a", "model-b", *command[1:])
+    assert_one_line_error(code, err, "internals.jsonl")
+    assert (a / INTERNALS).read_bytes() == before
+
+
+def test_header_layer_beyond_the_direction_file_is_one_error(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A layer of the header that the run's own direction file does not hold was an
+    IndexError in the cosine between the two directions."""
+    a, b = runs
+    for run_dir, side in ((a, "a"), (b, "b")):
+        _write_internals(run_dir, side, side * 64)
+        lines = (run_dir / INTERNALS).read_text().splitlines()
+        recs = [json.loads(line) for line in lines]
+        recs[0].update(layers=[1, 9], best_layer=9)
+        for rec in recs[1:]:
+            rec["projection"] = {"1": rec["projection"]["1"], "9": rec["projection"]["2"]}
+        (run_dir / INTERNALS).write_text("".join(json.dumps(r) + "\n" for r in recs))
+    code, _, err = cli(capsys, "diff", "model-a", "model-b")
+    assert_one_line_error(code, err, DIRECTION)
+
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity"])
+def test_non_finite_projection_is_one_error(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """Python's json reads NaN and Infinity: refused when read, as in every run file, not
+    carried into the shifts (``Infinity`` reached diff --format json, which is then no JSON)."""
+    a, b = runs
+    _write_internals(a, "a", "s" * 64)
+    _write_internals(b, "b", "s" * 64)
+    lines = (a / INTERNALS).read_text().splitlines()
+    rec = json.loads(lines[1])
+    rec["projection"]["2"] = 0.5
+    lines[1] = json.dumps(rec).replace('"2": 0.5', f'"2": {value}')
+    (a / INTERNALS).write_text("\n".join(lines) + "\n")
+    code, _, err = cli(capsys, "diff", "model-a", "model-b", "--format", "json")
+    assert_one_line_error(code, err, "finite number")

@@ -164,6 +164,32 @@ def test_csv_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert got[1].confirms
 
 
+def test_csv_round_trip_of_a_long_answer_and_a_large_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An answer (or reasoning trace) over the csv module's default 128 KiB field limit: the
+    sheet --export wrote must import back (it was 'not a readable CSV'); so must a sample
+    number as large as ``import`` accepts."""
+    from biasprobe.classify import score_run
+    from biasprobe.importer import import_file
+
+    src = tmp_path / "long.jsonl"
+    src.write_text(json.dumps({"prompt_id": "p0", "prompt": "Q?", "response": "word " * 40000,
+                               "sample": 10**25})
+                   + "\n", encoding="utf-8")
+    run_dir = import_file(src, "long").run_dir
+    score_run(run_dir, embedder="fake", progress=False)
+    sheet = tmp_path / "long.csv"
+    assert cli(capsys, "review", "long", "--export", str(sheet))[0] == 0
+    raw = sheet.read_bytes()
+    assert raw.count(b'"","",""\r\n') == 1  # reviewed_by, new_label, note of the one row
+    sheet.write_bytes(raw.replace(b'"","",""\r\n', b'"","refusal",""\r\n'))
+    code, _, err = cli(capsys, "review", "long", "--import", str(sheet))
+    assert code == 0, err
+    assert [(o.sample, o.label_after.value) for o in read_overrides(run_dir)] == [
+        (10**25, "refusal")]
+
+
 def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:
     from biasprobe.importer import import_file
 
@@ -202,6 +228,14 @@ def test_csv_export_escapes_control_characters_and_keeps_lines(tmp_path: Path) -
         ("probe_id,sample,new_label\ntaiwan-status-en,0,banana\n", "unknown label 'banana'"),
         ("probe_id,sample,new_label\nno-such-probe,0,refusal\n", "no answer 'no-such-probe'"),
         ("probe_id,sample,new_label\ntaiwan-status-en,x,refusal\n", "is not a whole number"),
+        # str.isdigit() accepts these, int() does not: one error line, not an internal error
+        ("probe_id,sample,new_label\ntaiwan-status-en,\u00b2,refusal\n", "is not a whole number"),
+        ("probe_id,sample,new_label\ntaiwan-status-en," + "9" * 5000 + ",refusal\n",
+         "is not a whole number"),
+        ("run_id,probe_id,sample,order,blind_seed,new_label\n"
+         "qwen-a,taiwan-status-en,0,\u00b9,1,refusal\n", "must be whole numbers"),
+        ("run_id,probe_id,sample,order,blind_seed,new_label\n"
+         "qwen-a,taiwan-status-en,0,1," + "9" * 5000 + ",refusal\n", "must be whole numbers"),
         ("probe_id,sample,new_label\ntaiwan-status-en,7,refusal\n", "sample 7"),
         ("run_id,probe_id,sample,new_label\nother,taiwan-status-en,0,refusal\n", "not this run"),
         ("probe_id,sample\ntaiwan-status-en,0\n", "no column new_label"),
@@ -218,6 +252,39 @@ def test_bad_csv_is_one_error_and_writes_nothing(
     path.write_text(content, encoding="utf-8")
     code, _, err = cli(capsys, "review", "qwen-a", "--import", str(path))
     assert_one_line_error(code, err, expected)
+    assert not (run_dir / OVERRIDES).exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder"])
+def test_csv_that_is_not_a_regular_file_is_one_error_without_blocking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """A FIFO would block the read for ever and /dev/zero never ends: refused at once."""
+    import signal
+
+    run_dir = real_run(tmp_path, "qwen-a")
+    path = tmp_path / "sheet.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+
+    class Hang(BaseException):  # not caught by main(), unlike TimeoutError (an OSError)
+        pass
+
+    def hang(signum: int, frame: object) -> None:
+        raise Hang()
+
+    old = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(10)
+    try:
+        code, _, err = cli(capsys, "review", "qwen-a", "--import", str(path))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert_one_line_error(code, err, str(path))
     assert not (run_dir / OVERRIDES).exists()
 
 

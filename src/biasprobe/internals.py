@@ -71,7 +71,8 @@ CPU_BATCH = 16
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Read back from run files (untrusted): NaN and infinities are refused, as in records.py.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RefusalToken(_Model):
@@ -122,6 +123,12 @@ class InternalsHeader(_Model):
     layer_rule: str = LAYER_RULE
     best_layer: int
     n_records: int
+
+    @model_validator(mode="after")
+    def _best_is_recorded(self) -> InternalsHeader:
+        if self.best_layer not in self.layers:  # its records hold projections for layers only
+            raise ValueError(f"best_layer {self.best_layer} is not one of the layers")
+        return self
 
 
 class InternalsRecord(_Model):

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from biasprobe.diff import ScoredRun
+from biasprobe.errors import RunStoreError
 from biasprobe.internals import (
     CENSORED_KINDS,
     CONTROL_KINDS,
@@ -71,7 +72,7 @@ def internals_change(a: ScoredRun, b: ScoredRun, *, correction: Correction = "ho
         return None
     ha, recs_a = read_internals(a.run_dir)
     hb, recs_b = read_internals(b.run_dir)
-    da, db = _own_direction(a.run_dir), _own_direction(b.run_dir)
+    da, db = _own_direction(a.run_dir, ha), _own_direction(b.run_dir, hb)
     in_b = {(r.probe_id, r.sample): r for r in recs_b}
     pairs = [(x, in_b[(x.probe_id, x.sample)]) for x in recs_a if (x.probe_id, x.sample) in in_b]
     shared = ha.direction_sha256 == hb.direction_sha256
@@ -106,10 +107,18 @@ def standardise(values: Sequence[float]) -> list[float]:
     return [(v - mean) / sd if sd > 0 else 0.0 for v in values]
 
 
-def _own_direction(run_dir: Path) -> Direction | None:
-    """The run's own direction file (validated), None when it has none."""
+def _own_direction(run_dir: Path, header: InternalsHeader) -> Direction | None:
+    """The run's own direction file (validated, holding every layer ``header`` names), None
+    when it has none."""
     path = run_dir / DIRECTION
-    return load_direction(str(path)) if path.is_file() else None
+    if not path.is_file():
+        return None
+    direction = load_direction(str(path))
+    outside = [layer for layer in header.layers if not 0 <= layer < len(direction.layers)]
+    if outside:
+        raise RunStoreError(f"{run_dir / INTERNALS}: layers {outside} are not among the "
+                            f"{len(direction.layers)} hidden states of {path}")
+    return direction
 
 
 def _shape(d: Direction | None) -> str:

@@ -36,6 +36,7 @@ from biasprobe.overrides import (
 from biasprobe.records import Label, Response, Score
 from biasprobe.store import read_responses
 from biasprobe.textutil import formula_safe, printable
+from biasprobe.yamlio import read_user_file
 
 LOW_CONFIDENCE = 0.6
 KEY_LABELS = {
@@ -317,9 +318,10 @@ def _check_row(row: dict[str, str | None], items: dict[tuple[str, int], ReviewIt
         return f"run_id {row['run_id']!r} is not this run ({run_id!r})"
     probe_id = (row.get("probe_id") or "").strip()
     sample_text = (row.get("sample") or "0").strip()
-    if not sample_text.isdigit():
+    sample = _whole_number(sample_text)
+    if sample is None:
         return f"sample {sample_text!r} is not a whole number"
-    key = (probe_id, int(sample_text))
+    key = (probe_id, sample)
     if key not in items:
         return f"no answer {probe_id!r} sample {key[1]} in this run"
     label = _parse_label(row.get("new_label") or "")
@@ -344,15 +346,16 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
     """The rows of a filled-in CSV that set a label; any bad row fails the whole file. A blind
     CSV (``--blind --export``: it has a ``blind_seed`` column) must be filled from its first
     row down without gaps, one seed, in that seed's order (:func:`check_blind_rows`)."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ReviewInputError(f"{path}: cannot read ({exc.strerror})") from None
+    try:  # bounded, and a FIFO, device or folder is refused without blocking
+        text = read_user_file(path, ReviewInputError, "review sheet", "CSV").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ReviewInputError(f"{path}: not valid UTF-8") from None
     by_key = {it.key: it for it in items}
     out: list[Decision] = []
     errors: list[str] = []
+    # An answer or reasoning trace may exceed the csv module's default 128 KiB field limit;
+    # no field is longer than the (bounded) file.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         is_blind = "blind_seed" in (reader.fieldnames or ())
@@ -388,11 +391,25 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
     return out
 
 
+def _whole_number(text: str) -> int | None:
+    """``text`` as a whole number written in ASCII digits, as exported (``str.isdigit`` alone
+    also takes "²", which ``int`` refuses, and ``int`` refuses over 4300 digits), or None."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        return int(text)
+    except ValueError:  # over Python's digit limit: no run file can hold such a number
+        return None
+
+
 def _blind_cells(row: dict[str, str | None]) -> tuple[int, int] | str:
-    order, seed = (row.get("order") or "").strip(), (row.get("blind_seed") or "").strip()
-    if not (order.isdigit() and seed.isdigit()) or int(seed) > 2**32 - 1:
-        return f"order {order!r} and blind_seed {seed!r} must be whole numbers (as exported)"
-    return int(order), int(seed)
+    order_text = (row.get("order") or "").strip()
+    seed_text = (row.get("blind_seed") or "").strip()
+    order, seed = _whole_number(order_text), _whole_number(seed_text)
+    if order is None or seed is None or seed > 2**32 - 1:
+        return (f"order {order_text!r} and blind_seed {seed_text!r} must be whole numbers "
+                "(as exported)")
+    return order, seed
 
 
 def check_blind_rows(decisions: Sequence[Decision]) -> list[str]:

@@ -92,7 +92,7 @@ def review_cmd(
     if limit is not None and export is None:
         raise BiasprobeError("--limit goes with --export")
     run_dir = resolve_run_dir(run)
-    run_id = str(read_manifest(run_dir).get("run_id", run_dir.name))
+    run_id = str(read_manifest(run_dir).get("run_id", run_dir.name))  # untrusted: escape it
     name = check_reviewer(reviewer) if reviewer is not None else default_reviewer()
     if import_file is not None:
         _import(run_dir, import_file, name, run_id)
@@ -105,10 +105,11 @@ def review_cmd(
     if export is not None:
         from biasprobe.report import write_atomic
         from biasprobe.review import export_csv
+        from biasprobe.textutil import one_line
 
         write_atomic(export, export_csv(items, low_confidence))
         typer.echo(f"wrote {len(items)} answers to {export}; fill new_label (and note), then "
-                   f"`biasprobe review {run_id} --import {export}`")
+                   f"`biasprobe review {one_line(run_id)} --import {export}`")
         return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise BiasprobeError("review needs a terminal; use --export FILE.csv / --import FILE.csv")
@@ -124,11 +125,12 @@ def _blind(run_dir: Path, run_id: str, reviewer: str, seed: int, export: Path | 
     if export is not None:
         from biasprobe.report import write_atomic
         from biasprobe.review import export_blind_csv
+        from biasprobe.textutil import one_line
 
         write_atomic(export, export_blind_csv(items, seed))
         typer.echo(f"wrote {len(items)} answers in the random order of seed {seed} to {export}; "
                    "fill new_label from the top row down (no gaps), then "
-                   f"`biasprobe review {run_id} --import {export}`")
+                   f"`biasprobe review {one_line(run_id)} --import {export}`")
         return
     if not items:
         typer.echo("every answer of this run has been reviewed blind")
