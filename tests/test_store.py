@@ -103,3 +103,39 @@ def test_resolve_run_dir(outputs: Path) -> None:
     with pytest.raises(RunStoreError, match="not found"):
         resolve_run_dir("other")
     json.loads((outputs / "myrun" / "manifest.json").read_text())
+
+
+def test_run_files_names_every_file_a_run_folder_owns() -> None:
+    from biasprobe import internals, judgements, overrides, store
+    from biasprobe.classify import score
+
+    owned = {store.MANIFEST, store.RESPONSES, store.SCORES, store.LOCK, store.LOCK_PID,
+             score.CANNED, score.SCORES_META, overrides.OVERRIDES, judgements.JUDGEMENTS,
+             internals.INTERNALS, internals.DIRECTION}
+    assert owned == store.RUN_FILES
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("report", "model-a", "-o", "{run}/responses.jsonl", "--format", "json"),
+     ("report", "model-a", "model-b", "-o", "{run}/manifest.json"),
+     ("review", "model-a", "--export", "{run}/scores.jsonl"),
+     ("review", "model-a", "--blind", "--export", "{run}/overrides.jsonl")],
+)
+def test_an_output_never_replaces_a_file_of_a_run_folder(
+    args: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cli_helpers import assert_one_line_error, cli
+    from diff_helpers import make_runs
+
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
+    run_a, _ = make_runs(tmp_path)
+    (run_a / "overrides.jsonl").write_text("")
+    before = {p.name: p.read_bytes() for p in run_a.iterdir() if p.is_file()}
+    code, _, err = cli(capsys, *(a.format(run=run_a) for a in args))
+    assert_one_line_error(code, err, "is a file of the run folder")
+    assert {p.name: p.read_bytes() for p in run_a.iterdir() if p.is_file()} == before
+    # beside the run's files, a new name is fine
+    code, _, err = cli(capsys, "report", "model-a", "-o", str(run_a / "report.md"))
+    assert code == 0, err

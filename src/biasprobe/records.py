@@ -103,7 +103,7 @@ class _RunLine(_Record):
     schema_version: int = SCHEMA_VERSION
     run_id: str
     probe_id: str
-    sample: int = 0
+    sample: int = Field(default=0, ge=0)  # as `import`, overrides and judgements accept
 
     @property
     def key(self) -> tuple[str, int]:

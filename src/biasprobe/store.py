@@ -53,6 +53,13 @@ RESPONSES = "responses.jsonl"
 SCORES = "scores.jsonl"
 LOCK = ".lock"
 LOCK_PID = LOCK + ".pid"
+# Every file a run folder owns (data other modules write: scores.meta.json and canned.json in
+# classify.score, overrides, judgements, internals). A user's output (`report -o`, `review
+# --export`) never replaces one of them: tests/test_store.py keeps this list in step.
+RUN_FILES = frozenset({
+    MANIFEST, RESPONSES, SCORES, LOCK, LOCK_PID, "scores.meta.json", "canned.json",
+    "overrides.jsonl", "judgements.jsonl", "internals.jsonl", "internals-direction.json",
+})
 MAX_LINE_BYTES = 32 * 1024 * 1024  # one JSON record (a long answer is well under 1 MB)
 MAX_JSON_BYTES = 64 * 1024 * 1024  # manifest.json, scores.meta.json, canned.json, heads
 TMP_SUFFIX = ".tmp"
@@ -127,6 +134,14 @@ def _kind(mode: int) -> str:
         if test(mode):
             return name
     return "not a regular file"
+
+
+def check_not_run_file(path: Path, error: type[BiasprobeError] = BiasprobeError) -> None:
+    """Refuse ``path`` as a user's output when it names a file of a run folder (a folder with a
+    ``manifest.json``): ``report -o outputs/RUN/responses.jsonl`` would replace the answers."""
+    if path.name in RUN_FILES and os.path.lexists(path.parent / MANIFEST):
+        raise error(f"{path}: is a file of the run folder {path.parent}; write the output "
+                    "elsewhere (nothing was written)")
 
 
 def temp_name(path: Path) -> Path:

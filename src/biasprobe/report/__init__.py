@@ -176,12 +176,15 @@ def render(report: ReportModel, fmt: ReportFormat | str) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through the store's one atomic, link-refusing writer."""
+    """Write a user's output ``text`` (a report, a review sheet) to ``path`` through the
+    store's one atomic, link-refusing writer; never over a file of a run folder."""
     from biasprobe.errors import BiasprobeError
+    from biasprobe.store import check_not_run_file
     from biasprobe.store import write_atomic as store_write_atomic
 
     if not path.parent.is_dir():
         raise BiasprobeError(f"{path.parent}: no such directory")
+    check_not_run_file(path)
     store_write_atomic(path, text, error=BiasprobeError)
 
 
