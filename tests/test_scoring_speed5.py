@@ -1,7 +1,8 @@
 """The fifth round: the classifier's own matrix products run with one BLAS thread
 (:class:`BlasThreads`), so OpenBLAS does not hand them to a worker thread that then spins
-against the embedding. Equality, not timing: the limit is set and put back, and the products
-and predictions are the same bits as with two BLAS threads."""
+against the embedding. Equality, not timing: the limit is set and put back, the products agree
+with those of two BLAS threads (the same bits on the Intel Xeon, within float32 rounding on an
+AVX2 EPYC) and the predictions are the same."""
 
 from __future__ import annotations
 
@@ -32,9 +33,12 @@ def test_blas_threads_limit_sets_and_restores() -> None:
         assert _blas_threads() == before
 
 
-def test_products_are_the_same_bits_with_one_or_two_blas_threads() -> None:
+def test_products_agree_with_one_or_two_blas_threads() -> None:
     """What the classifier multiplies (openings against the exemplars, the stance prototypes)
-    for batches of every size up to 70, rows of any content."""
+    for batches of every size up to 70, rows of any content: the same bits with OpenBLAS's
+    SkylakeX kernels (the Intel Xeon), within float32 rounding with its Haswell kernels (an
+    AVX2-only AMD EPYC: from 12 rows on, two threads sum in another order; relative difference
+    6e-7 at most, measured 2026-12-05). The labels are the same either way: next test."""
     pytest.importorskip("threadpoolctl")
     rng = np.random.default_rng(5)
     bank = rng.standard_normal((124, 512)).astype(np.float32)
@@ -45,7 +49,8 @@ def test_products_are_the_same_bits_with_one_or_two_blas_threads() -> None:
             two = x @ bank.T
         with blas.limit(1):
             one = x @ bank.T
-        assert np.array_equal(one, two), n
+        scale = float(np.abs(one).max())
+        assert float(np.abs(one - two).max()) <= 1e-5 * scale, n
 
 
 def test_predict_under_one_blas_thread_is_the_plain_predict() -> None:

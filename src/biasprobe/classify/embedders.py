@@ -111,8 +111,10 @@ class BlasThreads:
     (threadpoolctl, a dependency of scikit-learn; the libraries are found once, here). The
     classifier's own matrix products are small (a batch of openings against 124 exemplars, a
     few dozen prototypes): with two BLAS threads OpenBLAS hands them to a worker thread, which
-    then spins waiting for more work and takes a core from the embedding. OpenBLAS computes each
-    output element whole in one thread, so the products are the same bits either way."""
+    then spins waiting for more work and takes a core from the embedding. With OpenBLAS's
+    SkylakeX kernels the products are the same bits either way; with its Haswell kernels (AVX2
+    only) two threads sum some products in another order (float32 rounding, 6e-7 relative), so
+    one thread also makes them the same on every run of one machine."""
 
     def __init__(self) -> None:
         try:
