@@ -58,9 +58,10 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   from the ``confusion`` table of ``eval-classifier --json``; each headline rate (mean
   per-prompt censored rate) and change is corrected with Rogan–Gladen,
   ``(p + Sp − 1) / (Se + Sp − 1)`` clipped to [0, 1], under ``corrected``, with a 2,000-draw
-  seeded percentile bootstrap interval that resamples prompts (jointly in A and B) and redraws
-  Se and Sp as binomial proportions of their counts. It assumes the classifier errs on these
-  runs as on the evaluation set. Without the option nothing is corrected for classifier error.
+  seeded percentile bootstrap interval that resamples prompts (jointly in A and B) and draws
+  Se and Sp from their Jeffreys posteriors, Beta(k + 1/2, n - k + 1/2), of their counts. It
+  assumes the classifier errs on these runs as on the evaluation set. Without the option
+  nothing is corrected for classifier error.
 - **Omnibus test** (``compare`` and ``report`` with three or more runs, before the pairwise
   steps): Cochran's Q on the prompts every run shares, each prompt counted censored in a run
   when more than half of its non-uncertain samples are (with one sample per prompt this is
@@ -236,7 +237,8 @@ DEFINITIONS = {
     "classifier_error": "only with --correct-with EVAL.json: headline rates and changes "
     "corrected with Rogan-Gladen (p + Sp - 1) / (Se + Sp - 1), clipped to [0, 1], Se and Sp "
     "counted from the eval confusion table (censored = not COMPLETE); 95% percentile "
-    "bootstrap over prompts and over Se/Sp redrawn from their counts; otherwise uncorrected",
+    "bootstrap over prompts and over Se/Sp drawn from the Jeffreys posteriors of their counts; "
+    "otherwise uncorrected",
     "omnibus": "compare/report with >= 3 runs: Cochran's Q (chi-square, runs - 1 df) on the "
     "prompts all runs share; a prompt is censored in a run if more than half of its "
     "non-uncertain samples are (the per-response label with one sample per prompt)",

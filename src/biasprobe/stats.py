@@ -443,7 +443,10 @@ def corrected_rates(
 ) -> Corrected | None:
     """Rogan–Gladen corrected mean per-prompt rate(s) and change, intervals carrying both the
     sampling of prompts (prompts resampled, jointly in A and B) and the uncertainty of
-    sensitivity/specificity (each redrawn as a binomial proportion of its own count).
+    sensitivity/specificity (each drawn from its Jeffreys posterior, Beta(k + 1/2, n - k + 1/2):
+    unlike a binomial redraw around k/n, it keeps a spread when the evaluation found no error,
+    k = n, where the redraw has none and the intervals were too narrow: simulated coverage
+    0.91-0.94 with the redraw, 0.95-0.98 with the posterior, tests/test_stats_sim.py).
     """
     import numpy as np
 
@@ -452,8 +455,8 @@ def corrected_rates(
         return None
     rb = None if rates_b is None else np.asarray(rates_b, dtype=float)
     rng = np.random.default_rng(seed)
-    se = rng.binomial(err.sens_n, err.sensitivity, resamples) / err.sens_n
-    sp = rng.binomial(err.spec_n, err.specificity, resamples) / err.spec_n
+    se = rng.beta(err.sens_k + 0.5, err.sens_n - err.sens_k + 0.5, resamples)
+    sp = rng.beta(err.spec_k + 0.5, err.spec_n - err.spec_k + 0.5, resamples)
     idx = rng.integers(0, ra.size, size=(resamples, ra.size))
     with np.errstate(divide="ignore", invalid="ignore"):
         denom = np.where(se + sp - 1 > 0, se + sp - 1, np.nan)
