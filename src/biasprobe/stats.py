@@ -154,8 +154,7 @@ def paired_bootstrap_ci(
 
     ``clusters`` (one id per pair, e.g. the prompt of each (prompt, sample) pair): whole
     clusters are resampled instead, so correlated pairs of one prompt are not taken for
-    independent ones; with one pair per cluster this is the same bootstrap. One cluster: no
-    interval.
+    independent ones; without it each pair is its own cluster. One cluster: no interval.
     """
     import numpy as np
 
@@ -164,28 +163,21 @@ def paired_bootstrap_ci(
     n = len(a)
     if n == 0:
         return Shift(n=0, mean=None, ci_low=None, ci_high=None)
+    if clusters is not None and len(clusters) != n:
+        raise ValueError("one cluster per pair")
     diffs = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
     mean = float(diffs.mean())
-    if clusters is not None:
-        if len(clusters) != n:
-            raise ValueError("one cluster per pair")
-        index: dict[object, int] = {}
-        group = np.array([index.setdefault(c, len(index)) for c in clusters], dtype=np.int64)
-        m = len(index)
-        if m == 1:
-            return Shift(n=n, mean=mean, ci_low=None, ci_high=None)
-        sums = np.bincount(group, weights=diffs, minlength=m)
-        sizes = np.bincount(group, minlength=m).astype(float)
-        rng = np.random.default_rng(seed)
-        idx = rng.integers(0, m, size=(resamples, m))
-        means = sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
-        lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-        return Shift(n=n, mean=mean, ci_low=float(lo), ci_high=float(hi))
-    if n == 1:
-        return Shift(n=1, mean=mean, ci_low=None, ci_high=None)
+    index: dict[object, int] = {}
+    group = np.array([index.setdefault(c, len(index)) for c in (clusters or range(n))],
+                     dtype=np.int64)
+    m = len(index)
+    if m == 1:
+        return Shift(n=n, mean=mean, ci_low=None, ci_high=None)
+    sums = np.bincount(group, weights=diffs, minlength=m)
+    sizes = np.bincount(group, minlength=m).astype(float)
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
-    means = diffs[idx].mean(axis=1)
+    idx = rng.integers(0, m, size=(resamples, m))
+    means = sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return Shift(n=n, mean=mean, ci_low=float(lo), ci_high=float(hi))
 
