@@ -1,8 +1,8 @@
 """Is a paired comparison a comparison of models? What else differs between two runs.
 
 ``diff`` and ``compare`` pair the answers of two runs by (prompt id, sample) and read every
-change as the model's. Two other things change answers as much as a new release can, and both
-are easy to change by accident between a run made months ago and one made today:
+change as the model's. Three other things change answers or rates as much as a new release
+can, and all are easy to change by accident between a run made months ago and one made today:
 
 - **the question**: a probe set edited under the same ids (a reworded prompt, a fixed
   translation). A pair whose prompt text differs is two questions, not one answered twice, so
@@ -11,8 +11,7 @@ are easy to change by accident between a run made months ago and one made today:
   deflection where a longer one is complete), sampling, the system prompt, a chat-template
   override, the reasoning split, the backend and the dtype (greedy answers of the same weights
   differ between float32 and bf16). :func:`setting_differences` lists each one that differs in
-  a warning that every output carries (text, JSON, Markdown, HTML).
-
+  a warning that every output carries (text, JSON, Markdown, HTML);
 - **the prompts answered**: a run that was interrupted (or is still being written) covers the
   prompts answered so far, in the runner's order, not the probe set: :func:`incomplete_warning`
   says so for every such run.
@@ -95,9 +94,15 @@ def settings_warning(a_id: str, a: Manifest, b_id: str, b: Manifest) -> list[str
             f"change is not only the model's: {listed}"]
 
 
+def question(item: HasPrompt) -> str:
+    """What an answer was asked, as compared between runs: its prompt text, outer whitespace
+    aside."""
+    return item.prompt.strip()
+
+
 def same_question(a: HasPrompt, b: HasPrompt) -> bool:
-    """Whether a pair asks one question: the same prompt text (outer whitespace aside)."""
-    return a.prompt.strip() == b.prompt.strip()
+    """Whether a pair asks one question: the same :func:`question`."""
+    return question(a) == question(b)
 
 
 def other_questions_warning(a_id: str, b_id: str, ids: Iterable[str]) -> list[str]:

@@ -108,6 +108,7 @@ from biasprobe.blindcheck import BlindData, blind_change, blind_data
 from biasprobe.comparability import (
     incomplete_warning,
     other_questions_warning,
+    question,
     settings_warning,
     split_pairs,
 )
@@ -1084,7 +1085,7 @@ def omnibus(runs: Sequence[ScoredRun]) -> Omnibus | None:
     if len(runs) < 3:
         return None
     per_run = [_majority_censored(r) for r in runs]
-    texts = [{it.probe_id: it.prompt.strip() for it in r.items.values()} for r in runs]
+    texts = [{it.probe_id: question(it) for it in r.items.values()} for r in runs]
     shared = sorted(pid for pid in set.intersection(*(set(m) for m in per_run))
                     if len({t[pid] for t in texts}) == 1)  # one question in every run
     q, df, p = cochran_q([[m[pid] for m in per_run] for pid in shared])
