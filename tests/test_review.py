@@ -184,10 +184,14 @@ def test_csv_round_trip_of_a_long_answer_and_a_large_sample(
     raw = sheet.read_bytes()
     assert raw.count(b'"","",""\r\n') == 1  # reviewed_by, new_label, note of the one row
     sheet.write_bytes(raw.replace(b'"","",""\r\n', b'"","refusal",""\r\n'))
+    import csv
+
+    limit = csv.field_size_limit()
     code, _, err = cli(capsys, "review", "long", "--import", str(sheet))
     assert code == 0, err
     assert [(o.sample, o.label_after.value) for o in read_overrides(run_dir)] == [
         (10**25, "refusal")]
+    assert csv.field_size_limit() == limit  # raised for this sheet only, then put back
 
 
 def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:

@@ -354,8 +354,8 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
     out: list[Decision] = []
     errors: list[str] = []
     # An answer or reasoning trace may exceed the csv module's default 128 KiB field limit;
-    # no field is longer than the (bounded) file.
-    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
+    # no field is longer than the (bounded) file. The limit is the process's: put back after.
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         is_blind = "blind_seed" in (reader.fieldnames or ())
@@ -382,6 +382,8 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
             out.append(Decision(by_key[got[0]], got[1], note, reader.line_num, blind))
     except csv.Error as exc:
         raise ReviewInputError(f"{path}: not a readable CSV ({exc})") from None
+    finally:
+        csv.field_size_limit(limit)
     if is_blind and not errors:
         errors.extend(check_blind_rows(out))
     if errors:
