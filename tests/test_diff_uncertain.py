@@ -15,7 +15,7 @@ from biasprobe.classify.model import LinearHead
 from biasprobe.diff import (
     Item,
     _paired_metric,
-    _prompt_rates,
+    _prompt_values,
     censored_probability,
     load_scored_run,
 )
@@ -53,10 +53,9 @@ def test_uncertain_answer_counts_as_its_probability_for_censored_only() -> None:
         (_item("p2", "complete"), _item("p2", "refusal")),
         (_item("p3", "uncertain"), _item("p3", "refusal")),  # no probability: dropped
     ]
-    ra, rb, dens = _prompt_rates(pairs, "censored")
-    assert (ra, rb, dens) == ([0.0, 0.0], [0.6, 1.0], [20, 20, 20, 20])
+    assert _prompt_values(pairs, "censored") == ([[0.0], [0.0]], [[0.6], [1.0]], 20)
     # Other metrics keep leaving uncertain answers out (the probability is of "censored").
-    assert _prompt_rates(pairs, "refusal") == ([0.0], [1.0], [1, 1])
+    assert _prompt_values(pairs, "refusal") == ([[0.0]], [[1.0]], 1)
     m = _paired_metric(pairs, "censored")
     assert m.n_prompts == 2 and m.prompt_change == pytest.approx(0.8)
     # Probabilities in steps of 1/20 keep the differences on a lattice: the exact test, here
@@ -64,10 +63,10 @@ def test_uncertain_answer_counts_as_its_probability_for_censored_only() -> None:
     assert m.test == "sign_flip_exact" and m.p_value == pytest.approx(0.5)
     # The per-response view still counts only pairs where neither answer is uncertain.
     assert m.n_pairs == 1
-    # Several samples: the probability is one sample's share of the prompt's rate.
+    # Several samples: the probability is one sample's value among the prompt's.
     two = [(_item("p", "complete", sample=s), _item("p", lab, p, sample=s))
            for s, (lab, p) in enumerate([("refusal", None), ("uncertain", 0.4)])]  # fmt: skip
-    assert _prompt_rates(two, "censored") == ([0.0], [pytest.approx(0.7)], [40, 40])
+    assert _prompt_values(two, "censored") == ([[0.0, 0.0]], [[1.0, 0.4]], 20)
 
 
 def test_loaded_run_carries_the_probability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,3 +191,19 @@ def test_uncertain_answers_carry_the_heads_probability_into_diff(
             assert got == pytest.approx(p_not_complete, abs=1e-3)
         else:
             assert got is None
+
+
+def test_a_prompt_with_fewer_counted_samples_in_b_gets_the_permutation_test() -> None:
+    """For ``refusal`` an uncertain answer is left out, so B counts one sample where A counts
+    two: the prompt's null is a random split of its three samples, not a sign flip."""
+    pairs = [(_item("p", "refusal", sample=0), _item("p", "refusal", sample=0)),
+             (_item("p", "complete", sample=1), _item("p", "uncertain", 0.5, sample=1)),
+             (_item("q", "complete", sample=0), _item("q", "refusal", sample=0)),
+             (_item("q", "complete", sample=1), _item("q", "refusal", sample=1))]  # fmt: skip
+    m = _paired_metric(pairs, "refusal")
+    assert m.test == "permutation_exact"
+    # p: B's share 1 vs A's 1/2 (+1/2), q: 1 vs 0 (+1); T = 1.5. Null of p: the one B sample
+    # of the two ones among three is a one (2/3: +1/2) or not (1/3: -1); q: +1 or -1.
+    # P(|T*| >= 1.5) = P(+1/2, +1) + P(-1, -1) = 2/3 * 1/2 + 1/3 * 1/2 = 1/2 (a sign flip
+    # would also count (-1/2, -1): 1/2 here too, but for another reason).
+    assert m.p_value == pytest.approx(1 / 2, abs=1e-6)

@@ -43,11 +43,15 @@ def _true_change(shift: float, tau: float) -> float:
     return float((pb - pa).mean())
 
 
+def _values(k: int, n: int) -> list[float]:
+    """``n`` samples' 1/0 values with ``k`` ones."""
+    return [1.0] * int(k) + [0.0] * (n - int(k))
+
+
 def _prompt_results(ka: np.ndarray, kb: np.ndarray, samples: int) -> list[tuple[float, ...]]:
     out = []
-    dens = [samples] * (2 * PROMPTS)
-    for ra, rb in zip(ka / samples, kb / samples, strict=True):
-        pc = prompt_change(list(ra), list(rb), dens)
+    for row_a, row_b in zip(ka, kb, strict=True):
+        pc = prompt_change([_values(k, samples) for k in row_a], [_values(k, samples) for k in row_b])
         assert pc.p_value is not None
         nan = float("nan")  # no interval (all differences equal) never covers
         out.append((pc.p_value, nan if pc.ci_low is None else pc.ci_low,

@@ -28,10 +28,15 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   reviewer marked uncertain are still dropped. ``prompt_change`` = mean of ``d`` over the
   ``n_prompts`` prompts, with a 95% Student-t interval (``ci_low``, ``ci_high``; n − 1 degrees
   of freedom; none when every prompt changed by the same amount, e.g. no prompt changed).
-  ``p_value`` is the two-sided paired sign-flip permutation test of mean ``d`` = 0 (exact by
-  convolution when the differences share a denominator ≤ 720, else 20,000 seeded Monte Carlo
-  sign flips; ``test`` says which). With one sample per prompt it equals the exact McNemar
-  test. ``prompts_up``/``prompts_down`` count prompts whose rate rose/fell.
+  ``p_value`` is the two-sided stratified permutation test of mean ``d`` = 0, the prompts
+  being the strata: a prompt with as many counted samples in A as in B gets its ``d`` with a
+  random sign (the paired sign-flip test), one with different counts (answers dropped as
+  uncertain, runs with different ``samples``) a random split of its pooled samples, as a sign
+  flip is not valid there (``stats.stratified_permutation_pvalue``). Exact by convolution when
+  the values share a denominator ≤ 720, else 20,000 seeded Monte Carlo draws; ``test`` says
+  which (``sign_flip_*`` when every prompt has equal counts, ``permutation_*`` otherwise). With
+  one sample per prompt it equals the exact McNemar test. ``prompts_up``/``prompts_down``
+  count prompts whose rate rose/fell.
 - **Paired change, per response (shown, not tested)**: pairs of the same
   ``(probe_id, sample)`` where neither answer is uncertain; ``a``/``b`` are their rates with
   Wilson intervals, ``change`` = rate_b − rate_a, ``a_yes_b_no``/``a_no_b_yes`` the discordant
@@ -219,9 +224,10 @@ DEFINITIONS = {
     "non-uncertain samples (for censored, an answer the classifier left uncertain counts as "
     "its probability of being censored, not dropped; reviewers' uncertain answers are "
     "dropped); prompt_change = mean d with a 95% Student-t interval (ci_low, "
-    "ci_high; none when all d are equal); p_value = two-sided paired sign-flip permutation "
-    "test on d (exact, or seeded "
-    "Monte Carlo: see test), equal to the exact McNemar test with one sample per prompt",
+    "ci_high; none when all d are equal); p_value = two-sided stratified permutation test "
+    "on d, per prompt a random sign when A and B have as many samples of it (sign flip), "
+    "else a random split of its pooled samples (exact, or seeded Monte Carlo: see test), "
+    "equal to the exact McNemar test with one sample per prompt",
     "per_response": "a, b, change, a_yes_b_no, a_no_b_yes over (probe_id, sample) pairs where "
     "neither answer is uncertain; p_value_per_response = exact McNemar on them, shown but not "
     "used: it treats samples of one prompt as independent",
@@ -647,8 +653,8 @@ def _language_pvalue(units: Mapping[tuple[str, int, str], tuple[Item, Item]]) ->
     if not per:
         return None
     counts = [per[k] for k in sorted(per)]
-    return rnd(prompt_change([e / n for e, _, n in counts], [z / n for _, z, n in counts],
-                             [n for _, _, n in counts]).p_value)
+    return rnd(prompt_change([[1.0] * e + [0.0] * (n - e) for e, _, n in counts],
+                             [[1.0] * z + [0.0] * (n - z) for _, z, n in counts]).p_value)
 
 
 def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
@@ -752,8 +758,8 @@ def _corrected_change(
 ) -> CorrectedChange | None:
     if err is None:
         return None
-    ra, rb, _ = _prompt_rates(pairs, "censored")
-    res = corrected_rates(ra, rb, err)
+    va, vb, _ = _prompt_values(pairs, "censored")
+    res = corrected_rates([sum(v) / len(v) for v in va], [sum(v) / len(v) for v in vb], err)
     if res is None or res.rate_b is None or res.change is None:
         return None
     return CorrectedChange(
@@ -803,37 +809,28 @@ def run_summary(run: ScoredRun, err: ClassifierError | None = None) -> RunSummar
 # --- two runs -------------------------------------------------------------------------------
 
 
-def _prompt_rates(
+def _prompt_values(
     pairs: Sequence[tuple[Item, Item]], metric: str
-) -> tuple[list[float], list[float], list[int]]:
-    """Per-prompt rates of ``metric`` in A and in B over each side's non-uncertain samples;
-    for ``censored`` an uncertain answer with a :attr:`Item.p_censored` counts as that
-    probability (so it is not dropped, see the module docstring).
+) -> tuple[list[list[float]], list[list[float]], int]:
+    """Per-prompt values of ``metric`` in A and in B, one per non-uncertain sample; for
+    ``censored`` an uncertain answer with a :attr:`Item.p_censored` counts as that probability
+    (so it is not dropped, see the module docstring).
 
-    A prompt counts when both runs have at least one counted sample of it; the third list
-    holds the denominators for the exact permutation test: the sample counts of A and of B,
-    times :data:`PROBABILITY_STEPS` when a probability was counted.
+    A prompt counts when both runs have at least one counted sample of it; the third value is
+    the grid of the values for the exact permutation test (:data:`PROBABILITY_STEPS` when a
+    probability was counted, else 1).
     """
-    counts: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
-    scale = 1
+    values: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    steps = 1
     for a, b in pairs:
-        c = counts[a.probe_id]
-        for at, it in ((0, a), (2, b)):
+        va, vb = values[a.probe_id]
+        for side, it in ((va, a), (vb, b)):
             value = _metric_value(it, metric)
             if value is not None:
-                c[at] += value
-                c[at + 1] += 1
-                scale = scale if value in (0.0, 1.0) else PROBABILITY_STEPS
-    ra: list[float] = []
-    rb: list[float] = []
-    dens: list[int] = []
-    for pid in sorted(counts):
-        ka, na, kb, nb = counts[pid]
-        if na and nb:
-            ra.append(ka / na)
-            rb.append(kb / nb)
-            dens += [int(na) * scale, int(nb) * scale]
-    return ra, rb, dens
+                side.append(value)
+                steps = steps if value in (0.0, 1.0) else PROBABILITY_STEPS
+    kept = [values[pid] for pid in sorted(values) if values[pid][0] and values[pid][1]]
+    return [a for a, _ in kept], [b for _, b in kept], steps
 
 
 def _metric_value(it: Item, metric: str) -> float | None:
@@ -853,8 +850,8 @@ def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> PairedMet
     pa = wilson_ci(sum(xa), len(certain))
     pb = wilson_ci(sum(xb), len(certain))
     change = pb.rate - pa.rate if pa.rate is not None and pb.rate is not None else None
-    ra, rb, dens = _prompt_rates(pairs, metric)
-    pc = prompt_change(ra, rb, dens)
+    va, vb, steps = _prompt_values(pairs, metric)
+    pc = prompt_change(va, vb, steps)
     return PairedMetric(
         a=_rate(pa),
         b=_rate(pb),
@@ -875,7 +872,9 @@ def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> PairedMet
         p_value=rnd(pc.p_value),
         cohens_h=rnd(cohens_h(pc.mean_a, pc.mean_b)),
         min_detectable_change=rnd(
-            min_detectable_change([b - a for a, b in zip(ra, rb, strict=True)])
+            min_detectable_change(
+                [sum(b) / len(b) - sum(a) / len(a) for a, b in zip(va, vb, strict=True)]
+            )
         ),
     )
 

@@ -301,18 +301,149 @@ def t_interval(diffs: Sequence[float], alpha: float = ALPHA) -> tuple[float | No
     return max(-1.0, mean - half), min(1.0, mean + half)
 
 
+def stratified_permutation_pvalue(
+    values_a: Sequence[Sequence[float]],
+    values_b: Sequence[Sequence[float]],
+    steps: int = 1,
+    *,
+    resamples: int = SIGN_FLIP_MC_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, str]:
+    """Two-sided stratified permutation test of ``sum over prompts of (mean_b - mean_a) == 0``;
+    (p, method).
+
+    ``values_a[i]`` and ``values_b[i]`` are prompt ``i``'s per-sample values in A and in B (1/0,
+    or a probability on a ``1/steps`` grid). Under the null a prompt's samples in A and B are
+    exchangeable; prompts are independent strata. A prompt with as many samples in A as in B
+    gets its difference with a random sign (the swap of A and B: the sign-flip test of
+    :func:`sign_flip_pvalue`, with one sample per prompt the exact McNemar test). A prompt with
+    different counts (answers left out as uncertain, runs with different ``samples``) gets every
+    split of its pooled samples into ``len(a)`` and ``len(b)``: there a sign flip is not valid,
+    as the mean of one sample and the mean of five differ in spread and their difference is not
+    symmetric under the null (simulated in ``tests/test_stats_audit.py``: 9% rejections at 5%
+    with 40 prompts at low rates, B keeping one of five samples).
+
+    Exact (by convolution of the per-prompt null distributions on a common integer grid) when
+    the grid's denominator is at most :data:`EXACT_MAX_DENOMINATOR` and the prompts with
+    unequal counts hold only 1/0 values (their null is hypergeometric); otherwise a seeded
+    Monte Carlo estimate ``(1 + #{|T*| >= |T|}) / (1 + resamples)``.
+    """
+    import numpy as np
+
+    if len(values_a) != len(values_b):
+        raise ValueError("values_a and values_b must have one entry per prompt each")
+    if any(not a or not b for a, b in zip(values_a, values_b, strict=True)):
+        raise ValueError("every prompt needs at least one value in A and in B")
+    va = [np.asarray(a, dtype=float) for a in values_a]
+    vb = [np.asarray(b, dtype=float) for b in values_b]
+    if not all(np.isfinite(a).all() and np.isfinite(b).all() for a, b in zip(va, vb, strict=True)):
+        return math.nan, "undefined"
+    diffs = np.array([b.mean() - a.mean() for a, b in zip(va, vb, strict=True)])
+    equal = [i for i in range(len(va)) if va[i].size == vb[i].size]
+    unequal = [i for i in range(len(va)) if va[i].size != vb[i].size]
+    if not unequal:
+        dens = [n * steps for i in equal for n in (va[i].size, vb[i].size)]
+        return sign_flip_pvalue(diffs.tolist(), dens, resamples=resamples, seed=seed)
+    t_obs = abs(float(diffs.sum()))
+    binary = all(np.isin(np.concatenate((va[i], vb[i])), (0.0, 1.0)).all() for i in unequal)
+    if binary:
+        exact = _exact_stratified(
+            diffs[equal], [(va[i].size, vb[i].size) for i in equal],
+            [(va[i].size, vb[i].size, int(va[i].sum() + vb[i].sum())) for i in unequal],
+            t_obs, steps,
+        )
+        if exact is not None:
+            return exact, "exact"
+    rng = np.random.default_rng(seed)
+    d_eq = diffs[equal]
+    d_eq = d_eq[d_eq != 0]
+    n_a = np.array([va[i].size for i in unequal])
+    n_b = np.array([vb[i].size for i in unequal])
+    ones = np.array([int(va[i].sum() + vb[i].sum()) if binary else 0 for i in unequal])
+    hits = 0
+    for start in range(0, resamples, 2000):
+        size = min(2000, resamples - start)
+        total = (rng.integers(0, 2, size=(size, d_eq.size)) * 2 - 1) @ d_eq
+        if binary:  # the ones that land in B, for every prompt and draw at once
+            x = rng.hypergeometric(ones, n_a + n_b - ones, n_b, size=(size, len(unequal)))
+            total = total + (x / n_b - (ones - x) / n_a).sum(axis=1)
+        else:
+            for i in unequal:
+                pooled = np.concatenate((vb[i], va[i]))
+                perm = rng.permuted(np.tile(pooled, (size, 1)), axis=1)
+                nb = vb[i].size
+                total = total + perm[:, :nb].mean(axis=1) - perm[:, nb:].mean(axis=1)
+        hits += int((np.abs(total) >= t_obs - 1e-9).sum())
+    return (1 + hits) / (1 + resamples), "monte_carlo"
+
+
+# Work bound of the exact stratified test (grid cells times support points summed over
+# prompts); beyond it the Monte Carlo estimate is cheaper.
+EXACT_MAX_WORK = 50_000_000
+
+
+def _exact_stratified(
+    d_equal: object,
+    sizes_equal: Sequence[tuple[int, int]],
+    unequal: Sequence[tuple[int, int, int]],
+    t_obs: float,
+    steps: int,
+) -> float | None:
+    """Exact p of :func:`stratified_permutation_pvalue`: ``unequal`` holds (n_a, n_b, ones)
+    per prompt with 1/0 values; None when the grid or the work is too large."""
+    import numpy as np
+
+    lcm = _common_denominator(
+        [n * steps for s in sizes_equal for n in s] + [n for na, nb, _ in unequal for n in (na, nb)]
+    )
+    if lcm is None:
+        return None
+    d = np.abs(np.asarray(d_equal, dtype=float)) * lcm
+    ints = np.rint(d).astype(np.int64)
+    if not np.allclose(ints, d, atol=1e-6):
+        return None
+    supports: list[tuple[np.ndarray, np.ndarray]] = []
+    for na, nb, k in unequal:
+        m = na + nb
+        xs = np.arange(max(0, k - na), min(k, nb) + 1)
+        pmf = np.array([math.comb(k, x) * math.comb(m - k, nb - x) for x in xs], dtype=float)
+        offsets = np.rint((xs / nb - (k - xs) / na) * lcm).astype(np.int64)
+        supports.append((offsets, pmf / pmf.sum()))
+    supports += [(np.array([-a, a]), np.array([0.5, 0.5])) for a in ints if a]
+    total = int(sum(int(np.abs(o).max()) for o, _ in supports))
+    if sum(o.size for o, _ in supports) * (2 * total + 1) > EXACT_MAX_WORK:
+        return None
+    dist = np.zeros(2 * total + 1)
+    dist[total] = 1.0
+    for offsets, probs in supports:
+        new = np.zeros_like(dist)
+        for o, pr in zip(offsets.tolist(), probs.tolist(), strict=True):
+            if o >= 0:
+                new[o:] += pr * dist[: dist.size - o]
+            else:
+                new[: dist.size + o] += pr * dist[-o:]
+        dist = new
+    values = np.abs(np.arange(-total, total + 1))
+    return float(min(1.0, dist[values >= round(t_obs * lcm) - 1e-6].sum()))
+
+
 def prompt_change(
-    rates_a: Sequence[float],
-    rates_b: Sequence[float],
-    denominators: Sequence[int],
+    values_a: Sequence[Sequence[float]],
+    values_b: Sequence[Sequence[float]],
+    steps: int = 1,
 ) -> PromptChange:
-    """Clustered paired change over prompts from per-prompt rates in A and B."""
-    n = len(rates_a)
+    """Clustered paired change over prompts from each prompt's per-sample values in A and in B
+    (1/0, or probabilities on a ``1/steps`` grid): mean of per-prompt rate differences, its t
+    interval and :func:`stratified_permutation_pvalue`."""
+    n = len(values_a)
     if n == 0:
         return PromptChange(0, None, None, None, None, None, None, "none", 0, 0)
+    rates_a = [sum(v) / len(v) for v in values_a]
+    rates_b = [sum(v) / len(v) for v in values_b]
     diffs = [b - a for a, b in zip(rates_a, rates_b, strict=True)]
     lo, hi = t_interval(diffs)
-    p, method = sign_flip_pvalue(diffs, denominators)
+    p, method = stratified_permutation_pvalue(values_a, values_b, steps)
+    unequal = any(len(a) != len(b) for a, b in zip(values_a, values_b, strict=True))
     return PromptChange(
         n=n,
         mean_a=sum(rates_a) / n,
@@ -321,7 +452,7 @@ def prompt_change(
         ci_low=lo,
         ci_high=hi,
         p_value=p,
-        test=f"sign_flip_{method}",
+        test=f"{'permutation' if unequal else 'sign_flip'}_{method}",
         up=sum(1 for x in diffs if x > 0),
         down=sum(1 for x in diffs if x < 0),
     )
