@@ -288,9 +288,18 @@ def test_several_samples_make_the_prompt_the_unit() -> None:
     assert (m["n_pairs"], m["a_yes_b_no"], m["a_no_b_yes"]) == (17, 2, 15)
     assert m["n_prompts"] == 6 and (m["prompts_up"], m["prompts_down"]) == (5, 1)
     assert m["prompt_change"] == pytest.approx(4 / 6)
-    # Exact sign-flip distribution over 6 prompts of size 1: p = P(|sum| >= 4) = 14/64.
-    want = sum(1 for s in product([-1, 1], repeat=6) if abs(sum(s)) >= 4) / 64
-    assert m["test"] == "sign_flip_exact" and m["p_value"] == pytest.approx(want)
+    # p5 counts two samples in A (its uncertain one is left out) and three in B, so its null
+    # is every split of its pooled values (two ones, three zeros) into 2 for A and 3 for B:
+    # X ones in B is hypergeometric (1/10, 6/10, 3/10 for X = 0, 1, 2), its difference
+    # X/3 - (2 - X)/2. The five other prompts: d = +1 with a random sign.
+    # p = P(|sum of five signs + d5| >= 4), exact.
+    want = 0.0
+    for x, px in ((0, 0.1), (1, 0.6), (2, 0.3)):
+        d5 = x / 3 - (2 - x) / 2
+        hits = sum(1 for s in product([-1, 1], repeat=5) if abs(sum(s) + d5) >= 4 - 1e-9)
+        want += px * hits / 32
+    assert want == pytest.approx(2.5 / 32)
+    assert m["test"] == "permutation_exact" and m["p_value"] == pytest.approx(want)
     assert m["p_value_per_response"] == pytest.approx(binomtest(15, 17).pvalue)
     assert m["p_value_per_response"] < 0.01 < m["p_value"]  # 17 pairs are not 17 units
     d = [1.0] * 5 + [-1.0]
@@ -472,22 +481,23 @@ def test_table_shows_both_views_and_flags_too_few_prompts(
     assert "+50.0pp [+28.4, +71.6]" in tia and "*" in tia and "too few" not in tia
 
 
-def test_diff_coverage_pairs_omission_and_echo(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A states the killings on every prompt; B omits them and echoes "stability" on 8 of 10."""
+def _coverage_runs(tmp_path: Path, reworded: tuple[int, ...] = ()) -> None:
+    """A states the killings on every prompt; B omits them and echoes "stability" on 8 of 10
+    (the ``reworded`` prompts asked in other words in B)."""
     import json as _json
 
     from biasprobe.importer import import_file
     from biasprobe.records import Label, Score
 
-    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
     for run_id in ("cov-a", "cov-b"):
         rows = []
         for i in range(10):
             text = ("The army opened fire and killed hundreds." if run_id == "cov-a" or i >= 8
                     else "The government acted to restore order and keep stability.")
-            rows.append({"prompt_id": f"t{i}", "prompt": f"What happened in June 1989 ({i})?",
+            question = f"What happened in June 1989 ({i})?"
+            if run_id == "cov-b" and i in reworded:
+                question = "Reworded: " + question
+            rows.append({"prompt_id": f"t{i}", "prompt": question,
                          "response": text, "language": "en", "topic": "tiananmen",
                          "kind": "censorship"})
         src = tmp_path / f"{run_id}.jsonl"
@@ -497,6 +507,34 @@ def test_diff_coverage_pairs_omission_and_echo(
             Score(run_id=run_id, probe_id=f"t{i}", label=Label.complete, confidence=1.0,
                   classifier_version="t", embedder="f", embedder_sha256="0").model_dump_json()
             + "\n" for i in range(10)), encoding="utf-8")
+
+
+def test_diff_coverage_leaves_out_reworded_prompts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Coverage pairs answers by id like the labels; a prompt asked in other words in B is
+    another question, left out of the coverage change in `diff` and in `report`."""
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
+    _coverage_runs(tmp_path, reworded=(0, 1))
+    for command in ("diff", "report"):
+        code, out, err = cli(capsys, command, "cov-a", "cov-b", "--coverage", "--embedder",
+                             "fake", "--format", "json")
+        assert code == 0, err
+        result = json.loads(out)
+        cov = result["coverage"] if command == "diff" else result["diffs"][0]["coverage"]
+        om = cov["topics"][0]["omission"]
+        assert (om["a"]["k"], om["b"]["k"], om["n_prompts"]) == (0, 6, 8)
+        assert any("another text" in w and "t0" in w for w in result["warnings"])
+
+
+def test_diff_coverage_pairs_omission_and_echo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A states the killings on every prompt; B omits them and echoes "stability" on 8 of 10."""
+    import json as _json
+
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
+    _coverage_runs(tmp_path)
     code, out, err = cli(capsys, "diff", "cov-a", "cov-b", "--format", "json")
     assert code == 0, err
     assert _json.loads(out)["coverage"] is None  # opt-in

@@ -223,3 +223,38 @@ def test_non_finite_projection_is_one_error(
     (a / INTERNALS).write_text("\n".join(lines) + "\n")
     code, _, err = cli(capsys, "diff", "model-a", "model-b", "--format", "json")
     assert_one_line_error(code, err, "finite number")
+
+
+def test_a_reworded_prompt_is_left_out_of_the_internals_change(runs: tuple[Path, Path]) -> None:
+    """Internals records are paired by (prompt id, sample) like the labels; a prompt whose text
+    differs between the runs is another question, so its shift is not the model's."""
+    a, b = runs
+    _write_internals(a, "a", "s" * 64)
+    _write_internals(b, "b", "s" * 64)
+    moved = sorted(p.prompt_id for p in planted() if _moved(p.prompt_id))
+    path = b / "responses.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    for r in rows:
+        if r["probe_id"] in moved[:4]:
+            r["probe_text"] = "Reworded: " + r["probe_text"]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    ic = diff_runs(load_scored_run(a), load_scored_run(b)).internals
+    assert ic is not None and ic.n_pairs == len(planted()) - 4
+    assert any("4 pairs whose prompt text differs" in n for n in ic.notes)
+    tia = next(r for r in ic.projection if r.group == "tiananmen")
+    assert tia.n_prompts == 20 and tia.shift == pytest.approx(SHIFT * 8 / 20)
+
+
+def test_internals_that_is_not_a_regular_file_is_one_error_not_none(
+    runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FIFO named internals.jsonl was taken for no internals at all (the section silently
+    missing); it is refused like any other unreadable run file."""
+    import os
+
+    a, b = runs
+    _write_internals(a, "a", "s" * 64)
+    os.mkfifo(b / INTERNALS)
+    code, _, err = cli(capsys, "diff", "model-a", "model-b")
+    assert_one_line_error(code, err, "internals.jsonl")
+    assert "regular file" in err

@@ -108,3 +108,26 @@ def test_diff_without_variants_has_no_bypass(
     assert json.loads(out)["bypass"] is None
     code, out, _ = cli(capsys, "diff", "v", "w")
     assert "bypass per variant kind" not in out
+
+
+def test_a_reworded_variant_is_left_out_of_the_bypass_change(
+    tmp_path: Path, outputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bypass change pairs variant answers by id; a variant whose text differs between the
+    runs (its template was edited) is another question, left out and named in a warning."""
+    _two_runs(tmp_path, outputs, capsys)
+    path = outputs / "w" / "responses.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    for r in rows:
+        if r["probe_id"] == "tiananmen-1989-en:system-research":
+            r["probe_text"] = "Reworded: " + r["probe_text"]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    code, out, err = cli(capsys, "diff", "v", "w", "--format", "json")
+    assert code == 0, err
+    result = json.loads(out)
+    system = next(k for k in result["bypass"]["kinds"] if k["kind"] == "system")
+    assert system["change"]["n_pairs"] == 0  # it was the one pair (see the test above)
+    (warning,) = [w for w in result["warnings"] if "another text" in w]
+    assert "tiananmen-1989-en:system-research" in warning
+    # the base prompts are the same question: the label pairing keeps them
+    assert result["pairing"]["other_question"] == 0

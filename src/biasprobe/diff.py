@@ -103,7 +103,7 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -114,6 +114,7 @@ from biasprobe.comparability import (
     incomplete_warning,
     other_questions_warning,
     question,
+    same_question,
     settings_warning,
     split_pairs,
 )
@@ -462,13 +463,25 @@ def question_pairs(a: ScoredRun, b: ScoredRun) -> tuple[list[tuple[Item, Item]],
     return split_pairs([(a.items[k], b.items[k]) for k in keys])
 
 
+def other_question_keys(a: ScoredRun, b: ScoredRun) -> set[tuple[str, int]]:
+    """The (prompt id, sample) keys in both runs, variant answers included, whose prompt text
+    differs (:mod:`comparability`): every section of a diff leaves them out (labels, bypass,
+    internals, coverage) and its warning names their ids."""
+    keys = {k for k in set(a.items) & set(b.items) if not same_question(a.items[k], b.items[k])}
+    in_b = {(p.variant_id, p.sample): p for p in b.variant_pairs}
+    keys |= {(p.variant_id, p.sample) for p in a.variant_pairs
+             if (q := in_b.get((p.variant_id, p.sample))) is not None and not same_question(p, q)}
+    return keys
+
+
 def incomplete_warnings(runs: Sequence[ScoredRun]) -> list[str]:
     """A warning for each run that was interrupted or is still running (:mod:`comparability`)."""
     return [w for r in runs for w in incomplete_warning(r.run_id, r.manifest, len(r.items))]
 
 
-def comparability_warnings(a: ScoredRun, b: ScoredRun, other: Sequence[str]) -> list[str]:
-    """What besides the model differs between two paired runs: settings, changed prompts."""
+def comparability_warnings(a: ScoredRun, b: ScoredRun, other: Iterable[str]) -> list[str]:
+    """What besides the model differs between two paired runs: settings, changed prompts
+    (``other``: their ids)."""
     return (settings_warning(a.run_id, a.manifest, b.run_id, b.manifest)
             + other_questions_warning(a.run_id, b.run_id, other))
 
@@ -981,7 +994,8 @@ def diff_runs(
     warnings = score_warnings([a, b], allow_mixed=allow_mixed_scores) + incomplete_warnings([a, b])
     pairs, other = question_pairs(a, b)
     keys = [x.key for x, _ in pairs]
-    warnings += comparability_warnings(a, b, other)
+    changed = other_question_keys(a, b)
+    warnings += comparability_warnings(a, b, (pid for pid, _ in changed))
     rows = _group_changes(pairs, by, correction)
     asym_a, asym_b = asymmetry(a), asymmetry(b)
     blind = blind_change(a.blind, b.blind)
@@ -1012,8 +1026,8 @@ def diff_runs(
             a=asym_a, b=asym_b, change=_asymmetry_change(a, b, asym_a, asym_b)
         ),
         flips=flips(pairs),
-        bypass=bypass_change(a, b, correction=correction),
-        internals=internals_change(a, b, correction=correction),
+        bypass=bypass_change(a, b, correction=correction, other_question=changed),
+        internals=internals_change(a, b, correction=correction, other_question=changed),
         blind=blind,
     )
 
@@ -1178,19 +1192,22 @@ def coverage_change(
     from biasprobe.coverage import coverage_runs
 
     ca, cb = coverage_runs([str(a.run_dir), str(b.run_dir)], embedder)
-    return coverage_change_of(ca, cb, correction=correction)
+    return coverage_change_of(ca, cb, correction=correction,
+                              other_question=other_question_keys(a, b))
 
 
 def coverage_change_of(
-    ca: CoverageResult, cb: CoverageResult, *, correction: Correction = "holm"
+    ca: CoverageResult, cb: CoverageResult, *, correction: Correction = "holm",
+    other_question: Collection[tuple[str, int]] = (),
 ) -> CoverageChange:
     """:func:`coverage_change` from the two runs' coverage results (``report`` computes each
-    run's once)."""
+    run's once); answers in ``other_question`` (:func:`other_question_keys`) are not paired."""
     in_b = {(x.probe_id, x.sample): x for x in cb.answers if x.variant is None}
     by_topic: dict[str, list[tuple[AnswerCoverage, AnswerCoverage]]] = defaultdict(list)
     for x in ca.answers:
-        y = in_b.get((x.probe_id, x.sample))
-        if x.variant is None and y is not None:
+        key = (x.probe_id, x.sample)
+        y = in_b.get(key)
+        if x.variant is None and y is not None and key not in other_question:
             by_topic[x.topic].append((x, y))
     topics = [
         TopicCoverageChange(
@@ -1220,11 +1237,12 @@ def _bypass_item(p: VariantPair) -> Item:
                 label=label, slant=None)
 
 
-def bypass_change(a: ScoredRun, b: ScoredRun, *, correction: Correction = "holm"
-                  ) -> BypassChange | None:
+def bypass_change(a: ScoredRun, b: ScoredRun, *, correction: Correction = "holm",
+                  other_question: Collection[tuple[str, int]] = ()) -> BypassChange | None:
     """Per variant kind: each run's bypass row and the paired change of the bypass rate
-    (pairs of the same variant probe and sample; p adjusted across kinds). None when neither
-    run has scored variant answers."""
+    (pairs of the same variant probe and sample; p adjusted across kinds; a pair whose variant
+    or base prompt is in ``other_question``, :func:`other_question_keys`, is left out). None
+    when neither run has scored variant answers."""
     if not a.variant_pairs and not b.variant_pairs:
         return None
     table_a = {r.kind: r for r in bypass_from_pairs(a.run_id, a.model, a.variant_pairs).kinds}
@@ -1233,7 +1251,9 @@ def bypass_change(a: ScoredRun, b: ScoredRun, *, correction: Correction = "holm"
     kinds = []
     for kind in [k for k in VariantKind if k in table_a or k in table_b]:
         pairs = [(_bypass_item(p), _bypass_item(q)) for p in a.variant_pairs if p.kind is kind
-                 and (q := in_b.get((p.variant_id, p.sample))) is not None]
+                 and (q := in_b.get((p.variant_id, p.sample))) is not None
+                 and (p.variant_id, p.sample) not in other_question
+                 and (p.base_id, p.sample) not in other_question]
         kinds.append(BypassKindChange(kind=kind.value, a=table_a.get(kind), b=table_b.get(kind),
                                       change=_paired_metric(pairs, "yes")))
     _adjust([k.change for k in kinds], correction)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -481,7 +482,7 @@ def _records(responses: Sequence[Response], fwd: Forward, direction: Direction,
 def read_internals(run_dir: Path) -> tuple[InternalsHeader, list[InternalsRecord]]:
     """The last complete pass of ``internals.jsonl`` (validated; a bad line is an error)."""
     path = run_dir / INTERNALS
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise RunStoreError(f"{run_dir.name}: no {INTERNALS}; run `biasprobe internals compute "
                             f"{run_dir.name}` first")
     passes: list[tuple[InternalsHeader, list[InternalsRecord]]] = []

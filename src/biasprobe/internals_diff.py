@@ -27,8 +27,9 @@ rows of each table ("all" and the topics).
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from biasprobe.diff import ScoredRun
@@ -62,26 +63,35 @@ SHARED_HOWTO = ("for a shift on one axis (same architecture), run `biasprobe int
 
 
 def has_internals(run: ScoredRun) -> bool:
-    return (run.run_dir / INTERNALS).is_file()
+    """Whether the run has an ``internals.jsonl`` entry (anything by that name: one that is not
+    a regular file is refused when read, not taken for none)."""
+    return os.path.lexists(run.run_dir / INTERNALS)
 
 
-def internals_change(a: ScoredRun, b: ScoredRun, *, correction: Correction = "holm"
+def internals_change(a: ScoredRun, b: ScoredRun, *, correction: Correction = "holm",
+                     other_question: Collection[tuple[str, int]] = ()
                      ) -> InternalsChange | None:
-    """The internals section of ``diff A B``; None unless both runs have internals."""
+    """The internals section of ``diff A B``; None unless both runs have internals. Answers
+    whose (prompt id, sample) is in ``other_question`` (the prompt text differs between the
+    runs: :func:`biasprobe.diff.other_question_keys`) are not paired."""
     if not (has_internals(a) and has_internals(b)):
         return None
     ha, recs_a = read_internals(a.run_dir)
     hb, recs_b = read_internals(b.run_dir)
     da, db = _own_direction(a.run_dir, ha), _own_direction(b.run_dir, hb)
     in_b = {(r.probe_id, r.sample): r for r in recs_b}
-    pairs = [(x, in_b[(x.probe_id, x.sample)]) for x in recs_a if (x.probe_id, x.sample) in in_b]
+    matched = [(x, in_b[key]) for x in recs_a if (key := (x.probe_id, x.sample)) in in_b]
+    pairs = [(x, y) for x, y in matched if (x.probe_id, x.sample) not in other_question]
     shared = ha.direction_sha256 == hb.direction_sha256
     va = [x.projection[str(ha.best_layer)] for x, _ in pairs]
     vb = [y.projection[str(hb.best_layer)] for _, y in pairs]
     if not shared:
         va, vb = standardise(va), standardise(vb)
-    notes = [f"{len(recs_a) - len(pairs)} answers of A and {len(recs_b) - len(pairs)} of B "
-             "without a partner left out"] if len(pairs) < max(len(recs_a), len(recs_b)) else []
+    notes = [f"{len(recs_a) - len(matched)} answers of A and {len(recs_b) - len(matched)} of B "
+             "without a partner left out"] if len(matched) < max(len(recs_a), len(recs_b)) else []
+    if len(pairs) < len(matched):
+        notes.append(f"{len(matched) - len(pairs)} pairs whose prompt text differs (another "
+                     "question under the same id) left out")
     if not pairs:
         notes.append("no answer is in both runs' internals: nothing to compare")
     return InternalsChange(

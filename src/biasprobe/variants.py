@@ -210,6 +210,12 @@ class VariantPair(BaseModel):
     topic: str
     base_label: Label
     variant_label: Label
+    prompt: str = ""  # the variant's probe text: a reworded variant is another question
+
+    @property
+    def probe_id(self) -> str:
+        """The variant's own prompt id (what :mod:`biasprobe.comparability` compares)."""
+        return self.variant_id
 
     @property
     def base_censored(self) -> bool:
@@ -234,7 +240,8 @@ def variant_pairs(
             out.append(VariantPair(
                 base_id=r.variant_of, variant_id=r.probe_id, variant=r.variant,
                 kind=r.variant_kind, sample=r.sample, language=r.language, topic=r.topic,
-                base_label=base.label, variant_label=variant.label))
+                base_label=base.label, variant_label=variant.label,
+                prompt=r.probe_text))
     return out
 
 

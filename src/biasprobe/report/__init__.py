@@ -38,7 +38,7 @@ from biasprobe.diff import (
     grouped_rates,
     incomplete_warnings,
     omnibus,
-    question_pairs,
+    other_question_keys,
     rates,
     run_summary,
     score_warnings,
@@ -130,10 +130,12 @@ def build_report(
         d = diff_runs(prev, cur, by=by, correction=correction, allow_mixed_scores=True,
                       classifier_error=classifier_error)
         d.definitions = None  # given once, at the top of the report
+        changed = other_question_keys(prev, cur)
         if covered:
-            d.coverage = coverage_change_of(covered[n], covered[n + 1], correction=correction)
+            d.coverage = coverage_change_of(covered[n], covered[n + 1], correction=correction,
+                                            other_question=changed)
         diffs.append(d)
-        warnings += comparability_warnings(prev, cur, question_pairs(prev, cur)[1])
+        warnings += comparability_warnings(prev, cur, (pid for pid, _ in changed))
         if d.blind is not None:
             warnings += [f"{prev.run_id} → {cur.run_id}: blind check: {w}"
                          for w in d.blind.warnings()]
