@@ -149,3 +149,23 @@ def test_an_interrupted_run_is_named_in_every_output(
     # a completed run carries no such warning
     result = json.loads(cli(capsys, "diff", "model-a", "model-a", "--format", "json")[1])
     assert not any("not complete" in w for w in result["warnings"])
+
+
+def test_a_reworded_question_is_left_out_of_the_language_change() -> None:
+    """The change of the Chinese-minus-English gap pairs question pairs across the runs by
+    pair id; a pair whose English or Chinese text changed is another question in B."""
+    from biasprobe.diff import Item, ScoredRun, _asymmetry_change, asymmetry
+
+    def run(name: str, reworded: set[str]) -> ScoredRun:
+        items = [Item(probe_id=f"q{i}-{lang}", sample=0, language=lang, topic="t",
+                      jurisdiction=None, kind="censorship", pair_id=f"q{i}",
+                      prompt=("Reworded " if f"q{i}-{lang}" in reworded else "") + f"q{i}-{lang}",
+                      answer="", label="refusal" if lang != "en" else "complete", slant=None)
+                 for i in range(6) for lang in ("en", "zh-Hans")]
+        return ScoredRun(name, Path("."), Manifest(run_id=name), {i.key: i for i in items}, ("t",))
+
+    a, b = run("a", set()), run("b", {"q0-zh-Hans", "q1-en"})
+    change = _asymmetry_change(a, b, asymmetry(a), asymmetry(b)).language
+    assert change.paired_units == 4
+    same = _asymmetry_change(a, a, asymmetry(a), asymmetry(a)).language
+    assert same.paired_units == 6

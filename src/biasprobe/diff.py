@@ -950,8 +950,9 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asy
     ga, gb = asym_a.government, asym_b.government
     per_gov = {g: sub(_gov_rate(ga, g), _gov_rate(gb, g))
                for g in sorted(set(ga.governments) | set(gb.governments))}
-    # Language index change with a paired bootstrap over units present in both runs, the
-    # question (pair_id) resampled as a whole: its samples are correlated.
+    # Language index change with a paired bootstrap over units present in both runs that ask
+    # the same two questions in both, the question (pair_id) resampled as a whole: its samples
+    # are correlated.
     ua = _language_units(a.items.values())
     ub = _language_units(b.items.values())
     da: list[float] = []
@@ -961,6 +962,8 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asy
         (ea, za), (eb, zb) = ua[key], ub[key]
         if UNCERTAIN in (ea.label, za.label, eb.label, zb.label):
             continue
+        if not (same_question(ea, eb) and same_question(za, zb)):
+            continue  # reworded between the runs: another question (comparability)
         da.append(float(za.label in censored_labels()) - float(ea.label in censored_labels()))
         db.append(float(zb.label in censored_labels()) - float(eb.label in censored_labels()))
         questions.append(key[0])
