@@ -9,9 +9,13 @@ prompt's rate, so they are correlated. The estimand is the mean over prompts of
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from biasprobe.diff import Item, ScoredRun, diff_runs
+from biasprobe.manifest import Manifest
 from biasprobe.stats import mcnemar_exact, prompt_change
 
 REPS = 2000
@@ -178,3 +182,43 @@ def test_sign_flip_exact_and_monte_carlo_agree_with_enumeration() -> None:
     assert method == "monte_carlo" and p == pytest.approx(brute(odd), abs=0.01)
     assert sign_flip_pvalue(odd, [7, 11, 13] * 7) == (p, method)  # seeded
     assert sign_flip_pvalue([0.0, 0.0], [1, 1]) == (1.0, "exact")
+
+
+def _scored_run(name: str, rng: np.random.Generator, p_censored: np.ndarray,
+                p_uncertain: np.ndarray, samples: int) -> ScoredRun:
+    """A scored run of ``samples`` answers to each prompt: uncertain with its prompt's
+    probability (counted as 0.5 censored), else refusal with its prompt's censored rate."""
+    items = []
+    for i, (pc, pu) in enumerate(zip(p_censored, p_uncertain, strict=True)):
+        for s in range(samples):
+            uncertain = rng.random() < pu
+            label = "uncertain" if uncertain else "refusal" if rng.random() < pc else "complete"
+            items.append(Item(probe_id=f"p{i}", sample=s, language="en", topic=f"t{i % 3}",
+                              jurisdiction=None, kind="censorship", pair_id=None,
+                              prompt=f"p{i}", answer="", label=label, slant=None,
+                              p_censored=0.5 if uncertain else None))
+    return ScoredRun(name, Path("."), Manifest(run_id=name), {it.key: it for it in items}, ("t",))
+
+
+def test_diff_holds_its_size_end_to_end_with_samples_and_uncertain_answers() -> None:
+    """The whole `diff` path, not only the test function: two runs of one model (60 prompts x
+    3 samples, up to 30% of answers uncertain, per-prompt rates spread on the logit scale).
+    ``censored`` counts an uncertain answer as 0.5 (equal counts: the sign flip), ``refusal``
+    leaves it out (unequal counts: the stratified permutation). Seed 1, 400 run pairs; 1,000
+    gave 4.4% and 4.7% rejections at 5%."""
+    rng = np.random.default_rng(1)
+    reps, rejected, tests = 400, {"censored": 0, "refusal": 0}, set()
+    for _ in range(reps):
+        pc = 1 / (1 + np.exp(-rng.normal(-1.0, 1.5, 60)))
+        pu = rng.uniform(0, 0.3, 60)
+        a, b = (_scored_run(n, rng, pc, pu, 3) for n in ("a", "b"))
+        overall = diff_runs(a, b, by=[]).groups[0]
+        for metric in rejected:
+            p = overall.metrics[metric].p_value
+            assert p is not None
+            rejected[metric] += p < 0.05
+            tests.add(overall.metrics[metric].test)
+    rates = {m: k / reps for m, k in rejected.items()}
+    print(f"diff end to end, rejections at 5%: {rates}")
+    assert tests == {"sign_flip_exact", "permutation_exact"}
+    assert all(r <= 0.07 for r in rates.values()), rates
