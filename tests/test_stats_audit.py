@@ -293,3 +293,16 @@ def test_equal_counts_keep_the_sign_flip_bit_for_bit() -> None:
 def test_stratified_permutation_refuses_a_prompt_without_values() -> None:
     with pytest.raises(ValueError):
         stratified_permutation_pvalue([[1.0], []], [[0.0], [1.0]])
+
+
+def test_a_prompt_with_one_value_throughout_changes_no_p_value() -> None:
+    """Pooled values all alike give 0 under every split; leaving such a prompt out of the null
+    (as the code does, for speed) must not move p, on the exact and the Monte Carlo path."""
+    a = [[1.0, 0.0, 0.0], [1.0], [0.0, 0.0], [1.0, 1.0, 0.0, 0.0]]
+    b = [[1.0], [0.0, 0.0], [1.0, 1.0], [1.0, 0.0]]
+    const_a, const_b = [*a, [1.0, 1.0, 1.0]], [*b, [1.0]]
+    assert stratified_permutation_pvalue(const_a, const_b) == stratified_permutation_pvalue(a, b)
+    assert _enumerated(const_a, const_b) == pytest.approx(_enumerated(a, b), abs=1e-12)
+    soft = [[*v, 0.05] if i == 0 else v for i, v in enumerate(b)]
+    assert (stratified_permutation_pvalue([*a, [0.5, 0.5]], [*soft, [0.5]], steps=20)
+            == stratified_permutation_pvalue(a, soft, steps=20))

@@ -28,7 +28,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Correction = Literal["holm", "bh"]
 
@@ -342,9 +345,12 @@ def stratified_permutation_pvalue(
     sums = [(sum(a), sum(b)) for a, b in zip(values_a, values_b, strict=True)]
     diffs = [sb / nb - sa / na for (sa, sb), (na, nb) in zip(sums, sizes, strict=True)]
     equal = [i for i, (na, nb) in enumerate(sizes) if na == nb]
-    unequal = [i for i, (na, nb) in enumerate(sizes) if na != nb]
+    # A prompt whose pooled values are all the same gives 0 under every split: left out of the
+    # null (as a zero difference is left out of the sign flip), which changes no p-value.
+    unequal = [i for i, (na, nb) in enumerate(sizes)
+               if na != nb and len({*values_a[i], *values_b[i]}) > 1]
     if not unequal:
-        dens = [n * steps for i in equal for n in sizes[i]]
+        dens = [n * steps for i in equal for n in sizes[i]]  # constant unequal ones add 0
         return sign_flip_pvalue(diffs, dens, resamples=resamples, seed=seed)
     t_obs = abs(sum(diffs))
     binary = all(v in (0.0, 1.0) for i in unequal for side in (values_a[i], values_b[i])
@@ -357,6 +363,11 @@ def stratified_permutation_pvalue(
         if exact is not None:
             return exact, "exact"
     rng = np.random.default_rng(seed)
+    by_sizes: dict[tuple[int, int], np.ndarray] = {}
+    if not binary:  # each prompt's pooled values, B's first, stacked per (n_a, n_b)
+        for shape in sorted({sizes[i] for i in unequal}):
+            by_sizes[shape] = np.array([[*values_b[i], *values_a[i]] for i in unequal
+                                        if sizes[i] == shape], dtype=float)
     d_eq = np.array([diffs[i] for i in equal if diffs[i] != 0], dtype=float)
     n_a = np.array([sizes[i][0] for i in unequal])
     n_b = np.array([sizes[i][1] for i in unequal])
@@ -369,13 +380,29 @@ def stratified_permutation_pvalue(
             x = rng.hypergeometric(k, n_a + n_b - k, n_b, size=(size, len(unequal)))
             total = total + (x / n_b - (k - x) / n_a).sum(axis=1)
         else:
-            for i in unequal:
-                pooled = np.array([*values_b[i], *values_a[i]], dtype=float)
-                perm = rng.permuted(np.tile(pooled, (size, 1)), axis=1)
-                nb = sizes[i][1]
-                total = total + perm[:, :nb].mean(axis=1) - perm[:, nb:].mean(axis=1)
+            for (na, nb), pooled in by_sizes.items():
+                total = total + _split_draws(rng, pooled, na, nb, size)
         hits += int((np.abs(total) >= t_obs - 1e-9).sum())
     return (1 + hits) / (1 + resamples), "monte_carlo"
+
+
+def _split_draws(
+    rng: np.random.Generator, pooled: np.ndarray, na: int, nb: int, size: int
+) -> np.ndarray:
+    """``size`` draws of the summed ``mean_b - mean_a`` of prompts whose pooled values are the
+    rows of ``pooled``, each split at random into ``nb`` for B and ``na`` for A."""
+    import numpy as np
+
+    rows = pooled.shape[0]
+    totals = pooled.sum(axis=1)
+    out = np.zeros(size)
+    step = max(1, 4_000_000 // (rows * (na + nb)))  # draws per block: bounded memory
+    for start in range(0, size, step):
+        n = min(step, size - start)
+        shuffled = rng.permuted(np.broadcast_to(pooled, (n, rows, na + nb)), axis=2)
+        in_b = shuffled[:, :, :nb].sum(axis=2)
+        out[start:start + n] = (in_b / nb - (totals - in_b) / na).sum(axis=1)
+    return out
 
 
 # Work bound of the exact stratified test (grid cells times support points summed over
