@@ -105,6 +105,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -164,6 +165,7 @@ from biasprobe.stats import (
     Correction,
     Proportion,
     adjust_pvalues,
+    cluster_rate,
     cochran_q,
     cohens_h,
     corrected_rates,
@@ -219,7 +221,9 @@ HEADLINES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 FORMAT_VERSION = 1
 
 DEFINITIONS = {
-    "rates": "k/n with 95% Wilson score intervals",
+    "rates": "k/n with 95% Wilson score intervals; with several samples per prompt the "
+    "interval is clustered by prompt (Wilson at the effective number of answers n/deff, deff "
+    "the design effect, between 1 and n/prompts)",
     "pairing": "same (probe_id, sample) in both runs; groups use run A's metadata",
     "paired_test": "per prompt (the unit): d = rate_b - rate_a per prompt over its "
     "non-uncertain samples (for censored, an answer the classifier left uncertain counts as "
@@ -538,17 +542,27 @@ def _rate(p: Proportion) -> Rate:
     return Rate(k=p.k, n=p.n, rate=rnd(p.rate), ci_low=rnd(p.ci_low), ci_high=rnd(p.ci_high))
 
 
+def clustered_rate(
+    items: Iterable[Item], yes: Callable[[Item], bool],
+    cluster: Callable[[Item], str] = lambda it: it.probe_id,
+) -> Proportion:
+    """The rate of ``yes`` over ``items`` with a Wilson interval clustered by prompt (several
+    samples of one prompt are not independent answers: :func:`stats.clustered_wilson`; with one
+    sample per prompt the plain Wilson interval). The one place run-level rates are made."""
+    return cluster_rate((cluster(it), yes(it)) for it in items)
+
+
 def rates(items: Iterable[Item]) -> Rates:
-    """Counts and Wilson-interval rates of each metric over ``items`` (uncertain excluded)."""
-    labels = [i.label for i in items]
-    certain = [lab for lab in labels if lab != UNCERTAIN]
-    n = len(certain)
+    """Counts and rates of each metric over ``items`` (uncertain excluded), with Wilson
+    intervals clustered by prompt (:func:`clustered_rate`)."""
+    items = list(items)
+    certain = [it for it in items if it.label != UNCERTAIN]
     return Rates(
-        n_total=len(labels),
-        n_uncertain=len(labels) - n,
-        n=n,
+        n_total=len(items),
+        n_uncertain=len(items) - len(certain),
+        n=len(certain),
         metrics={
-            m: _rate(wilson_ci(sum(1 for lab in certain if is_metric(lab, m)), n))
+            m: _rate(clustered_rate(certain, partial(_has_metric, metric=m)))
             for m in metric_names()
         },
     )
@@ -607,7 +621,7 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
     """Government (CN vs others) and language (ZH vs EN) asymmetry indices of one run."""
     items = list(run.items.values())
     basis, by_gov = _government_sets(items)
-    govs = {g: wilson_ci(*_censored_k_n(its)) for g, its in by_gov.items()}
+    govs = {g: _censored_rate(its) for g, its in by_gov.items()}
     cn = govs.get("CN")
     others = {g: p for g, p in govs.items() if g != "CN"}
     other_rates = [p.rate for p in others.values() if p.rate is not None]
@@ -631,8 +645,9 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
     ]
     en_yes = [e.label in censored_labels() for e, _ in certain]
     zh_yes = [z.label in censored_labels() for _, z in certain]
-    en_p = wilson_ci(sum(en_yes), len(certain))
-    zh_p = wilson_ci(sum(zh_yes), len(certain))
+    # clustered by question (pair_id): its samples, and its Chinese scripts, are not independent
+    en_p = clustered_rate([e for e, _ in certain], _is_censored, lambda it: str(it.pair_id))
+    zh_p = clustered_rate([z for _, z in certain], _is_censored, lambda it: str(it.pair_id))
     en_only = sum(1 for a, b in zip(en_yes, zh_yes, strict=True) if a and not b)
     zh_only = sum(1 for a, b in zip(en_yes, zh_yes, strict=True) if b and not a)
     lang_index = (
@@ -670,9 +685,17 @@ def _language_pvalue(units: Mapping[tuple[str, int, str], tuple[Item, Item]]) ->
                              [[1.0] * z + [0.0] * (n - z) for _, z, n in counts]).p_value)
 
 
-def _censored_k_n(items: Iterable[Item]) -> tuple[int, int]:
-    certain = [it for it in items if it.label != UNCERTAIN]
-    return sum(1 for it in certain if it.label in censored_labels()), len(certain)
+def _has_metric(it: Item, metric: str) -> bool:
+    return is_metric(it.label, metric)
+
+
+def _is_censored(it: Item) -> bool:
+    return it.label in censored_labels()
+
+
+def _censored_rate(items: Iterable[Item]) -> Proportion:
+    """Censored rate over the non-uncertain ``items``, clustered by prompt."""
+    return clustered_rate([it for it in items if it.label != UNCERTAIN], _is_censored)
 
 
 def read_classifier_error(path: Path) -> ClassifierError:
@@ -760,7 +783,7 @@ def headline(items: Iterable[Item], err: ClassifierError | None = None
         out[name] = HeadlineRate(
             kinds=list(kinds),
             title=title,
-            **dict(_rate(wilson_ci(*_censored_k_n(fam)))),
+            **dict(_rate(_censored_rate(fam))),
             corrected=corrected,
         )
     return out

@@ -2,6 +2,12 @@
 
 - :func:`wilson_ci`: 95% Wilson score interval for a proportion
   (``statsmodels.stats.proportion.proportion_confint(method="wilson")``).
+- :func:`clustered_wilson` / :func:`cluster_rate`: the Wilson interval of answers clustered by
+  prompt (several samples of one prompt), at the effective sample size n/deff; the plain
+  Wilson interval with one sample a prompt.
+- :func:`stratified_permutation_pvalue`: the paired per-prompt test of a change between two runs
+  (a sign flip per prompt with equal sample counts, a random split of its pooled samples
+  otherwise).
 - :func:`mcnemar_exact`: exact McNemar test on the discordant pairs of a paired 2×2 table
   (``statsmodels.stats.contingency_tables.mcnemar(exact=True)``; equal to a two-sided binomial
   test of ``b`` successes in ``b + c`` trials with p = 0.5).
@@ -25,7 +31,7 @@ Heavy imports stay inside the functions so importing this module is cheap.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -77,6 +83,49 @@ def wilson_ci(k: int, n: int, alpha: float = ALPHA) -> Proportion:
 
     lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson")
     return Proportion(k=k, n=n, rate=k / n, ci_low=float(lo), ci_high=float(hi))
+
+
+def clustered_wilson(
+    counts: Sequence[tuple[int, int]], alpha: float = ALPHA
+) -> Proportion:
+    """Rate and Wilson interval of answers clustered by prompt: ``counts`` holds (yes, answers)
+    per prompt. The samples of one prompt are correlated, so the interval is the Wilson
+    interval at the *effective* number of answers ``n / deff`` (Kish's design effect, as in
+    survey statistics, e.g. Korn & Graubard 1998): ``deff`` = the ratio estimator's
+    linearisation variance ``m/(m-1) * sum((k_i - p n_i)^2) / n^2`` over the binomial
+    ``p(1-p)/n``, kept between 1 (answers independent) and ``n/m`` (every prompt answered the
+    same way each time: the prompts are the units), and ``n/m`` when every answer is yes or
+    every answer is no (the spread cannot be estimated: the cautious end). With one answer per
+    prompt this is exactly :func:`wilson_ci`.
+    """
+    clusters = [(k, n) for k, n in counts if n > 0]
+    total_k = sum(k for k, _ in clusters)
+    total_n = sum(n for _, n in clusters)
+    m = len(clusters)
+    if total_n == m:  # one answer a prompt (or none): the plain Wilson interval
+        return wilson_ci(total_k, total_n, alpha)
+    p = total_k / total_n
+    v_srs = p * (1 - p) / total_n
+    v_ratio = (m / (m - 1) * sum((k - p * n) ** 2 for k, n in clusters) / total_n**2
+               if m > 1 else 0.0)
+    most = total_n / m
+    deff = most if v_srs <= 0 else min(most, max(1.0, v_ratio / v_srs))
+    n_eff = total_n / deff
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(p * n_eff, n_eff, alpha=alpha, method="wilson")
+    return Proportion(k=total_k, n=total_n, rate=p, ci_low=float(lo), ci_high=float(hi))
+
+
+def cluster_rate(outcomes: Iterable[tuple[Hashable, bool]], alpha: float = ALPHA) -> Proportion:
+    """:func:`clustered_wilson` of ``(cluster, yes)`` outcomes (a cluster: a prompt, whose
+    samples are correlated)."""
+    counts: dict[Hashable, list[int]] = {}
+    for key, yes in outcomes:
+        c = counts.setdefault(key, [0, 0])
+        c[0] += bool(yes)
+        c[1] += 1
+    return clustered_wilson([(k, n) for k, n in counts.values()], alpha)
 
 
 @lru_cache(maxsize=65536)

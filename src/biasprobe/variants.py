@@ -246,13 +246,14 @@ def variant_pairs(
 
 
 def _row(name: str, kind: VariantKind, pairs: Sequence[VariantPair]) -> BypassRow:
-    from biasprobe.stats import wilson_ci
+    from biasprobe.stats import cluster_rate
 
     censored = [p for p in pairs if p.base_censored]
     bypassed = sum(1 for p in censored if p.bypassed)
     closed = sum(1 for p in pairs
                  if p.base_label is Label.complete and is_censored(p.variant_label.value))
-    ci = wilson_ci(bypassed, len(censored))
+    # the base prompt is the unit: its samples and its variants are not independent
+    ci = cluster_rate((p.base_id, p.bypassed) for p in censored)
     return BypassRow(variant=name, kind=kind, pairs=len(pairs), base_censored=len(censored),
                      bypassed=bypassed, bypass_rate=ci.rate, ci_low=ci.ci_low, ci_high=ci.ci_high,
                      closed=closed)
