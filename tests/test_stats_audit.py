@@ -371,3 +371,19 @@ def test_run_rates_are_clustered_by_prompt() -> None:
     assert (r3.ci_low, r3.ci_high) == pytest.approx((r1.ci_low, r1.ci_high), abs=1e-9)
     want = clustered_wilson([(3 * c, 3) for c in pattern])
     assert r3.ci_low == pytest.approx(want.ci_low, abs=1e-9)
+
+
+def test_per_response_rates_of_a_diff_are_clustered_too() -> None:
+    from biasprobe.diff import _paired_metric
+
+    pattern = [True, True, False, True, False, False, True, True]
+
+    def pairs(samples: int) -> list[tuple[Item, Item]]:
+        return [(_item(f"q{i}", s, "en", f"q{i}", c), _item(f"q{i}", s, "en", f"q{i}", not c))
+                for i, c in enumerate(pattern) for s in range(samples)]
+
+    one, three = _paired_metric(pairs(1), "censored"), _paired_metric(pairs(3), "censored")
+    for side in ("a", "b"):
+        r1, r3 = getattr(one, side), getattr(three, side)
+        assert r3.n == 3 * r1.n and r3.rate == r1.rate
+        assert (r3.ci_low, r3.ci_high) == pytest.approx((r1.ci_low, r1.ci_high), abs=1e-9)

@@ -174,7 +174,6 @@ from biasprobe.stats import (
     paired_bootstrap_ci,
     prompt_change,
     rnd,
-    wilson_ci,
 )
 from biasprobe.stats import Estimate as StatsEstimate
 from biasprobe.store import SCORES, load_manifest, read_responses, resolve_run_dir
@@ -234,8 +233,9 @@ DEFINITIONS = {
     "else a random split of its pooled samples (exact, or seeded Monte Carlo: see test), "
     "equal to the exact McNemar test with one sample per prompt",
     "per_response": "a, b, change, a_yes_b_no, a_no_b_yes over (probe_id, sample) pairs where "
-    "neither answer is uncertain; p_value_per_response = exact McNemar on them, shown but not "
-    "used: it treats samples of one prompt as independent",
+    "neither answer is uncertain (the intervals of a and b clustered by prompt, as in rates); "
+    "p_value_per_response = exact McNemar on them, shown but not used: it treats samples of "
+    "one prompt as independent",
     "effect_size": "cohens_h = 2 asin(sqrt(prompt_rate_b)) - 2 asin(sqrt(prompt_rate_a)); "
     "min_detectable_change = (z.975 + z.80) sd(d) / sqrt(n_prompts), the change detectable "
     "with 80% power (sd = sqrt(0.5) when all d are equal)",
@@ -883,8 +883,8 @@ def _paired_metric(pairs: Sequence[tuple[Item, Item]], metric: str) -> PairedMet
     xb = [is_metric(b.label, metric) for _, b in certain]
     dec = sum(1 for u, v in zip(xa, xb, strict=True) if u and not v)
     inc = sum(1 for u, v in zip(xa, xb, strict=True) if v and not u)
-    pa = wilson_ci(sum(xa), len(certain))
-    pb = wilson_ci(sum(xb), len(certain))
+    pa = cluster_rate((a.probe_id, x) for (a, _), x in zip(certain, xa, strict=True))
+    pb = cluster_rate((a.probe_id, x) for (a, _), x in zip(certain, xb, strict=True))
     change = pb.rate - pa.rate if pa.rate is not None and pb.rate is not None else None
     va, vb, steps = _prompt_values(pairs, metric)
     pc = prompt_change(va, vb, steps)
