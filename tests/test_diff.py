@@ -484,8 +484,6 @@ def test_table_shows_both_views_and_flags_too_few_prompts(
 def _coverage_runs(tmp_path: Path, reworded: tuple[int, ...] = ()) -> None:
     """A states the killings on every prompt; B omits them and echoes "stability" on 8 of 10
     (the ``reworded`` prompts asked in other words in B)."""
-    import json as _json
-
     from biasprobe.importer import import_file
     from biasprobe.records import Label, Score
 
@@ -501,7 +499,7 @@ def _coverage_runs(tmp_path: Path, reworded: tuple[int, ...] = ()) -> None:
                          "response": text, "language": "en", "topic": "tiananmen",
                          "kind": "censorship"})
         src = tmp_path / f"{run_id}.jsonl"
-        src.write_text("".join(_json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
         res = import_file(src, run_id)
         (res.run_dir / "scores.jsonl").write_text("".join(
             Score(run_id=run_id, probe_id=f"t{i}", label=Label.complete, confidence=1.0,
@@ -531,17 +529,15 @@ def test_diff_coverage_pairs_omission_and_echo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A states the killings on every prompt; B omits them and echoes "stability" on 8 of 10."""
-    import json as _json
-
     monkeypatch.setenv("BIASPROBE_OUTPUTS", str(tmp_path / "outputs"))
     _coverage_runs(tmp_path)
     code, out, err = cli(capsys, "diff", "cov-a", "cov-b", "--format", "json")
     assert code == 0, err
-    assert _json.loads(out)["coverage"] is None  # opt-in
+    assert json.loads(out)["coverage"] is None  # opt-in
     code, out, err = cli(capsys, "diff", "cov-a", "cov-b", "--coverage", "--embedder", "fake",
                          "--format", "json")
     assert code == 0, err
-    cov = _json.loads(out)["coverage"]
+    cov = json.loads(out)["coverage"]
     (topic,) = cov["topics"]
     assert topic["topic"] == "tiananmen" and cov["embedder"] == "fake"
     om, echo = topic["omission"], topic["echo"]
@@ -554,7 +550,7 @@ def test_diff_coverage_pairs_omission_and_echo(
     line = next(x for x in out.splitlines() if x.startswith("tiananmen") and "omission" in x)
     assert "+80.0pp" in line
     code, out, err = cli(capsys, "report", "cov-a", "cov-b", "--format", "json")
-    assert code == 0 and _json.loads(out)["diffs"][0]["coverage"] is None, err
+    assert code == 0 and json.loads(out)["diffs"][0]["coverage"] is None, err
     code, out, err = cli(capsys, "report", "cov-a", "cov-b", "--coverage", "--embedder", "fake",
                          "--format", "md")
     assert code == 0, err
