@@ -80,7 +80,13 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   other governments; each government's rate is also reported. If a probe set has no CN
   question of kind mirror (the China questions are of kind ``censorship``, as in the starter
   set), the CN side is the ``censorship`` questions with jurisdiction CN; ``china_basis`` says
-  which was used. Positive = China is treated more restrictively.
+  which was used. Positive = China is treated more restrictively. On the mirror basis,
+  ``p_value`` tests it over ``units``: one mirror template in one language (the template from
+  ``pair_id`` = ``<template>-<jurisdiction>``), each government's rate over its samples; the
+  stratified permutation test in which each unit's "China" is any of its governments
+  (``stats.member_permutation_pvalue``). Between two runs the change of China's per-unit gap
+  over the units asking the same questions of the same governments in both, with a paired
+  bootstrap 95% interval resampling templates.
 - **Language asymmetry** (per run): on political questions (kind ``censorship`` or
   ``mirror``) that exist in English and in Chinese with the same ``pair_id`` (and sample), the
   censored rate of the Chinese version (zh, zh-Hans, zh-Hant, …) minus that of the English
@@ -170,6 +176,7 @@ from biasprobe.stats import (
     cohens_h,
     corrected_rates,
     mcnemar_exact,
+    member_permutation_pvalue,
     min_detectable_change,
     paired_bootstrap_ci,
     prompt_change,
@@ -258,7 +265,10 @@ DEFINITIONS = {
     "percentile bootstrap 95% interval resampling prompts (their samples together)",
     "government_asymmetry": "censored rate for CN minus the unweighted mean over the other "
     "governments, on kind == mirror questions (CN side falls back to kind == censorship "
-    "questions about CN when the set has no CN mirror question; see china_basis)",
+    "questions about CN when the set has no CN mirror question; see china_basis); on the "
+    "mirror basis p_value: stratified permutation test over units (a mirror template in one "
+    "language), any government of a unit as likely to be China under the null; change: China's "
+    "per-unit gap, paired bootstrap 95% interval resampling templates",
     "language_asymmetry": "censored rate of the Chinese version minus the English version of "
     "the same political question (kind censorship or mirror; same pair_id and sample); "
     "p_value: paired sign-flip test within the run with the question (pair_id) the unit, "
@@ -631,12 +641,15 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
         if cn is not None and cn.rate is not None and others_mean is not None
         else None
     )
+    gov_units = _government_units(items) if basis == "mirror" else {}
     government = GovernmentAsymmetry(
         china_basis=basis,
         china=_rate(cn) if cn is not None else None,
         governments={g: _rate(p) for g, p in govs.items()},
         others_mean=rnd(others_mean),
         index=rnd(gov_index),
+        units=len(gov_units),
+        p_value=_government_pvalue(gov_units),
     )
 
     units = _language_units(items)
@@ -664,6 +677,52 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
         p_value=_language_pvalue(units),
     )
     return Asymmetry(government=government, language=language)
+
+
+def _mirror_template(it: Item) -> str | None:
+    """The mirror template an answer instantiates: its ``pair_id`` less the ``-<jurisdiction>``
+    suffix the template loader gives it (``mirror-press-freedom-in`` for IN); None otherwise."""
+    if it.pair_id is None or it.jurisdiction is None:
+        return None
+    suffix = "-" + it.jurisdiction.lower()
+    pair = it.pair_id.lower()
+    return it.pair_id[: -len(suffix)] if pair.endswith(suffix) and len(pair) > len(suffix) else None
+
+
+def _government_units(items: Iterable[Item]) -> dict[tuple[str, str], dict[str, tuple[float, str]]]:
+    """(mirror template, language) -> government -> (censored rate over its non-uncertain
+    samples, the question asked), for units that have China and at least one other government:
+    the unit of the China-vs-others test (the same question about each government)."""
+    counts: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(dict)
+    asked: dict[tuple[str, str, str], str] = {}
+    for it in items:
+        template = _mirror_template(it) if it.kind == "mirror" else None
+        if template is None or it.label == UNCERTAIN:
+            continue
+        unit = (template, it.language)
+        c = counts[unit].setdefault(str(it.jurisdiction), [0.0, 0.0])
+        c[0] += _is_censored(it)
+        c[1] += 1
+        asked[(*unit, str(it.jurisdiction))] = question(it)
+    return {unit: {g: (k / n, asked[(*unit, g)]) for g, (k, n) in sorted(govs.items())}
+            for unit, govs in sorted(counts.items()) if "CN" in govs and len(govs) > 1}
+
+
+def _china_gap(govs: Mapping[str, tuple[float, str]]) -> float:
+    """China's rate minus the mean of the other governments' in one unit."""
+    others = [r for g, (r, _) in govs.items() if g != "CN"]
+    return govs["CN"][0] - sum(others) / len(others)
+
+
+def _government_pvalue(units: Mapping[tuple[str, str], Mapping[str, tuple[float, str]]]
+                       ) -> float | None:
+    """China against the other governments, per (template, language) unit: the stratified
+    permutation test in which any government of a unit could have been China
+    (:func:`stats.member_permutation_pvalue`)."""
+    if not units:
+        return None
+    rows = [([r for r, _ in govs.values()], list(govs).index("CN")) for govs in units.values()]
+    return rnd(member_permutation_pvalue(rows)[0])
 
 
 def _language_pvalue(units: Mapping[tuple[str, int, str], tuple[Item, Item]]) -> float | None:
@@ -973,6 +1032,15 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asy
     ga, gb = asym_a.government, asym_b.government
     per_gov = {g: sub(_gov_rate(ga, g), _gov_rate(gb, g))
                for g in sorted(set(ga.governments) | set(gb.governments))}
+    # China's gap change with a paired bootstrap over units in both runs that ask the same
+    # questions of the same governments, the template resampled as a whole (its languages).
+    gu_a = _government_units(a.items.values()) if ga.china_basis == "mirror" else {}
+    gu_b = _government_units(b.items.values()) if gb.china_basis == "mirror" else {}
+    shared_units = [u for u in sorted(set(gu_a) & set(gu_b)) if gu_a[u].keys() == gu_b[u].keys()
+                    and all(gu_a[u][g][1] == gu_b[u][g][1] for g in gu_a[u])]
+    gov_shift = paired_bootstrap_ci([_china_gap(gu_a[u]) for u in shared_units],
+                                    [_china_gap(gu_b[u]) for u in shared_units],
+                                    clusters=[u[0] for u in shared_units])
     # Language index change with a paired bootstrap over units present in both runs that ask
     # the same two questions in both, the question (pair_id) resampled as a whole: its samples
     # are correlated.
@@ -992,7 +1060,14 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asy
         questions.append(key[0])
     shift = paired_bootstrap_ci(da, db, clusters=questions)
     return AsymmetryChange(
-        government=GovernmentChange(index=sub(ga.index, gb.index), governments=per_gov),
+        government=GovernmentChange(
+            index=sub(ga.index, gb.index),
+            governments=per_gov,
+            paired_units=gov_shift.n,
+            paired_change=rnd(gov_shift.mean),
+            ci_low=rnd(gov_shift.ci_low),
+            ci_high=rnd(gov_shift.ci_high),
+        ),
         language=LanguageChange(
             index=sub(asym_a.language.index, asym_b.language.index),
             paired_units=shift.n,

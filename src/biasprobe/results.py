@@ -168,6 +168,10 @@ class GovernmentAsymmetry(_Model):
     governments: dict[str, Rate]
     others_mean: float | None
     index: float | None
+    # (mirror template, language) units with China and another government, and the stratified
+    # permutation p of China against the others over them (mirror basis only)
+    units: int = 0
+    p_value: float | None = None
 
 
 class LanguageAsymmetry(_Model):
@@ -189,6 +193,12 @@ class Asymmetry(_Model):
 class GovernmentChange(_Model):
     index: float | None
     governments: dict[str, float | None]
+    # China's gap per unit in both runs (same questions, same governments): mean change with
+    # a bootstrap interval resampling templates
+    paired_units: int = 0
+    paired_change: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 class LanguageChange(_Model):

@@ -301,6 +301,51 @@ def sign_flip_pvalue(
     return (1 + hits) / (1 + resamples), "monte_carlo"
 
 
+def member_permutation_pvalue(
+    units: Sequence[tuple[Sequence[float], int]],
+    *,
+    resamples: int = SIGN_FLIP_MC_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, str]:
+    """Two-sided stratified permutation test that one member of each unit differs from the
+    unit's other members; (p, method).
+
+    ``units`` holds per unit its members' values and the index of the designated member (e.g.
+    per mirror template and language: each government's censored rate, China designated). The
+    statistic is ``T = sum over units of (designated - mean of the others)``. Under the null the
+    members of a unit are exchangeable, so each unit's designated member is, in turn, any of its
+    members with equal chance: the null distribution of ``T``, estimated from ``resamples``
+    seeded draws, ``(1 + #{|T*| >= |T|}) / (1 + resamples)``. Units with fewer than two members,
+    or whose members are all alike, add nothing and are left out. A non-finite value: no test.
+    """
+    import numpy as np
+
+    contributions: list[np.ndarray] = []
+    t_obs = 0.0
+    for values, designated in units:
+        x = np.asarray(values, dtype=float)
+        if x.size < 2:
+            continue
+        if not np.isfinite(x).all():
+            return math.nan, "undefined"
+        # each member's value minus the mean of the others, were it the designated one
+        v = x - (x.sum() - x) / (x.size - 1)
+        t_obs += float(v[designated])
+        if np.ptp(v) > EQUAL_TOL:
+            contributions.append(v)
+    if not contributions:
+        return 1.0, "exact"
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for start in range(0, resamples, 2000):
+        size = min(2000, resamples - start)
+        total = np.zeros(size)
+        for v in contributions:
+            total += v[rng.integers(0, v.size, size=size)]
+        hits += int((np.abs(total) >= abs(t_obs) - 1e-9).sum())
+    return (1 + hits) / (1 + resamples), "monte_carlo"
+
+
 def _common_denominator(denominators: Sequence[int] | None) -> int | None:
     if not denominators:
         return None

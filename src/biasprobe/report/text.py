@@ -540,12 +540,14 @@ def render_asymmetry(asym: DiffAsymmetry) -> list[str]:
     la, lb = asym.a.language, asym.b.language
     ch = asym.change
     basis = ga.china_basis or gb.china_basis or "none"
+    gc = ch.government
+    gov_ci = f" [{gc.ci_low:+.3f}, {gc.ci_high:+.3f}]" if gc.ci_low is not None else ""
     rows = [
         [
             "China vs other governments (censored CN − mean others)",
-            index(ga.index),
-            index(gb.index),
-            index(ch.government.index),
+            index(ga.index) + (f" p={pval(ga.p_value)}" if ga.p_value is not None else ""),
+            index(gb.index) + (f" p={pval(gb.p_value)}" if gb.p_value is not None else ""),
+            f"{index(gc.index)}{gov_ci}",
         ]
     ]
     for g in sorted(set(ga.governments) | set(gb.governments)):
