@@ -101,9 +101,18 @@ def test_change_of_china_gap_has_an_interval_and_leaves_out_reworded_units() -> 
     assert change.ci_low is not None and change.ci_high is not None
     assert change.paired_change is not None and change.ci_low <= change.paired_change <= change.ci_high
     assert change.ci_low > 0  # China refused everywhere in B: its gap grew
-    # A question reworded in B (one government's text in one unit) is another question there.
-    b2 = _run("b", b_cells, frozenset({("mirror-t0", "US", "en")}))
-    assert _asymmetry_change(a, b2, asymmetry(a), asymmetry(b2)).government.paired_units == 23
+    # A question reworded in B is another question there: the unit loses that government
+    # (China's: the whole unit), the gap is taken over the governments asked the same.
+    b2 = _run("b", b_cells, frozenset({("mirror-t0", "CN", "en"), ("mirror-t1", "US", "en")}))
+    moved = _asymmetry_change(a, b2, asymmetry(a), asymmetry(b2)).government
+    assert moved.paired_units == 23
+    a1 = _run("a", {k: v for k, v in a_cells.items() if k[0] == "mirror-t1" and k[2] == "en"})
+    b1 = _run("b", {k: v for k, v in b_cells.items() if k[0] == "mirror-t1" and k[2] == "en"},
+              frozenset({("mirror-t1", "US", "en")}))
+    one = _asymmetry_change(a1, b1, asymmetry(a1), asymmetry(b1)).government
+    others = [a_cells[("mirror-t1", g, "en")][0] for g in GOVS[2:]]  # without CN and US
+    gap_a = a_cells[("mirror-t1", "CN", "en")][0] - sum(others) / len(others)
+    assert one.paired_units == 1 and one.paired_change == pytest.approx(1 - sum(others) / len(others) - gap_a)
 
 
 def test_no_units_without_the_template_convention() -> None:
@@ -116,3 +125,18 @@ def test_no_units_without_the_template_convention() -> None:
     run = ScoredRun("r", Path("."), Manifest(run_id="r"), {i.key: i for i in items}, ("t",))
     gov = asymmetry(run).government
     assert gov.index == 1.0 and gov.units == 0 and gov.p_value is None
+
+
+def test_text_diff_shows_the_test_and_the_paired_change() -> None:
+    from biasprobe.diff import diff_runs
+    from biasprobe.report.text import render_asymmetry
+
+    rng = np.random.default_rng(3)
+    cells = _draw(rng, 6, 1, 0.0)
+    a = _run("a", cells)
+    b = _run("b", {k: ([True] if k[1] == "CN" else v) for k, v in cells.items()})
+    d = diff_runs(a, b, by=[])
+    gov = d.asymmetry.b.government
+    line = next(x for x in render_asymmetry(d.asymmetry) if x.startswith("China vs other"))
+    assert gov.p_value is not None and f"p={gov.p_value:.3g}" in line
+    assert "paired" in line and "over 12 units" in line

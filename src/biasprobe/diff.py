@@ -1032,15 +1032,19 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asy
     ga, gb = asym_a.government, asym_b.government
     per_gov = {g: sub(_gov_rate(ga, g), _gov_rate(gb, g))
                for g in sorted(set(ga.governments) | set(gb.governments))}
-    # China's gap change with a paired bootstrap over units in both runs that ask the same
-    # questions of the same governments, the template resampled as a whole (its languages).
+    # China's gap change with a paired bootstrap over units in both runs, on the governments
+    # both answered with the same question, the template resampled as a whole (its languages).
     gu_a = _government_units(a.items.values()) if ga.china_basis == "mirror" else {}
     gu_b = _government_units(b.items.values()) if gb.china_basis == "mirror" else {}
-    shared_units = [u for u in sorted(set(gu_a) & set(gu_b)) if gu_a[u].keys() == gu_b[u].keys()
-                    and all(gu_a[u][g][1] == gu_b[u][g][1] for g in gu_a[u])]
-    gov_shift = paired_bootstrap_ci([_china_gap(gu_a[u]) for u in shared_units],
-                                    [_china_gap(gu_b[u]) for u in shared_units],
-                                    clusters=[u[0] for u in shared_units])
+    # per unit, the governments both runs answered (an uncertain answer leaves one out) with
+    # the same question; China and one other at least
+    common = {u: [g for g in gu_a[u] if g in gu_b[u] and gu_a[u][g][1] == gu_b[u][g][1]]
+              for u in sorted(set(gu_a) & set(gu_b))}
+    shared = [u for u, govs in common.items() if "CN" in govs and len(govs) > 1]
+    gov_shift = paired_bootstrap_ci(
+        [_china_gap({g: gu_a[u][g] for g in common[u]}) for u in shared],
+        [_china_gap({g: gu_b[u][g] for g in common[u]}) for u in shared],
+        clusters=[u[0] for u in shared])
     # Language index change with a paired bootstrap over units present in both runs that ask
     # the same two questions in both, the question (pair_id) resampled as a whole: its samples
     # are correlated.

@@ -535,19 +535,27 @@ def _render_flips(flips: list[Flip], max_flips: int, answer_chars: int) -> list[
     return out
 
 
+def _paired(units: int, change: float | None, lo: float | None, hi: float | None) -> str:
+    """The paired change over the units both runs share, beside the change of the index (the
+    two differ when the runs do not share every unit)."""
+    if change is None:
+        return ""
+    ci = f" [{lo:+.3f}, {hi:+.3f}]" if lo is not None and hi is not None else ""
+    return f"; paired {change:+.3f}{ci} over {units} units"
+
+
 def render_asymmetry(asym: DiffAsymmetry) -> list[str]:
     ga, gb = asym.a.government, asym.b.government
     la, lb = asym.a.language, asym.b.language
     ch = asym.change
     basis = ga.china_basis or gb.china_basis or "none"
     gc = ch.government
-    gov_ci = f" [{gc.ci_low:+.3f}, {gc.ci_high:+.3f}]" if gc.ci_low is not None else ""
     rows = [
         [
             "China vs other governments (censored CN − mean others)",
             index(ga.index) + (f" p={pval(ga.p_value)}" if ga.p_value is not None else ""),
             index(gb.index) + (f" p={pval(gb.p_value)}" if gb.p_value is not None else ""),
-            f"{index(gc.index)}{gov_ci}",
+            index(gc.index) + _paired(gc.paired_units, gc.paired_change, gc.ci_low, gc.ci_high),
         ]
     ]
     for g in sorted(set(ga.governments) | set(gb.governments)):
@@ -561,15 +569,12 @@ def render_asymmetry(asym: DiffAsymmetry) -> list[str]:
             ]
         )
     lc = ch.language
-    ci = (
-        f" [{lc.ci_low:+.3f}, {lc.ci_high:+.3f}]" if lc.ci_low is not None else ""
-    )
     rows.append(
         [
             "ZH vs EN, same question (censored ZH − EN)",
             f"{index(la.index)} p={pval(la.p_value)}",
             f"{index(lb.index)} p={pval(lb.p_value)}",
-            f"{index(lc.index)}{ci}",
+            index(lc.index) + _paired(lc.paired_units, lc.paired_change, lc.ci_low, lc.ci_high),
         ]
     )
     return ["asymmetry:", *table(["index", "A", "B", "change"], rows)]
