@@ -140,3 +140,20 @@ def test_text_diff_shows_the_test_and_the_paired_change() -> None:
     line = next(x for x in render_asymmetry(d.asymmetry) if x.startswith("China vs other"))
     assert gov.p_value is not None and f"p={gov.p_value:.3g}" in line
     assert "paired" in line and "over 12 units" in line
+
+
+def test_report_shows_the_test_in_markdown_and_html() -> None:
+    from biasprobe.report import build_report, render
+
+    rng = np.random.default_rng(3)
+    cells = _draw(rng, 6, 1, 0.0)
+    a = _run("a", cells)
+    b = _run("b", {k: ([True] if k[1] == "CN" else v) for k, v in cells.items()})
+    report = build_report([a, b])
+    gov = report.runs[1].asymmetry.government
+    assert gov.p_value is not None and gov.units == 12
+    md = render(report, "md")
+    assert f"p = {gov.p_value:.3g} over 12 units" in md
+    html = render(report, "html")
+    assert f"{gov.p_value:.3g} (12)" in html
+    assert "paired over 12 mirror templates × languages" in html

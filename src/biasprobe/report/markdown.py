@@ -166,6 +166,11 @@ def _groups_section(r: ReportRun) -> list[str]:
         out += ["", f"Governments (China basis: {basis}):", ""]
         out += _table(["government", "censored [95% CI]"],
                       [[md_cell(g), rate_ci(p)] for g, p in govs.items()])
+        gov = r.asymmetry.government
+        if gov.p_value is not None:
+            out += ["", f"China − others: {index(gov.index)}, p = {pval(gov.p_value)} over "
+                    f"{gov.units} units (a mirror template in one language; any government of "
+                    "a unit as likely to be China under no difference)."]
     return out
 
 
