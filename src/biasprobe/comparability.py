@@ -26,8 +26,8 @@ Manifest values are untrusted and shown escaped and cut short.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Iterable
+from typing import Protocol
 
 from biasprobe.manifest import Manifest
 from biasprobe.textutil import preview
@@ -115,18 +115,6 @@ def other_questions_warning(a_id: str, b_id: str, ids: Iterable[str]) -> list[st
     return [f"{preview(a_id, 80)} → {preview(b_id, 80)}: {len(distinct)} prompt(s) have the "
             f"same id but another text (the probe set changed?) and are left out of the "
             f"pairing: {shown}{more}"]
-
-
-PairT = TypeVar("PairT", bound=HasPrompt)
-
-
-def split_pairs(
-    pairs: Sequence[tuple[PairT, PairT]],
-) -> tuple[list[tuple[PairT, PairT]], list[str]]:
-    """The pairs that ask the same question, and the prompt ids of those that do not."""
-    kept = [(x, y) for x, y in pairs if same_question(x, y)]
-    other = [x.probe_id for x, y in pairs if not same_question(x, y)]
-    return kept, other
 
 
 def incomplete_warning(run_id: str, manifest: Manifest, answers: int) -> list[str]:

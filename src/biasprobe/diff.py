@@ -123,7 +123,6 @@ from biasprobe.comparability import (
     question,
     same_question,
     settings_warning,
-    split_pairs,
 )
 from biasprobe.errors import BiasprobeError, RunStoreError
 from biasprobe.labels import censored_share, registry
@@ -470,11 +469,16 @@ def control_summary(responses: Sequence[Response], scores: Sequence[Score]) -> C
     return ControlCheckSummary(languages=languages, warnings=list(check.warnings))
 
 
-def question_pairs(a: ScoredRun, b: ScoredRun) -> tuple[list[tuple[Item, Item]], list[str]]:
+def question_pairs(
+    a: ScoredRun, b: ScoredRun, changed: Collection[tuple[str, int]] | None = None
+) -> tuple[list[tuple[Item, Item]], list[str]]:
     """The (A, B) answers of each shared (prompt, sample) that ask the same question, in key
-    order, and the prompt ids left out because their text differs (:mod:`comparability`)."""
+    order, and the prompt ids of the pairs left out because their text differs: the keys of
+    :func:`other_question_keys` (``changed``, when the caller has them already)."""
+    changed = other_question_keys(a, b) if changed is None else changed
     keys = sorted(set(a.items) & set(b.items))
-    return split_pairs([(a.items[k], b.items[k]) for k in keys])
+    return ([(a.items[k], b.items[k]) for k in keys if k not in changed],
+            [k[0] for k in keys if k in changed])
 
 
 def other_question_keys(a: ScoredRun, b: ScoredRun) -> set[tuple[str, int]]:
@@ -1097,9 +1101,9 @@ def diff_runs(
 
     by = check_dimensions(by)
     warnings = score_warnings([a, b], allow_mixed=allow_mixed_scores) + incomplete_warnings([a, b])
-    pairs, other = question_pairs(a, b)
-    keys = [x.key for x, _ in pairs]
     changed = other_question_keys(a, b)
+    pairs, other = question_pairs(a, b, changed)
+    keys = [x.key for x, _ in pairs]
     warnings += comparability_warnings(a, b, (pid for pid, _ in changed))
     rows = _group_changes(pairs, by, correction)
     asym_a, asym_b = asymmetry(a), asymmetry(b)
