@@ -375,28 +375,29 @@ def test_mixed_classifier_versions_refused_unless_allowed(
         assert code == 0 and needle in out, fmt
 
 
-def test_compare_three_runs_starts_with_cochrans_q(
+def test_compare_three_runs_starts_with_an_omnibus_test(
     runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from scipy.stats import chi2
+    from biasprobe.stats import omnibus_permutation_pvalue
 
     code, out, _ = cli(capsys, "compare", "model-a", "model-b", "model-a", "--format", "json")
     assert code == 0
     omni = json.loads(out)["omnibus"]
-    # Reference: Cochran's Q by hand on the planted censored labels (uncertain counts as a
-    # prompt with no certain sample, so bread-0 drops out).
-    rows = [
-        [p.label_a in censored_labels(), p.label_b in censored_labels(), p.label_a in censored_labels()]
-        for p in planted() if "uncertain" not in (p.label_a, p.label_b)
-    ]
-    k, cols = 3, [sum(r[j] for r in rows) for j in range(3)]
-    total, rsq = sum(cols), sum(sum(r) ** 2 for r in rows)
-    q = (k - 1) * (k * sum(c * c for c in cols) - total**2) / (k * total - rsq)
-    assert omni["n_prompts"] == 49 and omni["df"] == 2
-    assert omni["q"] == pytest.approx(q) and omni["p_value"] == pytest.approx(chi2.sf(q, 2))
-    assert omni["basis"].startswith("per response")
+    # Reference by hand from the planted labels: one sample per prompt, so each prompt's value
+    # is its label's censored indicator; B's uncertain answer to bread-0 has no probability
+    # (these scores carry none), so bread-0 has no counted sample in B and drops out.
+    cens = censored_labels()
+    table = [[[float(p.label_a in cens)], [float(p.label_b in cens)], [float(p.label_a in cens)]]
+             for p in planted() if p.label_b != "uncertain"]
+    assert omni["n_prompts"] == len(table) == 49
+    assert omni["rates"] == [pytest.approx(sum(r[j][0] for r in table) / 49) for j in range(3)]
+    assert omni["p_value"] == pytest.approx(omnibus_permutation_pvalue(table)[0])
+    assert omni["test"] == "permutation_monte_carlo" and omni["p_value"] < 0.05
     code, out, _ = cli(capsys, "compare", "model-a", "model-b", "model-a")
-    assert "Cochran's Q" in out
+    assert "omnibus (before the pairwise steps): censored rate" in out and "p = " in out
+    for fmt, needle in (("md", "## Omnibus test"), ("html", "Omnibus test before the pairwise")):
+        code, out, _ = cli(capsys, "report", "model-a", "model-b", "model-a", "--format", fmt)
+        assert code == 0 and needle in out and "one rate for all? p = " in out, fmt
     code, out, _ = cli(capsys, "compare", "model-a", "model-b", "--format", "json")
     assert json.loads(out)["omnibus"] is None
 

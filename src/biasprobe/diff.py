@@ -68,9 +68,15 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   assumes the classifier errs on these runs as on the evaluation set. Without the option
   nothing is corrected for classifier error.
 - **Omnibus test** (``compare`` and ``report`` with three or more runs, before the pairwise
-  steps): Cochran's Q on the prompts every run shares, each prompt counted censored in a run
-  when more than half of its non-uncertain samples are (with one sample per prompt this is
-  the per-response label); ``basis`` says which.
+  steps): do the runs share one censored rate? On the prompts every run answered with the same
+  question, each prompt's censored rate over its samples in each run (an uncertain answer as
+  its probability, as in the paired test); the statistic is the spread of the runs' means of
+  these rates, and its null splits each prompt's pooled samples at random among the runs
+  (prompts are strata; :func:`biasprobe.stats.omnibus_permutation_pvalue`, 20,000 seeded
+  draws). With one sample per prompt this is Cochran's Q in its exact form. It replaced
+  Cochran's Q on each prompt's majority label, which threw away the samples (power 0.37
+  against 0.67 in ``tests/test_stats_sim.py``'s setting) and leant on a chi-square
+  approximation.
 - **Slant shift**: mean of slant(B) − slant(A) over pairs where both answers have a slant,
   with a seeded paired percentile bootstrap 95% interval (2,000 resamples; prompts resampled
   as a whole, the samples of one prompt together).
@@ -171,12 +177,12 @@ from biasprobe.stats import (
     Proportion,
     adjust_pvalues,
     cluster_rate,
-    cochran_q,
     cohens_h,
     corrected_rates,
     mcnemar_exact,
     member_permutation_pvalue,
     min_detectable_change,
+    omnibus_permutation_pvalue,
     paired_bootstrap_ci,
     prompt_change,
     rnd,
@@ -257,9 +263,11 @@ DEFINITIONS = {
     "counted from the eval confusion table (censored = not COMPLETE); 95% percentile "
     "bootstrap over prompts and over Se/Sp drawn from the Jeffreys posteriors of their counts; "
     "otherwise uncorrected",
-    "omnibus": "compare/report with >= 3 runs: Cochran's Q (chi-square, runs - 1 df) on the "
-    "prompts all runs share; a prompt is censored in a run if more than half of its "
-    "non-uncertain samples are (the per-response label with one sample per prompt)",
+    "omnibus": "compare/report with >= 3 runs: do the runs share one censored rate? "
+    "Stratified permutation test on the prompts all runs answered with the same question: "
+    "statistic the spread of the runs' mean per-prompt censored rates (uncertain answers as "
+    "their probability), null drawn by splitting each prompt's pooled samples at random among "
+    "the runs (20,000 seeded draws; with one sample per prompt the exact form of Cochran's Q)",
     "slant_shift": "mean slant(B) - slant(A) over pairs where both have a slant, seeded paired "
     "percentile bootstrap 95% interval resampling prompts (their samples together)",
     "government_asymmetry": "censored rate for CN minus the unweighted mean over the other "
@@ -1192,34 +1200,36 @@ def significant_rises(result: DiffResult, metric: str) -> list[tuple[GroupChange
 # --- many runs ------------------------------------------------------------------------------
 
 
-def _majority_censored(run: ScoredRun) -> dict[str, bool]:
-    """Per prompt: censored when more than half of its non-uncertain samples are censored."""
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+def _censored_values(run: ScoredRun) -> dict[str, list[float]]:
+    """Per prompt: its samples' censored values (an uncertain answer as its probability, as in
+    the paired test; answers a reviewer marked uncertain left out)."""
+    values: dict[str, list[float]] = defaultdict(list)
     for it in run.items.values():
-        if it.label != UNCERTAIN:
-            counts[it.probe_id][0] += it.label in censored_labels()
-            counts[it.probe_id][1] += 1
-    return {pid: 2 * k > n for pid, (k, n) in counts.items() if n}
+        value = _metric_value(it, "censored")
+        if value is not None:
+            values[it.probe_id].append(value)
+    return values
 
 
 def omnibus(runs: Sequence[ScoredRun]) -> Omnibus | None:
-    """Cochran's Q over three or more runs on the prompts all of them share (censored)."""
+    """Do three or more runs share one censored rate? A stratified permutation test on the
+    prompts all of them answered with the same question (see the module docstring)."""
     if len(runs) < 3:
         return None
-    per_run = [_majority_censored(r) for r in runs]
+    per_run = [_censored_values(r) for r in runs]
     texts = [{it.probe_id: question(it) for it in r.items.values()} for r in runs]
     shared = sorted(pid for pid in set.intersection(*(set(m) for m in per_run))
                     if len({t[pid] for t in texts}) == 1)  # one question in every run
-    q, df, p = cochran_q([[m[pid] for m in per_run] for pid in shared])
-    one_sample = all(k[1] == 0 for r in runs for k in r.items)
+    table = [[m[pid] for m in per_run] for pid in shared]
+    p, method = omnibus_permutation_pvalue(table) if table else (None, "none")
     return Omnibus(
-        test="cochran_q",
+        test="none" if p is None else f"permutation_{method}",
         metric="censored",
-        basis="per response (one sample per prompt)" if one_sample else
-        "per prompt: censored if more than half of its non-uncertain samples are",
+        basis="per prompt: its censored rate over its samples in each run (an uncertain answer "
+        "as its probability)",
         n_prompts=len(shared),
-        q=rnd(q),
-        df=df,
+        rates=[rnd(sum(sum(row[j]) / len(row[j]) for row in table) / len(table)) if table
+               else None for j in range(len(runs))],
         p_value=rnd(p),
     )
 

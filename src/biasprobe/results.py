@@ -359,8 +359,7 @@ class Omnibus(_Model):
     metric: str
     basis: str
     n_prompts: int
-    q: float | None
-    df: int
+    rates: list[float | None]  # per run, in order: mean censored rate over the shared prompts
     p_value: float | None
 
 

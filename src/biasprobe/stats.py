@@ -8,6 +8,8 @@
 - :func:`stratified_permutation_pvalue`: the paired per-prompt test of a change between two runs
   (a sign flip per prompt with equal sample counts, a random split of its pooled samples
   otherwise).
+- :func:`omnibus_permutation_pvalue`: do three or more runs share one rate? The same
+  stratified split of each prompt's pooled samples, among all the runs (``compare``, ``report``).
 - :func:`mcnemar_exact`: exact McNemar test on the discordant pairs of a paired 2×2 table
   (``statsmodels.stats.contingency_tables.mcnemar(exact=True)``; equal to a two-sided binomial
   test of ``b`` successes in ``b + c`` trials with p = 0.5).
@@ -31,6 +33,7 @@ Heavy imports stay inside the functions so importing this module is cheap.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -605,24 +608,129 @@ def min_detectable_change(diffs: Sequence[float]) -> float | None:
     return min(1.0, (Z_975 + Z_80) * sd / math.sqrt(n))
 
 
-def cochran_q(table: Sequence[Sequence[bool]]) -> tuple[float | None, int, float | None]:
-    """Cochran's Q on a prompts × runs binary table: (Q, degrees of freedom, p)."""
+def omnibus_permutation_pvalue(
+    values: Sequence[Sequence[Sequence[float]]],
+    *,
+    resamples: int = SIGN_FLIP_MC_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, str]:
+    """Stratified permutation test that three or more runs share one rate; (p, method).
+
+    ``values[i][j]`` holds prompt ``i``'s per-sample values in run ``j`` (1/0, or a
+    probability), at least one each. The statistic is the spread of the runs' rates,
+    ``T = sum over runs of (R_j - mean R)^2`` with ``R_j`` the sum over prompts of prompt
+    ``i``'s mean in run ``j``. Under the null a prompt's samples are exchangeable across the
+    runs and prompts are independent strata, so each draw splits every prompt's pooled samples
+    at random into groups of its counts (the multivariate hypergeometric for 1/0 values) and
+    ``p = (1 + #{T* >= T}) / (1 + resamples)`` over seeded draws. With one 1/0 sample per
+    prompt and run this is Cochran's Q test in its exact, conditional form (Q is a monotone
+    function of ``T`` once each prompt's number of censored runs is fixed); unlike Cochran's Q
+    on majority labels it uses every sample, and it stays valid when runs differ in how many
+    samples of a prompt they count. Prompts whose pooled values are all alike add the same to
+    every run and are left out. A non-finite value: no test.
+    """
     import numpy as np
 
-    x = np.asarray(table, dtype=float)
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] < 3:
-        return None, max(0, (x.shape[1] if x.ndim == 2 else 0) - 1), None
-    k = x.shape[1]
-    col = x.sum(axis=0)
-    row = x.sum(axis=1)
-    total = float(x.sum())
-    denom = k * total - float((row**2).sum())
-    if denom == 0:
-        return 0.0, k - 1, 1.0
-    q = (k - 1) * (k * float((col**2).sum()) - total**2) / denom
-    from scipy.stats import chi2
+    k = len(values[0]) if values else 0
+    if any(len(row) != k for row in values) or k < 2:
+        raise ValueError("every prompt needs one list of values per run, two runs or more")
+    if any(not cell for row in values for cell in row):
+        raise ValueError("every prompt needs at least one value in every run")
+    if not all(math.isfinite(v) for row in values for cell in row for v in cell):
+        return math.nan, "undefined"
+    rows = [row for row in values if len({v for cell in row for v in cell}) > 1]
+    if not rows:
+        return 1.0, "exact"
+    observed = np.array([[sum(cell) / len(cell) for cell in row] for row in rows]).sum(axis=0)
+    t_obs = float(((observed - observed.mean()) ** 2).sum())
+    soft: dict[tuple[int, ...], list[list[float]]] = {}
+    binary: Counter[tuple[tuple[int, ...], int]] = Counter()  # (counts, ones) -> prompts
+    for r in rows:
+        sizes = tuple(len(c) for c in r)
+        if all(v in (0.0, 1.0) for cell in r for v in cell):
+            binary[sizes, round(sum(sum(c) for c in r))] += 1
+        else:
+            soft.setdefault(sizes, []).append([v for c in r for v in c])
+    # A 1/0 prompt's split is multivariate hypergeometric with a small support; the prompts
+    # sharing counts and ones are iid, so their summed contribution is a multinomial count of
+    # each support point: one draw per kind of prompt rather than per prompt.
+    # (Many runs with many samples make the support too large: those prompts are drawn one by
+    # one, run after run, from the hypergeometric of what the earlier runs left.)
+    # Kinds in sorted order, so the p-value does not depend on the order of the prompts.
+    kinds = [(_hypergeometric_support(sizes, ones), n) for (sizes, ones), n in
+             sorted(binary.items()) if _split_count(sizes, ones) <= MAX_SUPPORT]
+    large = [(sizes, ones) for (sizes, ones), n in sorted(binary.items())
+             if _split_count(sizes, ones) > MAX_SUPPORT for _ in range(n)]
+    counts = np.array([sizes for sizes, _ in large], dtype=np.int64).reshape(-1, k)
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for start in range(0, resamples, 2000):
+        size = min(2000, resamples - start)
+        totals = np.zeros((size, k))
+        for (points, probs), n in kinds:
+            totals += rng.multinomial(n, probs, size=size) @ points
+        if large:
+            left_ones = np.tile([ones for _, ones in large], (size, 1))
+            left = np.tile(counts.sum(axis=1), (size, 1))
+            for j in range(k):
+                x = (left_ones if j == k - 1 else rng.hypergeometric(
+                    left_ones, left - left_ones, counts[:, j], size=left.shape))
+                totals[:, j] += (x / counts[:, j]).sum(axis=1)
+                left_ones = left_ones - x
+                left = left - counts[:, j]
+        for sizes, pooled in sorted(soft.items()):
+            totals += _multi_split_draws(rng, np.array(sorted(pooled)), sizes, size)
+        stat = ((totals - totals.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        hits += int((stat >= t_obs - 1e-9).sum())
+    return (1 + hits) / (1 + resamples), "monte_carlo"
 
-    return q, k - 1, float(chi2.sf(q, k - 1))
+
+MAX_SUPPORT = 5000  # splits of one prompt enumerated at most (else drawn one by one)
+
+
+def _split_count(sizes: tuple[int, ...], ones: int) -> int:
+    """How many ways ``ones`` ones split among groups of ``sizes`` (as counts per group)."""
+    ways = [1] + [0] * ones  # ways[t]: splits of t ones among the groups so far
+    for n_j in sizes:
+        ways = [sum(ways[t - x] for x in range(min(n_j, t) + 1)) for t in range(ones + 1)]
+    return ways[ones]
+
+
+def _hypergeometric_support(
+    sizes: tuple[int, ...], ones: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every split of ``ones`` ones among groups of ``sizes`` (as each group's mean, one row
+    per split) and its probability, ``prod C(n_j, x_j) / C(sum n, ones)``."""
+    import numpy as np
+
+    splits: list[tuple[int, ...]] = [()]
+    for j, n_j in enumerate(sizes):
+        rest = sum(sizes[j + 1:])
+        splits = [(*x, x_j) for x in splits for x_j in range(n_j + 1)
+                  if sum(x) + x_j <= ones <= sum(x) + x_j + rest]
+    weights = np.array([math.prod(math.comb(n, x) for n, x in zip(sizes, split, strict=True))
+                        for split in splits], dtype=float)
+    return np.array(splits, dtype=float) / np.array(sizes), weights / weights.sum()
+
+
+def _multi_split_draws(
+    rng: np.random.Generator, pooled: np.ndarray, sizes: tuple[int, ...], size: int
+) -> np.ndarray:
+    """``size`` draws of each run's summed mean over prompts whose pooled values are the rows
+    of ``pooled``, each split at random into groups of ``sizes`` (one column per run)."""
+    import numpy as np
+
+    rows, m = pooled.shape
+    bounds = np.cumsum((0, *sizes))
+    out = np.zeros((size, len(sizes)))
+    step = max(1, 4_000_000 // (rows * m))  # draws per block: bounded memory
+    for start in range(0, size, step):
+        n = min(step, size - start)
+        shuffled = rng.permuted(np.broadcast_to(pooled, (n, rows, m)), axis=2)
+        for j, n_j in enumerate(sizes):
+            seg = shuffled[:, :, bounds[j]:bounds[j + 1]]
+            out[start:start + n, j] = (seg.sum(axis=2) / n_j).sum(axis=1)
+    return out
 
 
 # --- misclassification (Rogan–Gladen) ---------------------------------------------------------

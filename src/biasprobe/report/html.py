@@ -22,6 +22,7 @@ from biasprobe.report.text import (
     control_rows,
     index,
     label_columns,
+    omnibus_line,
     pct,
     power_note,
     pp,
@@ -54,7 +55,7 @@ def render_html(report: ReportModel) -> str:
     )
     env.filters.update(
         pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note,
-        error_line=classifier_error_line, bypassed=bypassed_cell,
+        error_line=classifier_error_line, bypassed=bypassed_cell, omnibus=omnibus_line,
         control_rows=lambda check: control_rows(check, lambda v: v),  # autoescape does the rest
         internals_intro=lambda ic: intro_lines(ic, str),
         internals_rows=lambda ic: shift_rows(ic, str),

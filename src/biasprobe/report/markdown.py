@@ -21,6 +21,7 @@ from biasprobe.report.text import (
     headline_cells,
     index,
     label_columns,
+    omnibus_line,
     pct,
     power_note,
     pval,
@@ -50,9 +51,7 @@ def render_markdown(report: ReportModel, *, answer_chars: int = 300) -> str:
     omni = report.omnibus
     if omni is not None:
         out += ["", "## Omnibus test", "",
-                f"Cochran's Q = {index(omni.q)} (df {omni.df}), p = "
-                f"{pval(omni.p_value)} on {omni.n_prompts} prompts shared by all runs "
-                f"({omni.basis}); before the pairwise changes below."]
+                f"{omnibus_line(omni)}; before the pairwise changes below."]
     for d in report.diffs:
         out += _diff_section(d, answer_chars)
     out += ["", "## Provenance", ""]

@@ -30,6 +30,7 @@ from biasprobe.results import (
     HeadlineChange,
     HeadlineRate,
     InternalsChange,
+    Omnibus,
     PairedMetric,
     Rate,
     RunSummary,
@@ -84,6 +85,14 @@ def rate_ci(p: Rate | None, *, with_n: bool = True) -> str:
 
 def pp(x: float | None, unit: str = "pp") -> str:
     return "–" if x is None else f"{x * 100:+.1f}{unit}"
+
+
+def omnibus_line(o: Omnibus) -> str:
+    """One sentence for the omnibus test of three or more runs (every format)."""
+    return (f"censored rate {', '.join(pct(r) for r in o.rates)} in the runs' order on the "
+            f"{o.n_prompts} prompts all of them answered with the same question; one rate for "
+            f"all? p = {pval(o.p_value)} (stratified permutation test over prompts; uncertain "
+            f"answers count as their probability)")
 
 
 def pval(p: float | None) -> str:
@@ -609,9 +618,7 @@ def render_compare(result: CompareResult) -> str:
     if omni is not None:
         out += [
             "",
-            f"omnibus (before the pairwise steps): Cochran's Q = {index(omni.q)} "
-            f"(df {omni.df}), p = {pval(omni.p_value)} on {omni.n_prompts} prompts "
-            f"shared by all runs; {omni.basis}",
+            f"omnibus (before the pairwise steps): {omnibus_line(omni)}",
         ]
     if result.steps:
         out += [
