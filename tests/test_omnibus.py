@@ -55,11 +55,16 @@ ONE_SAMPLE = [[[1.0], [0.0], [1.0]], [[1.0], [1.0], [0.0]], [[0.0], [0.0], [1.0]
               [[1.0], [0.0], [1.0]]]
 UNEQUAL_AND_SOFT = [[[1.0, 0.0], [0.0], [1.0, 1.0]], [[1.0, 0.5], [1.0], [0.0, 0.0]],
                     [[0.0], [0.0, 0.0], [1.0, 0.25]], [[1.0], [1.0, 0.0], [0.0]]]
+# Four prompts with one censored answer among four samples (two in the first run): more
+# prompts of that kind than its three splits (chances 1/2, 1/4, 1/4), so they are drawn as one
+# multinomial; fewer are drawn prompt by prompt.
+MANY_ALIKE = [[[1.0, 0.0], [0.0], [0.0]], [[0.0, 0.0], [1.0], [0.0]],
+              [[0.0, 0.0], [1.0], [0.0]], [[0.0, 0.0], [0.0], [1.0]], [[1.0], [1.0], [0.0]]]
 FOUR_RUNS = [[[1.0, 1.0], [0.0], [1.0], [0.0, 0.0]], [[0.0], [0.0, 1.0], [1.0, 1.0], [0.0]],
              [[1.0], [1.0], [1.0, 1.0], [0.0]]]
 
 
-@pytest.mark.parametrize("values", [ONE_SAMPLE, UNEQUAL_AND_SOFT, FOUR_RUNS])
+@pytest.mark.parametrize("values", [ONE_SAMPLE, UNEQUAL_AND_SOFT, FOUR_RUNS, MANY_ALIKE])
 def test_matches_enumeration(values: list[list[list[float]]]) -> None:
     p, method = omnibus_permutation_pvalue(values)
     assert method == "monte_carlo"

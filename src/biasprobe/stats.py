@@ -668,7 +668,11 @@ def omnibus_permutation_pvalue(
         size = min(2000, resamples - start)
         totals = np.zeros((size, k))
         for (points, probs), n in kinds:
-            totals += rng.multinomial(n, probs, size=size) @ points
+            if n < len(probs):  # fewer prompts than splits: draw each prompt's split
+                idx = np.searchsorted(np.cumsum(probs), rng.random((size, n)) * probs.sum())
+                totals += points[np.minimum(idx, len(probs) - 1)].sum(axis=1)
+            else:
+                totals += rng.multinomial(n, probs, size=size) @ points
         if large:
             left_ones = np.tile([ones for _, ones in large], (size, 1))
             left = np.tile(counts.sum(axis=1), (size, 1))
