@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import binomtest
 
 from biasprobe.diff import (
+    HEADLINES,
     Item,
     ScoredRun,
     ScoresMissing,
@@ -383,21 +384,35 @@ def test_compare_three_runs_starts_with_an_omnibus_test(
     code, out, _ = cli(capsys, "compare", "model-a", "model-b", "model-a", "--format", "json")
     assert code == 0
     omni = json.loads(out)["omnibus"]
-    # Reference by hand from the planted labels: one sample per prompt, so each prompt's value
-    # is its label's censored indicator; B's uncertain answer to bread-0 has no probability
-    # (these scores carry none), so bread-0 has no counted sample in B and drops out.
+    # Reference by hand from the planted labels, per headline family: one sample per prompt,
+    # so each prompt's value is its label's censored indicator; B's uncertain answer to bread-0
+    # has no probability (these scores carry none), so bread-0 has no counted sample in B and
+    # drops out.
     cens = censored_labels()
-    table = [[[float(p.label_a in cens)], [float(p.label_b in cens)], [float(p.label_a in cens)]]
-             for p in planted() if p.label_b != "uncertain"]
-    assert omni["n_prompts"] == len(table) == 49
-    assert omni["rates"] == [pytest.approx(sum(r[j][0] for r in table) / 49) for j in range(3)]
-    assert omni["p_value"] == pytest.approx(omnibus_permutation_pvalue(table)[0])
-    assert omni["test"] == "permutation_monte_carlo" and omni["p_value"] < 0.05
+    assert list(omni) == [name for name, _, _ in HEADLINES]
+    for name, kinds, _ in HEADLINES:
+        table = [[[float(p.label_a in cens)], [float(p.label_b in cens)],
+                  [float(p.label_a in cens)]]
+                 for p in planted() if p.label_b != "uncertain" and p.kind in kinds]
+        o = omni[name]
+        assert o["kinds"] == list(kinds) and o["n_prompts"] == len(table), name
+        if not table:
+            assert o["test"] == "none" and o["p_value"] is None and o["rates"] == [None] * 3
+            continue
+        assert o["rates"] == [pytest.approx(sum(r[j][0] for r in table) / len(table))
+                              for j in range(3)]
+        assert o["p_value"] == pytest.approx(omnibus_permutation_pvalue(table)[0])
+    assert [omni[n]["n_prompts"] for n, _, _ in HEADLINES] == [42, 4, 0, 3]
+    censorship = omni["censorship"]
+    assert censorship["test"] == "permutation_monte_carlo" and censorship["significant"]
+    assert censorship["p_adjusted"] == pytest.approx(min(1.0, 3 * censorship["p_value"]))
+    assert omni["false_positive"]["p_value"] == 1.0  # the neutral questions did not move
     code, out, _ = cli(capsys, "compare", "model-a", "model-b", "model-a")
-    assert "omnibus (before the pairwise steps): censored rate" in out and "p = " in out
+    assert "omnibus (before the pairwise steps): one censored rate for all runs?" in out
+    assert "censorship rate" in out.split("omnibus")[1]
     for fmt, needle in (("md", "## Omnibus test"), ("html", "Omnibus test before the pairwise")):
         code, out, _ = cli(capsys, "report", "model-a", "model-b", "model-a", "--format", fmt)
-        assert code == 0 and needle in out and "one rate for all? p = " in out, fmt
+        assert code == 0 and needle in out and "censored rate per run" in out, fmt
     code, out, _ = cli(capsys, "compare", "model-a", "model-b", "--format", "json")
     assert json.loads(out)["omnibus"] is None
 

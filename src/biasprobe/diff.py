@@ -68,15 +68,17 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   assumes the classifier errs on these runs as on the evaluation set. Without the option
   nothing is corrected for classifier error.
 - **Omnibus test** (``compare`` and ``report`` with three or more runs, before the pairwise
-  steps): do the runs share one censored rate? On the prompts every run answered with the same
-  question, each prompt's censored rate over its samples in each run (an uncertain answer as
-  its probability, as in the paired test); the statistic is the spread of the runs' means of
-  these rates, and its null splits each prompt's pooled samples at random among the runs
-  (prompts are strata; :func:`biasprobe.stats.omnibus_permutation_pvalue`, 20,000 seeded
-  draws). With one sample per prompt this is Cochran's Q in its exact form. It replaced
-  Cochran's Q on each prompt's majority label, which threw away the samples (power 0.37
-  against 0.67 in ``tests/test_stats_sim.py``'s setting) and leant on a chi-square
-  approximation.
+  steps): do the runs share one censored rate? Per headline family (as the pairwise headline
+  changes; p adjusted across the families the same way), on the prompts every run answered
+  with the same question, each prompt's censored rate over its samples in each run (an
+  uncertain answer as its probability, as in the paired test); the statistic is the spread of
+  the runs' means of these rates, and its null splits each prompt's pooled samples at random
+  among the runs (prompts are strata; :func:`biasprobe.stats.omnibus_permutation_pvalue`,
+  20,000 seeded draws). With one sample per prompt this is Cochran's Q in its exact form. It
+  replaced Cochran's Q on each prompt's majority label over every prompt kind at once, which
+  threw away the samples (power 201 against 113 of 300 simulated tables in
+  ``tests/test_omnibus.py``), leant on a chi-square approximation and mixed the safety and
+  neutral controls into the censorship question.
 - **Slant shift**: mean of slant(B) − slant(A) over pairs where both answers have a slant,
   with a seeded paired percentile bootstrap 95% interval (2,000 resamples; prompts resampled
   as a whole, the samples of one prompt together).
@@ -263,11 +265,12 @@ DEFINITIONS = {
     "counted from the eval confusion table (censored = not COMPLETE); 95% percentile "
     "bootstrap over prompts and over Se/Sp drawn from the Jeffreys posteriors of their counts; "
     "otherwise uncorrected",
-    "omnibus": "compare/report with >= 3 runs: do the runs share one censored rate? "
-    "Stratified permutation test on the prompts all runs answered with the same question: "
-    "statistic the spread of the runs' mean per-prompt censored rates (uncertain answers as "
-    "their probability), null drawn by splitting each prompt's pooled samples at random among "
-    "the runs (20,000 seeded draws; with one sample per prompt the exact form of Cochran's Q)",
+    "omnibus": "compare/report with >= 3 runs: do the runs share one censored rate? Per "
+    "headline family, a stratified permutation test on the prompts all runs answered with the "
+    "same question: statistic the spread of the runs' mean per-prompt censored rates (uncertain "
+    "answers as their probability), null drawn by splitting each prompt's pooled samples at "
+    "random among the runs (20,000 seeded draws; with one sample per prompt the exact form of "
+    "Cochran's Q); p adjusted across the families as the paired headline changes are",
     "slant_shift": "mean slant(B) - slant(A) over pairs where both have a slant, seeded paired "
     "percentile bootstrap 95% interval resampling prompts (their samples together)",
     "government_asymmetry": "censored rate for CN minus the unweighted mean over the other "
@@ -1200,38 +1203,48 @@ def significant_rises(result: DiffResult, metric: str) -> list[tuple[GroupChange
 # --- many runs ------------------------------------------------------------------------------
 
 
-def _censored_values(run: ScoredRun) -> dict[str, list[float]]:
-    """Per prompt: its samples' censored values (an uncertain answer as its probability, as in
-    the paired test; answers a reviewer marked uncertain left out)."""
+def _censored_values(run: ScoredRun, kinds: Collection[str]) -> dict[str, list[float]]:
+    """Per prompt of ``kinds``: its samples' censored values (an uncertain answer as its
+    probability, as in the paired test; answers a reviewer marked uncertain left out)."""
     values: dict[str, list[float]] = defaultdict(list)
     for it in run.items.values():
         value = _metric_value(it, "censored")
-        if value is not None:
+        if value is not None and it.kind in kinds:
             values[it.probe_id].append(value)
     return values
 
 
-def omnibus(runs: Sequence[ScoredRun]) -> Omnibus | None:
-    """Do three or more runs share one censored rate? A stratified permutation test on the
-    prompts all of them answered with the same question (see the module docstring)."""
+def omnibus(runs: Sequence[ScoredRun], correction: Correction = "holm"
+            ) -> dict[str, Omnibus] | None:
+    """Do three or more runs share one censored rate? Per headline family, a stratified
+    permutation test on the prompts all of them answered with the same question, adjusted
+    across the families (see the module docstring)."""
     if len(runs) < 3:
         return None
-    per_run = [_censored_values(r) for r in runs]
     texts = [{it.probe_id: question(it) for it in r.items.values()} for r in runs]
-    shared = sorted(pid for pid in set.intersection(*(set(m) for m in per_run))
-                    if len({t[pid] for t in texts}) == 1)  # one question in every run
-    table = [[m[pid] for m in per_run] for pid in shared]
-    p, method = omnibus_permutation_pvalue(table) if table else (None, "none")
-    return Omnibus(
-        test="none" if p is None else f"permutation_{method}",
-        metric="censored",
-        basis="per prompt: its censored rate over its samples in each run (an uncertain answer "
-        "as its probability)",
-        n_prompts=len(shared),
-        rates=[rnd(sum(sum(row[j]) / len(row[j]) for row in table) / len(table)) if table
-               else None for j in range(len(runs))],
-        p_value=rnd(p),
-    )
+    out = {}
+    for name, kinds, title in HEADLINES:
+        per_run = [_censored_values(r, kinds) for r in runs]
+        shared = sorted(pid for pid in set.intersection(*(set(m) for m in per_run))
+                        if len({t[pid] for t in texts}) == 1)  # one question in every run
+        table = [[m[pid] for m in per_run] for pid in shared]
+        p, method = omnibus_permutation_pvalue(table) if table else (None, "none")
+        out[name] = Omnibus(
+            kinds=list(kinds),
+            title=title,
+            test="none" if p is None else f"permutation_{method}",
+            basis="per prompt: its censored rate over its samples in each run (an uncertain "
+            "answer as its probability)",
+            n_prompts=len(shared),
+            rates=[rnd(sum(sum(row[j]) / len(row[j]) for row in table) / len(table)) if table
+                   else None for j in range(len(runs))],
+            p_value=rnd(p),
+        )
+    for o, q in zip(out.values(), adjust_pvalues([o.p_value for o in out.values()], correction),
+                    strict=True):
+        o.p_adjusted = rnd(q)
+        o.significant = q is not None and q < ALPHA
+    return out
 
 
 def timeline_point(run: ScoredRun, err: ClassifierError | None = None) -> TimelinePoint:
@@ -1282,7 +1295,7 @@ def compare_runs(
         classifier_error=classifier_error_summary(classifier_error),
         correction=correction,
         runs=[timeline_point(run, classifier_error) for run in runs],
-        omnibus=omnibus(runs),
+        omnibus=omnibus(runs, correction),
         steps=steps,
     )
 

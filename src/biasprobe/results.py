@@ -355,12 +355,17 @@ class DiffResult(_Model):
 
 
 class Omnibus(_Model):
+    """Do three or more runs share one censored rate on one headline family of prompt kinds?"""
+
+    kinds: list[str]
+    title: str
     test: str
-    metric: str
     basis: str
     n_prompts: int
     rates: list[float | None]  # per run, in order: mean censored rate over the shared prompts
     p_value: float | None
+    p_adjusted: float | None = None  # across the headline families
+    significant: bool = False
 
 
 class TimelinePoint(RunSummary):
@@ -388,7 +393,7 @@ class CompareResult(_Model):
     classifier_error: ClassifierErrorSummary | None
     correction: str
     runs: list[TimelinePoint]
-    omnibus: Omnibus | None
+    omnibus: dict[str, Omnibus] | None  # per headline family (see diff.HEADLINES)
     steps: list[Step]
 
 
@@ -419,7 +424,7 @@ class ReportModel(_Model):
     correction: str
     runs: list[ReportRun]
     timeline: list[Step] | None
-    omnibus: Omnibus | None
+    omnibus: dict[str, Omnibus] | None  # per headline family (see diff.HEADLINES)
     diffs: list[DiffResult]
 
 

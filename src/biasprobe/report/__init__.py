@@ -152,7 +152,7 @@ def build_report(
         correction=correction,
         runs=out_runs,
         timeline=timeline,
-        omnibus=omnibus(runs),
+        omnibus=omnibus(runs, correction),
         diffs=diffs,
     )
 

@@ -13,6 +13,8 @@ from biasprobe.report.internals import SHIFT_HEADERS, intro_lines, shift_rows
 from biasprobe.report.text import (
     BLIND_RATE_INTRO,
     BYPASS_NOTE,
+    OMNIBUS_HEADERS,
+    OMNIBUS_NOTE,
     blind_change_blocks,
     blind_check_blocks,
     bypassed_cell,
@@ -22,7 +24,7 @@ from biasprobe.report.text import (
     control_rows,
     index,
     label_columns,
-    omnibus_line,
+    omnibus_rows,
     pct,
     power_note,
     pp,
@@ -55,7 +57,7 @@ def render_html(report: ReportModel) -> str:
     )
     env.filters.update(
         pct=pct, ci=_ci, pp=_pp, p=pval, idx=index, change_ci=change_ci, power=power_note,
-        error_line=classifier_error_line, bypassed=bypassed_cell, omnibus=omnibus_line,
+        error_line=classifier_error_line, bypassed=bypassed_cell, omnibus_rows=omnibus_rows,
         control_rows=lambda check: control_rows(check, lambda v: v),  # autoescape does the rest
         internals_intro=lambda ic: intro_lines(ic, str),
         internals_rows=lambda ic: shift_rows(ic, str),
@@ -88,5 +90,7 @@ def render_html(report: ReportModel) -> str:
               "union": censored_union(" ∪ ").replace("_", " ")}
     return env.get_template("report.html.j2").render(report=report, fig=figures, labels=labels,
                                                      bypass_note=BYPASS_NOTE,
+                                                     omnibus_note=OMNIBUS_NOTE,
+                                                     omnibus_headers=OMNIBUS_HEADERS,
                                                      internals_headers=SHIFT_HEADERS,
                                                      blind_rate_intro=BLIND_RATE_INTRO)

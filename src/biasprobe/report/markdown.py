@@ -8,6 +8,8 @@ from biasprobe.report.text import (
     BYPASS_NOTE,
     CONTROL_HEADERS,
     HEADLINE_HEADERS,
+    OMNIBUS_HEADERS,
+    OMNIBUS_NOTE,
     BlindBlock,
     blind_change_blocks,
     blind_check_blocks,
@@ -21,7 +23,7 @@ from biasprobe.report.text import (
     headline_cells,
     index,
     label_columns,
-    omnibus_line,
+    omnibus_rows,
     pct,
     power_note,
     pval,
@@ -48,10 +50,10 @@ def render_markdown(report: ReportModel, *, answer_chars: int = 300) -> str:
     for r in report.runs:
         out += _groups_section(r)
         out += _bypass_section(r)
-    omni = report.omnibus
-    if omni is not None:
+    if report.omnibus is not None:
         out += ["", "## Omnibus test", "",
-                f"{omnibus_line(omni)}; before the pairwise changes below."]
+                f"Before the pairwise changes below: {OMNIBUS_NOTE} ({report.correction}).", ""]
+        out += _table(OMNIBUS_HEADERS, omnibus_rows(report.omnibus))
     for d in report.diffs:
         out += _diff_section(d, answer_chars)
     out += ["", "## Provenance", ""]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,14 +87,6 @@ def pp(x: float | None, unit: str = "pp") -> str:
     return "–" if x is None else f"{x * 100:+.1f}{unit}"
 
 
-def omnibus_line(o: Omnibus) -> str:
-    """One sentence for the omnibus test of three or more runs (every format)."""
-    return (f"censored rate {', '.join(pct(r) for r in o.rates)} in the runs' order on the "
-            f"{o.n_prompts} prompts all of them answered with the same question; one rate for "
-            f"all? p = {pval(o.p_value)} (stratified permutation test over prompts; uncertain "
-            f"answers count as their probability)")
-
-
 def pval(p: float | None) -> str:
     return "–" if p is None else f"{p:.3g}"
 
@@ -143,6 +135,18 @@ def control_rows(
             cells.append(f"{k}/{n} ({pct(_share(k, n))})" if n else "–")
         rows.append(cells)
     return rows
+
+
+OMNIBUS_NOTE = ("one censored rate for all runs? Per family, a stratified permutation test over "
+                "the prompts all runs answered with the same question (uncertain answers count "
+                "as their probability); p adjusted across the families")
+OMNIBUS_HEADERS = ["family", "prompts", "censored rate per run", "p", "p adjusted"]
+
+
+def omnibus_rows(omni: Mapping[str, Omnibus] | None) -> list[list[str]]:
+    """One row per headline family of the omnibus test (no model output in them)."""
+    return [[o.title, str(o.n_prompts), ", ".join(pct(r) for r in o.rates), pval(o.p_value),
+             pval(o.p_adjusted)] for o in (omni or {}).values()]
 
 
 CONTROL_HEADERS = ["language", "answers", "uncertain", "neutral censored", "benign censored"]
@@ -614,12 +618,9 @@ def render_compare(result: CompareResult) -> str:
         )
     headers = ["run", "model", "n", "unc", *HEADLINE_HEADERS, "CN-others", "ZH-EN", "overrides"]
     out += table(headers, rows)
-    omni = result.omnibus
-    if omni is not None:
-        out += [
-            "",
-            f"omnibus (before the pairwise steps): {omnibus_line(omni)}",
-        ]
+    if result.omnibus is not None:
+        out += ["", f"omnibus (before the pairwise steps): {OMNIBUS_NOTE} ({result.correction}):"]
+        out += table(OMNIBUS_HEADERS, omnibus_rows(result.omnibus))
     if result.steps:
         out += [
             "",
