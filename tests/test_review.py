@@ -18,6 +18,7 @@ import pytest
 from biasprobe.overrides import OVERRIDES, Override, read_overrides
 from biasprobe.records import Exemplar, Label
 from biasprobe.review import (
+    ReviewInputError,
     ReviewItem,
     Session,
     export_csv,
@@ -25,6 +26,7 @@ from biasprobe.review import (
     load_items,
     order_items,
     priority,
+    read_csv_decisions,
 )
 from cli_helpers import assert_one_line_error, cli
 from review_helpers import real_run, response, score
@@ -246,6 +248,10 @@ def test_csv_export_escapes_control_characters_and_keeps_lines(tmp_path: Path) -
         ("", "no column"),
         ("probe_id,sample,new_label\ntaiwan-status-en,0,refusal\n"
          "tank-man-en,0,=cmd|' /C calc'!A0\n", "line 3: unknown label"),
+        # one answer given two labels in one sheet: which one was meant?
+        ("probe_id,sample,new_label\ntaiwan-status-en,0,refusal\ntank-man-en,0,refusal\n"
+         "taiwan-status-en,,complete\n", "line 4: 'taiwan-status-en' sample 0 was set to "
+         "refusal on line 2"),
     ],
 )
 def test_bad_csv_is_one_error_and_writes_nothing(
@@ -257,6 +263,23 @@ def test_bad_csv_is_one_error_and_writes_nothing(
     code, _, err = cli(capsys, "review", "qwen-a", "--import", str(path))
     assert_one_line_error(code, err, expected)
     assert not (run_dir / OVERRIDES).exists()
+
+
+def test_a_row_without_a_sample_names_one_only_where_the_prompt_has_one(tmp_path: Path) -> None:
+    items = [_item("one", Label.complete, 0.9)]
+    items += [ReviewItem(response=response("two", sample=k), score=score("two", Label.complete,
+                         0.9, sample=k), label=Label.complete) for k in (0, 1)]
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("probe_id,sample,new_label\none,,refusal\n", encoding="utf-8")
+    got = read_csv_decisions(sheet, items, "r")
+    assert [(d.item.key, d.label) for d in got] == [(("one", 0), Label.refusal)]
+    sheet.write_text("probe_id,new_label\none,refusal\ntwo,refusal\n", encoding="utf-8")
+    with pytest.raises(ReviewInputError, match="line 3: no sample given, and 'two' has 2 "):
+        read_csv_decisions(sheet, items, "r")
+    # the same label twice is one decision said twice, not a conflict
+    sheet.write_text("probe_id,sample,new_label\ntwo,1,refusal\ntwo,1,Refusal\n",
+                     encoding="utf-8")
+    assert [d.line for d in read_csv_decisions(sheet, items, "r")] == [2, 3]
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder"])

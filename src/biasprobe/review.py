@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -312,12 +313,19 @@ def _parse_label(text: str) -> Label | None:
 
 
 def _check_row(row: dict[str, str | None], items: dict[tuple[str, int], ReviewItem],
-               run_id: str) -> tuple[tuple[str, int], Label] | str:
-    """The key and label a row asks for, or what is wrong with it."""
+               run_id: str, samples: Mapping[str, int]) -> tuple[tuple[str, int], Label] | str:
+    """The key and label a row asks for, or what is wrong with it. ``samples``: how many
+    answers each prompt has in the run; a row without a sample means sample 0 only where
+    that is the prompt's one answer (not a guess among several)."""
     if row.get("run_id") not in (None, "", run_id):
         return f"run_id {row['run_id']!r} is not this run ({run_id!r})"
     probe_id = (row.get("probe_id") or "").strip()
-    sample_text = (row.get("sample") or "0").strip()
+    sample_text = (row.get("sample") or "").strip()
+    if not sample_text:
+        if samples.get(probe_id, 0) > 1:
+            return (f"no sample given, and {probe_id!r} has {samples[probe_id]} answers in "
+                    "this run")
+        sample_text = "0"
     sample = _whole_number(sample_text)
     if sample is None:
         return f"sample {sample_text!r} is not a whole number"
@@ -351,8 +359,10 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
     except UnicodeDecodeError:
         raise ReviewInputError(f"{path}: not valid UTF-8") from None
     by_key = {it.key: it for it in items}
+    samples = Counter(pid for pid, _ in by_key)
     out: list[Decision] = []
     errors: list[str] = []
+    first: dict[tuple[str, int], Decision] = {}  # the first row that set each answer
     # An answer or reasoning trace may exceed the csv module's default 128 KiB field limit;
     # no field is longer than the (bounded) file. The limit is the process's: put back after.
     limit = csv.field_size_limit(max(csv.field_size_limit(), len(text)))
@@ -367,7 +377,7 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
         for row in reader:
             if not (row.get("new_label") or "").strip():
                 continue
-            got = _check_row(row, by_key, run_id)
+            got = _check_row(row, by_key, run_id, samples)
             if isinstance(got, str):
                 errors.append(f"line {reader.line_num}: {got}")
                 continue
@@ -378,6 +388,13 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
             blind = _blind_cells(row) if is_blind else None
             if isinstance(blind, str):
                 errors.append(f"line {reader.line_num}: {blind}")
+                continue
+            earlier = first.setdefault(got[0], Decision(by_key[got[0]], got[1], note,
+                                                        reader.line_num, blind))
+            if earlier.label is not got[1]:
+                errors.append(f"line {reader.line_num}: {got[0][0]!r} sample {got[0][1]} was "
+                              f"set to {earlier.label.value} on line {earlier.line}: one "
+                              "label per answer in a sheet")
                 continue
             out.append(Decision(by_key[got[0]], got[1], note, reader.line_num, blind))
     except csv.Error as exc:
