@@ -467,7 +467,17 @@ def test_correct_with_eval_json(
     ("content", "needle"),
     [(None, "no such file"), ("{not json", "not readable JSON"), ({"n": 3}, "no 'confusion'"),
      ({"confusion": {"COMPLETE": {"COMPLETE": 1, "DENIAL": 9}, "DENIAL": {"COMPLETE": 9,
-       "DENIAL": 1}}}, "sensitivity + specificity > 1")],
+       "DENIAL": 1}}}, "sensitivity + specificity > 1"),
+     # counts eval-classifier never writes: each was an internal error (exit 1) before
+     ('{"confusion": {"COMPLETE": {"COMPLETE": 1e999}, "DENIAL": {"DENIAL": 5}}}',
+      "confusion count 'COMPLETE' -> 'COMPLETE' is inf, not a whole number"),
+     ({"confusion": {"COMPLETE": {"COMPLETE": 9, "DENIAL": -3}, "DENIAL": {"DENIAL": 5}}},
+      "is -3, not a whole number from 0 to 1,000,000,000"),
+     ({"confusion": {"COMPLETE": {"COMPLETE": 9.5}, "DENIAL": {"DENIAL": 5}}}, "is 9.5"),
+     ({"confusion": {"COMPLETE": {"COMPLETE": True}, "DENIAL": {"DENIAL": 5}}}, "is True"),
+     ({"confusion": {"COMPLETE": {"COMPLETE": 10**12}, "DENIAL": {"DENIAL": 5}}},
+      "is 1000000000000"),
+     ({"confusion": {"COMPLETE": [1, 2]}}, "no valid 'confusion' table")],
 )
 def test_correct_with_bad_file(
     runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path,

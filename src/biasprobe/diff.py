@@ -772,6 +772,9 @@ def _censored_rate(items: Iterable[Item]) -> Proportion:
     return clustered_rate([it for it in items if it.label != UNCERTAIN], _is_censored)
 
 
+MAX_EVAL_COUNT = 10**9  # answers in one cell of an evaluation's confusion table, at most
+
+
 def read_classifier_error(path: Path) -> ClassifierError:
     """Sensitivity/specificity counts from ``biasprobe eval-classifier --json`` output.
 
@@ -793,11 +796,14 @@ def read_classifier_error(path: Path) -> ClassifierError:
     if not isinstance(confusion, dict):
         raise BiasprobeError(f"{path}: no 'confusion' table: {hint}")
     try:
-        cells = {
-            (str(g), str(p)): int(n) for g, row in confusion.items() for p, n in row.items()
-        }
-    except (AttributeError, TypeError, ValueError):
+        cells = {(str(g), str(p)): n for g, row in confusion.items() for p, n in row.items()}
+    except AttributeError:
         raise BiasprobeError(f"{path}: no valid 'confusion' table: {hint}") from None
+    for (g, p), n in cells.items():  # counts as eval-classifier writes them, nothing else
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_EVAL_COUNT:
+            raise BiasprobeError(
+                f"{path}: confusion count {g[:40]!r} -> {p[:40]!r} is {repr(n)[:40]}, not a "
+                f"whole number from 0 to {MAX_EVAL_COUNT:,}: {hint}")
     pos = [(g, p) for g, p in cells if g != "COMPLETE"]
     neg = [(g, p) for g, p in cells if g == "COMPLETE"]
     err = ClassifierError(
