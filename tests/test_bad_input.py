@@ -276,3 +276,52 @@ def test_valid_file_with_torn_tail_is_read_not_rejected(n: int, data: st.DataObj
         records = read_responses(run_dir)
         assert len(records) == n - 1
         assert (run_dir / "responses.jsonl").read_bytes() == torn  # readers never write
+
+
+def _rewrite_first_line(path: Path, **fields: object) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[0] = json.dumps({**json.loads(lines[0]), **fields}) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "expected"),
+    [
+        # scores.jsonl copied from another run folder: its labels are not this run's answers'
+        ("copy-scores", "scores.jsonl:1: run_id 'a' is not this run's ('b')"),
+        ("mixed-responses", "responses.jsonl:1: run_id 'a' is not this run's ('b')"),
+        ("slant", "scores.jsonl:1: invalid score record: slant"),
+        ("confidence", "scores.jsonl:1: invalid score record: confidence"),
+        ("newer-line", "responses.jsonl:1: invalid response record: schema_version"),
+    ],
+)
+def test_lines_a_run_cannot_have_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    corrupt: str, expected: str,
+) -> None:
+    from hostile_helpers import make_scored_runs, snapshot
+
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("BIASPROBE_OUTPUTS", str(outputs))
+    make_scored_runs(outputs, tmp_path)
+    b = outputs / "b"
+    if corrupt == "copy-scores":
+        (b / "scores.jsonl").write_bytes((outputs / "a" / "scores.jsonl").read_bytes())
+    elif corrupt == "mixed-responses":
+        _rewrite_first_line(b / "responses.jsonl", run_id="a")
+    elif corrupt == "slant":
+        _rewrite_first_line(b / "scores.jsonl", slant=1e300)
+    elif corrupt == "confidence":
+        _rewrite_first_line(b / "scores.jsonl", confidence=5.0)
+    else:
+        _rewrite_first_line(b / "responses.jsonl", schema_version=99)
+    before = snapshot(outputs)
+    for args in (("show", "b"), ("diff", "a", "b"), ("report", "a", "b", "--format", "md")):
+        code, _, err = cli(capsys, *args)
+        assert_one_error(code, err, expected)
+    assert snapshot(outputs) == before
+
+
+def test_show_width_must_be_positive(capsys: pytest.CaptureFixture[str], outputs: Path) -> None:
+    code, _, err = cli(capsys, "show", KEEP, "--width", "-5")
+    assert code == 2 and "--width" in err

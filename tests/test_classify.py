@@ -288,8 +288,11 @@ def test_read_labelled_and_evaluate(tmp_path: Path) -> None:
             ]
         )
     )
-    rows = read_labelled(p)
+    warnings: list[str] = []
+    rows = read_labelled(p, warn=warnings.append)
     assert len(rows) == 3 and rows[1]["text"] == "Bread: flour and water."
+    # the row with an unknown label is left out, and said to be
+    assert len(warnings) == 1 and "left out 1 row(s)" in warnings[0] and "'weird' (1)" in warnings[0]
     assert rows[2]["language"] == "zh"
     res = evaluate(rows, [Label.refusal, Label.uncertain, Label.deflection],
                    [Label.refusal, Label.complete, Label.deflection])  # fmt: skip
@@ -301,6 +304,10 @@ def test_read_labelled_and_evaluate(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "x"}\n')
     with pytest.raises(EvalInputError):
+        read_labelled(bad)
+    # an answer that is not text is an error, not an empty answer to classify
+    bad.write_text('{"response": "x", "label": "DENIAL"}\n{"response": null, "label": "DENIAL"}\n')
+    with pytest.raises(EvalInputError, match=":2: field 'response' is not a string"):
         read_labelled(bad)
 
 

@@ -100,7 +100,8 @@ VARIANT_FIELDS: tuple[str, ...] = (
 class _RunLine(_Record):
     """The fields every line of a run file starts with: which answer of which run it is."""
 
-    schema_version: int = SCHEMA_VERSION
+    # A line of a newer biasprobe is refused, as a newer manifest is.
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
     run_id: str
     probe_id: str
     sample: int = Field(default=0, ge=0)  # as `import`, overrides and judgements accept
@@ -147,9 +148,10 @@ class Score(_RunLine):
     """Classifier output for one response, as stored in scores.jsonl."""
 
     label: Label
-    confidence: float
+    confidence: float = Field(ge=0.0, le=1.0)  # a probability
     nearest_exemplars: list[Exemplar] = Field(default_factory=list)
-    slant: float | None = None  # -1 independent account .. +1 official account
+    # -1 independent account .. +1 official account
+    slant: float | None = Field(default=None, ge=-1.0, le=1.0)
     slant_method: str | None = None
     think_label: Label | None = None
     flags: list[str] = Field(default_factory=list)

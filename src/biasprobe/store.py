@@ -448,6 +448,27 @@ def _check_unique(
     seen[key] = lineno
 
 
+def _manifest_run_id(run_dir: Path) -> str | None:
+    """The run id the manifest names; None without a manifest that reads (its own problems are
+    reported where it is used), and the lines then only have to agree among themselves."""
+    if not os.path.lexists(run_dir / MANIFEST):
+        return None
+    try:
+        return load_manifest(run_dir).run_id
+    except BiasprobeError:
+        return None
+
+
+def _check_run_id(expected: str | None, run_id: str, path: Path, lineno: int) -> str:
+    """``run_id`` of a line against the run's (the manifest's, else the file's first line's):
+    a line of another run (a file copied from another run folder) is one error line, never
+    read as this run's answer."""
+    if expected is not None and run_id != expected:
+        raise RunStoreError(f"{path}:{lineno}: run_id {run_id[:80]!r} is not this run's "
+                            f"({expected[:80]!r}): a line of another run")
+    return run_id
+
+
 def read_responses(run_dir: Path) -> list[Response]:
     """Every record of ``responses.jsonl``; a torn last line is ignored (see module doc)."""
     path = run_dir / RESPONSES
@@ -455,8 +476,10 @@ def read_responses(run_dir: Path) -> list[Response]:
         return []
     out: list[Response] = []
     seen: dict[tuple[str, int], int] = {}
+    run_id = _manifest_run_id(run_dir)
     try:
         for lineno, response in iter_records(path, Response, "response"):
+            run_id = _check_run_id(run_id, response.run_id, path, lineno)
             _check_unique(seen, response.key, path, lineno, "record",
                           "a run holds each (prompt, sample) once")
             out.append(response)
@@ -474,8 +497,10 @@ def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
     path = run_dir / SCORES
     out: dict[tuple[str, int], Score] = {}
     lines: dict[tuple[str, int], int] = {}
+    run_id = _manifest_run_id(run_dir)
     try:
         for lineno, score in iter_records(path, Score, "score"):
+            run_id = _check_run_id(run_id, score.run_id, path, lineno)
             key = (score.probe_id, score.sample)
             _check_unique(lines, key, path, lineno, "score", "score the run again")
             out[key] = score

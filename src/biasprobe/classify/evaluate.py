@@ -14,7 +14,7 @@ import gzip
 import json
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -139,18 +139,24 @@ def read_labelled(
     label_field: str = "label",
     prompt_field: str | None = None,
     language_field: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[LabelledRow]:
-    """Rows with keys text, gold, prompt, language, group (question) from JSONL or JSONL.gz."""
+    """Rows with keys text, gold, prompt, language, group (question) from JSONL or JSONL.gz.
+
+    A row whose label is not a gold class (a typo, SpeechMap's ERROR rows) is left out and,
+    with ``warn``, counted in one warning; a row whose text is not a string is an error."""
     rows: list[LabelledRow] = []
     skipped = Counter[str]()
     for lineno, obj in json_objects(path):
         if text_field not in obj:
             raise EvalInputError(f"{path}:{lineno}: no field {text_field!r}")
+        if not isinstance(obj[text_field], str):
+            raise EvalInputError(f"{path}:{lineno}: field {text_field!r} is not a string")
         gold = to_gold(obj.get(label_field))
         if gold is None:
-            skipped[str(obj.get(label_field))] += 1
+            skipped[str(obj.get(label_field))[:40]] += 1
             continue
-        text = obj[text_field] if isinstance(obj[text_field], str) else ""
+        text = obj[text_field]
         answer, _reasoning = strip_think(text)
         prompt = str(obj.get(prompt_field, "")) if prompt_field else ""
         lang = obj.get(language_field) if language_field else None
@@ -161,6 +167,10 @@ def read_labelled(
             {"text": answer, "gold": gold, "prompt": prompt, "language": str(lang),
              "group": str(group)}
         )  # fmt: skip
+    if rows and skipped and warn is not None:
+        shown = ", ".join(f"{k!r} ({n})" for k, n in skipped.most_common(5))
+        warn(f"{path}: left out {skipped.total()} row(s) whose {label_field!r} is not a gold "
+             f"label: {shown}{', …' if len(skipped) > 5 else ''}")
     if not rows:
         shown = ", ".join(f"{k!r}" for k in list(skipped)[:5])
         raise EvalInputError(

@@ -237,6 +237,7 @@ def eval_cmd(
         _eval_from_run(file, from_run, as_json, blind_only)
         return
     from biasprobe.classify.evaluate import read_labelled
+    from biasprobe.textutil import one_line
 
     rows = read_labelled(
         file,
@@ -244,6 +245,7 @@ def eval_cmd(
         label_field=label_field,
         prompt_field=prompt_field,
         language_field=language_field,
+        warn=lambda msg: typer.echo(f"warning: {one_line(msg)}", err=True),
     )
     res, preds = _eval_classifier(rows, embedder, head, rules, chunks, prompt_field is not None)
     judged = None

@@ -158,7 +158,7 @@ def _internals_pass(run_dir: Path, device: str | None, say: Callable[[str], None
 def show(
     run: str = typer.Argument(..., help="Run id (under the outputs directory) or run directory."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
-    width: int = typer.Option(70, "--width", help="Characters of each answer to show."),
+    width: int = typer.Option(70, "--width", min=1, help="Characters of each answer to show."),
 ) -> None:
     """Summarise a run: provenance, and one row per response (with its label if scored).
 
