@@ -85,16 +85,26 @@ def label_mix_svg(runs: Sequence[ReportRun]) -> str:
         return _svg(fig)
 
 
+HEATMAP_TOPICS = 40  # rows drawn at most: the topics with the most answers (drawing is slow)
+
+
 def heatmap_svg(hm: Heatmap, title: str) -> str | None:
-    """Topic × language censored rate, annotated with rate and n; grey = no certain answer."""
-    topics, languages = hm.topics, hm.languages
+    """Topic × language censored rate, annotated with rate and n; grey = no certain answer.
+    With more than :data:`HEATMAP_TOPICS` topics only those with the most answers are drawn
+    (the title says so; the JSON keeps every cell)."""
+    topics, languages, cells = hm.topics, hm.languages, hm.cells
     if not topics or not languages:
         return None
     import numpy as np
     from matplotlib import colormaps
 
+    if len(topics) > HEATMAP_TOPICS:
+        answers = [sum(c.n for c in row if c is not None) for row in cells]
+        keep = sorted(sorted(range(len(topics)), key=lambda i: -answers[i])[:HEATMAP_TOPICS])
+        title = f"{_short(title, 32)} (the {HEATMAP_TOPICS} of {len(topics)} topics most answered)"
+        topics, cells = [topics[i] for i in keep], [cells[i] for i in keep]
     values = np.full((len(topics), len(languages)), np.nan)
-    for i, row in enumerate(hm.cells):
+    for i, row in enumerate(cells):
         for j, cell in enumerate(row):
             if cell is not None and cell.rate is not None:
                 values[i, j] = cell.rate
@@ -110,7 +120,7 @@ def heatmap_svg(hm: Heatmap, title: str) -> str | None:
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        for i, row in enumerate(hm.cells):
+        for i, row in enumerate(cells):
             for j, cell in enumerate(row):
                 if cell is None:
                     continue
@@ -119,7 +129,7 @@ def heatmap_svg(hm: Heatmap, title: str) -> str | None:
                 ax.text(j + 0.5, i + 0.5, f"{text}\nn={cell.n}", ha="center", va="center",
                         fontsize=7, color="white" if not math.isnan(v) and v > 0.6 else "black")
         fig.colorbar(mesh, ax=ax, label="censored rate", shrink=0.8)
-        ax.set_title(_short(title, 60))
+        ax.set_title(_short(title, 75))
         return _svg(fig)
 
 
