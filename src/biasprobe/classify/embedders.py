@@ -21,6 +21,7 @@ weights file), which are stamped on every score.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import re
@@ -422,12 +423,19 @@ class SentenceTransformerEmbedder:
             raise ModelSourceError(f"sentence-transformers is not installed ({exc})") from None
         threads = int(os.environ.get("BIASPROBE_EMBED_THREADS", "0")) or min(2, os.cpu_count() or 1)
         torch.set_num_threads(threads)
+        # The hub client logs each retry of an unreachable hub as a warning line; the outcome
+        # is reported as one error line below.
+        hub_log = logging.getLogger("huggingface_hub")
+        level = hub_log.level
+        hub_log.setLevel(logging.ERROR)
         try:
             model = SentenceTransformer(path_or_id, device="cpu")
         except Exception as exc:
             raise ModelSourceError(
                 f"cannot load embedder {path_or_id!r}: {str(exc).splitlines()[0] if str(exc) else exc}"
             ) from None
+        finally:
+            hub_log.setLevel(level)
         model.max_seq_length = max_seq_length
         self._model = model
         self.name = name
