@@ -278,9 +278,9 @@ def test_valid_file_with_torn_tail_is_read_not_rejected(n: int, data: st.DataObj
         assert (run_dir / "responses.jsonl").read_bytes() == torn  # readers never write
 
 
-def _rewrite_first_line(path: Path, **fields: object) -> None:
+def _rewrite_line(path: Path, index: int = 0, **fields: object) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[0] = json.dumps({**json.loads(lines[0]), **fields}) + "\n"
+    lines[index] = json.dumps({**json.loads(lines[index]), **fields}) + "\n"
     path.write_text("".join(lines), encoding="utf-8")
 
 
@@ -289,7 +289,7 @@ def _rewrite_first_line(path: Path, **fields: object) -> None:
     [
         # scores.jsonl copied from another run folder: its labels are not this run's answers'
         ("copy-scores", "scores.jsonl:1: run_id 'a' is not this run's ('b')"),
-        ("mixed-responses", "responses.jsonl:1: run_id 'a' is not this run's ('b')"),
+        ("mixed-responses", "run_id 'a' is not this run's ('b'): a line of another run"),
         ("slant", "scores.jsonl:1: invalid score record: slant"),
         ("confidence", "scores.jsonl:1: invalid score record: confidence"),
         ("newer-line", "responses.jsonl:1: invalid response record: schema_version"),
@@ -308,13 +308,13 @@ def test_lines_a_run_cannot_have_are_refused(
     if corrupt == "copy-scores":
         (b / "scores.jsonl").write_bytes((outputs / "a" / "scores.jsonl").read_bytes())
     elif corrupt == "mixed-responses":
-        _rewrite_first_line(b / "responses.jsonl", run_id="a")
+        _rewrite_line(b / "responses.jsonl", -1, run_id="a")
     elif corrupt == "slant":
-        _rewrite_first_line(b / "scores.jsonl", slant=1e300)
+        _rewrite_line(b / "scores.jsonl", slant=1e300)
     elif corrupt == "confidence":
-        _rewrite_first_line(b / "scores.jsonl", confidence=5.0)
+        _rewrite_line(b / "scores.jsonl", confidence=5.0)
     else:
-        _rewrite_first_line(b / "responses.jsonl", schema_version=99)
+        _rewrite_line(b / "responses.jsonl", schema_version=99)
     before = snapshot(outputs)
     for args in (("show", "b"), ("diff", "a", "b"), ("report", "a", "b", "--format", "md")):
         code, _, err = cli(capsys, *args)

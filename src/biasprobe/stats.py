@@ -685,7 +685,8 @@ def omnibus_permutation_pvalue(
         for sizes, pooled in sorted(soft.items()):
             totals += _multi_split_draws(rng, np.array(sorted(pooled)), sizes, size)
         stat = ((totals - totals.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-        hits += int((stat >= t_obs - 1e-9).sum())
+        # relative tolerance: a tie summed in another order must still count as a tie
+        hits += int((stat >= t_obs - 1e-9 * max(1.0, t_obs)).sum())
     return (1 + hits) / (1 + resamples), "monte_carlo"
 
 

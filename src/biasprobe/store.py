@@ -448,21 +448,24 @@ def _check_unique(
     seen[key] = lineno
 
 
-def _manifest_run_id(run_dir: Path) -> str | None:
-    """The run id the manifest names; None without a manifest that reads (its own problems are
-    reported where it is used), and the lines then only have to agree among themselves."""
-    if not os.path.lexists(run_dir / MANIFEST):
+def _responses_run_id(run_dir: Path) -> str | None:
+    """The run id of the first answer in ``responses.jsonl`` (None without one): the run that
+    ``scores.jsonl`` must label. Its own problems are reported where it is read in full."""
+    path = run_dir / RESPONSES
+    if not os.path.lexists(path):
         return None
     try:
-        return load_manifest(run_dir).run_id
-    except BiasprobeError:
+        for _lineno, response in iter_records(path, Response, "response"):
+            return response.run_id
+    except (OSError, BiasprobeError):
         return None
+    return None
 
 
 def _check_run_id(expected: str | None, run_id: str, path: Path, lineno: int) -> str:
-    """``run_id`` of a line against the run's (the manifest's, else the file's first line's):
-    a line of another run (a file copied from another run folder) is one error line, never
-    read as this run's answer."""
+    """``run_id`` of a line against the run's (the answers', else the file's first line's): a
+    line of another run (a ``scores.jsonl`` copied from another run folder, two runs' lines in
+    one file) is one error line, never read as this run's."""
     if expected is not None and run_id != expected:
         raise RunStoreError(f"{path}:{lineno}: run_id {run_id[:80]!r} is not this run's "
                             f"({expected[:80]!r}): a line of another run")
@@ -476,7 +479,7 @@ def read_responses(run_dir: Path) -> list[Response]:
         return []
     out: list[Response] = []
     seen: dict[tuple[str, int], int] = {}
-    run_id = _manifest_run_id(run_dir)
+    run_id: str | None = None
     try:
         for lineno, response in iter_records(path, Response, "response"):
             run_id = _check_run_id(run_id, response.run_id, path, lineno)
@@ -497,7 +500,7 @@ def read_scores(run_dir: Path) -> dict[tuple[str, int], Score]:
     path = run_dir / SCORES
     out: dict[tuple[str, int], Score] = {}
     lines: dict[tuple[str, int], int] = {}
-    run_id = _manifest_run_id(run_dir)
+    run_id = _responses_run_id(run_dir)
     try:
         for lineno, score in iter_records(path, Score, "score"):
             run_id = _check_run_id(run_id, score.run_id, path, lineno)
