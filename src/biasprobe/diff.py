@@ -76,7 +76,7 @@ Definitions (shown in ``--format json`` under ``definitions`` and in every repor
   among the runs (prompts are strata; :func:`biasprobe.stats.omnibus_permutation_pvalue`,
   20,000 seeded draws). With one sample per prompt this is Cochran's Q in its exact form. It
   replaced Cochran's Q on each prompt's majority label over every prompt kind at once, which
-  threw away the samples (power 201 against 113 of 300 simulated tables in
+  threw away the samples (power 202 against 113 of 300 simulated tables in
   ``tests/test_omnibus.py``), leant on a chi-square approximation and mixed the safety and
   neutral controls into the censorship question.
 - **Slant shift**: mean of slant(B) − slant(A) over pairs where both answers have a slant,
