@@ -154,7 +154,7 @@ def test_an_interrupted_run_is_named_in_every_output(
 def test_a_reworded_question_is_left_out_of_the_language_change() -> None:
     """The change of the Chinese-minus-English gap pairs question pairs across the runs by
     pair id; a pair whose English or Chinese text changed is another question in B."""
-    from biasprobe.diff import Item, ScoredRun, _asymmetry_change, asymmetry
+    from biasprobe.diff import Item, ScoredRun, _asymmetry_change, _Units, asymmetry
 
     def run(name: str, reworded: set[str]) -> ScoredRun:
         items = [Item(probe_id=f"q{i}-{lang}", sample=0, language=lang, topic="t",
@@ -165,7 +165,7 @@ def test_a_reworded_question_is_left_out_of_the_language_change() -> None:
         return ScoredRun(name, Path("."), Manifest(run_id=name), {i.key: i for i in items}, ("t",))
 
     a, b = run("a", set()), run("b", {"q0-zh-Hans", "q1-en"})
-    change = _asymmetry_change(a, b, asymmetry(a), asymmetry(b)).language
+    change = _asymmetry_change(_Units.of(a), _Units.of(b), asymmetry(a), asymmetry(b)).language
     assert change.paired_units == 4
-    same = _asymmetry_change(a, a, asymmetry(a), asymmetry(a)).language
+    same = _asymmetry_change(_Units.of(a), _Units.of(a), asymmetry(a), asymmetry(a)).language
     assert same.paired_units == 6

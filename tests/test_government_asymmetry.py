@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biasprobe.diff import Item, ScoredRun, _asymmetry_change, asymmetry
+from biasprobe.diff import Item, ScoredRun, _asymmetry_change, _Units, asymmetry
 from biasprobe.manifest import Manifest
 from biasprobe.stats import member_permutation_pvalue
 
@@ -96,7 +96,7 @@ def test_change_of_china_gap_has_an_interval_and_leaves_out_reworded_units() -> 
     a_cells = _draw(rng, 12, 1, 0.0)
     b_cells = {k: ([True] if k[1] == "CN" else v) for k, v in a_cells.items()}  # B: China refused
     a, b = _run("a", a_cells), _run("b", b_cells)
-    change = _asymmetry_change(a, b, asymmetry(a), asymmetry(b)).government
+    change = _asymmetry_change(_Units.of(a), _Units.of(b), asymmetry(a), asymmetry(b)).government
     assert change.paired_units == 24
     assert change.ci_low is not None and change.ci_high is not None
     assert change.paired_change is not None and change.ci_low <= change.paired_change <= change.ci_high
@@ -104,12 +104,12 @@ def test_change_of_china_gap_has_an_interval_and_leaves_out_reworded_units() -> 
     # A question reworded in B is another question there: the unit loses that government
     # (China's: the whole unit), the gap is taken over the governments asked the same.
     b2 = _run("b", b_cells, frozenset({("mirror-t0", "CN", "en"), ("mirror-t1", "US", "en")}))
-    moved = _asymmetry_change(a, b2, asymmetry(a), asymmetry(b2)).government
+    moved = _asymmetry_change(_Units.of(a), _Units.of(b2), asymmetry(a), asymmetry(b2)).government
     assert moved.paired_units == 23
     a1 = _run("a", {k: v for k, v in a_cells.items() if k[0] == "mirror-t1" and k[2] == "en"})
     b1 = _run("b", {k: v for k, v in b_cells.items() if k[0] == "mirror-t1" and k[2] == "en"},
               frozenset({("mirror-t1", "US", "en")}))
-    one = _asymmetry_change(a1, b1, asymmetry(a1), asymmetry(b1)).government
+    one = _asymmetry_change(_Units.of(a1), _Units.of(b1), asymmetry(a1), asymmetry(b1)).government
     others = [a_cells[("mirror-t1", g, "en")][0] for g in GOVS[2:]]  # without CN and US
     gap_a = a_cells[("mirror-t1", "CN", "en")][0] - sum(others) / len(others)
     assert one.paired_units == 1 and one.paired_change == pytest.approx(1 - sum(others) / len(others) - gap_a)

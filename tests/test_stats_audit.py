@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import t as student_t
 
 from biasprobe.blindcheck import BlindData, blind_change, censored_value_of
-from biasprobe.diff import Item, ScoredRun, _asymmetry_change, _slant_shift, asymmetry
+from biasprobe.diff import Item, ScoredRun, _asymmetry_change, _slant_shift, _Units, asymmetry
 from biasprobe.manifest import Manifest
 from biasprobe.stats import (
     Z_80,
@@ -117,7 +117,7 @@ def test_language_change_interval_resamples_questions() -> None:
                  rng.random((PAIRS, SAMPLES)) < _expit(u + g - s))
         b = _run("b", rng.random((PAIRS, SAMPLES)) < _expit(u),
                  rng.random((PAIRS, SAMPLES)) < _expit(u + g + s))
-        ch = _asymmetry_change(a, b, asymmetry(a), asymmetry(b)).language
+        ch = _asymmetry_change(_Units.of(a), _Units.of(b), asymmetry(a), asymmetry(b)).language
         assert ch.ci_low is not None and ch.ci_high is not None
         covered += ch.ci_low <= 0.0 <= ch.ci_high
     assert covered / reps >= 0.89, covered / reps

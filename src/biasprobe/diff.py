@@ -614,7 +614,7 @@ def _is_zh(lang: str) -> bool:
     return lang.lower().split("-")[0] == "zh"
 
 
-def _language_units(items: Iterable[Item]) -> dict[tuple[str, int, str], tuple[Item, Item]]:
+def _language_units(items: Iterable[Item]) -> LanguageUnits:
     """(pair_id, sample, zh language) -> (English item, Chinese item) on political questions."""
     en: dict[tuple[str, int], Item] = {}
     zh: dict[tuple[str, int, str], Item] = {}
@@ -642,8 +642,27 @@ def _government_sets(items: Sequence[Item]) -> tuple[str | None, dict[str, list[
     return basis, dict(sorted(by_gov.items()))
 
 
-def asymmetry(run: ScoredRun) -> Asymmetry:
-    """Government (CN vs others) and language (ZH vs EN) asymmetry indices of one run."""
+GovernmentUnits = dict[tuple[str, str], dict[str, tuple[float, str]]]
+LanguageUnits = dict[tuple[str, int, str], tuple[Item, Item]]
+
+
+@dataclass(frozen=True)
+class _Units:
+    """One run's units of the two asymmetry tests, built once for its indices and for their
+    change between runs."""
+
+    government: GovernmentUnits  # empty unless China has mirror questions
+    language: LanguageUnits
+
+    @classmethod
+    def of(cls, run: ScoredRun) -> _Units:
+        return cls(_government_units(run.items.values()), _language_units(run.items.values()))
+
+
+def asymmetry(run: ScoredRun, units: _Units | None = None) -> Asymmetry:
+    """Government (CN vs others) and language (ZH vs EN) asymmetry indices of one run
+    (``units``: :meth:`_Units.of` the run, when the caller has them already)."""
+    units = _Units.of(run) if units is None else units
     items = list(run.items.values())
     basis, by_gov = _government_sets(items)
     govs = {g: _censored_rate(its) for g, its in by_gov.items()}
@@ -656,7 +675,7 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
         if cn is not None and cn.rate is not None and others_mean is not None
         else None
     )
-    gov_units = _government_units(items) if basis == "mirror" else {}
+    gov_units = units.government
     government = GovernmentAsymmetry(
         china_basis=basis,
         china=_rate(cn) if cn is not None else None,
@@ -667,9 +686,9 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
         p_value=_government_pvalue(gov_units),
     )
 
-    units = _language_units(items)
+    lang_units = units.language
     certain = [
-        (e, z) for e, z in units.values() if e.label != UNCERTAIN and z.label != UNCERTAIN
+        (e, z) for e, z in lang_units.values() if e.label != UNCERTAIN and z.label != UNCERTAIN
     ]
     en_yes = [e.label in censored_labels() for e, _ in certain]
     zh_yes = [z.label in censored_labels() for _, z in certain]
@@ -682,14 +701,14 @@ def asymmetry(run: ScoredRun) -> Asymmetry:
         zh_p.rate - en_p.rate if zh_p.rate is not None and en_p.rate is not None else None
     )
     language = LanguageAsymmetry(
-        units=len(units),
-        units_uncertain=len(units) - len(certain),
+        units=len(lang_units),
+        units_uncertain=len(lang_units) - len(certain),
         en=_rate(en_p),
         zh=_rate(zh_p),
         en_only_censored=en_only,
         zh_only_censored=zh_only,
         index=rnd(lang_index),
-        p_value=_language_pvalue(units),
+        p_value=_language_pvalue(lang_units),
     )
     return Asymmetry(government=government, language=language)
 
@@ -704,10 +723,11 @@ def _mirror_template(it: Item) -> str | None:
     return it.pair_id[: -len(suffix)] if pair.endswith(suffix) and len(pair) > len(suffix) else None
 
 
-def _government_units(items: Iterable[Item]) -> dict[tuple[str, str], dict[str, tuple[float, str]]]:
+def _government_units(items: Iterable[Item]) -> GovernmentUnits:
     """(mirror template, language) -> government -> (censored rate over its non-uncertain
     samples, the question asked), for units that have China and at least one other government:
-    the unit of the China-vs-others test (the same question about each government)."""
+    the unit of the China-vs-others test (the same question about each government). Empty
+    unless China has mirror questions (the mirror basis of :func:`_government_sets`)."""
     counts: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(dict)
     asked: dict[tuple[str, str, str], str] = {}
     for it in items:
@@ -1045,7 +1065,7 @@ def _gov_rate(g: GovernmentAsymmetry, gov: str) -> float | None:
     return None if p is None else p.rate
 
 
-def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asymmetry
+def _asymmetry_change(a: _Units, b: _Units, asym_a: Asymmetry, asym_b: Asymmetry
                       ) -> AsymmetryChange:
     def sub(x: float | None, y: float | None) -> float | None:
         return rnd(y - x) if x is not None and y is not None else None
@@ -1055,8 +1075,7 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asy
                for g in sorted(set(ga.governments) | set(gb.governments))}
     # China's gap change with a paired bootstrap over units in both runs, on the governments
     # both answered with the same question, the template resampled as a whole (its languages).
-    gu_a = _government_units(a.items.values()) if ga.china_basis == "mirror" else {}
-    gu_b = _government_units(b.items.values()) if gb.china_basis == "mirror" else {}
+    gu_a, gu_b = a.government, b.government
     # per unit, the governments both runs answered (an uncertain answer leaves one out) with
     # the same question; China and one other at least
     common = {u: [g for g in gu_a[u] if g in gu_b[u] and gu_a[u][g][1] == gu_b[u][g][1]]
@@ -1069,8 +1088,7 @@ def _asymmetry_change(a: ScoredRun, b: ScoredRun, asym_a: Asymmetry, asym_b: Asy
     # Language index change with a paired bootstrap over units present in both runs that ask
     # the same two questions in both, the question (pair_id) resampled as a whole: its samples
     # are correlated.
-    ua = _language_units(a.items.values())
-    ub = _language_units(b.items.values())
+    ua, ub = a.language, b.language
     da: list[float] = []
     db: list[float] = []
     questions: list[str] = []
@@ -1123,7 +1141,8 @@ def diff_runs(
     keys = [x.key for x, _ in pairs]
     warnings += comparability_warnings(a, b, (pid for pid, _ in changed))
     rows = _group_changes(pairs, by, correction)
-    asym_a, asym_b = asymmetry(a), asymmetry(b)
+    units_a, units_b = _Units.of(a), _Units.of(b)
+    asym_a, asym_b = asymmetry(a, units_a), asymmetry(b, units_b)
     blind = blind_change(a.blind, b.blind)
     if blind is not None:
         warnings += [f"blind check: {w}" for w in blind.warnings()]
@@ -1149,7 +1168,7 @@ def diff_runs(
         alpha=ALPHA,
         groups=rows,
         asymmetry=DiffAsymmetry(
-            a=asym_a, b=asym_b, change=_asymmetry_change(a, b, asym_a, asym_b)
+            a=asym_a, b=asym_b, change=_asymmetry_change(units_a, units_b, asym_a, asym_b)
         ),
         flips=flips(pairs),
         bypass=bypass_change(a, b, correction=correction, other_question=changed),

@@ -389,14 +389,14 @@ def read_csv_decisions(path: Path, items: Sequence[ReviewItem], run_id: str) -> 
             if isinstance(blind, str):
                 errors.append(f"line {reader.line_num}: {blind}")
                 continue
-            earlier = first.setdefault(got[0], Decision(by_key[got[0]], got[1], note,
-                                                        reader.line_num, blind))
-            if earlier.label is not got[1]:
+            decision = Decision(by_key[got[0]], got[1], note, reader.line_num, blind)
+            earlier = first.setdefault(got[0], decision)
+            if earlier.label is not decision.label:
                 errors.append(f"line {reader.line_num}: {got[0][0]!r} sample {got[0][1]} was "
                               f"set to {earlier.label.value} on line {earlier.line}: one "
                               "label per answer in a sheet")
                 continue
-            out.append(Decision(by_key[got[0]], got[1], note, reader.line_num, blind))
+            out.append(decision)
     except csv.Error as exc:
         raise ReviewInputError(f"{path}: not a readable CSV ({exc})") from None
     finally:

@@ -487,19 +487,10 @@ def _split_draws(
     rng: np.random.Generator, pooled: np.ndarray, na: int, nb: int, size: int
 ) -> np.ndarray:
     """``size`` draws of the summed ``mean_b - mean_a`` of prompts whose pooled values are the
-    rows of ``pooled``, each split at random into ``nb`` for B and ``na`` for A."""
-    import numpy as np
-
-    rows = pooled.shape[0]
-    totals = pooled.sum(axis=1)
-    out = np.zeros(size)
-    step = max(1, 4_000_000 // (rows * (na + nb)))  # draws per block: bounded memory
-    for start in range(0, size, step):
-        n = min(step, size - start)
-        shuffled = rng.permuted(np.broadcast_to(pooled, (n, rows, na + nb)), axis=2)
-        in_b = shuffled[:, :, :nb].sum(axis=2)
-        out[start:start + n] = (in_b / nb - (totals - in_b) / na).sum(axis=1)
-    return out
+    rows of ``pooled`` (B's first), each split at random into ``nb`` for B and ``na`` for A."""
+    means = _multi_split_draws(rng, pooled, (nb, na), size)
+    change: np.ndarray = means[:, 0] - means[:, 1]
+    return change
 
 
 # Work bound of the exact stratified test (grid cells times support points summed over
@@ -657,10 +648,13 @@ def omnibus_permutation_pvalue(
     # (Many runs with many samples make the support too large: those prompts are drawn one by
     # one, run after run, from the hypergeometric of what the earlier runs left.)
     # Kinds in sorted order, so the p-value does not depend on the order of the prompts.
-    kinds = [(_hypergeometric_support(sizes, ones), n) for (sizes, ones), n in
-             sorted(binary.items()) if _split_count(sizes, ones) <= MAX_SUPPORT]
-    large = [(sizes, ones) for (sizes, ones), n in sorted(binary.items())
-             if _split_count(sizes, ones) > MAX_SUPPORT for _ in range(n)]
+    kinds: list[tuple[tuple[np.ndarray, np.ndarray], int]] = []
+    large: list[tuple[tuple[int, ...], int]] = []
+    for (sizes, ones), n in sorted(binary.items()):
+        if _split_count(sizes, ones) <= MAX_SUPPORT:
+            kinds.append((_hypergeometric_support(sizes, ones), n))
+        else:
+            large += [(sizes, ones)] * n
     counts = np.array([sizes for sizes, _ in large], dtype=np.int64).reshape(-1, k)
     rng = np.random.default_rng(seed)
     hits = 0
